@@ -1,0 +1,151 @@
+# postflow — top-level build.
+#
+# Conventions (no per-directory makefiles needed):
+#   common/*.c                      -> $(OBJDIR)/libpostflow.a
+#   PROG/*.c except *_main.c        -> $(OBJDIR)/lib<PROG>.a          (PROG = a program folder)
+#   PROG/foo_bar_main.c             -> $(BINDIR)/foo-bar               (links lib<PROG>.a + libpostflow.a)
+#   tests/unit/DIR/test_*.c         -> $(OBJDIR)/tests/DIR/test_*      (cmocka; links lib<DIR>.a + libpostflow.a)
+#   tests/fuzz/fuzz_*.c             -> $(OBJDIR)/fuzz/fuzz_*           (clang libFuzzer, `make fuzz`)
+#   bench/bench_*                   -> run by `make bench`
+# VARIANT=asan builds everything with ASan+UBSan into build/asan (used by `make asan`).
+
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+DESTDIR    ?=
+PYTHON     ?= /usr/bin/python3
+VARIANT    ?= release
+FUZZ_SECONDS ?= 30
+
+PROGDIRS := $(patsubst %/,%,$(dir $(wildcard */*_main.c)))
+PROGDIRS := $(sort $(PROGDIRS))
+
+ifeq ($(VARIANT),asan)
+OBJDIR   ?= build/asan
+BINDIR   ?= build/asan/bin
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPTFLAGS := -O1 -g
+else
+OBJDIR   ?= build/release
+BINDIR   ?= bin
+SANFLAGS :=
+OPTFLAGS := -O2 -g -D_FORTIFY_SOURCE=2
+endif
+
+PKGS      := openssl hiredis libconfig
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN     := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+HARDEN   := -fstack-protector-strong -fPIE -fno-strict-overflow
+CPPFLAGS += -D_GNU_SOURCE -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED -Icommon \
+            -DPOSTFLOW_VERSION=\"$(shell cat VERSION 2>/dev/null || echo 0.0.0)\" \
+            -DPOSTFLOW_SYSCONFDIR=\"$(SYSCONFDIR)\"
+CFLAGS   ?=
+CFLAGS   += -std=c11 $(OPTFLAGS) $(WARN) $(HARDEN) $(SANFLAGS) $(PKG_CFLAGS) -MMD -MP
+LDFLAGS  += -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SANFLAGS)
+LDLIBS   += -lmilter -lev $(PKG_LIBS) -lpthread -lm
+
+COMMON_SRCS := $(wildcard common/*.c)
+COMMON_OBJS := $(COMMON_SRCS:%.c=$(OBJDIR)/%.o)
+COMMON_LIB  := $(OBJDIR)/libpostflow.a
+
+MAIN_SRCS := $(foreach d,$(PROGDIRS),$(wildcard $(d)/*_main.c))
+BINARIES  := $(foreach m,$(MAIN_SRCS),$(BINDIR)/$(subst _,-,$(patsubst %_main.c,%,$(notdir $(m)))))
+
+UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(OBJDIR)/tests/%)
+
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+
+.PHONY: all deps check unit integration asan bench demo install clean fuzz print-binaries
+all: $(BINARIES)
+
+# ---- libraries -------------------------------------------------------------
+$(OBJDIR)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(COMMON_LIB): $(COMMON_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+# lib<PROG>.a: every .c of the program folder but its *_main.c files.
+define proglib
+$(1)_LIB_SRCS := $$(filter-out %_main.c,$$(wildcard $(1)/*.c))
+$(OBJDIR)/lib$(1).a: $$($(1)_LIB_SRCS:%.c=$(OBJDIR)/%.o)
+	@mkdir -p $$(dir $$@)
+	rm -f $$@ && $$(AR) rcs $$@ $$^
+endef
+$(foreach d,$(PROGDIRS),$(eval $(call proglib,$(d))))
+
+# One binary per *_main.c: underscores in its name become dashes.
+define progbin
+$(BINDIR)/$(subst _,-,$(patsubst %_main.c,%,$(notdir $(1)))): $(OBJDIR)/$(1:.c=.o) $(OBJDIR)/lib$(patsubst %/,%,$(dir $(1))).a $(COMMON_LIB)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach m,$(MAIN_SRCS),$(eval $(call progbin,$(m))))
+
+# ---- unit tests (cmocka) ---------------------------------------------------
+define unittest
+$(OBJDIR)/tests/$(1)/%: tests/unit/$(1)/%.c $(if $(filter common,$(1)),,$(OBJDIR)/lib$(1).a) $(COMMON_LIB)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CPPFLAGS) -I$(1) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ -lcmocka $$(LDLIBS)
+endef
+$(foreach d,$(sort $(patsubst tests/unit/%/,%,$(dir $(UNIT_SRCS)))),$(eval $(call unittest,$(d))))
+
+unit: $(UNIT_BINS) $(BINARIES)
+	@sh tests/run-unit.sh $(UNIT_BINS)
+
+integration: $(BINARIES)
+	@POSTFLOW_BIN=$(abspath $(BINDIR)) POSTFLOW_VARIANT=$(VARIANT) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+check: all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory integration
+
+asan:
+	@$(MAKE) --no-print-directory VARIANT=asan check
+
+deps:
+	sh scripts/install-deps.sh
+
+# ---- fuzzing (clang + libFuzzer) -------------------------------------------
+FUZZ_DIR := build/fuzz
+FUZZ_LIB_SRCS := $(COMMON_SRCS) $(foreach d,$(PROGDIRS),$($(d)_LIB_SRCS))
+fuzz:
+	@mkdir -p $(FUZZ_DIR)
+	@set -e; for f in $(FUZZ_SRCS); do \
+	  n=$$(basename $$f .c); \
+	  clang $(CPPFLAGS) $(foreach d,$(PROGDIRS),-I$(d)) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
+	    -o $(FUZZ_DIR)/$$n $$f $(FUZZ_LIB_SRCS) -lmilter -lev $(PKG_LIBS) -lpthread -lm; \
+	  mkdir -p $(FUZZ_DIR)/$$n.corpus; \
+	  seeds=tests/fuzz/seeds/$$n; [ -d $$seeds ] || seeds=; \
+	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
+	  $(FUZZ_DIR)/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(FUZZ_DIR)/$$n.corpus $$seeds 2>&1 | tail -3; \
+	done
+
+# ---- benchmarks, demo ------------------------------------------------------
+bench: all
+	@POSTFLOW_BIN=$(abspath $(BINDIR)) sh bench/run.sh
+
+demo: all
+	@POSTFLOW_BIN=$(abspath $(BINDIR)) $(PYTHON) tests/lab/demo.py
+
+# ---- install ---------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/postflow $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
+	install -m 0755 $(BINARIES) $(DESTDIR)$(SBINDIR)/
+	[ -e $(DESTDIR)$(SYSCONFDIR)/postflow/postflow.conf ] || install -m 0640 conf/postflow.conf $(DESTDIR)$(SYSCONFDIR)/postflow/postflow.conf
+	for m in man/*.8; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/ || true; done
+	for m in man/*.5; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/ || true; done
+
+print-binaries:
+	@echo $(BINARIES)
+
+clean:
+	rm -rf build bin
+
+-include $(shell find $(OBJDIR) -name '*.d' 2>/dev/null)
