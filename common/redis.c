@@ -265,7 +265,8 @@ redisReply *redis_command_argv(struct redis_conn *rc, int argc, const char **arg
         return NULL;
     r = redisCommandArgv(rc->ctx, argc, argv, argvlen);
     if (r == NULL) {
-        redis_seterr(rc, "%s: %s", argc > 0 ? argv[0] : "command", rc->ctx->errstr);
+        redis_seterr(rc, "redis %s: %s failed: %s", rc->conf.address, argc > 0 ? argv[0] : "command",
+                     rc->ctx->errstr);
         redis_fail(rc);
         return NULL;
     }
