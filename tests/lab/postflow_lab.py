@@ -33,7 +33,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from labproc import (LabError, free_port, leftovers, make_lab_dir,  # noqa: E402,F401
-                     proc_alive, proc_starttime, stop_processes, wait_until)
+                     proc_alive, proc_starttime, session_members, stop_processes,
+                     wait_until)
 from labredis import RedisServer  # noqa: E402,F401
 
 try:
@@ -43,5 +44,5 @@ except ImportError as exc:  # pragma: no cover - only while the file is missing
         raise
 
 __all__ = ["LabError", "free_port", "leftovers", "make_lab_dir", "proc_alive",
-           "proc_starttime", "stop_processes",
+           "proc_starttime", "session_members", "stop_processes",
            "wait_until", "RedisServer", "PostfixLab", "SendResult", "ip_transport"]
