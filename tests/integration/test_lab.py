@@ -252,3 +252,24 @@ def test_postfix_stop_leaves_no_process(lab_dir):
     assert not pf.running
     # Nothing re-parented away either: Postfix's session is empty.
     assert lab.session_members(master_pid) == []
+
+
+def test_hard_bounce_comes_back_to_the_pipe_as_a_real_dsn(postfix_lab):
+    # The whole bounce loop inside the lab: Postfix refuses the recipient,
+    # writes a DSN to the (VERP-style) sender in the bounce domain, and that
+    # DSN arrives at the pipe command with a null sender.
+    mid, msg = make_message("will bounce", sender="news@example.org",
+                            to="gone@" + lab.HARDBOUNCE_DOMAIN)
+    res = postfix_lab.send("b+t0k3n@" + BOUNCE, ["gone@" + lab.HARDBOUNCE_DOMAIN], msg)
+    assert postfix_lab.wait_delivery(res.queue_id)["status"] == "bounced"
+    recs = lab.wait_until(lambda: [r for r in postfix_lab.pipe_records()
+                                   if r["argv"][1] == "b+t0k3n@" + BOUNCE], 30)
+    assert recs, postfix_lab.maillog_tail()
+    rec = recs[0]
+    assert rec["argv"][0] == ""            # null sender
+    assert rec["argv"][7] == "t0k3n"       # the extension carries the token
+    dsn = rec["message"]
+    assert b"Content-Type: multipart/report; report-type=delivery-status" in dsn
+    assert b"Status: 5.1.1" in dsn
+    assert b"Final-Recipient: rfc822; gone@" + lab.HARDBOUNCE_DOMAIN.encode() in dsn
+    assert mid.encode() in dsn             # the returned original message

@@ -20,6 +20,10 @@ DESCRIPTION
                       (bounce.example.net by default), no hooks.
         sink_port     smtp-sink, the stand-in for the Internet.
 
+    Mail to hardbounce.example.com is refused by Postfix itself (error:5.1.1),
+    so a real DSN goes back to the sender: from a sender in the bounce
+    domain, that DSN arrives at the bounce pipe (the whole bounce loop).
+
     Mail for the bounce domain goes to the master.cf pipe transport
     "bounceproc" (user=nobody, null_sender= so <> arrives as an empty
     argument, flags=Rq, one recipient per delivery) running PIPE_COMMAND.
@@ -48,7 +52,8 @@ from labproc import (LabError, free_port, proc_alive, proc_starttime, register_p
                      register_session, session_members, stop_processes, unregister,
                      wait_until)
 
-__all__ = ["PostfixLab", "SendResult", "ip_transport", "PIPE_ENVELOPE_ARGS"]
+__all__ = ["PostfixLab", "SendResult", "ip_transport", "PIPE_ENVELOPE_ARGS", "BOUNCE_DOMAIN",
+           "HARDBOUNCE_DOMAIN"]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 POSTFIX = "/usr/sbin/postfix"
@@ -57,6 +62,7 @@ POSTQUEUE = "/usr/sbin/postqueue"
 SMTP_SINK = "/usr/sbin/smtp-sink"
 
 BOUNCE_DOMAIN = "bounce.example.net"
+HARDBOUNCE_DOMAIN = "hardbounce.example.com"
 # The envelope as pipe(8) macros, in the order bounce-proc/fbl-proc and the
 # recorder expect: sender recipient original_recipient nexthop queue_id
 # client_address user extension.
@@ -222,8 +228,11 @@ class PostfixLab:
             # relay sends it to the sink too: the sink is "the Internet".
             "smtp_fallback_relay": "[127.0.0.1]:%d" % self.sink_port,
             "relay_domains": ", ".join(dom for dom, _, _ in pipes),
-            "transport_maps": "inline:{ %s }" % ", ".join(
-                "%s=%s:" % (dom, name) for dom, name, _ in pipes),
+            # Mail to HARDBOUNCE_DOMAIN is bounced by Postfix itself (error
+            # transport): a real DSN goes back to the sender, which reaches
+            # the pipe when the sender is in the bounce domain.
+            "transport_maps": "inline:{ %s, { %s = error:5.1.1 mailbox unknown (lab) } }" % (
+                ", ".join("%s=%s:" % (dom, name) for dom, name, _ in pipes), HARDBOUNCE_DOMAIN),
             "recipient_delimiter": "+",
             "virtual_alias_maps": "inline:{ alias@%s=exit-0@%s }" % (
                 self.bounce_domain, self.bounce_domain),
@@ -268,6 +277,8 @@ class PostfixLab:
         lines = [
             "127.0.0.1:%d inet n - n - - smtpd" % self.submit_port,
             "  -o syslog_name=postfix-lab/submit",
+            # accept mail for the error-transport domain, bounce it later
+            "  -o smtpd_reject_unlisted_recipient=no",
             "127.0.0.1:%d inet n - n - - smtpd" % self.inbound_port,
             "  -o syslog_name=postfix-lab/inbound",
             "  -o mynetworks=",
