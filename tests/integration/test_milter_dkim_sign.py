@@ -64,7 +64,9 @@ def test_signed_message_verifies_independently(bin_path, keys, keydir, tmp_path,
     if alg == "rsa":
         assert verify_maildkim(out, recs, str(tmp_path)) == ["pass"]
         assert verify_maildkim(tamper(out), recs, str(tmp_path)) == ["fail"]
-    else:
+    elif name != "lone_cr":
+        # libopendkim rejects a bare CR outright (dkim_chunk(): "Syntax error", whoever signed),
+        # so for that message dkimpy is the Ed25519 verifier; Mail::DKIM agrees with it for RSA.
         results, text = verify_opendkim(out, recs)
         assert results == ["succeeded"], text
         results, text = verify_opendkim(tamper(out), recs)
