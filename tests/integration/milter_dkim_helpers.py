@@ -268,6 +268,8 @@ class MilterClient:
         if not sep:
             head, body = msg.rstrip(b"\r\n"), b""
         fields = re.split(rb"\r\n(?![ \t])", head)
+        if body and not body.endswith(b"\r\n"):
+            body += b"\r\n"   # Postfix stores lines: the last one gets its line end
         self.connect(host=host, addr=addr)
         self.mail(macros={"{auth_authen}": auth} if auth else None)
         for f in fields:
@@ -354,3 +356,15 @@ class Daemon:
                 self.proc.wait()
         self.log.close()
         return self.proc.returncode
+
+
+def only_signature(msg, alg):
+    """The message with only the DKIM-Signature field(s) of algorithm alg ("rsa"/"ed25519"): the others
+    are not covered by any signature, so removing them changes nothing for the one kept.  Lets
+    verifiers that report a single result (opendkim -t) check each signature."""
+    msg = to_crlf(msg)
+    head, sep, body = msg.partition(b"\r\n\r\n")
+    fields = re.split(rb"\r\n(?![ \t])", head)
+    keep = [f for f in fields if not f.lower().startswith(b"dkim-signature:")
+            or b"a=%s-sha256" % alg.encode() in f.replace(b"\r\n", b"")]
+    return b"\r\n".join(keep) + b"\r\n\r\n" + body
