@@ -126,8 +126,10 @@ static int load_config(const struct options *o, struct loaded *l, int quiet_star
     mdkim_config_sections(l->sections, &l->log, &l->trace, &l->conf);
     int rc = startup_load_config(prog, o->config, l->sections, MDKIM_NSECTIONS);
     (void)quiet_startup;
-    if (rc != PF_EXIT_OK)
+    if (rc != PF_EXIT_OK) {
+        cfg_free(l->sections, MDKIM_NSECTIONS);
         return rc;
+    }
     if (o->domains != NULL
         && mdkim_config_add_cmdline(&l->conf, o->domains, o->selector, o->keyfile, err, sizeof err) != 0) {
         fprintf(stderr, "%s: %s\n", prog, err);

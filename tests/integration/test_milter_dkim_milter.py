@@ -94,7 +94,8 @@ def test_fifty_megabyte_body_through_milter(daemon, keys):
     rss_after = int(open("/proc/%d/status" % d.proc.pid).read().split("VmRSS:")[1].split()[0])
     assert verdict == b"a" and len(mods) == 1
     assert verify_dkimpy(delivered, dns_records([keys["ed25519"]])) == [True]
-    assert rss_after - rss_before < 20 * 1024, "daemon memory grew by %d kB" % (rss_after - rss_before)
+    if os.environ.get("POSTFLOW_VARIANT") != "asan":   # ASan's quarantine keeps freed chunks
+        assert rss_after - rss_before < 20 * 1024, "daemon memory grew by %d kB" % (rss_after - rss_before)
     assert "body=%d bytes" % len(delivered.split(b"\r\n\r\n", 1)[1]) in d.read_log()
 
 

@@ -87,7 +87,8 @@ def test_fifty_megabyte_message_through_postfix(milter, postfix_lab, keys, tmp_p
     recs = dns_records(keys.values())
     assert verify_dkimpy(delivered, recs) == [True, True]
     rss = int(open("/proc/%d/status" % milter.proc.pid).read().split("VmRSS:")[1].split()[0])
-    assert rss < 40 * 1024, "milter RSS %d kB after a 50 MB message" % rss
+    if os.environ.get("POSTFLOW_VARIANT") != "asan":   # ASan's quarantine keeps freed chunks
+        assert rss < 40 * 1024, "milter RSS %d kB after a 50 MB message" % rss
 
 
 def test_unsigned_mail_still_flows_with_reason(milter, postfix_lab):
