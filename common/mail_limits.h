@@ -77,10 +77,9 @@ enum mail_error {
     MAIL_ERR_FIELD_TOO_LARGE,     /* max_field_size */
     MAIL_ERR_HEADER_TOO_LARGE,    /* max_header_size */
     MAIL_ERR_FIELD_NAME,          /* byte not allowed in a field name (RFC 5322 §3.6.8 ftext), or empty name */
-    MAIL_ERR_MISSING_COLON,       /* header line without ':' */
+    MAIL_ERR_MISSING_COLON,       /* header line without ':' after the field name */
     MAIL_ERR_NUL_BYTE,            /* NUL byte in a header section */
     MAIL_ERR_CONTINUATION_FIRST,  /* header section starts with a folded (whitespace) line */
-    MAIL_ERR_TRUNCATED,           /* input ended inside a field name */
     MAIL_ERR_STATE,               /* API misuse: push after the end or after an error */
     MAIL_ERR_MIME_DEPTH,          /* max_mime_depth */
     MAIL_ERR_MIME_PARTS,          /* max_mime_parts */
