@@ -100,6 +100,7 @@ enum mail_error mail_field_blocks_parse(const char *buf, size_t len,
 
             l.max_fields = lim->max_fields - total;
             mail_scan_init(&s, &l);
+            s.ws_line_ends = true;
             while ((r = mail_scan_step(&s, buf + pos, len - pos, true, &f)) == MAIL_SCAN_FIELD) {
                 f.offset += pos;
                 block_add_field(&block, &fcap, &f);

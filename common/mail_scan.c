@@ -129,6 +129,19 @@ static enum mail_error scan_check(const struct mail_scan *s, const char *buf, bo
     return MAIL_OK;
 }
 
+/* Is the line at buf[pos] whitespace only?  *after = start of the next line. */
+static bool ws_only_line(const char *buf, size_t len, size_t pos, size_t *after)
+{
+    while (pos < len && (buf[pos] == ' ' || buf[pos] == '\t'))
+        pos++;
+    if (pos < len && buf[pos] == '\r' && pos + 1 < len && buf[pos + 1] == '\n')
+        pos++;
+    if (pos < len && buf[pos] != '\n')
+        return false;
+    *after = pos < len ? pos + 1 : len;
+    return true;
+}
+
 static bool is_ftext(unsigned char c)
 {
     return c >= 33 && c <= 126 && c != ':';
@@ -163,6 +176,13 @@ enum mail_scan_result mail_scan_step(struct mail_scan *s, const char *buf, size_
         bool in_field = s->st >= MAIL_SCAN_NAME && s->st <= MAIL_SCAN_VALUE;
 
         if (s->st == MAIL_SCAN_EOL) {
+            size_t after;
+            if ((c == ' ' || c == '\t') && s->ws_line_ends && eof &&
+                ws_only_line(buf, len, s->pos, &after)) {
+                enum mail_scan_result r = scan_emit(s, buf, s->pos, f);
+                scan_end(s, after, true);
+                return r;
+            }
             if (c == ' ' || c == '\t') {       /* folded: the field goes on */
                 s->line_start = s->pos;
                 s->st = MAIL_SCAN_VALUE;

@@ -43,6 +43,9 @@ struct mail_scan {
     size_t                 nfields;
     size_t                 body_offset;  /* buffer offset, valid in END */
     bool                   has_separator;
+    /* Field blocks: a line of only whitespace ends the section instead of
+     * continuing the field (needs the whole input: eof must be true). */
+    bool                   ws_line_ends;
     struct mail_error_info err;          /* input offsets, valid in ERROR */
     size_t                 fail_start;   /* ERROR: buffer offset of the field or line that failed */
 };

@@ -17,7 +17,7 @@
  * DESCRIPTION
  *	Parts are visited in pre-order (a container before its children), the
  *	top-level message first with depth 0.  The walker recurses into:
- *	    multipart/*                     (children delimited by the boundary)
+ *	    multipart (any subtype)          (children delimited by the boundary)
  *	    message/rfc822, message/global  (one child: the enclosed message)
  *	    text/rfc822-headers, message/global-headers
  *	                                    (one child with the header fields
