@@ -158,6 +158,20 @@ enum mail_error mail_headers_parse(const char *buf, size_t len,
 void mail_headers_free(struct mail_headers *h);
 
 /*
+ * As mail_headers_parse(), but a line that is not a field (no colon, bad
+ * name, NUL byte, a leading continuation line) is skipped and counted in
+ * *nskipped (may be NULL) instead of ending the header section, which
+ * ends only at an empty line or the end of input.  Limits are still
+ * errors.  For headers that are headers for sure but often mangled: the
+ * message returned inside a bounce (whose continuation lines lost their
+ * indentation, say), where the fields after the damage still matter.
+ */
+enum mail_error mail_headers_parse_lenient(const char *buf, size_t len,
+                                           const struct mail_limits *limits,
+                                           struct mail_headers *out, size_t *nskipped,
+                                           struct mail_error_info *err);
+
+/*
  * Finds a field by name (ASCII case-insensitive).  iter, when not NULL,
  * is the index to start from and is set past the match, so that a loop
  * walks every field of that name:  size_t i = 0; while ((f = find(h, "Received", &i)))
@@ -173,9 +187,11 @@ size_t mail_headers_count(const struct mail_headers *h, const char *name);
  * A DSN (RFC 3464 §2.1) or ARF (RFC 5965 §3.1) body is a sequence of
  * header-like "field blocks" separated by empty lines: per-message fields,
  * then one block per recipient.  Parsing is tolerant as these reports are
- * often sloppy: empty lines at the start or repeated are skipped, a line
- * that is neither a field nor a continuation is skipped and counted in
- * nskipped (never silently).  Limits still apply (max_line, max_fields for
+ * often sloppy: empty lines (and lines of only whitespace) at the start,
+ * between blocks or repeated are skipped, a line that is neither a field
+ * nor a continuation is skipped and counted in nskipped (never silently).
+ * Inside a block, a whitespace-only line ends the block rather than
+ * continuing a field (DSN writers use it as a separator).  Limits still apply (max_line, max_fields for
  * all blocks together, max_field_size) and are errors.
  */
 struct mail_field_blocks {

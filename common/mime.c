@@ -27,6 +27,9 @@
 #include "mime.h"
 #include "xalloc.h"
 
+/* internal flag: the part is an enclosed message (parse its header leniently) */
+#define MIME_F_ENCLOSED 0x8000u
+
 struct mime_frame {
     size_t          index;       /* the container part */
     unsigned        depth;
@@ -322,7 +325,16 @@ static enum mime_status emit_part(struct mime_walker *w, const char *base, size_
     p->parent = parent;
     p->depth = depth;
     p->flags = flags;
-    rc = mail_headers_parse(base, len, &w->lim, &p->headers, &herr);
+    if (flags & (MIME_F_HEADERS_ONLY | MIME_F_ENCLOSED)) {
+        rc = mail_headers_parse_lenient(base, len, &w->lim, &p->headers, &p->header_skipped, &herr);
+        if (p->header_skipped > 0) {
+            w->warnings |= MIME_WARN_BAD_PART_HEADER;
+            p->flags |= MIME_F_HEADER_SKIPPED;
+        }
+    } else {
+        rc = mail_headers_parse(base, len, &w->lim, &p->headers, &herr);
+    }
+    p->flags &= ~MIME_F_ENCLOSED;
     if (rc != MAIL_OK) {
         if (depth == 0 || !mail_scan_error_is_syntax(rc)) {
             size_t at = walk_offset(w, base, origin);
@@ -397,8 +409,7 @@ enum mime_status mime_next(struct mime_walker *w, const struct mime_part **part)
             have = !f->done;
             f->done = true;
             clen = f->len;
-            if (f->kind == MIME_KIND_HEADERS)
-                flags |= MIME_F_HEADERS_ONLY;
+            flags |= f->kind == MIME_KIND_HEADERS ? MIME_F_HEADERS_ONLY : MIME_F_ENCLOSED;
         }
         if (!have) {
             free(f->boundary);

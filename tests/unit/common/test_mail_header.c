@@ -343,6 +343,35 @@ static void mbox_from_line_is_rejected_unless_skipped(void **state)
     assert_int_equal(mail_skip_mbox_from(S("From: a\n")), 0);
 }
 
+static void lenient_parse_skips_bad_lines_until_the_empty_line(void **state)
+{
+    const char msg[] = " stray continuation\nA: 1\nno colon here\nB: 2\n  folded\n\nbody";
+    struct mail_headers h;
+    size_t skipped = 0;
+
+    assert_int_equal(mail_headers_parse_lenient(S(msg), NULL, &h, &skipped, NULL), MAIL_OK);
+    assert_int_equal(skipped, 2);
+    assert_int_equal(h.nfields, 2);
+    assert_true(view_is(h.fields[1].value, " 2\n  folded"));
+    assert_string_equal(msg + h.body_offset, "body");
+    mail_headers_free(&h);
+}
+
+static void lenient_parse_still_enforces_limits(void **state)
+{
+    struct mail_limits lim = MAIL_LIMITS_INIT;
+    struct mail_headers h;
+    struct mail_error_info err;
+    const char msg[] = "bad\nA: 1\nB: 2\nC: 3\n\n";
+
+    lim.max_fields = 2;
+    assert_int_equal(mail_headers_parse_lenient(S(msg), &lim, &h, NULL, &err), MAIL_ERR_TOO_MANY_FIELDS);
+    assert_int_equal(err.offset, 14);
+    assert_int_equal(err.line, 4);
+    assert_int_equal(h.nfields, 2);
+    mail_headers_free(&h);
+}
+
 /* ---- limits ---------------------------------------------------------------- */
 
 static char *make_line_msg(size_t linelen, const char *eol)
@@ -690,6 +719,8 @@ int main(void)
         cmocka_unit_test(leading_continuation_line_is_rejected),
         cmocka_unit_test(bare_cr_at_line_start_is_an_invalid_name),
         cmocka_unit_test(mbox_from_line_is_rejected_unless_skipped),
+        cmocka_unit_test(lenient_parse_skips_bad_lines_until_the_empty_line),
+        cmocka_unit_test(lenient_parse_still_enforces_limits),
         cmocka_unit_test(line_of_exactly_max_line_bytes_is_accepted_with_crlf_or_lf),
         cmocka_unit_test(line_one_byte_over_max_line_is_an_error),
         cmocka_unit_test(default_line_limit_accepts_long_real_world_lines),

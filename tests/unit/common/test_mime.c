@@ -289,6 +289,32 @@ static void message_rfc822_is_walked_as_a_child_message(void **state)
                 "DONE", 0);
 }
 
+static void mangled_returned_header_lines_are_skipped_not_fatal(void **state)
+{
+    /* A bounce that lost the indentation of a folded Received: line. */
+    const char msg[] =
+        "Content-Type: multipart/report; boundary=b\n\n"
+        "--b\nContent-Type: message/rfc822\n\n"
+        "Received: from x\nby mx.example (Postfix)\nX-Postflow-Trace: abc\n\nreturned body\n"
+        "--b--\n";
+    struct mime_walker *w = mime_walker_new(S(msg), NULL);
+    const struct mime_part *p;
+
+    assert_int_equal(mime_next(w, &p), MIME_PART);
+    assert_int_equal(mime_next(w, &p), MIME_PART);
+    assert_int_equal(p->kind, MIME_KIND_MESSAGE);
+    assert_int_equal(mime_next(w, &p), MIME_PART);
+    assert_int_equal(p->depth, 2);
+    assert_int_equal(p->headers.nfields, 2);
+    assert_int_equal(p->header_skipped, 1);
+    assert_true(p->flags & MIME_F_HEADER_SKIPPED);
+    assert_true(view_is(mail_headers_find(&p->headers, "X-Postflow-Trace", NULL)->value, " abc"));
+    assert_true(view_is(p->body, "returned body"));
+    assert_int_equal(mime_next(w, &p), MIME_DONE);
+    assert_int_equal(mime_warnings(w), MIME_WARN_BAD_PART_HEADER);
+    mime_walker_free(w);
+}
+
 static void text_rfc822_headers_gives_a_headers_only_child(void **state)
 {
     const char msg[] =
@@ -450,20 +476,23 @@ static void raised_part_limit_walks_100000_parts_linearly(void **state)
 
 static void boundary_longer_than_the_limit_is_an_error(void **state)
 {
+    struct mail_limits lim = MAIL_LIMITS_INIT;
     char msg[512];
     struct buf out;
     char b70[71], b71[72];
 
+    lim.max_boundary_len = 70;                /* the RFC 2046 value */
     memset(b70, 'a', 70); b70[70] = '\0';
     memset(b71, 'a', 71); b71[71] = '\0';
     buf_init(&out, 0);
     snprintf(msg, sizeof(msg), "Content-Type: multipart/mixed; boundary=%s\n\n--%s\n\nx\n--%s--\n",
              b70, b70, b70);
-    assert_int_equal(walk(msg, strlen(msg), NULL, &out, NULL), MIME_DONE);
+    assert_int_equal(walk(msg, strlen(msg), &lim, &out, NULL), MIME_DONE);
     snprintf(msg, sizeof(msg), "Content-Type: multipart/mixed; boundary=%s\n\n--%s\n\nx\n--%s--\n",
              b71, b71, b71);
-    assert_int_equal(walk(msg, strlen(msg), NULL, &out, NULL), MIME_ERROR);
+    assert_int_equal(walk(msg, strlen(msg), &lim, &out, NULL), MIME_ERROR);
     assert_string_equal(out.data, "ERROR 12");      /* the part itself is refused */
+    assert_int_equal(walk(msg, strlen(msg), NULL, &out, NULL), MIME_DONE);   /* default: 256 */
     buf_free(&out);
 }
 
@@ -745,6 +774,7 @@ int main(void)
         cmocka_unit_test(part_with_broken_header_keeps_going_with_a_warning),
         cmocka_unit_test(broken_top_level_header_is_an_error),
         cmocka_unit_test(message_rfc822_is_walked_as_a_child_message),
+        cmocka_unit_test(mangled_returned_header_lines_are_skipped_not_fatal),
         cmocka_unit_test(text_rfc822_headers_gives_a_headers_only_child),
         cmocka_unit_test(quoted_printable_rfc822_headers_are_decoded_before_parsing),
         cmocka_unit_test(base64_message_rfc822_is_decoded_and_walked_with_a_warning),
