@@ -140,6 +140,8 @@ enum mail_error mail_field_blocks_parse(const char *buf, size_t len,
     memset(out, 0, sizeof(*out));
     if (err != NULL)
         memset(err, 0, sizeof(*err));
+    if (buf == NULL)
+        buf = "";                         /* len is 0 */
     for (;;) {
         size_t start = skip_blank_lines(buf, len, pos);
         struct mail_headers block = { 0 };
@@ -170,6 +172,8 @@ enum mail_error mail_headers_parse_lenient(const char *buf, size_t len,
     memset(out, 0, sizeof(*out));
     if (err != NULL)
         memset(err, 0, sizeof(*err));
+    if (buf == NULL)
+        buf = "";                         /* len is 0 */
     rc = parse_block(buf, len, &pos, &lines, lim, false, &total, out, &skipped, err);
     if (nskipped != NULL)
         *nskipped = skipped;

@@ -72,16 +72,17 @@ void mhp_finish(struct mail_header_parser *p)
 enum mhp_event mhp_next(struct mail_header_parser *p, struct mhp_result *r)
 {
     struct mail_scan *s = &p->scan;
+    const char *data = p->in.data != NULL ? p->in.data : "";
 
     memset(r, 0, sizeof(*r));
-    switch (mail_scan_step(s, p->in.data, p->in.len, p->finished, &r->field)) {
+    switch (mail_scan_step(s, data, p->in.len, p->finished, &r->field)) {
     case MAIL_SCAN_FIELD:
         r->nfields = s->nfields;
         return MHP_FIELD;
     case MAIL_SCAN_DONE:
         r->nfields = s->nfields;
         r->body_offset = s->base_off + s->body_offset;
-        r->body_pending = mail_view_make(p->in.data + s->body_offset,
+        r->body_pending = mail_view_make(data + s->body_offset,
                                          p->in.len - s->body_offset);
         r->has_separator = s->has_separator;
         return MHP_END;
@@ -107,6 +108,8 @@ enum mail_error mail_headers_parse(const char *buf, size_t len, const struct mai
     memset(out, 0, sizeof(*out));
     if (err != NULL)
         memset(err, 0, sizeof(*err));
+    if (buf == NULL)
+        buf = "";                         /* len is 0: no pointer arithmetic on NULL */
     mail_scan_init(&s, limits);
     for (;;) {
         switch (mail_scan_step(&s, buf, len, true, &f)) {

@@ -69,7 +69,7 @@ struct mime_walker *mime_walker_new(const char *msg, size_t len, const struct ma
 {
     struct mime_walker *w = xcalloc(1, sizeof(*w));
 
-    w->msg = msg;
+    w->msg = msg != NULL ? msg : "";      /* no pointer arithmetic on NULL */
     w->len = len;
     w->lim = limits != NULL ? *limits : MAIL_LIMITS_DEFAULT;
     return w;
@@ -233,7 +233,7 @@ static bool decode_container(struct mime_walker *w, struct mime_part *p,
     (void)rc;   /* invalid base64: walk what decoded cleanly */
     w->decoded = xrealloc(w->decoded, (w->ndecoded + 1) * sizeof(*w->decoded));
     *len = b.len;
-    *body = w->decoded[w->ndecoded++] = buf_detach(&b, NULL);
+    *body = w->decoded[w->ndecoded++] = b.data != NULL ? buf_detach(&b, NULL) : xcalloc(1, 1);
     w->decoded_total += p->body.len;
     return true;
 }

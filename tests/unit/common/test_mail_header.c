@@ -261,6 +261,16 @@ static void header_section_starting_with_blank_line_has_no_fields(void **state)
 static void empty_input_is_an_empty_header_section(void **state)
 {
     struct mail_headers h;
+    struct mail_header_parser *p = mhp_new(NULL);
+    struct mhp_result r;
+
+    mhp_finish(p);                                 /* nothing pushed at all */
+    assert_int_equal(mhp_next(p, &r), MHP_END);
+    assert_int_equal(r.body_offset, 0);
+    assert_int_equal(r.body_pending.len, 0);
+    mhp_free(p);
+    assert_int_equal(parse(NULL, 0, NULL, &h, NULL), MAIL_OK);
+    mail_headers_free(&h);
 
     assert_int_equal(parse("", 0, NULL, &h, NULL), MAIL_OK);
     assert_int_equal(h.nfields, 0);
