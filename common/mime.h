@@ -10,6 +10,7 @@
  *	while ((st = mime_next(w, &p)) == MIME_PART) {
  *	    if (p->kind == MIME_KIND_FIELD_BLOCKS)          // DSN / ARF report
  *	        mail_field_blocks_parse(p->body.ptr, p->body.len, ...);
+ *	        // (if p->cte is base64 or QP, mime_part_decode() it first)
  *	}
  *	if (st == MIME_ERROR) log mail_error_str(mime_error(w)->code);
  *	mime_walker_free(w);
