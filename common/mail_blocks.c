@@ -3,7 +3,8 @@
  * mangled returned headers (see mail_header.h).
  *
  * NAME
- *	mail_field_blocks_parse, mail_field_blocks_free, mail_headers_parse_lenient
+ *	mail_field_blocks_parse, mail_field_blocks_free, mail_headers_parse_lenient,
+ *	mail_field_typed
  *
  * DESCRIPTION
  *	RFC 3464 §2.1 (message/delivery-status) and RFC 5965 §3.1
@@ -186,4 +187,31 @@ void mail_field_blocks_free(struct mail_field_blocks *b)
         free(b->blocks[i].fields);
     free(b->blocks);
     memset(b, 0, sizeof(*b));
+}
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static struct mail_view trim(const char *p, size_t n)
+{
+    while (n > 0 && is_space(*p)) {
+        p++;
+        n--;
+    }
+    while (n > 0 && is_space(p[n - 1]))
+        n--;
+    return mail_view_make(p, n);
+}
+
+bool mail_field_typed(struct mail_view value, struct mail_view *type, struct mail_view *rest)
+{
+    const char *semi = value.len > 0 ? memchr(value.ptr, ';', value.len) : NULL;
+
+    if (semi == NULL)
+        return false;
+    *type = trim(value.ptr, (size_t)(semi - value.ptr));
+    *rest = trim(semi + 1, value.len - (size_t)(semi - value.ptr) - 1);
+    return true;
 }

@@ -5,7 +5,7 @@
  * NAME
  *	mhp_new, mhp_push, mhp_next, mhp_finish, mhp_free,
  *	mail_headers_parse, mail_headers_find, mail_headers_count,
- *	mail_field_unfold, mail_skip_mbox_from
+ *	mail_field_unfold, mail_skip_mbox_from, mail_fix_bare_cr
  *
  * DESCRIPTION
  *	The incremental parser copies pushed bytes into one struct buf.  Bytes
@@ -205,4 +205,26 @@ size_t mail_skip_mbox_from(const char *buf, size_t len)
         return 0;
     nl = memchr(buf, '\n', len);
     return nl != NULL ? (size_t)(nl - buf) + 1 : len;
+}
+
+int mail_fix_bare_cr(const char *in, size_t len, struct buf *out)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        const char *cr = memchr(in + i, '\r', len - i);
+        size_t n = cr != NULL ? (size_t)(cr - in) - i : len - i;
+
+        if (buf_append(out, in + i, n) != BUF_OK)
+            return -1;
+        i += n;
+        if (cr == NULL)
+            break;
+        /* in[i] == '\r' */
+        bool crlf = i + 1 < len && in[i + 1] == '\n';
+        if (buf_append_char(out, crlf ? '\r' : '\n') != BUF_OK)
+            return -1;
+        i++;
+    }
+    return 0;
 }

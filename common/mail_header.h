@@ -206,6 +206,15 @@ enum mail_error mail_field_blocks_parse(const char *buf, size_t len,
                                         struct mail_error_info *err);
 void mail_field_blocks_free(struct mail_field_blocks *b);
 
+/*
+ * Splits a DSN typed value (RFC 3464 §2.1.2: "rfc822; user@example.com",
+ * "smtp; 550 5.1.1 ...", "dns; mx.example.com") at its first ';' into the
+ * type and the rest, both trimmed of whitespace and line breaks (the rest
+ * may still hold folding inside: mail_field_unfold() it if needed).
+ * Views into value.  Returns false, views untouched, if there is no ';'.
+ */
+bool mail_field_typed(struct mail_view value, struct mail_view *type, struct mail_view *rest);
+
 /* ---- helpers ------------------------------------------------------------- */
 
 /*
@@ -221,5 +230,12 @@ int mail_field_unfold(struct mail_view value, struct buf *out);
  * else 0.
  */
 size_t mail_skip_mbox_from(const char *buf, size_t len);
+
+/*
+ * Appends in[0..len) to out with every bare CR (one not followed by LF)
+ * turned into LF, so that CR-only mail (old Mac files) can be parsed;
+ * CRLF and LF are left alone.  Returns 0, or -1 at out's limit.
+ */
+int mail_fix_bare_cr(const char *in, size_t len, struct buf *out);
 
 #endif

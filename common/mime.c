@@ -125,17 +125,22 @@ static size_t walk_offset(const struct mime_walker *w, const char *p, size_t ori
 /*
  * Finds the first delimiter line at or after line start `from`.  A match
  * is "--" boundary ["--"] *(SP/HTAB) followed by CRLF, LF or the end.
+ * Whitespace before the "--" is tolerated (*indented set): some MTAs
+ * indent a delimiter, and losing a DSN part to that loses its recipients.
  */
 static bool find_delimiter(const struct mime_frame *f, size_t from, size_t *dstart,
-                           size_t *dafter, bool *close)
+                           size_t *dafter, bool *close, bool *indented)
 {
     const char *b = f->body;
     size_t len = f->len, p = from;
 
     while (p < len) {
-        if (len - p >= 2 + f->blen && b[p] == '-' && b[p + 1] == '-' &&
-            memcmp(b + p + 2, f->boundary, f->blen) == 0) {
-            size_t q = p + 2 + f->blen;
+        size_t d = p;
+        while (d < len && (b[d] == ' ' || b[d] == '\t'))
+            d++;
+        if (len - d >= 2 + f->blen && b[d] == '-' && b[d + 1] == '-' &&
+            memcmp(b + d + 2, f->boundary, f->blen) == 0) {
+            size_t q = d + 2 + f->blen;
             bool cl = false;
             if (len - q >= 2 && b[q] == '-' && b[q + 1] == '-') {
                 q += 2;
@@ -152,10 +157,11 @@ static bool find_delimiter(const struct mime_frame *f, size_t from, size_t *dsta
             *dstart = p;
             *dafter = q;
             *close = cl;
+            *indented = d > p;
             return true;
         }
 next_line:;
-        const char *nl = memchr(b + p, '\n', len - p);
+        const char *nl = memchr(b + d, '\n', len - d);
         if (nl == NULL)
             break;
         p = (size_t)(nl - b) + 1;
@@ -168,17 +174,19 @@ static bool multipart_next(struct mime_walker *w, struct mime_frame *f, size_t *
                            size_t *clen, unsigned *flags)
 {
     size_t ds, da, end;
-    bool cl;
+    bool cl, ind = false;
 
     if (f->done)
         return false;
     if (!f->started) {
         f->started = true;
-        if (!find_delimiter(f, 0, &ds, &da, &cl)) {
+        if (!find_delimiter(f, 0, &ds, &da, &cl, &ind)) {
             w->warnings |= MIME_WARN_NO_BOUNDARY;
             f->done = true;
             return false;
         }
+        if (ind)
+            w->warnings |= MIME_WARN_INDENTED_DELIMITER;
         if (cl) {
             f->done = true;
             return false;
@@ -186,7 +194,7 @@ static bool multipart_next(struct mime_walker *w, struct mime_frame *f, size_t *
         f->pos = da;
     }
     *start = f->pos;
-    if (find_delimiter(f, f->pos, &ds, &da, &cl)) {
+    if (find_delimiter(f, f->pos, &ds, &da, &cl, &ind)) {
         /* The line ending before the delimiter belongs to the delimiter. */
         end = ds;
         if (end > *start && f->body[end - 1] == '\n')
@@ -203,6 +211,8 @@ static bool multipart_next(struct mime_walker *w, struct mime_frame *f, size_t *
         w->warnings |= MIME_WARN_NO_CLOSE_DELIMITER;
         *flags |= MIME_F_LAST_UNCLOSED;
     }
+    if (ind)
+        w->warnings |= MIME_WARN_INDENTED_DELIMITER;
     *clen = end - *start;
     return true;
 }

@@ -31,7 +31,8 @@
  *
  *	Boundaries (RFC 2046 §5.1.1): a delimiter is a line that starts with
  *	"--" boundary, optionally followed by "--" (the close delimiter) and
- *	whitespace only.  So a boundary that is a prefix of another one does
+ *	whitespace only (whitespace before the "--" is tolerated with a
+ *	warning).  So a boundary that is a prefix of another one does
  *	not match the longer one's lines.  The line ending before a delimiter
  *	belongs to the delimiter, not to the part.  A part's range is fixed by
  *	its parent before the part is parsed, so nested multiparts with
@@ -55,6 +56,9 @@
  *	                                  (MIME_F_HEADER_SKIPPED), as returned
  *	                                  headers are often mangled but the
  *	                                  fields after the damage still count;
+ *	    MIME_WARN_INDENTED_DELIMITER  a delimiter line indented by whitespace
+ *	                                  (seen in real DSNs; RFC 2046 has none):
+ *	                                  accepted as a delimiter;
  *	    MIME_WARN_ENCODED_MESSAGE     message/rfc822 with base64 or
  *	                                  quoted-printable encoding (RFC 2046
  *	                                  §5.2.1 forbids it): decoded into walker
@@ -116,6 +120,7 @@ enum mime_kind {
 #define MIME_WARN_BAD_CONTENT_TYPE   0x04u
 #define MIME_WARN_BAD_PART_HEADER    0x08u
 #define MIME_WARN_ENCODED_MESSAGE    0x10u
+#define MIME_WARN_INDENTED_DELIMITER 0x20u
 
 struct mime_part {
     size_t              index;       /* 0 for the top-level message, then visit order */

@@ -706,6 +706,41 @@ static void unfold_trims_and_honours_buffer_limit(void **state)
     buf_free(&u);
 }
 
+static void cr_only_mail_becomes_parseable_after_fixing_bare_cr(void **state)
+{
+    const char mac[] = "From: a@example.com\rSubject: old\r mac\r\rbody\r\n";
+    struct mail_headers h;
+    struct buf fixed;
+
+    buf_init(&fixed, 0);
+    assert_int_equal(mail_fix_bare_cr(S(mac), &fixed), 0);
+    assert_string_equal(fixed.data, "From: a@example.com\nSubject: old\n mac\n\nbody\r\n");
+    assert_int_equal(parse(fixed.data, fixed.len, NULL, &h, NULL), MAIL_OK);
+    assert_int_equal(h.nfields, 2);
+    assert_string_equal(fixed.data + h.body_offset, "body\r\n");
+    mail_headers_free(&h);
+    buf_free(&fixed);
+    buf_init(&fixed, 4);
+    assert_int_equal(mail_fix_bare_cr(S("ab\rcd"), &fixed), -1);
+    buf_free(&fixed);
+}
+
+static void typed_dsn_values_split_at_the_first_semicolon(void **state)
+{
+    struct mail_view type, rest;
+
+    assert_true(mail_field_typed(mail_view_make(S(" rfc822; User@Example.com \r\n")), &type, &rest));
+    assert_true(view_is(type, "rfc822"));
+    assert_true(view_is(rest, "User@Example.com"));
+    assert_true(mail_field_typed(mail_view_make(S(" smtp;550 5.1.1 <a@b>; no such user")), &type, &rest));
+    assert_true(view_is(type, "smtp"));
+    assert_true(view_is(rest, "550 5.1.1 <a@b>; no such user"));
+    assert_true(mail_field_typed(mail_view_make(S(";")), &type, &rest));
+    assert_int_equal(type.len + rest.len, 0);
+    assert_false(mail_field_typed(mail_view_make(S(" failed")), &type, &rest));
+    assert_false(mail_field_typed(mail_view_make(NULL, 0), &type, &rest));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -746,6 +781,8 @@ int main(void)
         cmocka_unit_test(one_byte_pushes_of_a_large_header_stay_linear),
         cmocka_unit_test(find_walks_repeated_fields_case_insensitively),
         cmocka_unit_test(unfold_trims_and_honours_buffer_limit),
+        cmocka_unit_test(cr_only_mail_becomes_parseable_after_fixing_bare_cr),
+        cmocka_unit_test(typed_dsn_values_split_at_the_first_semicolon),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
