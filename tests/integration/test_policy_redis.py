@@ -69,9 +69,9 @@ def test_suppressed_recipient_is_rejected_at_rcpt_with_its_reason(redis_server, 
     r.hset("pf:sup:{@blocked.example}", mapping={"reason": "manual", "source": "warmupctl", "time": "1"})
     pd = daemons(workdir, config(redis_server.address))
     assert pd.ask(**rcpt("Gone@GMAIL.com")) == \
-        "REJECT 5.1.1 recipient is on the suppression list (hard bounce: 5.1.1 userunknown)"
+        "550 5.1.1 recipient is on the suppression list (hard bounce: 5.1.1 userunknown)"
     assert pd.ask(**rcpt("anyone@blocked.example")) == \
-        "REJECT 5.1.1 recipient is on the suppression list (added by an operator)"
+        "550 5.1.1 recipient is on the suppression list (added by an operator)"
     assert pd.ask(**rcpt("fine@gmail.com")) == "DUNNO"
 
 
@@ -80,7 +80,7 @@ def test_suppression_added_while_running_applies_at_once(redis_server, workdir, 
     assert pd.ask(**rcpt("later@example.org")) == "DUNNO"
     redis_server.client(decode_responses=True).hset("pf:sup:{later@example.org}", mapping={"reason": "complaint",
                                                                        "source": "fbl-proc", "time": "1"})
-    assert pd.ask(**rcpt("later@example.org")).startswith("REJECT 5.1.1 ")
+    assert pd.ask(**rcpt("later@example.org")).startswith("550 5.1.1 ")
     assert "spam complaint" in pd.ask(**rcpt("later@example.org"))
 
 
@@ -308,7 +308,7 @@ def test_exim_half_close_gets_one_answer_then_close(redis_server, workdir, daemo
     redis_server.client(decode_responses=True).hset("pf:sup:{gone@example.org}", mapping={"reason": "hard", "time": "1"})
     pd = daemons(workdir, config(redis_server.address))
     action, closed = pd.exim(**rcpt("gone@example.org"))
-    assert action.startswith("REJECT 5.1.1") and closed
+    assert action.startswith("550 5.1.1") and closed
     action, closed = pd.exim(final_empty_line=True, **rcpt("fine@example.org"))
     assert action == "DUNNO" and closed
     action, closed = pd.exim(**eom("1xyz-000001-AB", mta="exim", recipient="x@gmail.com"))
