@@ -57,7 +57,10 @@ def daemons(bin_path):
         return pd
     yield start
     for pd in started:
-        pd.stop()
+        rc = pd.stop()
+        # A clean SIGTERM stop exits 0; the ASan build also fails here on leaks or UB.
+        assert rc == 0, "policyd %s exited %s:\n%s" % (pd.name, rc, pd.log()[-3000:])
+        assert "Sanitizer" not in pd.log() and "runtime error" not in pd.log(), pd.log()[-3000:]
 
 
 # ---- suppression -------------------------------------------------------------
