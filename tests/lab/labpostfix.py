@@ -46,7 +46,6 @@ import signal
 import smtplib
 import socket
 import subprocess
-import time
 
 from labproc import (LabError, free_port, proc_alive, proc_starttime, register_process,
                      register_session, session_members, stop_processes, unregister,
@@ -68,6 +67,11 @@ HARDBOUNCE_DOMAIN = "hardbounce.example.com"
 # client_address user extension.
 PIPE_ENVELOPE_ARGS = ("${sender} ${recipient} ${original_recipient} ${nexthop} "
                       "${queue_id} ${client_address} ${user} ${extension}")
+
+SANITIZER_ENV = ["ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"]
+IMPORT_ENVIRONMENT = ["MAIL_CONFIG", "MAIL_DEBUG", "MAIL_LOGTAG", "TZ", "XAUTHORITY", "DISPLAY",
+                      "LANG=C", "POSTLOG_SERVICE", "POSTLOG_HOSTNAME"]   # Postfix 3.7 defaults
+EXPORT_ENVIRONMENT = ["TZ", "MAIL_CONFIG", "LANG"]
 
 _KEEP = object()  # set_hooks(): "leave this hook as it is"
 
@@ -250,6 +254,12 @@ class PostfixLab:
         }
         for _, name, _ in pipes:
             p["%s_destination_recipient_limit" % name] = "1"
+        # Sanitizer options set for the test run reach pipe commands (an
+        # ASan build of bounce-proc) through master's cleaned environment.
+        san = [n for n in SANITIZER_ENV if n in os.environ]
+        if san:
+            p["import_environment"] = " ".join(IMPORT_ENVIRONMENT + san)
+            p["export_environment"] = " ".join(EXPORT_ENVIRONMENT + san)
         p.update(self._hook_params(self.milter, self.policy))
         p.update(self._parse_extra_main_cf(self.extra_main_cf))
         return p
@@ -477,24 +487,18 @@ class PostfixLab:
         if not self.running:
             raise LabError("reload: this Postfix lab is not running")
         before = self.maillog().count(": reload -- version")
-        old = self._service_pids("smtpd")
-        os.kill(self._master[0], signal.SIGHUP)
+        master = self._master[0]
+        old = [(p, proc_starttime(p)) for p in session_members(master) if p != master]
+        os.kill(master, signal.SIGHUP)
         if not wait_until(lambda: self.maillog().count(": reload -- version") > before, timeout):
             raise LabError("Postfix did not log its reload; maillog:\n" + self.maillog_tail())
-        # Idle smtpd processes of the old generation exit soon after a reload;
-        # wait so the next connection surely gets the new settings.
-        wait_until(lambda: not [p for p in old if proc_alive(*p)], timeout)
-
-    def _service_pids(self, program):
-        out = []
-        for pid, st in self.processes():
-            try:
-                with open("/proc/%d/comm" % pid) as f:
-                    if f.read().strip() == program:
-                        out.append((pid, st))
-            except OSError:
-                pass
-        return out
+        # Every child of the old generation (smtpd, pipe, smtp, qmgr...) exits
+        # within about a second of the reload; wait, so that the next
+        # connection or delivery surely runs with the new settings.
+        if not wait_until(lambda: not [p for p in old if p[1] is not None and proc_alive(*p)],
+                          timeout):
+            raise LabError("Postfix processes of the old configuration still run %ss after "
+                           "reload" % timeout)
 
     def postconf(self, *settings):
         """postconf -e NAME=VALUE ... on this instance (no reload)."""
@@ -511,10 +515,25 @@ class PostfixLab:
             self.policy = policy
         if policy_stages is not None:
             self.policy_stages = tuple(policy_stages)
+        if not os.path.exists(os.path.join(self.config_dir, "main.cf")):
+            return  # not started yet: start() writes the hooks
         params = self._hook_params(self.milter, self.policy)
         self.postconf(*("%s=%s" % kv for kv in params.items()))
         if self.running:
             self.reload()
+
+    def stage_file(self, path, mode=0o755):
+        """Copy PATH into the lab's bin/ directory and return the copy's path.
+
+        pipe(8) commands run as nobody, who may not reach a file inside the
+        source tree (a clone under /root is mode 0700): stage the binary and
+        its config here, e.g. set_pipe_command([pf.stage_file(bin_path(
+        "bounce-proc")), "-c", pf.stage_file(conf, 0o644)])."""
+        os.makedirs(self.bin_dir, mode=0o755, exist_ok=True)
+        dest = os.path.join(self.bin_dir, os.path.basename(path))
+        shutil.copyfile(path, dest)
+        os.chmod(dest, mode)
+        return dest
 
     def set_pipe_command(self, command):
         """Replace the bounce domain's pipe command (see __init__) and reload."""
@@ -539,12 +558,14 @@ class PostfixLab:
             smtp = smtplib.SMTP("127.0.0.1", port, local_hostname=helo, timeout=timeout)
         except (OSError, smtplib.SMTPException) as exc:
             return SendResult("connect", None, str(exc))
+        stage = "mail"
         try:
             smtp.ehlo()
             code, msg = smtp.mail(mail_from)
             if code != 250:
                 return SendResult("mail", code, msg.decode("utf-8", "replace"))
             refused = {}
+            stage = "rcpt"
             for rcpt in rcpt_to:
                 code, msg = smtp.rcpt(rcpt)
                 if code not in (250, 251):
@@ -553,6 +574,7 @@ class PostfixLab:
                 code, msg = refused[rcpt_to[-1]]
                 smtp.rset()
                 return SendResult("rcpt", code, msg, refused=refused)
+            stage = "data"
             code, msg = smtp.data(_crlf(data))
             text = msg.decode("utf-8", "replace")
             if code != 250:
@@ -560,9 +582,11 @@ class PostfixLab:
             m = re.search(r"queued as ([0-9A-Za-z]+)", text)
             return SendResult("done", code, text, m.group(1) if m else None, refused)
         except smtplib.SMTPResponseException as exc:
-            return SendResult("data", exc.smtp_code,
+            return SendResult(stage, exc.smtp_code,
                               exc.smtp_error.decode("utf-8", "replace")
                               if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error))
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            return SendResult(stage, None, "connection lost: %s" % exc)
         finally:
             try:
                 smtp.quit()
@@ -576,8 +600,8 @@ class PostfixLab:
         ConnectionError if the server cannot be reached.  Recipients refused
         while others were accepted are listed in result.refused."""
         res = self.try_send(mail_from, rcpt_to, data, port=port, **kw)
-        if res.stage == "connect":
-            raise ConnectionError(res.message)
+        if res.stage == "connect" or res.code is None:
+            raise ConnectionError("%s (at %s)" % (res.message, res.stage))
         if res.stage == "mail":
             raise smtplib.SMTPSenderRefused(res.code, res.message.encode(), mail_from)
         if res.stage == "rcpt":
@@ -622,6 +646,24 @@ class PostfixLab:
             raise LabError("sink holds %d message(s), expected %d after %ss; maillog tail:\n%s"
                            % (len(self.sink_files()), count, timeout, self.maillog_tail()))
         return files
+
+    def wait_sink_message(self, needle, timeout=30):
+        """Wait for the one sink message containing NEEDLE (bytes or str,
+        e.g. a unique Message-ID) and return (envelope, message bytes).
+        The sink is shared by the tests of a module: find yours this way."""
+        if isinstance(needle, str):
+            needle = needle.encode()
+
+        def find():
+            return [self.parse_sink_file(p) for p in self.sink_files()
+                    if needle in self.parse_sink_file(p)[1]]
+        found = wait_until(find, timeout)
+        if not found:
+            raise LabError("no sink message contains %r after %ss; maillog tail:\n%s"
+                           % (needle, timeout, self.maillog_tail()))
+        if len(found) > 1:
+            raise LabError("%d sink messages contain %r" % (len(found), needle))
+        return found[0]
 
     @staticmethod
     def parse_sink_file(path):
