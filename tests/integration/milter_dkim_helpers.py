@@ -186,19 +186,29 @@ class MilterClient:
     def __init__(self, address, timeout=30):
         self.sock = socket.create_connection(address, timeout=timeout)
         self.buf = b""
+        self.out = []
         self.protocol = 0
 
     def close(self):
         try:
             self._send(b"Q")
+            self._flush()
         except OSError:
             pass
         self.sock.close()
 
     def _send(self, cmd, data=b""):
-        self.sock.sendall(struct.pack("!I", len(data) + 1) + cmd + data)
+        # Like Postfix's VSTREAM: commands that need no reply are buffered and
+        # written together just before the next read (one write per round trip).
+        self.out.append(struct.pack("!I", len(data) + 1) + cmd + data)
+
+    def _flush(self):
+        if self.out:
+            self.sock.sendall(b"".join(self.out))
+            self.out = []
 
     def _recv(self):
+        self._flush()
         while len(self.buf) < 4 or len(self.buf) < 4 + struct.unpack("!I", self.buf[:4])[0]:
             chunk = self.sock.recv(65536)
             if not chunk:

@@ -244,3 +244,22 @@ def test_counters_are_written_to_the_stats_file(daemon, keys, tmp_path):
     assert "milter_dkim_signed 1\n" in text and "milter_dkim_signatures 1\n" in text, text
     assert "milter_dkim_skipped_multiple_from 1\n" in text, text
     assert "milter_dkim_errors 0\n" in text
+
+
+def test_no_nagle_stall_on_the_end_of_message_reply(daemon, keys):
+    """The end-of-message reply is two writes (insert header, accept).  Without TCP_NODELAY on the
+    accepted socket, the second waits for the MTA's delayed ACK: ~40 ms per message on one
+    connection (measured 44 ms median with the option removed, 0.2-0.5 ms with it).  The client
+    here batches its writes like Postfix and sets no socket option of its own."""
+    d = daemon(["-d", "example.com", "-s", "ed1", "-k", keys["ed25519"].path])
+    c = MilterClient(d.address)
+    c.negotiate()
+    times = []
+    for i in range(40):
+        t = time.perf_counter()
+        _, mods, _ = c.send_message(nasty_messages()["plain"], queue_id="LAT%d" % i)
+        times.append(time.perf_counter() - t)
+        assert len(mods) == 1
+    c.close()
+    times.sort()
+    assert times[len(times) // 2] < 0.020, "median %.1f ms per message" % (times[len(times) // 2] * 1000)
