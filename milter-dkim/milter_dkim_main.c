@@ -32,6 +32,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,11 +215,14 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+static atomic_int milter_ended;     /* smfi_main() returned */
+
 static void *milter_main(void *arg)
 {
     int *rc = arg;
     *rc = smfi_main();
-    /* libmilter stopped by itself (fatal error): wake the main thread. */
+    /* If libmilter stopped by itself (fatal error), this wakes the main thread. */
+    atomic_store(&milter_ended, 1);
     kill(getpid(), SIGTERM);
     return NULL;
 }
@@ -287,7 +291,11 @@ static int run_daemon(struct options *o, struct loaded *l)
         }
         break;
     }
-    log_notice("stopping on signal %d", sig);
+    int by_itself = atomic_load(&milter_ended);
+    if (by_itself)
+        log_error("libmilter stopped (status %d)", milter_rc);
+    else
+        log_notice("stopping on signal %d", sig);
     milter_sock_shutdown_listeners();   /* wakes libmilter's poll() now, not after its timeout */
     smfi_stop();
     pthread_join(milter_thr, NULL);
@@ -301,7 +309,8 @@ static int run_daemon(struct options *o, struct loaded *l)
     if (l->conf.pid_file && *l->conf.pid_file)
         unlink(l->conf.pid_file);
     mdkim_snap_install(NULL);
-    return milter_rc == MI_SUCCESS ? PF_EXIT_OK : PF_EXIT_FAILURE;
+    /* Our own shutdown makes libmilter's accept() fail: that is not a failure. */
+    return by_itself && milter_rc != MI_SUCCESS ? PF_EXIT_FAILURE : PF_EXIT_OK;
 }
 
 int main(int argc, char **argv)

@@ -46,7 +46,10 @@ def daemon(bin_path, tmp_path):
         return d
     yield start
     for d in started:
-        d.stop()
+        rc = d.stop()
+        log = d.read_log()
+        assert "Sanitizer" not in log and "runtime error" not in log, log[-3000:]
+        assert rc == 0, "milter-dkim exited %s after SIGTERM:\n%s" % (rc, log[-2000:])
 
 
 def run(d, msg, **kw):
@@ -263,3 +266,40 @@ def test_no_nagle_stall_on_the_end_of_message_reply(daemon, keys):
     c.close()
     times.sort()
     assert times[len(times) // 2] < 0.020, "median %.1f ms per message" % (times[len(times) // 2] * 1000)
+
+
+def test_concurrent_connections_with_reloads_in_flight(daemon, keys, tmp_path):
+    """8 connections sign at once while SIGHUP swaps the configuration repeatedly: every
+    message is signed by one of the two configurations and verifies; the daemon survives."""
+    import threading
+    conf = tmp_path / "c.conf"
+    write_config(str(conf), [keys["ed25519"]])
+    d = daemon(["-c", str(conf)])
+    recs = dns_records([keys["ed25519"], keys["rsa"]])
+    results, errors = [], []
+
+    def worker(n):
+        try:
+            c = MilterClient(d.address)
+            c.negotiate()
+            for i in range(15):
+                verdict, mods, delivered = c.send_message(nasty_messages()["duplicate_headers"],
+                                                          queue_id="W%dM%d" % (n, i))
+                results.append((verdict, len(mods), verify_dkimpy(delivered, recs)))
+            c.close()
+        except Exception as exc:    # reported below, with the thread's number
+            errors.append("worker %d: %r" % (n, exc))
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for i in range(10):
+        write_config(str(conf), [keys["rsa"] if i % 2 == 0 else keys["ed25519"]])
+        d.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.05)
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    assert len(results) == 8 * 15
+    assert all(r == (b"a", 1, [True]) for r in results), [r for r in results if r != (b"a", 1, [True])][:3]
+    assert d.proc.poll() is None
+    assert d.read_log().count("configuration reloaded") >= 1
