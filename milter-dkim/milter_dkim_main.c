@@ -216,14 +216,16 @@ static void *worker_main(void *arg)
 }
 
 static atomic_int milter_ended;     /* smfi_main() returned */
+static atomic_int stop_requested;   /* the main thread is stopping libmilter */
 
 static void *milter_main(void *arg)
 {
     int *rc = arg;
     *rc = smfi_main();
-    /* If libmilter stopped by itself (fatal error), this wakes the main thread. */
     atomic_store(&milter_ended, 1);
-    kill(getpid(), SIGTERM);
+    /* libmilter stopped by itself (fatal error): wake the main thread. */
+    if (!atomic_load(&stop_requested))
+        kill(getpid(), SIGTERM);
     return NULL;
 }
 
@@ -291,13 +293,13 @@ static int run_daemon(struct options *o, struct loaded *l)
         }
         break;
     }
+    atomic_store(&stop_requested, 1);
     int by_itself = atomic_load(&milter_ended);
     if (by_itself)
         log_error("libmilter stopped (status %d)", milter_rc);
     else
         log_notice("stopping on signal %d", sig);
-    milter_sock_shutdown_listeners();   /* wakes libmilter's poll() now, not after its timeout */
-    smfi_stop();
+    milter_sock_shutdown_listeners();
     pthread_join(milter_thr, NULL);
     pthread_mutex_lock(&work_lock);
     stopping = 1;

@@ -18,9 +18,12 @@
 int milter_sock_nodelay_listeners(void);
 
 /*
- * Shuts down every listening socket of the process (TCP or unix), which
- * wakes libmilter's listener at once after smfi_stop() instead of after its
- * poll timeout.  Returns how many.
+ * Stops libmilter's listener at once: shutting the listening socket down
+ * wakes the poll() its thread sleeps in and makes accept() fail, and
+ * smfi_main() returns.  (smfi_stop() only closes the socket, which wakes
+ * nobody: the listener would notice after its poll timeout, and the mutex
+ * smfi_stop() takes can be destroyed under it by the exiting listener.)
+ * Returns how many sockets were shut down.
  */
 int milter_sock_shutdown_listeners(void);
 
