@@ -51,6 +51,19 @@ void mdkim_out_init(struct mdkim_out *out)
         buf_init(&out->fields[i], 64 * 1024);
 }
 
+void mdkim_out_describe(const struct mdkim_out *out, char *text, size_t size)
+{
+    size_t off = 0;
+    text[0] = '\0';
+    for (size_t i = 0; i < out->nsigs && off < size; i++) {
+        int n = snprintf(text + off, size - off, "%sd=%s s=%s a=%s", i ? ", " : "", out->sigs[i].domain,
+                         out->sigs[i].selector, dkim_alg_name(out->sigs[i].alg));
+        if (n < 0)
+            break;
+        off += (size_t)n;
+    }
+}
+
 void mdkim_out_free(struct mdkim_out *out)
 {
     for (size_t i = 0; i <= MDKIM_MAX_SIGS; i++)

@@ -98,6 +98,9 @@ void mdkim_msg_body(struct mdkim_msg *m, const void *data, size_t len);
  */
 int mdkim_msg_eom(struct mdkim_msg *m, time_t now, const char *qid, struct mdkim_out *out);
 
+/* "d=D s=S a=A, d=D s=S a=A" for the log line; always NUL-terminated. */
+void mdkim_out_describe(const struct mdkim_out *out, char *text, size_t size);
+
 void mdkim_out_init(struct mdkim_out *out);
 void mdkim_out_free(struct mdkim_out *out);
 

@@ -229,10 +229,9 @@ static sfsistat cb_eom(SMFICTX *ctx)
             if (out.drop_existing_trace)
                 log_qid(LOG_LVL_NOTICE, qid, "removed %zu %s field(s) present before signing",
                         out.drop_existing_trace, c->snap->trace_header);
-            for (size_t i = 0; i < out.nsigs; i++)
-                log_qid(LOG_LVL_INFO, qid, "signed d=%s s=%s a=%s body=%llu bytes", out.sigs[i].domain,
-                        out.sigs[i].selector, dkim_alg_name(out.sigs[i].alg),
-                        (unsigned long long)c->msg.body_bytes);
+            char sigs[MDKIM_MAX_SIGS * 300];
+            mdkim_out_describe(&out, sigs, sizeof sigs);
+            log_qid(LOG_LVL_INFO, qid, "signed %s body=%llu bytes", sigs, (unsigned long long)c->msg.body_bytes);
             mdkim_stats_signed((unsigned)out.nsigs, c->msg.body_bytes);
         }
         mdkim_out_free(&out);

@@ -232,9 +232,11 @@ int sign_stream(const struct mdkim_snap *snap, FILE *in, FILE *out, const char *
         fputs(r.crlf ? "\r\n" : "\n", out);
     if (copy_file(spool, out) != 0)
         rc = PF_EXIT_TEMPFAIL;
-    for (size_t i = 0; i < res.nsigs; i++)
-        log_qid(LOG_LVL_INFO, qid, "signed d=%s s=%s a=%s body=%llu bytes", res.sigs[i].domain,
-                res.sigs[i].selector, dkim_alg_name(res.sigs[i].alg), (unsigned long long)m.body_bytes);
+    if (res.nsigs > 0) {
+        char sigs[MDKIM_MAX_SIGS * 300];
+        mdkim_out_describe(&res, sigs, sizeof sigs);
+        log_qid(LOG_LVL_INFO, qid, "signed %s body=%llu bytes", sigs, (unsigned long long)m.body_bytes);
+    }
 free_msg:
     mdkim_out_free(&res);
     mdkim_msg_free(&m);
