@@ -30,7 +30,7 @@
 
 struct conn {
     unsigned long proto;        /* protocol flags agreed in negotiate */
-    int           trusted_net;  /* client address in trusted_networks */
+    struct sockaddr_storage client;  /* client address (ss_family 0: none given) */
     int           local;        /* Postfix non_smtpd (simulated localhost connect) */
     int           in_msg;
     int           trusted;
@@ -88,11 +88,11 @@ static sfsistat cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
         c = xcalloc(1, sizeof *c);
         smfi_setpriv(ctx, c);
     }
-    struct mdkim_snap *s = mdkim_snap_current();
-    if (s != NULL) {
-        c->trusted_net = netlist_match_sockaddr(&s->trusted, addr);
-        mdkim_snap_release(s);
-    }
+    memset(&c->client, 0, sizeof c->client);
+    if (addr != NULL && addr->sa_family == AF_INET)
+        memcpy(&c->client, addr, sizeof(struct sockaddr_in));
+    else if (addr != NULL && addr->sa_family == AF_INET6)
+        memcpy(&c->client, addr, sizeof(struct sockaddr_in6));
     /* Postfix announces non-SMTP mail (sendmail(1), pickup) as a connect from localhost. */
     c->local = host != NULL && strcmp(host, "localhost") == 0 && addr != NULL && addr->sa_family == AF_INET
                && ((const struct sockaddr_in *)(const void *)addr)->sin_addr.s_addr == htonl(INADDR_LOOPBACK);
@@ -110,7 +110,9 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
     if (c->snap == NULL)
         return noreply(c, SMFIP_NR_MAIL);
     const char *auth = smfi_getsymval(ctx, "{auth_authen}");
-    c->trusted = c->trusted_net || (c->snap->trust_sasl && auth != NULL && auth[0] != '\0')
+    /* Trust is decided with the message's snapshot, so a reload applies from the next message. */
+    c->trusted = netlist_match_sockaddr(&c->snap->trusted, (const struct sockaddr *)&c->client)
+                 || (c->snap->trust_sasl && auth != NULL && auth[0] != '\0')
                  || (c->snap->trust_non_smtpd && c->local);
     mdkim_msg_init(&c->msg, c->snap);
     c->in_msg = 1;

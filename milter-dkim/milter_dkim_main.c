@@ -30,6 +30,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -121,12 +123,11 @@ struct loaded {
     struct cfg_section sections[MDKIM_NSECTIONS];
 };
 
-static int load_config(const struct options *o, struct loaded *l, int quiet_startup)
+static int load_config(const struct options *o, struct loaded *l)
 {
     char err[512];
     mdkim_config_sections(l->sections, &l->log, &l->trace, &l->conf);
     int rc = startup_load_config(prog, o->config, l->sections, MDKIM_NSECTIONS);
-    (void)quiet_startup;
     if (rc != PF_EXIT_OK) {
         cfg_free(l->sections, MDKIM_NSECTIONS);
         return rc;
@@ -229,6 +230,26 @@ static void *milter_main(void *arg)
     return NULL;
 }
 
+static void *stop_libmilter(void *arg)
+{
+    (void)arg;
+    smfi_stop();
+    return NULL;
+}
+
+/* The unix socket gets the configured mode, and the run-as user and group, so the MTA can connect. */
+static void unix_socket_owner(const char *path, const struct mdkim_conf *conf)
+{
+    if (chmod(path, (mode_t)conf->unix_mode) != 0)
+        log_warning("chmod %s: %s", path, strerror(errno));
+    if (conf->user == NULL || *conf->user == '\0' || geteuid() != 0)
+        return;
+    struct passwd *pw = getpwnam(conf->user);
+    struct group *gr = conf->group && *conf->group ? getgrnam(conf->group) : NULL;
+    if (pw != NULL && chown(path, pw->pw_uid, gr ? gr->gr_gid : pw->pw_gid) != 0)
+        log_warning("chown %s: %s", path, strerror(errno));
+}
+
 static int run_daemon(struct options *o, struct loaded *l)
 {
     char spec[320], err[256];
@@ -252,7 +273,7 @@ static int run_daemon(struct options *o, struct loaded *l)
         return PF_EXIT_FAILURE;
     }
     if (strncmp(spec, "unix:", 5) == 0)
-        chmod(spec + 5, (mode_t)l->conf.unix_mode);
+        unix_socket_owner(spec + 5, &l->conf);
     else
         log_debug("TCP_NODELAY set on %d listening socket(s)", milter_sock_nodelay_listeners());
     if (daemon_drop_privileges(l->conf.user, l->conf.group, err, sizeof err) != 0) {
@@ -299,7 +320,19 @@ static int run_daemon(struct options *o, struct loaded *l)
         log_error("libmilter stopped (status %d)", milter_rc);
     else
         log_notice("stopping on signal %d", sig);
-    milter_sock_shutdown_listeners();
+    if (!by_itself) {
+        /* smfi_stop() waits for the listener's poll(); connections wake it up. */
+        pthread_t stopper;
+        if (pthread_create(&stopper, NULL, stop_libmilter, NULL) == 0) {
+            for (int i = 0; i < 200 && !atomic_load(&milter_ended); i++) {
+                milter_sock_poke(spec);
+                usleep(20000);
+            }
+            pthread_join(stopper, NULL);
+        } else {
+            smfi_stop();
+        }
+    }
     pthread_join(milter_thr, NULL);
     pthread_mutex_lock(&work_lock);
     stopping = 1;
@@ -311,7 +344,6 @@ static int run_daemon(struct options *o, struct loaded *l)
     if (l->conf.pid_file && *l->conf.pid_file)
         unlink(l->conf.pid_file);
     mdkim_snap_install(NULL);
-    /* Our own shutdown makes libmilter's accept() fail: that is not a failure. */
     return by_itself && milter_rc != MI_SUCCESS ? PF_EXIT_FAILURE : PF_EXIT_OK;
 }
 
@@ -326,7 +358,7 @@ int main(int argc, char **argv)
         return PF_EXIT_USAGE;
     log_open(prog, o.foreground || o.check || o.print_config);
     memset(&l, 0, sizeof l);
-    if ((rc = load_config(&o, &l, 0)) != PF_EXIT_OK)
+    if ((rc = load_config(&o, &l)) != PF_EXIT_OK)
         return rc;
     if (o.print_config) {
         cfg_print(stdout, l.sections, MDKIM_NSECTIONS);

@@ -12,6 +12,11 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "daemon.h"
 
@@ -46,20 +51,54 @@ static int set_nodelay(int fd, int family)
     return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0;
 }
 
-static int shut(int fd, int family)
-{
-    (void)family;
-    return shutdown(fd, SHUT_RDWR) == 0;
-}
-
 int milter_sock_nodelay_listeners(void)
 {
     return for_each_listener(set_nodelay);
 }
 
-int milter_sock_shutdown_listeners(void)
+int milter_sock_poke(const char *spec)
 {
-    return for_each_listener(shut);
+    struct sockaddr_storage ss;
+    socklen_t len;
+    memset(&ss, 0, sizeof ss);
+    if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0) {
+        struct sockaddr_un *un = (struct sockaddr_un *)&ss;
+        const char *path = strchr(spec, ':') + 1;
+        if (strlen(path) >= sizeof un->sun_path)
+            return -1;
+        un->sun_family = AF_UNIX;
+        memcpy(un->sun_path, path, strlen(path) + 1);
+        len = sizeof *un;
+    } else {
+        const char *colon = strchr(spec, ':'), *at = strchr(spec, '@');
+        if (colon == NULL || at == NULL)
+            return -1;
+        int port = atoi(colon + 1);
+        const char *host = at + 1;
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+            in->sin_family = AF_INET;
+            in->sin_port = htons((uint16_t)port);
+            if (in->sin_addr.s_addr == htonl(INADDR_ANY))
+                in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            len = sizeof *in;
+        } else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+            in6->sin6_family = AF_INET6;
+            in6->sin6_port = htons((uint16_t)port);
+            if (IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr))
+                in6->sin6_addr = in6addr_loopback;
+            len = sizeof *in6;
+        } else {
+            return -1;
+        }
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int rc = connect(fd, (struct sockaddr *)&ss, len);
+    close(fd);
+    return rc;
 }
 
 int milter_sock_libmilter_spec(const char *spec, char *out, size_t outsize, char *err, size_t errsize)

@@ -18,14 +18,14 @@
 int milter_sock_nodelay_listeners(void);
 
 /*
- * Stops libmilter's listener at once: shutting the listening socket down
- * wakes the poll() its thread sleeps in and makes accept() fail, and
- * smfi_main() returns.  (smfi_stop() only closes the socket, which wakes
- * nobody: the listener would notice after its poll timeout, and the mutex
- * smfi_stop() takes can be destroyed under it by the exiting listener.)
- * Returns how many sockets were shut down.
+ * Connects to the milter's own listening socket (libmilter spec:
+ * unix:PATH, inet:PORT@HOST, inet6:PORT@HOST) and closes the connection
+ * at once.  Used at stop: libmilter's listener sleeps in poll() holding
+ * the lock smfi_stop() needs, for up to its check interval (seconds); a
+ * connection wakes it, it sees the stop request and returns.
+ * Returns 0 if the connection was made.
  */
-int milter_sock_shutdown_listeners(void);
+int milter_sock_poke(const char *libmilter_spec);
 
 /* Translates a socket spec (unix:PATH, inet:PORT@HOST, inet:HOST:PORT, HOST:PORT) to libmilter's form. */
 int milter_sock_libmilter_spec(const char *spec, char *out, size_t outsize, char *err, size_t errsize);

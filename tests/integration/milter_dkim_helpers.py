@@ -184,7 +184,12 @@ class MilterClient:
     """Speaks to a milter like Postfix 3.7 does; returns the modifications and the verdict."""
 
     def __init__(self, address, timeout=30):
-        self.sock = socket.create_connection(address, timeout=timeout)
+        if isinstance(address, str):            # a unix socket path
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(timeout)
+            self.sock.connect(address)
+        else:
+            self.sock = socket.create_connection(address, timeout=timeout)
         self.buf = b""
         self.out = []
         self.protocol = 0
@@ -333,18 +338,20 @@ def free_port():
 class Daemon:
     """milter-dkim -f on a loopback port; stop() sends SIGTERM and returns the log."""
 
-    def __init__(self, binary, args, logpath):
+    def __init__(self, binary, args, logpath, unix_path=None):
         self.port = free_port()
+        self.unix_path = unix_path
         self.logpath = logpath
         self.log = open(logpath, "ab")
-        self.proc = subprocess.Popen([binary, "-f", "-p", "inet:%d@127.0.0.1" % self.port] + args,
+        spec = "unix:" + unix_path if unix_path else "inet:%d@127.0.0.1" % self.port
+        self.proc = subprocess.Popen([binary, "-f", "-p", spec] + args,
                                      stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 15
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("milter-dkim exited %s: %s" % (self.proc.returncode, self.read_log()))
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                MilterClient(self.address, timeout=1).sock.close()
                 return
             except OSError:
                 time.sleep(0.05)
@@ -353,7 +360,7 @@ class Daemon:
 
     @property
     def address(self):
-        return ("127.0.0.1", self.port)
+        return self.unix_path or ("127.0.0.1", self.port)
 
     def read_log(self):
         with open(self.logpath, "rb") as f:

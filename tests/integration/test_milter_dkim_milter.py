@@ -303,3 +303,15 @@ def test_concurrent_connections_with_reloads_in_flight(daemon, keys, tmp_path):
     assert all(r == (b"a", 1, [True]) for r in results), [r for r in results if r != (b"a", 1, [True])][:3]
     assert d.proc.poll() is None
     assert d.read_log().count("configuration reloaded") >= 1
+
+
+def test_unix_socket_with_configured_mode(bin_path, keys, tmp_path):
+    path = str(tmp_path / "milter.sock")
+    conf = write_config(str(tmp_path / "c.conf"), [keys["ed25519"]], extra="  unix_mode = 416;\n")  # 0640
+    d = Daemon(bin_path("milter-dkim"), ["-c", conf], str(tmp_path / "m.log"), unix_path=path)
+    try:
+        assert oct(os.stat(path).st_mode & 0o777) == "0o640"
+        verdict, mods, delivered = run(d, nasty_messages()["plain"])
+        assert verdict == b"a" and verify_dkimpy(delivered, dns_records([keys["ed25519"]])) == [True]
+    finally:
+        assert d.stop() == 0
