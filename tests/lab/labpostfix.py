@@ -48,9 +48,9 @@ import socket
 import subprocess
 import time
 
-from labproc import (LabError, free_port, proc_alive, proc_starttime, register_process,
-                     register_session, session_members, stop_processes, unregister,
-                     wait_until)
+from labproc import (LabError, proc_alive, proc_starttime, register_process,
+                     register_session, reserve_port, session_members, stop_processes,
+                     unregister, wait_until)
 
 __all__ = ["PostfixLab", "SendResult", "ip_transport", "PIPE_ENVELOPE_ARGS", "BOUNCE_DOMAIN",
            "HARDBOUNCE_DOMAIN"]
@@ -146,9 +146,9 @@ class PostfixLab:
         self.pipe_out_dir = os.path.join(self.workdir, "pipe-out")
         self.bin_dir = os.path.join(self.workdir, "bin")
         self.maillog_path = os.path.join(self.workdir, "maillog")
-        self.submit_port = free_port()
-        self.inbound_port = free_port()
-        self.sink_port = free_port()
+        # Held from here to stop(): see labproc.PortReservation.
+        self._ports = [reserve_port() for _ in range(3)]
+        self.submit_port, self.inbound_port, self.sink_port = (r.port for r in self._ports)
         self.bounce_domain = BOUNCE_DOMAIN
         self.milter = milter
         self.policy = policy
@@ -385,8 +385,14 @@ class PostfixLab:
         if not wait_until(lambda: self._sink.poll() is not None or self._port_open(self.sink_port),
                           10):
             raise LabError("smtp-sink did not listen on port %d" % self.sink_port)
+        # Someone else may answer on a stolen port while our sink dies of
+        # "Address already in use": give it a moment to show that.
+        wait_until(lambda: self._sink.poll() is not None, 0.1)
         if self._sink.poll() is not None:
-            raise LabError("smtp-sink exited %s: %s" % (self._sink.returncode, " ".join(argv)))
+            with open(os.path.join(self.workdir, "smtp-sink.log"), errors="replace") as f:
+                text = f.read()[-1000:]
+            raise LabError("smtp-sink exited %s: %s\n%s"
+                           % (self._sink.returncode, " ".join(argv), text))
 
     def _stop_sink(self):
         if self._sink is None:
@@ -435,10 +441,17 @@ class PostfixLab:
         smtpd listeners accept connections."""
         if self.running:
             raise LabError("this Postfix lab already runs (master pid %d)" % self._master[0])
+        if not self._ports:  # started again after stop(): the same ports
+            try:
+                self._ports = [reserve_port(p) for p in
+                               (self.submit_port, self.inbound_port, self.sink_port)]
+            except OSError as exc:
+                raise LabError("cannot take back the lab's ports %d, %d, %d: %s" % (
+                    self.submit_port, self.inbound_port, self.sink_port, exc))
         self._prepare_dirs()
         self._write_config()
-        self._start_sink()
         try:
+            self._start_sink()
             self._run([POSTFIX, "-c", self.config_dir, "start"], timeout=timeout)
             pid = wait_until(self._master_pid, 10)
             if not pid or not proc_alive(pid):
@@ -492,6 +505,9 @@ class PostfixLab:
                 unregister(self._session_key)
             self._master = None
             self._session_key = None
+        for r in self._ports:
+            r.release()
+        self._ports = []
 
     def reload(self, timeout=15):
         """Make master re-read its config (SIGHUP, which is what `postfix
