@@ -388,3 +388,27 @@ def test_lab_ports_are_reserved_from_construction_to_stop(lab_dir):
     for port in ours:  # released: a plain bind works again
         with socket.socket() as s:
             s.bind(("127.0.0.1", port))
+
+
+def test_extra_pipe_domain_and_a_rejecting_sink(lab_dir):
+    # An FBL domain beside the bounce domain; then the sink refuses every
+    # recipient (smtp-sink -f RCPT), as a remote MX would, and Postfix's DSN
+    # comes back through the bounce pipe.
+    pf = lab.PostfixLab(lab_dir("postfix-extra"), extra_pipes={"fbl.example.net": None})
+    pf.start()
+    try:
+        _, msg = make_message("arf")
+        res = pf.send_inbound("fbl@provider.example", ["reports@fbl.example.net"], msg)
+        assert pf.wait_delivery(res.queue_id, status="sent")["relay"] == "pipe1"
+        assert pf.wait_pipe_record(res.queue_id)["argv"][3] == "fbl.example.net"
+
+        pf.restart_sink(["-f", "RCPT"])
+        mid, msg = make_message("remote refuses")
+        res = pf.send("b+r3f@" + BOUNCE, ["user@example.com"], msg)
+        d = pf.wait_delivery(res.queue_id)
+        assert d["status"] == "bounced" and d["dsn"].startswith("5.")
+        dsn = lab.wait_until(lambda: [r for r in pf.pipe_records()
+                                      if r["argv"][1] == "b+r3f@" + BOUNCE], 30)
+        assert dsn and mid.encode() in dsn[0]["message"]
+    finally:
+        pf.stop()
