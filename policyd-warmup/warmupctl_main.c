@@ -1,0 +1,203 @@
+/*
+ * NAME
+ *   warmupctl - inspect and steer postflow's IP warm-up, suppressions and
+ *   metrics in Redis.
+ *
+ * SYNOPSIS
+ *   warmupctl [-c FILE] COMMAND [ARGS] [--json]
+ *
+ * DESCRIPTION
+ *   This file only wires: it parses the command line, loads the `redis`
+ *   and `warmupctl` sections of postflow.conf, connects, runs the command
+ *   from the table below and prints its output.  The commands live in
+ *   wctl_*.c; man/warmupctl.8 documents them.
+ *
+ * EXIT STATUS
+ *   0 success; 1 failure, "not suppressed" (suppress check) or bad rows
+ *   (suppress import); 64 usage error; 75 Redis unreachable; 78 config
+ *   error.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "exitcodes.h"
+#include "redis.h"
+#include "wctl.h"
+#include "wctl_cmds.h"
+
+#ifndef POSTFLOW_VERSION
+#define POSTFLOW_VERSION "0.0.0"
+#endif
+
+struct command {
+    const char *word1, *word2;      /* "suppress", "add"; word2 NULL for one-word commands */
+    int         min_ops, max_ops;   /* operands after the command words */
+    unsigned    opts;               /* WOPT_* accepted */
+    int       (*run)(struct wctl *w, const struct wctl_args *a);
+    const char *usage;
+};
+
+#define J WOPT_JSON
+static const struct command COMMANDS[] = {
+    { "status", NULL, 0, 0, J, wcmd_status, "status [--json]" },
+    { "ip", "pause", 1, 1, J | WOPT_REASON | WOPT_POOL, wcmd_ip, "ip pause IP [--reason TEXT] [--pool POOL]" },
+    { "ip", "resume", 1, 1, J | WOPT_POOL, wcmd_ip, "ip resume IP [--pool POOL]" },
+    { "ip", "set-stage", 2, 2, J | WOPT_REASON | WOPT_POOL, wcmd_ip, "ip set-stage IP N [--pool POOL]" },
+    { "ip", "reset", 1, 1, J | WOPT_REASON | WOPT_POOL, wcmd_ip, "ip reset IP [--pool POOL]" },
+    { "suppress", "add", 1, 1, J | WOPT_REASON | WOPT_DETAIL, wcmd_suppress_add,
+      "suppress add ADDRESS [--reason manual|hard|complaint|unsubscribe|import] [--detail TEXT]" },
+    { "suppress", "remove", 1, 1, J, wcmd_suppress_remove, "suppress remove ADDRESS" },
+    { "suppress", "check", 1, 1, J, wcmd_suppress_check, "suppress check ADDRESS [--json]" },
+    { "suppress", "list", 0, 0, J | WOPT_REASON | WOPT_LIMIT, wcmd_suppress_list,
+      "suppress list [--reason R] [--limit N] [--json]" },
+    { "suppress", "import", 1, 1, J | WOPT_REASON, wcmd_suppress_import,
+      "suppress import FILE.csv|- [--reason R] [--json]" },
+    { "suppress", "export", 0, 1, 0, wcmd_suppress_export, "suppress export [FILE]" },
+    { "counters", NULL, 0, 1, J | WOPT_LIMIT, wcmd_counters, "counters [PATTERN] [--limit N] [--json]" },
+    { "metrics", NULL, 0, 1, J, wcmd_metrics, "metrics [FILE] [--json]" },
+};
+#undef J
+#define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
+
+static void usage(FILE *fp)
+{
+    fprintf(fp, "usage: warmupctl [-c FILE] COMMAND [--json]\n\ncommands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(fp, "  %s\n", COMMANDS[i].usage);
+    fprintf(fp, "\n  -c FILE     configuration (default %s)\n"
+                "  --json      machine-readable output (read commands)\n"
+                "  --help, --version\n"
+                "\nexit status: 0 ok; 1 failure, not suppressed (check), bad rows (import);\n"
+                "64 usage; 75 Redis unreachable; 78 configuration error\n", cfg_default_path());
+}
+
+static const struct command *find_command(const struct wctl_args *a)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        const struct command *c = &COMMANDS[i];
+        if (a->npos < 1 || strcmp(a->pos[0], c->word1) != 0)
+            continue;
+        if (c->word2 == NULL || (a->npos >= 2 && strcmp(a->pos[1], c->word2) == 0))
+            return c;
+    }
+    return NULL;
+}
+
+static int check_command(const struct command *c, const struct wctl_args *a)
+{
+    int words = c->word2 != NULL ? 2 : 1;
+    int ops = a->npos - words;
+    static const struct { unsigned bit; const char *name; } OPTNAMES[] = {
+        { WOPT_JSON, "--json" }, { WOPT_REASON, "--reason" }, { WOPT_DETAIL, "--detail" },
+        { WOPT_POOL, "--pool" }, { WOPT_LIMIT, "--limit" },
+    };
+
+    if (ops < c->min_ops || ops > c->max_ops) {
+        fprintf(stderr, "warmupctl: usage: warmupctl %s\n", c->usage);
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof OPTNAMES / sizeof OPTNAMES[0]; i++)
+        if ((a->given & OPTNAMES[i].bit) && !(c->opts & OPTNAMES[i].bit)) {
+            fprintf(stderr, "warmupctl: %s does not apply to this command (usage: warmupctl %s)\n",
+                    OPTNAMES[i].name, c->usage);
+            return -1;
+        }
+    return 0;
+}
+
+static int load_config(const char *path, int explicit_path, struct redis_conf *rconf,
+                       struct wctl_conf *wconf, const struct cfg_section *secs, size_t nsecs)
+{
+    struct cfg_error err;
+
+    (void)rconf;
+    (void)wconf;
+    if (cfg_defaults(secs, nsecs, &err) < 0) {
+        fprintf(stderr, "warmupctl: %s\n", err.text);
+        return -1;
+    }
+    /* No file at the default place: run with the defaults (like the other tools). */
+    if (!explicit_path && access(path, F_OK) != 0)
+        return 0;
+    if (cfg_load_file(path, secs, nsecs, &err) < 0) {
+        fprintf(stderr, "warmupctl: %s\n", err.text);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct wctl_args a;
+    struct redis_conf rconf;
+    struct wctl_conf wconf;
+    struct wctl w;
+    const struct command *c;
+    char err[512];
+    int rc;
+    struct cfg_section secs[] = {
+        { "redis", redis_conf_options, &rconf },
+        { "warmupctl", wctl_conf_options, &wconf },
+    };
+
+    memset(&rconf, 0, sizeof rconf);
+    memset(&wconf, 0, sizeof wconf);
+    if (wctl_args_parse(argc, argv, &a, err, sizeof err) < 0) {
+        fprintf(stderr, "warmupctl: %s (try --help)\n", err);
+        return PF_EXIT_USAGE;
+    }
+    if (a.version) {
+        printf("warmupctl (postflow) %s\n", POSTFLOW_VERSION);
+        return PF_EXIT_OK;
+    }
+    if (a.help) {
+        usage(stdout);
+        return PF_EXIT_OK;
+    }
+    if ((c = find_command(&a)) == NULL) {
+        if (a.npos == 0)
+            fprintf(stderr, "warmupctl: no command given\n");
+        else
+            fprintf(stderr, "warmupctl: unknown command \"%s%s%s\"\n", a.pos[0], a.npos > 1 ? " " : "",
+                    a.npos > 1 ? a.pos[1] : "");
+        usage(stderr);
+        return PF_EXIT_USAGE;
+    }
+    if (check_command(c, &a) < 0)
+        return PF_EXIT_USAGE;
+    if (load_config(a.config ? a.config : cfg_default_path(), a.config != NULL, &rconf, &wconf, secs, 2) < 0) {
+        cfg_free(secs, 2);
+        return PF_EXIT_CONFIG;
+    }
+    memset(&w, 0, sizeof w);
+    if (rkeys_init(&w.keys, rconf.key_prefix) < 0) {
+        fprintf(stderr, "warmupctl: redis.key_prefix \"%s\" is not a valid key prefix\n", rconf.key_prefix);
+        cfg_free(secs, 2);
+        return PF_EXIT_CONFIG;
+    }
+    w.rconf = &rconf;
+    w.conf = &wconf;
+    w.json = a.json;
+    w.now = (long long)time(NULL);
+    if (wconf.node != NULL)
+        snprintf(w.node, sizeof w.node, "%s", wconf.node);
+    else if (gethostname(w.node, sizeof w.node - 1) != 0)
+        snprintf(w.node, sizeof w.node, "unknown");
+    buf_init(&w.out, 0);
+    w.rc = redis_new(&rconf);
+    if (wctl_connect(&w) < 0)
+        rc = w.status;
+    else
+        rc = c->run(&w, &a);
+    if (w.out.len > 0)
+        fwrite(w.out.data, 1, w.out.len, stdout);
+    if (fflush(stdout) != 0 && rc == PF_EXIT_OK)
+        rc = PF_EXIT_FAILURE;
+    buf_free(&w.out);
+    redis_free(w.rc);
+    cfg_free(secs, 2);
+    return rc;
+}
