@@ -34,13 +34,38 @@ const char *csv_strerror(enum csv_status st)
 
 int csv_record_complete(const char *rec, size_t len)
 {
-    int inq = 0;
+    /*
+     * Only a field that starts with a quote can span lines: a stray quote
+     * inside an unquoted field is an error of that record (csv_split says
+     * so), and must not swallow the records that follow it.
+     */
+    enum { START, UNQUOTED, QUOTED, AFTER } st = START;
 
-    /* "" inside a quoted field toggles twice: the parity is what counts. */
-    for (size_t i = 0; i < len; i++)
-        if (rec[i] == '"')
-            inq = !inq;
-    return !inq;
+    for (size_t i = 0; i < len; i++) {
+        char c = rec[i];
+        switch (st) {
+        case START:
+            if (c == '"')
+                st = QUOTED;
+            else if (c != ',' && !is_blank(c))
+                st = UNQUOTED;
+            break;
+        case UNQUOTED:
+        case AFTER:
+            if (c == ',')
+                st = START;
+            break;
+        case QUOTED:
+            if (c == '"') {
+                if (i + 1 < len && rec[i + 1] == '"')
+                    i++;
+                else
+                    st = AFTER;
+            }
+            break;
+        }
+    }
+    return st != QUOTED;
 }
 
 /* Parses one field starting at rec[*pos]; the unquoted bytes go to rec[*w...]. */

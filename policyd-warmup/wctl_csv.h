@@ -59,8 +59,8 @@ enum csv_status {
 const char *csv_strerror(enum csv_status st);
 
 /*
- * 1 when rec[0..len) closes every quote it opens (a complete record),
- * 0 when a quoted field continues on the next line.
+ * 1 when rec[0..len) is a complete record, 0 when a quoted field (one that
+ * starts with '"') is still open and continues on the next line.
  */
 int csv_record_complete(const char *rec, size_t len);
 
