@@ -79,7 +79,12 @@ struct wctl {
 
 /* Sends a command (argv as redisCommandArgv; lens may be NULL).  See above. */
 redisReply *wctl_cmd(struct wctl *w, int argc, const char **argv, const size_t *lens);
-/* EVALSHA through redis_eval(), same error handling. */
+/*
+ * EVALSHA through redis_eval(), same error handling.  redis_eval() takes at
+ * most WCTL_EVAL_MAX keys + arguments: callers with a SCAN page cut it into
+ * chunks of that size.
+ */
+#define WCTL_EVAL_MAX 60
 redisReply *wctl_eval(struct wctl *w, struct redis_script *s, int nkeys, const char **keys,
                       int nargs, const char **args);
 /* Connects now; prints the "cannot reach" message and returns -1 on failure. */

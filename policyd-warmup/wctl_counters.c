@@ -57,25 +57,11 @@ struct dump_ctx {
     int            all;      /* no pattern: skip suppression entries */
 };
 
-static int dump_page(struct wctl *w, redisReply **keys, size_t nkeys, void *arg)
+/* Dumps up to WCTL_EVAL_MAX keys of a page. */
+static int dump_chunk(struct wctl *w, const char **kv, size_t nk, struct dump_ctx *c)
 {
-    struct dump_ctx *c = arg;
-    const char **kv = xcalloc(nkeys, sizeof(char *));
-    size_t nk = 0;
-    redisReply *r;
+    redisReply *r = wctl_eval(w, &DUMP, (int)nk, kv, 0, NULL);
 
-    for (size_t i = 0; i < nkeys; i++) {
-        char addr[WCTL_ADDR_MAX + 1];
-        if (c->all && wsup_addr_from_key(w, keys[i]->str, keys[i]->len, addr) == 0)
-            continue;
-        kv[nk++] = keys[i]->str;
-    }
-    if (nk == 0) {
-        free(kv);
-        return 0;
-    }
-    r = wctl_eval(w, &DUMP, (int)nk, kv, 0, NULL);
-    free(kv);
     if (r == NULL)
         return -1;
     for (size_t i = 0; i < r->elements; i++) {
@@ -103,6 +89,28 @@ static int dump_page(struct wctl *w, redisReply **keys, size_t nkeys, void *arg)
     }
     redis_reply_free(r);
     return c->limit > 0 && (long long)c->n >= c->limit ? 1 : 0;
+}
+
+static int dump_page(struct wctl *w, redisReply **keys, size_t nkeys, void *arg)
+{
+    struct dump_ctx *c = arg;
+    const char *kv[WCTL_EVAL_MAX];
+    size_t nk = 0;
+    int rc = 0;
+
+    for (size_t i = 0; i < nkeys && rc == 0; i++) {
+        char addr[WCTL_ADDR_MAX + 1];
+        if (c->all && wsup_addr_from_key(w, keys[i]->str, keys[i]->len, addr) == 0)
+            continue;
+        kv[nk++] = keys[i]->str;
+        if (nk == WCTL_EVAL_MAX) {
+            rc = dump_chunk(w, kv, nk, c);
+            nk = 0;
+        }
+    }
+    if (rc == 0 && nk > 0)
+        rc = dump_chunk(w, kv, nk, c);
+    return rc;
 }
 
 static int cmp_dumped(const void *a, const void *b)

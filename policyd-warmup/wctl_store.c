@@ -56,7 +56,12 @@ int wctl_connect(struct wctl *w)
 static redisReply *checked(struct wctl *w, redisReply *r)
 {
     if (r == NULL) {
-        report_outage(w);
+        if (redis_is_connected(w->rc)) {     /* refused before sending: not an outage */
+            wctl_err("Redis command failed: %s", redis_last_error(w->rc));
+            w->status = PF_EXIT_FAILURE;
+        } else {
+            report_outage(w);
+        }
         return NULL;
     }
     if (r->type == REDIS_REPLY_ERROR) {

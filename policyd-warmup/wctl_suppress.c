@@ -268,21 +268,17 @@ static const char *fetched(const redisReply *row, size_t i)
     return row->element[i]->str;
 }
 
-int wsup_fetch_page(struct wctl *w, redisReply **keys, size_t nkeys,
-                    int (*fn)(struct wctl *w, const struct wsup_entry *e, void *arg), void *arg)
+/* One chunk (at most WCTL_EVAL_MAX keys) of a SCAN page. */
+static int fetch_chunk(struct wctl *w, redisReply **keys, size_t nkeys,
+                       int (*fn)(struct wctl *w, const struct wsup_entry *e, void *arg), void *arg)
 {
-    const char **kv = calloc(nkeys, sizeof(char *));
+    const char *kv[WCTL_EVAL_MAX];
     redisReply *r;
     int rc = 0;
 
-    if (kv == NULL) {
-        wctl_err("out of memory");
-        return -1;
-    }
     for (size_t i = 0; i < nkeys; i++)
         kv[i] = keys[i]->str;
     r = wctl_eval(w, &SUP_FETCH, (int)nkeys, kv, 0, NULL);
-    free(kv);
     if (r == NULL)
         return -1;
     for (size_t i = 0; i < nkeys && i < r->elements && rc == 0; i++) {
@@ -306,6 +302,18 @@ int wsup_fetch_page(struct wctl *w, redisReply **keys, size_t nkeys,
     }
     redis_reply_free(r);
     return rc;
+}
+
+int wsup_fetch_page(struct wctl *w, redisReply **keys, size_t nkeys,
+                    int (*fn)(struct wctl *w, const struct wsup_entry *e, void *arg), void *arg)
+{
+    for (size_t off = 0; off < nkeys; off += WCTL_EVAL_MAX) {
+        size_t n = nkeys - off < WCTL_EVAL_MAX ? nkeys - off : WCTL_EVAL_MAX;
+        int rc = fetch_chunk(w, keys + off, n, fn, arg);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
 }
 
 struct list_ctx {
