@@ -8,8 +8,8 @@ Fixtures (see docs/testing.md):
                   /tmp, removed after the test (kept if POSTFLOW_KEEP_LAB=1).
     redis_server  a fresh, started RedisServer per test (function scope).
     postfix_lab   one started PostfixLab per test module (module scope);
-                  tests call set_hooks() as they need, the fixture removes
-                  the hooks again after each module.
+                  tests call set_hooks() as they need.  A module may set
+                  POSTFIX_LAB_OPTIONS = {...} (PostfixLab keyword arguments).
     A session-wide check fails the run if any process started by the lab is
     still alive at the end (and kills it, so nothing leaks into the machine).
 """
@@ -76,10 +76,14 @@ def redis_server():
 
 
 @pytest.fixture(scope="module")
-def postfix_lab():
-    """One private Postfix (+ smtp-sink) per test module, started once."""
+def postfix_lab(request):
+    """One private Postfix (+ smtp-sink) per test module, started once.
+
+    A test module may define POSTFIX_LAB_OPTIONS = {...}: keyword arguments
+    for PostfixLab (extra_master_cf, extra_main_cf, pipe_command, ...)."""
     workdir = lab.make_lab_dir(prefix="postflow-postfix-")
-    pf = lab.PostfixLab(workdir)
+    options = getattr(request.module, "POSTFIX_LAB_OPTIONS", {})
+    pf = lab.PostfixLab(workdir, **options)
     try:
         pf.start()
     except Exception:

@@ -21,6 +21,7 @@ DESCRIPTION
     Standard library only.
 """
 
+import atexit
 import os
 import signal
 import socket
@@ -30,7 +31,7 @@ import time
 __all__ = [
     "free_port", "make_lab_dir", "proc_alive", "proc_starttime", "proc_session",
     "session_members", "register_process", "register_session", "unregister",
-    "leftovers", "stop_processes", "wait_until", "LabError",
+    "leftovers", "stop_processes", "wait_until", "LabError", "reap_registry_file",
 ]
 
 
@@ -121,18 +122,29 @@ def session_members(sid):
 _REGISTRY = {}
 
 
+REGISTRY_ENV = "POSTFLOW_LAB_REGISTRY"
+
+
+def _register(kind, pid, description):
+    key = (kind, pid, proc_starttime(pid))
+    _REGISTRY[key] = description
+    # Outside the test process too: .ci/run reaps what a killed test run
+    # left behind from this file (see reap_registry_file).
+    path = os.environ.get(REGISTRY_ENV)
+    if path and key[2] is not None:
+        with open(path, "a") as f:
+            f.write("%s %d %d %s\n" % (kind, pid, key[2], description.replace("\n", " ")))
+    return key
+
+
 def register_process(pid, description):
     """Remember PID as started by the lab; returns a key for unregister()."""
-    key = ("process", pid, proc_starttime(pid))
-    _REGISTRY[key] = description
-    return key
+    return _register("process", pid, description)
 
 
 def register_session(leader_pid, description):
     """Remember the session led by LEADER_PID (e.g. Postfix's master)."""
-    key = ("session", leader_pid, proc_starttime(leader_pid))
-    _REGISTRY[key] = description
-    return key
+    return _register("session", leader_pid, description)
 
 
 def unregister(key):
@@ -201,3 +213,59 @@ def wait_until(predicate, timeout, interval=0.05):
         if value or time.monotonic() >= deadline:
             return value
         time.sleep(interval)
+
+
+def _stop_leftovers_at_exit():
+    """Safety net for scripts that die without stop(): nothing the lab
+    started may outlive the Python process that started it."""
+    victims, names = [], []
+    for key, desc in list(_REGISTRY.items()):
+        for p in _key_pids(key):
+            st = proc_starttime(p)
+            if st is not None:
+                victims.append((p, st))
+                names.append("%d %s" % (p, desc))
+    if victims:
+        import sys
+        sys.stderr.write("lab: stopping processes left running at exit: %s\n" % ", ".join(names))
+        stop_processes(victims, timeout=5.0)
+
+
+atexit.register(_stop_leftovers_at_exit)
+
+
+def reap_registry_file(path):
+    """Stop every process listed in the registry file PATH (written when
+    $POSTFLOW_LAB_REGISTRY is set) that still runs with the same start time,
+    and every member of a listed session.  Returns the "pid description"
+    strings of what had to be stopped."""
+    victims, names = [], []
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        return []
+    for line in lines:
+        parts = line.split(" ", 3)
+        if len(parts) < 3:
+            continue
+        kind, pid, starttime = parts[0], int(parts[1]), int(parts[2])
+        desc = parts[3] if len(parts) > 3 else ""
+        for p in _key_pids((kind, pid, starttime)):
+            st = proc_starttime(p)
+            if st is not None and (p, st) not in victims:
+                victims.append((p, st))
+                names.append("%d %s: %s" % (p, desc, proc_cmdline(p)))
+    stop_processes(victims, timeout=5.0)
+    return names
+
+
+if __name__ == "__main__":
+    import sys
+    if len(sys.argv) != 3 or sys.argv[1] != "reap":
+        sys.stderr.write("usage: labproc.py reap REGISTRY_FILE\n")
+        sys.exit(64)
+    left = reap_registry_file(sys.argv[2])
+    for line in left:
+        print("lab: stopped leftover process %s" % line)
+    sys.exit(1 if left else 0)

@@ -157,6 +157,14 @@ class RedisServer:
         kwargs.setdefault("password", self.password)
         return redis.Redis(unix_socket_path=self.unix_socket, **kwargs)
 
+    def redis_conf(self, key_prefix="pf:"):
+        """The `redis` section of postflow.conf (libconfig) for this server."""
+        lines = ['redis = {', '  address = "%s";' % self.address,
+                 '  key_prefix = "%s";' % key_prefix]
+        if self.password:
+            lines.append('  password = "%s";' % self.password)
+        return "\n".join(lines + ["};"]) + "\n"
+
     def log_tail(self, lines=30):
         try:
             with open(self.log_path, errors="replace") as f:

@@ -33,15 +33,14 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from labproc import (LabError, free_port, leftovers, make_lab_dir,  # noqa: E402,F401
-                     proc_alive, proc_starttime, stop_processes, wait_until)
+                     proc_alive, proc_starttime, session_members, stop_processes,
+                     wait_until)
 from labredis import RedisServer  # noqa: E402,F401
 
-try:
-    from labpostfix import PostfixLab, SendResult, ip_transport  # noqa: F401
-except ImportError as exc:  # pragma: no cover - only while the file is missing
-    if "labpostfix" not in str(exc):
-        raise
+from labpostfix import (BOUNCE_DOMAIN, HARDBOUNCE_DOMAIN, PIPE_ENVELOPE_ARGS,  # noqa: E402,F401
+                        PostfixLab, SendResult, ip_transport)
 
 __all__ = ["LabError", "free_port", "leftovers", "make_lab_dir", "proc_alive",
-           "proc_starttime", "stop_processes",
-           "wait_until", "RedisServer", "PostfixLab", "SendResult", "ip_transport"]
+           "proc_starttime", "session_members", "stop_processes",
+           "wait_until", "RedisServer", "PostfixLab", "SendResult", "ip_transport", "BOUNCE_DOMAIN",
+           "HARDBOUNCE_DOMAIN", "PIPE_ENVELOPE_ARGS"]
