@@ -273,3 +273,19 @@ def test_hard_bounce_comes_back_to_the_pipe_as_a_real_dsn(postfix_lab):
     assert b"Status: 5.1.1" in dsn
     assert b"Final-Recipient: rfc822; gone@" + lab.HARDBOUNCE_DOMAIN.encode() in dsn
     assert mid.encode() in dsn             # the returned original message
+
+
+def test_sanitizer_options_reach_the_pipe_command(lab_dir, monkeypatch):
+    # An ASan build of a pipe command must see ASAN_OPTIONS (make asan);
+    # Postfix cleans its environment unless told otherwise.
+    monkeypatch.setenv("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+    pf = lab.PostfixLab(lab_dir("postfix-env"))
+    pf.start()
+    try:
+        _, msg = make_message("env")
+        res = pf.send_inbound("dsn@remote.example", ["exit-0@" + BOUNCE], msg)
+        rec = pf.wait_pipe_record(res.queue_id)
+    finally:
+        pf.stop()
+    assert rec["env"].get("ASAN_OPTIONS") == "detect_leaks=1:abort_on_error=0"
+    assert rec["env"]["PATH"] == "/usr/bin:/bin"

@@ -46,7 +46,6 @@ import signal
 import smtplib
 import socket
 import subprocess
-import time
 
 from labproc import (LabError, free_port, proc_alive, proc_starttime, register_process,
                      register_session, session_members, stop_processes, unregister,
@@ -68,6 +67,11 @@ HARDBOUNCE_DOMAIN = "hardbounce.example.com"
 # client_address user extension.
 PIPE_ENVELOPE_ARGS = ("${sender} ${recipient} ${original_recipient} ${nexthop} "
                       "${queue_id} ${client_address} ${user} ${extension}")
+
+SANITIZER_ENV = ["ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"]
+IMPORT_ENVIRONMENT = ["MAIL_CONFIG", "MAIL_DEBUG", "MAIL_LOGTAG", "TZ", "XAUTHORITY", "DISPLAY",
+                      "LANG=C", "POSTLOG_SERVICE", "POSTLOG_HOSTNAME"]   # Postfix 3.7 defaults
+EXPORT_ENVIRONMENT = ["TZ", "MAIL_CONFIG", "LANG"]
 
 _KEEP = object()  # set_hooks(): "leave this hook as it is"
 
@@ -250,6 +254,12 @@ class PostfixLab:
         }
         for _, name, _ in pipes:
             p["%s_destination_recipient_limit" % name] = "1"
+        # Sanitizer options set for the test run reach pipe commands (an
+        # ASan build of bounce-proc) through master's cleaned environment.
+        san = [n for n in SANITIZER_ENV if n in os.environ]
+        if san:
+            p["import_environment"] = " ".join(IMPORT_ENVIRONMENT + san)
+            p["export_environment"] = " ".join(EXPORT_ENVIRONMENT + san)
         p.update(self._hook_params(self.milter, self.policy))
         p.update(self._parse_extra_main_cf(self.extra_main_cf))
         return p
@@ -515,6 +525,19 @@ class PostfixLab:
         self.postconf(*("%s=%s" % kv for kv in params.items()))
         if self.running:
             self.reload()
+
+    def stage_file(self, path, mode=0o755):
+        """Copy PATH into the lab's bin/ directory and return the copy's path.
+
+        pipe(8) commands run as nobody, who may not reach a file inside the
+        source tree (a clone under /root is mode 0700): stage the binary and
+        its config here, e.g. set_pipe_command([pf.stage_file(bin_path(
+        "bounce-proc")), "-c", pf.stage_file(conf, 0o644)])."""
+        os.makedirs(self.bin_dir, mode=0o755, exist_ok=True)
+        dest = os.path.join(self.bin_dir, os.path.basename(path))
+        shutil.copyfile(path, dest)
+        os.chmod(dest, mode)
+        return dest
 
     def set_pipe_command(self, command):
         """Replace the bounce domain's pipe command (see __init__) and reload."""

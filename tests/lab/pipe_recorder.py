@@ -25,7 +25,6 @@ DESCRIPTION
 import json
 import os
 import re
-import signal
 import sys
 import time
 

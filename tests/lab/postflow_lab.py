@@ -33,14 +33,14 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from labproc import (LabError, free_port, leftovers, make_lab_dir,  # noqa: E402,F401
-                     proc_alive, proc_starttime, session_members, stop_processes,
-                     wait_until)
+                     proc_alive, proc_starttime, register_process, session_members,
+                     stop_processes, wait_until)
 from labredis import RedisServer  # noqa: E402,F401
 
 from labpostfix import (BOUNCE_DOMAIN, HARDBOUNCE_DOMAIN, PIPE_ENVELOPE_ARGS,  # noqa: E402,F401
                         PostfixLab, SendResult, ip_transport)
 
 __all__ = ["LabError", "free_port", "leftovers", "make_lab_dir", "proc_alive",
-           "proc_starttime", "session_members", "stop_processes",
+           "proc_starttime", "register_process", "session_members", "stop_processes",
            "wait_until", "RedisServer", "PostfixLab", "SendResult", "ip_transport", "BOUNCE_DOMAIN",
            "HARDBOUNCE_DOMAIN", "PIPE_ENVELOPE_ARGS"]
