@@ -289,3 +289,29 @@ def test_sanitizer_options_reach_the_pipe_command(lab_dir, monkeypatch):
         pf.stop()
     assert rec["env"].get("ASAN_OPTIONS") == "detect_leaks=1:abort_on_error=0"
     assert rec["env"]["PATH"] == "/usr/bin:/bin"
+
+
+def test_set_pipe_command_replaces_the_bounce_pipe(postfix_lab, lab_dir):
+    # A test of bounce-proc swaps the recorder for the real program this way.
+    out = lab_dir("pipe-alt")
+    os.chown(out, 65534, 65534)
+    script = os.path.join(out, "alt.sh")
+    with open(script, "w") as f:
+        f.write('#!/bin/sh\ncat > "%s/got.$$"\nprintf "%%s\\n" "$@" > "%s/args.$$"\n' % (out, out))
+    staged = postfix_lab.stage_file(script)
+    postfix_lab.set_pipe_command([staged, "--flag"])
+    try:
+        _, msg = make_message("alt pipe")
+        res = postfix_lab.send_inbound("dsn@remote.example", ["exit-0@" + BOUNCE], msg)
+        assert postfix_lab.wait_delivery(res.queue_id)["status"] == "sent"
+        args = [f for f in os.listdir(out) if f.startswith("args.")]
+        assert len(args) == 1
+        with open(os.path.join(out, args[0])) as f:
+            argv = f.read().splitlines()
+        # "--flag", then the envelope arguments appended by the lab.
+        assert argv[:3] == ["--flag", "dsn@remote.example", "exit-0@" + BOUNCE]
+        assert argv[5] == res.queue_id
+    finally:
+        postfix_lab.set_pipe_command(None)
+    res = postfix_lab.send_inbound("dsn@remote.example", ["exit-0@" + BOUNCE], msg)
+    assert postfix_lab.wait_pipe_record(res.queue_id)["argv"][4] == res.queue_id

@@ -487,24 +487,18 @@ class PostfixLab:
         if not self.running:
             raise LabError("reload: this Postfix lab is not running")
         before = self.maillog().count(": reload -- version")
-        old = self._service_pids("smtpd")
-        os.kill(self._master[0], signal.SIGHUP)
+        master = self._master[0]
+        old = [(p, proc_starttime(p)) for p in session_members(master) if p != master]
+        os.kill(master, signal.SIGHUP)
         if not wait_until(lambda: self.maillog().count(": reload -- version") > before, timeout):
             raise LabError("Postfix did not log its reload; maillog:\n" + self.maillog_tail())
-        # Idle smtpd processes of the old generation exit soon after a reload;
-        # wait so the next connection surely gets the new settings.
-        wait_until(lambda: not [p for p in old if proc_alive(*p)], timeout)
-
-    def _service_pids(self, program):
-        out = []
-        for pid, st in self.processes():
-            try:
-                with open("/proc/%d/comm" % pid) as f:
-                    if f.read().strip() == program:
-                        out.append((pid, st))
-            except OSError:
-                pass
-        return out
+        # Every child of the old generation (smtpd, pipe, smtp, qmgr...) exits
+        # within about a second of the reload; wait, so that the next
+        # connection or delivery surely runs with the new settings.
+        if not wait_until(lambda: not [p for p in old if p[1] is not None and proc_alive(*p)],
+                          timeout):
+            raise LabError("Postfix processes of the old configuration still run %ss after "
+                           "reload" % timeout)
 
     def postconf(self, *settings):
         """postconf -e NAME=VALUE ... on this instance (no reload)."""
