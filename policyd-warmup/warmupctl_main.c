@@ -7,9 +7,10 @@
  *   warmupctl [-c FILE] COMMAND [ARGS] [--json]
  *
  * DESCRIPTION
- *   This file only wires: it parses the command line, loads the `redis`
- *   and `warmupctl` sections of postflow.conf, connects, runs the command
- *   from the table below and prints its output.  The commands live in
+ *   This file only wires: it parses the command line, loads the `redis`,
+ *   `policy` (with policyd-warmup's own tables, checked into the same
+ *   warmup model) and `warmupctl` sections of postflow.conf, connects, runs
+ *   the command from the table below and prints its output.  The commands live in
  *   wctl_*.c; man/warmupctl.8 documents them.
  *
  * EXIT STATUS
@@ -24,7 +25,9 @@
 
 #include "config.h"
 #include "exitcodes.h"
+#include "policy_conf.h"
 #include "redis.h"
+#include "warmup_model.h"
 #include "wctl.h"
 #include "wctl_cmds.h"
 
@@ -108,13 +111,10 @@ static int check_command(const struct command *c, const struct wctl_args *a)
     return 0;
 }
 
-static int load_config(const char *path, int explicit_path, struct redis_conf *rconf,
-                       struct wctl_conf *wconf, const struct cfg_section *secs, size_t nsecs)
+static int load_config(const char *path, int explicit_path, const struct cfg_section *secs, size_t nsecs)
 {
     struct cfg_error err;
 
-    (void)rconf;
-    (void)wconf;
     if (cfg_defaults(secs, nsecs, &err) < 0) {
         fprintf(stderr, "warmupctl: %s\n", err.text);
         return -1;
@@ -133,18 +133,24 @@ int main(int argc, char **argv)
 {
     struct wctl_args a;
     struct redis_conf rconf;
+    struct policy_conf pconf;
     struct wctl_conf wconf;
+    struct warmup_model model;
     struct wctl w;
     const struct command *c;
     char err[512];
     int rc;
     struct cfg_section secs[] = {
         { "redis", redis_conf_options, &rconf },
+        { "policy", policy_conf_options, &pconf },
         { "warmupctl", wctl_conf_options, &wconf },
     };
+    const size_t nsecs = sizeof secs / sizeof secs[0];
 
     memset(&rconf, 0, sizeof rconf);
+    memset(&pconf, 0, sizeof pconf);
     memset(&wconf, 0, sizeof wconf);
+    memset(&model, 0, sizeof model);
     if (wctl_args_parse(argc, argv, &a, err, sizeof err) < 0) {
         fprintf(stderr, "warmupctl: %s (try --help)\n", err);
         return PF_EXIT_USAGE;
@@ -168,22 +174,32 @@ int main(int argc, char **argv)
     }
     if (check_command(c, &a) < 0)
         return PF_EXIT_USAGE;
-    if (load_config(a.config ? a.config : cfg_default_path(), a.config != NULL, &rconf, &wconf, secs, 2) < 0) {
-        cfg_free(secs, 2);
+    if (load_config(a.config ? a.config : cfg_default_path(), a.config != NULL, secs, nsecs) < 0) {
+        cfg_free(secs, nsecs);
+        return PF_EXIT_CONFIG;
+    }
+    if (warmup_model_build(&pconf, &model, err, sizeof err) < 0) {
+        fprintf(stderr, "warmupctl: policy section: %s\n", err);
+        cfg_free(secs, nsecs);
         return PF_EXIT_CONFIG;
     }
     memset(&w, 0, sizeof w);
     if (rkeys_init(&w.keys, rconf.key_prefix) < 0) {
         fprintf(stderr, "warmupctl: redis.key_prefix \"%s\" is not a valid key prefix\n", rconf.key_prefix);
-        cfg_free(secs, 2);
+        warmup_model_free(&model);
+        cfg_free(secs, nsecs);
         return PF_EXIT_CONFIG;
     }
     w.rconf = &rconf;
     w.conf = &wconf;
+    w.model = &model;
     w.json = a.json;
-    w.now = (long long)time(NULL);
+    /* The policy clock: days and hours must be the daemon's (clock_offset is for tests). */
+    w.now = (long long)time(NULL) + pconf.clock_offset;
     if (wconf.node != NULL)
         snprintf(w.node, sizeof w.node, "%s", wconf.node);
+    else if (pconf.node_name != NULL)
+        snprintf(w.node, sizeof w.node, "%s", pconf.node_name);
     else if (gethostname(w.node, sizeof w.node - 1) != 0)
         snprintf(w.node, sizeof w.node, "unknown");
     buf_init(&w.out, 0);
@@ -198,6 +214,7 @@ int main(int argc, char **argv)
         rc = PF_EXIT_FAILURE;
     buf_free(&w.out);
     redis_free(w.rc);
-    cfg_free(secs, 2);
+    warmup_model_free(&model);
+    cfg_free(secs, nsecs);
     return rc;
 }

@@ -29,13 +29,14 @@
 #include "redis.h"
 #include "redis_keys.h"
 
-#define WCTL_MAX_PROVIDERS 16
+#define WCTL_MAX_PROVIDERS 16   /* = PROVIDER_MAX */
 #define WCTL_MAX_POS       8
+
+struct warmup_model;
 
 /* The `warmupctl` section of postflow.conf. */
 struct wctl_conf {
-    struct cfg_strlist providers;  /* health counters summed per IP */
-    char              *node;       /* name in events; NULL = host name */
+    char              *node;       /* name in events; NULL = policy.node_name, else host name */
     long long          scan_count; /* SCAN COUNT hint */
 };
 extern const struct cfg_option wctl_conf_options[];
@@ -69,9 +70,10 @@ struct wctl {
     struct redis_conn       *rc;
     const struct redis_conf *rconf;
     const struct wctl_conf  *conf;
+    const struct warmup_model *model;   /* the policy section, checked (schedules, pools, providers) */
     struct rkeys             keys;
     int                      json;
-    long long                now;       /* Unix seconds (UTC) */
+    long long                now;       /* Unix seconds (UTC), policy clock (+ clock_offset) */
     char                     node[256];
     struct buf               out;       /* what the command prints on stdout */
     int                      status;    /* exit status set by wctl_cmd() failures */

@@ -18,11 +18,9 @@
 #include "wctl.h"
 
 const struct cfg_option wctl_conf_options[] = {
-    { "providers", CFG_STRLIST, offsetof(struct wctl_conf, providers), "gmail,microsoft,yahoo,other",
-      1, WCTL_MAX_PROVIDERS,
-      "mailbox providers whose health counters status and metrics read per IP", NULL, NULL, 0, 0 },
     { "node", CFG_STRING, offsetof(struct wctl_conf, node), NULL, 0, 255,
-      "name written in the events of operator actions (default: host name)", NULL, NULL, 0, 0 },
+      "name written in the events of operator actions (default: policy.node_name, else the host name)",
+      NULL, NULL, 0, 0 },
     { "scan_count", CFG_INT, offsetof(struct wctl_conf, scan_count), "1000", 10, 100000,
       "COUNT hint of each SCAN call (suppress list/export, counters, metrics)", NULL, NULL, 0, 0 },
     CFG_END

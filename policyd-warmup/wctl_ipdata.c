@@ -13,6 +13,9 @@
 #include <string.h>
 
 #include "exitcodes.h"
+#include "provider.h"
+#include "warmup_decide.h"
+#include "warmup_model.h"
 #include "wctl_ipdata.h"
 #include "xalloc.h"
 
@@ -91,10 +94,12 @@ static int read_day(struct wctl *w, struct wip_row *r, long day)
 static int read_health(struct wctl *w, struct wip_row *r)
 {
     static const char *fields[] = { "sent", "hard", "soft", "complaint" };
-    long long hour = w->now / 3600;
-    const struct cfg_strlist *pl = &w->conf->providers;
+    long long hour = warmup_hour(w->now);
+    const struct provider_map *pm = w->model->providers;
+    size_t np = provider_count(pm);
 
-    for (size_t p = 0; p < pl->count && r->nprov < WCTL_MAX_PROVIDERS; p++) {
+    for (size_t p = 0; p < np && r->nprov < WCTL_MAX_PROVIDERS; p++) {
+        const char *pname = provider_name(pm, p);
         char keys[24][RKEY_MAX];
         const char *kv[24];
         struct wip_health *hp;
@@ -102,7 +107,7 @@ static int read_health(struct wctl *w, struct wip_row *r)
         int nk = 0;
 
         for (int i = 0; i < 24; i++)
-            if (rkey_health(&w->keys, keys[nk], r->pool, r->ip, pl->items[p], hour - i) >= 0) {
+            if (rkey_health(&w->keys, keys[nk], r->pool, r->ip, pname, hour - i) >= 0) {
                 kv[nk] = keys[nk];
                 nk++;
             }
@@ -112,7 +117,7 @@ static int read_health(struct wctl *w, struct wip_row *r)
             return -1;
         hp = &r->prov[r->nprov++];
         memset(hp, 0, sizeof *hp);
-        snprintf(hp->provider, sizeof hp->provider, "%s", pl->items[p]);
+        snprintf(hp->provider, sizeof hp->provider, "%s", pname);
         if (s->type == REDIS_REPLY_ARRAY && s->elements == 4) {
             long long v[4];
             for (int i = 0; i < 4; i++)
@@ -131,6 +136,21 @@ static int read_health(struct wctl *w, struct wip_row *r)
     return 0;
 }
 
+static void row_add(struct wip_list *l, size_t *cap, const char *pool, const char *ip, const char *transport)
+{
+    struct wip_row *r;
+
+    if (l->n == *cap) {
+        *cap = *cap ? *cap * 2 : 16;
+        l->rows = xrealloc(l->rows, *cap * sizeof *l->rows);
+    }
+    r = &l->rows[l->n++];
+    memset(r, 0, sizeof *r);
+    r->pool = xstrdup(pool);
+    r->ip = xstrdup(ip);
+    r->transport = transport != NULL ? xstrdup(transport) : NULL;
+}
+
 static int add_pool(struct wctl *w, struct wip_list *l, size_t *cap, const char *pool)
 {
     char key[RKEY_MAX];
@@ -142,19 +162,10 @@ static int add_pool(struct wctl *w, struct wip_list *l, size_t *cap, const char 
     if ((h = wctl_cmd(w, 2, argv, NULL)) == NULL)
         return -1;
     for (size_t i = 0; h->type == REDIS_REPLY_ARRAY && i + 1 < h->elements; i += 2) {
-        struct wip_row *r;
         if (h->element[i]->type != REDIS_REPLY_STRING)
             continue;
-        if (l->n == *cap) {
-            *cap = *cap ? *cap * 2 : 16;
-            l->rows = xrealloc(l->rows, *cap * sizeof *l->rows);
-        }
-        r = &l->rows[l->n++];
-        memset(r, 0, sizeof *r);
-        r->pool = xstrdup(pool);
-        r->ip = xstrdup(h->element[i]->str);
-        r->transport = h->element[i + 1]->type == REDIS_REPLY_STRING ? xstrdup(h->element[i + 1]->str)
-                                                                     : NULL;
+        row_add(l, cap, pool, h->element[i]->str,
+                h->element[i + 1]->type == REDIS_REPLY_STRING ? h->element[i + 1]->str : NULL);
     }
     redis_reply_free(h);
     return 0;
@@ -186,6 +197,7 @@ int wip_collect(struct wctl *w, struct wip_list *l)
     names = NULL;
     redis_reply_free(pools);
     pools = NULL;
+    wip_plan_add_configured(w, l, &cap, row_add);
     if (l->n > 1)
         qsort(l->rows, l->n, sizeof *l->rows, cmp_row);
     for (size_t i = 0; i < l->n; i++) {
@@ -219,9 +231,9 @@ const char *wip_state(const struct wip_row *r)
 {
     if (r->paused)
         return "paused";
-    if (!r->has_state)
-        return "new";
     if (r->cap == WIP_CAP_UNLIMITED)
         return "warm";
+    if (!r->has_state)
+        return "new";
     return "warming";
 }

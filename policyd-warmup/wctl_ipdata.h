@@ -35,6 +35,8 @@ struct wip_row {
     char     *schedule;                   /* owned, or NULL */
     long      start, stage_since, last_eval;
     long long cap;                        /* today's cap, or WIP_CAP_* */
+    long long budget;                     /* of it usable by now (smoothing), or WIP_CAP_* */
+    int       configured;                 /* the IP is in this host's policy config */
     long long used, msgs;                 /* today: recipients, messages */
     long long sent24, hard24, soft24, complaint24;
     size_t    nprov;
@@ -52,14 +54,26 @@ struct wip_list {
 int wip_collect(struct wctl *w, struct wip_list *out);
 void wip_free(struct wip_list *l);
 
-/* "warming", "warm", "paused" or "new" (no state hash yet). */
+/*
+ * "paused"; "warm" (past its schedule, or no schedule); "new" (on a
+ * schedule, no state hash yet: the daemon has not sent through it); else
+ * "warming".
+ */
 const char *wip_state(const struct wip_row *r);
 
 /* Renders the status table / JSON document. */
 void wip_render_table(const struct wip_list *l, struct buf *b);
 void wip_render_json(const struct wip_list *l, struct buf *b);
 
-/* Fills today's cap of a row (wctl_plan.c: from the policy config when known). */
+/* Fills today's cap and budget of a row from the policy config (wctl_plan.c). */
 void wip_plan_cap(const struct wctl *w, struct wip_row *r);
+/*
+ * Adds the pools/IPs of the policy config that Redis does not list yet
+ * (a daemon that never ran with this config).  add(w, l, cap, pool, ip,
+ * transport) appends a row.  (wctl_plan.c)
+ */
+void wip_plan_add_configured(const struct wctl *w, struct wip_list *l, size_t *cap,
+                             void (*add)(struct wip_list *l, size_t *cap, const char *pool,
+                                         const char *ip, const char *transport));
 
 #endif

@@ -125,6 +125,13 @@ static void json_row(const struct wip_row *r, struct buf *b)
         buf_printf(b, "%lld", r->cap);
     else
         buf_append_str(b, r->cap == WIP_CAP_UNLIMITED ? "\"unlimited\"" : "null");
+    wout_json_key(b, "budget_now", 0);
+    if (r->budget >= 0)
+        buf_printf(b, "%lld", r->budget);
+    else
+        buf_append_str(b, r->budget == WIP_CAP_UNLIMITED ? "\"unlimited\"" : "null");
+    wout_json_key(b, "configured", 0);
+    buf_append_str(b, r->configured ? "true" : "false");
     json_ll_or_null(b, "used", r->used, 1);
     json_ll_or_null(b, "left", r->cap > r->used ? r->cap - r->used : 0, r->cap >= 0);
     json_ll_or_null(b, "messages", r->msgs, 1);

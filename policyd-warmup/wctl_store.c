@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "exitcodes.h"
+#include "warmup_decide.h"
 #include "wctl.h"
 
 void wctl_err(const char *fmt, ...)
@@ -159,9 +160,5 @@ long long wctl_hash_ll(const redisReply *r, const char *name, long long def)
 
 long wctl_day(long long t)
 {
-    time_t tt = (time_t)t;
-    struct tm tm;
-
-    gmtime_r(&tt, &tm);
-    return (long)(tm.tm_year + 1900) * 10000L + (tm.tm_mon + 1) * 100L + tm.tm_mday;
+    return warmup_day(t);       /* the daemon's own definition of a day */
 }

@@ -36,14 +36,15 @@ IP2 = "192.0.2.11"
 class Ctl:
     """Runs warmupctl with a config file for one Redis."""
 
-    def __init__(self, binary, workdir, address, prefix=None, extra=""):
+    def __init__(self, binary, workdir, address, prefix=None, policy=""):
         self.binary = binary
         self.workdir = workdir
         self.conf = os.path.join(workdir, "postflow.conf")
         with open(self.conf, "w") as f:
             f.write('redis = { address = "%s";%s };\n'
                     % (address, ' key_prefix = "%s";' % prefix if prefix else ""))
-            f.write('warmupctl = { node = "ctl-test";%s };\n' % extra)
+            f.write('policy = { %s };\n' % policy)
+            f.write('warmupctl = { node = "ctl-test"; };\n')
 
     def run(self, *args, stdin=None):
         return subprocess.run([self.binary, "-c", self.conf] + list(args), input=stdin,
@@ -525,13 +526,53 @@ def test_status_with_no_pools(ctl):
     assert ctl.json("status")["ips"] == []
 
 
-def test_status_reads_configured_providers(bin_path, redis_server, lab_dir, r):
+def test_status_reads_the_providers_of_the_policy_config(bin_path, redis_server, lab_dir, r):
     ctl = Ctl(bin_path("warmupctl"), lab_dir("prov"), redis_server.address,
-              extra=' providers = ["gmail", "gmx"];')
+              policy='providers = ( { name = "gmail"; domains = [ "gmail.com" ]; },'
+                     '              { name = "gmx"; domains = [ "gmx.de", "gmx.net" ]; } );')
     seed_warmup(r)
     r.hset("pf:hl:{main}:%s:gmx:%d" % (IP1, int(time.time()) // 3600), "sent", "7")
     a = [row for row in ctl.json("status")["ips"] if row["ip"] == IP1][0]
-    assert sorted(a["providers"]) == ["gmail", "gmx"] and a["providers"]["gmx"]["sent_24h"] == 7
+    assert sorted(a["providers"]) == ["gmail", "gmx", "other"] and a["providers"]["gmx"]["sent_24h"] == 7
+    assert a["sent_24h"] == 1007                   # yahoo is not a provider here: its hash is not read
+
+
+POLICY = ('warmup = { smoothing_hours = 0;'
+          '  schedules = ( { name = "std"; caps = "100, 500, 2000, 10000"; } );'
+          '  pools = ( { name = "main"; sender_domains = [ "example.com" ];'
+          '              ips = ( { address = "%s"; schedule = "std"; },'
+          '                      { address = "%s"; schedule = "std"; },'
+          '                      { address = "198.51.100.9"; } ); } ); };' % (IP1, IP2))
+
+
+def test_status_caps_come_from_the_policy_schedules(bin_path, redis_server, lab_dir, r):
+    ctl = Ctl(bin_path("warmupctl"), lab_dir("caps"), redis_server.address, policy=POLICY)
+    seed_warmup(r)
+    rows = {row["ip"]: row for row in ctl.json("status")["ips"]}
+    a = rows[IP1]                                   # stage 2 of 100, 500, 2000, 10000
+    assert (a["cap"], a["used"], a["left"], a["budget_now"], a["configured"]) == (2000, 1500, 500, 2000, True)
+    assert (rows[IP2]["cap"], rows[IP2]["left"]) == (100, 100)
+    warm = rows["198.51.100.9"]                     # in the config only, no schedule: warm
+    assert (warm["cap"], warm["state"], warm["stage"], warm["transport"]) == \
+        ("unlimited", "warm", None, "smtp-198.51.100.9")
+    r.hset("pf:ip:{main}:" + IP1, "stage", "4")     # past the last stage: unlimited
+    rows = {row["ip"]: row for row in ctl.json("status")["ips"]}
+    assert rows[IP1]["cap"] == "unlimited" and rows[IP1]["state"] == "warm"
+    table = ctl.ok("status").splitlines()
+    assert [line.split()[1] for line in table[1:]] == [IP1, IP2, "198.51.100.9"]
+    assert table[2].split()[3:6] == ["100", "0", "100"]
+    fams = parse_prometheus(ctl.ok("metrics"))
+    caps = fams["postflow_warmup_ip_cap"]["samples"]
+    assert caps[(("ip", IP2), ("pool", "main"))] == 100
+    assert math.isinf(caps[(("ip", IP1), ("pool", "main"))])
+
+
+def test_bad_policy_section_is_a_config_error(bin_path, redis_server, lab_dir):
+    ctl = Ctl(bin_path("warmupctl"), lab_dir("badpol"), redis_server.address,
+              policy='warmup = { pools = ( { name = "p"; ips = ( { address = "192.0.2.1"; '
+                     'schedule = "missing"; } ); } ); };')
+    p = ctl.run("status")
+    assert p.returncode == 78 and b"missing" in p.stderr
 
 
 def test_metrics_is_valid_prometheus_text(ctl, r):

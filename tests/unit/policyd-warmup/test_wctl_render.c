@@ -25,6 +25,8 @@ static void setup_list(void)
     rows[0].has_state = 1;
     rows[0].stage = 2;
     rows[0].cap = 2000;
+    rows[0].budget = 1800;
+    rows[0].configured = 1;
     rows[0].used = 1500;
     rows[0].msgs = 700;
     rows[0].sent24 = 1000;
@@ -46,6 +48,7 @@ static void setup_list(void)
     rows[1].paused = 1;
     rows[1].paused_reason = "operator: \"too\" many";
     rows[1].cap = WIP_CAP_UNLIMITED;
+    rows[1].budget = WIP_CAP_UNLIMITED;
     list.rows = rows;
     list.n = 2;
     list.day = 20261128;
@@ -71,7 +74,10 @@ static void states_follow_the_data(void **state)
     struct wip_row r;
     (void)state;
     memset(&r, 0, sizeof r);
+    r.cap = WIP_CAP_UNKNOWN;
     assert_string_equal(wip_state(&r), "new");
+    r.cap = WIP_CAP_UNLIMITED;
+    assert_string_equal(wip_state(&r), "warm");         /* no schedule: warm from the start */
     r.has_state = 1;
     r.cap = WIP_CAP_UNKNOWN;
     assert_string_equal(wip_state(&r), "warming");
@@ -89,10 +95,10 @@ static void status_json_has_numbers_nulls_and_providers(void **state)
     buf_init(&b, 0);
     wip_render_json(&list, &b);
     assert_non_null(strstr(b.data, "{\"time\":1795866425,\"day\":20261128,\"ips\":[{\"pool\":\"main\","));
-    assert_non_null(strstr(b.data, "\"cap\":2000,\"used\":1500,\"left\":500,\"messages\":700,"));
+    assert_non_null(strstr(b.data, "\"cap\":2000,\"budget_now\":1800,\"configured\":true,\"used\":1500,\"left\":500,\"messages\":700,"));
     assert_non_null(strstr(b.data, "\"hard_rate\":0.012000,"));
     assert_non_null(strstr(b.data, "\"providers\":{\"gmail\":{\"sent_24h\":600,\"hard_24h\":12,"));
-    assert_non_null(strstr(b.data, "\"cap\":\"unlimited\",\"used\":0,\"left\":null,"));
+    assert_non_null(strstr(b.data, "\"cap\":\"unlimited\",\"budget_now\":\"unlimited\",\"configured\":false,\"used\":0,\"left\":null,"));
     assert_non_null(strstr(b.data, "\"hard_rate\":null,"));
     assert_non_null(strstr(b.data, "\"paused_reason\":\"operator: \\\"too\\\" many\""));
     assert_non_null(strstr(b.data, "\"transport\":null"));
