@@ -23,16 +23,19 @@
  *   the new ones) so it cannot interleave with the daemon's daily
  *   evaluation; the event is appended after it.
  *
- *   The IP's pool is found in the registry (pf:pools, pf:pool:{p}); --pool
- *   names it explicitly (needed when the IP is in several pools, or not yet
- *   registered).
+ *   The IP's pool is found in this host's policy config and in the Redis
+ *   registry (pf:pools, pf:pool:{p}, written by policyd-warmup); --pool
+ *   names it explicitly (needed when the IP is in several pools, or in
+ *   neither place yet).
  */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "exitcodes.h"
+#include "warmup_model.h"
 #include "wctl_cmds.h"
 #include "wctl_out.h"
 #include "wctl_sup.h"
@@ -63,13 +66,34 @@ static struct redis_script IP_CHANGE = {
     ""
 };
 
-/* Finds the pool of ip in the registry into pool (size RKEY_MAX). 0, or -1 (reported). */
-static int find_pool(struct wctl *w, const char *ip, char *pool, size_t poolsize)
+/* Pools that list the IP: this host's policy config, then the Redis registry. */
+struct pool_hits {
+    char   names[4][RKEY_MAX];
+    size_t n;
+};
+
+static void hit(struct pool_hits *h, const char *pool)
+{
+    for (size_t i = 0; i < h->n; i++)
+        if (strcmp(h->names[i], pool) == 0)
+            return;
+    if (h->n < 4)
+        snprintf(h->names[h->n++], RKEY_MAX, "%s", pool);
+}
+
+static void config_hits(const struct warmup_model *m, const char *ip, struct pool_hits *h)
+{
+    for (size_t p = 0; m != NULL && p < m->npools; p++)
+        for (size_t i = 0; i < m->pools[p].nips; i++)
+            if (strcasecmp(m->pools[p].ips[i].address, ip) == 0)
+                hit(h, m->pools[p].name);
+}
+
+static int registry_hits(struct wctl *w, const char *ip, struct pool_hits *h)
 {
     char key[RKEY_MAX], pkey[RKEY_MAX];
     const char *argv[] = { "SMEMBERS", key };
     redisReply *pools;
-    int found = 0;
 
     rkey_pools(&w->keys, key);
     if ((pools = wctl_cmd(w, 2, argv, NULL)) == NULL)
@@ -84,26 +108,36 @@ static int find_pool(struct wctl *w, const char *ip, char *pool, size_t poolsize
             redis_reply_free(pools);
             return -1;
         }
-        if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
-            if (found) {
-                wctl_err("%s is in several pools (%s, %s, ...): name one with --pool", ip, pool, p);
-                redis_reply_free(r);
-                redis_reply_free(pools);
-                w->status = PF_EXIT_USAGE;
-                return -1;
-            }
-            snprintf(pool, poolsize, "%s", p);
-            found = 1;
-        }
+        if (r->type == REDIS_REPLY_INTEGER && r->integer == 1)
+            hit(h, p);
         redis_reply_free(r);
     }
     redis_reply_free(pools);
-    if (!found) {
-        wctl_err("%s is in no pool registered in Redis (policyd-warmup registers its pools at start); "
+    return 0;
+}
+
+/* Finds the one pool of ip into pool (size RKEY_MAX).  0, or -1 (reported). */
+static int find_pool(struct wctl *w, const char *ip, char *pool, size_t poolsize)
+{
+    struct pool_hits h;
+
+    h.n = 0;
+    config_hits(w->model, ip, &h);
+    if (registry_hits(w, ip, &h) < 0)
+        return -1;
+    if (h.n > 1) {
+        wctl_err("%s is in several pools (%s, %s%s): name one with --pool", ip, h.names[0], h.names[1],
+                 h.n > 2 ? ", ..." : "");
+        w->status = PF_EXIT_USAGE;
+        return -1;
+    }
+    if (h.n == 0) {
+        wctl_err("%s is in no pool of this host's policy config nor of the Redis registry; "
                  "name one with --pool", ip);
         w->status = PF_EXIT_FAILURE;
         return -1;
     }
+    snprintf(pool, poolsize, "%s", h.names[0]);
     return 0;
 }
 

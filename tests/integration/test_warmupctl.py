@@ -460,7 +460,7 @@ def test_ip_errors(ctl, r):
     assert ctl.run("ip", "set-stage", IP1, "-1").returncode == 64
     assert ctl.run("ip", "set-stage", IP1, "two").returncode == 64
     p = ctl.run("ip", "pause", "198.51.100.7")
-    assert p.returncode == 1 and b"in no pool" in p.stderr
+    assert p.returncode == 1 and b"in no pool of this host's policy config nor of the Redis registry" in p.stderr
     r.sadd("pf:pools", "other")
     r.hset("pf:pool:{other}", IP1, "smtp-x")
     p = ctl.run("ip", "pause", IP1)
@@ -524,6 +524,16 @@ def test_status_table_and_json(ctl, r):
 def test_status_with_no_pools(ctl):
     assert "no pools registered" in ctl.ok("status")
     assert ctl.json("status")["ips"] == []
+
+
+def test_ip_commands_find_the_pool_in_the_policy_config(bin_path, redis_server, lab_dir, r):
+    ctl = Ctl(bin_path("warmupctl"), lab_dir("cfgpool"), redis_server.address, policy=POLICY)
+    ctl.ok("ip", "pause", "198.51.100.9")            # in the config, not (yet) in Redis's registry
+    assert r.hget("pf:ip:{main}:198.51.100.9", "paused") == "1"
+    r.sadd("pf:pools", "second")
+    r.hset("pf:pool:{second}", IP1, "smtp-x")        # the registry says IP1 is in another pool too
+    p = ctl.run("ip", "pause", IP1)
+    assert p.returncode == 64 and b"several pools (main, second)" in p.stderr
 
 
 def test_status_reads_the_providers_of_the_policy_config(bin_path, redis_server, lab_dir, r):
@@ -680,3 +690,92 @@ def test_redis_refusing_connections(bin_path, lab_dir):
     p = ctl.run("suppress", "check", "a@example.com")
     assert p.returncode == 75
     assert p.stderr.decode() == "warmupctl: cannot reach Redis at unix:%s: Connection refused\n" % path
+
+
+# ---- end to end with the real policyd-warmup ----------------------------------------
+
+E2E_CONF = """
+redis = { address = "%s"; };
+policy = {
+  node_name = "mx-e2e";
+  warmup = {
+    smoothing_hours = 0;
+    schedules = ( { name = "std"; caps = "3, 10"; } );
+    pools = ( { name = "main"; sender_domains = [ "example.com" ];
+                ips = ( { address = "127.0.0.2"; schedule = "std"; } ); } );
+  };
+};
+warmupctl = { node = "ops"; };
+"""
+
+
+@pytest.fixture
+def e2e(bin_path, redis_server, lab_dir):
+    """One postflow.conf shared by a running policyd-warmup and warmupctl."""
+    from policyd_lab import Policyd
+    d = lab_dir("e2e")
+    pd = Policyd(bin_path("policyd-warmup"), d, E2E_CONF % redis_server.address).start()
+    ctl = Ctl(bin_path("warmupctl"), d, redis_server.address)
+    ctl.conf = pd.conf_path                        # the very same file
+    try:
+        yield pd, ctl
+    finally:
+        pd.stop()
+
+
+def test_suppression_by_warmupctl_is_rejected_by_the_daemon_at_rcpt(e2e, lab_dir):
+    from policyd_lab import rcpt
+    pd, ctl = e2e
+    assert pd.ask(**rcpt("Target@Example.org")) == "DUNNO"
+    ctl.ok("suppress", "add", "TARGET@example.ORG", "--detail", "asked to stop")
+    answer = pd.ask(**rcpt("Target@Example.org"))
+    assert answer.startswith("550 5.1.1 ") and "added by an operator" in answer
+    ctl.ok("suppress", "remove", "target@example.org")
+    assert pd.ask(**rcpt("Target@Example.org")) == "DUNNO"
+    ctl.ok("suppress", "add", "@closed.example")
+    assert pd.ask(**rcpt("anyone@closed.example")).startswith("550 5.1.1 ")
+    path = write(ctl, "ses.csv", "bounced@example.net,BOUNCE\n")
+    ctl.ok("suppress", "import", path)
+    answer = pd.ask(**rcpt("bounced@example.net"))
+    assert answer.startswith("550 5.1.1 ") and "hard bounce" in answer
+
+
+def test_ip_pause_by_warmupctl_stops_the_daemon_steering_and_status_shows_its_counts(e2e):
+    from policyd_lab import eom
+    pd, ctl = e2e
+    assert pd.ask(**eom("Q1", recipient_count=2)) == "FILTER smtp-127.0.0.2:"
+    row = ctl.json("status")["ips"][0]
+    assert (row["ip"], row["stage"], row["cap"], row["used"], row["left"], row["messages"]) == \
+        ("127.0.0.2", 0, 3, 2, 1, 1)
+    assert row["sent_24h"] == 2 and row["state"] == "warming"
+    ctl.ok("ip", "pause", "127.0.0.2", "--reason", "e2e")
+    answer = pd.ask(**eom("Q2"))
+    assert answer.startswith("DEFER_IF_PERMIT 4.7.1"), answer
+    assert ctl.json("status")["ips"][0]["state"] == "paused"
+    ctl.ok("ip", "resume", "127.0.0.2")
+    assert pd.ask(**eom("Q3")) == "FILTER smtp-127.0.0.2:"
+    assert pd.ask(**eom("Q4")).startswith("DEFER_IF_PERMIT 4.7.1")   # cap of 3 reached
+    ctl.ok("ip", "set-stage", "127.0.0.2", "1")                        # operator raises it to 10
+    assert pd.ask(**eom("Q5")) == "FILTER smtp-127.0.0.2:"
+    kinds = [e["event"] for e in events(ctl_redis(e2e))]
+    assert kinds[-3:] == ["pause", "resume", "set-stage"]
+
+
+def ctl_redis(e2e):
+    import redis as redis_py
+    pd, ctl = e2e
+    path = open(pd.conf_path).read().split('address = "unix:')[1].split('"')[0]
+    return redis_py.Redis(unix_socket_path=path, decode_responses=True)
+
+
+def test_metrics_include_the_running_daemons_counters(e2e):
+    from policyd_lab import rcpt
+    pd, ctl = e2e
+    for i in range(3):
+        pd.ask(**rcpt("m%d@example.org" % i))
+
+    def exported():
+        fams = parse_prometheus(ctl.ok("metrics"))
+        fam = fams.get("postflow_policyd_requests_total", {"samples": {}})
+        return fam["samples"].get((("node", "mx-e2e"),), 0) >= 3
+    assert lab.wait_until(exported, 25, interval=0.5), ctl.ok("counters", "metrics:*")
