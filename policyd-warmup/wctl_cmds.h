@@ -23,5 +23,4 @@ int wcmd_suppress_list(struct wctl *w, const struct wctl_args *a);
 int wcmd_suppress_export(struct wctl *w, const struct wctl_args *a);
 int wcmd_suppress_import(struct wctl *w, const struct wctl_args *a);
 
-/* Shared by the suppress commands: one entry of a HMGET fetch. */
 #endif

@@ -120,7 +120,7 @@ static int cmp_dumped(const void *a, const void *b)
 
 static void render_text(const struct dumped *d, struct buf *b)
 {
-    char safe[LOG_SAFE_MAX];
+    char safe[WCTL_SAFE_MAX];
     int pairs = strcmp(d->type, "hash") == 0 || strcmp(d->type, "zset") == 0;
 
     wsup_printable(d->key, safe);

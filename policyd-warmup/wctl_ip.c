@@ -174,7 +174,7 @@ static int ip_arg(const char *s, char out[INET6_ADDRSTRLEN + 1])
 
     if (n == 0 || n > INET6_ADDRSTRLEN ||
         (inet_pton(AF_INET, s, bin) != 1 && inet_pton(AF_INET6, s, bin) != 1)) {
-        char safe[LOG_SAFE_MAX];
+        char safe[WCTL_SAFE_MAX];
         wsup_printable(s, safe);
         wctl_err("\"%s\" is not an IPv4 or IPv6 address", safe);
         return -1;

@@ -53,7 +53,7 @@ int wsup_address_arg(const char *arg, char addr[WCTL_ADDR_MAX + 1])
     const char *why;
 
     if (wctl_addr_normalize(arg, strlen(arg), addr, &why) < 0) {
-        char shown[LOG_SAFE_MAX];
+        char shown[WCTL_SAFE_MAX];
         wsup_printable(arg, shown);
         wctl_err("bad address \"%s\": %s", shown, why);
         return -1;
@@ -61,14 +61,14 @@ int wsup_address_arg(const char *arg, char addr[WCTL_ADDR_MAX + 1])
     return 0;
 }
 
-void wsup_printable(const char *s, char out[LOG_SAFE_MAX])
+void wsup_printable(const char *s, char out[WCTL_SAFE_MAX])
 {
     size_t w = 0;
 
-    for (; *s != '\0' && w + 5 < LOG_SAFE_MAX; s++) {
+    for (; *s != '\0' && w + 5 < WCTL_SAFE_MAX; s++) {
         unsigned char c = (unsigned char)*s;
         if (c < 0x20 || c == 0x7f || c == '\\')
-            w += (size_t)snprintf(out + w, LOG_SAFE_MAX - w, "\\x%02x", c);
+            w += (size_t)snprintf(out + w, WCTL_SAFE_MAX - w, "\\x%02x", c);
         else
             out[w++] = (char)c;
     }
@@ -224,7 +224,7 @@ int wcmd_suppress_check(struct wctl *w, const struct wctl_args *a)
         }
         buf_append_str(&w->out, "}\n");
     } else if (found) {
-        char ts[32], safe[LOG_SAFE_MAX];
+        char ts[32], safe[WCTL_SAFE_MAX];
         wfmt_time(e.time, ts);
         wsup_printable(e.detail != NULL ? e.detail : "", safe);
         buf_printf(&w->out, "%s is suppressed%s%s: reason %s, since %s UTC, by %s%s%s\n", addr,
@@ -436,8 +436,11 @@ int wcmd_suppress_export(struct wctl *w, const struct wctl_args *a)
         rc = -1;
     buf_reset(&w->out);
     if (path == NULL) {
-        if (fflush(stdout) != 0)
+        if (fflush(stdout) != 0 || (rc < 0 && w->status == 0)) {
+            if (w->status == 0)
+                wctl_err("cannot write to standard output: %s", strerror(errno));
             rc = -1;
+        }
     } else if (fclose(c.fp) != 0 || rc < 0 || rename(tmp, path) != 0) {
         if (rc == 0 || w->status == 0)
             wctl_err("cannot write %s: %s", path, strerror(errno));
