@@ -385,6 +385,19 @@ def test_import_sendgrid_exports(ctl, r):
     assert r.hget(sup_key("forced@sg.example"), "reason") == "manual"
 
 
+def test_import_of_many_rows_counts_duplicates_and_existing(ctl, r):
+    r.hset(sup_key("u0007@example.com"), mapping={"reason": "complaint", "source": "fbl-proc", "time": "5"})
+    rows = ["u%04d@example.com,hard,%d," % (i, 1700000000 + i) for i in range(100)]
+    rows.insert(50, "U0042@Example.com,hard,1,")        # the same address again, other case
+    path = write(ctl, "many.csv", "address,reason,time,detail\n" + "\n".join(rows) + "\n")
+    doc = ctl.json("suppress", "import", path)
+    assert (doc["rows"], doc["imported"], doc["existing"], doc["bad"]) == (101, 99, 2, 0)
+    assert r.dbsize() == 100
+    assert r.hget(sup_key("u0007@example.com"), "reason") == "complaint"     # left alone
+    assert r.hget(sup_key("u0042@example.com"), "time") == str(1700000042)   # first one wins
+    assert r.hget(sup_key("u0099@example.com"), "time") == str(1700000099)
+
+
 def test_import_refuses_unknown_layout_and_missing_file(ctl, r):
     path = write(ctl, "contacts.csv", "name,phone\nalice,123\n")
     p = ctl.run("suppress", "import", path)
