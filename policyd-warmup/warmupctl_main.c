@@ -111,110 +111,124 @@ static int check_command(const struct command *c, const struct wctl_args *a)
     return 0;
 }
 
-static int load_config(const char *path, int explicit_path, const struct cfg_section *secs, size_t nsecs)
+/* Returns the command to run, or NULL with *exit_code set (help, version, usage error). */
+static const struct command *cli_command(int argc, char **argv, struct wctl_args *a, int *exit_code)
+{
+    const struct command *c;
+    char err[512];
+
+    *exit_code = PF_EXIT_USAGE;
+    if (wctl_args_parse(argc, argv, a, err, sizeof err) < 0) {
+        fprintf(stderr, "warmupctl: %s (try --help)\n", err);
+        return NULL;
+    }
+    if (a->version || a->help) {
+        if (a->version)
+            printf("warmupctl (postflow) %s\n", POSTFLOW_VERSION);
+        else
+            usage(stdout);
+        *exit_code = PF_EXIT_OK;
+        return NULL;
+    }
+    if ((c = find_command(a)) == NULL) {
+        if (a->npos == 0)
+            fprintf(stderr, "warmupctl: no command given\n");
+        else
+            fprintf(stderr, "warmupctl: unknown command \"%s%s%s\"\n", a->pos[0], a->npos > 1 ? " " : "",
+                    a->npos > 1 ? a->pos[1] : "");
+        usage(stderr);
+        return NULL;
+    }
+    return check_command(c, a) < 0 ? NULL : c;
+}
+
+/* Everything read from the configuration file, and the policy model built from it. */
+struct setup {
+    struct redis_conf   rconf;
+    struct policy_conf  pconf;
+    struct wctl_conf    wconf;
+    struct warmup_model model;
+    int                 have_model;
+    struct cfg_section  secs[3];
+};
+
+static void setup_free(struct setup *s)
+{
+    if (s->have_model)
+        warmup_model_free(&s->model);
+    cfg_free(s->secs, 3);
+}
+
+/* Loads the file (a missing default file means defaults); 0 or PF_EXIT_CONFIG (reported). */
+static int setup_load(struct setup *s, const char *path, int explicit_path)
 {
     struct cfg_error err;
+    char why[512];
 
-    if (cfg_defaults(secs, nsecs, &err) < 0) {
+    memset(s, 0, sizeof *s);
+    s->secs[0] = (struct cfg_section){ "redis", redis_conf_options, &s->rconf };
+    s->secs[1] = (struct cfg_section){ "policy", policy_conf_options, &s->pconf };
+    s->secs[2] = (struct cfg_section){ "warmupctl", wctl_conf_options, &s->wconf };
+    if (cfg_defaults(s->secs, 3, &err) < 0 ||
+        ((explicit_path || access(path, F_OK) == 0) && cfg_load_file(path, s->secs, 3, &err) < 0)) {
         fprintf(stderr, "warmupctl: %s\n", err.text);
-        return -1;
+        return PF_EXIT_CONFIG;
     }
-    /* No file at the default place: run with the defaults (like the other tools). */
-    if (!explicit_path && access(path, F_OK) != 0)
-        return 0;
-    if (cfg_load_file(path, secs, nsecs, &err) < 0) {
-        fprintf(stderr, "warmupctl: %s\n", err.text);
-        return -1;
+    if (warmup_model_build(&s->pconf, &s->model, why, sizeof why) < 0) {
+        fprintf(stderr, "warmupctl: policy section: %s\n", why);
+        return PF_EXIT_CONFIG;
     }
-    return 0;
+    s->have_model = 1;
+    return PF_EXIT_OK;
+}
+
+/* Fills the run context from the setup; 0 or PF_EXIT_CONFIG (reported). */
+static int setup_context(struct setup *s, const struct wctl_args *a, struct wctl *w)
+{
+    memset(w, 0, sizeof *w);
+    if (rkeys_init(&w->keys, s->rconf.key_prefix) < 0) {
+        fprintf(stderr, "warmupctl: redis.key_prefix \"%s\" is not a valid key prefix\n", s->rconf.key_prefix);
+        return PF_EXIT_CONFIG;
+    }
+    w->rconf = &s->rconf;
+    w->conf = &s->wconf;
+    w->model = &s->model;
+    w->json = a->json;
+    /* The policy clock: days and hours must be the daemon's (clock_offset is for tests). */
+    w->now = (long long)time(NULL) + s->pconf.clock_offset;
+    if (s->wconf.node != NULL)
+        snprintf(w->node, sizeof w->node, "%s", s->wconf.node);
+    else if (s->pconf.node_name != NULL)
+        snprintf(w->node, sizeof w->node, "%s", s->pconf.node_name);
+    else if (gethostname(w->node, sizeof w->node - 1) != 0)
+        snprintf(w->node, sizeof w->node, "unknown");
+    return PF_EXIT_OK;
 }
 
 int main(int argc, char **argv)
 {
     struct wctl_args a;
-    struct redis_conf rconf;
-    struct policy_conf pconf;
-    struct wctl_conf wconf;
-    struct warmup_model model;
+    static struct setup s;
     struct wctl w;
     const struct command *c;
-    char err[512];
     int rc;
-    struct cfg_section secs[] = {
-        { "redis", redis_conf_options, &rconf },
-        { "policy", policy_conf_options, &pconf },
-        { "warmupctl", wctl_conf_options, &wconf },
-    };
-    const size_t nsecs = sizeof secs / sizeof secs[0];
 
-    memset(&rconf, 0, sizeof rconf);
-    memset(&pconf, 0, sizeof pconf);
-    memset(&wconf, 0, sizeof wconf);
-    memset(&model, 0, sizeof model);
-    if (wctl_args_parse(argc, argv, &a, err, sizeof err) < 0) {
-        fprintf(stderr, "warmupctl: %s (try --help)\n", err);
-        return PF_EXIT_USAGE;
+    if ((c = cli_command(argc, argv, &a, &rc)) == NULL)
+        return rc;
+    if ((rc = setup_load(&s, a.config ? a.config : cfg_default_path(), a.config != NULL)) != PF_EXIT_OK ||
+        (rc = setup_context(&s, &a, &w)) != PF_EXIT_OK) {
+        setup_free(&s);
+        return rc;
     }
-    if (a.version) {
-        printf("warmupctl (postflow) %s\n", POSTFLOW_VERSION);
-        return PF_EXIT_OK;
-    }
-    if (a.help) {
-        usage(stdout);
-        return PF_EXIT_OK;
-    }
-    if ((c = find_command(&a)) == NULL) {
-        if (a.npos == 0)
-            fprintf(stderr, "warmupctl: no command given\n");
-        else
-            fprintf(stderr, "warmupctl: unknown command \"%s%s%s\"\n", a.pos[0], a.npos > 1 ? " " : "",
-                    a.npos > 1 ? a.pos[1] : "");
-        usage(stderr);
-        return PF_EXIT_USAGE;
-    }
-    if (check_command(c, &a) < 0)
-        return PF_EXIT_USAGE;
-    if (load_config(a.config ? a.config : cfg_default_path(), a.config != NULL, secs, nsecs) < 0) {
-        cfg_free(secs, nsecs);
-        return PF_EXIT_CONFIG;
-    }
-    if (warmup_model_build(&pconf, &model, err, sizeof err) < 0) {
-        fprintf(stderr, "warmupctl: policy section: %s\n", err);
-        cfg_free(secs, nsecs);
-        return PF_EXIT_CONFIG;
-    }
-    memset(&w, 0, sizeof w);
-    if (rkeys_init(&w.keys, rconf.key_prefix) < 0) {
-        fprintf(stderr, "warmupctl: redis.key_prefix \"%s\" is not a valid key prefix\n", rconf.key_prefix);
-        warmup_model_free(&model);
-        cfg_free(secs, nsecs);
-        return PF_EXIT_CONFIG;
-    }
-    w.rconf = &rconf;
-    w.conf = &wconf;
-    w.model = &model;
-    w.json = a.json;
-    /* The policy clock: days and hours must be the daemon's (clock_offset is for tests). */
-    w.now = (long long)time(NULL) + pconf.clock_offset;
-    if (wconf.node != NULL)
-        snprintf(w.node, sizeof w.node, "%s", wconf.node);
-    else if (pconf.node_name != NULL)
-        snprintf(w.node, sizeof w.node, "%s", pconf.node_name);
-    else if (gethostname(w.node, sizeof w.node - 1) != 0)
-        snprintf(w.node, sizeof w.node, "unknown");
     buf_init(&w.out, 0);
-    w.rc = redis_new(&rconf);
-    if (wctl_connect(&w) < 0)
-        rc = w.status;
-    else
-        rc = c->run(&w, &a);
+    w.rc = redis_new(&s.rconf);
+    rc = wctl_connect(&w) < 0 ? w.status : c->run(&w, &a);
     if (w.out.len > 0)
         fwrite(w.out.data, 1, w.out.len, stdout);
     if (fflush(stdout) != 0 && rc == PF_EXIT_OK)
         rc = PF_EXIT_FAILURE;
     buf_free(&w.out);
     redis_free(w.rc);
-    warmup_model_free(&model);
-    cfg_free(secs, nsecs);
+    setup_free(&s);
     return rc;
 }

@@ -210,85 +210,99 @@ static int parse_stage(const char *s, long *out)
     return 0;
 }
 
-int wcmd_ip(struct wctl *w, const struct wctl_args *a)
-{
-    const char *op = a->pos[1];
-    char ip[INET6_ADDRSTRLEN + 1], pool[RKEY_MAX], key[RKEY_MAX];
-    char stage[32] = "", today[16], yesterday[16], now[32], reason[400];
-    const char *args[5];
-    redisReply *r;
-    long st = 0;
-    const char *from, *was, *to;
+/* The operands of an ip command, checked. */
+struct ip_op {
+    const char *op;                         /* "pause", "resume", "set-stage", "reset" */
+    char        ip[INET6_ADDRSTRLEN + 1];
+    char        stage[32];                  /* set-stage: the new stage */
+    char        reason[400];                /* "operator[: TEXT]" */
+};
 
-    if (ip_arg(a->pos[2], ip) < 0)
-        return PF_EXIT_USAGE;
-    if (strcmp(op, "set-stage") == 0) {
+static int ip_op_parse(const struct wctl_args *a, struct ip_op *o)
+{
+    memset(o, 0, sizeof *o);
+    o->op = a->pos[1];
+    if (ip_arg(a->pos[2], o->ip) < 0)
+        return -1;
+    if (strcmp(o->op, "set-stage") == 0) {
+        long st;
         if (parse_stage(a->pos[3], &st) < 0)
-            return PF_EXIT_USAGE;
-        snprintf(stage, sizeof stage, "%ld", st);
+            return -1;
+        snprintf(o->stage, sizeof o->stage, "%ld", st);
     }
-    if (a->reason != NULL) {
-        size_t n = strlen(a->reason);
-        for (size_t i = 0; i < n; i++)
-            if ((unsigned char)a->reason[i] < 0x20 || a->reason[i] == 0x7f) {
-                wctl_err("--reason contains a control byte");
-                return PF_EXIT_USAGE;
-            }
-        if (n > 200) {
-            wctl_err("--reason is longer than 200 bytes");
-            return PF_EXIT_USAGE;
+    if (a->reason == NULL) {
+        snprintf(o->reason, sizeof o->reason, "operator");
+        return 0;
+    }
+    for (const char *p = a->reason; *p != '\0'; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+            wctl_err("--reason contains a control byte");
+            return -1;
         }
+    if (strlen(a->reason) > 200) {
+        wctl_err("--reason is longer than 200 bytes");
+        return -1;
     }
-    if (a->pool != NULL)
-        snprintf(pool, sizeof pool, "%s", a->pool);
-    else if (find_pool(w, ip, pool, sizeof pool) < 0)
-        return w->status ? w->status : PF_EXIT_FAILURE;
-    if (rkey_ip_state(&w->keys, key, pool, ip) < 0) {
-        wctl_err("pool name \"%s\" cannot be part of a key", pool);
-        return PF_EXIT_USAGE;
-    }
-    if (a->reason != NULL)
-        snprintf(reason, sizeof reason, "operator: %s", a->reason);
-    else
-        snprintf(reason, sizeof reason, "operator");
-    snprintf(now, sizeof now, "%lld", w->now);
-    snprintf(today, sizeof today, "%ld", wctl_day(w->now));
-    snprintf(yesterday, sizeof yesterday, "%ld", wctl_day(w->now - 86400));
-    args[0] = op;
-    args[1] = strcmp(op, "pause") == 0 ? reason : stage;
-    args[2] = now;
-    args[3] = today;
-    args[4] = yesterday;
-    {
-        const char *keys[1] = { key };
-        if ((r = wctl_eval(w, &IP_CHANGE, 1, keys, 5, args)) == NULL)
-            return w->status ? w->status : PF_EXIT_FAILURE;
-    }
-    from = reply_str(r, 0);
-    was = reply_str(r, 1);
-    to = reply_str(r, 2);
-    if (add_event(w, pool, ip, op, from, to, reason) < 0) {
-        redis_reply_free(r);
-        wctl_err("the state of %s was changed but its event was not recorded", ip);
-        return w->status ? w->status : PF_EXIT_FAILURE;
-    }
+    snprintf(o->reason, sizeof o->reason, "operator: %s", a->reason);
+    return 0;
+}
+
+static void ip_print(struct wctl *w, const struct ip_op *o, const char *pool, const char *from,
+                     const char *to, int was_paused)
+{
     if (w->json) {
         buf_append_str(&w->out, "{\"pool\":");
         wout_json_cstr(&w->out, pool);
         buf_append_str(&w->out, ",\"ip\":");
-        wout_json_cstr(&w->out, ip);
-        buf_printf(&w->out, ",\"event\":\"%s\",\"from\":", op);
+        wout_json_cstr(&w->out, o->ip);
+        buf_printf(&w->out, ",\"event\":\"%s\",\"from\":", o->op);
         json_stage(&w->out, from);
         buf_append_str(&w->out, ",\"to\":");
         json_stage(&w->out, to);
-        buf_printf(&w->out, ",\"was_paused\":%s}\n", strcmp(was, "1") == 0 ? "true" : "false");
-    } else if (strcmp(op, "pause") == 0) {
-        buf_printf(&w->out, "%s (pool %s) paused%s\n", ip, pool, strcmp(was, "1") == 0 ? " (was already paused)" : "");
-    } else if (strcmp(op, "resume") == 0) {
-        buf_printf(&w->out, "%s (pool %s) resumed%s\n", ip, pool, strcmp(was, "1") == 0 ? "" : " (was not paused)");
+        buf_printf(&w->out, ",\"was_paused\":%s}\n", was_paused ? "true" : "false");
+    } else if (strcmp(o->op, "pause") == 0) {
+        buf_printf(&w->out, "%s (pool %s) paused%s\n", o->ip, pool, was_paused ? " (was already paused)" : "");
+    } else if (strcmp(o->op, "resume") == 0) {
+        buf_printf(&w->out, "%s (pool %s) resumed%s\n", o->ip, pool, was_paused ? "" : " (was not paused)");
     } else {
-        buf_printf(&w->out, "%s (pool %s) stage %s -> %s\n", ip, pool, from[0] ? from : "none", to);
+        buf_printf(&w->out, "%s (pool %s) stage %s -> %s\n", o->ip, pool, from[0] ? from : "none", to);
+    }
+}
+
+int wcmd_ip(struct wctl *w, const struct wctl_args *a)
+{
+    struct ip_op o;
+    char pool[RKEY_MAX], key[RKEY_MAX], today[16], yesterday[16], now[32];
+    const char *args[5], *keys[1] = { key };
+    redisReply *r;
+    int rc = PF_EXIT_OK;
+
+    if (ip_op_parse(a, &o) < 0)
+        return PF_EXIT_USAGE;
+    if (a->pool != NULL)
+        snprintf(pool, sizeof pool, "%s", a->pool);
+    else if (find_pool(w, o.ip, pool, sizeof pool) < 0)
+        return w->status ? w->status : PF_EXIT_FAILURE;
+    if (rkey_ip_state(&w->keys, key, pool, o.ip) < 0) {
+        wctl_err("pool name \"%s\" cannot be part of a key", pool);
+        return PF_EXIT_USAGE;
+    }
+    snprintf(now, sizeof now, "%lld", w->now);
+    snprintf(today, sizeof today, "%ld", wctl_day(w->now));
+    snprintf(yesterday, sizeof yesterday, "%ld", wctl_day(w->now - 86400));
+    args[0] = o.op;
+    args[1] = strcmp(o.op, "pause") == 0 ? o.reason : o.stage;
+    args[2] = now;
+    args[3] = today;
+    args[4] = yesterday;
+    if ((r = wctl_eval(w, &IP_CHANGE, 1, keys, 5, args)) == NULL)
+        return w->status ? w->status : PF_EXIT_FAILURE;
+    if (add_event(w, pool, o.ip, o.op, reply_str(r, 0), reply_str(r, 2), o.reason) < 0) {
+        wctl_err("the state of %s was changed but its event was not recorded", o.ip);
+        rc = w->status ? w->status : PF_EXIT_FAILURE;
+    } else {
+        ip_print(w, &o, pool, reply_str(r, 0), reply_str(r, 2), strcmp(reply_str(r, 1), "1") == 0);
     }
     redis_reply_free(r);
-    return PF_EXIT_OK;
+    return rc;
 }
