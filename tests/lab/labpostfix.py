@@ -515,6 +515,8 @@ class PostfixLab:
             self.policy = policy
         if policy_stages is not None:
             self.policy_stages = tuple(policy_stages)
+        if not os.path.exists(os.path.join(self.config_dir, "main.cf")):
+            return  # not started yet: start() writes the hooks
         params = self._hook_params(self.milter, self.policy)
         self.postconf(*("%s=%s" % kv for kv in params.items()))
         if self.running:
@@ -556,12 +558,14 @@ class PostfixLab:
             smtp = smtplib.SMTP("127.0.0.1", port, local_hostname=helo, timeout=timeout)
         except (OSError, smtplib.SMTPException) as exc:
             return SendResult("connect", None, str(exc))
+        stage = "mail"
         try:
             smtp.ehlo()
             code, msg = smtp.mail(mail_from)
             if code != 250:
                 return SendResult("mail", code, msg.decode("utf-8", "replace"))
             refused = {}
+            stage = "rcpt"
             for rcpt in rcpt_to:
                 code, msg = smtp.rcpt(rcpt)
                 if code not in (250, 251):
@@ -570,6 +574,7 @@ class PostfixLab:
                 code, msg = refused[rcpt_to[-1]]
                 smtp.rset()
                 return SendResult("rcpt", code, msg, refused=refused)
+            stage = "data"
             code, msg = smtp.data(_crlf(data))
             text = msg.decode("utf-8", "replace")
             if code != 250:
@@ -577,9 +582,11 @@ class PostfixLab:
             m = re.search(r"queued as ([0-9A-Za-z]+)", text)
             return SendResult("done", code, text, m.group(1) if m else None, refused)
         except smtplib.SMTPResponseException as exc:
-            return SendResult("data", exc.smtp_code,
+            return SendResult(stage, exc.smtp_code,
                               exc.smtp_error.decode("utf-8", "replace")
                               if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error))
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            return SendResult(stage, None, "connection lost: %s" % exc)
         finally:
             try:
                 smtp.quit()
@@ -593,8 +600,8 @@ class PostfixLab:
         ConnectionError if the server cannot be reached.  Recipients refused
         while others were accepted are listed in result.refused."""
         res = self.try_send(mail_from, rcpt_to, data, port=port, **kw)
-        if res.stage == "connect":
-            raise ConnectionError(res.message)
+        if res.stage == "connect" or res.code is None:
+            raise ConnectionError("%s (at %s)" % (res.message, res.stage))
         if res.stage == "mail":
             raise smtplib.SMTPSenderRefused(res.code, res.message.encode(), mail_from)
         if res.stage == "rcpt":
@@ -639,6 +646,24 @@ class PostfixLab:
             raise LabError("sink holds %d message(s), expected %d after %ss; maillog tail:\n%s"
                            % (len(self.sink_files()), count, timeout, self.maillog_tail()))
         return files
+
+    def wait_sink_message(self, needle, timeout=30):
+        """Wait for the one sink message containing NEEDLE (bytes or str,
+        e.g. a unique Message-ID) and return (envelope, message bytes).
+        The sink is shared by the tests of a module: find yours this way."""
+        if isinstance(needle, str):
+            needle = needle.encode()
+
+        def find():
+            return [self.parse_sink_file(p) for p in self.sink_files()
+                    if needle in self.parse_sink_file(p)[1]]
+        found = wait_until(find, timeout)
+        if not found:
+            raise LabError("no sink message contains %r after %ss; maillog tail:\n%s"
+                           % (needle, timeout, self.maillog_tail()))
+        if len(found) > 1:
+            raise LabError("%d sink messages contain %r" % (len(found), needle))
+        return found[0]
 
     @staticmethod
     def parse_sink_file(path):
