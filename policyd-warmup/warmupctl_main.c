@@ -65,6 +65,9 @@ static const struct command COMMANDS[] = {
 #undef J
 #define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
+/* -n / --print-config: load and check the configuration, touch no Redis. */
+static const struct command CONFIG_ONLY = { "-n", NULL, 0, 0, 0, NULL, "-n | --print-config" };
+
 static void usage(FILE *fp)
 {
     fprintf(fp, "usage: warmupctl [-c FILE] COMMAND [--json]\n\ncommands:\n");
@@ -72,6 +75,8 @@ static void usage(FILE *fp)
         fprintf(fp, "  %s\n", COMMANDS[i].usage);
     fprintf(fp, "\n  -c FILE     configuration (default %s)\n"
                 "  --json      machine-readable output (read commands)\n"
+                "  -n          check the configuration and exit (0 or 78)\n"
+                "  --print-config  print the effective redis, policy and warmupctl sections\n"
                 "  --help, --version\n"
                 "\nexit status: 0 ok; 1 failure, not suppressed (check), bad rows (import);\n"
                 "64 usage; 75 Redis unreachable; 78 configuration error\n", cfg_default_path());
@@ -128,6 +133,12 @@ static const struct command *cli_command(int argc, char **argv, struct wctl_args
         else
             usage(stdout);
         *exit_code = PF_EXIT_OK;
+        return NULL;
+    }
+    if (a->check || a->print_config) {
+        if (a->npos == 0)
+            return &CONFIG_ONLY;
+        fprintf(stderr, "warmupctl: -n and --print-config take no command\n");
         return NULL;
     }
     if ((c = find_command(a)) == NULL) {
@@ -216,7 +227,9 @@ int main(int argc, char **argv)
     if ((c = cli_command(argc, argv, &a, &rc)) == NULL)
         return rc;
     if ((rc = setup_load(&s, a.config ? a.config : cfg_default_path(), a.config != NULL)) != PF_EXIT_OK ||
-        (rc = setup_context(&s, &a, &w)) != PF_EXIT_OK) {
+        (rc = setup_context(&s, &a, &w)) != PF_EXIT_OK || c == &CONFIG_ONLY) {
+        if (rc == PF_EXIT_OK && a.print_config)
+            cfg_print(stdout, s.secs, 3);
         setup_free(&s);
         return rc;
     }

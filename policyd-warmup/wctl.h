@@ -46,6 +46,7 @@ struct wctl_args {
     const char *pos[WCTL_MAX_POS];  /* command words and operands, in order */
     int         npos;
     int         json, help, version;
+    int         check, print_config;       /* -n, --print-config */
     const char *config;             /* -c FILE */
     const char *reason;             /* --reason */
     const char *detail;             /* --detail */

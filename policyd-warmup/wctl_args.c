@@ -99,6 +99,10 @@ int wctl_args_parse(int argc, char **argv, struct wctl_args *a, char *err, size_
                 a->help = 1;
             } else if (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0) {
                 a->version = 1;
+            } else if (strcmp(arg, "-n") == 0) {
+                a->check = 1;
+            } else if (strcmp(arg, "--print-config") == 0) {
+                a->print_config = 1;
             } else if (strcmp(arg, "-c") == 0) {
                 if (i + 1 >= argc) {
                     snprintf(err, errsize, "-c needs a file name");

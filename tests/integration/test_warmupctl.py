@@ -182,12 +182,26 @@ def test_usage_errors_exit_64(ctl):
         assert p.stderr.startswith(b"warmupctl: ")
 
 
+def test_check_and_print_config_touch_no_redis(bin_path, lab_dir):
+    d = lab_dir("ctlcheck")
+    conf = os.path.join(d, "ok.conf")
+    with open(conf, "w") as f:                     # Redis address where nothing listens
+        f.write('redis = { address = "unix:%s/none.sock"; };\nwarmupctl = { scan_count = 50; };\n' % d)
+    p = subprocess.run([bin_path("warmupctl"), "-c", conf, "-n"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=10)
+    assert (p.returncode, p.stdout, p.stderr) == (0, b"", b"")
+    p = subprocess.run([bin_path("warmupctl"), "-c", conf, "--print-config"], stdout=subprocess.PIPE, timeout=10)
+    assert p.returncode == 0 and b"scan_count = 50" in p.stdout and b"none.sock" in p.stdout
+
+
 def test_config_errors_exit_78(bin_path, lab_dir):
     d = lab_dir("ctlconf")
     conf = os.path.join(d, "bad.conf")
     with open(conf, "w") as f:
         f.write('warmupctl = { scan_count = 1; };\n')
     p = subprocess.run([bin_path("warmupctl"), "-c", conf, "status"], stderr=subprocess.PIPE, timeout=10)
+    assert p.returncode == 78 and b"bad.conf:1" in p.stderr
+    p = subprocess.run([bin_path("warmupctl"), "-c", conf, "-n"], stderr=subprocess.PIPE, timeout=10)
     assert p.returncode == 78 and b"bad.conf:1" in p.stderr
     p = subprocess.run([bin_path("warmupctl"), "-c", os.path.join(d, "missing.conf"), "status"],
                        stderr=subprocess.PIPE, timeout=10)
