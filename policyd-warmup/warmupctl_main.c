@@ -16,7 +16,7 @@
  * EXIT STATUS
  *   0 success; 1 failure, "not suppressed" (suppress check) or bad rows
  *   (suppress import); 64 usage error; 75 Redis unreachable; 78 config
- *   error.
+ *   error (also: Redis refused the configured AUTH or SELECT).
  */
 #include <stdio.h>
 #include <string.h>

@@ -37,6 +37,12 @@ static void report_outage(struct wctl *w)
     const char *addr = w->rconf->address;
     char prefix[1100];
 
+    /* A wrong password or database is the config's fault: retrying will not help. */
+    if (strncmp(e, "AUTH refused", 12) == 0 || strncmp(e, "SELECT refused", 14) == 0) {
+        wctl_err("Redis at %s: %s (check the redis section)", addr, e);
+        w->status = PF_EXIT_CONFIG;
+        return;
+    }
     snprintf(prefix, sizeof prefix, "connect to %s: ", addr);
     if (strncmp(e, prefix, strlen(prefix)) == 0)
         e += strlen(prefix);

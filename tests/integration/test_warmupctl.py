@@ -806,3 +806,22 @@ def test_metrics_include_the_running_daemons_counters(e2e):
         fam = fams.get("postflow_policyd_requests_total", {"samples": {}})
         return fam["samples"].get((("node", "mx-e2e"),), 0) >= 3
     assert lab.wait_until(exported, 25, interval=0.5), ctl.ok("counters", "metrics:*")
+
+
+def test_redis_password(bin_path, lab_dir):
+    d = lab_dir("auth")
+    srv = lab.RedisServer(d, password="s3cret").start()
+    try:
+        good = Ctl(bin_path("warmupctl"), d, srv.address)
+        conf = 'redis = { address = "%s"; password = "%s"; };\n'
+        with open(good.conf, "w") as f:
+            f.write(conf % (srv.address, "s3cret"))
+        good.ok("suppress", "add", "a@example.com")
+        assert srv.client(decode_responses=True).hget(sup_key("a@example.com"), "reason") == "manual"
+        with open(good.conf, "w") as f:
+            f.write(conf % (srv.address, "wrong"))
+        p = good.run("status")
+        assert p.returncode == 78                  # retrying cannot help: a config problem
+        assert p.stderr.startswith(b"warmupctl: Redis at %s: AUTH refused" % srv.address.encode())
+    finally:
+        srv.stop()
