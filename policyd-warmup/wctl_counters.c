@@ -181,7 +181,7 @@ static void render_json(const struct dumped *d, struct buf *b)
 int wcmd_counters(struct wctl *w, const struct wctl_args *a)
 {
     const char *glob = a->npos > 1 ? a->pos[1] : "*";
-    char pat[RKEY_PREFIX_MAX + PATTERN_MAX + 1];
+    char pat[2 * RKEY_PREFIX_MAX + PATTERN_MAX + 1];
     struct dump_ctx c;
     size_t gl = strlen(glob);
     int rc;
@@ -195,8 +195,16 @@ int wcmd_counters(struct wctl *w, const struct wctl_args *a)
             wctl_err("PATTERN contains a space or control byte");
             return PF_EXIT_USAGE;
         }
-    /* The pattern is the operator's glob under our prefix: never outside it. */
-    snprintf(pat, sizeof pat, "%s%s", w->keys.prefix, glob);
+    /* The operator's glob under our prefix, never outside it: the prefix's own glob bytes are escaped. */
+    {
+        size_t n = 0;
+        for (const char *p = w->keys.prefix; *p != '\0'; p++) {
+            if (strchr("*?[]\\", *p) != NULL)
+                pat[n++] = '\\';
+            pat[n++] = *p;
+        }
+        snprintf(pat + n, sizeof pat - n, "%s", glob);
+    }
     memset(&c, 0, sizeof c);
     c.limit = a->limit;
     c.all = a->npos <= 1;

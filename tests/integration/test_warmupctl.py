@@ -683,6 +683,10 @@ def test_key_prefix_is_honoured(bin_path, redis_server, lab_dir, r):
     r.hset(sup_key("other@example.com"), "reason", "hard")      # another installation's entry
     assert [e["address"] for e in ctl.json("suppress", "list")] == ["a@example.com"]
     assert [e["key"] for e in ctl.json("counters")] == []
+    odd = Ctl(bin_path("warmupctl"), lab_dir("pfx2"), redis_server.address, prefix="t[2]*:")
+    r.set("t2x:stranger", "1")                                  # would match an unescaped glob
+    odd.ok("suppress", "add", "b@example.com")
+    assert [e["key"] for e in odd.json("counters", "*")] == ["t[2]*:sup:{b@example.com}"]
 
 
 # ---- Redis unreachable -----------------------------------------------------------
