@@ -100,8 +100,10 @@ def test_recipient_rate_limit_per_client_is_exact(redis_server, workdir, daemons
     # Another client has its own bucket.
     assert conn.ask(**rcpt("u@example.org", client="198.51.100.8")) == "DUNNO"
     conn.close()
-    bucket = redis_server.client(decode_responses=True).hgetall("pf:rl:{per-client:198.51.100.7}")
+    r = redis_server.client(decode_responses=True)
+    bucket = r.hgetall("pf:rl:{per-client:198.51.100.7}")
     assert sum(int(v) for v in bucket.values()) == 5
+    assert 3600 < r.ttl("pf:rl:{per-client:198.51.100.7}") <= 3600 + 360   # window + one sub-window
 
 
 def test_message_limit_counts_a_message_once_across_its_recipients(redis_server, workdir, daemons):
