@@ -162,9 +162,9 @@ def test_recipients_count_against_the_cap(redis_server, workdir, daemons):
 
 
 def test_cap_is_enforced_exactly_across_two_daemons(redis_server, workdir, daemons):
-    text = config(redis_server.address, caps="50", warm_ip=False)
-    a = daemons(workdir, text, name="node-a")
-    b = daemons(workdir, text, name="node-b")
+    # One node over the unix socket, the other over TCP: the same Redis either way.
+    a = daemons(workdir, config(redis_server.address, caps="50", warm_ip=False), name="node-a")
+    b = daemons(workdir, config(redis_server.tcp_address, caps="50", warm_ip=False), name="node-b")
     results = []
     lock = threading.Lock()
 
