@@ -277,8 +277,8 @@ def test_hard_bounces_over_the_limit_step_back(redis_server, workdir, daemons):
 # ---- Redis outages -------------------------------------------------------------
 
 def test_redis_killed_and_restarted_fail_open_and_closed_then_recover(redis_server, workdir, daemons):
-    closed = daemons(workdir, config(redis_server.address, suppression_down="closed", warmup_down="closed"),
-                     "closed")
+    closed = daemons(workdir, config(redis_server.address, suppression_down="closed", warmup_down="closed",
+                                     extra_policy='node_name = "closed-node";'), "closed")
     opened = daemons(workdir, config(redis_server.address), "open")
     assert wait_until(lambda: "connected to" in closed.log() and "connected to" in opened.log(), 5)
     assert closed.ask(**rcpt("a@example.org")) == "DUNNO"
@@ -298,6 +298,9 @@ def test_redis_killed_and_restarted_fail_open_and_closed_then_recover(redis_serv
     assert persistent.ask(**rcpt("p@example.org")) == "DUNNO"   # same connection, no restart
     persistent.close()
     assert closed.alive() and opened.alive()
+    # The outage is in the metrics, written once Redis is back (every 10 s).
+    r = redis_server.client(decode_responses=True)
+    assert wait_until(lambda: int(r.hget("pf:metrics:closed-node", "redis_down_closed") or 0) >= 7, 15)
 
 
 def test_script_cache_flush_is_survived(redis_server, workdir, daemons):
