@@ -59,6 +59,7 @@ static const struct command COMMANDS[] = {
     { "suppress", "import", 1, 1, J | WOPT_REASON, wcmd_suppress_import,
       "suppress import FILE.csv|- [--reason R] [--json]" },
     { "suppress", "export", 0, 1, 0, wcmd_suppress_export, "suppress export [FILE]" },
+    { "events", NULL, 0, 0, J | WOPT_LIMIT, wcmd_events, "events [--limit N] [--json]" },
     { "counters", NULL, 0, 1, J | WOPT_LIMIT, wcmd_counters, "counters [PATTERN] [--limit N] [--json]" },
     { "metrics", NULL, 0, 1, J, wcmd_metrics, "metrics [FILE] [--json]" },
 };

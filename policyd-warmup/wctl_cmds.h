@@ -15,6 +15,7 @@
 int wcmd_status(struct wctl *w, const struct wctl_args *a);
 int wcmd_metrics(struct wctl *w, const struct wctl_args *a);
 int wcmd_counters(struct wctl *w, const struct wctl_args *a);
+int wcmd_events(struct wctl *w, const struct wctl_args *a);
 int wcmd_ip(struct wctl *w, const struct wctl_args *a);
 int wcmd_suppress_add(struct wctl *w, const struct wctl_args *a);
 int wcmd_suppress_remove(struct wctl *w, const struct wctl_args *a);

@@ -479,6 +479,14 @@ def test_ip_set_stage_and_reset(ctl, r):
     assert "paused_reason" not in h
     assert [e["event"] for e in events(r)] == ["set-stage", "reset"]
     assert [(e["from"], e["to"]) for e in events(r)] == [("1", "4"), ("4", "0")]
+    shown = ctl.json("events")                      # newest first, every field, the stream id
+    assert [(e["event"], e["from"], e["to"], e["node"]) for e in shown] == \
+        [("reset", "4", "0", "ctl-test"), ("set-stage", "1", "4", "ctl-test")]
+    assert shown[0]["id"] == r.xrevrange("pf:events", count=1)[0][0]
+    assert len(ctl.json("events", "--limit", "1")) == 1
+    table = ctl.ok("events").splitlines()
+    assert table[0].split()[:4] == ["TIME", "(UTC)", "NODE", "POOL"] and len(table) == 3
+    assert table[1].split()[-4:] == ["reset", "4", "0", "operator"]
 
 
 def test_ip_errors(ctl, r):
@@ -551,6 +559,7 @@ def test_status_table_and_json(ctl, r):
 def test_status_with_no_pools(ctl):
     assert "no pools registered" in ctl.ok("status")
     assert ctl.json("status")["ips"] == []
+    assert ctl.ok("events") == "no events\n" and ctl.json("events") == []
 
 
 def test_ip_commands_find_the_pool_in_the_policy_config(bin_path, redis_server, lab_dir, r):
