@@ -27,6 +27,9 @@
 #include "mime.h"
 #include "xalloc.h"
 
+/* internal flag: the part is an enclosed message (parse its header leniently) */
+#define MIME_F_ENCLOSED 0x8000u
+
 struct mime_frame {
     size_t          index;       /* the container part */
     unsigned        depth;
@@ -66,7 +69,7 @@ struct mime_walker *mime_walker_new(const char *msg, size_t len, const struct ma
 {
     struct mime_walker *w = xcalloc(1, sizeof(*w));
 
-    w->msg = msg;
+    w->msg = msg != NULL ? msg : "";      /* no pointer arithmetic on NULL */
     w->len = len;
     w->lim = limits != NULL ? *limits : MAIL_LIMITS_DEFAULT;
     return w;
@@ -122,17 +125,22 @@ static size_t walk_offset(const struct mime_walker *w, const char *p, size_t ori
 /*
  * Finds the first delimiter line at or after line start `from`.  A match
  * is "--" boundary ["--"] *(SP/HTAB) followed by CRLF, LF or the end.
+ * Whitespace before the "--" is tolerated (*indented set): some MTAs
+ * indent a delimiter, and losing a DSN part to that loses its recipients.
  */
 static bool find_delimiter(const struct mime_frame *f, size_t from, size_t *dstart,
-                           size_t *dafter, bool *close)
+                           size_t *dafter, bool *close, bool *indented)
 {
     const char *b = f->body;
     size_t len = f->len, p = from;
 
     while (p < len) {
-        if (len - p >= 2 + f->blen && b[p] == '-' && b[p + 1] == '-' &&
-            memcmp(b + p + 2, f->boundary, f->blen) == 0) {
-            size_t q = p + 2 + f->blen;
+        size_t d = p;
+        while (d < len && (b[d] == ' ' || b[d] == '\t'))
+            d++;
+        if (len - d >= 2 + f->blen && b[d] == '-' && b[d + 1] == '-' &&
+            memcmp(b + d + 2, f->boundary, f->blen) == 0) {
+            size_t q = d + 2 + f->blen;
             bool cl = false;
             if (len - q >= 2 && b[q] == '-' && b[q + 1] == '-') {
                 q += 2;
@@ -149,10 +157,11 @@ static bool find_delimiter(const struct mime_frame *f, size_t from, size_t *dsta
             *dstart = p;
             *dafter = q;
             *close = cl;
+            *indented = d > p;
             return true;
         }
 next_line:;
-        const char *nl = memchr(b + p, '\n', len - p);
+        const char *nl = memchr(b + d, '\n', len - d);
         if (nl == NULL)
             break;
         p = (size_t)(nl - b) + 1;
@@ -165,17 +174,19 @@ static bool multipart_next(struct mime_walker *w, struct mime_frame *f, size_t *
                            size_t *clen, unsigned *flags)
 {
     size_t ds, da, end;
-    bool cl;
+    bool cl, ind = false;
 
     if (f->done)
         return false;
     if (!f->started) {
         f->started = true;
-        if (!find_delimiter(f, 0, &ds, &da, &cl)) {
+        if (!find_delimiter(f, 0, &ds, &da, &cl, &ind)) {
             w->warnings |= MIME_WARN_NO_BOUNDARY;
             f->done = true;
             return false;
         }
+        if (ind)
+            w->warnings |= MIME_WARN_INDENTED_DELIMITER;
         if (cl) {
             f->done = true;
             return false;
@@ -183,7 +194,7 @@ static bool multipart_next(struct mime_walker *w, struct mime_frame *f, size_t *
         f->pos = da;
     }
     *start = f->pos;
-    if (find_delimiter(f, f->pos, &ds, &da, &cl)) {
+    if (find_delimiter(f, f->pos, &ds, &da, &cl, &ind)) {
         /* The line ending before the delimiter belongs to the delimiter. */
         end = ds;
         if (end > *start && f->body[end - 1] == '\n')
@@ -200,6 +211,8 @@ static bool multipart_next(struct mime_walker *w, struct mime_frame *f, size_t *
         w->warnings |= MIME_WARN_NO_CLOSE_DELIMITER;
         *flags |= MIME_F_LAST_UNCLOSED;
     }
+    if (ind)
+        w->warnings |= MIME_WARN_INDENTED_DELIMITER;
     *clen = end - *start;
     return true;
 }
@@ -230,7 +243,7 @@ static bool decode_container(struct mime_walker *w, struct mime_part *p,
     (void)rc;   /* invalid base64: walk what decoded cleanly */
     w->decoded = xrealloc(w->decoded, (w->ndecoded + 1) * sizeof(*w->decoded));
     *len = b.len;
-    *body = w->decoded[w->ndecoded++] = buf_detach(&b, NULL);
+    *body = w->decoded[w->ndecoded++] = b.data != NULL ? buf_detach(&b, NULL) : xcalloc(1, 1);
     w->decoded_total += p->body.len;
     return true;
 }
@@ -299,40 +312,45 @@ static enum mime_status classify(struct mime_walker *w, struct mime_part *p, siz
 }
 
 /*
- * Parses one part occupying base[0..len) and makes it current.
- * origin: message offset used for errors inside decoded memory.
+ * Parses the header of part p at base[0..len) and sets its header_raw and
+ * body.  Enclosed messages are parsed leniently, body parts may lose their
+ * header at a non-field line, the top-level message may not.
  */
-static enum mime_status emit_part(struct mime_walker *w, const char *base, size_t len,
-                                  unsigned depth, size_t parent, unsigned flags,
-                                  bool parent_digest, size_t origin)
+static enum mime_status part_parse_header(struct mime_walker *w, struct mime_part *p,
+                                          const char *base, size_t len, size_t origin)
 {
-    struct mime_part *p = &w->cur;
     struct mail_error_info herr;
-    const struct mail_field *f;
     enum mail_error rc;
-    bool in_decoded = (flags & MIME_F_IN_DECODED) != 0;
 
-    if (depth > w->lim.max_mime_depth)
-        return walk_fail(w, MAIL_ERR_MIME_DEPTH, walk_offset(w, base, origin), 0);
-    if (w->nparts >= w->lim.max_mime_parts)
-        return walk_fail(w, MAIL_ERR_MIME_PARTS, walk_offset(w, base, origin), 0);
-
-    memset(p, 0, sizeof(*p));
-    p->index = w->nparts++;
-    p->parent = parent;
-    p->depth = depth;
-    p->flags = flags;
-    rc = mail_headers_parse(base, len, &w->lim, &p->headers, &herr);
+    if (p->flags & (MIME_F_HEADERS_ONLY | MIME_F_ENCLOSED)) {
+        rc = mail_headers_parse_lenient(base, len, &w->lim, &p->headers, &p->header_skipped, &herr);
+        if (p->header_skipped > 0) {
+            w->warnings |= MIME_WARN_BAD_PART_HEADER;
+            p->flags |= MIME_F_HEADER_SKIPPED;
+        }
+    } else {
+        rc = mail_headers_parse(base, len, &w->lim, &p->headers, &herr);
+    }
+    p->flags &= ~MIME_F_ENCLOSED;
     if (rc != MAIL_OK) {
-        if (depth == 0 || !mail_scan_error_is_syntax(rc)) {
+        if (p->depth == 0 || !mail_scan_error_is_syntax(rc)) {
             size_t at = walk_offset(w, base, origin);
-            return walk_fail(w, rc, in_decoded ? at : at + herr.offset, depth == 0 ? herr.line : 0);
+            bool in_decoded = (p->flags & MIME_F_IN_DECODED) != 0;
+            return walk_fail(w, rc, in_decoded ? at : at + herr.offset,
+                             p->depth == 0 ? herr.line : 0);
         }
         w->warnings |= MIME_WARN_BAD_PART_HEADER;
         p->flags |= MIME_F_HEADER_CUT;
     }
     p->header_raw = mail_view_make(base, p->headers.body_offset);
     p->body = mail_view_make(base + p->headers.body_offset, len - p->headers.body_offset);
+    return MIME_PART;
+}
+
+/* Content-Type (or its default) and Content-Transfer-Encoding of p. */
+static void part_set_types(struct mime_walker *w, struct mime_part *p, bool parent_digest)
+{
+    const struct mail_field *f;
 
     if ((f = mail_headers_find(&p->headers, "Content-Type", NULL)) != NULL) {
         if (!mime_content_type_parse(f->value, p->type, p->subtype, &p->params))
@@ -350,11 +368,35 @@ static enum mime_status emit_part(struct mime_walker *w, const char *base, size_
     }
     if ((f = mail_headers_find(&p->headers, "Content-Transfer-Encoding", NULL)) != NULL)
         p->cte = mime_cte_parse(f->value);
-    if (flags & MIME_F_HEADERS_ONLY) {
+}
+
+/*
+ * Parses one part occupying base[0..len) and makes it current.
+ * origin: message offset used for errors inside decoded memory.
+ */
+static enum mime_status emit_part(struct mime_walker *w, const char *base, size_t len,
+                                  unsigned depth, size_t parent, unsigned flags,
+                                  bool parent_digest, size_t origin)
+{
+    struct mime_part *p = &w->cur;
+
+    if (depth > w->lim.max_mime_depth)
+        return walk_fail(w, MAIL_ERR_MIME_DEPTH, walk_offset(w, base, origin), 0);
+    if (w->nparts >= w->lim.max_mime_parts)
+        return walk_fail(w, MAIL_ERR_MIME_PARTS, walk_offset(w, base, origin), 0);
+    memset(p, 0, sizeof(*p));
+    p->index = w->nparts++;
+    p->parent = parent;
+    p->depth = depth;
+    p->flags = flags;
+    if (part_parse_header(w, p, base, len, origin) != MIME_PART)
+        return MIME_ERROR;
+    part_set_types(w, p, parent_digest);
+    if (p->flags & MIME_F_HEADERS_ONLY) {
         p->kind = MIME_KIND_LEAF;      /* the returned headers: no body to walk */
         return MIME_PART;
     }
-    return classify(w, p, origin, in_decoded);
+    return classify(w, p, origin, (p->flags & MIME_F_IN_DECODED) != 0);
 }
 
 static void stack_push(struct mime_walker *w, const struct mime_frame *f)
@@ -397,8 +439,7 @@ enum mime_status mime_next(struct mime_walker *w, const struct mime_part **part)
             have = !f->done;
             f->done = true;
             clen = f->len;
-            if (f->kind == MIME_KIND_HEADERS)
-                flags |= MIME_F_HEADERS_ONLY;
+            flags |= f->kind == MIME_KIND_HEADERS ? MIME_F_HEADERS_ONLY : MIME_F_ENCLOSED;
         }
         if (!have) {
             free(f->boundary);

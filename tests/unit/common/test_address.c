@@ -129,6 +129,7 @@ static void obsolete_forms_are_tolerated(void **state)
     expect_list("john . doe (c) @ Example (x) . COM", 1, "john.doe@example.com");
     expect_list("\"folded\r\n name\" <a@b.example>", 1, "a@b.example");
     expect_list("a@example.com.", 1, "a@example.com");
+    expect_list("a@Example.com <a@example.com>, b@x.example", 2, "a@example.com|b@x.example");
     expect_list("a@[192.0.2.1]", 1, "a@[192.0.2.1]");
 }
 
@@ -140,6 +141,12 @@ static void mailbox_without_domain_is_flagged(void **state)
     assert_int_equal(l.n, 1);
     assert_true(l.v[0].flags & ADDRESS_F_NO_DOMAIN);
     assert_true(view_is(l.v[0].local, "MAILER-DAEMON"));
+    address_list_free(&l);
+    /* a bare phrase: counted as one mailbox, flagged, never a silent zero */
+    assert_int_equal(address_list_parse(S("John Smith"), NULL, &l, NULL), MAIL_OK);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.v[0].flags, ADDRESS_F_NO_DOMAIN | ADDRESS_F_CFWS_INSIDE);
+    assert_true(view_is(l.v[0].local, "John Smith"));
     address_list_free(&l);
 }
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "buf.h"
@@ -17,6 +18,18 @@
 #include "xalloc.h"
 
 #define S(lit) lit, sizeof(lit) - 1
+
+/* A linear run takes milliseconds (even under ASan); a quadratic one takes
+ * minutes.  10 s tells them apart on a loaded machine. */
+#define LINEAR_BOUND_SECONDS 10.0
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static bool view_is(struct mail_view v, const char *s)
 {
@@ -261,6 +274,16 @@ static void header_section_starting_with_blank_line_has_no_fields(void **state)
 static void empty_input_is_an_empty_header_section(void **state)
 {
     struct mail_headers h;
+    struct mail_header_parser *p = mhp_new(NULL);
+    struct mhp_result r;
+
+    mhp_finish(p);                                 /* nothing pushed at all */
+    assert_int_equal(mhp_next(p, &r), MHP_END);
+    assert_int_equal(r.body_offset, 0);
+    assert_int_equal(r.body_pending.len, 0);
+    mhp_free(p);
+    assert_int_equal(parse(NULL, 0, NULL, &h, NULL), MAIL_OK);
+    mail_headers_free(&h);
 
     assert_int_equal(parse("", 0, NULL, &h, NULL), MAIL_OK);
     assert_int_equal(h.nfields, 0);
@@ -341,6 +364,35 @@ static void mbox_from_line_is_rejected_unless_skipped(void **state)
     assert_int_equal(h.nfields, 1);
     mail_headers_free(&h);
     assert_int_equal(mail_skip_mbox_from(S("From: a\n")), 0);
+}
+
+static void lenient_parse_skips_bad_lines_until_the_empty_line(void **state)
+{
+    const char msg[] = " stray continuation\nA: 1\nno colon here\nB: 2\n  folded\n\nbody";
+    struct mail_headers h;
+    size_t skipped = 0;
+
+    assert_int_equal(mail_headers_parse_lenient(S(msg), NULL, &h, &skipped, NULL), MAIL_OK);
+    assert_int_equal(skipped, 2);
+    assert_int_equal(h.nfields, 2);
+    assert_true(view_is(h.fields[1].value, " 2\n  folded"));
+    assert_string_equal(msg + h.body_offset, "body");
+    mail_headers_free(&h);
+}
+
+static void lenient_parse_still_enforces_limits(void **state)
+{
+    struct mail_limits lim = MAIL_LIMITS_INIT;
+    struct mail_headers h;
+    struct mail_error_info err;
+    const char msg[] = "bad\nA: 1\nB: 2\nC: 3\n\n";
+
+    lim.max_fields = 2;
+    assert_int_equal(mail_headers_parse_lenient(S(msg), &lim, &h, NULL, &err), MAIL_ERR_TOO_MANY_FIELDS);
+    assert_int_equal(err.offset, 14);
+    assert_int_equal(err.line, 4);
+    assert_int_equal(h.nfields, 2);
+    mail_headers_free(&h);
 }
 
 /* ---- limits ---------------------------------------------------------------- */
@@ -535,6 +587,57 @@ static void one_byte_pushes_give_the_same_events_as_one_push(void **state)
         assert_chunking_invariant(msgs[i], strlen(msgs[i]), NULL);
 }
 
+static char *read_sample(const char *name, size_t *len)
+{
+    char path[256], chunk[4096];
+    struct buf b;
+    size_t n;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "tests/data/mail/%s", name);
+    if ((f = fopen(path, "rb")) == NULL)
+        fail_msg("cannot open %s (run from the repository root)", path);
+    buf_init(&b, 0);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        buf_append(&b, chunk, n);
+    fclose(f);
+    return buf_detach(&b, len);
+}
+
+static void real_bounces_give_the_same_events_in_any_chunking(void **state)
+{
+    static const char *const files[] = {
+        "dsn-postfix-rfc822-lf.eml", "dsn-postfix-rfc822-crlf.eml", "dsn-postfix-headers-lf.eml",
+        "arf-01-lf.eml", "dsn-rfc3464-3rcpt-indented-lf.eml", "bounce-exim-plain-lf.eml",
+    };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        size_t len;
+        char *m = read_sample(files[i], &len);
+        struct mail_headers h;
+        assert_int_equal(parse(m, len, NULL, &h, NULL), MAIL_OK);
+        assert_true(h.nfields >= 5);
+        assert_true(h.has_separator);
+        mail_headers_free(&h);
+        assert_chunking_invariant(m, len, NULL);
+        free(m);
+    }
+}
+
+static void push_after_finish_is_refused(void **state)
+{
+    struct mail_header_parser *p = mhp_new(NULL);
+    struct mhp_result r;
+
+    assert_int_equal(mhp_push(p, "A: 1\n", 5), MAIL_OK);
+    mhp_finish(p);
+    assert_int_equal(mhp_push(p, "B: 2\n", 5), MAIL_ERR_STATE);
+    assert_int_equal(mhp_next(p, &r), MHP_FIELD);
+    assert_int_equal(mhp_next(p, &r), MHP_END);
+    assert_false(r.has_separator);
+    assert_int_equal(r.nfields, 1);
+    mhp_free(p);
+}
+
 static void end_event_reports_body_offset_and_pending_body_bytes(void **state)
 {
     const char msg[] = "A: 1\r\nB: 2\r\n\r\nHello body";
@@ -609,7 +712,9 @@ static void one_byte_pushes_of_a_large_header_stay_linear(void **state)
     struct mhp_result r;
     struct buf m;
     size_t nfield = 0;
+    double t0;
 
+    t0 = seconds_now();
     buf_init(&m, 0);
     buf_append_str(&m, "To: a@example.com");
     while (m.len < 200 * 1024)
@@ -629,6 +734,7 @@ static void one_byte_pushes_of_a_large_header_stay_linear(void **state)
     assert_int_equal(r.body_offset, m.len);
     mhp_free(p);
     buf_free(&m);
+    assert_true(seconds_now() - t0 < LINEAR_BOUND_SECONDS);
 }
 
 /* ---- lookup helpers -------------------------------------------------------- */
@@ -667,6 +773,41 @@ static void unfold_trims_and_honours_buffer_limit(void **state)
     buf_free(&u);
 }
 
+static void cr_only_mail_becomes_parseable_after_fixing_bare_cr(void **state)
+{
+    const char mac[] = "From: a@example.com\rSubject: old\r mac\r\rbody\r\n";
+    struct mail_headers h;
+    struct buf fixed;
+
+    buf_init(&fixed, 0);
+    assert_int_equal(mail_fix_bare_cr(S(mac), &fixed), 0);
+    assert_string_equal(fixed.data, "From: a@example.com\nSubject: old\n mac\n\nbody\r\n");
+    assert_int_equal(parse(fixed.data, fixed.len, NULL, &h, NULL), MAIL_OK);
+    assert_int_equal(h.nfields, 2);
+    assert_string_equal(fixed.data + h.body_offset, "body\r\n");
+    mail_headers_free(&h);
+    buf_free(&fixed);
+    buf_init(&fixed, 4);
+    assert_int_equal(mail_fix_bare_cr(S("ab\rcd"), &fixed), -1);
+    buf_free(&fixed);
+}
+
+static void typed_dsn_values_split_at_the_first_semicolon(void **state)
+{
+    struct mail_view type, rest;
+
+    assert_true(mail_field_typed(mail_view_make(S(" rfc822; User@Example.com \r\n")), &type, &rest));
+    assert_true(view_is(type, "rfc822"));
+    assert_true(view_is(rest, "User@Example.com"));
+    assert_true(mail_field_typed(mail_view_make(S(" smtp;550 5.1.1 <a@b>; no such user")), &type, &rest));
+    assert_true(view_is(type, "smtp"));
+    assert_true(view_is(rest, "550 5.1.1 <a@b>; no such user"));
+    assert_true(mail_field_typed(mail_view_make(S(";")), &type, &rest));
+    assert_int_equal(type.len + rest.len, 0);
+    assert_false(mail_field_typed(mail_view_make(S(" failed")), &type, &rest));
+    assert_false(mail_field_typed(mail_view_make(NULL, 0), &type, &rest));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -690,6 +831,8 @@ int main(void)
         cmocka_unit_test(leading_continuation_line_is_rejected),
         cmocka_unit_test(bare_cr_at_line_start_is_an_invalid_name),
         cmocka_unit_test(mbox_from_line_is_rejected_unless_skipped),
+        cmocka_unit_test(lenient_parse_skips_bad_lines_until_the_empty_line),
+        cmocka_unit_test(lenient_parse_still_enforces_limits),
         cmocka_unit_test(line_of_exactly_max_line_bytes_is_accepted_with_crlf_or_lf),
         cmocka_unit_test(line_one_byte_over_max_line_is_an_error),
         cmocka_unit_test(default_line_limit_accepts_long_real_world_lines),
@@ -699,12 +842,16 @@ int main(void)
         cmocka_unit_test(header_section_larger_than_max_header_size_is_an_error),
         cmocka_unit_test(error_text_names_the_limit_and_position),
         cmocka_unit_test(one_byte_pushes_give_the_same_events_as_one_push),
+        cmocka_unit_test(real_bounces_give_the_same_events_in_any_chunking),
+        cmocka_unit_test(push_after_finish_is_refused),
         cmocka_unit_test(end_event_reports_body_offset_and_pending_body_bytes),
         cmocka_unit_test(field_is_held_back_until_the_next_line_shows_it_is_not_folded),
         cmocka_unit_test(overlong_line_is_reported_before_it_is_complete),
         cmocka_unit_test(one_byte_pushes_of_a_large_header_stay_linear),
         cmocka_unit_test(find_walks_repeated_fields_case_insensitively),
         cmocka_unit_test(unfold_trims_and_honours_buffer_limit),
+        cmocka_unit_test(cr_only_mail_becomes_parseable_after_fixing_bare_cr),
+        cmocka_unit_test(typed_dsn_values_split_at_the_first_semicolon),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
