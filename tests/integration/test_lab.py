@@ -238,6 +238,47 @@ def test_filter_selects_per_ip_transport_and_log_names_it(postfix_lab):
     assert env["client_addr"] == "127.0.0.2"
 
 
+def test_filter_overrides_transport_maps_and_relayhost(postfix_lab):
+    # Postfix behaviour the warm-up design must live with, pinned here:
+    # "FILTER smtp-IP:" (empty next hop) replaces the transport_maps entry
+    # of the recipient (hardbounce.example.com's error transport is not used)
+    # and takes the recipient's domain as next hop instead of relayhost; in
+    # the lab only smtp_fallback_relay brings it to the sink.
+    mid, msg = make_message("filter vs transport_maps")
+    rcpt = "via-127-0-0-2@" + lab.HARDBOUNCE_DOMAIN
+    with labstubs.PolicyStub() as stub:
+        postfix_lab.set_hooks(policy=stub.address)
+        try:
+            res = postfix_lab.send("app@example.org", [rcpt], msg)
+        finally:
+            postfix_lab.set_hooks(policy=None)
+    d = postfix_lab.wait_delivery(res.queue_id)
+    assert (d["status"], d["service"]) == ("sent", "smtp-127.0.0.2")
+    assert postfix_lab.wait_sink_message(mid)[0]["client_addr"] == "127.0.0.2"
+    # The same recipient without the policy hook is bounced by transport_maps.
+    res = postfix_lab.send("app@example.org", [rcpt], msg)
+    assert postfix_lab.wait_delivery(res.queue_id)["status"] == "bounced"
+
+
+def test_filter_next_hop_is_the_recipient_domain_not_relayhost(lab_dir):
+    # Without the lab's smtp_fallback_relay the FILTERed message goes
+    # nowhere: Postfix looks up the recipient's domain (no DNS here), so
+    # relayhost does NOT apply to "FILTER smtp-IP:".
+    pf = lab.PostfixLab(lab_dir("postfix-nofallback"), extra_main_cf={"smtp_fallback_relay": ""},
+                        extra_master_cf=[lab.ip_transport("127.0.0.2")])
+    with labstubs.PolicyStub() as stub:
+        pf.policy = stub.address
+        pf.start()
+        try:
+            _, msg = make_message("no fallback")
+            res = pf.send("app@example.org", ["via-127-0-0-2@example.com"], msg)
+            d = pf.wait_delivery(res.queue_id)
+        finally:
+            pf.stop()
+    assert d["relay"] == "none"
+    assert "look up host example.com" in d["text"]
+
+
 def test_postfix_stop_leaves_no_process(lab_dir):
     pf = lab.PostfixLab(lab_dir("postfix-stop"))
     pf.start()
@@ -392,8 +433,8 @@ def test_lab_ports_are_reserved_from_construction_to_stop(lab_dir):
 
 def test_extra_pipe_domain_and_a_rejecting_sink(lab_dir):
     # An FBL domain beside the bounce domain; then the sink refuses every
-    # recipient (smtp-sink -f RCPT), as a remote MX would, and Postfix's DSN
-    # comes back through the bounce pipe.
+    # recipient (smtp-sink -f RCPT -B "550 5.1.1 ..."), as a remote MX would,
+    # and Postfix's DSN comes back through the bounce pipe.
     pf = lab.PostfixLab(lab_dir("postfix-extra"), extra_pipes={"fbl.example.net": None})
     pf.start()
     try:
@@ -402,13 +443,18 @@ def test_extra_pipe_domain_and_a_rejecting_sink(lab_dir):
         assert pf.wait_delivery(res.queue_id, status="sent")["relay"] == "pipe1"
         assert pf.wait_pipe_record(res.queue_id)["argv"][3] == "fbl.example.net"
 
-        pf.restart_sink(["-f", "RCPT"])
         mid, msg = make_message("remote refuses")
-        res = pf.send("b+r3f@" + BOUNCE, ["user@example.com"], msg)
-        d = pf.wait_delivery(res.queue_id)
-        assert d["status"] == "bounced" and d["dsn"].startswith("5.")
+        with pf.rejecting_sink():
+            res = pf.send("b+r3f@" + BOUNCE, ["user@example.com"], msg)
+            d = pf.wait_delivery(res.queue_id)
+        assert (d["status"], d["dsn"]) == ("bounced", "5.1.1")
+        assert "said: 550 5.1.1" in d["text"]
         dsn = lab.wait_until(lambda: [r for r in pf.pipe_records()
                                       if r["argv"][1] == "b+r3f@" + BOUNCE], 30)
         assert dsn and mid.encode() in dsn[0]["message"]
+        assert b"Remote-MTA: dns; 127.0.0.1" in dsn[0]["message"]
+        # Back to normal after the block.
+        res = pf.send("b+r3f@" + BOUNCE, ["user@example.com"], msg)
+        assert pf.wait_delivery(res.queue_id)["status"] == "sent"
     finally:
         pf.stop()

@@ -10,9 +10,9 @@ DESCRIPTION
     stand-in for the Internet), all on 127.0.0.1 under a temporary directory,
     sends a few messages through them and prints what happened to each:
     submitted (queue id), delivered (status, transport, relay) and the headers
-    of the delivered message.  One message goes to a recipient that does not
-    exist, and the DSN Postfix writes comes back to the bounce domain's pipe
-    command: the bounce loop.  Then it stops everything it started.
+    of the delivered message.  Then the sink refuses a recipient (550 5.1.1),
+    as a remote MX would, and the DSN Postfix writes comes back to the bounce
+    domain's pipe command: the bounce loop.  Then it stops everything.
 
     The postflow programs join in when their binaries exist in $POSTFLOW_BIN:
         milter-dkim + dkim-keygen  a key is generated, the milter signs the
@@ -226,16 +226,23 @@ class WarmupPlugin(Plugin):
     binaries = ("policyd-warmup",)
 
     def config(self, redis_server):
-        # Written against docs/configuration.md; policyd-warmup's own section
-        # keys are documented in docs/policyd-warmup.md (to be completed by
-        # its author).  `-n` below checks it before start.
-        pool_ips = ", ".join('"%s"' % ip for ip in SOURCE_IPS)
-        return ("log = { level = \"info\"; };\n" + redis_server.redis_conf() +
-                "policy = {\n"
-                "  listen = \"inet:127.0.0.1:%d\";\n"
-                "  pools = ( { name = \"demo\"; ips = [ %s ];\n"
-                "              sender_domains = [ \"example.com\" ]; } );\n"
-                "};\n" % (self.port, pool_ips))
+        # The policy section as in docs/policyd-warmup.md and
+        # conf/policyd-warmup.conf.sample: one default pool (the envelope
+        # senders are VERP addresses in the bounce domain) with two warming
+        # IPs (transports smtp-127.0.0.2/3), no smoothing so that the demo's
+        # few messages have budget at any hour.  `-n` checks it first.
+        ips = ",\n".join('          { address = "%s"; schedule = "demo"; }' % ip
+                         for ip in SOURCE_IPS)
+        return ('log = { level = "info"; };\n' + redis_server.redis_conf() +
+                'policy = {\n'
+                '  listen = [ "inet:127.0.0.1:%d" ];\n'
+                '  warmup = {\n'
+                '    smoothing_hours = 0;\n'
+                '    schedules = ( { name = "demo"; caps = "100, 500, 2000"; } );\n'
+                '    pools = ( { name = "demo"; default = true;\n'
+                '        ips = (\n%s ); } );\n'
+                '  };\n'
+                '};\n' % (self.port, ips))
 
     def start(self, workdir, redis_server):
         self.port = self.lab.free_port()
@@ -361,12 +368,6 @@ def run(keep):
             detail("submitted %-18s -> queue id %s (%d %s)"
                    % (to, res.queue_id, res.code, res.message))
             sent.append((to, res))
-        gone = "carol@" + lab.HARDBOUNCE_DOMAIN
-        bounced = pf.send("b+carol@" + lab.BOUNCE_DOMAIN, [gone],
-                      message("Weekly news", "news@" + DKIM_DOMAIN, gone, "Hello Carol!"))
-        detail("submitted %-18s -> queue id %s (this mailbox does not exist)"
-               % (gone, res.queue_id))
-
         say("5. delivered to the sink")
         for to, res in sent:
             d = pf.wait_delivery(res.queue_id, recipient=to)
@@ -382,8 +383,15 @@ def run(keep):
             for p in plugins:
                 p.after_delivery(msg)
 
-        say("6. the bounce loop: %s refused, the DSN comes back" % gone)
-        d = pf.wait_delivery(bounced.queue_id)
+        gone = "carol@yahoo.com"
+        say("6. the bounce loop: the receiving MX refuses %s, the DSN comes back" % gone)
+        # The sink answers RCPT with 550 5.1.1 for a moment, as a remote MX
+        # would; this also bounces mail that the policy routed with FILTER.
+        with pf.rejecting_sink():
+            bounced = pf.send("b+carol@" + lab.BOUNCE_DOMAIN, [gone],
+                              message("Weekly news", "news@" + DKIM_DOMAIN, gone, "Hello Carol!"))
+            detail("submitted %-18s -> queue id %s" % (gone, bounced.queue_id))
+            d = pf.wait_delivery(bounced.queue_id)
         detail("%s: status=%s dsn=%s (%s)" % (bounced.queue_id, d["status"], d["dsn"], d["text"]))
         m = pf.wait_log(r"(\w+): from=<>, size")
         dsn_id = m.group(1)
@@ -401,8 +409,12 @@ def run(keep):
         for p in plugins:
             p.after_bounce(pf.pipe_out_dir)
 
-        keys = redis_server.client().dbsize()
-        say("7. Redis now holds %d key(s)" % keys)
+        keys = sorted(k.decode("utf-8", "replace") for k in redis_server.client().keys("*"))
+        say("7. Redis now holds %d key(s)" % len(keys))
+        for k in keys[:12]:
+            detail(k)
+        if len(keys) > 12:
+            detail("... and %d more" % (len(keys) - 12))
     finally:
         say("8. stopping everything")
         for p in plugins:

@@ -30,6 +30,7 @@ DESCRIPTION
     Needs root (Postfix's master and the pipe user switch require it).
 """
 
+import contextlib
 import glob
 import json
 import os
@@ -353,6 +354,21 @@ class PostfixLab:
         """Restart smtp-sink on the same port, e.g. with ["-f", "RCPT"] to
         make it reject every recipient (Postfix then bounces to the sender)."""
         self.sink.restart(sink_args)
+
+    @contextlib.contextmanager
+    def rejecting_sink(self, reply="550 5.1.1 Recipient address rejected: User unknown"):
+        """with pf.rejecting_sink(): ... -- the sink refuses every RCPT with
+        REPLY, as a remote MX would, then goes back to its old options.
+
+        Unlike mail to hardbounce.example.com (error transport), this also
+        bounces mail that a policy service routed with FILTER, which
+        overrides transport_maps."""
+        normal = list(self.sink.args)
+        self.sink.restart(normal + ["-f", "RCPT", "-B", reply])
+        try:
+            yield self
+        finally:
+            self.sink.restart(normal)
 
     # ---- mail in -----------------------------------------------------------
     def try_send(self, mail_from, rcpt_to, data, port=None, helo="client.lab.test",
