@@ -138,6 +138,9 @@ class Plugin:
     def after_bounce(self, pipe_out_dir):
         """Print what this program made of the returned DSN."""
 
+    def report(self):
+        """Print the program's own view at the end (Redis still runs)."""
+
     def _spawn(self, argv, logname, workdir):
         log = open(os.path.join(workdir, logname), "ab")
         with log:
@@ -246,7 +249,7 @@ class WarmupPlugin(Plugin):
 
     def start(self, workdir, redis_server):
         self.port = self.lab.free_port()
-        conf = os.path.join(workdir, "policyd-warmup.conf")
+        conf = self.conf = os.path.join(workdir, "policyd-warmup.conf")
         with open(conf, "w") as f:
             f.write(self.config(redis_server))
         check = subprocess.run([self.path("policyd-warmup"), "-n", "-c", conf],
@@ -268,6 +271,18 @@ class WarmupPlugin(Plugin):
 
     def hooks(self):
         return {"policy": "inet:127.0.0.1:%d" % self.port}
+
+    def report(self):
+        ctl = self.path("warmupctl")
+        if not os.access(ctl, os.X_OK):
+            detail("warmupctl not built yet: no status shown")
+            return
+        out = subprocess.run([ctl, "-c", self.conf, "status"], capture_output=True, text=True,
+                             timeout=30)
+        detail("warmupctl status:")
+        detail((out.stdout + out.stderr).rstrip(), indent=12)
+        if out.returncode != 0:
+            fail("warmupctl status exited %d" % out.returncode)
 
 
 class BounceProcPlugin(Plugin):
@@ -415,6 +430,8 @@ def run(keep):
             detail(k)
         if len(keys) > 12:
             detail("... and %d more" % (len(keys) - 12))
+        for p in plugins:
+            p.report()
     finally:
         say("8. stopping everything")
         for p in plugins:
