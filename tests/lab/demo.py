@@ -291,14 +291,14 @@ class BounceProcPlugin(Plugin):
 
     def start(self, workdir, redis_server):
         # pipe(8) discards the command's stdout, so a wrapper keeps it.
-        wrapper = os.path.join(workdir, "bin", "bounce-proc-demo")
-        os.makedirs(os.path.dirname(wrapper), exist_ok=True)
+        # It runs as nobody, who may not reach $POSTFLOW_BIN: stage a copy.
+        binary = self.pf.stage_file(self.path("bounce-proc"))
+        wrapper = os.path.join(workdir, "bounce-proc-demo")
         with open(wrapper, "w") as f:
             f.write("#!/bin/sh\nout=%s/bounce-proc.$$\n"
                     "%s --dry-run --json \"$@\" >\"$out.json\" 2>\"$out.err\"\n"
-                    % (self.lab_pipe_out, self.path("bounce-proc")))
-        os.chmod(wrapper, 0o755)
-        self.wrapper = wrapper
+                    % (self.pf.pipe_out_dir, binary))
+        self.wrapper = self.pf.stage_file(wrapper)
         detail("bounce-proc --dry-run --json is the bounce domain's pipe command")
         return True
 
@@ -338,19 +338,19 @@ def run(keep):
         detail("redis-server: %s and %s, no persistence (PING -> %s)"
                % (redis_server.address, redis_server.tcp_address, redis_server.client().ping()))
 
+        pipe_cmd = None
+        extra_master = [lab.ip_transport(ip) for ip in SOURCE_IPS]
+        pf = lab.PostfixLab(workdir, extra_master_cf=extra_master)
+        os.makedirs(pf.pipe_out_dir, exist_ok=True)
+
         say("2. postflow programs found in %s" % bindir)
         for cls in PLUGINS:
             p = cls(bindir, lab)
             if not p.available():
                 detail("%-15s not built yet (%s): skipped" % (cls.title, ", ".join(cls.binaries)))
                 continue
-            p.lab_pipe_out = os.path.join(workdir, "pipe-out")
+            p.pf = pf
             plugins.append(p)
-
-        pipe_cmd = None
-        extra_master = [lab.ip_transport(ip) for ip in SOURCE_IPS]
-        pf = lab.PostfixLab(workdir, extra_master_cf=extra_master)
-        os.makedirs(pf.pipe_out_dir, exist_ok=True)
         for p in list(plugins):
             say("   starting %s" % p.title)
             if p.start(workdir, redis_server):
