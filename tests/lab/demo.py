@@ -19,7 +19,8 @@ DESCRIPTION
                                    outgoing mail, and dkimpy verifies the
                                    DKIM-Signature against the public key;
         policyd-warmup             the policy service picks the sending IP
-                                   (a per-IP transport, 127.0.0.2/127.0.0.3);
+                                   (a per-IP transport, 127.0.0.2/127.0.0.3),
+                                   and warmupctl shows the status at the end;
         bounce-proc                classifies the returned DSN (--dry-run --json).
     Each is a small Plugin class below; a missing binary is reported and
     skipped, the rest of the demo still runs.
@@ -255,10 +256,7 @@ class WarmupPlugin(Plugin):
         check = subprocess.run([self.path("policyd-warmup"), "-n", "-c", conf],
                                capture_output=True, text=True, timeout=30)
         if check.returncode != 0:
-            # Not counted as a failure while policyd-warmup's config is being
-            # written: the demo config above must follow it (see docstring).
-            detail("policyd-warmup -n rejects the demo config (exit %d): skipped"
-                   % check.returncode)
+            fail("policyd-warmup -n rejects the demo config (exit %d):" % check.returncode)
             detail((check.stdout + check.stderr).strip(), indent=12)
             return False
         self._spawn([self.path("policyd-warmup"), "-f", "-c", conf,
