@@ -3,8 +3,8 @@
  *	milter_load - drive a DKIM-signing milter the way Postfix does, and time it
  *
  * SYNOPSIS
- *	milter_load -a SOCKET [-c CONC] [-n MSGS] [-s SIZE] [-d DOMAIN]
- *	            [-1] [-P PID] [-o FILE] [-q]
+ *	milter_load -a SOCKET [-c CONC] [-n MSGS] [-T SECS] [-s SIZE]
+ *	            [-d DOMAIN] [-1] [-P PID] [-o FILE] [-q]
  *
  * DESCRIPTION
  *	A milter protocol version 6 client (the MTA side).  CONC threads each
@@ -44,6 +44,8 @@
  *	-a SOCKET  milter address: inet:PORT@HOST, inet:HOST:PORT or unix:PATH
  *	-c CONC    concurrent connections (threads), default 1
  *	-n MSGS    timed messages in total, default 1000
+ *	-T SECS    start no new message after SECS seconds (whichever comes
+ *	           first: MSGS or SECS)
  *	-s SIZE    message size in bytes, default 2048
  *	-d DOMAIN  From domain (what the signer signs for), default example.com
  *	-1         one connection per message instead of reusing connections
@@ -100,6 +102,7 @@ struct ml_opts {
     size_t size;
     const char *domain;
     int per_msg_conn;
+    double max_secs;
     long pid;
     const char *out_file;
     int quiet;
@@ -125,7 +128,7 @@ struct ml_msg_result {
     char why[160];
 };
 
-static struct ml_opts opt = { NULL, 1, 1000, 2048, "example.com", 0, 0, NULL, 0 };
+static struct ml_opts opt = { NULL, 1, 1000, 2048, "example.com", 0, 0.0, 0, NULL, 0 };
 static char *body_text;        /* shared, read-only after start */
 static size_t body_len;
 static uint64_t *lat_ns;       /* per timed message */
@@ -133,6 +136,7 @@ static atomic_long next_msg;
 static atomic_long n_signed, n_sigs, n_unsigned, n_failed, n_timed;
 static atomic_int wrote_sample;
 static atomic_int stop_all;     /* set when the milter cannot be reached */
+static _Atomic uint64_t deadline_ns = UINT64_MAX;  /* -T: no new message after */
 static atomic_uint last_prot;
 static pthread_barrier_t start_barrier;
 static pthread_mutex_t err_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -782,7 +786,8 @@ static void *ml_thread(void *arg)
     /* Warm-up message (untimed), then wait for every thread. */
     (void)ml_run_one(&c, 1000000000L + c.tid, 0);
     pthread_barrier_wait(&start_barrier);
-    while (!atomic_load(&stop_all) && (seq = atomic_fetch_add(&next_msg, 1)) < opt.msgs)
+    while (!atomic_load(&stop_all) && lat_now_ns() < atomic_load(&deadline_ns)
+           && (seq = atomic_fetch_add(&next_msg, 1)) < opt.msgs)
         (void)ml_run_one(&c, seq, 1);
     ml_close(&c);
     free(c.rbuf);
@@ -793,7 +798,7 @@ static void *ml_thread(void *arg)
 static void usage(void)
 {
     fprintf(stderr, "usage: milter_load -a inet:PORT@HOST|unix:PATH [-c CONC] [-n MSGS] "
-            "[-s SIZE] [-d DOMAIN] [-1] [-P PID] [-o FILE] [-q]\n");
+            "[-T SECS] [-s SIZE] [-d DOMAIN] [-1] [-P PID] [-o FILE] [-q]\n");
     exit(2);
 }
 
@@ -807,7 +812,7 @@ int main(int argc, char **argv)
     size_t hdr_len = 0;
     int ch, i;
 
-    while ((ch = getopt(argc, argv, "a:c:n:s:d:1P:o:q")) != -1) {
+    while ((ch = getopt(argc, argv, "a:c:n:s:d:1T:P:o:q")) != -1) {
         switch (ch) {
         case 'a': opt.addr = optarg; break;
         case 'c': opt.conc = atoi(optarg); break;
@@ -815,6 +820,7 @@ int main(int argc, char **argv)
         case 's': opt.size = (size_t)atol(optarg); break;
         case 'd': opt.domain = optarg; break;
         case '1': opt.per_msg_conn = 1; break;
+        case 'T': opt.max_secs = atof(optarg); break;
         case 'P': opt.pid = atol(optarg); break;
         case 'o': opt.out_file = optarg; break;
         case 'q': opt.quiet = 1; break;
@@ -857,6 +863,8 @@ int main(int argc, char **argv)
     if (opt.pid > 0)
         cpu0 = proc_cpu_ticks(opt.pid);
     t0 = lat_now_ns();
+    if (opt.max_secs > 0)
+        atomic_store(&deadline_ns, t0 + (uint64_t)(opt.max_secs * 1e9));
     for (i = 0; i < opt.conc; i++)
         pthread_join(th[i], NULL);
     t1 = lat_now_ns();
