@@ -47,8 +47,11 @@ def main():
         sys.exit(1)
     ok = 0
     for i in range(nsig):
-        good = dkim.DKIM(msg).verify(idx=i, dnsfunc=dnsfunc)
-        print(f"signature {i}: {'pass' if good else 'FAIL'}")
+        try:
+            good, why = dkim.DKIM(msg).verify(idx=i, dnsfunc=dnsfunc), ""
+        except dkim.DKIMException as e:
+            good, why = False, f" ({e})"
+        print(f"signature {i}: {'pass' if good else 'FAIL'}{why}")
         ok += bool(good)
     sys.exit(0 if ok == nsig else 1)
 

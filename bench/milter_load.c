@@ -124,7 +124,8 @@ struct ml_conn {
 struct ml_msg_result {
     enum ml_outcome outcome;
     int sigs;
-    char *sig_text;         /* malloc'd "Name: value\r\n..." of signatures */
+    char *ins_text;         /* malloc'd "Name: value\r\n..." inserted on top */
+    char *add_text;         /* same, appended after the original headers */
     char why[160];
 };
 
@@ -513,14 +514,26 @@ static int is_dkim_sig(const char *name)
     return strcasecmp(name, "DKIM-Signature") == 0;
 }
 
-/* Appends "Name: value\r\n" (value's bare LFs made CRLF) to *acc. */
-static void ml_keep_header(char **acc, const char *name, const char *value, int leadspc)
+/*
+ * Adds "Name: value\r\n" (value's bare LFs made CRLF) to the malloc'd
+ * string *acc (NULL at first; the caller frees it): at the end, or at the
+ * start when `front` is set.
+ */
+static void ml_keep_header(char **acc, const char *name, const char *value, int leadspc, int front)
 {
     size_t old = *acc ? strlen(*acc) : 0, vl = strlen(value), i, o;
-    char *p = realloc(*acc, old + strlen(name) + 2 * vl + 8);
+    char *p = realloc(*acc, old + strlen(name) + 2 * vl + 8), *save = NULL;
 
     if (p == NULL)
         return;
+    if (front && old > 0) {             /* build the new line at the end, then rotate */
+        if ((save = malloc(old + 1)) == NULL) {
+            *acc = p;
+            return;
+        }
+        memcpy(save, p, old + 1);
+        old = 0;
+    }
     o = old;
     memcpy(p + o, name, strlen(name));
     o += strlen(name);
@@ -535,6 +548,10 @@ static void ml_keep_header(char **acc, const char *name, const char *value, int 
     p[o++] = '\r';
     p[o++] = '\n';
     p[o] = '\0';
+    if (save != NULL) {
+        memcpy(p + o, save, strlen(save) + 1);
+        free(save);
+    }
     *acc = p;
 }
 
@@ -543,6 +560,7 @@ static int ml_eom_replies(struct ml_conn *c, struct ml_msg_result *r)
 {
     char cmd;
     long len;
+    int top = 0;
 
     for (;;) {
         if ((len = ml_recv(c, &cmd)) < 0) {
@@ -553,21 +571,32 @@ static int ml_eom_replies(struct ml_conn *c, struct ml_msg_result *r)
 
         switch (cmd) {
         case SMFIR_INSHEADER:               /* index, name, value */
-            if (len < 6)
-                goto bad;
-            d += 4;
-            len -= 4;
-            /* FALLTHROUGH */
         case SMFIR_ADDHEADER:               /* name, value */
+            if (cmd == SMFIR_INSHEADER) {
+                uint32_t idx;
+
+                if (len < 6)
+                    goto bad;
+                memcpy(&idx, d, 4);
+                d += 4;
+                len -= 4;
+                top = ntohl(idx) == 0;
+            }
             name = d;
             if (strnlen(name, (size_t)len) >= (size_t)len)
                 goto bad;
             value = name + strlen(name) + 1;
-            if (is_dkim_sig(name)) {
+            if (is_dkim_sig(name))
                 r->sigs++;
-                if (opt.out_file != NULL)
-                    ml_keep_header(&r->sig_text, name, value, (c->prot & SMFIP_HDR_LEADSPC) != 0);
-            }
+            /*
+             * Keep every added header for the sample (a signature may cover
+             * a header the milter added, e.g. a trace header).  An insert
+             * at index 0 lands above the previous ones.
+             */
+            if (opt.out_file != NULL)
+                ml_keep_header(cmd == SMFIR_INSHEADER ? &r->ins_text : &r->add_text,
+                               name, value, (c->prot & SMFIP_HDR_LEADSPC) != 0,
+                               cmd == SMFIR_INSHEADER && top);
             continue;
         case SMFIR_CHGHEADER: case SMFIR_CHGFROM: case SMFIR_ADDRCPT:
         case SMFIR_DELRCPT: case SMFIR_ADDRCPT_PAR: case SMFIR_REPLBODY:
@@ -712,7 +741,7 @@ static void ml_write_sample(const struct ml_msg_result *r, long seq, int tid)
     FILE *f;
     int nh, i;
 
-    if (opt.out_file == NULL || r->sig_text == NULL || atomic_exchange(&wrote_sample, 1))
+    if (opt.out_file == NULL || atomic_exchange(&wrote_sample, 1))
         return;
     snprintf(qid, sizeof(qid), "%02X%09lX", (unsigned)(tid & 0xff), (unsigned long)seq);
     snprintf(rcpt, sizeof(rcpt), "user%ld@%s", seq,
@@ -722,9 +751,12 @@ static void ml_write_sample(const struct ml_msg_result *r, long seq, int tid)
         ml_warn("%s: %s", opt.out_file, strerror(errno));
         return;
     }
-    fputs(r->sig_text, f);
+    if (r->ins_text != NULL)
+        fputs(r->ins_text, f);
     for (i = 0; i < nh; i++)
         fprintf(f, "%s: %s\r\n", h[i].name, h[i].value);
+    if (r->add_text != NULL)
+        fputs(r->add_text, f);
     fputs("\r\n", f);
     fwrite(body_text, 1, body_len, f);
     fclose(f);
@@ -751,7 +783,8 @@ static int ml_run_one(struct ml_conn *c, long seq, int timed)
     ml_record(&r, seq, lat_now_ns() - t0, timed);
     if (r.outcome == ML_SIGNED)
         ml_write_sample(&r, seq, c->tid);
-    free(r.sig_text);
+    free(r.ins_text);
+    free(r.add_text);
     if (rc < 0) {
         close(c->fd);
         c->fd = -1;
