@@ -84,7 +84,7 @@ $(foreach d,$(PROGDIRS),$(eval $(call proglib,$(d))))
 define progbin
 $(BINDIR)/$(subst _,-,$(patsubst %_main.c,%,$(notdir $(1)))): $(OBJDIR)/$(1:.c=.o) $(OBJDIR)/lib$(patsubst %/,%,$(dir $(1))).a $(COMMON_LIB)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o %.a,$$^) $$(LDLIBS)
 endef
 $(foreach m,$(MAIN_SRCS),$(eval $(call progbin,$(m))))
 
@@ -92,7 +92,7 @@ $(foreach m,$(MAIN_SRCS),$(eval $(call progbin,$(m))))
 define unittest
 $(OBJDIR)/tests/$(1)/%: tests/unit/$(1)/%.c $(if $(filter common,$(1)),,$(OBJDIR)/lib$(1).a) $(COMMON_LIB)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CPPFLAGS) -I$(1) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ -lcmocka $$(LDLIBS)
+	$$(CC) $$(CPPFLAGS) -I$(1) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$(filter %.c %.a,$$^) -lcmocka $$(LDLIBS)
 endef
 $(foreach d,$(sort $(patsubst tests/unit/%/,%,$(dir $(UNIT_SRCS)))),$(eval $(call unittest,$(d))))
 

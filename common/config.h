@@ -32,6 +32,8 @@ enum cfg_type {
     CFG_STRLIST,   /* struct cfg_strlist field; min/max = element count bounds; default "a,b,c" or NULL */
     CFG_GROUP,     /* struct at offset, described by .sub */
     CFG_LIST,      /* struct cfg_list at offset: array of .elem_size structs, each described by .sub */
+    CFG_DURATION,  /* long long field, seconds; int or "90s", "5m", "2h", "1d", "1w"; min/max checked */
+    CFG_SIZE,      /* long long field, bytes; int or "512", "64K", "10M", "1G"; min/max checked */
 };
 
 struct cfg_strlist {
@@ -101,7 +103,9 @@ void cfg_free(const struct cfg_section *sections, size_t nsections);
 /* Helpers for option tables. */
 #define CFG_END { NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0, 0 }
 
-/* Parses "30s", "5m", "2h", "1d" or a plain number of seconds; -1 on error. */
+/* Parses "30s", "5m", "2h", "1d", "1w" or a plain number of seconds; -1 on error. */
 long long cfg_parse_duration(const char *text);
+/* Parses "512", "64K", "10M", "1G" (powers of 1024); -1 on error. */
+long long cfg_parse_size(const char *text);
 
 #endif

@@ -13,17 +13,23 @@
 
 #include <stddef.h>
 
+#include "config.h"
+
 enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARNING, LOG_LVL_NOTICE, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 struct log_conf {
-    char *level;        /* "error" | "warning" | "notice" | "info" | "debug" */
-    char *facility;     /* syslog facility name, "mail" by default */
-    int   max_untrusted;/* cap for log_printable() output, bytes */
+    int   level;        /* enum log_level (config: "error" | "warning" | "notice" | "info" | "debug") */
+    int   facility;     /* index in log_facility_names (config: "mail", "daemon", "local0".."local7", ...) */
+    long long max_untrusted; /* cap of log_printable() output, bytes (0: LOG_PRINTABLE_MAX) */
 };
+
+/* Option table of the `log` section (bind to a struct log_conf). */
+extern const struct cfg_option log_conf_options[];
 
 /* ident is kept by pointer: pass a string literal or argv[0]-lifetime text. */
 void log_open(const char *ident, int to_stderr);
-/* Applies level and facility; returns -1 for an unknown name (caller reports). */
+extern const char *const log_facility_names[];
+/* Applies level, facility and cap; returns -1 for an out-of-range value. */
 int  log_configure(const struct log_conf *conf);
 int  log_level_from_name(const char *name);          /* -1 when unknown */
 void log_set_level(enum log_level level);

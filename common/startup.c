@@ -1,0 +1,59 @@
+/*
+ * startup.c - shared start-up steps (see startup.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "exitcodes.h"
+#include "log.h"
+#include "startup.h"
+
+#ifndef POSTFLOW_VERSION
+#define POSTFLOW_VERSION "0.0.0"
+#endif
+
+int startup_load_config(const char *prog, const char *path, const struct cfg_section *sections, size_t n)
+{
+    struct cfg_error err;
+    const char *file = path != NULL ? path : cfg_default_path();
+    size_t i;
+
+    err.text[0] = '\0';
+    if (cfg_defaults(sections, n, &err) < 0) {
+        fprintf(stderr, "%s: internal error in built-in defaults: %s\n", prog, err.text);
+        return PF_EXIT_CONFIG;
+    }
+    if (path == NULL && access(file, F_OK) < 0 && errno == ENOENT)
+        return PF_EXIT_OK;     /* no file: built-in defaults and command-line options */
+    if (cfg_load_file(file, sections, n, &err) < 0) {
+        fprintf(stderr, "%s: %s\n", prog, err.text);
+        log_error("configuration error: %s", err.text);
+        return PF_EXIT_CONFIG;
+    }
+    for (i = 0; i < n; i++) {
+        if (strcmp(sections[i].name, "log") == 0 && log_configure(sections[i].dest) < 0) {
+            fprintf(stderr, "%s: %s: bad log section\n", prog, file);
+            return PF_EXIT_CONFIG;
+        }
+    }
+    return PF_EXIT_OK;
+}
+
+int startup_check_only(const char *prog, const char *path, const struct cfg_section *sections, size_t n,
+                       int verbose)
+{
+    const char *file = path != NULL ? path : cfg_default_path();
+
+    if (verbose)
+        cfg_print(stdout, sections, n);
+    printf("%s: configuration OK (%s%s)\n", prog, file,
+           path == NULL && access(file, F_OK) < 0 ? ": absent, built-in defaults" : "");
+    return PF_EXIT_OK;
+}
+
+void startup_print_version(const char *prog)
+{
+    printf("%s (postflow) %s\n", prog, POSTFLOW_VERSION);
+}
