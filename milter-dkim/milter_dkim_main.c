@@ -1,0 +1,339 @@
+/*
+ * NAME
+ *   milter-dkim - DKIM signing milter (and --sign filter)
+ *
+ * SYNOPSIS
+ *   milter-dkim [-c FILE] [-f] [-n] [-p SOCKET] [-d DOMAIN[,DOMAIN...] -s SELECTOR -k KEYFILE]
+ *   milter-dkim --sign [-c FILE] [-q QUEUEID] [-d ... -s ... -k ...] < message > signed
+ *   milter-dkim --print-config | --version | --help
+ *
+ * DESCRIPTION
+ *   This file only wires: arguments, configuration, keys, privileges, the
+ *   libmilter thread, and the signal loop.  See man/milter-dkim.8.
+ *
+ *   Signals: libmilter's own signal thread treats SIGHUP like SIGTERM
+ *   (stop).  To make SIGHUP a reload, the main (initial) thread blocks
+ *   HUP/TERM/INT before any thread exists and then does nothing but wait
+ *   for them; Linux delivers a process signal to the initial thread first
+ *   when it is waiting for it, so libmilter's thread never sees them.
+ *   Reloads run in a worker thread so the main thread is back waiting at
+ *   once.
+ *
+ * EXIT STATUS
+ *   0 on success (and after SIGTERM), 64 usage error, 78 configuration
+ *   error (bad file, unreadable key), 75 from --sign on a temporary fault,
+ *   1 when the daemon cannot start (socket in use, libmilter failure).
+ *
+ * SECURITY
+ *   Keys are loaded before privileges are dropped to `user`; a reload
+ *   re-reads them as that user.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <libmilter/mfapi.h>
+
+#include "daemon.h"
+#include "exitcodes.h"
+#include "log.h"
+#include "mdkim_config.h"
+#include "mdkim_snap.h"
+#include "mdkim_stats.h"
+#include "milter_cb.h"
+#include "milter_sock.h"
+#include "sign_stdin.h"
+#include "startup.h"
+
+static const char *prog = "milter-dkim";
+
+struct options {
+    const char *config, *socket, *domains, *selector, *keyfile, *qid;
+    int foreground, check, sign, print_config;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: %s [-c FILE] [-f] [-n] [-p SOCKET] [-d DOMAIN[,DOMAIN...] -s SELECTOR -k KEYFILE]\n"
+            "       %s --sign [-c FILE] [-q QUEUEID] [-d DOMAIN -s SELECTOR -k KEYFILE] < in > out\n"
+            "       %s --print-config [-c FILE] | --version | --help\n"
+            "  -c FILE     configuration file (default %s)\n"
+            "  -f          foreground, log to stderr\n"
+            "  -n          check the configuration and keys, then exit (0 or 78)\n"
+            "  -p SOCKET   listen on unix:PATH or inet:PORT@HOST (overrides milter_dkim.socket)\n"
+            "  -d -s -k    sign mail From DOMAIN(s) with SELECTOR and KEYFILE, no config file needed\n"
+            "  --sign      read a message on stdin, write it signed to stdout\n"
+            "  -q QUEUEID  queue id for logs and the trace header (--sign)\n",
+            prog, prog, prog, cfg_default_path());
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+    static const struct option longopts[] = {
+        { "sign", no_argument, NULL, 'S' },       { "print-config", no_argument, NULL, 'P' },
+        { "version", no_argument, NULL, 'V' },    { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int ch;
+    memset(o, 0, sizeof *o);
+    while ((ch = getopt_long(argc, argv, "c:fnp:d:s:k:q:h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'c': o->config = optarg; break;
+        case 'f': o->foreground = 1; break;
+        case 'n': o->check = 1; break;
+        case 'p': o->socket = optarg; break;
+        case 'd': o->domains = optarg; break;
+        case 's': o->selector = optarg; break;
+        case 'k': o->keyfile = optarg; break;
+        case 'q': o->qid = optarg; break;
+        case 'S': o->sign = 1; break;
+        case 'P': o->print_config = 1; break;
+        case 'V': startup_print_version(prog); exit(PF_EXIT_OK);
+        case 'h': usage(stdout); exit(PF_EXIT_OK);
+        default: usage(stderr); return -1;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
+        return -1;
+    }
+    int given = (o->domains != NULL) + (o->selector != NULL) + (o->keyfile != NULL);
+    if (given != 0 && given != 3) {
+        fprintf(stderr, "%s: -d, -s and -k go together\n", prog);
+        return -1;
+    }
+    return 0;
+}
+
+/* Everything loaded from the file plus the command-line key. */
+struct loaded {
+    struct log_conf    log;
+    struct trace_conf  trace;
+    struct mdkim_conf  conf;
+    struct cfg_section sections[MDKIM_NSECTIONS];
+};
+
+static int load_config(const struct options *o, struct loaded *l, int quiet_startup)
+{
+    char err[512];
+    mdkim_config_sections(l->sections, &l->log, &l->trace, &l->conf);
+    int rc = startup_load_config(prog, o->config, l->sections, MDKIM_NSECTIONS);
+    (void)quiet_startup;
+    if (rc != PF_EXIT_OK)
+        return rc;
+    if (o->domains != NULL
+        && mdkim_config_add_cmdline(&l->conf, o->domains, o->selector, o->keyfile, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        cfg_free(l->sections, MDKIM_NSECTIONS);
+        return PF_EXIT_USAGE;
+    }
+    return PF_EXIT_OK;
+}
+
+static int build_snapshot(const struct loaded *l, struct mdkim_snap **snap)
+{
+    char err[512];
+    if (mdkim_snap_build(&l->conf, &l->trace, snap, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        log_error("configuration error: %s", err);
+        return PF_EXIT_CONFIG;
+    }
+    return PF_EXIT_OK;
+}
+
+/* ---- reload and stats worker ------------------------------------------- */
+
+static pthread_mutex_t work_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t work_cond = PTHREAD_COND_INITIALIZER;
+static int reload_pending, stopping;
+static struct options *g_opts;
+static char *g_stats_file;
+static long long g_stats_interval = 10;
+
+static void reload_now(void)
+{
+    struct loaded l;
+    struct mdkim_snap *snap;
+    char err[512];
+    memset(&l, 0, sizeof l);
+    mdkim_config_sections(l.sections, &l.log, &l.trace, &l.conf);
+    struct cfg_error cerr;
+    const char *path = g_opts->config ? g_opts->config : cfg_default_path();
+    int ok = cfg_defaults(l.sections, MDKIM_NSECTIONS, &cerr) == 0
+             && (access(path, F_OK) != 0 && g_opts->config == NULL
+                 ? 1 : cfg_load_file(path, l.sections, MDKIM_NSECTIONS, &cerr) == 0);
+    if (!ok) {
+        log_error("reload refused, old configuration kept: %s", cerr.text);
+    } else if (g_opts->domains != NULL
+               && mdkim_config_add_cmdline(&l.conf, g_opts->domains, g_opts->selector, g_opts->keyfile,
+                                           err, sizeof err) != 0) {
+        ok = 0;
+        log_error("reload refused, old configuration kept: %s", err);
+    } else if (mdkim_snap_build(&l.conf, &l.trace, &snap, err, sizeof err) != 0) {
+        ok = 0;
+        log_error("reload refused, old configuration kept: %s", err);
+    } else {
+        log_configure(&l.log);
+        mdkim_snap_install(snap);
+        log_notice("configuration reloaded (%zu keys, %zu signing rules)", snap->nkeys, snap->nrules);
+    }
+    mdkim_stats_reload(ok);
+    cfg_free(l.sections, MDKIM_NSECTIONS);
+}
+
+static void *worker_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&work_lock);
+    while (!stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += g_stats_interval;
+        while (!reload_pending && !stopping)
+            if (pthread_cond_timedwait(&work_cond, &work_lock, &until) == ETIMEDOUT)
+                break;
+        int do_reload = reload_pending;
+        reload_pending = 0;
+        pthread_mutex_unlock(&work_lock);
+        if (do_reload)
+            reload_now();
+        if (g_stats_file != NULL && mdkim_stats_write(g_stats_file) != 0)
+            log_warning("cannot write stats file %s: %s", g_stats_file, strerror(errno));
+        pthread_mutex_lock(&work_lock);
+    }
+    pthread_mutex_unlock(&work_lock);
+    return NULL;
+}
+
+static void *milter_main(void *arg)
+{
+    int *rc = arg;
+    *rc = smfi_main();
+    /* libmilter stopped by itself (fatal error): wake the main thread. */
+    kill(getpid(), SIGTERM);
+    return NULL;
+}
+
+static int run_daemon(struct options *o, struct loaded *l)
+{
+    char spec[320], err[256];
+    const char *socket = o->socket ? o->socket : l->conf.socket;
+    sigset_t set;
+    pthread_t milter_thr, worker_thr;
+    int milter_rc = MI_SUCCESS, sig;
+
+    if (milter_sock_libmilter_spec(socket, spec, sizeof spec, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: socket '%s': %s\n", prog, socket, err);
+        return PF_EXIT_CONFIG;
+    }
+    if (milter_cb_register() != 0 || smfi_setconn(spec) != MI_SUCCESS || smfi_setbacklog(256) != MI_SUCCESS
+        || smfi_settimeout(600) != MI_SUCCESS) {
+        fprintf(stderr, "%s: libmilter refused the setup for %s\n", prog, spec);
+        return PF_EXIT_FAILURE;
+    }
+    if (smfi_opensocket(1) != MI_SUCCESS) {
+        fprintf(stderr, "%s: cannot listen on %s\n", prog, spec);
+        log_error("cannot listen on %s", spec);
+        return PF_EXIT_FAILURE;
+    }
+    if (strncmp(spec, "unix:", 5) == 0)
+        chmod(spec + 5, (mode_t)l->conf.unix_mode);
+    else
+        log_debug("TCP_NODELAY set on %d listening socket(s)", milter_sock_nodelay_listeners());
+    if (daemon_drop_privileges(l->conf.user, l->conf.group, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return PF_EXIT_CONFIG;
+    }
+    if (!o->foreground && daemon_detach() != 0) {
+        fprintf(stderr, "%s: cannot detach: %s\n", prog, strerror(errno));
+        return PF_EXIT_FAILURE;
+    }
+    if (l->conf.pid_file && daemon_write_pidfile(l->conf.pid_file) != 0)
+        log_warning("cannot write pid file %s: %s", l->conf.pid_file, strerror(errno));
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    g_opts = o;
+    g_stats_file = l->conf.stats_file;
+    g_stats_interval = l->conf.stats_interval;
+    if (pthread_create(&worker_thr, NULL, worker_main, NULL) != 0
+        || pthread_create(&milter_thr, NULL, milter_main, &milter_rc) != 0) {
+        log_error("cannot start threads");
+        return PF_EXIT_FAILURE;
+    }
+    log_notice("listening on %s (%s)", spec, POSTFLOW_VERSION);
+    for (;;) {
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            pthread_mutex_lock(&work_lock);
+            reload_pending = 1;
+            pthread_cond_signal(&work_cond);
+            pthread_mutex_unlock(&work_lock);
+            continue;
+        }
+        break;
+    }
+    log_notice("stopping on signal %d", sig);
+    smfi_stop();
+    pthread_join(milter_thr, NULL);
+    pthread_mutex_lock(&work_lock);
+    stopping = 1;
+    pthread_cond_signal(&work_cond);
+    pthread_mutex_unlock(&work_lock);
+    pthread_join(worker_thr, NULL);
+    if (g_stats_file != NULL)
+        mdkim_stats_write(g_stats_file);
+    if (l->conf.pid_file)
+        unlink(l->conf.pid_file);
+    mdkim_snap_install(NULL);
+    return milter_rc == MI_SUCCESS ? PF_EXIT_OK : PF_EXIT_FAILURE;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    struct loaded l;
+    struct mdkim_snap *snap = NULL;
+    int rc;
+
+    if (parse_args(argc, argv, &o) != 0)
+        return PF_EXIT_USAGE;
+    log_open(prog, o.foreground || o.check || o.print_config);
+    memset(&l, 0, sizeof l);
+    if ((rc = load_config(&o, &l, 0)) != PF_EXIT_OK)
+        return rc;
+    if (o.print_config) {
+        cfg_print(stdout, l.sections, MDKIM_NSECTIONS);
+        cfg_free(l.sections, MDKIM_NSECTIONS);
+        return PF_EXIT_OK;
+    }
+    if ((rc = build_snapshot(&l, &snap)) != PF_EXIT_OK) {
+        cfg_free(l.sections, MDKIM_NSECTIONS);
+        return rc;
+    }
+    if (snap->nkeys == 0)
+        log_warning("no keys configured: nothing will be signed");
+    if (o.check) {
+        rc = startup_check_only(prog, o.config, l.sections, MDKIM_NSECTIONS, 0);
+    } else if (o.sign) {
+        rc = sign_stream(snap, stdin, stdout, o.qid, time(NULL));
+    } else {
+        mdkim_snap_install(mdkim_snap_ref(snap));
+        rc = run_daemon(&o, &l);
+    }
+    mdkim_snap_release(snap);
+    cfg_free(l.sections, MDKIM_NSECTIONS);
+    return rc;
+}

@@ -1,0 +1,249 @@
+/*
+ * NAME
+ *   sign_stdin.c - the --sign adapter: message stream in, signed stream out
+ *
+ * DESCRIPTION
+ *   See sign_stdin.h.  The header block is read up to max_header_bytes; a
+ *   bigger one is passed through unsigned.  Folded fields are rebuilt from
+ *   their lines; the separator line and body are copied byte for byte.
+ *   A body that does not end with a line end gets one (SMTP will add it
+ *   anyway, and the signature covers it).
+ */
+#include "sign_stdin.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "exitcodes.h"
+#include "log.h"
+#include "mdkim_msg.h"
+#include "xalloc.h"
+
+#define CHUNK 65536
+
+struct field {
+    size_t start, rawlen, end;   /* raw = [start, start+rawlen); end: after its line end */
+};
+
+struct reader {
+    struct buf    hdr;           /* header block as read */
+    struct field *f;
+    size_t        nf, capf;
+    int           crlf;          /* line end style of the input */
+    int           has_sep;       /* an empty line ended the header */
+    int           overflow;      /* header bigger than the limit */
+    int           no_header;     /* first line is not a header field */
+};
+
+/* Reads the header block, one line at a time, into r->hdr. */
+static void read_header(struct reader *r, FILE *in)
+{
+    int c, line_start_empty = 1;
+    size_t line_start = 0;
+    while ((c = getc(in)) != EOF) {
+        if (buf_append_char(&r->hdr, (char)c) != BUF_OK) {
+            r->overflow = 1;
+            ungetc(c, in);
+            return;
+        }
+        if (c != '\n') {
+            if (c != '\r')
+                line_start_empty = 0;
+            continue;
+        }
+        if (line_start == 0)
+            r->crlf = r->hdr.len >= 2 && r->hdr.data[r->hdr.len - 2] == '\r';
+        if (line_start_empty) {
+            r->has_sep = 1;
+            return;
+        }
+        line_start = r->hdr.len;
+        line_start_empty = 1;
+    }
+}
+
+static int line_is_field_start(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == ':')
+            return i > 0;
+        if (c <= ' ' || c >= 127)
+            return 0;
+    }
+    return 0;
+}
+
+/* Splits r->hdr into fields; sets no_header if the block does not start with one. */
+static void split_fields(struct reader *r)
+{
+    const char *d = r->hdr.data;
+    size_t len = r->hdr.len - (r->has_sep ? (r->crlf ? 2 : 1) : 0);
+    size_t pos = 0;
+    while (pos < len) {
+        const char *nl = memchr(d + pos, '\n', len - pos);
+        size_t end = nl ? (size_t)(nl - d) + 1 : len;
+        size_t content = end - (nl ? 1 : 0);
+        if (nl && content > pos && d[content - 1] == '\r')
+            content--;
+        if (d[pos] == ' ' || d[pos] == '\t') {
+            if (r->nf == 0) {
+                r->no_header = 1;
+                return;
+            }
+            r->f[r->nf - 1].rawlen = content - r->f[r->nf - 1].start;
+            r->f[r->nf - 1].end = end;
+        } else if (line_is_field_start(d + pos, content - pos)) {
+            if (r->nf == r->capf) {
+                r->capf = r->capf ? 2 * r->capf : 32;
+                r->f = xrealloc(r->f, r->capf * sizeof *r->f);
+            }
+            r->f[r->nf++] = (struct field){ pos, content - pos, end };
+        } else {
+            r->no_header = 1;
+            return;
+        }
+        pos = end;
+    }
+}
+
+/* Writes s with CRLF turned into LF when the input used LF. */
+static void put_field(FILE *out, const struct buf *b, int crlf)
+{
+    for (size_t i = 0; i < b->len; i++)
+        if (crlf || b->data[i] != '\r')
+            putc(b->data[i], out);
+    fputs(crlf ? "\r\n" : "\n", out);
+}
+
+/* Feeds the body to the engine as CRLF lines while spooling the original bytes. */
+static int spool_body(struct mdkim_msg *m, FILE *in, FILE *spool, int crlf, int *last_nl)
+{
+    char *chunk = xmalloc(CHUNK), *conv = xmalloc(2 * CHUNK);
+    size_t n;
+    int rc = 0;
+    char prev = '\n';
+    *last_nl = 1;
+    while ((n = fread(chunk, 1, CHUNK, in)) > 0) {
+        if (fwrite(chunk, 1, n, spool) != n) {
+            rc = -1;
+            break;
+        }
+        if (crlf) {
+            mdkim_msg_body(m, chunk, n);
+        } else {
+            size_t o = 0;
+            for (size_t i = 0; i < n; i++) {
+                if (chunk[i] == '\n' && prev != '\r')
+                    conv[o++] = '\r';
+                conv[o++] = chunk[i];
+                prev = chunk[i];
+            }
+            mdkim_msg_body(m, conv, o);
+        }
+        *last_nl = chunk[n - 1] == '\n';
+    }
+    free(chunk);
+    free(conv);
+    return rc != 0 || ferror(in) ? -1 : 0;
+}
+
+static int copy_file(FILE *from, FILE *to)
+{
+    char tmp[CHUNK];
+    size_t n;
+    rewind(from);
+    while ((n = fread(tmp, 1, sizeof tmp, from)) > 0)
+        if (fwrite(tmp, 1, n, to) != n)
+            return -1;
+    return ferror(from) ? -1 : 0;
+}
+
+static void passthrough_rest(FILE *in, FILE *out)
+{
+    char tmp[CHUNK];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof tmp, in)) > 0)
+        fwrite(tmp, 1, n, out);
+}
+
+int sign_stream(const struct mdkim_snap *snap, FILE *in, FILE *out, const char *qid, time_t now)
+{
+    struct reader r;
+    struct mdkim_msg m;
+    struct mdkim_out res;
+    FILE *spool = NULL;
+    int last_nl = 1, rc = PF_EXIT_OK, signing;
+
+    memset(&r, 0, sizeof r);
+    buf_init(&r.hdr, (size_t)snap->max_header_bytes);
+    read_header(&r, in);
+    if (!r.overflow)
+        split_fields(&r);
+    if (r.overflow || r.no_header || r.nf == 0) {
+        log_qid(LOG_LVL_NOTICE, qid, "not signed: %s", r.overflow ? "header block over max_header_bytes"
+                                                                  : "message has no header fields");
+        fwrite(r.hdr.data ? r.hdr.data : "", 1, r.hdr.len, out);
+        passthrough_rest(in, out);
+        goto done;
+    }
+
+    mdkim_msg_init(&m, snap);
+    mdkim_out_init(&res);
+    for (size_t i = 0; i < r.nf; i++)
+        mdkim_msg_header_raw(&m, r.hdr.data + r.f[i].start, r.f[i].rawlen);
+    signing = mdkim_msg_eoh(&m, 1, now);
+    spool = tmpfile();
+    if (spool == NULL || spool_body(&m, in, spool, r.crlf, &last_nl) != 0) {
+        log_qid(LOG_LVL_ERROR, qid, "cannot spool the message body: %m");
+        rc = PF_EXIT_TEMPFAIL;
+        goto free_msg;
+    }
+    if (!last_nl) {
+        fputs(r.crlf ? "\r\n" : "\n", spool);
+        mdkim_msg_body(&m, "\r\n", 2);
+    }
+    if (signing == 1 && mdkim_msg_eom(&m, now, qid, &res) != 0)
+        signing = -1;
+    if (signing < 0) {
+        log_qid(LOG_LVL_ERROR, qid, "not signed: internal error: %s", m.err.text);
+        if (snap->on_error == MDKIM_ON_ERROR_TEMPFAIL) {
+            rc = PF_EXIT_TEMPFAIL;
+            goto free_msg;
+        }
+        res.nfields = 0;
+        res.drop_existing_trace = 0;
+    } else if (signing == 0) {
+        log_qid(LOG_LVL_INFO, qid, "not signed: %s%s%s", mdkim_skip_name(m.skip),
+                m.from_domain[0] ? " from_domain=" : "", m.from_domain);
+    }
+    for (size_t i = 0; i < res.nfields; i++)
+        put_field(out, &res.fields[i], r.crlf);
+    for (size_t i = 0; i < r.nf; i++) {
+        struct dkim_hdr h = { r.hdr.data + r.f[i].start, r.f[i].rawlen };
+        if (res.drop_existing_trace && dkim_hdr_is(&h, snap->trace_header))
+            continue;
+        fwrite(r.hdr.data + r.f[i].start, 1, r.f[i].end - r.f[i].start, out);
+    }
+    if (r.nf > 0 && r.hdr.len > 0 && r.hdr.data[r.f[r.nf - 1].end - 1] != '\n')
+        fputs(r.crlf ? "\r\n" : "\n", out);       /* header ended at EOF without a line end */
+    if (r.has_sep)
+        fputs(r.crlf ? "\r\n" : "\n", out);
+    if (copy_file(spool, out) != 0)
+        rc = PF_EXIT_TEMPFAIL;
+    for (size_t i = 0; i < res.nsigs; i++)
+        log_qid(LOG_LVL_INFO, qid, "signed d=%s s=%s a=%s body=%llu bytes", res.sigs[i].domain,
+                res.sigs[i].selector, dkim_alg_name(res.sigs[i].alg), (unsigned long long)m.body_bytes);
+free_msg:
+    mdkim_out_free(&res);
+    mdkim_msg_free(&m);
+    if (spool)
+        fclose(spool);
+done:
+    buf_free(&r.hdr);
+    free(r.f);
+    if (fflush(out) != 0 || ferror(out))
+        rc = PF_EXIT_TEMPFAIL;
+    return rc;
+}
