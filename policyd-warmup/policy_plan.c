@@ -1,0 +1,520 @@
+/*
+ * NAME
+ *   policy_plan.c - request -> script call -> action (see policy_plan.h).
+ *
+ * DESCRIPTION
+ *   Stage rules:
+ *   RCPT            suppression (address, then @domain), rate rules with
+ *                   stage rcpt.  messages/bytes count once per message (the
+ *                   first RCPT of an instance), recipients once per RCPT.
+ *   END-OF-MESSAGE  rate rules with stage end_of_message (recipient_count
+ *                   and size are final there), then warm-up: the pool of the
+ *                   sender domain, every IP with its budget for now, one
+ *                   health key per provider of the message, and the
+ *                   attribution record when a queue id is known.
+ *   Other states get DUNNO without asking Redis.
+ */
+#include "policy_plan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "warmup_decide.h"
+#include "xalloc.h"
+
+#define MAX_PROVS PROVIDER_MAX
+
+static void add_str(char ***list, size_t *n, const char *s, size_t len)
+{
+    *list = xrealloc(*list, (*n + 1) * sizeof **list);
+    (*list)[(*n)++] = xstrndup(s, len);
+}
+
+static void add_arg(struct plan *p, const char *s)
+{
+    add_str(&p->args, &p->nargs, s, strlen(s));
+}
+
+static void add_argll(struct plan *p, long long v)
+{
+    char tmp[32];
+    snprintf(tmp, sizeof tmp, "%lld", v);
+    add_arg(p, tmp);
+}
+
+static void add_key(struct plan *p, const char *key, int len)
+{
+    add_str(&p->keys, &p->nkeys, key, (size_t)len);
+}
+
+void plan_free(struct plan *p)
+{
+    for (size_t i = 0; i < p->nkeys; i++)
+        free(p->keys[i]);
+    for (size_t i = 0; i < p->nargs; i++)
+        free(p->args[i]);
+    free(p->keys);
+    free(p->args);
+    p->keys = p->args = NULL;
+    p->nkeys = p->nargs = 0;
+}
+
+void msg_state_reset(struct msg_state *ms)
+{
+    memset(ms, 0, sizeof *ms);
+}
+
+size_t ip_cache_base(const struct warmup_model *m, const struct wm_pool *pool)
+{
+    size_t base = 0;
+    for (size_t i = 0; i < m->npools && &m->pools[i] != pool; i++)
+        base += m->pools[i].nips;
+    return base;
+}
+
+/* The domain of an address view (after the last '@'), empty when none. */
+static struct policy_view domain_of(const struct policy_view *addr)
+{
+    struct policy_view d = { NULL, 0 };
+    if (addr->ptr == NULL)
+        return d;
+    for (size_t i = addr->len; i > 0; i--)
+        if (addr->ptr[i - 1] == '@') {
+            d.ptr = addr->ptr + i;
+            d.len = addr->len - i;
+            return d;
+        }
+    return d;
+}
+
+static int view_nonempty(const struct policy_view *v)
+{
+    return v->ptr != NULL && v->len > 0;
+}
+
+static void track_instance(const struct policy_request *req, struct msg_state *ms)
+{
+    const struct policy_view *in = &req->attr[PA_INSTANCE];
+    if (in->ptr != NULL && in->len > 0 && in->len < sizeof ms->instance && ms->instance_len == in->len &&
+        memcmp(ms->instance, in->ptr, in->len) == 0)
+        return;
+    msg_state_reset(ms);
+    if (in->ptr != NULL && in->len > 0 && in->len < sizeof ms->instance) {
+        memcpy(ms->instance, in->ptr, in->len);
+        ms->instance_len = in->len;
+    }
+}
+
+/* The provider with the most recipients in the message state, or of `recipient`. */
+static size_t main_provider(const struct plan_env *env, const struct msg_state *ms)
+{
+    size_t best = provider_count(env->model->providers) - 1;
+    long long most = 0;
+    for (size_t i = 0; i < provider_count(env->model->providers); i++)
+        if (ms->provider_rcpts[i] > most) {
+            most = ms->provider_rcpts[i];
+            best = i;
+        }
+    return best;
+}
+
+struct msg_facts {
+    int                is_rcpt;
+    struct policy_view sender, sender_domain, rcpt, rcpt_domain;
+    size_t             provider;        /* RCPT: of the recipient; EOM: main provider */
+    long long          rcpts;           /* EOM: recipients of the message */
+    long long          size;
+    int                first_rcpt;      /* RCPT: first of its message */
+    char               provider_name[PROVIDER_NAME_MAX];
+};
+
+static int rule_value(const struct wm_rule *r, const struct policy_request *req, const struct msg_facts *f,
+                      const struct msg_state *ms, struct policy_view *out)
+{
+    switch (r->key) {
+    case RK_SENDER: *out = f->sender; break;
+    case RK_SENDER_DOMAIN: *out = f->sender_domain; break;
+    case RK_SASL_USER: *out = req->attr[PA_SASL_USERNAME]; break;
+    case RK_CLIENT_ADDRESS: *out = req->attr[PA_CLIENT_ADDRESS]; break;
+    case RK_RECIPIENT_DOMAIN:
+        *out = f->rcpt_domain;
+        if (!f->is_rcpt && !view_nonempty(out) && ms->first_domain[0] != '\0') {
+            out->ptr = ms->first_domain;
+            out->len = strlen(ms->first_domain);
+        }
+        break;
+    case RK_PROVIDER:
+        out->ptr = f->provider_name;
+        out->len = strlen(f->provider_name);
+        break;
+    default: return -1;
+    }
+    return view_nonempty(out) ? 0 : -1;
+}
+
+static long long rule_amount(const struct wm_rule *r, const struct msg_facts *f)
+{
+    if (f->is_rcpt) {
+        switch (r->unit) {
+        case RU_MESSAGES: return f->first_rcpt ? 1 : 0;
+        case RU_RECIPIENTS: return 1;
+        default: return f->first_rcpt ? f->size : 0;
+        }
+    }
+    switch (r->unit) {
+    case RU_MESSAGES: return 1;
+    case RU_RECIPIENTS: return f->rcpts;
+    default: return f->size;
+    }
+}
+
+static void plan_rules(const struct plan_env *env, const struct policy_request *req, const struct msg_facts *f,
+                       const struct msg_state *ms, struct plan *p, int stage)
+{
+    char key[RKEY_MAX];
+    for (size_t i = 0; i < env->model->nrules && p->nrules < sizeof p->rule_index / sizeof p->rule_index[0]; i++) {
+        const struct wm_rule *r = &env->model->rules[i];
+        struct policy_view v;
+        if (r->stage != stage || rule_value(r, req, f, ms, &v) < 0)
+            continue;
+        int n = rkey_ratelimit(env->keys, key, r->name, v.ptr, v.len);
+        if (n < 0)
+            continue;   /* a value unfit for a key (spaces, control bytes): not counted */
+        add_key(p, key, n);
+        add_argll(p, r->limit);
+        add_argll(p, r->window);
+        add_argll(p, rule_amount(r, f));
+        p->rule_index[p->nrules++] = i;
+        if (r->on_redis_down == ON_DOWN_CLOSED)
+            p->any_closed = 1;
+    }
+}
+
+static void plan_suppression(const struct plan_env *env, const struct msg_facts *f, struct plan *p, size_t *nsup)
+{
+    char key[RKEY_MAX], dom[RKEY_VALUE_MAX + 2];
+    int n;
+    if (!env->suppression_on || !view_nonempty(&f->rcpt))
+        return;
+    if ((n = rkey_suppression(env->keys, key, f->rcpt.ptr, f->rcpt.len)) > 0) {
+        add_key(p, key, n);
+        (*nsup)++;
+    }
+    if (env->suppression_domain && view_nonempty(&f->rcpt_domain) && f->rcpt_domain.len < sizeof dom - 1) {
+        dom[0] = '@';
+        memcpy(dom + 1, f->rcpt_domain.ptr, f->rcpt_domain.len);
+        if ((n = rkey_suppression(env->keys, key, dom, f->rcpt_domain.len + 1)) > 0) {
+            add_key(p, key, n);
+            (*nsup)++;
+        }
+    }
+    if (*nsup > 0 && env->suppression_down == ON_DOWN_CLOSED)
+        p->any_closed = 1;
+}
+
+/* Providers of the message with their recipient counts. */
+static size_t message_providers(const struct plan_env *env, const struct msg_state *ms, const struct msg_facts *f,
+                                size_t *idx, long long *cnt)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < provider_count(env->model->providers); i++)
+        if (ms->provider_rcpts[i] > 0) {
+            idx[n] = i;
+            cnt[n++] = ms->provider_rcpts[i];
+        }
+    if (n == 0) {           /* no RCPT seen (Exim, or policy only at end of data) */
+        idx[0] = f->provider;
+        cnt[0] = f->rcpts;
+        n = 1;
+    }
+    return n;
+}
+
+static int plan_warmup(const struct plan_env *env, const struct policy_request *req, const struct msg_state *ms,
+                       const struct msg_facts *f, const struct ip_cache *cache, struct plan *p)
+{
+    const struct warmup_model *m = env->model;
+    const struct wm_pool *pool;
+    char key[RKEY_MAX];
+    size_t pidx[MAX_PROVS];
+    long long pcnt[MAX_PROVS];
+    int n;
+
+    if (!env->warmup_on || !view_nonempty(&f->sender_domain) ||
+        (pool = warmup_model_pool_for(m, f->sender_domain.ptr, f->sender_domain.len)) == NULL ||
+        pool->nips == 0)
+        return 0;
+    if (env->warmup_down == ON_DOWN_CLOSED)
+        p->any_closed = 1;
+    p->pool = pool;
+    size_t np = message_providers(env, ms, f, pidx, pcnt);
+    for (size_t j = 0; j < np; j++) {
+        add_arg(p, provider_name(m->providers, pidx[j]));
+        add_argll(p, pcnt[j]);
+    }
+    size_t base = ip_cache_base(m, pool);
+    for (size_t i = 0; i < pool->nips; i++) {
+        const struct wm_ip *ip = &pool->ips[i];
+        const struct ip_cache_entry *e = base + i < cache->count ? &cache->entries[base + i] : NULL;
+        long stage = e != NULL && e->known ? e->stage : 0;
+        long long cap = warmup_cap(ip->schedule, stage);
+        int group = ip->schedule != NULL && (size_t)stage < ip->schedule->ncaps ? 1 : 2;
+        if ((n = rkey_ip_state(env->keys, key, pool->name, ip->address)) < 0)
+            return -1;
+        add_key(p, key, n);
+        if ((n = rkey_ip_day(env->keys, key, pool->name, ip->address, warmup_day(env->now))) < 0)
+            return -1;
+        add_key(p, key, n);
+        for (size_t j = 0; j < np; j++) {
+            n = rkey_health(env->keys, key, pool->name, ip->address, provider_name(m->providers, pidx[j]),
+                            warmup_hour(env->now));
+            if (n < 0)
+                return -1;
+            add_key(p, key, n);
+        }
+        add_arg(p, ip->address);
+        add_argll(p, group);
+        add_argll(p, stage);
+        add_argll(p, warmup_budget(cap, env->now, m->smooth_hours, m->smooth_start_hour, m->smooth_burst_percent));
+        for (size_t j = 0; j < np; j++) {
+            long long share = warmup_share(ip->schedule, pidx[j], cap);
+            add_argll(p, warmup_budget(share, env->now, m->smooth_hours, m->smooth_start_hour,
+                                       m->smooth_burst_percent));
+        }
+    }
+    const struct policy_view *qid = &req->attr[PA_QUEUE_ID];
+    if (view_nonempty(qid) && qid->len < sizeof p->qid &&
+        (n = rkey_attribution(env->keys, key, qid->ptr, qid->len)) > 0) {
+        add_key(p, key, n);
+        memcpy(p->qid, qid->ptr, qid->len);
+        p->qid[qid->len] = '\0';
+    }
+    return (int)np;
+}
+
+static void facts_fill(const struct plan_env *env, const struct policy_request *req, const struct msg_state *ms,
+                       int is_rcpt, struct msg_facts *f)
+{
+    unsigned long long v = 0;
+    memset(f, 0, sizeof *f);
+    f->is_rcpt = is_rcpt;
+    f->sender = req->attr[PA_SENDER];
+    f->sender_domain = domain_of(&f->sender);
+    f->rcpt = req->attr[PA_RECIPIENT];
+    f->rcpt_domain = domain_of(&f->rcpt);
+    if (is_rcpt || view_nonempty(&f->rcpt_domain))
+        f->provider = provider_lookup(env->model->providers, f->rcpt_domain.ptr, f->rcpt_domain.len);
+    else if (ms->first_domain[0] != '\0' && ms->rcpts_seen > 0)
+        f->provider = main_provider(env, ms);
+    else
+        f->provider = provider_count(env->model->providers) - 1;
+    if (!is_rcpt && ms->rcpts_seen > 0)
+        f->provider = main_provider(env, ms);
+    snprintf(f->provider_name, sizeof f->provider_name, "%s", provider_name(env->model->providers, f->provider));
+    f->rcpts = 1;
+    if (policy_view_ulong(&req->attr[PA_RECIPIENT_COUNT], 1000000, &v) == 0 && v > 0)
+        f->rcpts = (long long)v;
+    if (!is_rcpt && ms->rcpts_seen > f->rcpts)
+        f->rcpts = ms->rcpts_seen;
+    if (policy_view_ulong(&req->attr[PA_SIZE], 1ULL << 50, &v) == 0)
+        f->size = (long long)v;
+    f->first_rcpt = ms->rcpts_seen == 0;
+}
+
+static void header_args(const struct plan_env *env, struct plan *p, const struct msg_facts *f, size_t nsup,
+                        int nprov, int has_attr, char **hdr)
+{
+    char tmp[32];
+    snprintf(tmp, sizeof tmp, "%lld", env->now);                 hdr[0] = xstrdup(tmp);
+    hdr[1] = xstrdup(p->is_rcpt ? "rcpt" : "eom");
+    snprintf(tmp, sizeof tmp, "%zu", nsup);                      hdr[2] = xstrdup(tmp);
+    snprintf(tmp, sizeof tmp, "%zu", p->nrules);                 hdr[3] = xstrdup(tmp);
+    snprintf(tmp, sizeof tmp, "%zu", p->pool ? p->pool->nips : 0); hdr[4] = xstrdup(tmp);
+    snprintf(tmp, sizeof tmp, "%d", nprov);                      hdr[5] = xstrdup(tmp);
+    snprintf(tmp, sizeof tmp, "%ld", warmup_day(env->now));      hdr[6] = xstrdup(tmp);
+    snprintf(tmp, sizeof tmp, "%ld", warmup_day(env->now - 86400)); hdr[7] = xstrdup(tmp);
+    snprintf(tmp, sizeof tmp, "%lld", has_attr ? env->attribution_ttl : 0LL); hdr[8] = xstrdup(tmp);
+    snprintf(tmp, sizeof tmp, "%lld", f->rcpts);                 hdr[9] = xstrdup(tmp);
+    hdr[10] = xstrdup(env->node);
+    hdr[11] = xstrdup(p->pool ? p->pool->name : "");
+    hdr[12] = xstrndup(f->sender_domain.ptr ? f->sender_domain.ptr : "", f->sender_domain.len);
+    hdr[13] = xstrdup(nprov > 1 ? "mixed" : f->provider_name);
+    hdr[14] = xstrndup(f->sender.ptr ? f->sender.ptr : "", f->sender.len);
+    snprintf(tmp, sizeof tmp, "%lld", warmup_hour(env->now));    hdr[15] = xstrdup(tmp);
+}
+
+#define NHDR 16
+
+int policy_plan_build(const struct plan_env *env, const struct policy_request *req, struct msg_state *ms,
+                      const struct ip_cache *cache, struct plan *p)
+{
+    struct msg_facts f;
+    size_t nsup = 0;
+    int nprov = 0;
+    const struct policy_view *st = &req->attr[PA_PROTOCOL_STATE];
+
+    memset(p, 0, sizeof *p);
+    p->kind = PLAN_ANSWER;
+    p->outcome = OUT_DUNNO;
+    snprintf(p->action, sizeof p->action, "DUNNO");
+    p->is_exim = policy_view_ieq(&req->attr[PA_MTA], "exim");
+    p->is_rcpt = policy_view_ieq(st, "RCPT");
+    if (!p->is_rcpt && !policy_view_ieq(st, "END-OF-MESSAGE"))
+        return 0;
+    track_instance(req, ms);
+    facts_fill(env, req, ms, p->is_rcpt, &f);
+    if (p->is_rcpt) {
+        if (!view_nonempty(&f.rcpt))
+            return -1;
+        p->rcpt_provider = f.provider;
+        if (f.rcpt_domain.len < sizeof p->rcpt_domain) {
+            memcpy(p->rcpt_domain, f.rcpt_domain.ptr ? f.rcpt_domain.ptr : "", f.rcpt_domain.len);
+            p->rcpt_domain[f.rcpt_domain.len] = '\0';
+        }
+        plan_suppression(env, &f, p, &nsup);
+        plan_rules(env, req, &f, ms, p, RS_RCPT);
+    } else {
+        plan_rules(env, req, &f, ms, p, RS_EOM);
+        nprov = plan_warmup(env, req, ms, &f, cache, p);
+        if (nprov < 0) {
+            plan_free(p);
+            return -1;
+        }
+    }
+    if (p->nkeys == 0)
+        return 0;
+    /* Header arguments go first: build them now that the counts are known. */
+    char *hdr[NHDR];
+    header_args(env, p, &f, nsup, nprov, p->qid[0] != '\0' && p->pool != NULL, hdr);
+    p->args = xrealloc(p->args, (p->nargs + NHDR) * sizeof *p->args);
+    memmove(p->args + NHDR, p->args, p->nargs * sizeof *p->args);
+    memcpy(p->args, hdr, sizeof hdr);
+    p->nargs += NHDR;
+    p->kind = PLAN_SCRIPT;
+    return 0;
+}
+
+void policy_plan_commit_rcpt(const struct plan *p, struct msg_state *ms)
+{
+    if (!p->is_rcpt)
+        return;
+    ms->rcpts_seen++;
+    if (p->rcpt_provider < PROVIDER_MAX)
+        ms->provider_rcpts[p->rcpt_provider]++;
+    if (ms->first_domain[0] == '\0')
+        snprintf(ms->first_domain, sizeof ms->first_domain, "%s", p->rcpt_domain);
+}
+
+void policy_plan_unavailable(struct plan *p)
+{
+    p->outcome = OUT_UNAVAILABLE;
+    if (p->any_closed)
+        snprintf(p->action, sizeof p->action, "451 4.3.0 policy service temporarily unavailable, try again later");
+    else
+        snprintf(p->action, sizeof p->action, "DUNNO");
+}
+
+/* Copies untrusted reply text as printable ASCII, capped. */
+static void printable(char *out, size_t outsize, const char *in, size_t len)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len && o + 1 < outsize; i++) {
+        unsigned char c = (unsigned char)in[i];
+        out[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    out[o] = '\0';
+}
+
+static const char *reason_words(const char *r, size_t len)
+{
+    static const struct { const char *code, *words; } map[] = {
+        { "hard", "hard bounce" }, { "complaint", "spam complaint" }, { "manual", "added by an operator" },
+        { "unsubscribe", "unsubscribed" }, { "import", "imported suppression" },
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strlen(map[i].code) == len && memcmp(map[i].code, r, len) == 0)
+            return map[i].words;
+    return NULL;
+}
+
+static void answer_suppressed(const struct plan_env *env, struct plan *p, const char *const *it,
+                              const size_t *lens, size_t n)
+{
+    char reason[64], detail[128];
+    const char *words = reason_words(it[1], lens[1]);
+    printable(reason, sizeof reason, it[1], lens[1]);
+    printable(detail, sizeof detail, n > 2 ? it[2] : "", n > 2 ? lens[2] : 0);
+    snprintf(p->action, sizeof p->action, "REJECT %s (%s%s%s)", env->suppression_text,
+             words ? words : reason, detail[0] ? ": " : "", detail);
+    p->outcome = OUT_SUPPRESSED;
+}
+
+static int answer_ratelimited(const struct plan_env *env, struct plan *p, const char *rule_no)
+{
+    long i = strtol(rule_no, NULL, 10);
+    if (i < 1 || (size_t)i > p->nrules)
+        return -1;
+    const struct wm_rule *r = &env->model->rules[p->rule_index[i - 1]];
+    static const char *const verbs[] = { "DEFER_IF_PERMIT", "REJECT", "HOLD" };
+    snprintf(p->action, sizeof p->action, "%s %s", verbs[r->action], r->text);
+    p->outcome = OUT_RATE_LIMITED;
+    return 0;
+}
+
+static void cache_update(const struct plan_env *env, const struct plan *p, const char *const *it, size_t n,
+                         struct ip_cache *cache)
+{
+    size_t base = ip_cache_base(env->model, p->pool);
+    for (size_t i = 0; i < p->pool->nips && 2 + 2 * i + 1 < n; i++) {
+        if (base + i >= cache->count)
+            break;
+        struct ip_cache_entry *e = &cache->entries[base + i];
+        e->stage = strtol(it[2 + 2 * i], NULL, 10);
+        e->paused = it[3 + 2 * i][0] == '1';
+        e->known = 1;
+    }
+}
+
+int policy_plan_answer(const struct plan_env *env, struct plan *p, const char *const *it, const size_t *lens,
+                       size_t n, struct ip_cache *cache)
+{
+    static const char *const no_budget_verbs[] = { "DEFER_IF_PERMIT", "DEFER", "HOLD" };
+    p->outcome = OUT_DUNNO;
+    snprintf(p->action, sizeof p->action, "DUNNO");
+    if (n >= 2 && strcmp(it[0], "suppressed") == 0) {
+        answer_suppressed(env, p, it, lens, n);
+        return 0;
+    }
+    if (n >= 2 && strcmp(it[0], "ratelimited") == 0 && answer_ratelimited(env, p, it[1]) == 0)
+        return 0;
+    if (n >= 2 && (strcmp(it[0], "ok") == 0 || strcmp(it[0], "nobudget") == 0 || strcmp(it[0], "stale") == 0)) {
+        if (p->pool != NULL)
+            cache_update(env, p, it, n, cache);
+        if (strcmp(it[0], "stale") == 0)
+            return 1;
+        if (strcmp(it[0], "nobudget") == 0) {
+            snprintf(p->action, sizeof p->action, "%s %s", no_budget_verbs[env->no_budget_action],
+                     env->no_budget_text);
+            p->outcome = OUT_NO_BUDGET;
+            return 0;
+        }
+        long chosen = strtol(it[1], NULL, 10);
+        if (chosen == 0 || p->pool == NULL)
+            return 0;
+        if (chosen < 0 || (size_t)chosen > p->pool->nips)
+            goto bad;
+        const struct wm_ip *ip = &p->pool->ips[chosen - 1];
+        if (p->is_exim)
+            snprintf(p->action, sizeof p->action, "DUNNO interface=%s ip=%s pool=%s", ip->interface,
+                     ip->address, p->pool->name);
+        else
+            snprintf(p->action, sizeof p->action, "FILTER %s:", ip->transport);
+        p->outcome = OUT_STEERED;
+        return 0;
+    }
+bad:
+    policy_plan_unavailable(p);
+    p->outcome = OUT_BAD_REPLY;
+    return -1;
+}

@@ -1,0 +1,227 @@
+/*
+ * NAME
+ *   policy_proto.c - bounded, incremental parser of policy requests.
+ *
+ * DESCRIPTION
+ *   Two passes over a request, both linear: while bytes arrive, find_end()
+ *   walks complete lines from the resume hint until the empty line (so each
+ *   byte is looked at once however slowly the peer writes); once the end is
+ *   known, parse_lines() splits name=value pairs and picks the known
+ *   attributes.  See policy_proto.h for the contract.
+ */
+#include "policy_proto.h"
+
+#include <string.h>
+
+static const char *const attr_names[PA_COUNT] = {
+    [PA_REQUEST] = "request",
+    [PA_PROTOCOL_STATE] = "protocol_state",
+    [PA_PROTOCOL_NAME] = "protocol_name",
+    [PA_QUEUE_ID] = "queue_id",
+    [PA_INSTANCE] = "instance",
+    [PA_SENDER] = "sender",
+    [PA_RECIPIENT] = "recipient",
+    [PA_RECIPIENT_COUNT] = "recipient_count",
+    [PA_CLIENT_ADDRESS] = "client_address",
+    [PA_CLIENT_NAME] = "client_name",
+    [PA_SASL_USERNAME] = "sasl_username",
+    [PA_SIZE] = "size",
+    [PA_HELO_NAME] = "helo_name",
+    [PA_MTA] = "mta",
+};
+
+void policy_limits_default(struct policy_limits *lim)
+{
+    lim->max_request = 16384;
+    lim->max_attrs = 128;
+    lim->max_name = 64;
+    lim->max_value = 2048;
+}
+
+const char *policy_parse_strerror(enum policy_parse_status st)
+{
+    switch (st) {
+    case POLICY_NEED_MORE: return "incomplete request";
+    case POLICY_OK: return "ok";
+    case POLICY_ERR_SIZE: return "request too long";
+    case POLICY_ERR_ATTRS: return "too many attributes";
+    case POLICY_ERR_NAME: return "bad attribute name";
+    case POLICY_ERR_VALUE: return "attribute value too long";
+    case POLICY_ERR_SYNTAX: return "line without '=' or NUL byte";
+    case POLICY_ERR_DUP: return "attribute repeated";
+    case POLICY_ERR_REQUEST: return "not an smtpd_access_policy request";
+    case POLICY_ERR_TRUNCATED: return "connection closed inside a request";
+    }
+    return "unknown error";
+}
+
+/* Length of a line without its LF and an optional CR before it. */
+static size_t line_body_len(const char *line, size_t with_lf)
+{
+    size_t n = with_lf - 1;
+    if (n > 0 && line[n - 1] == '\r')
+        n--;
+    return n;
+}
+
+/*
+ * Walks complete lines from *resume.  Returns the request size (bytes up to
+ * and including the empty line) or 0 when not complete yet; *err set on a
+ * limit violation.
+ */
+static size_t find_end(const char *buf, size_t len, const struct policy_limits *lim,
+                       size_t *resume, enum policy_parse_status *err)
+{
+    size_t pos = *resume;
+    size_t max_line = lim->max_name + 1 + lim->max_value + 1; /* + CR */
+    *err = POLICY_OK;
+    while (pos < len) {
+        const char *nl = memchr(buf + pos, '\n', len - pos);
+        if (nl == NULL) {
+            if (len - pos > max_line + 1)
+                *err = (len - pos > lim->max_request) ? POLICY_ERR_SIZE : POLICY_ERR_VALUE;
+            break;
+        }
+        size_t with_lf = (size_t)(nl - (buf + pos)) + 1;
+        size_t body = line_body_len(buf + pos, with_lf);
+        pos += with_lf;
+        if (pos > lim->max_request) {
+            *err = POLICY_ERR_SIZE;
+            return 0;
+        }
+        if (body == 0) {
+            *resume = pos;
+            return pos;
+        }
+        if (body > max_line) {
+            *err = POLICY_ERR_VALUE;
+            return 0;
+        }
+    }
+    *resume = pos;
+    if (*err == POLICY_OK && len > lim->max_request)
+        *err = POLICY_ERR_SIZE;
+    return 0;
+}
+
+static int name_byte_ok(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-' || c == '.';
+}
+
+static enum policy_parse_status parse_line(const char *line, size_t n, const struct policy_limits *lim,
+                                           struct policy_request *req)
+{
+    if (memchr(line, '\0', n) != NULL)
+        return POLICY_ERR_SYNTAX;
+    const char *eq = memchr(line, '=', n);
+    if (eq == NULL)
+        return POLICY_ERR_SYNTAX;
+    size_t nlen = (size_t)(eq - line);
+    size_t vlen = n - nlen - 1;
+    if (nlen == 0 || nlen > lim->max_name)
+        return POLICY_ERR_NAME;
+    for (size_t i = 0; i < nlen; i++)
+        if (!name_byte_ok((unsigned char)line[i]))
+            return POLICY_ERR_NAME;
+    if (vlen > lim->max_value)
+        return POLICY_ERR_VALUE;
+    for (int a = 0; a < PA_COUNT; a++) {
+        if (strlen(attr_names[a]) == nlen && memcmp(attr_names[a], line, nlen) == 0) {
+            if (req->attr[a].ptr != NULL)
+                return POLICY_ERR_DUP;
+            req->attr[a].ptr = eq + 1;
+            req->attr[a].len = vlen;
+            break;
+        }
+    }
+    return POLICY_OK;
+}
+
+/* Splits buf[0..end) (which holds only complete lines) into attributes. */
+static enum policy_parse_status parse_lines(const char *buf, size_t end, const struct policy_limits *lim,
+                                            struct policy_request *req)
+{
+    size_t pos = 0;
+    memset(req, 0, sizeof *req);
+    while (pos < end) {
+        const char *nl = memchr(buf + pos, '\n', end - pos);
+        size_t with_lf = (size_t)(nl - (buf + pos)) + 1;   /* nl != NULL: complete lines only */
+        size_t body = line_body_len(buf + pos, with_lf);
+        if (body == 0)
+            break;
+        if (++req->nattrs > lim->max_attrs)
+            return POLICY_ERR_ATTRS;
+        enum policy_parse_status st = parse_line(buf + pos, body, lim, req);
+        if (st != POLICY_OK)
+            return st;
+        pos += with_lf;
+    }
+    if (!policy_view_eq(&req->attr[PA_REQUEST], "smtpd_access_policy"))
+        return POLICY_ERR_REQUEST;
+    req->size = end;
+    return POLICY_OK;
+}
+
+enum policy_parse_status policy_parse(const char *buf, size_t len, int eof,
+                                      const struct policy_limits *lim, size_t *resume,
+                                      struct policy_request *req)
+{
+    enum policy_parse_status err;
+    if (*resume > len)
+        *resume = 0;
+    size_t end = find_end(buf, len, lim, resume, &err);
+    if (err != POLICY_OK)
+        return err;
+    if (end == 0) {
+        if (!eof || len == 0)
+            return POLICY_NEED_MORE;
+        /* Half-closed: accept complete lines without the final empty line. */
+        if (*resume != len || len > lim->max_request)
+            return POLICY_ERR_TRUNCATED;
+        end = len;
+    }
+    return parse_lines(buf, end, lim, req);
+}
+
+int policy_view_eq(const struct policy_view *v, const char *s)
+{
+    size_t n = strlen(s);
+    return v->ptr != NULL && v->len == n && memcmp(v->ptr, s, n) == 0;
+}
+
+int policy_view_ieq(const struct policy_view *v, const char *s)
+{
+    size_t n = strlen(s);
+    if (v->ptr == NULL || v->len != n)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char a = (unsigned char)v->ptr[i], b = (unsigned char)s[i];
+        if (a >= 'A' && a <= 'Z')
+            a = (unsigned char)(a - 'A' + 'a');
+        if (b >= 'A' && b <= 'Z')
+            b = (unsigned char)(b - 'A' + 'a');
+        if (a != b)
+            return 0;
+    }
+    return 1;
+}
+
+int policy_view_ulong(const struct policy_view *v, unsigned long long max, unsigned long long *out)
+{
+    unsigned long long n = 0;
+    if (v->ptr == NULL || v->len == 0 || v->len > 20)
+        return -1;
+    for (size_t i = 0; i < v->len; i++) {
+        unsigned char c = (unsigned char)v->ptr[i];
+        if (c < '0' || c > '9')
+            return -1;
+        unsigned d = (unsigned)(c - '0');
+        if (n > (max - d) / 10)
+            return -1;
+        n = n * 10 + d;
+    }
+    *out = n;
+    return 0;
+}

@@ -1,0 +1,146 @@
+/*
+ * NAME
+ *   policy_script.c - the Lua script of one policy request, as a C string.
+ *
+ * DESCRIPTION
+ *   Compiled into the binary, so the daemon never depends on a file at run
+ *   time.  The script is atomic: every check passes and every counter is
+ *   added, or nothing is counted.  KEYS and ARGV are laid out by
+ *   policy_plan.c:
+ *
+ *   ARGV  1 now  2 mode (rcpt|eom)  3 nsup  4 nrules  5 nips  6 nprov
+ *         7 today (yyyymmdd)  8 yesterday  9 attribution TTL (0: none)
+ *        10 recipients of the message  11 node  12 pool  13 sender domain
+ *        14 provider label  15 sender  16 hour
+ *        then per rule: limit, window, amount
+ *        then per provider of the message: name, recipients
+ *        then per IP: address, group (1 warming, 2 warm), assumed stage,
+ *                     allowed-by-now (-1 unlimited), allowed per provider...
+ *   KEYS  suppression keys (nsup), rule buckets (nrules), per IP: state,
+ *         day counters, one health key per provider; then the attribution
+ *         key when ARGV[9] > 0.
+ *   Reply {"suppressed", reason, detail} | {"ratelimited", rule#, used} |
+ *         {"ok"|"nobudget"|"stale", chosen IP# (0: none), stage, paused, ...}
+ *
+ *   The time comes from the daemon (ARGV[1]), so the daemon's clock, not
+ *   Redis's, defines days and windows (and tests can move it).
+ */
+#include "policy_script.h"
+
+const char policy_script_lua[] =
+    "local now = tonumber(ARGV[1])\n"
+    "local mode = ARGV[2]\n"
+    "local nsup, nrules, nips, nprov = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])\n"
+    "local today, yesterday, attr_ttl, total = ARGV[7], ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10])\n"
+    "local k, a = 1, 17\n"
+    "\n"
+    "for _ = 1, nsup do\n"
+    "  local r = redis.call('HMGET', KEYS[k], 'reason', 'detail')\n"
+    "  if r[1] then\n"
+    "    return {'suppressed', r[1], r[2] or ''}\n"
+    "  end\n"
+    "  k = k + 1\n"
+    "end\n"
+    "\n"
+    "local rules = {}\n"
+    "for i = 1, nrules do\n"
+    "  local key, limit, window, amount = KEYS[k], tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])\n"
+    "  local sub = math.floor(window / 10)\n"
+    "  local cur = math.floor(now / sub)\n"
+    "  local h = redis.call('HGETALL', key)\n"
+    "  local sum = 0\n"
+    "  for j = 1, #h, 2 do\n"
+    "    local b = tonumber(h[j])\n"
+    "    if b and b > cur - 10 then\n"
+    "      sum = sum + tonumber(h[j + 1])\n"
+    "    else\n"
+    "      redis.call('HDEL', key, h[j])\n"
+    "    end\n"
+    "  end\n"
+    "  if sum + amount > limit then\n"
+    "    return {'ratelimited', tostring(i), tostring(sum)}\n"
+    "  end\n"
+    "  rules[i] = {key, cur, amount, window + sub}\n"
+    "  k, a = k + 1, a + 3\n"
+    "end\n"
+    "\n"
+    "local provs = {}\n"
+    "for j = 1, nprov do\n"
+    "  provs[j] = {ARGV[a], tonumber(ARGV[a + 1])}\n"
+    "  a = a + 2\n"
+    "end\n"
+    "local ips, states, best, stale = {}, {}, nil, false\n"
+    "for i = 1, nips do\n"
+    "  local ip = {state = KEYS[k], day = KEYS[k + 1], hl = {}, index = i}\n"
+    "  for j = 1, nprov do ip.hl[j] = KEYS[k + 1 + j] end\n"
+    "  k = k + 2 + nprov\n"
+    "  ip.addr, ip.group, ip.stage, ip.allowed = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])\n"
+    "  ip.pallowed = {}\n"
+    "  for j = 1, nprov do ip.pallowed[j] = tonumber(ARGV[a + 3 + j]) end\n"
+    "  a = a + 4 + nprov\n"
+    "  local st = redis.call('HMGET', ip.state, 'stage', 'paused')\n"
+    "  local stage = tonumber(st[1]) or 0\n"
+    "  local paused = st[2] == '1'\n"
+    "  states[#states + 1] = tostring(stage)\n"
+    "  states[#states + 1] = paused and '1' or '0'\n"
+    "  if stage ~= ip.stage then\n"
+    "    stale = true\n"
+    "  elseif not paused then\n"
+    "    local fields = {'all'}\n"
+    "    for j = 1, nprov do fields[#fields + 1] = 'p:' .. provs[j][1] end\n"
+    "    local used = redis.call('HMGET', ip.day, unpack(fields))\n"
+    "    local all = tonumber(used[1]) or 0\n"
+    "    local ok = ip.allowed < 0 or all + total <= ip.allowed\n"
+    "    for j = 1, nprov do\n"
+    "      local u = tonumber(used[1 + j]) or 0\n"
+    "      if ip.pallowed[j] >= 0 and u + provs[j][2] > ip.pallowed[j] then ok = false end\n"
+    "    end\n"
+    "    if ok then\n"
+    "      if ip.group == 1 then ip.score = 1 - all / ip.allowed else ip.score = -all end\n"
+    "      if best == nil or ip.group < best.group or (ip.group == best.group and ip.score > best.score) then\n"
+    "        best = ip\n"
+    "      end\n"
+    "    end\n"
+    "  end\n"
+    "  ips[i] = ip\n"
+    "end\n"
+    "\n"
+    "local function reply(tag, chosen)\n"
+    "  local r = {tag, tostring(chosen)}\n"
+    "  for _, v in ipairs(states) do r[#r + 1] = v end\n"
+    "  return r\n"
+    "end\n"
+    "\n"
+    "if mode == 'eom' and nips > 0 and best == nil then\n"
+    "  return reply(stale and 'stale' or 'nobudget', 0)\n"
+    "end\n"
+    "\n"
+    "for i = 1, nrules do\n"
+    "  local r = rules[i]\n"
+    "  if r[3] > 0 then\n"
+    "    redis.call('HINCRBY', r[1], r[2], r[3])\n"
+    "  end\n"
+    "  redis.call('EXPIRE', r[1], r[4])\n"
+    "end\n"
+    "if best ~= nil then\n"
+    "  redis.call('HINCRBY', best.day, 'all', total)\n"
+    "  redis.call('HINCRBY', best.day, 'msgs', 1)\n"
+    "  for j = 1, nprov do\n"
+    "    redis.call('HINCRBY', best.day, 'p:' .. provs[j][1], provs[j][2])\n"
+    "    redis.call('HINCRBY', best.hl[j], 'sent', provs[j][2])\n"
+    "    redis.call('EXPIRE', best.hl[j], 691200)\n"
+    "  end\n"
+    "  redis.call('EXPIRE', best.day, 259200)\n"
+    "  if redis.call('HSETNX', best.state, 'stage', '0') == 1 then\n"
+    "    redis.call('HSET', best.state, 'paused', '0', 'start', today, 'stage_since', today, 'last_eval', yesterday)\n"
+    "  end\n"
+    "  if attr_ttl > 0 then\n"
+    "    local q = KEYS[k]\n"
+    "    redis.call('HSET', q, 'ip', best.addr, 'pool', ARGV[12], 'sender_domain', ARGV[13], 'provider', ARGV[14],\n"
+    "               'sender', ARGV[15], 'rcpts', tostring(total), 'time', tostring(now), 'node', ARGV[11])\n"
+    "    redis.call('EXPIRE', q, attr_ttl)\n"
+    "  end\n"
+    "  return reply('ok', best.index)\n"
+    "end\n"
+    "return reply('ok', 0)\n"
+    ;

@@ -1,0 +1,597 @@
+/*
+ * NAME
+ *   policy_server.c - listeners, connections and request dispatch.
+ *
+ * DESCRIPTION
+ *   See policy_server.h.  Connection life cycle:
+ *     readable -> bytes appended (bounded by max_request) -> policy_parse()
+ *     -> a complete request is planned; an immediate answer is written at
+ *     once, a script call is sent and reading pauses until its reply
+ *     (backpressure: a client cannot queue unbounded work) -> the answer is
+ *     written, the request's bytes consumed, and the next pipelined request,
+ *     if any, handled.
+ *   EOF (Exim's half-close) lets the pending request finish, then the
+ *   connection closes after its answer.  A malformed request is logged and
+ *   the connection closed without an answer (SMTPD_POLICY_README).  If the
+ *   client goes away while its script call is in flight, the connection is
+ *   marked dead and freed when the reply arrives.
+ *
+ * DIAGNOSTICS
+ *   Redis outages are logged at most once per policy.log_interval with the
+ *   number of requests answered fail-open / fail-closed meanwhile.
+ */
+#include "policy_server.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "policy_proto.h"
+#include "policy_script.h"
+#include "redis_async.h"
+#include "warmup_job.h"
+#include "xalloc.h"
+
+#define MAX_LISTENERS 16
+#define READ_CHUNK 4096
+
+struct pconn;
+
+struct policy_server {
+    struct ev_loop        *loop;
+    struct policy_runtime *rt;
+    struct aredis         *redis;
+    struct aredis_script   script;
+    struct warmup_job     *job;
+    char                  *config_path;
+    int                    path_explicit;
+    int                    fds[MAX_LISTENERS];
+    ev_io                  lio[MAX_LISTENERS];
+    size_t                 nfds;
+    struct pconn          *conns;        /* doubly linked */
+    size_t                 nconns;
+    struct policy_metrics  m;
+    ev_timer               metrics_timer;
+    ev_signal              sig_hup, sig_term, sig_int;
+    ev_tstamp              last_down_log;
+    unsigned long long     down_since_log;
+};
+
+struct pconn {
+    struct policy_server  *srv;
+    struct pconn          *prev, *next;
+    int                    fd;
+    ev_io                  rio, wio;
+    ev_timer               idle;
+    char                  *buf;
+    size_t                 len, cap;
+    size_t                 resume;
+    int                    eof, busy, dead;
+    struct msg_state       ms;
+    /* the request in flight */
+    struct policy_request  req;
+    struct policy_runtime *rt;
+    struct plan_env        env;
+    struct plan            plan;
+    int                    retried;
+    /* the answer being written */
+    char                   out[PLAN_ACTION_MAX + 16];
+    size_t                 outlen, outoff;
+};
+
+static void conn_process(struct pconn *c);
+static void conn_send(struct pconn *c);
+
+/* ---- connection bookkeeping ------------------------------------------- */
+
+static void conn_free(struct pconn *c)
+{
+    struct policy_server *s = c->srv;
+    if (c->rt != NULL) {
+        plan_free(&c->plan);
+        policy_runtime_unref(c->rt);
+    }
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->nconns--;
+    free(c->buf);
+    free(c);
+}
+
+/* Stops I/O and closes the socket; frees now unless a script call is in flight. */
+static void conn_close(struct pconn *c)
+{
+    struct policy_server *s = c->srv;
+    ev_io_stop(s->loop, &c->rio);
+    ev_io_stop(s->loop, &c->wio);
+    ev_timer_stop(s->loop, &c->idle);
+    if (c->fd >= 0) {
+        close(c->fd);
+        c->fd = -1;
+    }
+    if (c->busy)
+        c->dead = 1;
+    else
+        conn_free(c);
+}
+
+static void conn_touch(struct pconn *c)
+{
+    ev_timer_again(c->srv->loop, &c->idle);
+}
+
+/* ---- answers ----------------------------------------------------------- */
+
+static void request_done(struct pconn *c)
+{
+    if (c->rt != NULL) {
+        plan_free(&c->plan);
+        policy_runtime_unref(c->rt);
+        c->rt = NULL;
+    }
+    /* Consume the request's bytes; the next one starts at offset 0. */
+    memmove(c->buf, c->buf + c->req.size, c->len - c->req.size);
+    c->len -= c->req.size;
+    c->resume = 0;
+    memset(&c->req, 0, sizeof c->req);
+}
+
+static void conn_answer(struct pconn *c, const char *action)
+{
+    int n = snprintf(c->out, sizeof c->out, "action=%s\n\n", action);
+    c->outlen = n < 0 ? 0 : ((size_t)n < sizeof c->out ? (size_t)n : sizeof c->out - 1);
+    c->outoff = 0;
+    request_done(c);
+    conn_send(c);
+}
+
+static void on_writable(struct ev_loop *loop, ev_io *w, int revents)
+{
+    conn_send(w->data);
+}
+
+static void conn_send(struct pconn *c)
+{
+    while (c->outoff < c->outlen) {
+        ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            ev_io_start(c->srv->loop, &c->wio);
+            return;
+        }
+        if (n <= 0) {
+            conn_close(c);
+            return;
+        }
+        c->outoff += (size_t)n;
+    }
+    ev_io_stop(c->srv->loop, &c->wio);
+    c->outlen = c->outoff = 0;
+    conn_touch(c);
+    conn_process(c);
+}
+
+/* ---- outcomes, metrics, logs ------------------------------------------ */
+
+static void log_outcome(struct pconn *c)
+{
+    const struct plan *p = &c->plan;
+    char qid[64];
+    const struct policy_view *q = &c->req.attr[PA_QUEUE_ID];
+    const struct policy_view *r = &c->req.attr[PA_RECIPIENT];
+    const struct policy_view *snd = &c->req.attr[PA_SENDER];
+    log_printable(qid, sizeof qid, q->ptr ? q->ptr : "", q->ptr ? q->len : 0);
+    char rb[LOG_PRINTABLE_MAX], sb[LOG_PRINTABLE_MAX];
+    log_printable(rb, sizeof rb, r->ptr ? r->ptr : "", r->ptr ? r->len : 0);
+    log_printable(sb, sizeof sb, snd->ptr ? snd->ptr : "", snd->ptr ? snd->len : 0);
+    enum log_level lvl = (p->outcome == OUT_DUNNO || p->outcome == OUT_STEERED) ? LOG_LVL_DEBUG : LOG_LVL_INFO;
+    if (p->outcome == OUT_STEERED && !p->is_rcpt)
+        lvl = LOG_LVL_INFO;
+    log_qid(lvl, qid[0] ? qid : NULL, "%s from=<%s> to=<%s>: %s", p->is_rcpt ? "RCPT" : "END-OF-MESSAGE", sb, rb,
+            p->action);
+}
+
+static void count_outcome(struct policy_server *s, const struct plan *p)
+{
+    switch (p->outcome) {
+    case OUT_SUPPRESSED: s->m.suppressed++; break;
+    case OUT_RATE_LIMITED: s->m.rate_limited++; break;
+    case OUT_STEERED: s->m.warmup_steered++; break;
+    case OUT_NO_BUDGET: s->m.warmup_no_budget++; break;
+    case OUT_UNAVAILABLE:
+    case OUT_BAD_REPLY:
+        if (p->any_closed)
+            s->m.redis_down_closed++;
+        else
+            s->m.redis_down_open++;
+        break;
+    default: break;
+    }
+}
+
+/* Rate-limited warning for an outage. */
+static void note_unavailable(struct policy_server *s, const char *why)
+{
+    ev_tstamp now = ev_now(s->loop);
+    s->down_since_log++;
+    if (now - s->last_down_log >= (double)s->rt->files.policy.log_interval) {
+        log_warning("redis unavailable (%s): %llu request(s) answered by the on_redis_down rules "
+                    "since the last report", why, s->down_since_log);
+        s->last_down_log = now;
+        s->down_since_log = 0;
+    }
+}
+
+static void conn_finish_plan(struct pconn *c)
+{
+    struct plan *p = &c->plan;
+    count_outcome(c->srv, p);
+    if (p->is_rcpt) {
+        if (p->outcome != OUT_SUPPRESSED && p->outcome != OUT_RATE_LIMITED &&
+            !(p->outcome == OUT_UNAVAILABLE && p->any_closed))
+            policy_plan_commit_rcpt(p, &c->ms);
+    } else {
+        msg_state_reset(&c->ms);
+    }
+    log_outcome(c);
+    char action[PLAN_ACTION_MAX];
+    snprintf(action, sizeof action, "%s", p->action);
+    conn_answer(c, action);
+}
+
+/* ---- the script call --------------------------------------------------- */
+
+static int conn_send_script(struct pconn *c);
+
+static void on_script_reply(void *priv, const redisReply *reply)
+{
+    struct pconn *c = priv;
+    struct policy_server *s = c->srv;
+    c->busy = 0;
+    if (c->dead) {
+        conn_free(c);
+        return;
+    }
+    if (reply == NULL) {
+        note_unavailable(s, aredis_last_error(s->redis)[0] ? aredis_last_error(s->redis) : "no reply");
+        policy_plan_unavailable(&c->plan);
+    } else if (reply->type != REDIS_REPLY_ARRAY || reply->elements > 4096) {
+        s->m.redis_errors++;
+        log_error("redis: policy script failed: %s",
+                  reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply type");
+        policy_plan_unavailable(&c->plan);
+    } else {
+        const char *items[4096];
+        size_t lens[4096], n = 0;
+        for (size_t i = 0; i < reply->elements; i++) {
+            const redisReply *e = reply->element[i];
+            if (e->type != REDIS_REPLY_STRING && e->type != REDIS_REPLY_STATUS)
+                break;
+            items[n] = e->str;
+            lens[n++] = e->len;
+        }
+        int rc = policy_plan_answer(&c->env, &c->plan, items, lens, n, &c->rt->cache);
+        if (rc == 1 && !c->retried) {
+            /* Stale stage cache (an operator changed a stage): plan once more with fresh states. */
+            c->retried = 1;
+            plan_free(&c->plan);
+            if (policy_plan_build(&c->env, &c->req, &c->ms, &c->rt->cache, &c->plan) == 0 &&
+                c->plan.kind == PLAN_SCRIPT && conn_send_script(c) == 0)
+                return;
+            policy_plan_unavailable(&c->plan);
+        } else if (rc != 0) {
+            s->m.redis_errors++;
+            log_error("redis: policy script reply does not follow its contract (%s)", n ? items[0] : "empty");
+            if (rc == 1)
+                policy_plan_unavailable(&c->plan);
+        }
+    }
+    conn_finish_plan(c);   /* c may be freed from here on */
+}
+
+static int conn_send_script(struct pconn *c)
+{
+    struct plan *p = &c->plan;
+    if (aredis_eval(c->srv->redis, &c->srv->script, p->nkeys, p->keys, p->nargs, p->args, on_script_reply, c) < 0)
+        return -1;
+    c->busy = 1;
+    ev_io_stop(c->srv->loop, &c->rio);   /* backpressure until the answer */
+    return 0;
+}
+
+static void conn_handle(struct pconn *c)
+{
+    struct policy_server *s = c->srv;
+    s->m.requests++;
+    c->rt = policy_runtime_ref(s->rt);
+    c->env = c->rt->env;
+    c->env.now = policy_runtime_now(c->rt, (long long)time(NULL));
+    c->retried = 0;
+    if (policy_view_ieq(&c->req.attr[PA_PROTOCOL_STATE], "RCPT"))
+        s->m.requests_rcpt++;
+    else if (policy_view_ieq(&c->req.attr[PA_PROTOCOL_STATE], "END-OF-MESSAGE"))
+        s->m.requests_eom++;
+    if (policy_plan_build(&c->env, &c->req, &c->ms, &c->rt->cache, &c->plan) < 0) {
+        log_info("request in state %.*s without the attributes it needs; answering DUNNO",
+                 (int)(c->req.attr[PA_PROTOCOL_STATE].len > 32 ? 32 : c->req.attr[PA_PROTOCOL_STATE].len),
+                 c->req.attr[PA_PROTOCOL_STATE].ptr ? c->req.attr[PA_PROTOCOL_STATE].ptr : "");
+        memset(&c->plan, 0, sizeof c->plan);
+        snprintf(c->plan.action, sizeof c->plan.action, "DUNNO");
+        conn_finish_plan(c);
+        return;
+    }
+    if (c->plan.kind == PLAN_ANSWER) {
+        conn_finish_plan(c);
+        return;
+    }
+    if (conn_send_script(c) < 0) {
+        note_unavailable(s, aredis_last_error(s->redis)[0] ? aredis_last_error(s->redis) : "not connected");
+        policy_plan_unavailable(&c->plan);
+        conn_finish_plan(c);
+    }
+}
+
+/* Handles every complete request in the buffer, one at a time. */
+static void conn_process(struct pconn *c)
+{
+    struct policy_server *s = c->srv;
+    struct policy_limits lim;
+    if (c->busy || c->outlen > 0 || c->fd < 0)
+        return;
+    lim.max_request = (size_t)s->rt->files.policy.max_request;
+    lim.max_attrs = (size_t)s->rt->files.policy.max_attributes;
+    lim.max_name = 64;
+    lim.max_value = (size_t)s->rt->files.policy.max_value;
+    enum policy_parse_status st = policy_parse(c->buf, c->len, c->eof, &lim, &c->resume, &c->req);
+    if (st == POLICY_OK) {
+        conn_handle(c);     /* may answer at once (re-entering conn_process) or go busy */
+        return;
+    }
+    if (st == POLICY_NEED_MORE) {
+        if (c->eof)
+            conn_close(c);
+        else
+            ev_io_start(s->loop, &c->rio);
+        return;
+    }
+    s->m.protocol_errors++;
+    log_warning("malformed policy request (%s) on fd %d; closing the connection", policy_parse_strerror(st), c->fd);
+    conn_close(c);
+}
+
+static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct pconn *c = w->data;
+    size_t limit = (size_t)c->srv->rt->files.policy.max_request + READ_CHUNK;
+    if (c->cap - c->len < READ_CHUNK) {
+        size_t ncap = c->cap ? c->cap * 2 : READ_CHUNK * 2;
+        if (ncap > limit)
+            ncap = limit;
+        if (ncap > c->cap) {
+            c->buf = xrealloc(c->buf, ncap);
+            c->cap = ncap;
+        }
+    }
+    if (c->len == c->cap) {       /* over the limit and still no request: the parser says why */
+        conn_process(c);
+        return;
+    }
+    ssize_t n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    if (n < 0) {
+        conn_close(c);
+        return;
+    }
+    if (n == 0) {
+        c->eof = 1;
+        ev_io_stop(loop, &c->rio);
+    }
+    c->len += (size_t)n;
+    conn_touch(c);
+    conn_process(c);
+}
+
+static void on_idle(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct pconn *c = w->data;
+    log_debug("closing idle connection fd %d", c->fd);
+    conn_close(c);
+}
+
+static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct policy_server *s = w->data;
+    for (int i = 0; i < 64; i++) {
+        int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
+                log_warning("accept: %s", strerror(errno));
+            return;
+        }
+        if (s->nconns >= (size_t)s->rt->files.policy.max_connections) {
+            log_warning("max_connections (%lld) reached; refusing a connection",
+                        s->rt->files.policy.max_connections);
+            close(fd);
+            continue;
+        }
+        struct pconn *c = xcalloc(1, sizeof *c);
+        c->srv = s;
+        c->fd = fd;
+        ev_io_init(&c->rio, on_readable, fd, EV_READ);
+        ev_io_init(&c->wio, on_writable, fd, EV_WRITE);
+        c->rio.data = c->wio.data = c;
+        ev_init(&c->idle, on_idle);
+        c->idle.repeat = (double)s->rt->files.policy.idle_timeout;
+        c->idle.data = c;
+        c->next = s->conns;
+        if (s->conns)
+            s->conns->prev = c;
+        s->conns = c;
+        s->nconns++;
+        s->m.connections++;
+        ev_io_start(loop, &c->rio);
+        ev_timer_again(loop, &c->idle);
+    }
+}
+
+/* ---- metrics ------------------------------------------------------------ */
+
+static void on_metrics_written(void *priv, const redisReply *reply)
+{
+}
+
+static void metrics_flush(struct policy_server *s)
+{
+    char key[RKEY_MAX];
+    if (!aredis_connected(s->redis) || rkey_metrics(&s->rt->keys, key, s->rt->node) < 0)
+        return;
+    const struct policy_metrics *m = &s->m;
+    char v[14][24];
+    const char *names[14] = { "requests", "requests_rcpt", "requests_eom", "connections", "protocol_errors",
+                              "suppressed", "rate_limited", "warmup_steered", "warmup_no_budget",
+                              "redis_errors", "redis_down_open", "redis_down_closed", "started", "updated" };
+    unsigned long long vals[14] = { m->requests, m->requests_rcpt, m->requests_eom, m->connections,
+                                    m->protocol_errors, m->suppressed, m->rate_limited, m->warmup_steered,
+                                    m->warmup_no_budget, m->redis_errors, m->redis_down_open,
+                                    m->redis_down_closed, (unsigned long long)m->started,
+                                    (unsigned long long)time(NULL) };
+    const char *argv[2 + 28];
+    argv[0] = "HSET";
+    argv[1] = key;
+    for (int i = 0; i < 14; i++) {
+        snprintf(v[i], sizeof v[i], "%llu", vals[i]);
+        argv[2 + 2 * i] = names[i];
+        argv[3 + 2 * i] = v[i];
+    }
+    aredis_command(s->redis, on_metrics_written, s, 30, argv, NULL);
+    const char *exp[3] = { "EXPIRE", key, "86400" };
+    aredis_command(s->redis, on_metrics_written, s, 3, exp, NULL);
+}
+
+static void on_metrics_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    metrics_flush(w->data);
+}
+
+/* ---- reload, signals ----------------------------------------------------- */
+
+static int redis_conf_same(const struct redis_conf *a, const struct redis_conf *b)
+{
+#define SAME(f) ((a->f == NULL && b->f == NULL) || (a->f && b->f && strcmp(a->f, b->f) == 0))
+    return SAME(address) && SAME(username) && SAME(password) && a->db == b->db &&
+           a->connect_timeout_ms == b->connect_timeout_ms && a->command_timeout_ms == b->command_timeout_ms &&
+           a->retry_min_ms == b->retry_min_ms && a->retry_max_ms == b->retry_max_ms;
+#undef SAME
+}
+
+int policy_server_reload(struct policy_server *s)
+{
+    char err[640];
+    struct policy_runtime *rt = policy_runtime_load(s->config_path, s->path_explicit, err, sizeof err);
+    if (rt == NULL) {
+        log_error("reload failed, keeping the running configuration: %s", err);
+        return -1;
+    }
+    struct log_conf *lc = &rt->files.log;
+    log_configure(lc);
+    if (!redis_conf_same(&rt->files.redis, &s->rt->files.redis)) {
+        aredis_free(s->redis);   /* in-flight calls get NULL: answered by on_redis_down */
+        s->redis = aredis_new(s->loop, &rt->files.redis);
+    }
+    policy_runtime_unref(s->rt);
+    s->rt = rt;
+    warmup_job_reset(s->job, s->rt, s->redis);
+    if (rt->files.policy.clock_offset != 0)
+        log_warning("policy.clock_offset = %lld: the clock is shifted (test setting)", rt->files.policy.clock_offset);
+    log_notice("configuration reloaded (%zu pools, %zu rate rules)", rt->model.npools, rt->model.nrules);
+    return 0;
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    struct policy_server *s = w->data;
+    if (w->signum == SIGHUP) {
+        policy_server_reload(s);
+        return;
+    }
+    log_notice("signal %d: stopping", w->signum);
+    ev_break(loop, EVBREAK_ALL);
+}
+
+/* ---- life cycle ---------------------------------------------------------- */
+
+struct policy_server *policy_server_new(struct ev_loop *loop, struct policy_runtime *rt, const int *fds,
+                                        size_t nfds, const char *config_path, int path_explicit)
+{
+    struct policy_server *s = xcalloc(1, sizeof *s);
+    s->loop = loop;
+    s->rt = rt;
+    s->config_path = config_path ? xstrdup(config_path) : NULL;
+    s->path_explicit = path_explicit;
+    s->script.body = policy_script_lua;
+    aredis_script_init(&s->script);
+    s->redis = aredis_new(loop, &rt->files.redis);
+    s->m.started = (long long)time(NULL);
+    for (size_t i = 0; i < nfds && i < MAX_LISTENERS; i++) {
+        s->fds[i] = fds[i];
+        ev_io_init(&s->lio[i], on_accept, fds[i], EV_READ);
+        s->lio[i].data = s;
+        ev_io_start(loop, &s->lio[i]);
+        s->nfds++;
+    }
+    ev_timer_init(&s->metrics_timer, on_metrics_timer, 10., 10.);
+    s->metrics_timer.data = s;
+    ev_timer_start(loop, &s->metrics_timer);
+    ev_signal_init(&s->sig_hup, on_signal, SIGHUP);
+    ev_signal_init(&s->sig_term, on_signal, SIGTERM);
+    ev_signal_init(&s->sig_int, on_signal, SIGINT);
+    s->sig_hup.data = s->sig_term.data = s->sig_int.data = s;
+    ev_signal_start(loop, &s->sig_hup);
+    ev_signal_start(loop, &s->sig_term);
+    ev_signal_start(loop, &s->sig_int);
+    s->job = warmup_job_new(loop, s->rt, s->redis);
+    if (rt->files.policy.clock_offset != 0)
+        log_warning("policy.clock_offset = %lld: the clock is shifted (test setting)", rt->files.policy.clock_offset);
+    return s;
+}
+
+int policy_server_run(struct policy_server *s)
+{
+    ev_run(s->loop, 0);
+    metrics_flush(s);
+    return 0;
+}
+
+void policy_server_free(struct policy_server *s)
+{
+    for (size_t i = 0; i < s->nfds; i++) {
+        ev_io_stop(s->loop, &s->lio[i]);
+        close(s->fds[i]);
+    }
+    /* Redis first: in-flight calls are answered (NULL) while conns and the job still exist. */
+    aredis_free(s->redis);
+    s->redis = NULL;
+    warmup_job_free(s->job);
+    while (s->conns != NULL) {
+        struct pconn *c = s->conns;
+        c->busy = 0;
+        conn_close(c);
+    }
+    ev_timer_stop(s->loop, &s->metrics_timer);
+    ev_signal_stop(s->loop, &s->sig_hup);
+    ev_signal_stop(s->loop, &s->sig_term);
+    ev_signal_stop(s->loop, &s->sig_int);
+    policy_runtime_unref(s->rt);
+    free(s->config_path);
+    free(s);
+}

@@ -1,0 +1,382 @@
+/*
+ * NAME
+ *   redis_async.c - asynchronous Redis on libev (see redis_async.h).
+ *
+ * DESCRIPTION
+ *   States: DOWN (waiting for the backoff timer), UP (connected or
+ *   connecting; commands are queued by hiredis while connecting).  A watchdog
+ *   timer drops a connection that does not connect within
+ *   connect_timeout_ms or leaves commands unanswered for command_timeout_ms
+ *   (a stopped or overloaded Redis): hiredis 0.14's async API has no timeouts
+ *   of its own.  Dropping = redisAsyncFree(), which calls every pending
+ *   callback with NULL; that must never happen inside a hiredis callback, so
+ *   errors seen there only mark the context and the watchdog frees it.
+ */
+#include "redis_async.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/evp.h>
+#include <hiredis/async.h>
+#include <hiredis/adapters/libev.h>
+
+#include "log.h"
+#include "xalloc.h"
+
+struct aredis {
+    struct ev_loop    *loop;
+    struct redis_conf  conf;          /* strings owned */
+    redisAsyncContext *ac;            /* NULL when DOWN */
+    int                connected;     /* connect callback said OK */
+    int                broken;        /* error seen inside a callback: free from the watchdog */
+    ev_tstamp          started;       /* when the current context was created */
+    ev_tstamp          last_progress; /* last reply (or send when idle) */
+    size_t             pending;
+    long long          backoff_ms;
+    ev_timer           retry;         /* reconnect after backoff */
+    ev_timer           watchdog;
+    char               error[256];
+};
+
+struct eval_call {
+    struct aredis              *ar;
+    const struct aredis_script *script;
+    size_t                      nkeys, nargs;
+    char *const                *keys;
+    char *const                *args;
+    aredis_cb                   cb;
+    void                       *priv;
+    int                         retried;
+};
+
+struct cmd_call {
+    struct aredis *ar;
+    aredis_cb      cb;
+    void          *priv;
+};
+
+static void ar_connect(struct aredis *ar);
+static void ar_set_error(struct aredis *ar, const char *what);
+
+static char *dup_or_null(const char *s)
+{
+    return s != NULL ? xstrdup(s) : NULL;
+}
+
+void aredis_script_init(struct aredis_script *s)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    static const char hex[] = "0123456789abcdef";
+    EVP_Digest(s->body, strlen(s->body), md, &n, EVP_sha1(), NULL);
+    for (unsigned i = 0; i < n && i < 20; i++) {
+        s->sha[2 * i] = hex[md[i] >> 4];
+        s->sha[2 * i + 1] = hex[md[i] & 15];
+    }
+    s->sha[40] = '\0';
+}
+
+static void ar_set_error(struct aredis *ar, const char *what)
+{
+    snprintf(ar->error, sizeof ar->error, "%s", what);
+}
+
+/* Frees the context (pending callbacks get NULL) and arms the reconnect timer. */
+static void ar_drop(struct aredis *ar, const char *why)
+{
+    redisAsyncContext *ac = ar->ac;
+    if (ac == NULL)
+        return;
+    if (why != NULL)
+        ar_set_error(ar, why);
+    ar->ac = NULL;
+    ar->connected = 0;
+    ar->broken = 0;
+    ac->data = NULL;
+    redisAsyncFree(ac);
+    ev_timer_set(&ar->retry, (double)ar->backoff_ms / 1000.0, 0.);
+    ev_timer_start(ar->loop, &ar->retry);
+    ar->backoff_ms *= 2;
+    if (ar->backoff_ms > ar->conf.retry_max_ms)
+        ar->backoff_ms = ar->conf.retry_max_ms;
+    if (ar->backoff_ms < 1)
+        ar->backoff_ms = 1;
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+    struct aredis *ar = ac->data;
+    if (ar == NULL)
+        return;
+    if (status != REDIS_OK) {
+        /* hiredis frees the context itself after a failed connect. */
+        ar_set_error(ar, ac->errstr[0] ? ac->errstr : "connect failed");
+        ar->ac = NULL;
+        ar->connected = 0;
+        ev_timer_set(&ar->retry, (double)ar->backoff_ms / 1000.0, 0.);
+        ev_timer_start(ar->loop, &ar->retry);
+        ar->backoff_ms = ar->backoff_ms * 2 > ar->conf.retry_max_ms ? ar->conf.retry_max_ms : ar->backoff_ms * 2;
+        if (ar->backoff_ms < 1)
+            ar->backoff_ms = 1;
+        return;
+    }
+    ar->connected = 1;
+    ar->backoff_ms = ar->conf.retry_min_ms;
+    ar->error[0] = '\0';
+    log_notice("redis: connected to %s", ar->conf.address);
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+    struct aredis *ar = ac->data;
+    if (ar == NULL)
+        return;
+    /* The context is freed by hiredis after this callback. */
+    ar_set_error(ar, ac->errstr[0] ? ac->errstr : "connection closed");
+    ar->ac = NULL;
+    ar->connected = 0;
+    ev_timer_set(&ar->retry, (double)ar->backoff_ms / 1000.0, 0.);
+    ev_timer_start(ar->loop, &ar->retry);
+    if (ar->backoff_ms < ar->conf.retry_max_ms)
+        ar->backoff_ms = ar->backoff_ms * 2 > ar->conf.retry_max_ms ? ar->conf.retry_max_ms : ar->backoff_ms * 2;
+}
+
+/* AUTH / SELECT answers: an error reply makes the connection useless. */
+static void on_setup_reply(void *priv, const redisReply *reply)
+{
+    struct aredis *ar = priv;
+    if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
+        log_error("redis: AUTH/SELECT on %s failed: %s", ar->conf.address, reply->str);
+        ar_set_error(ar, "AUTH/SELECT failed");
+        ar->broken = 1;
+    }
+}
+
+static void ar_connect(struct aredis *ar)
+{
+    const char *addr = ar->conf.address ? ar->conf.address : "127.0.0.1:6379";
+    redisAsyncContext *ac;
+    if (strncmp(addr, "unix:", 5) == 0) {
+        ac = redisAsyncConnectUnix(addr + 5);
+    } else {
+        char host[256];
+        const char *colon = strrchr(addr, ':');
+        int port = 6379;
+        size_t hl = colon ? (size_t)(colon - addr) : strlen(addr);
+        if (hl >= sizeof host)
+            hl = sizeof host - 1;
+        memcpy(host, addr, hl);
+        host[hl] = '\0';
+        if (colon)
+            port = atoi(colon + 1);
+        ac = redisAsyncConnect(host, port);
+    }
+    if (ac == NULL || ac->err) {
+        ar_set_error(ar, ac ? ac->errstr : "out of memory");
+        if (ac)
+            redisAsyncFree(ac);
+        ev_timer_set(&ar->retry, (double)ar->backoff_ms / 1000.0, 0.);
+        ev_timer_start(ar->loop, &ar->retry);
+        return;
+    }
+    ac->data = ar;
+    redisLibevAttach(ar->loop, ac);
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    ar->ac = ac;
+    ar->connected = 0;
+    ar->broken = 0;
+    ar->started = ev_now(ar->loop);
+    ar->last_progress = ar->started;
+    if (ar->conf.password != NULL && ar->conf.password[0] != '\0') {
+        const char *argv[3] = { "AUTH", ar->conf.username, ar->conf.password };
+        int have_user = ar->conf.username != NULL && ar->conf.username[0] != '\0';
+        if (!have_user)
+            argv[1] = ar->conf.password;
+        aredis_command(ar, on_setup_reply, ar, have_user ? 3 : 2, argv, NULL);
+    }
+    if (ar->conf.db != 0) {
+        char db[24];
+        snprintf(db, sizeof db, "%lld", ar->conf.db);
+        const char *argv[2] = { "SELECT", db };
+        aredis_command(ar, on_setup_reply, ar, 2, argv, NULL);
+    }
+}
+
+static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct aredis *ar = w->data;
+    if (ar->ac == NULL)
+        ar_connect(ar);
+}
+
+static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct aredis *ar = w->data;
+    ev_tstamp now = ev_now(loop);
+    if (ar->ac == NULL)
+        return;
+    if (ar->broken) {
+        ar_drop(ar, NULL);
+    } else if (!ar->connected && now - ar->started > (double)ar->conf.connect_timeout_ms / 1000.0) {
+        ar_drop(ar, "connect timeout");
+    } else if (ar->pending > 0 && now - ar->last_progress > (double)ar->conf.command_timeout_ms / 1000.0) {
+        log_warning("redis: no reply for %lld ms with %zu commands pending; reconnecting",
+                    ar->conf.command_timeout_ms, ar->pending);
+        ar_drop(ar, "command timeout");
+    }
+}
+
+struct aredis *aredis_new(struct ev_loop *loop, const struct redis_conf *conf)
+{
+    struct aredis *ar = xcalloc(1, sizeof *ar);
+    ar->loop = loop;
+    ar->conf = *conf;
+    ar->conf.address = dup_or_null(conf->address);
+    ar->conf.username = dup_or_null(conf->username);
+    ar->conf.password = dup_or_null(conf->password);
+    ar->conf.key_prefix = dup_or_null(conf->key_prefix);
+    ar->backoff_ms = conf->retry_min_ms > 0 ? conf->retry_min_ms : 1;
+    ev_timer_init(&ar->retry, on_retry, 0., 0.);
+    ar->retry.data = ar;
+    double tick = (double)(conf->command_timeout_ms < conf->connect_timeout_ms ? conf->command_timeout_ms
+                                                                               : conf->connect_timeout_ms) / 4000.0;
+    ev_timer_init(&ar->watchdog, on_watchdog, tick, tick);
+    ar->watchdog.data = ar;
+    ev_timer_start(loop, &ar->watchdog);
+    ar_connect(ar);
+    return ar;
+}
+
+void aredis_free(struct aredis *ar)
+{
+    if (ar == NULL)
+        return;
+    ev_timer_stop(ar->loop, &ar->retry);
+    ev_timer_stop(ar->loop, &ar->watchdog);
+    if (ar->ac != NULL) {
+        redisAsyncContext *ac = ar->ac;
+        ar->ac = NULL;
+        ac->data = NULL;
+        redisAsyncFree(ac);
+    }
+    free(ar->conf.address);
+    free(ar->conf.username);
+    free(ar->conf.password);
+    free(ar->conf.key_prefix);
+    free(ar);
+}
+
+int aredis_connected(const struct aredis *ar)
+{
+    return ar->ac != NULL && ar->connected && !ar->broken;
+}
+
+const char *aredis_last_error(const struct aredis *ar)
+{
+    return ar->error;
+}
+
+size_t aredis_pending(const struct aredis *ar)
+{
+    return ar->pending;
+}
+
+static int ar_usable(struct aredis *ar)
+{
+    return ar->ac != NULL && !ar->broken && !(ar->ac->c.flags & (REDIS_DISCONNECTING | REDIS_FREEING));
+}
+
+static void on_cmd_reply(redisAsyncContext *ac, void *r, void *priv)
+{
+    struct cmd_call *call = priv;
+    struct aredis *ar = call->ar;
+    ar->pending--;
+    ar->last_progress = ev_now(ar->loop);
+    call->cb(call->priv, r);
+    free(call);
+}
+
+int aredis_command(struct aredis *ar, aredis_cb cb, void *priv, int argc, const char **argv, const size_t *argvlen)
+{
+    if (!ar_usable(ar))
+        return -1;
+    struct cmd_call *call = xmalloc(sizeof *call);
+    call->ar = ar;
+    call->cb = cb;
+    call->priv = priv;
+    if (ar->pending == 0)
+        ar->last_progress = ev_now(ar->loop);
+    if (redisAsyncCommandArgv(ar->ac, on_cmd_reply, call, argc, argv, argvlen) != REDIS_OK) {
+        free(call);
+        return -1;
+    }
+    ar->pending++;
+    return 0;
+}
+
+static int eval_send(struct eval_call *call, int full);
+
+static void on_eval_reply(redisAsyncContext *ac, void *r, void *priv)
+{
+    struct eval_call *call = priv;
+    struct aredis *ar = call->ar;
+    const redisReply *reply = r;
+    ar->pending--;
+    ar->last_progress = ev_now(ar->loop);
+    if (reply != NULL && reply->type == REDIS_REPLY_ERROR && !call->retried &&
+        strncmp(reply->str, "NOSCRIPT", 8) == 0) {
+        call->retried = 1;
+        if (eval_send(call, 1) == 0)
+            return;
+        reply = NULL;
+    }
+    call->cb(call->priv, reply);
+    free(call);
+}
+
+static int eval_send(struct eval_call *call, int full)
+{
+    struct aredis *ar = call->ar;
+    size_t argc = 3 + call->nkeys + call->nargs;
+    const char **argv = xmalloc(argc * sizeof *argv);
+    char nk[24];
+    snprintf(nk, sizeof nk, "%zu", call->nkeys);
+    argv[0] = full ? "EVAL" : "EVALSHA";
+    argv[1] = full ? call->script->body : call->script->sha;
+    argv[2] = nk;
+    for (size_t i = 0; i < call->nkeys; i++)
+        argv[3 + i] = call->keys[i];
+    for (size_t i = 0; i < call->nargs; i++)
+        argv[3 + call->nkeys + i] = call->args[i];
+    int rc = -1;
+    if (ar_usable(ar)) {
+        if (ar->pending == 0)
+            ar->last_progress = ev_now(ar->loop);
+        if (redisAsyncCommandArgv(ar->ac, on_eval_reply, call, (int)argc, argv, NULL) == REDIS_OK) {
+            ar->pending++;
+            rc = 0;
+        }
+    }
+    free(argv);
+    return rc;
+}
+
+int aredis_eval(struct aredis *ar, const struct aredis_script *s, size_t nkeys, char *const *keys,
+                size_t nargs, char *const *args, aredis_cb cb, void *priv)
+{
+    struct eval_call *call = xcalloc(1, sizeof *call);
+    call->ar = ar;
+    call->script = s;
+    call->nkeys = nkeys;
+    call->nargs = nargs;
+    call->keys = keys;
+    call->args = args;
+    call->cb = cb;
+    call->priv = priv;
+    if (eval_send(call, 0) < 0) {
+        free(call);
+        return -1;
+    }
+    return 0;
+}

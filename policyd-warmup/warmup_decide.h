@@ -1,0 +1,69 @@
+/*
+ * NAME
+ *   warmup_decide.h - the pure warm-up arithmetic: days, caps, smoothing,
+ *   candidate budgets and the daily health verdict.
+ *
+ * DESCRIPTION
+ *   No I/O and no clock: every function takes the time as an argument, so
+ *   unit tests drive it with a fake clock and the daemon with its own
+ *   (real time + the test-only clock_offset).  The Lua script only checks
+ *   and adds the numbers computed here; the numbers themselves (how much
+ *   of today's cap an IP may have used by now, whether yesterday was
+ *   healthy) are decided in C where they can be tested.
+ */
+#ifndef WARMUP_DECIDE_H
+#define WARMUP_DECIDE_H
+
+#include <time.h>
+
+#include "warmup_model.h"
+
+#define WM_UNLIMITED (-1LL)
+
+/* yyyymmdd of a Unix time (UTC). */
+long warmup_day(long long t);
+/* Unix hour number (t / 3600). */
+long long warmup_hour(long long t);
+
+/* The daily cap of a stage: caps[stage], or WM_UNLIMITED past the last stage or without schedule. */
+long long warmup_cap(const struct wm_schedule *s, long stage);
+
+/*
+ * How much of `cap` may be used by time t: the cap spread evenly over
+ * smooth_hours from smooth_start_hour (UTC), plus burst_percent of the cap
+ * ahead of that line, never more than the cap.  Before the start hour only
+ * the burst is available.  cap WM_UNLIMITED stays unlimited; smooth_hours 0
+ * returns the cap.
+ */
+long long warmup_budget(long long cap, long long t, long long smooth_hours, long long start_hour,
+                        long long burst_percent);
+
+/* The share of a provider in a cap (ppm of the schedule), WM_UNLIMITED when it has none. */
+long long warmup_share(const struct wm_schedule *s, size_t provider, long long cap);
+
+/* One day of counters of one IP (all providers summed). */
+struct wm_day_counts {
+    long long sent, hard, soft, complaint;
+};
+
+enum wm_verdict { WM_ADVANCE, WM_HOLD, WM_STEP_BACK, WM_PAUSE, WM_KEEP };
+
+struct wm_evaluation {
+    enum wm_verdict verdict;
+    long            new_stage;
+    char            reason[160];
+};
+
+/*
+ * The once-a-day verdict for an IP at `stage` (cap of that stage `cap`):
+ * complaints over the limit pause; hard bounces over the limit step back
+ * (or hold, per config); soft bounces over the limit hold; too little volume
+ * holds; otherwise advance (an IP past its last stage is kept: WM_KEEP).
+ * Rates are counted against `sent`; a day with no mail holds.
+ */
+void warmup_evaluate(const struct wm_health *h, long stage, size_t nstages, long long cap,
+                     const struct wm_day_counts *c, struct wm_evaluation *out);
+
+const char *warmup_verdict_name(enum wm_verdict v);
+
+#endif

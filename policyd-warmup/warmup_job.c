@@ -1,0 +1,289 @@
+/*
+ * NAME
+ *   warmup_job.c - pool registration and the daily health evaluation.
+ *
+ * DESCRIPTION
+ *   See warmup_job.h.  Every script call owns a `struct job_call` (its
+ *   KEYS/ARGV strings and what it is about) until its callback.  A
+ *   generation number tells callbacks of a previous configuration to do
+ *   nothing: after a reload pool and IP indices may mean something else.
+ */
+#include "warmup_job.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "policy_runtime.h"
+#include "redis_async.h"
+#include "warmup_decide.h"
+#include "warmup_job_scripts.h"
+#include "xalloc.h"
+
+struct warmup_job {
+    struct ev_loop        *loop;
+    struct policy_runtime *rt;
+    struct aredis         *redis;
+    struct aredis_script   reg, fetch, apply;
+    ev_timer               tick;
+    unsigned               gen;
+    int                    registered;
+};
+
+struct job_call {
+    struct warmup_job *job;
+    unsigned           gen;
+    size_t             pool, ip;
+    long               day;          /* evaluated day */
+    char             **keys, **args;
+    size_t             nkeys, nargs;
+};
+
+static struct job_call *call_new(struct warmup_job *job, size_t pool, size_t ip)
+{
+    struct job_call *c = xcalloc(1, sizeof *c);
+    c->job = job;
+    c->gen = job->gen;
+    c->pool = pool;
+    c->ip = ip;
+    return c;
+}
+
+static void call_free(struct job_call *c)
+{
+    for (size_t i = 0; i < c->nkeys; i++)
+        free(c->keys[i]);
+    for (size_t i = 0; i < c->nargs; i++)
+        free(c->args[i]);
+    free(c->keys);
+    free(c->args);
+    free(c);
+}
+
+static void push(char ***list, size_t *n, const char *s)
+{
+    *list = xrealloc(*list, (*n + 1) * sizeof **list);
+    (*list)[(*n)++] = xstrdup(s);
+}
+
+static void pushll(char ***list, size_t *n, long long v)
+{
+    char tmp[32];
+    snprintf(tmp, sizeof tmp, "%lld", v);
+    push(list, n, tmp);
+}
+
+static int call_send(struct job_call *c, const struct aredis_script *s, aredis_cb cb)
+{
+    if (aredis_eval(c->job->redis, s, c->nkeys, c->keys, c->nargs, c->args, cb, c) < 0) {
+        call_free(c);
+        return -1;
+    }
+    return 0;
+}
+
+static long long job_now(const struct warmup_job *job)
+{
+    return policy_runtime_now(job->rt, (long long)time(NULL));
+}
+
+/* ---- registration -------------------------------------------------------- */
+
+static void on_registered(void *priv, const redisReply *reply)
+{
+    struct job_call *c = priv;
+    struct warmup_job *job = c->job;
+    if (c->gen == job->gen) {
+        if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+            job->registered = 0;   /* try again next tick */
+            if (reply != NULL)
+                log_error("redis: registering pool %s failed: %s", job->rt->model.pools[c->pool].name, reply->str);
+        } else if (reply->type == REDIS_REPLY_INTEGER && reply->integer > 0) {
+            log_notice("pool %s: %lld new IP(s) start warming up at stage 0", job->rt->model.pools[c->pool].name,
+                       reply->integer);
+        }
+    }
+    call_free(c);
+}
+
+static void job_register(struct warmup_job *job)
+{
+    const struct policy_runtime *rt = job->rt;
+    char key[RKEY_MAX];
+    long long now = job_now(job);
+    job->registered = 1;
+    for (size_t p = 0; p < rt->model.npools; p++) {
+        const struct wm_pool *pool = &rt->model.pools[p];
+        struct job_call *c = call_new(job, p, 0);
+        rkey_pools(&rt->keys, key);
+        push(&c->keys, &c->nkeys, key);
+        rkey_pool(&rt->keys, key, pool->name);
+        push(&c->keys, &c->nkeys, key);
+        rkey_events(&rt->keys, key);
+        push(&c->keys, &c->nkeys, key);
+        push(&c->args, &c->nargs, pool->name);
+        pushll(&c->args, &c->nargs, warmup_day(now));
+        pushll(&c->args, &c->nargs, warmup_day(now - 86400));
+        pushll(&c->args, &c->nargs, now);
+        push(&c->args, &c->nargs, rt->node);
+        for (size_t i = 0; i < pool->nips; i++) {
+            rkey_ip_state(&rt->keys, key, pool->name, pool->ips[i].address);
+            push(&c->keys, &c->nkeys, key);
+            push(&c->args, &c->nargs, pool->ips[i].address);
+            push(&c->args, &c->nargs, pool->ips[i].transport);
+            push(&c->args, &c->nargs, pool->ips[i].schedule ? pool->ips[i].schedule->name : "");
+        }
+        if (call_send(c, &job->reg, on_registered) < 0)
+            job->registered = 0;
+    }
+}
+
+/* ---- evaluation ---------------------------------------------------------- */
+
+static void on_applied(void *priv, const redisReply *reply)
+{
+    struct job_call *c = priv;
+    if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+        log_error("redis: applying a warm-up verdict failed: %s", reply->str);
+    call_free(c);
+}
+
+static const char *reply_str(const redisReply *r, size_t i)
+{
+    return i < r->elements && r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : "";
+}
+
+static void evaluate_ip(struct job_call *c, const redisReply *r)
+{
+    struct warmup_job *job = c->job;
+    const struct policy_runtime *rt = job->rt;
+    const struct wm_pool *pool = &rt->model.pools[c->pool];
+    const struct wm_ip *ip = &pool->ips[c->ip];
+    const char *last = reply_str(r, 0);
+    long stage = strtol(reply_str(r, 1), NULL, 10);
+    int paused = strcmp(reply_str(r, 2), "1") == 0;
+    struct wm_day_counts counts = {
+        strtoll(reply_str(r, 3), NULL, 10), strtoll(reply_str(r, 4), NULL, 10),
+        strtoll(reply_str(r, 5), NULL, 10), strtoll(reply_str(r, 6), NULL, 10),
+    };
+    if (last[0] == '\0' || paused || strtol(last, NULL, 10) >= c->day)
+        return;     /* no state yet, paused, or this day is done */
+    struct wm_evaluation ev;
+    size_t nstages = ip->schedule ? ip->schedule->ncaps : 0;
+    warmup_evaluate(&rt->model.health, stage, nstages, warmup_cap(ip->schedule, stage), &counts, &ev);
+    long long now = job_now(job);
+    char key[RKEY_MAX];
+    struct job_call *a = call_new(job, c->pool, c->ip);
+    rkey_ip_state(&rt->keys, key, pool->name, ip->address);
+    push(&a->keys, &a->nkeys, key);
+    rkey_events(&rt->keys, key);
+    push(&a->keys, &a->nkeys, key);
+    push(&a->args, &a->nargs, last);
+    pushll(&a->args, &a->nargs, c->day);
+    pushll(&a->args, &a->nargs, stage);
+    pushll(&a->args, &a->nargs, ev.new_stage);
+    push(&a->args, &a->nargs, ev.verdict == WM_PAUSE ? "1" : "0");
+    push(&a->args, &a->nargs, warmup_verdict_name(ev.verdict));
+    push(&a->args, &a->nargs, ev.reason);
+    pushll(&a->args, &a->nargs, now);
+    push(&a->args, &a->nargs, rt->node);
+    push(&a->args, &a->nargs, pool->name);
+    push(&a->args, &a->nargs, ip->address);
+    pushll(&a->args, &a->nargs, warmup_day(now));
+    if (ev.verdict != WM_KEEP)
+        log_notice("warm-up %s/%s day %ld: %s stage %ld -> %ld (%s)", pool->name, ip->address, c->day,
+                   warmup_verdict_name(ev.verdict), stage, ev.new_stage, ev.reason);
+    call_send(a, &job->apply, on_applied);
+}
+
+static void on_fetched(void *priv, const redisReply *reply)
+{
+    struct job_call *c = priv;
+    if (c->gen == c->job->gen && reply != NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == 7)
+        evaluate_ip(c, reply);
+    else if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+        log_error("redis: reading warm-up health failed: %s", reply->str);
+    call_free(c);
+}
+
+static void job_evaluate(struct warmup_job *job)
+{
+    const struct policy_runtime *rt = job->rt;
+    char key[RKEY_MAX];
+    long long now = job_now(job);
+    long long yday = now - 86400;
+    long long first_hour = warmup_hour(yday - ((yday % 86400) + 86400) % 86400);
+    for (size_t p = 0; p < rt->model.npools; p++) {
+        const struct wm_pool *pool = &rt->model.pools[p];
+        for (size_t i = 0; i < pool->nips; i++) {
+            struct job_call *c = call_new(job, p, i);
+            c->day = warmup_day(yday);
+            rkey_ip_state(&rt->keys, key, pool->name, pool->ips[i].address);
+            push(&c->keys, &c->nkeys, key);
+            for (size_t pr = 0; pr < provider_count(rt->model.providers); pr++)
+                for (long long h = first_hour; h < first_hour + 24; h++) {
+                    rkey_health(&rt->keys, key, pool->name, pool->ips[i].address,
+                                provider_name(rt->model.providers, pr), h);
+                    push(&c->keys, &c->nkeys, key);
+                }
+            if (call_send(c, &job->fetch, on_fetched) < 0)
+                return;    /* Redis unavailable: next tick */
+        }
+    }
+}
+
+static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct warmup_job *job = w->data;
+    if (!aredis_connected(job->redis))
+        return;
+    if (!job->registered)
+        job_register(job);
+    job_evaluate(job);
+}
+
+static void job_arm(struct warmup_job *job)
+{
+    double every = (double)job->rt->files.policy.warmup.health.evaluate_interval;
+    ev_timer_stop(job->loop, &job->tick);
+    /* First run soon after start (once Redis is connected), then every interval. */
+    ev_timer_set(&job->tick, 0.2, every);
+    ev_timer_start(job->loop, &job->tick);
+}
+
+struct warmup_job *warmup_job_new(struct ev_loop *loop, struct policy_runtime *rt, struct aredis *redis)
+{
+    struct warmup_job *job = xcalloc(1, sizeof *job);
+    job->loop = loop;
+    job->rt = rt;
+    job->redis = redis;
+    job->reg.body = warmup_register_lua;
+    job->fetch.body = warmup_fetch_lua;
+    job->apply.body = warmup_apply_lua;
+    aredis_script_init(&job->reg);
+    aredis_script_init(&job->fetch);
+    aredis_script_init(&job->apply);
+    ev_init(&job->tick, on_tick);
+    job->tick.data = job;
+    job_arm(job);
+    return job;
+}
+
+void warmup_job_reset(struct warmup_job *job, struct policy_runtime *rt, struct aredis *redis)
+{
+    job->gen++;
+    job->rt = rt;
+    job->redis = redis;
+    job->registered = 0;
+    job_arm(job);
+}
+
+void warmup_job_free(struct warmup_job *job)
+{
+    if (job == NULL)
+        return;
+    ev_timer_stop(job->loop, &job->tick);
+    free(job);
+}

@@ -1,0 +1,31 @@
+/*
+ * NAME
+ *   warmup_job.h - the periodic warm-up work of policyd-warmup: publishing
+ *   the pools to Redis and the once-a-day health evaluation of every IP.
+ *
+ * DESCRIPTION
+ *   At start and after each reload the pools are registered (pf:pools,
+ *   pf:pool:{p}) and every IP gets a state hash if it has none (stage 0,
+ *   start = today; a "create" event).  Every health.evaluate_interval the
+ *   job asks, per IP, for yesterday's health counters summed over providers
+ *   (one script call per IP), lets warmup_evaluate() (pure) decide, and
+ *   applies the verdict with a second script that only acts if the IP's
+ *   last_eval and stage are still what was read: several nodes sharing one
+ *   Redis evaluate each IP and day exactly once.  Paused IPs are not
+ *   evaluated (an operator resumes them with warmupctl).
+ */
+#ifndef WARMUP_JOB_H
+#define WARMUP_JOB_H
+
+#include <ev.h>
+
+struct policy_runtime;
+struct aredis;
+struct warmup_job;
+
+struct warmup_job *warmup_job_new(struct ev_loop *loop, struct policy_runtime *rt, struct aredis *redis);
+/* After a reload: new runtime and/or Redis connection; re-registers the pools. */
+void warmup_job_reset(struct warmup_job *job, struct policy_runtime *rt, struct aredis *redis);
+void warmup_job_free(struct warmup_job *job);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * NAME
+ *   warmup_job_scripts.c - Lua scripts of the warm-up job (as C strings).
+ *
+ * DESCRIPTION
+ *   register  KEYS pf:pools, pf:pool:{p}, pf:events, then one state key per
+ *             IP.  ARGV pool, today, yesterday, now, node, then per IP:
+ *             address, transport, schedule.  Creates missing IP states.
+ *   fetch     KEYS the IP state, then the 24 hourly health keys of the
+ *             evaluated day for every provider.  Returns {last_eval, stage,
+ *             paused, sent, hard, soft, complaint} (last_eval "" when the IP
+ *             has no state yet).
+ *   apply     KEYS the IP state, pf:events.  ARGV expected last_eval,
+ *             evaluated day, expected stage, new stage, pause (0/1),
+ *             verdict, reason, now, node, pool, ip, today.  Compare-and-set
+ *             on last_eval and stage; returns 1 when applied, 0 when another
+ *             node (or an operator) got there first.
+ */
+#include "warmup_job_scripts.h"
+
+const char warmup_register_lua[] =
+    "redis.call('SADD', KEYS[1], ARGV[1])\n"
+    "local created = 0\n"
+    "for i = 1, #KEYS - 3 do\n"
+    "  local a = 6 + (i - 1) * 3\n"
+    "  redis.call('HSET', KEYS[2], ARGV[a], ARGV[a + 1])\n"
+    "  if redis.call('HSETNX', KEYS[3 + i], 'stage', '0') == 1 then\n"
+    "    redis.call('HSET', KEYS[3 + i], 'paused', '0', 'start', ARGV[2], 'stage_since', ARGV[2],\n"
+    "               'last_eval', ARGV[3], 'schedule', ARGV[a + 2])\n"
+    "    redis.call('XADD', KEYS[3], 'MAXLEN', '~', '10000', '*', 'time', ARGV[4], 'node', ARGV[5],\n"
+    "               'pool', ARGV[1], 'ip', ARGV[a], 'event', 'create', 'from', '', 'to', '0',\n"
+    "               'reason', 'first seen in the configuration')\n"
+    "    created = created + 1\n"
+    "  else\n"
+    "    redis.call('HSET', KEYS[3 + i], 'schedule', ARGV[a + 2])\n"
+    "  end\n"
+    "end\n"
+    "return created\n";
+
+const char warmup_fetch_lua[] =
+    "local st = redis.call('HMGET', KEYS[1], 'last_eval', 'stage', 'paused')\n"
+    "local sum = {0, 0, 0, 0}\n"
+    "local names = {'sent', 'hard', 'soft', 'complaint'}\n"
+    "for i = 2, #KEYS do\n"
+    "  local v = redis.call('HMGET', KEYS[i], 'sent', 'hard', 'soft', 'complaint')\n"
+    "  for j = 1, 4 do sum[j] = sum[j] + (tonumber(v[j]) or 0) end\n"
+    "end\n"
+    "return {st[1] or '', st[2] or '0', st[3] or '0', tostring(sum[1]), tostring(sum[2]),\n"
+    "        tostring(sum[3]), tostring(sum[4])}\n";
+
+const char warmup_apply_lua[] =
+    "local st = redis.call('HMGET', KEYS[1], 'last_eval', 'stage', 'paused')\n"
+    "if (st[1] or '') ~= ARGV[1] or (st[2] or '0') ~= ARGV[3] or st[3] == '1' then return 0 end\n"
+    "redis.call('HSET', KEYS[1], 'last_eval', ARGV[2])\n"
+    "if ARGV[4] ~= ARGV[3] then\n"
+    "  redis.call('HSET', KEYS[1], 'stage', ARGV[4], 'stage_since', ARGV[12])\n"
+    "end\n"
+    "if ARGV[5] == '1' then\n"
+    "  redis.call('HSET', KEYS[1], 'paused', '1', 'paused_reason', ARGV[7], 'paused_at', ARGV[8])\n"
+    "end\n"
+    "if ARGV[6] ~= 'keep' then\n"
+    "  redis.call('XADD', KEYS[2], 'MAXLEN', '~', '10000', '*', 'time', ARGV[8], 'node', ARGV[9],\n"
+    "             'pool', ARGV[10], 'ip', ARGV[11], 'event', ARGV[6], 'from', ARGV[3], 'to', ARGV[4],\n"
+    "             'reason', ARGV[7], 'day', ARGV[2])\n"
+    "end\n"
+    "return 1\n";
