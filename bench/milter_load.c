@@ -712,9 +712,11 @@ early:
 static void ml_record(const struct ml_msg_result *r, long seq, uint64_t ns, int timed)
 {
     switch (r->outcome) {
-    case ML_SIGNED:
-        atomic_fetch_add(&n_signed, 1);
-        atomic_fetch_add(&n_sigs, r->sigs);
+    case ML_SIGNED:             /* warm-up messages are not counted as signed */
+        if (timed) {
+            atomic_fetch_add(&n_signed, 1);
+            atomic_fetch_add(&n_sigs, r->sigs);
+        }
         break;
     case ML_UNSIGNED:
         atomic_fetch_add(&n_unsigned, 1);
@@ -891,8 +893,6 @@ int main(int argc, char **argv)
         if (!opt.quiet)
             fprintf(stderr, "milter_load: warm-up messages failed or were unsigned\n");
     }
-    atomic_store(&n_signed, 0);
-    atomic_store(&n_sigs, 0);
     if (opt.pid > 0)
         cpu0 = proc_cpu_ticks(opt.pid);
     t0 = lat_now_ns();
