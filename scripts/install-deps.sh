@@ -1,0 +1,120 @@
+#!/bin/sh
+# NAME
+#     install-deps.sh - install the Debian 12 packages postflow needs
+#
+# SYNOPSIS
+#     sh scripts/install-deps.sh          (what `make deps` runs)
+#     sh scripts/install-deps.sh --list   (print the package list and exit)
+#
+# DESCRIPTION
+#     Installs everything needed to build, test, fuzz, benchmark and demo
+#     postflow: compilers, the C libraries, redis-server, Postfix, the Python
+#     test tools and the independent DKIM verifiers.  Idempotent and
+#     non-interactive (root, no tty, no stdin: fine for CI):
+#
+#     * fast path: if dpkg-query reports every package installed, it does
+#       nothing (no apt-get update) and exits 0;
+#     * Postfix is preseeded with "No configuration", so nothing system-wide
+#       is configured;
+#     * no service is started: a temporary /usr/sbin/policy-rc.d that
+#       answers 101 is put in place for the install and removed afterwards
+#       only if this script created it;
+#     * apt waits for a dpkg lock held by someone else (DPkg::Lock::Timeout)
+#       and the whole step is retried a few times.
+#
+# EXIT STATUS
+#     0 all packages installed; 1 installation failed; 77 not root and sudo
+#     unavailable (the missing packages are listed).
+
+set -eu
+
+PACKAGES="
+build-essential pkg-config clang libclang-rt-dev
+libmilter-dev libhiredis-dev libconfig-dev libcmocka-dev libev-dev libssl-dev
+redis-server postfix
+python3 python3-pytest python3-redis python3-dkim python3-nacl python3-dnspython
+libmail-dkim-perl opendkim opendkim-tools miltertest swaks postfwd
+procps iproute2
+"
+
+# Unquoted $PACKAGES on purpose: the list is split into words.
+# shellcheck disable=SC2086
+if [ "${1:-}" = "--list" ]; then
+    echo $PACKAGES
+    exit 0
+fi
+
+missing=""
+for p in $PACKAGES; do
+    status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+    [ "$status" = "installed" ] || missing="$missing $p"
+done
+
+# shellcheck disable=SC2086
+count=$(echo $PACKAGES | wc -w)
+if [ -z "$missing" ]; then
+    echo "deps: all $count packages already installed"
+    exit 0
+fi
+echo "deps: missing:$missing"
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        SUDO="sudo -n"
+    else
+        echo "deps: must run as root (or with password-less sudo) to install:$missing" >&2
+        exit 77
+    fi
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+POLICY_RC=/usr/sbin/policy-rc.d
+created_policy=no
+cleanup() {
+    if [ "$created_policy" = yes ]; then
+        $SUDO rm -f "$POLICY_RC"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+if [ ! -e "$POLICY_RC" ]; then
+    # Keep apt from starting the system's redis, postfix and opendkim.
+    printf '#!/bin/sh\n# temporary, from postflow scripts/install-deps.sh\nexit 101\n' |
+        $SUDO tee "$POLICY_RC" >/dev/null
+    $SUDO chmod 755 "$POLICY_RC"
+    created_policy=yes
+fi
+
+echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+
+APT_OPTS="-q -y -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold"
+
+try=1
+while :; do
+    # Word splitting of $APT_OPTS and $missing is intended.
+    # shellcheck disable=SC2086
+    if $SUDO apt-get $APT_OPTS update </dev/null &&
+       $SUDO apt-get $APT_OPTS install --no-install-recommends $missing </dev/null; then
+        break
+    fi
+    if [ $try -ge 4 ]; then
+        echo "deps: apt-get failed $try times; giving up" >&2
+        exit 1
+    fi
+    echo "deps: apt-get failed (try $try), retrying in $((try * 10))s" >&2
+    sleep $((try * 10))
+    try=$((try + 1))
+done
+
+still=""
+for p in $missing; do
+    status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+    [ "$status" = "installed" ] || still="$still $p"
+done
+if [ -n "$still" ]; then
+    echo "deps: still not installed:$still" >&2
+    exit 1
+fi
+echo "deps: installed:$missing"
