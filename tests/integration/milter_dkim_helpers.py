@@ -1,0 +1,356 @@
+"""milter_dkim_helpers.py - shared by the milter-dkim integration tests.
+
+* keys: DKIM key pairs made by our dkim-keygen, with their TXT records;
+* independent verifiers, each fed the public keys through a stub DNS:
+  dkimpy (python3-dkim), Mail::DKIM (perl; RSA only in Debian 12) and
+  OpenDKIM's own verifier (`opendkim -t` with TestPublicKeys);
+* MilterClient: a small client of the milter protocol (version 6), speaking
+  to the daemon as Postfix does (NR_* flags, HDR_LEADSPC, LF folds);
+* nasty messages: folded and long headers, 8-bit headers, empty body, no
+  final line end, trailing blank lines, lone CR/LF, duplicate headers.
+"""
+
+import os
+import re
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+
+import dkim
+
+PERL_VERIFY = r'''
+use strict; use warnings;
+use Mail::DKIM::Verifier; use Net::DNS;
+my ($file, @recs) = @ARGV;
+my %txt = map { split(/=/, $_, 2) } @recs;
+no warnings 'redefine';
+*Mail::DKIM::DNS::query = sub {
+    my ($name, $type) = @_; $name =~ s/\.$//;
+    return () unless exists $txt{$name};
+    my $rr = Net::DNS::RR->new(name => $name, type => 'TXT', txtdata => $txt{$name});
+    return ($rr);
+};
+open(my $fh, '<', $file) or die; binmode $fh;
+my $v = Mail::DKIM::Verifier->new();
+while (my $line = <$fh>) { $v->PRINT($line); }
+$v->CLOSE;
+my @sigs = $v->signatures;
+print join(" ", map { $_->result } @sigs), "\n";
+'''
+
+
+# ---- keys ---------------------------------------------------------------------------------------
+
+class Key:
+    """A key made by dkim-keygen: .path (PEM), .record (TXT value), .name (DNS name)."""
+
+    def __init__(self, keygen, directory, domain, selector, alg, bits=2048):
+        cmd = [keygen, "-d", domain, "-s", selector, "-a", alg, "-o", directory]
+        if alg == "rsa":
+            cmd += ["-b", str(bits)]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        self.path = os.path.join(directory, selector + ".private")
+        self.domain, self.selector, self.alg = domain, selector, alg
+        self.name = "%s._domainkey.%s" % (selector, domain)
+        self.record = "".join(re.findall(r'"([^"]*)"', out))
+        self.zone = out
+
+
+def dns_records(keys):
+    return {k.name: k.record for k in keys}
+
+
+# ---- verifiers ----------------------------------------------------------------------------------
+
+def to_crlf(msg):
+    """The message as SMTP carries it: every line ends with CRLF (a lone CR stays data)."""
+    return re.sub(rb"(?<!\r)\n", b"\r\n", msg)
+
+
+def signature_count(msg):
+    return len(re.findall(rb"(?im)^dkim-signature:", msg))
+
+
+def verify_dkimpy(msg, records):
+    """Returns a list of booleans, one per DKIM-Signature (top first)."""
+    recs = {k.encode(): v.encode() for k, v in records.items()}
+
+    def dnsfunc(name, timeout=5):
+        if isinstance(name, str):
+            name = name.encode()
+        return recs.get(name.rstrip(b"."))
+    d = dkim.DKIM(to_crlf(msg))
+    return [bool(d.verify(idx=i, dnsfunc=dnsfunc)) for i in range(signature_count(msg))]
+
+
+def verify_maildkim(msg, records, workdir):
+    path = os.path.join(workdir, "maildkim-%d.eml" % os.getpid())
+    script = os.path.join(workdir, "verify.pl")
+    with open(path, "wb") as f:
+        f.write(to_crlf(msg))
+    with open(script, "w") as f:
+        f.write(PERL_VERIFY)
+    args = ["perl", script, path] + ["%s=%s" % kv for kv in records.items()]
+    out = subprocess.run(args, check=True, capture_output=True, text=True, timeout=300).stdout
+    return out.split()
+
+
+def verify_opendkim(msg, records):
+    """OpenDKIM's verifier (opendkim -t).  OpenDKIM refuses files under a world-writable
+    directory such as /tmp, so its private files live in a 0700 directory under /run."""
+    base = "/run" if os.access("/run", os.W_OK) else None
+    d = tempfile.mkdtemp(prefix="mdkim-od-", dir=base)
+    os.chmod(d, 0o700)
+    try:
+        with open(os.path.join(d, "keys"), "w") as f:
+            for name, rec in records.items():
+                f.write("%s %s\n" % (name, rec))
+        with open(os.path.join(d, "opendkim.conf"), "w") as f:
+            f.write("Syslog no\nMode v\nTestPublicKeys %s/keys\n" % d)
+        with open(os.path.join(d, "msg.eml"), "wb") as f:
+            f.write(to_crlf(msg))
+        p = subprocess.run(["opendkim", "-x", os.path.join(d, "opendkim.conf"), "-t",
+                            os.path.join(d, "msg.eml")], capture_output=True, text=True, timeout=300)
+        text = p.stdout + p.stderr
+        return [m.group(1) for m in re.finditer(r"verification \([^)]*\) (succeeded|failed)", text)], text
+    finally:
+        subprocess.run(["rm", "-rf", d])
+
+
+# ---- config -------------------------------------------------------------------------------------
+
+def write_config(path, keys, canon="relaxed/relaxed", rules=None, extra=""):
+    """A milter_dkim section with one key entry per Key and a rule per domain (all its keys)."""
+    entries = []
+    for i, k in enumerate(keys):
+        entries.append('{ name = "k%d"; domain = "%s"; selector = "%s"; key_file = "%s"; '
+                       'canonicalization = "%s"; }' % (i, k.domain, k.selector, k.path, canon))
+    if rules is None:
+        by_domain = {}
+        for i, k in enumerate(keys):
+            by_domain.setdefault(k.domain, []).append("k%d" % i)
+        rules = [(d, names) for d, names in by_domain.items()]
+    rule_text = ", ".join('{ from = "%s"; keys = [%s]; }' % (d, ", ".join('"%s"' % n for n in names))
+                          for d, names in rules)
+    with open(path, "w") as f:
+        f.write("milter_dkim = {\n  keys = ( %s );\n  signing_table = ( %s );\n%s};\n"
+                % (", ".join(entries), rule_text, extra))
+    return path
+
+
+# ---- messages -----------------------------------------------------------------------------------
+
+def nasty_messages():
+    """name -> message bytes (LF line ends; tests convert as needed)."""
+    long_subject = "Subject: " + " ".join("word%03d" % i for i in range(700))
+    folded_subject = "Subject: start\n\t" + "\n\t".join("folded-%d   with  spaces" % i for i in range(40))
+    base = b"From: Joe <joe@example.com>\nTo: a@example.net\nDate: Fri, 28 Nov 2026 10:00:00 +0000\n" \
+           b"Message-ID: <1@example.com>\n"
+    return {
+        "plain": base + b"Subject: hello\n\nHello.\n",
+        "folded_long_headers": base + folded_subject.encode() + b"\n" + long_subject.encode()
+        + b"\nTo: " + b",\n ".join(b"user%d@example.org" % i for i in range(200)) + b"\n\nbody\n",
+        "eight_bit_headers": base + "Subject: café ünïcødé 日本語  \n".encode() + b"X-Raw: \xff\xfe\n\nbody\n",
+        "empty_body": base + b"Subject: empty\n\n",
+        "no_final_newline": base + b"Subject: nofinal\n\nline one\nline two",
+        "trailing_blank_lines": base + b"Subject: trailing\n\nbody\n\n\n\n  \n\t\n\n",
+        "lone_cr": base + b"Subject: lone cr\n\na\rb\nc\r\r\nend\n",
+        "duplicate_headers": base + b"Subject: one\nSubject: two\nCc: c1@example.org\nCc: c2@example.org\n"
+        b"Reply-To: r@example.com\n\nbody\n",
+        "whitespace_body": base + b"Subject: ws\n\n  lead  and   trail  \t\n\t\ttabs\t \n",
+        "list_unsubscribe": base + b"Subject: news\nList-Unsubscribe: <https://example.com/u/1>\n"
+        b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\nFeedback-ID: a:b:c:d\n\nnews\n",
+    }
+
+
+# ---- milter protocol client ---------------------------------------------------------------------
+
+SMFIP_NR = {"conn": 0x1000, "mail": 0x4000, "hdr": 0x80, "eoh": 0x40000, "body": 0x80000}
+SMFIP_HDR_LEADSPC = 0x100000
+OFFERED_PROTOCOL = 0x1FFFFF
+OFFERED_ACTIONS = 0x1FF
+
+
+class MilterReply(Exception):
+    pass
+
+
+class MilterClient:
+    """Speaks to a milter like Postfix 3.7 does; returns the modifications and the verdict."""
+
+    def __init__(self, address, timeout=30):
+        self.sock = socket.create_connection(address, timeout=timeout)
+        self.buf = b""
+        self.protocol = 0
+
+    def close(self):
+        try:
+            self._send(b"Q")
+        except OSError:
+            pass
+        self.sock.close()
+
+    def _send(self, cmd, data=b""):
+        self.sock.sendall(struct.pack("!I", len(data) + 1) + cmd + data)
+
+    def _recv(self):
+        while len(self.buf) < 4 or len(self.buf) < 4 + struct.unpack("!I", self.buf[:4])[0]:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise MilterReply("connection closed by the milter")
+            self.buf += chunk
+        n = struct.unpack("!I", self.buf[:4])[0]
+        pkt, self.buf = self.buf[4:4 + n], self.buf[4 + n:]
+        return pkt[:1], pkt[1:]
+
+    def negotiate(self, version=6, actions=OFFERED_ACTIONS, protocol=OFFERED_PROTOCOL):
+        self._send(b"O", struct.pack("!III", version, actions, protocol))
+        cmd, data = self._recv()
+        if cmd != b"O":
+            raise MilterReply("bad negotiate reply %r" % cmd)
+        _, self.actions, self.protocol = struct.unpack("!III", data[:12])
+        return self.actions, self.protocol
+
+    def _step(self, cmd, data, nr):
+        self._send(cmd, data)
+        if self.protocol & SMFIP_NR[nr]:
+            return None
+        c, _ = self._recv()
+        return c
+
+    def macros(self, stage, pairs):
+        self._send(b"D", stage + b"".join(k.encode() + b"\0" + v.encode() + b"\0" for k, v in pairs.items()))
+
+    def connect(self, host="client.example", addr="127.0.0.1", port=4242):
+        fam = b"6" if ":" in addr else b"4"
+        return self._step(b"C", host.encode() + b"\0" + fam + struct.pack("!H", port) + addr.encode() + b"\0",
+                          "conn")
+
+    def mail(self, sender="<s@example.com>", macros=None):
+        if macros:
+            self.macros(b"M", macros)
+        return self._step(b"M", sender.encode() + b"\0", "mail")
+
+    def header(self, name, value):
+        return self._step(b"L", name + b"\0" + value + b"\0", "hdr")
+
+    def eoh(self):
+        return self._step(b"N", b"", "eoh")
+
+    def body(self, data):
+        for off in range(0, len(data), 65535):
+            self._step(b"B", data[off:off + 65535], "body")
+
+    def eom(self, queue_id="4F2A1C3B"):
+        """Returns (verdict, [modifications]) where a modification is (cmd, index, name, value)."""
+        self.macros(b"E", {"i": queue_id})
+        self._send(b"E")
+        mods = []
+        while True:
+            cmd, data = self._recv()
+            if cmd in (b"h", b"i", b"m"):
+                idx = 0
+                if cmd != b"h":
+                    idx, data = struct.unpack("!I", data[:4])[0], data[4:]
+                name, value = data.split(b"\0")[:2]
+                mods.append((cmd, idx, name, value))
+            elif cmd == b"p":
+                continue
+            else:
+                return cmd, mods
+
+    def send_message(self, msg, queue_id="4F2A1C3B", auth=None, host="client.example", addr="127.0.0.1"):
+        """Runs a whole transaction; returns (verdict, mods, rebuilt message with CRLF)."""
+        msg = to_crlf(msg)
+        head, sep, body = msg.partition(b"\r\n\r\n")
+        if not sep:
+            head, body = msg.rstrip(b"\r\n"), b""
+        fields = re.split(rb"\r\n(?![ \t])", head)
+        self.connect(host=host, addr=addr)
+        self.mail(macros={"{auth_authen}": auth} if auth else None)
+        for f in fields:
+            name, _, value = f.partition(b":")
+            if not (self.protocol & SMFIP_HDR_LEADSPC):
+                value = value.lstrip(b" ")
+            self.header(name, value.replace(b"\r\n", b"\n"))   # Postfix sends folds as LF
+        self.eoh()
+        self.body(body)
+        verdict, mods = self.eom(queue_id)
+        return verdict, mods, rebuild(fields, body, mods, bool(self.protocol & SMFIP_HDR_LEADSPC))
+
+
+def rebuild(fields, body, mods, leadspc):
+    """Applies header insertions/changes like Postfix and returns the delivered message (CRLF)."""
+    fields = list(fields)
+    for cmd, idx, name, value in mods:
+        value = value.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        text = name + b":" + (value if leadspc else b" " + value)
+        if cmd == b"i":
+            fields.insert(idx, text)
+        elif cmd == b"h":
+            fields.append(text)
+        elif cmd == b"m":
+            seen = 0
+            for i, f in enumerate(fields):
+                if f.split(b":", 1)[0].strip().lower() == name.lower():
+                    seen += 1
+                    if seen == idx:
+                        if value:
+                            fields[i] = text
+                        else:
+                            del fields[i]
+                        break
+    return b"\r\n".join(fields) + b"\r\n\r\n" + body
+
+
+# ---- daemon -------------------------------------------------------------------------------------
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Daemon:
+    """milter-dkim -f on a loopback port; stop() sends SIGTERM and returns the log."""
+
+    def __init__(self, binary, args, logpath):
+        self.port = free_port()
+        self.logpath = logpath
+        self.log = open(logpath, "ab")
+        self.proc = subprocess.Popen([binary, "-f", "-p", "inet:%d@127.0.0.1" % self.port] + args,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("milter-dkim exited %s: %s" % (self.proc.returncode, self.read_log()))
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("milter-dkim did not listen: " + self.read_log())
+
+    @property
+    def address(self):
+        return ("127.0.0.1", self.port)
+
+    def read_log(self):
+        with open(self.logpath, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
