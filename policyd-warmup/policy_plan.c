@@ -445,7 +445,7 @@ static void answer_suppressed(const struct plan_env *env, struct plan *p, const 
     const char *words = reason_words(it[1], lens[1]);
     printable(reason, sizeof reason, it[1], lens[1]);
     printable(detail, sizeof detail, n > 2 ? it[2] : "", n > 2 ? lens[2] : 0);
-    snprintf(p->action, sizeof p->action, "REJECT %s (%s%s%s)", env->suppression_text,
+    snprintf(p->action, sizeof p->action, "550 %s (%s%s%s)", env->suppression_text,
              words ? words : reason, detail[0] ? ": " : "", detail);
     p->outcome = OUT_SUPPRESSED;
 }

@@ -1,0 +1,377 @@
+"""test_policy_redis - policyd-warmup against a real redis-server.
+
+Every test starts its own redis-server (fixture) and real policyd-warmup
+processes, speaks the Postfix policy protocol (or Exim's half-close) to them,
+and checks both the answers and what landed in Redis (docs/redis-keys.md).
+"""
+
+import threading
+import time
+
+import pytest
+
+from policyd_lab import Policyd, eom, rcpt
+from postflow_lab import wait_until
+
+
+def config(redis_address, *, rules="", caps="3, 10", warm_ip=True, smoothing=0, clock_offset=0,
+           suppression_down="open", warmup_down="open", extra_policy="", health=""):
+    ips = '{ address = "127.0.0.2"; schedule = "std"; }'
+    if warm_ip:
+        ips += ', { address = "127.0.0.3"; }'
+    return """
+log = { level = "debug"; };
+redis = { address = "%s"; command_timeout_ms = 500; connect_timeout_ms = 500;
+          retry_min_ms = 50; retry_max_ms = 200; };
+policy = {
+  clock_offset = %d;
+  log_interval = "1s";
+  suppression = { on_redis_down = "%s"; };
+  warmup = {
+    on_redis_down = "%s";
+    smoothing_hours = %d;
+    smoothing_burst_percent = 0;
+    health = { evaluate_interval = 1; %s };
+    schedules = ( { name = "std"; caps = "%s"; } );
+    pools = ( { name = "main"; sender_domains = [ "example.com" ]; ips = ( %s ); } );
+  };
+  rate_limits = ( %s );
+  %s
+};
+""" % (redis_address, clock_offset, suppression_down, warmup_down, smoothing, health, caps, ips,
+       rules, extra_policy)
+
+
+@pytest.fixture
+def workdir(lab_dir):
+    return lab_dir("policyd")
+
+
+@pytest.fixture
+def daemons(bin_path):
+    started = []
+
+    def start(workdir, text, name="policyd"):
+        pd = Policyd(bin_path("policyd-warmup"), workdir, text, name=name).start()
+        started.append(pd)
+        return pd
+    yield start
+    for pd in started:
+        pd.stop()
+
+
+# ---- suppression -------------------------------------------------------------
+
+def test_suppressed_recipient_is_rejected_at_rcpt_with_its_reason(redis_server, workdir, daemons):
+    r = redis_server.client(decode_responses=True)
+    r.hset("pf:sup:{gone@gmail.com}", mapping={"reason": "hard", "source": "bounce-proc",
+                                                "time": "1700000000", "detail": "5.1.1 userunknown"})
+    r.hset("pf:sup:{@blocked.example}", mapping={"reason": "manual", "source": "warmupctl", "time": "1"})
+    pd = daemons(workdir, config(redis_server.address))
+    assert pd.ask(**rcpt("Gone@GMAIL.com")) == \
+        "550 5.1.1 recipient is on the suppression list (hard bounce: 5.1.1 userunknown)"
+    assert pd.ask(**rcpt("anyone@blocked.example")) == \
+        "550 5.1.1 recipient is on the suppression list (added by an operator)"
+    assert pd.ask(**rcpt("fine@gmail.com")) == "DUNNO"
+
+
+def test_suppression_added_while_running_applies_at_once(redis_server, workdir, daemons):
+    pd = daemons(workdir, config(redis_server.address))
+    assert pd.ask(**rcpt("later@example.org")) == "DUNNO"
+    redis_server.client(decode_responses=True).hset("pf:sup:{later@example.org}", mapping={"reason": "complaint",
+                                                                       "source": "fbl-proc", "time": "1"})
+    assert pd.ask(**rcpt("later@example.org")).startswith("550 5.1.1 ")
+    assert "spam complaint" in pd.ask(**rcpt("later@example.org"))
+
+
+# ---- rate limits ---------------------------------------------------------------
+
+def test_recipient_rate_limit_per_client_is_exact(redis_server, workdir, daemons):
+    rule = '{ name = "per-client"; key = "client_address"; count = "recipients"; limit = 5; window = "1h"; }'
+    pd = daemons(workdir, config(redis_server.address, rules=rule))
+    conn = pd.connect()
+    answers = [conn.ask(**rcpt("u%d@example.org" % i, client="198.51.100.7")) for i in range(7)]
+    assert answers[:5] == ["DUNNO"] * 5
+    assert answers[5].startswith("DEFER_IF_PERMIT 4.7.1 rate limit \"per-client\" reached")
+    assert answers[6] == answers[5]
+    # Another client has its own bucket.
+    assert conn.ask(**rcpt("u@example.org", client="198.51.100.8")) == "DUNNO"
+    conn.close()
+    bucket = redis_server.client(decode_responses=True).hgetall("pf:rl:{per-client:198.51.100.7}")
+    assert sum(int(v) for v in bucket.values()) == 5
+
+
+def test_message_limit_counts_a_message_once_across_its_recipients(redis_server, workdir, daemons):
+    rule = '{ name = "msgs"; key = "sender"; count = "messages"; limit = 2; window = "1h"; }'
+    pd = daemons(workdir, config(redis_server.address, rules=rule))
+    conn = pd.connect()
+    for msg in range(2):
+        for i in range(3):   # three recipients, one message
+            assert conn.ask(**rcpt("r%d@example.org" % i, sender="a@x.example", instance="m%d" % msg)) == "DUNNO"
+    assert conn.ask(**rcpt("r@example.org", sender="a@x.example", instance="m3")).startswith("DEFER_IF_PERMIT")
+    conn.close()
+
+
+def test_byte_limit_at_end_of_message_rejects_when_configured(redis_server, workdir, daemons):
+    rule = ('{ name = "bytes"; key = "sender_domain"; count = "bytes"; limit = 2500; window = "10m"; '
+            'stage = "end_of_message"; action = "reject"; }')
+    pd = daemons(workdir, config(redis_server.address, rules=rule))
+    assert pd.ask(**eom("Q1", sender="a@other.example", size=1000)) == "DUNNO"
+    assert pd.ask(**eom("Q2", sender="b@other.example", size=1000)) == "DUNNO"
+    assert pd.ask(**eom("Q3", sender="c@other.example", size=1000)).startswith(
+        "REJECT 5.7.1 rate limit \"bytes\" reached")
+    assert pd.ask(**eom("Q4", sender="c@other.example", size=400)) == "DUNNO"
+
+
+# ---- warm-up -------------------------------------------------------------------
+
+def test_warming_ip_first_then_overflow_to_the_warm_ip(redis_server, workdir, daemons):
+    pd = daemons(workdir, config(redis_server.address, caps="3, 10"))
+    answers = [pd.ask(**eom("W%d" % i, recipient="x%d@gmail.com" % i)) for i in range(5)]
+    assert answers == ["FILTER smtp-127.0.0.2:"] * 3 + ["FILTER smtp-127.0.0.3:"] * 2
+    r = redis_server.client(decode_responses=True)
+    day = time.strftime("%Y%m%d", time.gmtime())
+    assert r.hget("pf:day:{main}:127.0.0.2:%s" % day, "all") == "3"
+    assert r.hget("pf:day:{main}:127.0.0.2:%s" % day, "p:gmail") == "3"
+    attr = r.hgetall("pf:q:{W0}")
+    assert attr["ip"] == "127.0.0.2" and attr["pool"] == "main"
+    assert attr["sender_domain"] == "example.com" and attr["provider"] == "gmail"
+    assert 13 * 86400 < r.ttl("pf:q:{W0}") <= 14 * 86400
+
+
+def test_no_budget_defers_with_a_clear_text(redis_server, workdir, daemons):
+    pd = daemons(workdir, config(redis_server.address, caps="2", warm_ip=False))
+    assert pd.ask(**eom("N1")) == "FILTER smtp-127.0.0.2:"
+    assert pd.ask(**eom("N2")) == "FILTER smtp-127.0.0.2:"
+    assert pd.ask(**eom("N3")) == \
+        "DEFER_IF_PERMIT 4.7.1 sending volume limit reached for this sender, try again later"
+    # Mail of a sender domain that no pool serves is not steered.
+    assert pd.ask(**eom("N4", sender="x@unpooled.example")) == "DUNNO"
+
+
+def test_recipients_count_against_the_cap(redis_server, workdir, daemons):
+    pd = daemons(workdir, config(redis_server.address, caps="10", warm_ip=False))
+    assert pd.ask(**eom("R1", recipient_count=6)) == "FILTER smtp-127.0.0.2:"
+    assert pd.ask(**eom("R2", recipient_count=5)).startswith("DEFER_IF_PERMIT")
+    assert pd.ask(**eom("R3", recipient_count=4)) == "FILTER smtp-127.0.0.2:"
+
+
+def test_cap_is_enforced_exactly_across_two_daemons(redis_server, workdir, daemons):
+    text = config(redis_server.address, caps="50", warm_ip=False)
+    a = daemons(workdir, text, name="node-a")
+    b = daemons(workdir, text, name="node-b")
+    results = []
+    lock = threading.Lock()
+
+    def client(pd, tag):
+        conn = pd.connect()
+        for i in range(20):
+            ans = conn.ask(**eom("%s%d" % (tag, i)))
+            with lock:
+                results.append(ans)
+        conn.close()
+    threads = [threading.Thread(target=client, args=(pd, "%s%d" % (pd.name, t)))
+               for pd in (a, b) for t in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 80
+    assert results.count("FILTER smtp-127.0.0.2:") == 50
+    assert sum(1 for r in results if r.startswith("DEFER_IF_PERMIT 4.7.1")) == 30
+    day = time.strftime("%Y%m%d", time.gmtime())
+    assert redis_server.client(decode_responses=True).hget("pf:day:{main}:127.0.0.2:%s" % day, "all") == "50"
+
+
+def _offset_to_utc_time_of_day(seconds_into_day):
+    now = int(time.time())
+    return (now - now % 86400 + seconds_into_day) - now
+
+
+def test_smoothing_spreads_the_cap_over_the_day(redis_server, workdir, daemons):
+    # At 06:00 UTC a cap of 100 spread over 24 h allows a quarter: 25.
+    off = _offset_to_utc_time_of_day(6 * 3600 + 30)
+    pd = daemons(workdir, config(redis_server.address, caps="100", warm_ip=False, smoothing=24,
+                                 clock_offset=off))
+    answers = [pd.ask(**eom("S%d" % i)) for i in range(30)]
+    assert answers.count("FILTER smtp-127.0.0.2:") == 25
+    assert all(a.startswith("DEFER_IF_PERMIT") for a in answers[25:])
+
+
+def _state(r, ip="127.0.0.2"):
+    return r.hgetall("pf:ip:{main}:%s" % ip)
+
+
+def _events(r):
+    return [fields for _id, fields in r.xrange("pf:events")]
+
+
+def test_day_rollover_advances_a_healthy_ip(redis_server, workdir, daemons):
+    text = config(redis_server.address, caps="4, 10", warm_ip=False)
+    pd = daemons(workdir, text)
+    r = redis_server.client(decode_responses=True)
+    answers = [pd.ask(**eom("D%d" % i)) for i in range(5)]
+    assert answers[:4] == ["FILTER smtp-127.0.0.2:"] * 4
+    assert answers[4].startswith("DEFER_IF_PERMIT 4.7.1 ")
+    assert _state(r)["stage"] == "0"
+    pd.reload(config(redis_server.address, caps="4, 10", warm_ip=False, clock_offset=86400))
+    assert wait_until(lambda: _state(r).get("stage") == "1", 10), pd.log()
+    ev = [e for e in _events(r) if e["event"] == "advance"]
+    assert len(ev) == 1 and ev[0]["from"] == "0" and ev[0]["to"] == "1" and ev[0]["ip"] == "127.0.0.2"
+    # The new day has the new cap: 10.
+    answers = [pd.ask(**eom("E%d" % i)) for i in range(11)]
+    assert answers.count("FILTER smtp-127.0.0.2:") == 10
+    # Evaluated once per day, even with a second node sharing Redis.
+    b = daemons(workdir, config(redis_server.address, caps="4, 10", warm_ip=False, clock_offset=86400), "node-b")
+    b.wait_log("started")
+    time.sleep(2.5)
+    assert len([e for e in _events(r) if e["event"] == "advance"]) == 1
+
+
+def _yesterday_hour_key(r, provider, field, count, ip="127.0.0.2"):
+    hour = int(time.time()) // 3600
+    r.hincrby("pf:hl:{main}:%s:%s:%d" % (ip, provider, hour), field, count)
+
+
+def test_too_little_volume_holds_the_stage(redis_server, workdir, daemons):
+    pd = daemons(workdir, config(redis_server.address, caps="10, 20", warm_ip=False))
+    r = redis_server.client(decode_responses=True)
+    assert pd.ask(**eom("H1")) == "FILTER smtp-127.0.0.2:"   # 1 of 10: below 50 %
+    pd.reload(config(redis_server.address, caps="10, 20", warm_ip=False, clock_offset=86400))
+    assert wait_until(lambda: any(e["event"] == "hold" for e in _events(r)), 10), pd.log()
+    assert _state(r)["stage"] == "0"
+
+
+def test_complaints_over_the_limit_pause_the_ip(redis_server, workdir, daemons):
+    pd = daemons(workdir, config(redis_server.address, caps="10, 20"))
+    r = redis_server.client(decode_responses=True)
+    for i in range(10):
+        assert pd.ask(**eom("C%d" % i, recipient="x@yahoo.com")) == "FILTER smtp-127.0.0.2:"
+    _yesterday_hour_key(r, "yahoo", "complaint", 1)      # what fbl-proc writes: 10 % complaints
+    pd.reload(config(redis_server.address, caps="10, 20", clock_offset=86400))
+    assert wait_until(lambda: _state(r).get("paused") == "1", 10), pd.log()
+    assert "complaints 10.00%" in _state(r)["paused_reason"]
+    assert any(e["event"] == "pause" for e in _events(r))
+    # A paused IP gets nothing; the warm IP takes the mail.
+    assert pd.ask(**eom("C99", recipient="x@yahoo.com")) == "FILTER smtp-127.0.0.3:"
+
+
+def test_hard_bounces_over_the_limit_step_back(redis_server, workdir, daemons):
+    pd = daemons(workdir, config(redis_server.address, caps="5, 10, 20", warm_ip=False))
+    r = redis_server.client(decode_responses=True)
+    assert pd.ask(**eom("B0")) == "FILTER smtp-127.0.0.2:"        # creates the state
+    r.hset("pf:ip:{main}:127.0.0.2", "stage", "1")               # as `warmupctl ip set-stage` would
+    answers = [pd.ask(**eom("B%d" % i)) for i in range(1, 12)]
+    assert answers.count("FILTER smtp-127.0.0.2:") == 9         # cap 10 at stage 1, 1 already used
+    _yesterday_hour_key(r, "other", "hard", 2)                  # 2 of 10 = 20 % hard bounces
+    pd.reload(config(redis_server.address, caps="5, 10, 20", warm_ip=False, clock_offset=86400))
+    assert wait_until(lambda: _state(r).get("stage") == "0", 10), pd.log()
+    assert any(e["event"] == "stepback" for e in _events(r))
+
+
+# ---- Redis outages -------------------------------------------------------------
+
+def test_redis_killed_and_restarted_fail_open_and_closed_then_recover(redis_server, workdir, daemons):
+    closed = daemons(workdir, config(redis_server.address, suppression_down="closed", warmup_down="closed"),
+                     "closed")
+    opened = daemons(workdir, config(redis_server.address), "open")
+    assert wait_until(lambda: "connected to" in closed.log() and "connected to" in opened.log(), 5)
+    assert closed.ask(**rcpt("a@example.org")) == "DUNNO"
+    persistent = closed.connect()
+    assert persistent.ask(**rcpt("p@example.org")) == "DUNNO"
+    redis_server.kill()
+    for _ in range(3):
+        assert closed.ask(**rcpt("a@example.org")).startswith("451 4.3.0 ")
+        assert closed.ask(**eom("K1")).startswith("451 4.3.0 ")
+        assert opened.ask(**rcpt("a@example.org")) == "DUNNO"
+        assert opened.ask(**eom("K2")) == "DUNNO"
+    assert persistent.ask(**rcpt("p@example.org")).startswith("451 4.3.0 ")
+    assert "redis unavailable" in closed.log()
+    redis_server.restart()
+    assert wait_until(lambda: closed.ask(**rcpt("a@example.org")) == "DUNNO", 10), closed.log()
+    assert wait_until(lambda: opened.ask(**eom("K3")) == "FILTER smtp-127.0.0.2:", 10), opened.log()
+    assert persistent.ask(**rcpt("p@example.org")) == "DUNNO"   # same connection, no restart
+    persistent.close()
+    assert closed.alive() and opened.alive()
+
+
+def test_script_cache_flush_is_survived(redis_server, workdir, daemons):
+    pd = daemons(workdir, config(redis_server.address, caps="10", warm_ip=False))
+    assert pd.ask(**eom("F1")) == "FILTER smtp-127.0.0.2:"
+    redis_server.client(decode_responses=True).script_flush()
+    assert pd.ask(**eom("F2")) == "FILTER smtp-127.0.0.2:"      # NOSCRIPT -> EVAL, same answer
+
+
+# ---- protocol ------------------------------------------------------------------
+
+def test_exim_half_close_gets_one_answer_then_close(redis_server, workdir, daemons):
+    redis_server.client(decode_responses=True).hset("pf:sup:{gone@example.org}", mapping={"reason": "hard", "time": "1"})
+    pd = daemons(workdir, config(redis_server.address))
+    action, closed = pd.exim(**rcpt("gone@example.org"))
+    assert action.startswith("550 5.1.1") and closed
+    action, closed = pd.exim(final_empty_line=True, **rcpt("fine@example.org"))
+    assert action == "DUNNO" and closed
+    action, closed = pd.exim(**eom("1xyz-000001-AB", mta="exim", recipient="x@gmail.com"))
+    assert action == "DUNNO interface=127.0.0.2 ip=127.0.0.2 pool=main" and closed
+
+
+def test_persistent_connection_serves_many_requests_in_order(redis_server, workdir, daemons):
+    pd = daemons(workdir, config(redis_server.address))
+    conn = pd.connect()
+    # Two requests in one write (pipelined): two answers, in order.
+    from policyd_lab import read_answer, request_bytes
+    conn.sock.sendall(request_bytes(rcpt("a@example.org")) + request_bytes(eom("P1")))
+    assert read_answer(conn.sock) == "DUNNO"
+    assert read_answer(conn.sock) == "FILTER smtp-127.0.0.2:"
+    for i in range(50):
+        assert conn.ask(**rcpt("b%d@example.org" % i)) == "DUNNO"
+    conn.close()
+
+
+@pytest.mark.parametrize("payload", [
+    b"this is not a policy request\n\n",
+    b"request=smtpd_access_policy\nsender=a@b\nsender=c@d\n\n",
+    b"request=something_else\n\n",
+    b"request=smtpd_access_policy\nsender=" + b"x" * 70000,
+    b"request=smtpd_access_policy\n\x00=\n\n",
+])
+def test_malformed_request_closes_without_answer_and_daemon_lives(redis_server, workdir, daemons, payload):
+    import socket
+    pd = daemons(workdir, config(redis_server.address))
+    s = socket.create_connection(("127.0.0.1", pd.port), timeout=5)
+    try:
+        s.sendall(payload)
+    except OSError:
+        pass
+    try:
+        data = s.recv(100)
+    except ConnectionResetError:
+        data = b""
+    s.close()
+    assert data == b""
+    assert "malformed policy request" in pd.log()
+    assert pd.ask(**rcpt("ok@example.org")) == "DUNNO"
+
+
+def test_sighup_reload_applies_new_rules_without_dropping_connections(redis_server, workdir, daemons):
+    pd = daemons(workdir, config(redis_server.address))
+    conn = pd.connect()
+    assert conn.ask(**rcpt("a@example.org", client="203.0.113.9")) == "DUNNO"
+    rule = '{ name = "tight"; key = "client_address"; count = "recipients"; limit = 1; window = "1h"; }'
+    pd.reload(config(redis_server.address, rules=rule))
+    assert conn.ask(**rcpt("b@example.org", client="203.0.113.9")) == "DUNNO"
+    assert conn.ask(**rcpt("c@example.org", client="203.0.113.9")).startswith("DEFER_IF_PERMIT")
+    # A broken file is refused and the running configuration kept.
+    pd.reload("policy = { warmup = { pools = ( { name = \"x\"; } ); }; };")
+    assert "reload failed" in pd.log()
+    assert conn.ask(**rcpt("d@example.org", client="203.0.113.9")).startswith("DEFER_IF_PERMIT")
+    conn.close()
+
+
+def test_metrics_are_written_per_node(redis_server, workdir, daemons):
+    pd = daemons(workdir, config(redis_server.address, extra_policy='node_name = "mx1";'))
+    pd.ask(**rcpt("a@example.org"))
+    pd.ask(**eom("M1"))
+    r = redis_server.client(decode_responses=True)
+    assert wait_until(lambda: r.hget("pf:metrics:mx1", "requests") == "2", 15)
+    assert r.hget("pf:metrics:mx1", "warmup_steered") == "1"

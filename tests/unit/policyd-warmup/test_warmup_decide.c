@@ -1,0 +1,197 @@
+/*
+ * test_warmup_decide.c - caps, smoothing and the daily health verdict,
+ * with a fake clock (times are plain numbers).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "warmup_decide.h"
+
+/* 2026-11-28 00:00:00 UTC */
+#define DAY0 1795824000LL
+
+static struct wm_schedule sched(void)
+{
+    struct wm_schedule s;
+    memset(&s, 0, sizeof s);
+    snprintf(s.name, sizeof s.name, "std");
+    long long caps[] = { 100, 500, 2000, 10000, 50000 };
+    memcpy(s.caps, caps, sizeof caps);
+    s.ncaps = 5;
+    for (int i = 0; i < PROVIDER_MAX; i++)
+        s.share_ppm[i] = -1;
+    return s;
+}
+
+static void day_and_hour_are_utc(void **state)
+{
+    assert_int_equal(warmup_day(DAY0), 20261128);
+    assert_int_equal(warmup_day(DAY0 + 86399), 20261128);
+    assert_int_equal(warmup_day(DAY0 + 86400), 20261129);
+    assert_int_equal(warmup_day(DAY0 - 1), 20261127);
+    assert_int_equal(warmup_hour(DAY0 + 3599), DAY0 / 3600);
+}
+
+static void cap_per_stage_then_unlimited(void **state)
+{
+    struct wm_schedule s = sched();
+    assert_int_equal(warmup_cap(&s, 0), 100);
+    assert_int_equal(warmup_cap(&s, 4), 50000);
+    assert_int_equal(warmup_cap(&s, 5), WM_UNLIMITED);
+    assert_int_equal(warmup_cap(NULL, 0), WM_UNLIMITED);
+}
+
+static void smoothing_spreads_the_cap_linearly(void **state)
+{
+    /* 24 h spread, no burst: a quarter at 06:00, half at noon, all at the end. */
+    assert_int_equal(warmup_budget(100, DAY0, 24, 0, 0), 0);
+    assert_int_equal(warmup_budget(100, DAY0 + 6 * 3600, 24, 0, 0), 25);
+    assert_int_equal(warmup_budget(100, DAY0 + 12 * 3600, 24, 0, 0), 50);
+    assert_int_equal(warmup_budget(100, DAY0 + 86399, 24, 0, 0), 99);
+    /* The next day starts again from zero. */
+    assert_int_equal(warmup_budget(100, DAY0 + 86400, 24, 0, 0), 0);
+}
+
+static void burst_allows_a_head_start_but_never_more_than_the_cap(void **state)
+{
+    assert_int_equal(warmup_budget(100, DAY0, 24, 0, 5), 5);
+    assert_int_equal(warmup_budget(100, DAY0 + 23 * 3600 + 3000, 24, 0, 5), 100);
+    assert_int_equal(warmup_budget(1000, DAY0 + 12 * 3600, 24, 0, 10), 600);
+}
+
+static void smoothing_window_with_start_hour(void **state)
+{
+    /* 8 h from 08:00 UTC: nothing but the burst before 08:00, everything from 16:00. */
+    assert_int_equal(warmup_budget(800, DAY0 + 7 * 3600, 8, 8, 0), 0);
+    assert_int_equal(warmup_budget(800, DAY0 + 10 * 3600, 8, 8, 0), 200);
+    assert_int_equal(warmup_budget(800, DAY0 + 16 * 3600, 8, 8, 0), 800);
+    assert_int_equal(warmup_budget(800, DAY0 + 23 * 3600, 8, 8, 0), 800);
+}
+
+static void no_smoothing_or_unlimited_pass_through(void **state)
+{
+    assert_int_equal(warmup_budget(100, DAY0, 0, 0, 0), 100);
+    assert_int_equal(warmup_budget(WM_UNLIMITED, DAY0, 24, 0, 5), WM_UNLIMITED);
+}
+
+static void provider_share_of_the_cap(void **state)
+{
+    struct wm_schedule s = sched();
+    s.share_ppm[0] = 400000;   /* 40 % */
+    assert_int_equal(warmup_share(&s, 0, 500), 200);
+    assert_int_equal(warmup_share(&s, 1, 500), WM_UNLIMITED);
+    assert_int_equal(warmup_share(&s, 0, WM_UNLIMITED), WM_UNLIMITED);
+}
+
+static struct wm_health health(void)
+{
+    struct wm_health h = { 10000, 30000, 1000, 50, 1 };   /* 1 %, 3 %, 0.1 %, 50 %, step back */
+    return h;
+}
+
+static void healthy_day_with_volume_advances(void **state)
+{
+    struct wm_health h = health();
+    struct wm_day_counts c = { 100, 0, 2, 0 };
+    struct wm_evaluation ev;
+    warmup_evaluate(&h, 0, 5, 100, &c, &ev);
+    assert_int_equal(ev.verdict, WM_ADVANCE);
+    assert_int_equal(ev.new_stage, 1);
+}
+
+static void too_little_volume_holds(void **state)
+{
+    struct wm_health h = health();
+    struct wm_day_counts c = { 49, 0, 0, 0 };
+    struct wm_evaluation ev;
+    warmup_evaluate(&h, 0, 5, 100, &c, &ev);
+    assert_int_equal(ev.verdict, WM_HOLD);
+    assert_int_equal(ev.new_stage, 0);
+    assert_non_null(strstr(ev.reason, "volume 49 below 50"));
+    struct wm_day_counts none = { 0, 0, 0, 0 };
+    warmup_evaluate(&h, 2, 5, 2000, &none, &ev);
+    assert_int_equal(ev.verdict, WM_HOLD);
+}
+
+static void thresholds_are_strictly_greater_than(void **state)
+{
+    struct wm_health h = health();
+    struct wm_evaluation ev;
+    struct wm_day_counts at_limit = { 1000, 10, 30, 1 };   /* exactly 1 %, 3 %, 0.1 % */
+    warmup_evaluate(&h, 1, 5, 500, &at_limit, &ev);
+    assert_int_equal(ev.verdict, WM_ADVANCE);
+    struct wm_day_counts over = { 1000, 11, 0, 0 };
+    warmup_evaluate(&h, 1, 5, 500, &over, &ev);
+    assert_int_equal(ev.verdict, WM_STEP_BACK);
+    assert_int_equal(ev.new_stage, 0);
+    assert_non_null(strstr(ev.reason, "hard bounces 1.10%"));
+}
+
+static void hard_bounces_hold_at_stage_zero_or_when_configured(void **state)
+{
+    struct wm_health h = health();
+    struct wm_evaluation ev;
+    struct wm_day_counts c = { 100, 5, 0, 0 };
+    warmup_evaluate(&h, 0, 5, 100, &c, &ev);
+    assert_int_equal(ev.verdict, WM_HOLD);        /* nothing to step back to */
+    h.step_back = 0;
+    warmup_evaluate(&h, 3, 5, 10000, &c, &ev);
+    assert_int_equal(ev.verdict, WM_HOLD);
+    assert_int_equal(ev.new_stage, 3);
+}
+
+static void soft_bounces_hold(void **state)
+{
+    struct wm_health h = health();
+    struct wm_evaluation ev;
+    struct wm_day_counts c = { 100, 0, 4, 0 };
+    warmup_evaluate(&h, 2, 5, 100, &c, &ev);
+    assert_int_equal(ev.verdict, WM_HOLD);
+    assert_non_null(strstr(ev.reason, "soft bounces 4.00%"));
+}
+
+static void complaints_pause_before_anything_else(void **state)
+{
+    struct wm_health h = health();
+    struct wm_evaluation ev;
+    struct wm_day_counts c = { 1000, 50, 50, 2 };
+    warmup_evaluate(&h, 2, 5, 2000, &c, &ev);
+    assert_int_equal(ev.verdict, WM_PAUSE);
+    assert_int_equal(ev.new_stage, 2);
+    assert_string_equal(warmup_verdict_name(ev.verdict), "pause");
+}
+
+static void warm_ip_is_kept(void **state)
+{
+    struct wm_health h = health();
+    struct wm_evaluation ev;
+    struct wm_day_counts c = { 100000, 0, 0, 0 };
+    warmup_evaluate(&h, 5, 5, WM_UNLIMITED, &c, &ev);
+    assert_int_equal(ev.verdict, WM_KEEP);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(day_and_hour_are_utc),
+        cmocka_unit_test(cap_per_stage_then_unlimited),
+        cmocka_unit_test(smoothing_spreads_the_cap_linearly),
+        cmocka_unit_test(burst_allows_a_head_start_but_never_more_than_the_cap),
+        cmocka_unit_test(smoothing_window_with_start_hour),
+        cmocka_unit_test(no_smoothing_or_unlimited_pass_through),
+        cmocka_unit_test(provider_share_of_the_cap),
+        cmocka_unit_test(healthy_day_with_volume_advances),
+        cmocka_unit_test(too_little_volume_holds),
+        cmocka_unit_test(thresholds_are_strictly_greater_than),
+        cmocka_unit_test(hard_bounces_hold_at_stage_zero_or_when_configured),
+        cmocka_unit_test(soft_bounces_hold),
+        cmocka_unit_test(complaints_pause_before_anything_else),
+        cmocka_unit_test(warm_ip_is_kept),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
