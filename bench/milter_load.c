@@ -18,11 +18,13 @@
  *	what an MTA that does not reuse milter connections would do.
  *
  *	The negotiated protocol flags are honoured: a stage the milter asked not
- *	to see is not sent, and a stage marked "no reply" (SMFIP_NR_*) is not
- *	waited for.  A SKIP reply to a body chunk stops the body.  Each command
+ *	to see is not sent (its macros are, as Postfix sends them), and a stage
+ *	marked "no reply" (SMFIP_NR_*) is not waited for.  A SKIP reply to a body chunk stops the body.  Each command
  *	is queued in an output buffer that is written when a reply must be
- *	read (or when it is full), as Postfix's VSTREAM does; the socket keeps
- *	its default options (no TCP_NODELAY, no TCP_QUICKACK).
+ *	read (or when it is full), as Postfix's VSTREAM does, and at the point
+ *	where Postfix's smtpd hands the connection to its cleanup server (after
+ *	the DATA event), where smtpd flushes; the socket keeps its default
+ *	options (no TCP_NODELAY, no TCP_QUICKACK).
  *
  *	Messages are SIZE bytes (headers + body) with the headers a bulk sender
  *	uses (From, To, Subject, Date, Message-ID, MIME-Version, Content-Type,
@@ -400,7 +402,7 @@ static int ml_open(struct ml_conn *c, char *why, size_t whylen)
     }
     atomic_store(&last_prot, c->prot);
 
-    if (!(c->prot & SMFIP_NOCONNECT) && ml_macros(c, SMFIC_CONNECT, conn_macros) < 0)
+    if (ml_macros(c, SMFIC_CONNECT, conn_macros) < 0)
         return -1;
     off = 0;
     off = put_str(pkt, off, sizeof(pkt), "localhost");
@@ -652,18 +654,28 @@ static int ml_message(struct ml_conn *c, long seq, struct ml_msg_result *r)
         if (rc < 0) return -1; \
         if (rc == 1) goto early; } while (0)
 
-    if (!(c->prot & SMFIP_NOMAIL) && ml_macros(c, SMFIC_MAIL, mail_macros) < 0)
+    if (ml_macros(c, SMFIC_MAIL, mail_macros) < 0)
         return -1;
     off = put_str(pkt, 0, sizeof(pkt), from);
     STEP(SMFIC_MAIL, pkt, off, SMFIP_NOMAIL, SMFIP_NR_MAIL, "MAIL");
     snprintf(pkt, sizeof(pkt), "<%s>", rcpt);
-    if (!(c->prot & SMFIP_NORCPT) && ml_macros(c, SMFIC_RCPT, rcpt_macros) < 0)
+    if (ml_macros(c, SMFIC_RCPT, rcpt_macros) < 0)
         return -1;
     off = strlen(pkt) + 1;
     STEP(SMFIC_RCPT, pkt, off, SMFIP_NORCPT, SMFIP_NR_RCPT, "RCPT");
-    if (!(c->prot & SMFIP_NODATA) && ml_macros(c, SMFIC_DATA, qid_macros) < 0)
+    if (ml_macros(c, SMFIC_DATA, qid_macros) < 0)
         return -1;
     STEP(SMFIC_DATA, NULL, 0, SMFIP_NODATA, SMFIP_NR_DATA, "DATA");
+    /*
+     * Postfix's smtpd sends the envelope events, then hands the milter
+     * connection to the cleanup server, which sends the content.  smtpd
+     * flushes its buffer at the hand-over (milter8_send), so whatever the
+     * envelope stage left unsent leaves here, in its own write.
+     */
+    if (ml_flush(c) < 0) {
+        snprintf(r->why, sizeof(r->why), "write error after DATA");
+        return -1;
+    }
 
     nh = ml_headers(h, seq, rcpt, qid);
     for (i = 0; i < nh; i++) {
@@ -680,7 +692,7 @@ static int ml_message(struct ml_conn *c, long seq, struct ml_msg_result *r)
         if (rc == 2)                        /* skip the remaining headers */
             break;
     }
-    if (!(c->prot & SMFIP_NOEOH) && ml_macros(c, SMFIC_EOH, qid_macros) < 0)
+    if (ml_macros(c, SMFIC_EOH, qid_macros) < 0)
         return -1;
     STEP(SMFIC_EOH, NULL, 0, SMFIP_NOEOH, SMFIP_NR_EOH, "EOH");
     for (sent = 0; sent < body_len && !(c->prot & SMFIP_NOBODY); sent += off) {
