@@ -35,7 +35,7 @@ endif
 
 PKGS      := openssl hiredis libconfig
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lhiredis -lconfig)
 
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 HARDEN   := -fstack-protector-strong -fPIE -fno-strict-overflow
@@ -63,20 +63,28 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 all: $(BINARIES)
 
 # ---- libraries -------------------------------------------------------------
+# V=1 shows the full compiler command lines.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
 $(OBJDIR)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(COMMON_LIB): $(COMMON_OBJS)
 	@mkdir -p $(dir $@)
-	rm -f $@ && $(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 # lib<PROG>.a: every .c of the program folder but its *_main.c files.
 define proglib
 $(1)_LIB_SRCS := $$(filter-out %_main.c,$$(wildcard $(1)/*.c))
 $(OBJDIR)/lib$(1).a: $$($(1)_LIB_SRCS:%.c=$(OBJDIR)/%.o)
 	@mkdir -p $$(dir $$@)
-	rm -f $$@ && $$(AR) rcs $$@ $$^
+	$$(Q)rm -f $$@ && $$(AR) rcs $$@ $$^
 endef
 $(foreach d,$(PROGDIRS),$(eval $(call proglib,$(d))))
 
@@ -84,7 +92,8 @@ $(foreach d,$(PROGDIRS),$(eval $(call proglib,$(d))))
 define progbin
 $(BINDIR)/$(subst _,-,$(patsubst %_main.c,%,$(notdir $(1)))): $(OBJDIR)/$(1:.c=.o) $(OBJDIR)/lib$(patsubst %/,%,$(dir $(1))).a $(COMMON_LIB)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o %.a,$$^) $$(LDLIBS)
+	@$$(if $$(Q),echo "  LD      $$@")
+	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o %.a,$$^) $$(LDLIBS)
 endef
 $(foreach m,$(MAIN_SRCS),$(eval $(call progbin,$(m))))
 
@@ -92,7 +101,8 @@ $(foreach m,$(MAIN_SRCS),$(eval $(call progbin,$(m))))
 define unittest
 $(OBJDIR)/tests/$(1)/%: tests/unit/$(1)/%.c $(if $(filter common,$(1)),,$(OBJDIR)/lib$(1).a) $(COMMON_LIB)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CPPFLAGS) -I$(1) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$(filter %.c %.a,$$^) -lcmocka $$(LDLIBS)
+	@$$(if $$(Q),echo "  TEST    $$@")
+	$$(Q)$$(CC) $$(CPPFLAGS) -I$(1) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$(filter %.c %.a,$$^) -lcmocka $$(LDLIBS)
 endef
 $(foreach d,$(sort $(patsubst tests/unit/%/,%,$(dir $(UNIT_SRCS)))),$(eval $(call unittest,$(d))))
 
@@ -102,12 +112,17 @@ unit: $(UNIT_BINS) $(BINARIES)
 integration: $(BINARIES)
 	@POSTFLOW_BIN=$(abspath $(BINDIR)) POSTFLOW_VARIANT=$(VARIANT) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
-check: all
+# check and demo install what is missing first (fast when everything is there), then
+# build in a sub-make so that pkg-config sees the freshly installed libraries.
+check: deps
+	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
 
-asan:
-	@$(MAKE) --no-print-directory VARIANT=asan check
+asan: deps
+	@$(MAKE) --no-print-directory VARIANT=asan all
+	@$(MAKE) --no-print-directory VARIANT=asan unit
+	@$(MAKE) --no-print-directory VARIANT=asan integration
 
 deps:
 	sh scripts/install-deps.sh
@@ -115,23 +130,38 @@ deps:
 # ---- fuzzing (clang + libFuzzer) -------------------------------------------
 FUZZ_DIR := build/fuzz
 FUZZ_LIB_SRCS := $(COMMON_SRCS) $(foreach d,$(PROGDIRS),$($(d)_LIB_SRCS))
-fuzz:
-	@mkdir -p $(FUZZ_DIR)
-	@set -e; for f in $(FUZZ_SRCS); do \
-	  n=$$(basename $$f .c); \
-	  clang $(CPPFLAGS) $(foreach d,$(PROGDIRS),-I$(d)) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
-	    -o $(FUZZ_DIR)/$$n $$f $(FUZZ_LIB_SRCS) -lmilter -lev $(PKG_LIBS) -lpthread -lm; \
+FUZZ_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_CFLAGS := $(CPPFLAGS) $(foreach d,$(PROGDIRS),-I$(d)) -std=c11 -g -O1 \
+               -fsanitize=fuzzer-no-link,address,undefined $(PKG_CFLAGS)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_DIR)/%)
+
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZCC  $<")
+	$(Q)clang $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_DIR)/%: tests/fuzz/%.c $(FUZZ_OBJS)
+	@$(if $(Q),echo "  FUZZLD  $@")
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) -lmilter -lev $(PKG_LIBS) -lpthread -lm
+
+fuzz: $(FUZZ_BINS)
+	@set -e; for f in $(FUZZ_BINS); do \
+	  n=$$(basename $$f); \
 	  mkdir -p $(FUZZ_DIR)/$$n.corpus; \
 	  seeds=tests/fuzz/seeds/$$n; [ -d $$seeds ] || seeds=; \
 	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
-	  $(FUZZ_DIR)/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(FUZZ_DIR)/$$n.corpus $$seeds 2>&1 | tail -3; \
+	  if ! $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(FUZZ_DIR)/$$n.corpus $$seeds \
+	       >$(FUZZ_DIR)/$$n.log 2>&1; then tail -40 $(FUZZ_DIR)/$$n.log; echo "fuzz: $$n FAILED"; exit 1; fi; \
+	  tail -1 $(FUZZ_DIR)/$$n.log; \
 	done
 
 # ---- benchmarks, demo ------------------------------------------------------
-bench: all
+bench: deps
+	@$(MAKE) --no-print-directory all
 	@POSTFLOW_BIN=$(abspath $(BINDIR)) sh bench/run.sh
 
-demo: all
+demo: deps
+	@$(MAKE) --no-print-directory all
 	@POSTFLOW_BIN=$(abspath $(BINDIR)) $(PYTHON) tests/lab/demo.py
 
 # ---- install ---------------------------------------------------------------

@@ -286,11 +286,15 @@ static enum mail_error parse_element(struct parser *p, size_t i, size_t *next)
     size_t j;
     enum mail_error rc;
 
+    bool seen_at = false;
+
     for (j = i; j < p->n; j++) {
         const struct tok *t = &p->t[j];
-        if (tok_is(t, ',') || tok_is(t, ';') || tok_is(t, '<') || tok_is(t, '@'))
+        if (tok_is(t, ',') || tok_is(t, ';') || tok_is(t, '<'))
             break;
-        if (tok_is(t, ':')) {             /* group start */
+        if (tok_is(t, '@'))               /* "a@b.example <a@b.example>" happens */
+            seen_at = true;
+        if (tok_is(t, ':') && !seen_at) { /* group start */
             if (p->group.ptr != NULL || j == i) {
                 p->err_at = t->start;
                 return MAIL_ERR_ADDRESS_SYNTAX;

@@ -5,7 +5,7 @@
  * NAME
  *	mhp_new, mhp_push, mhp_next, mhp_finish, mhp_free,
  *	mail_headers_parse, mail_headers_find, mail_headers_count,
- *	mail_field_unfold, mail_skip_mbox_from
+ *	mail_field_unfold, mail_skip_mbox_from, mail_fix_bare_cr
  *
  * DESCRIPTION
  *	The incremental parser copies pushed bytes into one struct buf.  Bytes
@@ -72,16 +72,17 @@ void mhp_finish(struct mail_header_parser *p)
 enum mhp_event mhp_next(struct mail_header_parser *p, struct mhp_result *r)
 {
     struct mail_scan *s = &p->scan;
+    const char *data = p->in.data != NULL ? p->in.data : "";
 
     memset(r, 0, sizeof(*r));
-    switch (mail_scan_step(s, p->in.data, p->in.len, p->finished, &r->field)) {
+    switch (mail_scan_step(s, data, p->in.len, p->finished, &r->field)) {
     case MAIL_SCAN_FIELD:
         r->nfields = s->nfields;
         return MHP_FIELD;
     case MAIL_SCAN_DONE:
         r->nfields = s->nfields;
         r->body_offset = s->base_off + s->body_offset;
-        r->body_pending = mail_view_make(p->in.data + s->body_offset,
+        r->body_pending = mail_view_make(data + s->body_offset,
                                          p->in.len - s->body_offset);
         r->has_separator = s->has_separator;
         return MHP_END;
@@ -107,6 +108,8 @@ enum mail_error mail_headers_parse(const char *buf, size_t len, const struct mai
     memset(out, 0, sizeof(*out));
     if (err != NULL)
         memset(err, 0, sizeof(*err));
+    if (buf == NULL)
+        buf = "";                         /* len is 0: no pointer arithmetic on NULL */
     mail_scan_init(&s, limits);
     for (;;) {
         switch (mail_scan_step(&s, buf, len, true, &f)) {
@@ -202,4 +205,26 @@ size_t mail_skip_mbox_from(const char *buf, size_t len)
         return 0;
     nl = memchr(buf, '\n', len);
     return nl != NULL ? (size_t)(nl - buf) + 1 : len;
+}
+
+int mail_fix_bare_cr(const char *in, size_t len, struct buf *out)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        const char *cr = memchr(in + i, '\r', len - i);
+        size_t n = cr != NULL ? (size_t)(cr - in) - i : len - i;
+
+        if (buf_append(out, in + i, n) != BUF_OK)
+            return -1;
+        i += n;
+        if (cr == NULL)
+            break;
+        /* in[i] == '\r' */
+        bool crlf = i + 1 < len && in[i + 1] == '\n';
+        if (buf_append_char(out, crlf ? '\r' : '\n') != BUF_OK)
+            return -1;
+        i++;
+    }
+    return 0;
 }

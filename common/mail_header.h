@@ -158,6 +158,20 @@ enum mail_error mail_headers_parse(const char *buf, size_t len,
 void mail_headers_free(struct mail_headers *h);
 
 /*
+ * As mail_headers_parse(), but a line that is not a field (no colon, bad
+ * name, NUL byte, a leading continuation line) is skipped and counted in
+ * *nskipped (may be NULL) instead of ending the header section, which
+ * ends only at an empty line or the end of input.  Limits are still
+ * errors.  For headers that are headers for sure but often mangled: the
+ * message returned inside a bounce (whose continuation lines lost their
+ * indentation, say), where the fields after the damage still matter.
+ */
+enum mail_error mail_headers_parse_lenient(const char *buf, size_t len,
+                                           const struct mail_limits *limits,
+                                           struct mail_headers *out, size_t *nskipped,
+                                           struct mail_error_info *err);
+
+/*
  * Finds a field by name (ASCII case-insensitive).  iter, when not NULL,
  * is the index to start from and is set past the match, so that a loop
  * walks every field of that name:  size_t i = 0; while ((f = find(h, "Received", &i)))
@@ -173,9 +187,11 @@ size_t mail_headers_count(const struct mail_headers *h, const char *name);
  * A DSN (RFC 3464 §2.1) or ARF (RFC 5965 §3.1) body is a sequence of
  * header-like "field blocks" separated by empty lines: per-message fields,
  * then one block per recipient.  Parsing is tolerant as these reports are
- * often sloppy: empty lines at the start or repeated are skipped, a line
- * that is neither a field nor a continuation is skipped and counted in
- * nskipped (never silently).  Limits still apply (max_line, max_fields for
+ * often sloppy: empty lines (and lines of only whitespace) at the start,
+ * between blocks or repeated are skipped, a line that is neither a field
+ * nor a continuation is skipped and counted in nskipped (never silently).
+ * Inside a block, a whitespace-only line ends the block rather than
+ * continuing a field (DSN writers use it as a separator).  Limits still apply (max_line, max_fields for
  * all blocks together, max_field_size) and are errors.
  */
 struct mail_field_blocks {
@@ -189,6 +205,15 @@ enum mail_error mail_field_blocks_parse(const char *buf, size_t len,
                                         struct mail_field_blocks *out,
                                         struct mail_error_info *err);
 void mail_field_blocks_free(struct mail_field_blocks *b);
+
+/*
+ * Splits a DSN typed value (RFC 3464 §2.1.2: "rfc822; user@example.com",
+ * "smtp; 550 5.1.1 ...", "dns; mx.example.com") at its first ';' into the
+ * type and the rest, both trimmed of whitespace and line breaks (the rest
+ * may still hold folding inside: mail_field_unfold() it if needed).
+ * Views into value.  Returns false, views untouched, if there is no ';'.
+ */
+bool mail_field_typed(struct mail_view value, struct mail_view *type, struct mail_view *rest);
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -205,5 +230,12 @@ int mail_field_unfold(struct mail_view value, struct buf *out);
  * else 0.
  */
 size_t mail_skip_mbox_from(const char *buf, size_t len);
+
+/*
+ * Appends in[0..len) to out with every bare CR (one not followed by LF)
+ * turned into LF, so that CR-only mail (old Mac files) can be parsed;
+ * CRLF and LF are left alone.  Returns 0, or -1 at out's limit.
+ */
+int mail_fix_bare_cr(const char *in, size_t len, struct buf *out);
 
 #endif

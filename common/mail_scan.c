@@ -43,6 +43,8 @@ size_t mail_scan_keep_from(const struct mail_scan *s)
         return s->field_start;
     case MAIL_SCAN_END:
         return s->body_offset;
+    case MAIL_SCAN_BLANK_CR:
+        return s->pos - 1;          /* keep the CR: an error may point at it */
     default:
         return s->pos;
     }

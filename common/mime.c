@@ -27,6 +27,9 @@
 #include "mime.h"
 #include "xalloc.h"
 
+/* internal flag: the part is an enclosed message (parse its header leniently) */
+#define MIME_F_ENCLOSED 0x8000u
+
 struct mime_frame {
     size_t          index;       /* the container part */
     unsigned        depth;
@@ -66,7 +69,7 @@ struct mime_walker *mime_walker_new(const char *msg, size_t len, const struct ma
 {
     struct mime_walker *w = xcalloc(1, sizeof(*w));
 
-    w->msg = msg;
+    w->msg = msg != NULL ? msg : "";      /* no pointer arithmetic on NULL */
     w->len = len;
     w->lim = limits != NULL ? *limits : MAIL_LIMITS_DEFAULT;
     return w;
@@ -122,17 +125,22 @@ static size_t walk_offset(const struct mime_walker *w, const char *p, size_t ori
 /*
  * Finds the first delimiter line at or after line start `from`.  A match
  * is "--" boundary ["--"] *(SP/HTAB) followed by CRLF, LF or the end.
+ * Whitespace before the "--" is tolerated (*indented set): some MTAs
+ * indent a delimiter, and losing a DSN part to that loses its recipients.
  */
 static bool find_delimiter(const struct mime_frame *f, size_t from, size_t *dstart,
-                           size_t *dafter, bool *close)
+                           size_t *dafter, bool *close, bool *indented)
 {
     const char *b = f->body;
     size_t len = f->len, p = from;
 
     while (p < len) {
-        if (len - p >= 2 + f->blen && b[p] == '-' && b[p + 1] == '-' &&
-            memcmp(b + p + 2, f->boundary, f->blen) == 0) {
-            size_t q = p + 2 + f->blen;
+        size_t d = p;
+        while (d < len && (b[d] == ' ' || b[d] == '\t'))
+            d++;
+        if (len - d >= 2 + f->blen && b[d] == '-' && b[d + 1] == '-' &&
+            memcmp(b + d + 2, f->boundary, f->blen) == 0) {
+            size_t q = d + 2 + f->blen;
             bool cl = false;
             if (len - q >= 2 && b[q] == '-' && b[q + 1] == '-') {
                 q += 2;
@@ -149,10 +157,11 @@ static bool find_delimiter(const struct mime_frame *f, size_t from, size_t *dsta
             *dstart = p;
             *dafter = q;
             *close = cl;
+            *indented = d > p;
             return true;
         }
 next_line:;
-        const char *nl = memchr(b + p, '\n', len - p);
+        const char *nl = memchr(b + d, '\n', len - d);
         if (nl == NULL)
             break;
         p = (size_t)(nl - b) + 1;
@@ -165,17 +174,19 @@ static bool multipart_next(struct mime_walker *w, struct mime_frame *f, size_t *
                            size_t *clen, unsigned *flags)
 {
     size_t ds, da, end;
-    bool cl;
+    bool cl, ind = false;
 
     if (f->done)
         return false;
     if (!f->started) {
         f->started = true;
-        if (!find_delimiter(f, 0, &ds, &da, &cl)) {
+        if (!find_delimiter(f, 0, &ds, &da, &cl, &ind)) {
             w->warnings |= MIME_WARN_NO_BOUNDARY;
             f->done = true;
             return false;
         }
+        if (ind)
+            w->warnings |= MIME_WARN_INDENTED_DELIMITER;
         if (cl) {
             f->done = true;
             return false;
@@ -183,7 +194,7 @@ static bool multipart_next(struct mime_walker *w, struct mime_frame *f, size_t *
         f->pos = da;
     }
     *start = f->pos;
-    if (find_delimiter(f, f->pos, &ds, &da, &cl)) {
+    if (find_delimiter(f, f->pos, &ds, &da, &cl, &ind)) {
         /* The line ending before the delimiter belongs to the delimiter. */
         end = ds;
         if (end > *start && f->body[end - 1] == '\n')
@@ -200,6 +211,8 @@ static bool multipart_next(struct mime_walker *w, struct mime_frame *f, size_t *
         w->warnings |= MIME_WARN_NO_CLOSE_DELIMITER;
         *flags |= MIME_F_LAST_UNCLOSED;
     }
+    if (ind)
+        w->warnings |= MIME_WARN_INDENTED_DELIMITER;
     *clen = end - *start;
     return true;
 }
@@ -230,7 +243,7 @@ static bool decode_container(struct mime_walker *w, struct mime_part *p,
     (void)rc;   /* invalid base64: walk what decoded cleanly */
     w->decoded = xrealloc(w->decoded, (w->ndecoded + 1) * sizeof(*w->decoded));
     *len = b.len;
-    *body = w->decoded[w->ndecoded++] = buf_detach(&b, NULL);
+    *body = w->decoded[w->ndecoded++] = b.data != NULL ? buf_detach(&b, NULL) : xcalloc(1, 1);
     w->decoded_total += p->body.len;
     return true;
 }
@@ -322,7 +335,16 @@ static enum mime_status emit_part(struct mime_walker *w, const char *base, size_
     p->parent = parent;
     p->depth = depth;
     p->flags = flags;
-    rc = mail_headers_parse(base, len, &w->lim, &p->headers, &herr);
+    if (flags & (MIME_F_HEADERS_ONLY | MIME_F_ENCLOSED)) {
+        rc = mail_headers_parse_lenient(base, len, &w->lim, &p->headers, &p->header_skipped, &herr);
+        if (p->header_skipped > 0) {
+            w->warnings |= MIME_WARN_BAD_PART_HEADER;
+            p->flags |= MIME_F_HEADER_SKIPPED;
+        }
+    } else {
+        rc = mail_headers_parse(base, len, &w->lim, &p->headers, &herr);
+    }
+    p->flags &= ~MIME_F_ENCLOSED;
     if (rc != MAIL_OK) {
         if (depth == 0 || !mail_scan_error_is_syntax(rc)) {
             size_t at = walk_offset(w, base, origin);
@@ -397,8 +419,7 @@ enum mime_status mime_next(struct mime_walker *w, const struct mime_part **part)
             have = !f->done;
             f->done = true;
             clen = f->len;
-            if (f->kind == MIME_KIND_HEADERS)
-                flags |= MIME_F_HEADERS_ONLY;
+            flags |= f->kind == MIME_KIND_HEADERS ? MIME_F_HEADERS_ONLY : MIME_F_ENCLOSED;
         }
         if (!have) {
             free(f->boundary);

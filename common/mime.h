@@ -10,6 +10,7 @@
  *	while ((st = mime_next(w, &p)) == MIME_PART) {
  *	    if (p->kind == MIME_KIND_FIELD_BLOCKS)          // DSN / ARF report
  *	        mail_field_blocks_parse(p->body.ptr, p->body.len, ...);
+ *	        // (if p->cte is base64 or QP, mime_part_decode() it first)
  *	}
  *	if (st == MIME_ERROR) log mail_error_str(mime_error(w)->code);
  *	mime_walker_free(w);
@@ -30,7 +31,8 @@
  *
  *	Boundaries (RFC 2046 §5.1.1): a delimiter is a line that starts with
  *	"--" boundary, optionally followed by "--" (the close delimiter) and
- *	whitespace only.  So a boundary that is a prefix of another one does
+ *	whitespace only (whitespace before the "--" is tolerated with a
+ *	warning).  So a boundary that is a prefix of another one does
  *	not match the longer one's lines.  The line ending before a delimiter
  *	belongs to the delimiter, not to the part.  A part's range is fixed by
  *	its parent before the part is parsed, so nested multiparts with
@@ -44,10 +46,19 @@
  *	                                  or with no delimiter line: a leaf;
  *	    MIME_WARN_BAD_CONTENT_TYPE    unparseable Content-Type: text/plain
  *	                                  assumed (RFC 2045 §5.2);
- *	    MIME_WARN_BAD_PART_HEADER     a part's (or enclosed message's) header
- *	                                  has a line that is not a field: the
- *	                                  fields before it are kept and the rest
- *	                                  is the body;
+ *	    MIME_WARN_BAD_PART_HEADER     a body part's header has a line that
+ *	                                  is not a field: the fields before it
+ *	                                  are kept and the rest is the body
+ *	                                  (MIME_F_HEADER_CUT: a part may have
+ *	                                  no header at all); in an enclosed
+ *	                                  message or rfc822-headers block such
+ *	                                  lines are skipped and counted instead
+ *	                                  (MIME_F_HEADER_SKIPPED), as returned
+ *	                                  headers are often mangled but the
+ *	                                  fields after the damage still count;
+ *	    MIME_WARN_INDENTED_DELIMITER  a delimiter line indented by whitespace
+ *	                                  (seen in real DSNs; RFC 2046 has none):
+ *	                                  accepted as a delimiter;
  *	    MIME_WARN_ENCODED_MESSAGE     message/rfc822 with base64 or
  *	                                  quoted-printable encoding (RFC 2046
  *	                                  §5.2.1 forbids it): decoded into walker
@@ -100,7 +111,8 @@ enum mime_kind {
 #define MIME_F_HEADERS_ONLY   0x02u  /* child of text/rfc822-headers: headers, no body */
 #define MIME_F_IN_DECODED     0x04u  /* views point into walker-owned decoded bytes */
 #define MIME_F_LAST_UNCLOSED  0x08u  /* last child of a multipart missing its close delimiter */
-#define MIME_F_HEADER_CUT     0x10u  /* header stopped at a line that is not a field */
+#define MIME_F_HEADER_CUT     0x10u  /* body part: header stopped at a line that is not a field */
+#define MIME_F_HEADER_SKIPPED 0x20u  /* enclosed message: lines that are not fields skipped */
 
 /* walker warnings (bitmask, accumulated over the walk) */
 #define MIME_WARN_NO_CLOSE_DELIMITER 0x01u
@@ -108,6 +120,7 @@ enum mime_kind {
 #define MIME_WARN_BAD_CONTENT_TYPE   0x04u
 #define MIME_WARN_BAD_PART_HEADER    0x08u
 #define MIME_WARN_ENCODED_MESSAGE    0x10u
+#define MIME_WARN_INDENTED_DELIMITER 0x20u
 
 struct mime_part {
     size_t              index;       /* 0 for the top-level message, then visit order */
@@ -121,6 +134,7 @@ struct mime_part {
     struct mail_view    params;      /* raw text after the subtype (";charset=..."): see mime_param_get() */
     enum mime_cte       cte;
     struct mail_headers headers;     /* the part's header fields (owned by the walker) */
+    size_t              header_skipped; /* lines skipped in an enclosed message's header */
     struct mail_view    header_raw;  /* the header section bytes, empty line included */
     struct mail_view    body;        /* raw, still transfer-encoded */
 };

@@ -183,6 +183,18 @@ static int insert_fields(SMFICTX *ctx, const struct conn *c, const struct mdkim_
     return 0;
 }
 
+/*
+ * Removes trace fields the message already had (forged or stale), before
+ * anything is inserted so that the indexes count the original fields only.
+ */
+static int drop_forged_trace(SMFICTX *ctx, const struct conn *c, size_t count)
+{
+    for (size_t i = count; i > 0; i--)
+        if (smfi_chgheader(ctx, c->snap->trace_header, (int)i, NULL) != MI_SUCCESS)
+            return -1;
+    return 0;
+}
+
 static sfsistat cb_eom(SMFICTX *ctx)
 {
     struct conn *c = conn_get(ctx);
@@ -210,11 +222,13 @@ static sfsistat cb_eom(SMFICTX *ctx)
         mdkim_out_init(&out);
         if (mdkim_msg_eom(&c->msg, time(NULL), qid, &out) != 0) {
             verdict = fault(c, qid, c->msg.err.text);
-        } else if (insert_fields(ctx, c, &out) != 0) {
-            verdict = fault(c, qid, "the MTA refused the header insertion");
+        } else if (drop_forged_trace(ctx, c, out.drop_existing_trace) != 0
+                   || insert_fields(ctx, c, &out) != 0) {
+            verdict = fault(c, qid, "the MTA refused a header change");
         } else {
-            for (size_t i = out.drop_existing_trace; i > 0; i--)
-                smfi_chgheader(ctx, c->snap->trace_header, (int)i, NULL);
+            if (out.drop_existing_trace)
+                log_qid(LOG_LVL_NOTICE, qid, "removed %zu %s field(s) present before signing",
+                        out.drop_existing_trace, c->snap->trace_header);
             for (size_t i = 0; i < out.nsigs; i++)
                 log_qid(LOG_LVL_INFO, qid, "signed d=%s s=%s a=%s body=%llu bytes", out.sigs[i].domain,
                         out.sigs[i].selector, dkim_alg_name(out.sigs[i].alg),

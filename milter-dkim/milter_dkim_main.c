@@ -286,6 +286,7 @@ static int run_daemon(struct options *o, struct loaded *l)
         break;
     }
     log_notice("stopping on signal %d", sig);
+    milter_sock_shutdown_listeners();   /* wakes libmilter's poll() now, not after its timeout */
     smfi_stop();
     pthread_join(milter_thr, NULL);
     pthread_mutex_lock(&work_lock);

@@ -15,10 +15,11 @@
 
 #include "daemon.h"
 
-int milter_sock_nodelay_listeners(void)
+/* Calls fn on each listening stream socket; fn returns 1 when it acted. */
+static int for_each_listener(int (*fn)(int fd, int family))
 {
     struct rlimit rl;
-    int count = 0, one = 1;
+    int count = 0;
     int maxfd = (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536) ? (int)rl.rlim_cur : 65536;
     for (int fd = 0; fd < maxfd; fd++) {
         int listening = 0, type = 0;
@@ -30,13 +31,35 @@ int milter_sock_nodelay_listeners(void)
         len = sizeof type;
         if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM)
             continue;
-        if (getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0
-            || (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+        if (getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0)
             continue;
-        if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0)
-            count++;
+        count += fn(fd, ss.ss_family);
     }
     return count;
+}
+
+static int set_nodelay(int fd, int family)
+{
+    int one = 1;
+    if (family != AF_INET && family != AF_INET6)
+        return 0;
+    return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0;
+}
+
+static int shut(int fd, int family)
+{
+    (void)family;
+    return shutdown(fd, SHUT_RDWR) == 0;
+}
+
+int milter_sock_nodelay_listeners(void)
+{
+    return for_each_listener(set_nodelay);
+}
+
+int milter_sock_shutdown_listeners(void)
+{
+    return for_each_listener(shut);
 }
 
 int milter_sock_libmilter_spec(const char *spec, char *out, size_t outsize, char *err, size_t errsize)

@@ -17,6 +17,13 @@
 /* Sets TCP_NODELAY on every listening TCP socket of the process; returns how many. */
 int milter_sock_nodelay_listeners(void);
 
+/*
+ * Shuts down every listening socket of the process (TCP or unix), which
+ * wakes libmilter's listener at once after smfi_stop() instead of after its
+ * poll timeout.  Returns how many.
+ */
+int milter_sock_shutdown_listeners(void);
+
 /* Translates a socket spec (unix:PATH, inet:PORT@HOST, inet:HOST:PORT, HOST:PORT) to libmilter's form. */
 int milter_sock_libmilter_spec(const char *spec, char *out, size_t outsize, char *err, size_t errsize);
 

@@ -80,23 +80,13 @@ def make_message(subject, body=b"Hello from the lab.\n", sender="app@example.org
     return mid, head.encode() + body
 
 
-def sink_message_with(pf, message_id, timeout=30):
-    """Wait for the sink file whose message carries MESSAGE_ID; (env, msg)."""
-    found = lab.wait_until(lambda: [(e, m) for e, m in zip(pf.sink_envelopes(), pf.sink_messages())
-                                    if message_id.encode() in m], timeout)
-    assert found, "message %s never reached the sink; maillog:\n%s" % (
-        message_id, pf.maillog_tail())
-    assert len(found) == 1
-    return found[0]
-
-
 def test_submitted_message_arrives_in_sink_unchanged(postfix_lab):
     body = b"line one\n.a line starting with a dot\n8-bit: caf\xc3\xa9\n\nlast line\n"
     mid, msg = make_message("sink test", body)
     res = postfix_lab.send("app@example.org", ["user@example.com", "other@example.net"], msg)
     assert res.accepted and res.code == 250 and not res.refused
 
-    env, got = sink_message_with(postfix_lab, mid)
+    env, got = postfix_lab.wait_sink_message(mid)
     # Postfix prepends its Received: header; everything the client sent
     # follows byte for byte (dot-stuffing undone, LF line ends in the file).
     assert got.startswith(b"Received: from client.lab.test")
@@ -227,7 +217,7 @@ def test_filter_selects_per_ip_transport_and_log_names_it(postfix_lab):
             postfix_lab.set_hooks(policy=None)
     d = postfix_lab.wait_delivery(res.queue_id, status="sent")
     assert d["service"] == "smtp-127.0.0.2"
-    env, _ = sink_message_with(postfix_lab, mid)
+    env, _ = postfix_lab.wait_sink_message(mid)
     assert env["client_addr"] == "127.0.0.2"
 
 
@@ -289,3 +279,46 @@ def test_sanitizer_options_reach_the_pipe_command(lab_dir, monkeypatch):
         pf.stop()
     assert rec["env"].get("ASAN_OPTIONS") == "detect_leaks=1:abort_on_error=0"
     assert rec["env"]["PATH"] == "/usr/bin:/bin"
+
+
+def test_set_pipe_command_replaces_the_bounce_pipe(postfix_lab, lab_dir):
+    # A test of bounce-proc swaps the recorder for the real program this way.
+    out = lab_dir("pipe-alt")
+    os.chown(out, 65534, 65534)
+    script = os.path.join(out, "alt.sh")
+    with open(script, "w") as f:
+        f.write('#!/bin/sh\ncat > "%s/got.$$"\nprintf "%%s\\n" "$@" > "%s/args.$$"\n' % (out, out))
+    staged = postfix_lab.stage_file(script)
+    postfix_lab.set_pipe_command([staged, "--flag"])
+    try:
+        _, msg = make_message("alt pipe")
+        res = postfix_lab.send_inbound("dsn@remote.example", ["exit-0@" + BOUNCE], msg)
+        assert postfix_lab.wait_delivery(res.queue_id)["status"] == "sent"
+        args = [f for f in os.listdir(out) if f.startswith("args.")]
+        assert len(args) == 1
+        with open(os.path.join(out, args[0])) as f:
+            argv = f.read().splitlines()
+        # "--flag", then the envelope arguments appended by the lab.
+        assert argv[:3] == ["--flag", "dsn@remote.example", "exit-0@" + BOUNCE]
+        assert argv[5] == res.queue_id
+    finally:
+        postfix_lab.set_pipe_command(None)
+    res = postfix_lab.send_inbound("dsn@remote.example", ["exit-0@" + BOUNCE], msg)
+    assert postfix_lab.wait_pipe_record(res.queue_id)["argv"][4] == res.queue_id
+
+
+def test_make_demo_runs_end_to_end_and_cleans_up():
+    # `make demo` must keep working as programs land: run it as make does.
+    import subprocess
+    import sys
+    here = os.path.dirname(os.path.abspath(__file__))
+    demo = os.path.join(here, "..", "lab", "demo.py")
+    env = dict(os.environ)
+    env.setdefault("POSTFLOW_BIN", os.path.join(here, "..", "..", "bin"))
+    out = subprocess.run([sys.executable, demo], env=env, stdin=subprocess.DEVNULL,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.count("status=sent via transport") == 2
+    assert "Status: 5.1.1" in out.stdout or "bounce-proc:" in out.stdout
+    assert "processes left behind: none" in out.stdout
+    assert out.stdout.rstrip().endswith("done")

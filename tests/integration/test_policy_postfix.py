@@ -43,7 +43,7 @@ def policyd(bin_path, redis_server, lab_dir, postfix_lab):
     postfix_lab.set_hooks(policy=pd.socket)
     yield pd
     postfix_lab.set_hooks(policy=None)
-    pd.stop()
+    assert pd.stop() == 0, pd.log()[-3000:]
 
 
 def test_suppressed_recipient_gets_5xx_at_rcpt(policyd, redis_server, postfix_lab):

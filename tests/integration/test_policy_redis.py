@@ -57,7 +57,10 @@ def daemons(bin_path):
         return pd
     yield start
     for pd in started:
-        pd.stop()
+        rc = pd.stop()
+        # A clean SIGTERM stop exits 0; the ASan build also fails here on leaks or UB.
+        assert rc == 0, "policyd %s exited %s:\n%s" % (pd.name, rc, pd.log()[-3000:])
+        assert "Sanitizer" not in pd.log() and "runtime error" not in pd.log(), pd.log()[-3000:]
 
 
 # ---- suppression -------------------------------------------------------------
@@ -375,3 +378,61 @@ def test_metrics_are_written_per_node(redis_server, workdir, daemons):
     r = redis_server.client(decode_responses=True)
     assert wait_until(lambda: r.hget("pf:metrics:mx1", "requests") == "2", 15)
     assert r.hget("pf:metrics:mx1", "warmup_steered") == "1"
+
+
+def test_hung_redis_costs_at_most_the_command_timeout(redis_server, workdir, daemons):
+    import os
+    import signal
+    pd = daemons(workdir, config(redis_server.address, suppression_down="closed"))
+    assert pd.ask(**rcpt("a@example.org")) == "DUNNO"
+    os.kill(redis_server.pid, signal.SIGSTOP)          # alive but silent: no RST, no answer
+    try:
+        t0 = time.time()
+        answer = pd.ask(**rcpt("a@example.org"))
+        waited = time.time() - t0
+        assert answer.startswith("451 4.3.0 "), answer
+        assert waited < 2.0, waited                     # command_timeout_ms = 500 (+ watchdog tick)
+        t0 = time.time()
+        assert pd.ask(**rcpt("b@example.org")).startswith("451 4.3.0 ")
+        assert time.time() - t0 < 2.0
+    finally:
+        os.kill(redis_server.pid, signal.SIGCONT)
+    assert wait_until(lambda: pd.ask(**rcpt("c@example.org")) == "DUNNO", 10), pd.log()
+
+
+def test_idle_connections_are_closed(redis_server, workdir, daemons):
+    pd = daemons(workdir, config(redis_server.address, extra_policy='idle_timeout = "1s";'))
+    conn = pd.connect()
+    assert conn.ask(**rcpt("a@example.org")) == "DUNNO"
+    conn.sock.settimeout(5)
+    t0 = time.time()
+    assert conn.sock.recv(10) == b""                    # closed by the daemon
+    assert 0.8 < time.time() - t0 < 4
+    conn.close()
+
+
+def test_unix_socket_listener(redis_server, workdir, daemons, bin_path):
+    import os
+    import socket
+    import subprocess
+    from policyd_lab import read_answer, request_bytes
+    from labproc import register_process, unregister
+    path = os.path.join(workdir, "policy.sock")
+    conf = os.path.join(workdir, "unix.conf")
+    with open(conf, "w") as f:
+        f.write(config(redis_server.address))
+    proc = subprocess.Popen([bin_path("policyd-warmup"), "-f", "-c", conf, "-p", "unix:" + path],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    key = register_process(proc.pid, "policyd-warmup unix")
+    try:
+        assert wait_until(lambda: os.path.exists(path), 10)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(5)
+        assert wait_until(lambda: s.connect_ex(path) == 0, 5)
+        s.sendall(request_bytes(eom("U1")))
+        assert read_answer(s) == "FILTER smtp-127.0.0.2:"
+        s.close()
+    finally:
+        proc.terminate()
+        assert proc.wait(10) == 0
+        unregister(key)

@@ -50,6 +50,12 @@ SOURCE_IPS = ("127.0.0.2", "127.0.0.3")
 
 # ---- output ------------------------------------------------------------------
 _T0 = time.monotonic()
+FAILURES = []   # what went wrong; the demo exits 1 if anything is listed
+
+
+def fail(text):
+    FAILURES.append(text)
+    detail("FAILED: " + text)
 
 
 def say(text):
@@ -143,7 +149,7 @@ class Plugin:
         if self.lab.wait_until(lambda: self.proc.poll() is not None or port_open(port), 10) \
                 and self.proc.poll() is None:
             return True
-        detail("%s did not start (exit %s); its log:" % (self.title, self.proc.poll()))
+        fail("%s did not start (exit %s); its log:" % (self.title, self.proc.poll()))
         try:
             with open(os.path.join(workdir, logname), errors="replace") as f:
                 detail(f.read()[-2000:], indent=12)
@@ -172,13 +178,13 @@ class DkimPlugin(Plugin):
                               "-a", "rsa", "-b", "2048", "-o", keydir],
                              capture_output=True, text=True, timeout=60)
         if gen.returncode != 0:
-            detail("dkim-keygen failed (exit %d): %s" % (gen.returncode, gen.stderr.strip()))
+            fail("dkim-keygen exited %d: %s" % (gen.returncode, gen.stderr.strip()))
             return False
         self.txt = " ".join(re.findall(r'"([^"]*)"', gen.stdout)) or gen.stdout.strip()
         keys = [os.path.join(keydir, f) for f in os.listdir(keydir)
                 if not f.endswith((".txt", ".pub"))]
         if len(keys) != 1:
-            detail("dkim-keygen wrote %s; expected one private key" % os.listdir(keydir))
+            fail("dkim-keygen wrote %s; expected one private key" % os.listdir(keydir))
             return False
         self.key = keys[0]
         detail("dkim-keygen: key %s, DNS record:" % self.key)
@@ -200,7 +206,7 @@ class DkimPlugin(Plugin):
         import dkim
         sig = [l for l in message_bytes.split(b"\n") if l.lower().startswith(b"dkim-signature:")]
         if not sig:
-            detail("no DKIM-Signature on this message", indent=12)
+            fail("milter-dkim runs but this message has no DKIM-Signature")
             return
         txt = self.txt.encode()
 
@@ -211,6 +217,8 @@ class DkimPlugin(Plugin):
         ok = dkim.verify(crlf, dnsfunc=dnsfunc)
         detail("dkimpy verifies the DKIM-Signature with the public key: %s"
                % ("PASS" if ok else "FAIL"), indent=12)
+        if not ok:
+            fail("dkimpy could not verify the DKIM-Signature")
 
 
 class WarmupPlugin(Plugin):
@@ -237,7 +245,10 @@ class WarmupPlugin(Plugin):
         check = subprocess.run([self.path("policyd-warmup"), "-n", "-c", conf],
                                capture_output=True, text=True, timeout=30)
         if check.returncode != 0:
-            detail("policyd-warmup -n rejects the demo config (exit %d):" % check.returncode)
+            # Not counted as a failure while policyd-warmup's config is being
+            # written: the demo config above must follow it (see docstring).
+            detail("policyd-warmup -n rejects the demo config (exit %d): skipped"
+                   % check.returncode)
             detail((check.stdout + check.stderr).strip(), indent=12)
             return False
         self._spawn([self.path("policyd-warmup"), "-f", "-c", conf,
@@ -402,10 +413,15 @@ def run(keep):
             redis_server.stop()
         left = lab.leftovers()
         detail("processes left behind: %s" % (", ".join(left) if left else "none"))
+        if left:
+            fail("processes left behind")
         if keep:
             detail("lab directory kept: %s (maillog, sink/, pipe-out/)" % workdir)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+    if FAILURES:
+        say("done, with %d failure(s): %s" % (len(FAILURES), "; ".join(FAILURES)))
+        return 1
     say("done")
     return 0
 

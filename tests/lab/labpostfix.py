@@ -487,24 +487,18 @@ class PostfixLab:
         if not self.running:
             raise LabError("reload: this Postfix lab is not running")
         before = self.maillog().count(": reload -- version")
-        old = self._service_pids("smtpd")
-        os.kill(self._master[0], signal.SIGHUP)
+        master = self._master[0]
+        old = [(p, proc_starttime(p)) for p in session_members(master) if p != master]
+        os.kill(master, signal.SIGHUP)
         if not wait_until(lambda: self.maillog().count(": reload -- version") > before, timeout):
             raise LabError("Postfix did not log its reload; maillog:\n" + self.maillog_tail())
-        # Idle smtpd processes of the old generation exit soon after a reload;
-        # wait so the next connection surely gets the new settings.
-        wait_until(lambda: not [p for p in old if proc_alive(*p)], timeout)
-
-    def _service_pids(self, program):
-        out = []
-        for pid, st in self.processes():
-            try:
-                with open("/proc/%d/comm" % pid) as f:
-                    if f.read().strip() == program:
-                        out.append((pid, st))
-            except OSError:
-                pass
-        return out
+        # Every child of the old generation (smtpd, pipe, smtp, qmgr...) exits
+        # within about a second of the reload; wait, so that the next
+        # connection or delivery surely runs with the new settings.
+        if not wait_until(lambda: not [p for p in old if p[1] is not None and proc_alive(*p)],
+                          timeout):
+            raise LabError("Postfix processes of the old configuration still run %ss after "
+                           "reload" % timeout)
 
     def postconf(self, *settings):
         """postconf -e NAME=VALUE ... on this instance (no reload)."""
@@ -521,6 +515,8 @@ class PostfixLab:
             self.policy = policy
         if policy_stages is not None:
             self.policy_stages = tuple(policy_stages)
+        if not os.path.exists(os.path.join(self.config_dir, "main.cf")):
+            return  # not started yet: start() writes the hooks
         params = self._hook_params(self.milter, self.policy)
         self.postconf(*("%s=%s" % kv for kv in params.items()))
         if self.running:
@@ -562,12 +558,14 @@ class PostfixLab:
             smtp = smtplib.SMTP("127.0.0.1", port, local_hostname=helo, timeout=timeout)
         except (OSError, smtplib.SMTPException) as exc:
             return SendResult("connect", None, str(exc))
+        stage = "mail"
         try:
             smtp.ehlo()
             code, msg = smtp.mail(mail_from)
             if code != 250:
                 return SendResult("mail", code, msg.decode("utf-8", "replace"))
             refused = {}
+            stage = "rcpt"
             for rcpt in rcpt_to:
                 code, msg = smtp.rcpt(rcpt)
                 if code not in (250, 251):
@@ -576,6 +574,7 @@ class PostfixLab:
                 code, msg = refused[rcpt_to[-1]]
                 smtp.rset()
                 return SendResult("rcpt", code, msg, refused=refused)
+            stage = "data"
             code, msg = smtp.data(_crlf(data))
             text = msg.decode("utf-8", "replace")
             if code != 250:
@@ -583,9 +582,11 @@ class PostfixLab:
             m = re.search(r"queued as ([0-9A-Za-z]+)", text)
             return SendResult("done", code, text, m.group(1) if m else None, refused)
         except smtplib.SMTPResponseException as exc:
-            return SendResult("data", exc.smtp_code,
+            return SendResult(stage, exc.smtp_code,
                               exc.smtp_error.decode("utf-8", "replace")
                               if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error))
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            return SendResult(stage, None, "connection lost: %s" % exc)
         finally:
             try:
                 smtp.quit()
@@ -599,8 +600,8 @@ class PostfixLab:
         ConnectionError if the server cannot be reached.  Recipients refused
         while others were accepted are listed in result.refused."""
         res = self.try_send(mail_from, rcpt_to, data, port=port, **kw)
-        if res.stage == "connect":
-            raise ConnectionError(res.message)
+        if res.stage == "connect" or res.code is None:
+            raise ConnectionError("%s (at %s)" % (res.message, res.stage))
         if res.stage == "mail":
             raise smtplib.SMTPSenderRefused(res.code, res.message.encode(), mail_from)
         if res.stage == "rcpt":
@@ -645,6 +646,24 @@ class PostfixLab:
             raise LabError("sink holds %d message(s), expected %d after %ss; maillog tail:\n%s"
                            % (len(self.sink_files()), count, timeout, self.maillog_tail()))
         return files
+
+    def wait_sink_message(self, needle, timeout=30):
+        """Wait for the one sink message containing NEEDLE (bytes or str,
+        e.g. a unique Message-ID) and return (envelope, message bytes).
+        The sink is shared by the tests of a module: find yours this way."""
+        if isinstance(needle, str):
+            needle = needle.encode()
+
+        def find():
+            return [self.parse_sink_file(p) for p in self.sink_files()
+                    if needle in self.parse_sink_file(p)[1]]
+        found = wait_until(find, timeout)
+        if not found:
+            raise LabError("no sink message contains %r after %ss; maillog tail:\n%s"
+                           % (needle, timeout, self.maillog_tail()))
+        if len(found) > 1:
+            raise LabError("%d sink messages contain %r" % (len(found), needle))
+        return found[0]
 
     @staticmethod
     def parse_sink_file(path):

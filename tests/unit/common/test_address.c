@@ -129,6 +129,7 @@ static void obsolete_forms_are_tolerated(void **state)
     expect_list("john . doe (c) @ Example (x) . COM", 1, "john.doe@example.com");
     expect_list("\"folded\r\n name\" <a@b.example>", 1, "a@b.example");
     expect_list("a@example.com.", 1, "a@example.com");
+    expect_list("a@Example.com <a@example.com>, b@x.example", 2, "a@example.com|b@x.example");
     expect_list("a@[192.0.2.1]", 1, "a@[192.0.2.1]");
 }
 

@@ -261,6 +261,16 @@ static void header_section_starting_with_blank_line_has_no_fields(void **state)
 static void empty_input_is_an_empty_header_section(void **state)
 {
     struct mail_headers h;
+    struct mail_header_parser *p = mhp_new(NULL);
+    struct mhp_result r;
+
+    mhp_finish(p);                                 /* nothing pushed at all */
+    assert_int_equal(mhp_next(p, &r), MHP_END);
+    assert_int_equal(r.body_offset, 0);
+    assert_int_equal(r.body_pending.len, 0);
+    mhp_free(p);
+    assert_int_equal(parse(NULL, 0, NULL, &h, NULL), MAIL_OK);
+    mail_headers_free(&h);
 
     assert_int_equal(parse("", 0, NULL, &h, NULL), MAIL_OK);
     assert_int_equal(h.nfields, 0);
@@ -341,6 +351,35 @@ static void mbox_from_line_is_rejected_unless_skipped(void **state)
     assert_int_equal(h.nfields, 1);
     mail_headers_free(&h);
     assert_int_equal(mail_skip_mbox_from(S("From: a\n")), 0);
+}
+
+static void lenient_parse_skips_bad_lines_until_the_empty_line(void **state)
+{
+    const char msg[] = " stray continuation\nA: 1\nno colon here\nB: 2\n  folded\n\nbody";
+    struct mail_headers h;
+    size_t skipped = 0;
+
+    assert_int_equal(mail_headers_parse_lenient(S(msg), NULL, &h, &skipped, NULL), MAIL_OK);
+    assert_int_equal(skipped, 2);
+    assert_int_equal(h.nfields, 2);
+    assert_true(view_is(h.fields[1].value, " 2\n  folded"));
+    assert_string_equal(msg + h.body_offset, "body");
+    mail_headers_free(&h);
+}
+
+static void lenient_parse_still_enforces_limits(void **state)
+{
+    struct mail_limits lim = MAIL_LIMITS_INIT;
+    struct mail_headers h;
+    struct mail_error_info err;
+    const char msg[] = "bad\nA: 1\nB: 2\nC: 3\n\n";
+
+    lim.max_fields = 2;
+    assert_int_equal(mail_headers_parse_lenient(S(msg), &lim, &h, NULL, &err), MAIL_ERR_TOO_MANY_FIELDS);
+    assert_int_equal(err.offset, 14);
+    assert_int_equal(err.line, 4);
+    assert_int_equal(h.nfields, 2);
+    mail_headers_free(&h);
 }
 
 /* ---- limits ---------------------------------------------------------------- */
@@ -667,6 +706,41 @@ static void unfold_trims_and_honours_buffer_limit(void **state)
     buf_free(&u);
 }
 
+static void cr_only_mail_becomes_parseable_after_fixing_bare_cr(void **state)
+{
+    const char mac[] = "From: a@example.com\rSubject: old\r mac\r\rbody\r\n";
+    struct mail_headers h;
+    struct buf fixed;
+
+    buf_init(&fixed, 0);
+    assert_int_equal(mail_fix_bare_cr(S(mac), &fixed), 0);
+    assert_string_equal(fixed.data, "From: a@example.com\nSubject: old\n mac\n\nbody\r\n");
+    assert_int_equal(parse(fixed.data, fixed.len, NULL, &h, NULL), MAIL_OK);
+    assert_int_equal(h.nfields, 2);
+    assert_string_equal(fixed.data + h.body_offset, "body\r\n");
+    mail_headers_free(&h);
+    buf_free(&fixed);
+    buf_init(&fixed, 4);
+    assert_int_equal(mail_fix_bare_cr(S("ab\rcd"), &fixed), -1);
+    buf_free(&fixed);
+}
+
+static void typed_dsn_values_split_at_the_first_semicolon(void **state)
+{
+    struct mail_view type, rest;
+
+    assert_true(mail_field_typed(mail_view_make(S(" rfc822; User@Example.com \r\n")), &type, &rest));
+    assert_true(view_is(type, "rfc822"));
+    assert_true(view_is(rest, "User@Example.com"));
+    assert_true(mail_field_typed(mail_view_make(S(" smtp;550 5.1.1 <a@b>; no such user")), &type, &rest));
+    assert_true(view_is(type, "smtp"));
+    assert_true(view_is(rest, "550 5.1.1 <a@b>; no such user"));
+    assert_true(mail_field_typed(mail_view_make(S(";")), &type, &rest));
+    assert_int_equal(type.len + rest.len, 0);
+    assert_false(mail_field_typed(mail_view_make(S(" failed")), &type, &rest));
+    assert_false(mail_field_typed(mail_view_make(NULL, 0), &type, &rest));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -690,6 +764,8 @@ int main(void)
         cmocka_unit_test(leading_continuation_line_is_rejected),
         cmocka_unit_test(bare_cr_at_line_start_is_an_invalid_name),
         cmocka_unit_test(mbox_from_line_is_rejected_unless_skipped),
+        cmocka_unit_test(lenient_parse_skips_bad_lines_until_the_empty_line),
+        cmocka_unit_test(lenient_parse_still_enforces_limits),
         cmocka_unit_test(line_of_exactly_max_line_bytes_is_accepted_with_crlf_or_lf),
         cmocka_unit_test(line_one_byte_over_max_line_is_an_error),
         cmocka_unit_test(default_line_limit_accepts_long_real_world_lines),
@@ -705,6 +781,8 @@ int main(void)
         cmocka_unit_test(one_byte_pushes_of_a_large_header_stay_linear),
         cmocka_unit_test(find_walks_repeated_fields_case_insensitively),
         cmocka_unit_test(unfold_trims_and_honours_buffer_limit),
+        cmocka_unit_test(cr_only_mail_becomes_parseable_after_fixing_bare_cr),
+        cmocka_unit_test(typed_dsn_values_split_at_the_first_semicolon),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -213,6 +213,19 @@ static void boundary_that_prefixes_another_does_not_match_it(void **state)
                 "DONE", 0);
 }
 
+static void indented_delimiter_is_accepted_with_a_warning(void **state)
+{
+    const char msg[] =
+        "Content-Type: multipart/mixed; boundary=b\n\n"
+        "--b\n\none\n \t--b\n\ntwo --b\n  --bx\n--b--\n";
+
+    assert_walk(S(msg),
+                "0 multipart/mixed multi parent=-1\n"
+                "1 text/plain leaf parent=0 body=one\n"
+                "1 text/plain leaf parent=0 body=two --b\n  --bx\n"
+                "DONE", MIME_WARN_INDENTED_DELIMITER);
+}
+
 static void inner_part_cannot_leak_past_its_parents_delimiter(void **state)
 {
     /* The inner multipart is never closed; the outer delimiter still ends it. */
@@ -287,6 +300,32 @@ static void message_rfc822_is_walked_as_a_child_message(void **state)
                 "2 multipart/alternative multi parent=1\n"
                 "3 text/plain leaf parent=2 body=alt1\n"
                 "DONE", 0);
+}
+
+static void mangled_returned_header_lines_are_skipped_not_fatal(void **state)
+{
+    /* A bounce that lost the indentation of a folded Received: line. */
+    const char msg[] =
+        "Content-Type: multipart/report; boundary=b\n\n"
+        "--b\nContent-Type: message/rfc822\n\n"
+        "Received: from x\nby mx.example (Postfix)\nX-Postflow-Trace: abc\n\nreturned body\n"
+        "--b--\n";
+    struct mime_walker *w = mime_walker_new(S(msg), NULL);
+    const struct mime_part *p;
+
+    assert_int_equal(mime_next(w, &p), MIME_PART);
+    assert_int_equal(mime_next(w, &p), MIME_PART);
+    assert_int_equal(p->kind, MIME_KIND_MESSAGE);
+    assert_int_equal(mime_next(w, &p), MIME_PART);
+    assert_int_equal(p->depth, 2);
+    assert_int_equal(p->headers.nfields, 2);
+    assert_int_equal(p->header_skipped, 1);
+    assert_true(p->flags & MIME_F_HEADER_SKIPPED);
+    assert_true(view_is(mail_headers_find(&p->headers, "X-Postflow-Trace", NULL)->value, " abc"));
+    assert_true(view_is(p->body, "returned body"));
+    assert_int_equal(mime_next(w, &p), MIME_DONE);
+    assert_int_equal(mime_warnings(w), MIME_WARN_BAD_PART_HEADER);
+    mime_walker_free(w);
 }
 
 static void text_rfc822_headers_gives_a_headers_only_child(void **state)
@@ -450,20 +489,23 @@ static void raised_part_limit_walks_100000_parts_linearly(void **state)
 
 static void boundary_longer_than_the_limit_is_an_error(void **state)
 {
+    struct mail_limits lim = MAIL_LIMITS_INIT;
     char msg[512];
     struct buf out;
     char b70[71], b71[72];
 
+    lim.max_boundary_len = 70;                /* the RFC 2046 value */
     memset(b70, 'a', 70); b70[70] = '\0';
     memset(b71, 'a', 71); b71[71] = '\0';
     buf_init(&out, 0);
     snprintf(msg, sizeof(msg), "Content-Type: multipart/mixed; boundary=%s\n\n--%s\n\nx\n--%s--\n",
              b70, b70, b70);
-    assert_int_equal(walk(msg, strlen(msg), NULL, &out, NULL), MIME_DONE);
+    assert_int_equal(walk(msg, strlen(msg), &lim, &out, NULL), MIME_DONE);
     snprintf(msg, sizeof(msg), "Content-Type: multipart/mixed; boundary=%s\n\n--%s\n\nx\n--%s--\n",
              b71, b71, b71);
-    assert_int_equal(walk(msg, strlen(msg), NULL, &out, NULL), MIME_ERROR);
+    assert_int_equal(walk(msg, strlen(msg), &lim, &out, NULL), MIME_ERROR);
     assert_string_equal(out.data, "ERROR 12");      /* the part itself is refused */
+    assert_int_equal(walk(msg, strlen(msg), NULL, &out, NULL), MIME_DONE);   /* default: 256 */
     buf_free(&out);
 }
 
@@ -555,6 +597,50 @@ static void postfix_dsn_with_returned_headers_exposes_them(void **state)
     }
     assert_int_equal(mime_error(w)->code, MAIL_OK);
     assert_true(saw_headers);
+    mime_walker_free(w);
+    free(m);
+}
+
+static void indented_delimiter_in_a_real_dsn_still_yields_three_recipients(void **state)
+{
+    size_t len;
+    char *m = read_sample("dsn-rfc3464-3rcpt-indented-lf.eml", &len);
+    struct buf rcpt, tr;
+
+    buf_init(&rcpt, 0);
+    buf_init(&tr, 0);
+    assert_int_equal(dsn_recipients(m, len, &rcpt, &tr), 4);
+    assert_string_equal(rcpt.data,
+                        "rfc822;kijitora@nyaan.example.com\n"
+                        "rfc822;sabatora@cat.example.net\n"
+                        "rfc822;mikeneko@neko.example.or.jp\n");
+    assert_string_equal(tr.data,
+                        "0 multipart/report multi\n"
+                        "1 text/plain leaf\n"
+                        "1 message/delivery-status blocks\n"
+                        "1 message/rfc822 msg\n"
+                        "2 text/plain leaf\n");
+    buf_free(&rcpt);
+    buf_free(&tr);
+    free(m);
+}
+
+static void plain_text_exim_bounce_is_one_leaf_with_its_headers(void **state)
+{
+    size_t len;
+    char *m = read_sample("bounce-exim-plain-lf.eml", &len);
+    struct mime_walker *w = mime_walker_new(m, len, NULL);
+    const struct mime_part *p;
+
+    assert_int_equal(mime_next(w, &p), MIME_PART);
+    assert_int_equal(p->kind, MIME_KIND_LEAF);
+    assert_true(p->flags & MIME_F_DEFAULT_TYPE);
+    assert_true(view_is(mail_headers_find(&p->headers, "X-Failed-Recipients", NULL)->value,
+                        " kijitora@example.ed.jp"));
+    assert_int_equal(mail_headers_count(&p->headers, "Received"), 2);
+    assert_non_null(memmem(p->body.ptr, p->body.len, "This is a copy of the message", 29));
+    assert_int_equal(mime_next(w, &p), MIME_DONE);
+    assert_int_equal(mime_warnings(w), 0);
     mime_walker_free(w);
     free(m);
 }
@@ -739,12 +825,14 @@ int main(void)
         cmocka_unit_test(multipart_with_bare_lf_works_the_same),
         cmocka_unit_test(missing_close_delimiter_runs_last_part_to_the_end),
         cmocka_unit_test(boundary_that_prefixes_another_does_not_match_it),
+        cmocka_unit_test(indented_delimiter_is_accepted_with_a_warning),
         cmocka_unit_test(inner_part_cannot_leak_past_its_parents_delimiter),
         cmocka_unit_test(multipart_without_boundary_is_a_leaf_with_a_warning),
         cmocka_unit_test(unparseable_content_type_defaults_to_text_plain),
         cmocka_unit_test(part_with_broken_header_keeps_going_with_a_warning),
         cmocka_unit_test(broken_top_level_header_is_an_error),
         cmocka_unit_test(message_rfc822_is_walked_as_a_child_message),
+        cmocka_unit_test(mangled_returned_header_lines_are_skipped_not_fatal),
         cmocka_unit_test(text_rfc822_headers_gives_a_headers_only_child),
         cmocka_unit_test(quoted_printable_rfc822_headers_are_decoded_before_parsing),
         cmocka_unit_test(base64_message_rfc822_is_decoded_and_walked_with_a_warning),
@@ -757,6 +845,8 @@ int main(void)
         cmocka_unit_test(header_limit_inside_a_part_is_an_error_not_a_warning),
         cmocka_unit_test(postfix_dsn_with_returned_message_lf_and_crlf_agree),
         cmocka_unit_test(postfix_dsn_with_returned_headers_exposes_them),
+        cmocka_unit_test(indented_delimiter_in_a_real_dsn_still_yields_three_recipients),
+        cmocka_unit_test(plain_text_exim_bounce_is_one_leaf_with_its_headers),
         cmocka_unit_test(arf_report_exposes_feedback_fields_and_original),
         cmocka_unit_test(field_blocks_split_per_recipient_and_count_skipped_lines),
         cmocka_unit_test(field_blocks_enforce_the_total_field_limit),

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,14 +50,20 @@ static void server_start(const char *password)
         _exit(127);
     }
     server_pid = pid;
-    for (int i = 0; i < 200; i++) {         /* up to 2 s for the socket */
-        struct stat st;
+    for (int i = 0; i < 500; i++) {         /* up to 5 s until it answers PING */
+        redisContext *c = redisConnectUnix(sock_path);
+        redisReply *r = c != NULL && !c->err ? redisCommand(c, "PING") : NULL;
+        int up = r != NULL;     /* PONG, or NOAUTH when a password is set */
 
-        if (stat(sock_path, &st) == 0)
+        if (r != NULL)
+            freeReplyObject(r);
+        if (c != NULL)
+            redisFree(c);
+        if (up)
             return;
         sleep_ms(10);
     }
-    fail_msg("redis-server did not create %s", sock_path);
+    fail_msg("redis-server did not answer on %s", sock_path);
 }
 
 static void server_kill(void)

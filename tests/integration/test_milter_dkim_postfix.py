@@ -1,0 +1,119 @@
+"""test_milter_dkim_postfix.py - milter-dkim behind a real Postfix.
+
+Mail is submitted over SMTP to a private Postfix 3.7 whose submit listener
+has smtpd_milters = milter-dkim; Postfix relays it to smtp-sink.  What the
+sink received (what the Internet would see) is verified by dkimpy, Mail::DKIM
+(RSA) and OpenDKIM (Ed25519), with the public keys from a stub DNS.  Keys:
+RSA-2048 with simple/simple and Ed25519 with relaxed/relaxed on the same
+message, so both canonicalizations cross Postfix.  Failure paths: the milter
+down, or started with a broken key, never stops mail.
+"""
+
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+from milter_dkim_helpers import (Daemon, Key, dns_records, nasty_messages, only_signature, verify_dkimpy,
+                                 verify_maildkim, verify_opendkim)
+
+POSTFIX_LAB_OPTIONS = {"extra_main_cf": {"message_size_limit": "0"}}
+
+
+@pytest.fixture(scope="module")
+def keys():
+    d = tempfile.mkdtemp(prefix="mdkim-pkeys-")
+    os.chmod(d, 0o755)
+    keygen = os.path.join(os.environ["POSTFLOW_BIN"], "dkim-keygen")
+    yield {"rsa": Key(keygen, d, "example.com", "rsa1", "rsa"),
+           "ed25519": Key(keygen, d, "example.com", "ed1", "ed25519")}
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def config(keys, tmp_path_factory):
+    path = tmp_path_factory.mktemp("conf") / "postflow.conf"
+    path.write_text(
+        'milter_dkim = {\n'
+        '  keys = ( { name = "rsa"; domain = "example.com"; selector = "rsa1"; key_file = "%s";\n'
+        '             canonicalization = "simple/simple"; },\n'
+        '           { name = "ed"; domain = "example.com"; selector = "ed1"; key_file = "%s"; } );\n'
+        '  signing_table = ( { from = "example.com"; keys = ["rsa", "ed"]; } );\n'
+        '};\n' % (keys["rsa"].path, keys["ed25519"].path))
+    return str(path)
+
+
+@pytest.fixture
+def milter(bin_path, config, postfix_lab, tmp_path):
+    d = Daemon(bin_path("milter-dkim"), ["-c", config], str(tmp_path / "milter.log"))
+    postfix_lab.set_hooks(milter="inet:127.0.0.1:%d" % d.port)
+    postfix_lab.clear_sink()
+    yield d
+    postfix_lab.set_hooks(milter=None)
+    d.stop()
+
+
+def check_both_signatures(msg, keys, workdir, lone_cr=False):
+    recs = dns_records(keys.values())
+    assert verify_dkimpy(msg, recs) == [True, True], msg[:3000]
+    assert verify_maildkim(only_signature(msg, "rsa"), recs, workdir) == ["pass"]
+    results, text = verify_opendkim(only_signature(msg, "ed25519"), recs)
+    assert results == ["succeeded"], text
+
+
+def test_every_nasty_message_verifies_after_postfix(milter, postfix_lab, keys, tmp_path):
+    msgs = nasty_messages()
+    for name in sorted(msgs):
+        postfix_lab.send("sender@example.com", "rcpt@sink.example.org", msgs[name])
+    postfix_lab.wait_sink(len(msgs), timeout=60)
+    delivered = postfix_lab.sink_messages()
+    assert len(delivered) == len(msgs)
+    for msg in delivered:
+        assert msg.count(b"DKIM-Signature:") == 2
+        check_both_signatures(msg, keys, str(tmp_path))
+    log = milter.read_log()
+    assert log.count("signed d=example.com s=rsa1 a=rsa-sha256") == len(msgs)
+    assert log.count("signed d=example.com s=ed1 a=ed25519-sha256") == len(msgs)
+
+
+def test_fifty_megabyte_message_through_postfix(milter, postfix_lab, keys, tmp_path):
+    line = b"Fifty megabytes of body, streamed through the milter in 64 KB chunks. 0123456789\n"
+    msg = nasty_messages()["plain"].split(b"\n\n")[0] + b"\n\n" + line * (50 * 1024 * 1024 // len(line) + 1)
+    postfix_lab.send("sender@example.com", "rcpt@sink.example.org", msg, timeout=300)
+    postfix_lab.wait_sink(1, timeout=300)
+    (delivered,) = postfix_lab.sink_messages()
+    recs = dns_records(keys.values())
+    assert verify_dkimpy(delivered, recs) == [True, True]
+    rss = int(open("/proc/%d/status" % milter.proc.pid).read().split("VmRSS:")[1].split()[0])
+    assert rss < 40 * 1024, "milter RSS %d kB after a 50 MB message" % rss
+
+
+def test_unsigned_mail_still_flows_with_reason(milter, postfix_lab):
+    res = postfix_lab.send("sender@example.com", "rcpt@sink.example.org",
+                           b"From: a@example.com, b@example.com\nSubject: two authors\n\nbody\n")
+    postfix_lab.wait_sink(1)
+    (msg,) = postfix_lab.sink_messages()
+    assert b"DKIM-Signature" not in msg
+    assert "%s: not signed: multiple_from" % res.queue_id in milter.read_log()
+
+
+def test_mail_flows_when_milter_is_down_or_has_a_bad_key(bin_path, postfix_lab, keys, tmp_path):
+    # A key file that is not a key: the daemon refuses to start (exit 78) ...
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a key\n")
+    os.chmod(bad, 0o600)
+    p = subprocess.run([bin_path("milter-dkim"), "-f", "-p", "inet:1@127.0.0.1", "-d", "example.com",
+                        "-s", "x", "-k", str(bad)], capture_output=True, timeout=30)
+    assert p.returncode == 78 and b"bad.pem" in p.stderr
+    # ... and Postfix, with milter_default_action = accept, delivers unsigned.
+    from milter_dkim_helpers import free_port
+    postfix_lab.set_hooks(milter="inet:127.0.0.1:%d" % free_port())
+    postfix_lab.clear_sink()
+    try:
+        postfix_lab.send("sender@example.com", "rcpt@sink.example.org", nasty_messages()["plain"])
+        postfix_lab.wait_sink(1)
+        assert b"DKIM-Signature" not in postfix_lab.sink_messages()[0]
+    finally:
+        postfix_lab.set_hooks(milter=None)
