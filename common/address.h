@@ -18,9 +18,13 @@
  *	(",,"), unquoted dots and 8-bit bytes in display names (obs-phrase,
  *	RFC 6532), whitespace and comments around '@' and '.' (obs-local-part,
  *	obs-domain), mailboxes without '@' (flag ADDRESS_F_NO_DOMAIN; RFC 5321
- *	allows <postmaster>).  Rejected (MAIL_ERR_ADDRESS_SYNTAX): unbalanced
- *	quotes, comments or brackets, '<' without '>', an element that has
- *	no addr-spec at all, more than one '@' outside quotes.
+ *	allows <postmaster>; so is a bare phrase like "John Smith", whose
+ *	words become the local part with ADDRESS_F_CFWS_INSIDE), display names
+ *	that look like addresses ("a@b <a@b>").  Rejected
+ *	(MAIL_ERR_ADDRESS_SYNTAX, with the offset): unbalanced quotes,
+ *	comments or brackets, '<' without '>', "<>" in a header, more than
+ *	one '@' outside quotes, '@' without a domain or local part, junk
+ *	after '>', nested groups, control bytes.
  *
  *	address_path_parse() reads one RFC 5321 path or mailbox: "<a@b>",
  *	"<>" (the null reverse-path: ADDRESS_F_NULL), "a@b", with optional

@@ -58,8 +58,10 @@
  * LIMITS
  *	struct mail_limits (mail_limits.h): max_line, max_fields,
  *	max_field_size, max_header_size.  Exceeding one is an MHP_ERROR event
- *	(the incremental parser detects it as soon as the bytes arrive, so it
- *	never buffers more than the limits plus one pushed chunk).
+ *	(the incremental parser detects it as soon as the bytes arrive).  A
+ *	caller that drains mhp_next() to MHP_NEED_MORE after each push keeps
+ *	the parser's buffer at most one pending field (max_field_size) plus
+ *	one pushed chunk.
  *
  * DIAGNOSTICS
  *	Errors are reported as enum mail_error with the byte offset and line

@@ -149,9 +149,103 @@ static bool is_ftext(unsigned char c)
     return c >= 33 && c <= 126 && c != ':';
 }
 
+/* End of input reached in state s->st. */
+static enum mail_scan_result scan_at_eof(struct mail_scan *s, const char *buf, size_t len,
+                                         struct mail_field *f)
+{
+    switch (s->st) {
+    case MAIL_SCAN_BOL:
+    case MAIL_SCAN_BLANK_CR:           /* a lone CR at the very end: nothing follows */
+        return scan_end(s, len, false);
+    case MAIL_SCAN_NAME:
+    case MAIL_SCAN_NAME_WSP:
+        return scan_fail(s, MAIL_ERR_MISSING_COLON, s->line_start);
+    default:                           /* VALUE, EOL: the last field ends the input */
+        return scan_emit(s, buf, len, f);
+    }
+}
+
+/* After a value line: a whitespace byte folds, anything else ends the field. */
+static enum mail_scan_result scan_after_eol(struct mail_scan *s, const char *buf, size_t len,
+                                            bool eof, struct mail_field *f)
+{
+    unsigned char c = (unsigned char)buf[s->pos];
+    size_t after;
+
+    if (c != ' ' && c != '\t')
+        return scan_emit(s, buf, s->pos, f);
+    if (s->ws_line_ends && eof && ws_only_line(buf, len, s->pos, &after)) {
+        enum mail_scan_result r = scan_emit(s, buf, s->pos, f);
+        scan_end(s, after, true);
+        return r;
+    }
+    s->line_start = s->pos;            /* folded: the field goes on */
+    s->st = MAIL_SCAN_VALUE;
+    return MAIL_SCAN_CONTINUE;
+}
+
+/* One byte at s->pos in a line state (limits already checked). */
+static enum mail_scan_result scan_line_byte(struct mail_scan *s, unsigned char c)
+{
+    switch (s->st) {
+    case MAIL_SCAN_BOL:
+        if (c == '\n')
+            return scan_end(s, s->pos + 1, true);
+        if (c == '\r') {
+            s->st = MAIL_SCAN_BLANK_CR;
+            break;
+        }
+        if (c == ' ' || c == '\t')
+            return scan_fail(s, MAIL_ERR_CONTINUATION_FIRST, s->pos);
+        if (!is_ftext(c))
+            return scan_fail(s, MAIL_ERR_FIELD_NAME, s->pos);
+        if (s->nfields >= s->lim.max_fields)
+            return scan_fail(s, MAIL_ERR_TOO_MANY_FIELDS, s->pos);
+        s->field_start = s->line_start = s->pos;
+        s->st = MAIL_SCAN_NAME;
+        break;
+    case MAIL_SCAN_BLANK_CR:
+        if (c == '\n')
+            return scan_end(s, s->pos + 1, true);
+        return scan_fail(s, MAIL_ERR_FIELD_NAME, s->pos - 1);
+    case MAIL_SCAN_NAME:
+        if (c == ':') {
+            s->name_end = s->colon = s->pos;
+            s->st = MAIL_SCAN_VALUE;
+        } else if (c == ' ' || c == '\t') {
+            s->name_end = s->pos;      /* obs-optional: WSP before the colon */
+            s->st = MAIL_SCAN_NAME_WSP;
+        } else if (c == '\n' || c == '\r') {
+            return scan_fail(s, MAIL_ERR_MISSING_COLON, s->line_start);
+        } else if (!is_ftext(c)) {
+            return scan_fail(s, MAIL_ERR_FIELD_NAME, s->pos);
+        }
+        break;
+    case MAIL_SCAN_NAME_WSP:
+        if (c == ':') {
+            s->colon = s->pos;
+            s->st = MAIL_SCAN_VALUE;
+        } else if (c != ' ' && c != '\t') {
+            return scan_fail(s, MAIL_ERR_MISSING_COLON, s->line_start);
+        }
+        break;
+    case MAIL_SCAN_VALUE:
+        if (c == '\n') {
+            s->st = MAIL_SCAN_EOL;
+            s->line_no++;
+        }
+        break;
+    default:
+        return scan_fail(s, MAIL_ERR_STATE, s->pos);
+    }
+    s->pos++;
+    return MAIL_SCAN_CONTINUE;
+}
+
 enum mail_scan_result mail_scan_step(struct mail_scan *s, const char *buf, size_t len,
                                      bool eof, struct mail_field *f)
 {
+    enum mail_scan_result r;
     enum mail_error e;
 
     for (;;) {
@@ -159,95 +253,21 @@ enum mail_scan_result mail_scan_step(struct mail_scan *s, const char *buf, size_
             return MAIL_SCAN_DONE;
         if (s->st == MAIL_SCAN_ERROR)
             return MAIL_SCAN_FAIL;
-        if (s->pos >= len) {
-            if (!eof)
-                return MAIL_SCAN_NEED_MORE;
-            switch (s->st) {
-            case MAIL_SCAN_BOL:
-            case MAIL_SCAN_BLANK_CR:   /* a lone CR at the very end: nothing follows */
-                return scan_end(s, len, false);
-            case MAIL_SCAN_NAME:
-            case MAIL_SCAN_NAME_WSP:
-                return scan_fail(s, MAIL_ERR_MISSING_COLON, s->line_start);
-            default:                   /* VALUE, EOL: the last field ends the input */
-                return scan_emit(s, buf, len, f);
-            }
+        if (s->pos >= len)
+            return eof ? scan_at_eof(s, buf, len, f) : MAIL_SCAN_NEED_MORE;
+        if (s->st == MAIL_SCAN_EOL) {
+            if ((r = scan_after_eol(s, buf, len, eof, f)) != MAIL_SCAN_CONTINUE)
+                return r;
+            continue;
         }
-
         unsigned char c = (unsigned char)buf[s->pos];
         bool in_field = s->st >= MAIL_SCAN_NAME && s->st <= MAIL_SCAN_VALUE;
 
-        if (s->st == MAIL_SCAN_EOL) {
-            size_t after;
-            if ((c == ' ' || c == '\t') && s->ws_line_ends && eof &&
-                ws_only_line(buf, len, s->pos, &after)) {
-                enum mail_scan_result r = scan_emit(s, buf, s->pos, f);
-                scan_end(s, after, true);
-                return r;
-            }
-            if (c == ' ' || c == '\t') {       /* folded: the field goes on */
-                s->line_start = s->pos;
-                s->st = MAIL_SCAN_VALUE;
-                continue;
-            }
-            return scan_emit(s, buf, s->pos, f);
-        }
         if ((e = scan_check(s, buf, in_field)) != MAIL_OK)
             return scan_fail(s, e, s->pos);
         if (c == '\0')
             return scan_fail(s, MAIL_ERR_NUL_BYTE, s->pos);
-
-        switch (s->st) {
-        case MAIL_SCAN_BOL:
-            if (c == '\n')
-                return scan_end(s, s->pos + 1, true);
-            if (c == '\r') {
-                s->st = MAIL_SCAN_BLANK_CR;
-                break;
-            }
-            if (c == ' ' || c == '\t')
-                return scan_fail(s, MAIL_ERR_CONTINUATION_FIRST, s->pos);
-            if (!is_ftext(c))
-                return scan_fail(s, MAIL_ERR_FIELD_NAME, s->pos);
-            if (s->nfields >= s->lim.max_fields)
-                return scan_fail(s, MAIL_ERR_TOO_MANY_FIELDS, s->pos);
-            s->field_start = s->line_start = s->pos;
-            s->st = MAIL_SCAN_NAME;
-            break;
-        case MAIL_SCAN_BLANK_CR:
-            if (c == '\n')
-                return scan_end(s, s->pos + 1, true);
-            return scan_fail(s, MAIL_ERR_FIELD_NAME, s->pos - 1);
-        case MAIL_SCAN_NAME:
-            if (c == ':') {
-                s->name_end = s->colon = s->pos;
-                s->st = MAIL_SCAN_VALUE;
-            } else if (c == ' ' || c == '\t') {
-                s->name_end = s->pos;
-                s->st = MAIL_SCAN_NAME_WSP;
-            } else if (c == '\n' || c == '\r') {
-                return scan_fail(s, MAIL_ERR_MISSING_COLON, s->line_start);
-            } else if (!is_ftext(c)) {
-                return scan_fail(s, MAIL_ERR_FIELD_NAME, s->pos);
-            }
-            break;
-        case MAIL_SCAN_NAME_WSP:
-            if (c == ':') {
-                s->colon = s->pos;
-                s->st = MAIL_SCAN_VALUE;
-            } else if (c != ' ' && c != '\t') {
-                return scan_fail(s, MAIL_ERR_MISSING_COLON, s->line_start);
-            }
-            break;
-        case MAIL_SCAN_VALUE:
-            if (c == '\n') {
-                s->st = MAIL_SCAN_EOL;
-                s->line_no++;
-            }
-            break;
-        default:
-            return scan_fail(s, MAIL_ERR_STATE, s->pos);
-        }
-        s->pos++;
+        if ((r = scan_line_byte(s, c)) != MAIL_SCAN_CONTINUE)
+            return r;
     }
 }

@@ -54,7 +54,8 @@ enum mail_scan_result {
     MAIL_SCAN_NEED_MORE,
     MAIL_SCAN_FIELD,
     MAIL_SCAN_DONE,
-    MAIL_SCAN_FAIL
+    MAIL_SCAN_FAIL,
+    MAIL_SCAN_CONTINUE     /* internal to mail_scan.c: never returned by mail_scan_step() */
 };
 
 void mail_scan_init(struct mail_scan *s, const struct mail_limits *limits);

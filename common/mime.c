@@ -312,30 +312,17 @@ static enum mime_status classify(struct mime_walker *w, struct mime_part *p, siz
 }
 
 /*
- * Parses one part occupying base[0..len) and makes it current.
- * origin: message offset used for errors inside decoded memory.
+ * Parses the header of part p at base[0..len) and sets its header_raw and
+ * body.  Enclosed messages are parsed leniently, body parts may lose their
+ * header at a non-field line, the top-level message may not.
  */
-static enum mime_status emit_part(struct mime_walker *w, const char *base, size_t len,
-                                  unsigned depth, size_t parent, unsigned flags,
-                                  bool parent_digest, size_t origin)
+static enum mime_status part_parse_header(struct mime_walker *w, struct mime_part *p,
+                                          const char *base, size_t len, size_t origin)
 {
-    struct mime_part *p = &w->cur;
     struct mail_error_info herr;
-    const struct mail_field *f;
     enum mail_error rc;
-    bool in_decoded = (flags & MIME_F_IN_DECODED) != 0;
 
-    if (depth > w->lim.max_mime_depth)
-        return walk_fail(w, MAIL_ERR_MIME_DEPTH, walk_offset(w, base, origin), 0);
-    if (w->nparts >= w->lim.max_mime_parts)
-        return walk_fail(w, MAIL_ERR_MIME_PARTS, walk_offset(w, base, origin), 0);
-
-    memset(p, 0, sizeof(*p));
-    p->index = w->nparts++;
-    p->parent = parent;
-    p->depth = depth;
-    p->flags = flags;
-    if (flags & (MIME_F_HEADERS_ONLY | MIME_F_ENCLOSED)) {
+    if (p->flags & (MIME_F_HEADERS_ONLY | MIME_F_ENCLOSED)) {
         rc = mail_headers_parse_lenient(base, len, &w->lim, &p->headers, &p->header_skipped, &herr);
         if (p->header_skipped > 0) {
             w->warnings |= MIME_WARN_BAD_PART_HEADER;
@@ -346,15 +333,24 @@ static enum mime_status emit_part(struct mime_walker *w, const char *base, size_
     }
     p->flags &= ~MIME_F_ENCLOSED;
     if (rc != MAIL_OK) {
-        if (depth == 0 || !mail_scan_error_is_syntax(rc)) {
+        if (p->depth == 0 || !mail_scan_error_is_syntax(rc)) {
             size_t at = walk_offset(w, base, origin);
-            return walk_fail(w, rc, in_decoded ? at : at + herr.offset, depth == 0 ? herr.line : 0);
+            bool in_decoded = (p->flags & MIME_F_IN_DECODED) != 0;
+            return walk_fail(w, rc, in_decoded ? at : at + herr.offset,
+                             p->depth == 0 ? herr.line : 0);
         }
         w->warnings |= MIME_WARN_BAD_PART_HEADER;
         p->flags |= MIME_F_HEADER_CUT;
     }
     p->header_raw = mail_view_make(base, p->headers.body_offset);
     p->body = mail_view_make(base + p->headers.body_offset, len - p->headers.body_offset);
+    return MIME_PART;
+}
+
+/* Content-Type (or its default) and Content-Transfer-Encoding of p. */
+static void part_set_types(struct mime_walker *w, struct mime_part *p, bool parent_digest)
+{
+    const struct mail_field *f;
 
     if ((f = mail_headers_find(&p->headers, "Content-Type", NULL)) != NULL) {
         if (!mime_content_type_parse(f->value, p->type, p->subtype, &p->params))
@@ -372,11 +368,35 @@ static enum mime_status emit_part(struct mime_walker *w, const char *base, size_
     }
     if ((f = mail_headers_find(&p->headers, "Content-Transfer-Encoding", NULL)) != NULL)
         p->cte = mime_cte_parse(f->value);
-    if (flags & MIME_F_HEADERS_ONLY) {
+}
+
+/*
+ * Parses one part occupying base[0..len) and makes it current.
+ * origin: message offset used for errors inside decoded memory.
+ */
+static enum mime_status emit_part(struct mime_walker *w, const char *base, size_t len,
+                                  unsigned depth, size_t parent, unsigned flags,
+                                  bool parent_digest, size_t origin)
+{
+    struct mime_part *p = &w->cur;
+
+    if (depth > w->lim.max_mime_depth)
+        return walk_fail(w, MAIL_ERR_MIME_DEPTH, walk_offset(w, base, origin), 0);
+    if (w->nparts >= w->lim.max_mime_parts)
+        return walk_fail(w, MAIL_ERR_MIME_PARTS, walk_offset(w, base, origin), 0);
+    memset(p, 0, sizeof(*p));
+    p->index = w->nparts++;
+    p->parent = parent;
+    p->depth = depth;
+    p->flags = flags;
+    if (part_parse_header(w, p, base, len, origin) != MIME_PART)
+        return MIME_ERROR;
+    part_set_types(w, p, parent_digest);
+    if (p->flags & MIME_F_HEADERS_ONLY) {
         p->kind = MIME_KIND_LEAF;      /* the returned headers: no body to walk */
         return MIME_PART;
     }
-    return classify(w, p, origin, in_decoded);
+    return classify(w, p, origin, (p->flags & MIME_F_IN_DECODED) != 0);
 }
 
 static void stack_push(struct mime_walker *w, const struct mime_frame *f)

@@ -142,6 +142,12 @@ static void mailbox_without_domain_is_flagged(void **state)
     assert_true(l.v[0].flags & ADDRESS_F_NO_DOMAIN);
     assert_true(view_is(l.v[0].local, "MAILER-DAEMON"));
     address_list_free(&l);
+    /* a bare phrase: counted as one mailbox, flagged, never a silent zero */
+    assert_int_equal(address_list_parse(S("John Smith"), NULL, &l, NULL), MAIL_OK);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.v[0].flags, ADDRESS_F_NO_DOMAIN | ADDRESS_F_CFWS_INSIDE);
+    assert_true(view_is(l.v[0].local, "John Smith"));
+    address_list_free(&l);
 }
 
 static void syntax_errors_are_reported_with_an_offset(void **state)

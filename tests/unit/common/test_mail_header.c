@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "buf.h"
@@ -17,6 +18,18 @@
 #include "xalloc.h"
 
 #define S(lit) lit, sizeof(lit) - 1
+
+/* A linear run takes milliseconds (even under ASan); a quadratic one takes
+ * minutes.  10 s tells them apart on a loaded machine. */
+#define LINEAR_BOUND_SECONDS 10.0
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static bool view_is(struct mail_view v, const char *s)
 {
@@ -574,6 +587,57 @@ static void one_byte_pushes_give_the_same_events_as_one_push(void **state)
         assert_chunking_invariant(msgs[i], strlen(msgs[i]), NULL);
 }
 
+static char *read_sample(const char *name, size_t *len)
+{
+    char path[256], chunk[4096];
+    struct buf b;
+    size_t n;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "tests/data/mail/%s", name);
+    if ((f = fopen(path, "rb")) == NULL)
+        fail_msg("cannot open %s (run from the repository root)", path);
+    buf_init(&b, 0);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        buf_append(&b, chunk, n);
+    fclose(f);
+    return buf_detach(&b, len);
+}
+
+static void real_bounces_give_the_same_events_in_any_chunking(void **state)
+{
+    static const char *const files[] = {
+        "dsn-postfix-rfc822-lf.eml", "dsn-postfix-rfc822-crlf.eml", "dsn-postfix-headers-lf.eml",
+        "arf-01-lf.eml", "dsn-rfc3464-3rcpt-indented-lf.eml", "bounce-exim-plain-lf.eml",
+    };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        size_t len;
+        char *m = read_sample(files[i], &len);
+        struct mail_headers h;
+        assert_int_equal(parse(m, len, NULL, &h, NULL), MAIL_OK);
+        assert_true(h.nfields >= 5);
+        assert_true(h.has_separator);
+        mail_headers_free(&h);
+        assert_chunking_invariant(m, len, NULL);
+        free(m);
+    }
+}
+
+static void push_after_finish_is_refused(void **state)
+{
+    struct mail_header_parser *p = mhp_new(NULL);
+    struct mhp_result r;
+
+    assert_int_equal(mhp_push(p, "A: 1\n", 5), MAIL_OK);
+    mhp_finish(p);
+    assert_int_equal(mhp_push(p, "B: 2\n", 5), MAIL_ERR_STATE);
+    assert_int_equal(mhp_next(p, &r), MHP_FIELD);
+    assert_int_equal(mhp_next(p, &r), MHP_END);
+    assert_false(r.has_separator);
+    assert_int_equal(r.nfields, 1);
+    mhp_free(p);
+}
+
 static void end_event_reports_body_offset_and_pending_body_bytes(void **state)
 {
     const char msg[] = "A: 1\r\nB: 2\r\n\r\nHello body";
@@ -648,7 +712,9 @@ static void one_byte_pushes_of_a_large_header_stay_linear(void **state)
     struct mhp_result r;
     struct buf m;
     size_t nfield = 0;
+    double t0;
 
+    t0 = seconds_now();
     buf_init(&m, 0);
     buf_append_str(&m, "To: a@example.com");
     while (m.len < 200 * 1024)
@@ -668,6 +734,7 @@ static void one_byte_pushes_of_a_large_header_stay_linear(void **state)
     assert_int_equal(r.body_offset, m.len);
     mhp_free(p);
     buf_free(&m);
+    assert_true(seconds_now() - t0 < LINEAR_BOUND_SECONDS);
 }
 
 /* ---- lookup helpers -------------------------------------------------------- */
@@ -775,6 +842,8 @@ int main(void)
         cmocka_unit_test(header_section_larger_than_max_header_size_is_an_error),
         cmocka_unit_test(error_text_names_the_limit_and_position),
         cmocka_unit_test(one_byte_pushes_give_the_same_events_as_one_push),
+        cmocka_unit_test(real_bounces_give_the_same_events_in_any_chunking),
+        cmocka_unit_test(push_after_finish_is_refused),
         cmocka_unit_test(end_event_reports_body_offset_and_pending_body_bytes),
         cmocka_unit_test(field_is_held_back_until_the_next_line_shows_it_is_not_folded),
         cmocka_unit_test(overlong_line_is_reported_before_it_is_complete),
