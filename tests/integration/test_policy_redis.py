@@ -100,8 +100,10 @@ def test_recipient_rate_limit_per_client_is_exact(redis_server, workdir, daemons
     # Another client has its own bucket.
     assert conn.ask(**rcpt("u@example.org", client="198.51.100.8")) == "DUNNO"
     conn.close()
-    bucket = redis_server.client(decode_responses=True).hgetall("pf:rl:{per-client:198.51.100.7}")
+    r = redis_server.client(decode_responses=True)
+    bucket = r.hgetall("pf:rl:{per-client:198.51.100.7}")
     assert sum(int(v) for v in bucket.values()) == 5
+    assert 3600 < r.ttl("pf:rl:{per-client:198.51.100.7}") <= 3600 + 360   # window + one sub-window
 
 
 def test_message_limit_counts_a_message_once_across_its_recipients(redis_server, workdir, daemons):
@@ -160,9 +162,9 @@ def test_recipients_count_against_the_cap(redis_server, workdir, daemons):
 
 
 def test_cap_is_enforced_exactly_across_two_daemons(redis_server, workdir, daemons):
-    text = config(redis_server.address, caps="50", warm_ip=False)
-    a = daemons(workdir, text, name="node-a")
-    b = daemons(workdir, text, name="node-b")
+    # One node over the unix socket, the other over TCP: the same Redis either way.
+    a = daemons(workdir, config(redis_server.address, caps="50", warm_ip=False), name="node-a")
+    b = daemons(workdir, config(redis_server.tcp_address, caps="50", warm_ip=False), name="node-b")
     results = []
     lock = threading.Lock()
 
@@ -275,8 +277,8 @@ def test_hard_bounces_over_the_limit_step_back(redis_server, workdir, daemons):
 # ---- Redis outages -------------------------------------------------------------
 
 def test_redis_killed_and_restarted_fail_open_and_closed_then_recover(redis_server, workdir, daemons):
-    closed = daemons(workdir, config(redis_server.address, suppression_down="closed", warmup_down="closed"),
-                     "closed")
+    closed = daemons(workdir, config(redis_server.address, suppression_down="closed", warmup_down="closed",
+                                     extra_policy='node_name = "closed-node";'), "closed")
     opened = daemons(workdir, config(redis_server.address), "open")
     assert wait_until(lambda: "connected to" in closed.log() and "connected to" in opened.log(), 5)
     assert closed.ask(**rcpt("a@example.org")) == "DUNNO"
@@ -296,6 +298,9 @@ def test_redis_killed_and_restarted_fail_open_and_closed_then_recover(redis_serv
     assert persistent.ask(**rcpt("p@example.org")) == "DUNNO"   # same connection, no restart
     persistent.close()
     assert closed.alive() and opened.alive()
+    # The outage is in the metrics, written once Redis is back (every 10 s).
+    r = redis_server.client(decode_responses=True)
+    assert wait_until(lambda: int(r.hget("pf:metrics:closed-node", "redis_down_closed") or 0) >= 7, 15)
 
 
 def test_script_cache_flush_is_survived(redis_server, workdir, daemons):
