@@ -322,3 +322,28 @@ def test_make_demo_runs_end_to_end_and_cleans_up():
     assert "Status: 5.1.1" in out.stdout or "bounce-proc:" in out.stdout
     assert "processes left behind: none" in out.stdout
     assert out.stdout.rstrip().endswith("done")
+
+
+def test_milter_hook_signs_with_opendkim_and_goes_away_with_none(postfix_lab):
+    import dkim
+    with labstubs.OpenDkim(domain="example.com", selector="lab") as od:
+        postfix_lab.set_hooks(milter=od.address)
+        try:
+            mid, msg = make_message("signed", sender="news@example.com")
+            postfix_lab.send("news@example.com", ["user@example.com"], msg)
+            _, got = postfix_lab.wait_sink_message(mid)
+        finally:
+            postfix_lab.set_hooks(milter=None)
+        txt = od.txt_record.encode()
+
+        def dns(name, timeout=5):
+            return txt if name.rstrip(b".") == od.record_name.encode() else None
+        assert b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/simple; d=example.com; s=lab;" in got
+        assert dkim.verify(got.replace(b"\n", b"\r\n"), dnsfunc=dns)
+        # A changed body must not verify: the check above can fail.
+        assert not dkim.verify(got.replace(b"\n", b"\r\n").replace(b"Hello", b"Jello"),
+                               dnsfunc=dns)
+    mid, msg = make_message("unsigned", sender="news@example.com")
+    postfix_lab.send("news@example.com", ["user@example.com"], msg)
+    _, got = postfix_lab.wait_sink_message(mid)
+    assert b"DKIM-Signature" not in got

@@ -46,6 +46,7 @@ import signal
 import smtplib
 import socket
 import subprocess
+import time
 
 from labproc import (LabError, free_port, proc_alive, proc_starttime, register_process,
                      register_session, session_members, stop_processes, unregister,
@@ -330,6 +331,18 @@ class PostfixLab:
                 f.write("%s = %s\n" % (name, value))
         with open(os.path.join(self.config_dir, "master.cf"), "w") as f:
             f.write(self.master_cf())
+        self._backdate_config()
+
+    def _backdate_config(self):
+        """Set main.cf/master.cf mtimes 10 s into the past.  Postfix waits
+        until a config file is about a second old before it reads it
+        (measured: reload took 1.5-2.1 s right after postconf -e, 0.01-0.1 s
+        with the mtime set back; start gains the same)."""
+        past = time.time() - 10
+        for name in ("main.cf", "master.cf"):
+            path = os.path.join(self.config_dir, name)
+            if os.path.exists(path):
+                os.utime(path, (past, past))
 
     def _prepare_dirs(self):
         postfix_pw = pwd.getpwnam("postfix")
@@ -503,6 +516,7 @@ class PostfixLab:
     def postconf(self, *settings):
         """postconf -e NAME=VALUE ... on this instance (no reload)."""
         self._run([POSTCONF, "-c", self.config_dir, "-e"] + list(settings))
+        self._backdate_config()
 
     def set_hooks(self, milter=_KEEP, policy=_KEEP, policy_stages=None):
         """Point the submit listener at a milter and/or policy service and
@@ -541,6 +555,7 @@ class PostfixLab:
         entry = self._pipe_entry("bounceproc", command).split("\n  ", 1)[1]
         self._run([POSTCONF, "-c", self.config_dir, "-F",
                    "bounceproc/unix/command=pipe " + entry])
+        self._backdate_config()
         if self.running:
             self.reload()
 
