@@ -257,8 +257,16 @@ static void job_evaluate(struct warmup_job *job)
 static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct warmup_job *job = w->data;
-    if (!aredis_connected(job->redis))
+    double every = (double)job->rt->files.policy.warmup.health.evaluate_interval;
+    if (!aredis_connected(job->redis)) {
+        w->repeat = every < 1. ? every : 1.;     /* look again soon, not a whole interval later */
+        ev_timer_again(loop, w);
         return;
+    }
+    if (w->repeat != every) {
+        w->repeat = every;
+        ev_timer_again(loop, w);
+    }
     if (!job->registered)
         job_register(job);
     job_evaluate(job);

@@ -441,3 +441,16 @@ def test_unix_socket_listener(redis_server, workdir, daemons, bin_path):
         proc.terminate()
         assert proc.wait(10) == 0
         unregister(key)
+
+
+def test_daemon_started_before_redis_registers_its_pools_once_redis_is_up(redis_server, workdir, daemons):
+    redis_server.kill()
+    pd = daemons(workdir, config(redis_server.address))
+    assert pd.ask(**eom("Z1")) == "DUNNO"                # fail open meanwhile
+    redis_server.restart()
+    r = redis_server.client(decode_responses=True)
+    assert wait_until(lambda: _state(r).get("stage") == "0", 5), pd.log()
+    assert r.hgetall("pf:pool:{main}") == {"127.0.0.2": "smtp-127.0.0.2", "127.0.0.3": "smtp-127.0.0.3"}
+    assert r.smembers("pf:pools") == {"main"}
+    created = [e for e in _events(r) if e["event"] == "create"]
+    assert sorted(e["ip"] for e in created) == ["127.0.0.2", "127.0.0.3"]
