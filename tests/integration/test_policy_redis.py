@@ -454,3 +454,5 @@ def test_daemon_started_before_redis_registers_its_pools_once_redis_is_up(redis_
     assert r.smembers("pf:pools") == {"main"}
     created = [e for e in _events(r) if e["event"] == "create"]
     assert sorted(e["ip"] for e in created) == ["127.0.0.2", "127.0.0.3"]
+    assert _state(r)["caps"] == "3,10" and _state(r)["schedule"] == "std"
+    assert _state(r, "127.0.0.3")["caps"] == "" and _state(r, "127.0.0.3")["schedule"] == ""
