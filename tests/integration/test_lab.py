@@ -49,6 +49,23 @@ def test_redis_kill_makes_it_unreachable_and_restart_brings_it_back_empty(redis_
     assert redis.Redis(host=host, port=int(port)).ping()
 
 
+def test_redis_on_a_taken_port_fails_loudly_and_a_picked_port_moves(lab_dir):
+    import socket
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen(1)
+        taken = blocker.getsockname()[1]
+        with pytest.raises(lab.LabError, match="Address already in use"):
+            lab.RedisServer(lab_dir("redis-taken"), port=taken).start(timeout=5)
+        srv = lab.RedisServer(lab_dir("redis-moves"))
+        srv._port = taken  # as if another program took the picked port first
+        srv.start()
+        try:
+            assert srv.port != taken and srv.client().ping()
+        finally:
+            srv.stop()
+
+
 def test_redis_stop_leaves_no_process(lab_dir):
     srv = lab.RedisServer(lab_dir("redis")).start()
     pid = srv.pid
@@ -347,3 +364,51 @@ def test_milter_hook_signs_with_opendkim_and_goes_away_with_none(postfix_lab):
     postfix_lab.send("news@example.com", ["user@example.com"], msg)
     _, got = postfix_lab.wait_sink_message(mid)
     assert b"DKIM-Signature" not in got
+
+
+def test_lab_ports_are_reserved_from_construction_to_stop(lab_dir):
+    # Postfix and smtp-sink listen with SO_REUSEPORT: a second lab handed the
+    # same port would silently share it.  So a lab reserves its ports when it
+    # is made (before anything listens) and keeps them until stop().
+    import socket
+    pf = lab.PostfixLab(lab_dir("ports"))
+    ours = {pf.submit_port, pf.inbound_port, pf.sink_port}
+    assert len(ours) == 3
+    for port in ours:
+        with socket.socket() as s, pytest.raises(OSError):
+            s.bind(("127.0.0.1", port))
+    handed_out = set()
+    for _ in range(300):
+        handed_out.add(lab.free_port())
+        r = lab.reserve_port()
+        handed_out.add(r.port)
+        r.release()
+    assert not handed_out & ours
+    pf.stop()
+    for port in ours:  # released: a plain bind works again
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))
+
+
+def test_extra_pipe_domain_and_a_rejecting_sink(lab_dir):
+    # An FBL domain beside the bounce domain; then the sink refuses every
+    # recipient (smtp-sink -f RCPT), as a remote MX would, and Postfix's DSN
+    # comes back through the bounce pipe.
+    pf = lab.PostfixLab(lab_dir("postfix-extra"), extra_pipes={"fbl.example.net": None})
+    pf.start()
+    try:
+        _, msg = make_message("arf")
+        res = pf.send_inbound("fbl@provider.example", ["reports@fbl.example.net"], msg)
+        assert pf.wait_delivery(res.queue_id, status="sent")["relay"] == "pipe1"
+        assert pf.wait_pipe_record(res.queue_id)["argv"][3] == "fbl.example.net"
+
+        pf.restart_sink(["-f", "RCPT"])
+        mid, msg = make_message("remote refuses")
+        res = pf.send("b+r3f@" + BOUNCE, ["user@example.com"], msg)
+        d = pf.wait_delivery(res.queue_id)
+        assert d["status"] == "bounced" and d["dsn"].startswith("5.")
+        dsn = lab.wait_until(lambda: [r for r in pf.pipe_records()
+                                      if r["argv"][1] == "b+r3f@" + BOUNCE], 30)
+        assert dsn and mid.encode() in dsn[0]["message"]
+    finally:
+        pf.stop()
