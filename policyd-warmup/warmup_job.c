@@ -119,10 +119,23 @@ static void on_registered(void *priv, const redisReply *reply)
     call_free(c);
 }
 
+/* "100,500,2000" for a schedule, "" for none. */
+static void caps_text(const struct wm_schedule *s, char *out, size_t n)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; s != NULL && i < s->ncaps && len < n; i++) {
+        int w = snprintf(out + len, n - len, "%s%lld", i ? "," : "", s->caps[i]);
+        if (w < 0 || (size_t)w >= n - len)
+            break;
+        len += (size_t)w;
+    }
+}
+
 static void job_register(struct warmup_job *job)
 {
     const struct policy_runtime *rt = job->rt;
-    char key[RKEY_MAX];
+    char key[RKEY_MAX], caps[WM_STAGES_MAX * 12];
     long long now = job_now(job);
     job->registered = 1;
     for (size_t p = 0; p < rt->model.npools; p++) {
@@ -145,6 +158,8 @@ static void job_register(struct warmup_job *job)
             push(&c->args, &c->nargs, pool->ips[i].address);
             push(&c->args, &c->nargs, pool->ips[i].transport);
             push(&c->args, &c->nargs, pool->ips[i].schedule ? pool->ips[i].schedule->name : "");
+            caps_text(pool->ips[i].schedule, caps, sizeof caps);
+            push(&c->args, &c->nargs, caps);
         }
         if (call_send(c, &job->reg, on_registered) < 0)
             job->registered = 0;
@@ -257,8 +272,16 @@ static void job_evaluate(struct warmup_job *job)
 static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct warmup_job *job = w->data;
-    if (!aredis_connected(job->redis))
+    double every = (double)job->rt->files.policy.warmup.health.evaluate_interval;
+    if (!aredis_connected(job->redis)) {
+        w->repeat = every < 1. ? every : 1.;     /* look again soon, not a whole interval later */
+        ev_timer_again(loop, w);
         return;
+    }
+    if (w->repeat != every) {
+        w->repeat = every;
+        ev_timer_again(loop, w);
+    }
     if (!job->registered)
         job_register(job);
     job_evaluate(job);
