@@ -130,16 +130,29 @@ deps:
 # ---- fuzzing (clang + libFuzzer) -------------------------------------------
 FUZZ_DIR := build/fuzz
 FUZZ_LIB_SRCS := $(COMMON_SRCS) $(foreach d,$(PROGDIRS),$($(d)_LIB_SRCS))
-fuzz:
-	@mkdir -p $(FUZZ_DIR)
-	@set -e; for f in $(FUZZ_SRCS); do \
-	  n=$$(basename $$f .c); \
-	  clang $(CPPFLAGS) $(foreach d,$(PROGDIRS),-I$(d)) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
-	    -o $(FUZZ_DIR)/$$n $$f $(FUZZ_LIB_SRCS) -lmilter -lev $(PKG_LIBS) -lpthread -lm; \
+FUZZ_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_CFLAGS := $(CPPFLAGS) $(foreach d,$(PROGDIRS),-I$(d)) -std=c11 -g -O1 \
+               -fsanitize=fuzzer-no-link,address,undefined $(PKG_CFLAGS)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_DIR)/%)
+
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZCC  $<")
+	$(Q)clang $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_DIR)/%: tests/fuzz/%.c $(FUZZ_OBJS)
+	@$(if $(Q),echo "  FUZZLD  $@")
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) -lmilter -lev $(PKG_LIBS) -lpthread -lm
+
+fuzz: $(FUZZ_BINS)
+	@set -e; for f in $(FUZZ_BINS); do \
+	  n=$$(basename $$f); \
 	  mkdir -p $(FUZZ_DIR)/$$n.corpus; \
 	  seeds=tests/fuzz/seeds/$$n; [ -d $$seeds ] || seeds=; \
 	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
-	  $(FUZZ_DIR)/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(FUZZ_DIR)/$$n.corpus $$seeds 2>&1 | tail -3; \
+	  if ! $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(FUZZ_DIR)/$$n.corpus $$seeds \
+	       >$(FUZZ_DIR)/$$n.log 2>&1; then tail -40 $(FUZZ_DIR)/$$n.log; echo "fuzz: $$n FAILED"; exit 1; fi; \
+	  tail -1 $(FUZZ_DIR)/$$n.log; \
 	done
 
 # ---- benchmarks, demo ------------------------------------------------------

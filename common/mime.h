@@ -66,15 +66,17 @@
  *	A broken top-level header is an error (the caller cannot trust any of
  *	the message), as is any exceeded limit: max_mime_depth, max_mime_parts,
  *	max_boundary_len and the header limits.  Work is linear in the message
- *	size times the nesting depth; memory is one frame per open level.
+ *	size times the nesting depth; memory is one frame per open level plus
+ *	decoded containers (at most the message size in total).
  *
  * LIFETIME
  *	The walker does not copy the message: msg must outlive the walker.
- *	The mime_part returned by mime_next() and the views in it are valid
- *	until the next mime_next() or mime_walker_free(), except that views
- *	into the message itself (headers, body) stay valid as long as msg does
- *	- unless the part lies inside a decoded message (MIME_F_IN_DECODED),
- *	whose bytes live until mime_walker_free().
+ *	The mime_part returned by mime_next(), with its headers.fields array,
+ *	belongs to the walker and is valid until the next mime_next() or
+ *	mime_walker_free().  A struct mail_view copied out of it points into
+ *	msg and stays valid as long as msg does - unless the part lies inside
+ *	a decoded container (MIME_F_IN_DECODED), whose bytes live until
+ *	mime_walker_free().
  */
 #ifndef POSTFLOW_MIME_H
 #define POSTFLOW_MIME_H

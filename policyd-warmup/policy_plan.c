@@ -257,9 +257,10 @@ static int plan_warmup(const struct plan_env *env, const struct policy_request *
     for (size_t i = 0; i < pool->nips; i++) {
         const struct wm_ip *ip = &pool->ips[i];
         const struct ip_cache_entry *e = base + i < cache->count ? &cache->entries[base + i] : NULL;
-        long stage = e != NULL && e->known ? e->stage : 0;
-        long long cap = warmup_cap(ip->schedule, stage);
-        int group = ip->schedule != NULL && (size_t)stage < ip->schedule->ncaps ? 1 : 2;
+        long stage = e != NULL && e->known ? e->stage : 0;   /* what the script must find */
+        long eff = stage < 0 ? 0 : stage;
+        long long cap = warmup_cap(ip->schedule, eff);
+        int group = ip->schedule != NULL && (size_t)eff < ip->schedule->ncaps ? 1 : 2;
         if ((n = rkey_ip_state(env->keys, key, pool->name, ip->address)) < 0)
             return -1;
         add_key(p, key, n);
@@ -303,14 +304,12 @@ static void facts_fill(const struct plan_env *env, const struct policy_request *
     f->sender_domain = domain_of(&f->sender);
     f->rcpt = req->attr[PA_RECIPIENT];
     f->rcpt_domain = domain_of(&f->rcpt);
-    if (is_rcpt || view_nonempty(&f->rcpt_domain))
-        f->provider = provider_lookup(env->model->providers, f->rcpt_domain.ptr, f->rcpt_domain.len);
-    else if (ms->first_domain[0] != '\0' && ms->rcpts_seen > 0)
-        f->provider = main_provider(env, ms);
-    else
-        f->provider = provider_count(env->model->providers) - 1;
+    /* RCPT: the recipient's provider.  END-OF-MESSAGE: the one most recipients seen at RCPT
+     * have, else that of the recipient attribute (one-recipient messages, Exim), else "other". */
     if (!is_rcpt && ms->rcpts_seen > 0)
         f->provider = main_provider(env, ms);
+    else
+        f->provider = provider_lookup(env->model->providers, f->rcpt_domain.ptr, f->rcpt_domain.len);
     snprintf(f->provider_name, sizeof f->provider_name, "%s", provider_name(env->model->providers, f->provider));
     f->rcpts = 1;
     if (policy_view_ulong(&req->attr[PA_RECIPIENT_COUNT], 1000000, &v) == 0 && v > 0)

@@ -22,6 +22,10 @@
  *   Reply {"suppressed", reason, detail} | {"ratelimited", rule#, used} |
  *         {"ok"|"nobudget"|"stale", chosen IP# (0: none), stage, paused, ...}
  *
+ *   A rate bucket's TTL is (re)set only when a new sub-window field is
+ *   created: the key then lives window + one sub-window past its newest
+ *   field, which is all the window needs, at one call less per request.
+ *
  *   The time comes from the daemon (ARGV[1]), so the daemon's clock, not
  *   Redis's, defines days and windows (and tests can move it).
  */
@@ -117,10 +121,9 @@ const char policy_script_lua[] =
     "\n"
     "for i = 1, nrules do\n"
     "  local r = rules[i]\n"
-    "  if r[3] > 0 then\n"
-    "    redis.call('HINCRBY', r[1], r[2], r[3])\n"
+    "  if r[3] > 0 and redis.call('HINCRBY', r[1], r[2], r[3]) == r[3] then\n"
+    "    redis.call('EXPIRE', r[1], r[4])\n"
     "  end\n"
-    "  redis.call('EXPIRE', r[1], r[4])\n"
     "end\n"
     "if best ~= nil then\n"
     "  redis.call('HINCRBY', best.day, 'all', total)\n"

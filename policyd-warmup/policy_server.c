@@ -568,7 +568,6 @@ struct policy_server *policy_server_new(struct ev_loop *loop, struct policy_runt
 int policy_server_run(struct policy_server *s)
 {
     ev_run(s->loop, 0);
-    metrics_flush(s);
     return 0;
 }
 

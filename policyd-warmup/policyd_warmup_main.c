@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <ev.h>
 
 #include "daemon.h"
@@ -109,6 +110,12 @@ static int open_sockets(const struct policy_runtime *rt, const struct options *o
     return 0;
 }
 
+static void close_all(const int *fds, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        close(fds[i]);
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
@@ -139,10 +146,15 @@ int main(int argc, char **argv)
         return PF_EXIT_OK;
     }
     signal(SIGPIPE, SIG_IGN);
-    if (open_sockets(rt, &o, fds, &nfds) < 0 ||
-        daemon_drop_privileges(rt->files.policy.user, rt->files.policy.group, err, sizeof err) < 0) {
-        if (nfds == 0 || err[0])
-            fprintf(stderr, PROG ": %s\n", err);
+    if (open_sockets(rt, &o, fds, &nfds) < 0) {      /* the error is already reported */
+        close_all(fds, nfds);
+        policy_runtime_unref(rt);
+        return PF_EXIT_FAILURE;
+    }
+    if (daemon_drop_privileges(rt->files.policy.user, rt->files.policy.group, err, sizeof err) < 0) {
+        fprintf(stderr, PROG ": %s\n", err);
+        log_error("%s", err);
+        close_all(fds, nfds);
         policy_runtime_unref(rt);
         return PF_EXIT_FAILURE;
     }

@@ -165,6 +165,10 @@ static void ar_connect(struct aredis *ar)
         size_t hl = colon ? (size_t)(colon - addr) : strlen(addr);
         if (hl >= sizeof host)
             hl = sizeof host - 1;
+        if (hl >= 2 && addr[0] == '[' && addr[hl - 1] == ']') {   /* [::1]:6379 */
+            addr++;
+            hl -= 2;
+        }
         memcpy(host, addr, hl);
         host[hl] = '\0';
         if (colon)

@@ -21,9 +21,11 @@ long long warmup_hour(long long t)
 
 long long warmup_cap(const struct wm_schedule *s, long stage)
 {
-    if (s == NULL || stage < 0 || (size_t)stage >= s->ncaps)
-        return stage < 0 && s != NULL ? s->caps[0] : WM_UNLIMITED;
-    return s->caps[stage];
+    if (s == NULL)
+        return WM_UNLIMITED;
+    if (stage < 0)          /* a hand-edited state: treat as the first stage */
+        stage = 0;
+    return (size_t)stage < s->ncaps ? s->caps[stage] : WM_UNLIMITED;
 }
 
 long long warmup_budget(long long cap, long long t, long long smooth_hours, long long start_hour,

@@ -30,6 +30,8 @@ struct warmup_job {
     ev_timer               tick;
     unsigned               gen;
     int                    registered;
+    long                  *done_day;     /* per IP (model order): last day known to be evaluated */
+    size_t                 ndone;
 };
 
 struct job_call {
@@ -89,6 +91,15 @@ static long long job_now(const struct warmup_job *job)
     return policy_runtime_now(job->rt, (long long)time(NULL));
 }
 
+/* Index of (pool, ip) in done_day. */
+static size_t ip_slot(const struct warmup_job *job, size_t pool, size_t ip)
+{
+    size_t n = 0;
+    for (size_t p = 0; p < pool; p++)
+        n += job->rt->model.pools[p].nips;
+    return n + ip;
+}
+
 /* ---- registration -------------------------------------------------------- */
 
 static void on_registered(void *priv, const redisReply *reply)
@@ -108,10 +119,23 @@ static void on_registered(void *priv, const redisReply *reply)
     call_free(c);
 }
 
+/* "100,500,2000" for a schedule, "" for none. */
+static void caps_text(const struct wm_schedule *s, char *out, size_t n)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; s != NULL && i < s->ncaps && len < n; i++) {
+        int w = snprintf(out + len, n - len, "%s%lld", i ? "," : "", s->caps[i]);
+        if (w < 0 || (size_t)w >= n - len)
+            break;
+        len += (size_t)w;
+    }
+}
+
 static void job_register(struct warmup_job *job)
 {
     const struct policy_runtime *rt = job->rt;
-    char key[RKEY_MAX];
+    char key[RKEY_MAX], caps[WM_STAGES_MAX * 12];
     long long now = job_now(job);
     job->registered = 1;
     for (size_t p = 0; p < rt->model.npools; p++) {
@@ -134,6 +158,8 @@ static void job_register(struct warmup_job *job)
             push(&c->args, &c->nargs, pool->ips[i].address);
             push(&c->args, &c->nargs, pool->ips[i].transport);
             push(&c->args, &c->nargs, pool->ips[i].schedule ? pool->ips[i].schedule->name : "");
+            caps_text(pool->ips[i].schedule, caps, sizeof caps);
+            push(&c->args, &c->nargs, caps);
         }
         if (call_send(c, &job->reg, on_registered) < 0)
             job->registered = 0;
@@ -168,8 +194,14 @@ static void evaluate_ip(struct job_call *c, const redisReply *r)
         strtoll(reply_str(r, 3), NULL, 10), strtoll(reply_str(r, 4), NULL, 10),
         strtoll(reply_str(r, 5), NULL, 10), strtoll(reply_str(r, 6), NULL, 10),
     };
-    if (last[0] == '\0' || paused || strtol(last, NULL, 10) >= c->day)
-        return;     /* no state yet, paused, or this day is done */
+    if (last[0] != '\0' && strtol(last, NULL, 10) >= c->day) {
+        size_t slot = ip_slot(job, c->pool, c->ip);
+        if (slot < job->ndone)
+            job->done_day[slot] = c->day;    /* no need to ask again today */
+        return;
+    }
+    if (last[0] == '\0' || paused)
+        return;     /* no state yet (registration pending), or paused: an operator decides */
     struct wm_evaluation ev;
     size_t nstages = ip->schedule ? ip->schedule->ncaps : 0;
     warmup_evaluate(&rt->model.health, stage, nstages, warmup_cap(ip->schedule, stage), &counts, &ev);
@@ -218,6 +250,9 @@ static void job_evaluate(struct warmup_job *job)
     for (size_t p = 0; p < rt->model.npools; p++) {
         const struct wm_pool *pool = &rt->model.pools[p];
         for (size_t i = 0; i < pool->nips; i++) {
+            size_t slot = ip_slot(job, p, i);
+            if (slot < job->ndone && job->done_day[slot] == warmup_day(yday))
+                continue;
             struct job_call *c = call_new(job, p, i);
             c->day = warmup_day(yday);
             rkey_ip_state(&rt->keys, key, pool->name, pool->ips[i].address);
@@ -237,15 +272,34 @@ static void job_evaluate(struct warmup_job *job)
 static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct warmup_job *job = w->data;
-    if (!aredis_connected(job->redis))
+    double every = (double)job->rt->files.policy.warmup.health.evaluate_interval;
+    if (!aredis_connected(job->redis)) {
+        w->repeat = every < 1. ? every : 1.;     /* look again soon, not a whole interval later */
+        ev_timer_again(loop, w);
         return;
+    }
+    if (w->repeat != every) {
+        w->repeat = every;
+        ev_timer_again(loop, w);
+    }
     if (!job->registered)
         job_register(job);
     job_evaluate(job);
 }
 
+static void job_reset_done(struct warmup_job *job)
+{
+    size_t n = 0;
+    for (size_t p = 0; p < job->rt->model.npools; p++)
+        n += job->rt->model.pools[p].nips;
+    free(job->done_day);
+    job->done_day = xcalloc(n ? n : 1, sizeof *job->done_day);
+    job->ndone = n;
+}
+
 static void job_arm(struct warmup_job *job)
 {
+    job_reset_done(job);
     double every = (double)job->rt->files.policy.warmup.health.evaluate_interval;
     ev_timer_stop(job->loop, &job->tick);
     /* First run soon after start (once Redis is connected), then every interval. */
@@ -285,5 +339,6 @@ void warmup_job_free(struct warmup_job *job)
     if (job == NULL)
         return;
     ev_timer_stop(job->loop, &job->tick);
+    free(job->done_day);
     free(job);
 }

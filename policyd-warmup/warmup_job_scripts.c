@@ -5,7 +5,9 @@
  * DESCRIPTION
  *   register  KEYS pf:pools, pf:pool:{p}, pf:events, then one state key per
  *             IP.  ARGV pool, today, yesterday, now, node, then per IP:
- *             address, transport, schedule.  Creates missing IP states.
+ *             address, transport, schedule name, caps ("100,500,2000";
+ *             "" for a warm IP).  Creates missing IP states; refreshes
+ *             schedule and caps so warmupctl needs no copy of the config.
  *   fetch     KEYS the IP state, then the 24 hourly health keys of the
  *             evaluated day for every provider.  Returns {last_eval, stage,
  *             paused, sent, hard, soft, complaint} (last_eval "" when the IP
@@ -22,17 +24,17 @@ const char warmup_register_lua[] =
     "redis.call('SADD', KEYS[1], ARGV[1])\n"
     "local created = 0\n"
     "for i = 1, #KEYS - 3 do\n"
-    "  local a = 6 + (i - 1) * 3\n"
+    "  local a = 6 + (i - 1) * 4\n"
     "  redis.call('HSET', KEYS[2], ARGV[a], ARGV[a + 1])\n"
     "  if redis.call('HSETNX', KEYS[3 + i], 'stage', '0') == 1 then\n"
     "    redis.call('HSET', KEYS[3 + i], 'paused', '0', 'start', ARGV[2], 'stage_since', ARGV[2],\n"
-    "               'last_eval', ARGV[3], 'schedule', ARGV[a + 2])\n"
+    "               'last_eval', ARGV[3], 'schedule', ARGV[a + 2], 'caps', ARGV[a + 3])\n"
     "    redis.call('XADD', KEYS[3], 'MAXLEN', '~', '10000', '*', 'time', ARGV[4], 'node', ARGV[5],\n"
     "               'pool', ARGV[1], 'ip', ARGV[a], 'event', 'create', 'from', '', 'to', '0',\n"
     "               'reason', 'first seen in the configuration')\n"
     "    created = created + 1\n"
     "  else\n"
-    "    redis.call('HSET', KEYS[3 + i], 'schedule', ARGV[a + 2])\n"
+    "    redis.call('HSET', KEYS[3 + i], 'schedule', ARGV[a + 2], 'caps', ARGV[a + 3])\n"
     "  end\n"
     "end\n"
     "return created\n";

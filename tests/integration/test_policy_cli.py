@@ -70,3 +70,9 @@ def test_unusable_socket_is_an_error_not_a_hang(bin_path, lab_dir):
     res = run(bin_path("policyd-warmup"), "-f", "-c", conf, "-p", "inet:999.1.1.1:1")
     assert res.returncode == 1
     assert "999.1.1.1" in res.stderr
+
+
+def test_shipped_sample_configuration_is_valid(bin_path):
+    sample = os.path.join(os.path.dirname(__file__), "..", "..", "conf", "policyd-warmup.conf.sample")
+    res = run(bin_path("policyd-warmup"), "-n", "-c", sample)
+    assert res.returncode == 0, res.stderr

@@ -33,6 +33,7 @@ policy = {
     pools = ( { name = "main"; sender_domains = [ "example.com" ];
                 ips = ( { address = "127.0.0.2"; schedule = "std"; } ); } );
   };
+  rate_limits = ( { name = "per-sender"; key = "sender"; count = "recipients"; limit = 3; window = "1h"; } );
 };
 """ % redis_address
 
@@ -70,3 +71,13 @@ def test_filter_steers_delivery_to_the_per_ip_transport_and_over_cap_gets_4xx(po
     res = postfix_lab.send("someone@elsewhere.example", ["v@sink.example.org"], MESSAGE)
     d = postfix_lab.wait_delivery(res.queue_id, status="sent")
     assert d["service"] != "smtp-127.0.0.2", d["line"]
+
+
+def test_rate_limited_recipient_gets_4xx_and_the_rest_is_delivered(policyd, postfix_lab):
+    rcpts = ["r%d@sink.example.org" % i for i in range(4)]
+    res = postfix_lab.send("flood@elsewhere.example", rcpts, MESSAGE)
+    assert list(res.refused) == ["r3@sink.example.org"]
+    code, text = res.refused["r3@sink.example.org"]
+    assert code == 450 and "4.7.1" in text and 'rate limit "per-sender" reached' in text
+    for rcpt in rcpts[:3]:
+        postfix_lab.wait_delivery(res.queue_id, status="sent", recipient=rcpt)

@@ -100,8 +100,10 @@ def test_recipient_rate_limit_per_client_is_exact(redis_server, workdir, daemons
     # Another client has its own bucket.
     assert conn.ask(**rcpt("u@example.org", client="198.51.100.8")) == "DUNNO"
     conn.close()
-    bucket = redis_server.client(decode_responses=True).hgetall("pf:rl:{per-client:198.51.100.7}")
+    r = redis_server.client(decode_responses=True)
+    bucket = r.hgetall("pf:rl:{per-client:198.51.100.7}")
     assert sum(int(v) for v in bucket.values()) == 5
+    assert 3600 < r.ttl("pf:rl:{per-client:198.51.100.7}") <= 3600 + 360   # window + one sub-window
 
 
 def test_message_limit_counts_a_message_once_across_its_recipients(redis_server, workdir, daemons):
@@ -160,9 +162,9 @@ def test_recipients_count_against_the_cap(redis_server, workdir, daemons):
 
 
 def test_cap_is_enforced_exactly_across_two_daemons(redis_server, workdir, daemons):
-    text = config(redis_server.address, caps="50", warm_ip=False)
-    a = daemons(workdir, text, name="node-a")
-    b = daemons(workdir, text, name="node-b")
+    # One node over the unix socket, the other over TCP: the same Redis either way.
+    a = daemons(workdir, config(redis_server.address, caps="50", warm_ip=False), name="node-a")
+    b = daemons(workdir, config(redis_server.tcp_address, caps="50", warm_ip=False), name="node-b")
     results = []
     lock = threading.Lock()
 
@@ -275,8 +277,8 @@ def test_hard_bounces_over_the_limit_step_back(redis_server, workdir, daemons):
 # ---- Redis outages -------------------------------------------------------------
 
 def test_redis_killed_and_restarted_fail_open_and_closed_then_recover(redis_server, workdir, daemons):
-    closed = daemons(workdir, config(redis_server.address, suppression_down="closed", warmup_down="closed"),
-                     "closed")
+    closed = daemons(workdir, config(redis_server.address, suppression_down="closed", warmup_down="closed",
+                                     extra_policy='node_name = "closed-node";'), "closed")
     opened = daemons(workdir, config(redis_server.address), "open")
     assert wait_until(lambda: "connected to" in closed.log() and "connected to" in opened.log(), 5)
     assert closed.ask(**rcpt("a@example.org")) == "DUNNO"
@@ -296,6 +298,9 @@ def test_redis_killed_and_restarted_fail_open_and_closed_then_recover(redis_serv
     assert persistent.ask(**rcpt("p@example.org")) == "DUNNO"   # same connection, no restart
     persistent.close()
     assert closed.alive() and opened.alive()
+    # The outage is in the metrics, written once Redis is back (every 10 s).
+    r = redis_server.client(decode_responses=True)
+    assert wait_until(lambda: int(r.hget("pf:metrics:closed-node", "redis_down_closed") or 0) >= 7, 15)
 
 
 def test_script_cache_flush_is_survived(redis_server, workdir, daemons):
@@ -436,3 +441,47 @@ def test_unix_socket_listener(redis_server, workdir, daemons, bin_path):
         proc.terminate()
         assert proc.wait(10) == 0
         unregister(key)
+
+
+def test_daemon_started_before_redis_registers_its_pools_once_redis_is_up(redis_server, workdir, daemons):
+    redis_server.kill()
+    pd = daemons(workdir, config(redis_server.address))
+    assert pd.ask(**eom("Z1")) == "DUNNO"                # fail open meanwhile
+    redis_server.restart()
+    r = redis_server.client(decode_responses=True)
+    assert wait_until(lambda: _state(r).get("stage") == "0", 5), pd.log()
+    assert r.hgetall("pf:pool:{main}") == {"127.0.0.2": "smtp-127.0.0.2", "127.0.0.3": "smtp-127.0.0.3"}
+    assert r.smembers("pf:pools") == {"main"}
+    created = [e for e in _events(r) if e["event"] == "create"]
+    assert sorted(e["ip"] for e in created) == ["127.0.0.2", "127.0.0.3"]
+    assert _state(r)["caps"] == "3,10" and _state(r)["schedule"] == "std"
+    assert _state(r, "127.0.0.3")["caps"] == "" and _state(r, "127.0.0.3")["schedule"] == ""
+
+
+def test_provider_share_caps_one_provider_and_overflows_it(redis_server, workdir, daemons):
+    text = config(redis_server.address, caps="4").replace(
+        'caps = "4"; }', 'caps = "4"; shares = "gmail=50%"; }')
+    pd = daemons(workdir, text)
+    gmail = [pd.ask(**eom("G%d" % i, recipient="g%d@gmail.com" % i)) for i in range(3)]
+    assert gmail == ["FILTER smtp-127.0.0.2:"] * 2 + ["FILTER smtp-127.0.0.3:"]   # 50 % of 4
+    yahoo = [pd.ask(**eom("Y%d" % i, recipient="y%d@yahoo.com" % i)) for i in range(3)]
+    assert yahoo == ["FILTER smtp-127.0.0.2:"] * 2 + ["FILTER smtp-127.0.0.3:"]   # the cap of 4 is full
+
+
+def test_recipients_seen_at_rcpt_are_charged_per_provider_at_end_of_message(redis_server, workdir, daemons):
+    pd = daemons(workdir, config(redis_server.address, caps="100"))
+    conn = pd.connect()
+    for rc in ("a@gmail.com", "b@gmail.com", "c@outlook.com"):
+        assert conn.ask(**rcpt(rc, instance="MSG1")) == "DUNNO"
+    assert conn.ask(**eom("MIX1", instance="MSG1", recipient_count=3)) == "FILTER smtp-127.0.0.2:"
+    conn.close()
+    r = redis_server.client(decode_responses=True)
+    day = r.hgetall("pf:day:{main}:127.0.0.2:%s" % time.strftime("%Y%m%d", time.gmtime()))
+    assert day == {"all": "3", "msgs": "1", "p:gmail": "2", "p:microsoft": "1"}
+    assert r.hget("pf:q:{MIX1}", "provider") == "mixed"
+    hour = int(time.time()) // 3600
+
+    def sent(provider):      # this hour or, right after an hour boundary, the previous one
+        return sum(int(r.hget("pf:hl:{main}:127.0.0.2:%s:%d" % (provider, h), "sent") or 0)
+                   for h in (hour - 1, hour))
+    assert sent("gmail") == 2 and sent("microsoft") == 1

@@ -100,8 +100,8 @@ static struct redis_conf test_conf(void)
     c.address = address;
     c.connect_timeout_ms = 500;
     c.command_timeout_ms = 1000;
-    c.retry_min_ms = 50;
-    c.retry_max_ms = 200;
+    c.retry_min_ms = 300;   /* wide enough that a loaded machine still sees the backoff window */
+    c.retry_max_ms = 600;
     c.key_prefix = "test:";
     return c;
 }
@@ -184,12 +184,12 @@ static void outage_gives_clear_error_then_backoff_then_reconnect(void **state)
     assert_null(redis_command(rc, "PING", NULL));
 
     /* Still down after the delay: a real connect attempt fails with the socket error. */
-    sleep_ms(250);
+    sleep_ms(350);
     assert_null(redis_command(rc, "PING", NULL));
     assert_non_null(strstr(redis_last_error(rc), sock_path));
 
     server_start(NULL);
-    sleep_ms(450);   /* longer than retry_max_ms */
+    sleep_ms(700);   /* longer than retry_max_ms */
     r = redis_command(rc, "PING", NULL);
     assert_non_null(r);
     assert_string_equal(r->str, "PONG");

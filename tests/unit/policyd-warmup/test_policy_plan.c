@@ -276,6 +276,14 @@ static void script_answers_become_actions(void **state)
     const char *nob[] = { "nobudget", "0", "0", "0", "0", "0" };
     assert_int_equal(policy_plan_answer(&f->env, &p, nob, lens, 6, &f->cache), 0);
     assert_string_equal(p.action, "DEFER_IF_PERMIT 4.7.1 volume limit reached");
+    f->env.no_budget_action = 1;
+    policy_plan_answer(&f->env, &p, nob, lens, 6, &f->cache);
+    assert_string_equal(p.action, "DEFER 4.7.1 volume limit reached");
+    f->env.no_budget_action = 2;
+    policy_plan_answer(&f->env, &p, nob, lens, 6, &f->cache);
+    assert_string_equal(p.action, "HOLD 4.7.1 volume limit reached");
+    assert_int_equal(p.outcome, OUT_NO_BUDGET);
+    f->env.no_budget_action = 0;
     const char *stale[] = { "stale", "0", "1", "0", "0", "0" };
     assert_int_equal(policy_plan_answer(&f->env, &p, stale, lens, 6, &f->cache), 1);
     const char *rl[] = { "ratelimited", "1", "12" };

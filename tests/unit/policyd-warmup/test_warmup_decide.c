@@ -44,6 +44,7 @@ static void cap_per_stage_then_unlimited(void **state)
     assert_int_equal(warmup_cap(&s, 4), 50000);
     assert_int_equal(warmup_cap(&s, 5), WM_UNLIMITED);
     assert_int_equal(warmup_cap(NULL, 0), WM_UNLIMITED);
+    assert_int_equal(warmup_cap(&s, -3), 100);      /* a hand-edited negative stage */
 }
 
 static void smoothing_spreads_the_cap_linearly(void **state)

@@ -1,0 +1,38 @@
+/*
+ * NAME
+ *   wctl_fmt.h - how warmupctl renders one suppression entry and small
+ *   values (times, percentages), shared by the suppress commands.
+ *
+ * DESCRIPTION
+ *   Pure: fills buffers only.  A suppression entry here is the HASH of
+ *   docs/redis-keys.md (pf:sup:{address}) read back into strings.
+ */
+#ifndef WCTL_FMT_H
+#define WCTL_FMT_H
+
+#include "buf.h"
+
+struct wsup_entry {
+    const char *address;   /* lowercased, as in the key */
+    const char *reason;    /* NULL when the field is missing */
+    const char *source;
+    const char *detail;
+    const char *queue_id;
+    long long   time;      /* 0 when missing */
+};
+
+/* "2026-11-28 10:20:30" (UTC) into out[20 + 1]; "-" for 0. */
+void wfmt_time(long long t, char out[32]);
+
+/* "0.25" (two decimals) of part/whole*100 into out; "-" when whole is 0. */
+void wfmt_percent(long long part, long long whole, char out[32]);
+
+/* {"address":..,"reason":..,"source":..,"time":..,"detail":..,"queue_id":..} */
+void wfmt_sup_json(struct buf *b, const struct wsup_entry *e);
+
+/* address,reason,time,detail + "\n" (the postflow CSV format). */
+void wfmt_sup_csv(struct buf *b, const struct wsup_entry *e);
+/* The header line of that format. */
+#define WFMT_SUP_CSV_HEADER "address,reason,time,detail\n"
+
+#endif

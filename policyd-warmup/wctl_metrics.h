@@ -1,0 +1,34 @@
+/*
+ * NAME
+ *   wctl_metrics.h - the counters of each policyd-warmup instance
+ *   (pf:metrics:<node>) and the Prometheus rendering of everything
+ *   `warmupctl metrics` exports.
+ */
+#ifndef WCTL_METRICS_H
+#define WCTL_METRICS_H
+
+#include "buf.h"
+#include "wctl_ipdata.h"
+
+struct wnode {
+    char      *name;      /* owned */
+    size_t     n;
+    char     **field;     /* owned */
+    long long *value;     /* owned */
+};
+
+struct wnode_list {
+    struct wnode *nodes;  /* owned, sorted by name */
+    size_t        n;
+};
+
+/* Reads every pf:metrics:* hash (numeric fields only). 0 or -1 (reported). */
+int wnode_collect(struct wctl *w, struct wnode_list *out);
+void wnode_free(struct wnode_list *l);
+
+/* The whole exposition (IP families, then node families), ending in "\n". */
+void wmet_render_prom(const struct wip_list *ips, const struct wnode_list *nodes, struct buf *b);
+/* {"status":{...},"nodes":{"name":{"field":n,...}}} + "\n" */
+void wmet_render_json(const struct wip_list *ips, const struct wnode_list *nodes, struct buf *b);
+
+#endif

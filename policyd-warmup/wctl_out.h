@@ -1,0 +1,48 @@
+/*
+ * NAME
+ *   wctl_out.h - text tables and JSON strings for warmupctl output.
+ *
+ * DESCRIPTION
+ *   Every warmupctl read command prints either an aligned text table for
+ *   people or JSON for programs (--json).  Values shown come from Redis and
+ *   therefore from mail (addresses, bounce details): the table replaces
+ *   control bytes with '?', and JSON strings are escaped per RFC 8259 with
+ *   invalid UTF-8 replaced by U+FFFD, so neither a terminal nor a JSON
+ *   parser can be confused by hostile bytes.
+ *
+ *   All functions append to a struct buf (buf.h); nothing here writes to a
+ *   file or allocates except through the buffer and the table's cells.
+ */
+#ifndef WCTL_OUT_H
+#define WCTL_OUT_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+/* Appends s[0..n) as a quoted JSON string. */
+void wout_json_str(struct buf *b, const char *s, size_t n);
+/* Same for a NUL-terminated string; NULL appends null. */
+void wout_json_cstr(struct buf *b, const char *s);
+/* "key": prefix (with a leading comma unless first). */
+void wout_json_key(struct buf *b, const char *key, int first);
+
+#define WTABLE_MAX_COLS 16
+
+struct wtable {
+    size_t  ncols;
+    const char *head[WTABLE_MAX_COLS];   /* static strings */
+    int     right[WTABLE_MAX_COLS];      /* 1: right-aligned (numbers) */
+    char  **cells;                       /* owned: nrows * ncols strings */
+    size_t  nrows, cap;
+};
+
+/* heads: ncols static strings; right_mask bit i = column i right-aligned. */
+void wtable_init(struct wtable *t, size_t ncols, const char *const *heads, unsigned right_mask);
+/* Adds a row of ncols strings (copied; NULL shows as "-"). */
+void wtable_add(struct wtable *t, const char *const *cols);
+/* Renders header and rows, columns separated by two spaces, no trailing blanks. */
+void wtable_render(const struct wtable *t, struct buf *b);
+void wtable_free(struct wtable *t);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * NAME
+ *   wctl_sup.h - suppression helpers shared by wctl_suppress.c and
+ *   wctl_import.c.
+ */
+#ifndef WCTL_SUP_H
+#define WCTL_SUP_H
+
+#include "wctl.h"
+#include "wctl_addr.h"
+#include "wctl_fmt.h"
+
+#define WCTL_SAFE_MAX 1400
+
+/* Normalises a command-line address; prints the error and returns -1 if bad. */
+int wsup_address_arg(const char *arg, char addr[WCTL_ADDR_MAX + 1]);
+/* Printable rendering (\xNN for control bytes) of untrusted text. */
+void wsup_printable(const char *s, char out[WCTL_SAFE_MAX]);
+/* The entry's key; -1 (reported) if impossible. */
+int wsup_key(struct wctl *w, const char *addr, char key[RKEY_MAX]);
+/*
+ * Writes one entry with `script` (NULL: replace any existing entry).  The
+ * script gets KEYS[1] = key, ARGV = reason, source, time, detail and
+ * returns 1 when the key existed.  Returns that, or -1 (reported).
+ */
+int wsup_write(struct wctl *w, const char *addr, const char *reason, const char *source,
+               long long when, const char *detail, struct redis_script *script);
+/* Address inside a suppression key; -1 if the key is not one. */
+int wsup_addr_from_key(const struct wctl *w, const char *key, size_t len, char addr[WCTL_ADDR_MAX + 1]);
+/* Fetches the entries of one SCAN page and calls fn for each (0 go on, 1 stop, -1 fail). */
+int wsup_fetch_page(struct wctl *w, redisReply **keys, size_t nkeys,
+                    int (*fn)(struct wctl *w, const struct wsup_entry *e, void *arg), void *arg);
+
+#endif
