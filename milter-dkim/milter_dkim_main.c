@@ -250,15 +250,13 @@ static void unix_socket_owner(const char *path, const struct mdkim_conf *conf)
         log_warning("chown %s: %s", path, strerror(errno));
 }
 
-static int run_daemon(struct options *o, struct loaded *l)
+/* Registers with libmilter and opens the listening socket (as root: before the privilege drop). */
+static int open_listener(const struct options *o, const struct loaded *l, char *spec, size_t specsize)
 {
-    char spec[320], err[256];
+    char err[256];
     const char *socket = o->socket ? o->socket : l->conf.socket;
-    sigset_t set;
-    pthread_t milter_thr, worker_thr;
-    int milter_rc = MI_SUCCESS, sig;
 
-    if (milter_sock_libmilter_spec(socket, spec, sizeof spec, err, sizeof err) != 0) {
+    if (milter_sock_libmilter_spec(socket, spec, specsize, err, sizeof err) != 0) {
         fprintf(stderr, "%s: socket '%s': %s\n", prog, socket, err);
         return PF_EXIT_CONFIG;
     }
@@ -276,6 +274,13 @@ static int run_daemon(struct options *o, struct loaded *l)
         unix_socket_owner(spec + 5, &l->conf);
     else
         log_debug("TCP_NODELAY set on %d listening socket(s)", milter_sock_nodelay_listeners());
+    return PF_EXIT_OK;
+}
+
+/* Drops privileges, detaches unless -f, writes the pid file. */
+static int become_daemon(const struct options *o, const struct loaded *l)
+{
+    char err[256];
     if (daemon_drop_privileges(l->conf.user, l->conf.group, err, sizeof err) != 0) {
         fprintf(stderr, "%s: %s\n", prog, err);
         return PF_EXIT_CONFIG;
@@ -286,12 +291,54 @@ static int run_daemon(struct options *o, struct loaded *l)
     }
     if (l->conf.pid_file && *l->conf.pid_file && daemon_write_pidfile(l->conf.pid_file) != 0)
         log_warning("cannot write pid file %s: %s", l->conf.pid_file, strerror(errno));
+    return PF_EXIT_OK;
+}
 
+/* The main thread's only job once running: wait for signals; SIGHUP hands a reload to the worker. */
+static int wait_for_stop(const sigset_t *set)
+{
+    int sig;
+    for (;;) {
+        if (sigwait(set, &sig) != 0)
+            continue;
+        if (sig != SIGHUP)
+            return sig;
+        pthread_mutex_lock(&work_lock);
+        reload_pending = 1;
+        pthread_cond_signal(&work_cond);
+        pthread_mutex_unlock(&work_lock);
+    }
+}
+
+/* smfi_stop() waits for the listener's poll(); connections to our own socket wake it up. */
+static void stop_milter(const char *spec)
+{
+    pthread_t stopper;
+    if (pthread_create(&stopper, NULL, stop_libmilter, NULL) != 0) {
+        smfi_stop();
+        return;
+    }
+    for (int i = 0; i < 200 && !atomic_load(&milter_ended); i++) {
+        milter_sock_poke(spec);
+        usleep(20000);
+    }
+    pthread_join(stopper, NULL);
+}
+
+static int run_daemon(struct options *o, struct loaded *l)
+{
+    char spec[320];
+    sigset_t set;
+    pthread_t milter_thr, worker_thr;
+    int milter_rc = MI_SUCCESS, rc;
+
+    if ((rc = open_listener(o, l, spec, sizeof spec)) != PF_EXIT_OK || (rc = become_daemon(o, l)) != PF_EXIT_OK)
+        return rc;
     sigemptyset(&set);
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);     /* before any thread exists, libmilter's included */
     signal(SIGPIPE, SIG_IGN);
     g_opts = o;
     g_stats_file = l->conf.stats_file && *l->conf.stats_file ? l->conf.stats_file : NULL;
@@ -302,36 +349,14 @@ static int run_daemon(struct options *o, struct loaded *l)
         return PF_EXIT_FAILURE;
     }
     log_notice("listening on %s (%s)", spec, POSTFLOW_VERSION);
-    for (;;) {
-        if (sigwait(&set, &sig) != 0)
-            continue;
-        if (sig == SIGHUP) {
-            pthread_mutex_lock(&work_lock);
-            reload_pending = 1;
-            pthread_cond_signal(&work_cond);
-            pthread_mutex_unlock(&work_lock);
-            continue;
-        }
-        break;
-    }
+    int sig = wait_for_stop(&set);
     atomic_store(&stop_requested, 1);
     int by_itself = atomic_load(&milter_ended);
-    if (by_itself)
+    if (by_itself) {
         log_error("libmilter stopped (status %d)", milter_rc);
-    else
+    } else {
         log_notice("stopping on signal %d", sig);
-    if (!by_itself) {
-        /* smfi_stop() waits for the listener's poll(); connections wake it up. */
-        pthread_t stopper;
-        if (pthread_create(&stopper, NULL, stop_libmilter, NULL) == 0) {
-            for (int i = 0; i < 200 && !atomic_load(&milter_ended); i++) {
-                milter_sock_poke(spec);
-                usleep(20000);
-            }
-            pthread_join(stopper, NULL);
-        } else {
-            smfi_stop();
-        }
+        stop_milter(spec);
     }
     pthread_join(milter_thr, NULL);
     pthread_mutex_lock(&work_lock);

@@ -168,13 +168,83 @@ static void passthrough_rest(FILE *in, FILE *out)
         fwrite(tmp, 1, n, out);
 }
 
-int sign_stream(const struct mdkim_snap *snap, FILE *in, FILE *out, const char *qid, time_t now)
+/* Writes the new fields, the original header (minus stale trace fields), the separator and the body. */
+static int write_signed(FILE *out, const struct reader *r, const struct mdkim_out *res,
+                        const struct mdkim_snap *snap, FILE *spool)
 {
-    struct reader r;
+    const char *eol = r->crlf ? "\r\n" : "\n";
+    for (size_t i = 0; i < res->nfields; i++)
+        put_field(out, &res->fields[i], r->crlf);
+    for (size_t i = 0; i < r->nf; i++) {
+        struct dkim_hdr h = { r->hdr.data + r->f[i].start, r->f[i].rawlen };
+        if (res->drop_existing_trace && dkim_hdr_is(&h, snap->trace_header))
+            continue;
+        fwrite(r->hdr.data + r->f[i].start, 1, r->f[i].end - r->f[i].start, out);
+    }
+    if (r->hdr.data[r->f[r->nf - 1].end - 1] != '\n')
+        fputs(eol, out);            /* the header ended at EOF without a line end */
+    if (r->has_sep)
+        fputs(eol, out);
+    return copy_file(spool, out);
+}
+
+/* Signs a message whose header block was read into r; the body is still on in. */
+static int sign_parsed(const struct mdkim_snap *snap, const struct reader *r, FILE *in, FILE *out,
+                       const char *qid, time_t now)
+{
     struct mdkim_msg m;
     struct mdkim_out res;
     FILE *spool = NULL;
     int last_nl = 1, rc = PF_EXIT_OK, signing;
+
+    mdkim_msg_init(&m, snap);
+    mdkim_out_init(&res);
+    for (size_t i = 0; i < r->nf; i++)
+        mdkim_msg_header_raw(&m, r->hdr.data + r->f[i].start, r->f[i].rawlen);
+    signing = mdkim_msg_eoh(&m, 1, now);
+    spool = tmpfile();
+    if (spool == NULL || spool_body(&m, in, spool, r->crlf, &last_nl) != 0) {
+        log_qid(LOG_LVL_ERROR, qid, "cannot spool the message body: %m");
+        rc = PF_EXIT_TEMPFAIL;
+        goto out;
+    }
+    if (!last_nl) {
+        fputs(r->crlf ? "\r\n" : "\n", spool);
+        mdkim_msg_body(&m, "\r\n", 2);
+    }
+    if (signing == 1 && mdkim_msg_eom(&m, now, qid, &res) != 0)
+        signing = -1;
+    if (signing < 0) {
+        log_qid(LOG_LVL_ERROR, qid, "not signed: internal error: %s", m.err.text);
+        if (snap->on_error == MDKIM_ON_ERROR_TEMPFAIL) {
+            rc = PF_EXIT_TEMPFAIL;
+            goto out;
+        }
+        res.nfields = res.nsigs = 0;
+        res.drop_existing_trace = 0;
+    } else if (signing == 0) {
+        log_qid(LOG_LVL_INFO, qid, "not signed: %s%s%s", mdkim_skip_name(m.skip),
+                m.from_domain[0] ? " from_domain=" : "", m.from_domain);
+    }
+    if (write_signed(out, r, &res, snap, spool) != 0)
+        rc = PF_EXIT_TEMPFAIL;
+    if (res.nsigs > 0) {
+        char sigs[MDKIM_MAX_SIGS * 300];
+        mdkim_out_describe(&res, sigs, sizeof sigs);
+        log_qid(LOG_LVL_INFO, qid, "signed %s body=%llu bytes", sigs, (unsigned long long)m.body_bytes);
+    }
+out:
+    mdkim_out_free(&res);
+    mdkim_msg_free(&m);
+    if (spool)
+        fclose(spool);
+    return rc;
+}
+
+int sign_stream(const struct mdkim_snap *snap, FILE *in, FILE *out, const char *qid, time_t now)
+{
+    struct reader r;
+    int rc = PF_EXIT_OK;
 
     memset(&r, 0, sizeof r);
     buf_init(&r.hdr, (size_t)snap->max_header_bytes);
@@ -186,63 +256,9 @@ int sign_stream(const struct mdkim_snap *snap, FILE *in, FILE *out, const char *
                                                                   : "message has no header fields");
         fwrite(r.hdr.data ? r.hdr.data : "", 1, r.hdr.len, out);
         passthrough_rest(in, out);
-        goto done;
+    } else {
+        rc = sign_parsed(snap, &r, in, out, qid, now);
     }
-
-    mdkim_msg_init(&m, snap);
-    mdkim_out_init(&res);
-    for (size_t i = 0; i < r.nf; i++)
-        mdkim_msg_header_raw(&m, r.hdr.data + r.f[i].start, r.f[i].rawlen);
-    signing = mdkim_msg_eoh(&m, 1, now);
-    spool = tmpfile();
-    if (spool == NULL || spool_body(&m, in, spool, r.crlf, &last_nl) != 0) {
-        log_qid(LOG_LVL_ERROR, qid, "cannot spool the message body: %m");
-        rc = PF_EXIT_TEMPFAIL;
-        goto free_msg;
-    }
-    if (!last_nl) {
-        fputs(r.crlf ? "\r\n" : "\n", spool);
-        mdkim_msg_body(&m, "\r\n", 2);
-    }
-    if (signing == 1 && mdkim_msg_eom(&m, now, qid, &res) != 0)
-        signing = -1;
-    if (signing < 0) {
-        log_qid(LOG_LVL_ERROR, qid, "not signed: internal error: %s", m.err.text);
-        if (snap->on_error == MDKIM_ON_ERROR_TEMPFAIL) {
-            rc = PF_EXIT_TEMPFAIL;
-            goto free_msg;
-        }
-        res.nfields = 0;
-        res.drop_existing_trace = 0;
-    } else if (signing == 0) {
-        log_qid(LOG_LVL_INFO, qid, "not signed: %s%s%s", mdkim_skip_name(m.skip),
-                m.from_domain[0] ? " from_domain=" : "", m.from_domain);
-    }
-    for (size_t i = 0; i < res.nfields; i++)
-        put_field(out, &res.fields[i], r.crlf);
-    for (size_t i = 0; i < r.nf; i++) {
-        struct dkim_hdr h = { r.hdr.data + r.f[i].start, r.f[i].rawlen };
-        if (res.drop_existing_trace && dkim_hdr_is(&h, snap->trace_header))
-            continue;
-        fwrite(r.hdr.data + r.f[i].start, 1, r.f[i].end - r.f[i].start, out);
-    }
-    if (r.nf > 0 && r.hdr.len > 0 && r.hdr.data[r.f[r.nf - 1].end - 1] != '\n')
-        fputs(r.crlf ? "\r\n" : "\n", out);       /* header ended at EOF without a line end */
-    if (r.has_sep)
-        fputs(r.crlf ? "\r\n" : "\n", out);
-    if (copy_file(spool, out) != 0)
-        rc = PF_EXIT_TEMPFAIL;
-    if (res.nsigs > 0) {
-        char sigs[MDKIM_MAX_SIGS * 300];
-        mdkim_out_describe(&res, sigs, sizeof sigs);
-        log_qid(LOG_LVL_INFO, qid, "signed %s body=%llu bytes", sigs, (unsigned long long)m.body_bytes);
-    }
-free_msg:
-    mdkim_out_free(&res);
-    mdkim_msg_free(&m);
-    if (spool)
-        fclose(spool);
-done:
     buf_free(&r.hdr);
     free(r.f);
     if (fflush(out) != 0 || ferror(out))

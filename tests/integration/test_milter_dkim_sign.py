@@ -191,3 +191,21 @@ def test_printed_config_loads_back(bin_path, keys, tmp_path):
     assert p.returncode == 0, p.stderr
     out = sign(bin_path, ["-c", str(tmp_path / "printed.conf")], nasty_messages()["plain"]).stdout
     assert verify_dkimpy(out, dns_records([keys["ed25519"]])) == [True]
+
+
+def test_odd_streams_pass_through_or_sign(bin_path, keys, tmp_path):
+    args = ["-d", "example.com", "-s", "ed1", "-k", keys["ed25519"].path]
+    recs = dns_records([keys["ed25519"]])
+    # Header only, not even a final line end: signed, with the line end SMTP would add.
+    p = sign(bin_path, args, b"From: a@example.com\nSubject: header only")
+    assert p.stdout.endswith(b"From: a@example.com\nSubject: header only\n")
+    assert verify_dkimpy(p.stdout + b"\n", recs) == [True]
+    # Not a message (no header field): passed through untouched.
+    for junk in [b"", b"just some text\nwithout headers\n", b" leading space: x\n\nbody\n"]:
+        p = sign(bin_path, args, junk)
+        assert p.stdout == junk
+    # A header block over max_header_bytes: passed through untouched, with the reason.
+    conf = write_config(str(tmp_path / "c.conf"), [keys["ed25519"]], extra="  max_header_bytes = 4096;\n")
+    big = b"From: a@example.com\nX-Big: " + b"y" * 10000 + b"\n\nbody\n"
+    p = sign(bin_path, ["-c", conf], big)
+    assert p.stdout == big and b"header block over max_header_bytes" in p.stderr
