@@ -175,12 +175,20 @@ static void check_from(struct mdkim_msg *m)
         m->skip = MDKIM_SKIP_FROM_SYNTAX;
 }
 
-static void choose_keys(struct mdkim_msg *m, time_t now)
+/*
+ * The rule's keys usable now.  Returns -1 (m->err set) when a key the
+ * message needs is broken and the message must get the on_error verdict:
+ * always with on_error = tempfail, and with accept when no other key is
+ * left to sign with (with accept and another key, m->note says which key
+ * was missing and the message is signed with the others).
+ */
+static int choose_keys(struct mdkim_msg *m, time_t now)
 {
+    const struct mdkim_key *broken = NULL;
     const struct mdkim_rule *r = mdkim_snap_lookup(m->snap, m->from_domain);
     if (r == NULL) {
         m->skip = MDKIM_SKIP_NO_RULE;
-        return;
+        return 0;
     }
     for (size_t i = 0; i < r->nkeys; i++) {
         const struct mdkim_key *k = &m->snap->keys[r->keys[i]];
@@ -188,10 +196,21 @@ static void choose_keys(struct mdkim_msg *m, time_t now)
             continue;
         if (!k->unaligned && !mdkim_domain_aligned(m->from_domain, k->domain))
             continue;
+        if (k->error != NULL) {
+            broken = k;
+            continue;
+        }
         m->sel[m->nsel++] = r->keys[i];
     }
+    if (broken != NULL && (m->nsel == 0 || m->snap->on_error == MDKIM_ON_ERROR_TEMPFAIL)) {
+        dkim_err_set(&m->err, "%s", broken->error);
+        return -1;
+    }
+    if (broken != NULL)
+        snprintf(m->note, sizeof m->note, "not signed with %s", broken->error);
     if (m->nsel == 0)
         m->skip = MDKIM_SKIP_NO_KEY;
+    return 0;
 }
 
 int mdkim_msg_eoh(struct mdkim_msg *m, int trusted, time_t now)
@@ -204,8 +223,10 @@ int mdkim_msg_eoh(struct mdkim_msg *m, int trusted, time_t now)
         return 0;
     }
     check_from(m);
-    if (m->skip == MDKIM_SKIP_NONE)
-        choose_keys(m, now);
+    if (m->skip == MDKIM_SKIP_NONE && choose_keys(m, now) != 0) {
+        m->failed = 1;
+        return -1;
+    }
     if (m->skip != MDKIM_SKIP_NONE)
         return 0;
     for (size_t i = 0; i < m->nsel; i++) {

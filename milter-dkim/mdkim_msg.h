@@ -60,6 +60,7 @@ struct mdkim_msg {
     int              bh_on[2];
     uint64_t         body_bytes;
     struct dkim_err  err;
+    char             note[DKIM_ERR_MAX + 32];   /* a remark for the log ("" when none), e.g. a broken extra key */
 };
 
 struct mdkim_out {
@@ -85,7 +86,8 @@ void mdkim_msg_header_raw(struct mdkim_msg *m, const char *raw, size_t len);
  * End of headers.  trusted: the client may have mail signed (networks,
  * SASL, local submission), decided by the adapter.  now selects keys by
  * not_before/not_after.  Returns 1 if the message will be signed, 0 if it
- * is skipped (m->skip says why), -1 on an internal error (m->err).
+ * is skipped (m->skip says why), -1 when it must get the on_error verdict
+ * (a key it needs is broken, or an internal error; m->err says which).
  */
 int mdkim_msg_eoh(struct mdkim_msg *m, int trusted, time_t now);
 

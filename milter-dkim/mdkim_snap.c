@@ -88,14 +88,12 @@ int mdkim_domain_aligned(const char *f, const char *d)
     return d[dl - fl - 1] == '.' && strcasecmp(d + dl - fl, f) == 0;
 }
 
+static void key_free(struct mdkim_key *k);
+
 static void snap_free(struct mdkim_snap *s)
 {
-    for (size_t i = 0; i < s->nkeys; i++) {
-        free(s->keys[i].name);
-        free(s->keys[i].domain);
-        free(s->keys[i].selector);
-        dkim_key_free(&s->keys[i].key);
-    }
+    for (size_t i = 0; i < s->nkeys; i++)
+        key_free(&s->keys[i]);
     free(s->keys);
     for (size_t i = 0; i < s->nrules; i++)
         free(s->rules[i].pattern);
@@ -113,26 +111,12 @@ static int rule_cmp(const void *a, const void *b)
     return strcmp(((const struct mdkim_rule *)a)->pattern, ((const struct mdkim_rule *)b)->pattern);
 }
 
-static int load_key(const struct mdkim_key_conf *kc, int allow_group, struct mdkim_key *k,
-                    char *err, size_t errsize)
+/* The entry's settings (not the key file): errors here are configuration errors. */
+static int key_settings(const struct mdkim_key_conf *kc, struct mdkim_key *k, char *err, size_t errsize)
 {
-    struct dkim_err derr;
-    char warn[200];
     static const enum dkim_canon hc[] = { DKIM_CANON_RELAXED, DKIM_CANON_RELAXED, DKIM_CANON_SIMPLE, DKIM_CANON_SIMPLE };
     static const enum dkim_canon bc[] = { DKIM_CANON_RELAXED, DKIM_CANON_SIMPLE, DKIM_CANON_RELAXED, DKIM_CANON_SIMPLE };
 
-    if (dkim_key_load_file(kc->key_file, allow_group, &k->key, warn, sizeof warn, &derr) != 0) {
-        snprintf(err, errsize, "key '%s': %s", kc->name, derr.text);
-        return -1;
-    }
-    if (warn[0] != '\0')
-        log_warning("key '%s' (%s): %s", kc->name, kc->key_file, warn);
-    if ((kc->algorithm == 1 && k->key.alg != DKIM_ALG_RSA_SHA256)
-        || (kc->algorithm == 2 && k->key.alg != DKIM_ALG_ED25519_SHA256)) {
-        snprintf(err, errsize, "key '%s': %s holds a %s key, not %s", kc->name, kc->key_file,
-                 dkim_alg_name(k->key.alg), mdkim_algorithm_names[kc->algorithm]);
-        return -1;
-    }
     k->name = xstrdup(kc->name);
     k->domain = lower_dup(kc->domain);
     k->selector = xstrdup(kc->selector);
@@ -153,6 +137,39 @@ static int load_key(const struct mdkim_key_conf *kc, int allow_group, struct mdk
     if (k->not_after && k->not_after < time(NULL))
         log_warning("key '%s' expired (not_after %s): it signs nothing", kc->name, kc->not_after);
     return 0;
+}
+
+/* The key file: missing, unreadable, group-readable, not a key, wrong type or too small. */
+static int key_file(const struct mdkim_key_conf *kc, int allow_group, struct mdkim_key *k, char *err,
+                    size_t errsize)
+{
+    struct dkim_err derr;
+    char warn[200];
+
+    if (dkim_key_load_file(kc->key_file, allow_group, &k->key, warn, sizeof warn, &derr) != 0) {
+        snprintf(err, errsize, "key '%s': %s", kc->name, derr.text);
+        return -1;
+    }
+    if (warn[0] != '\0')
+        log_warning("key '%s' (%s): %s", kc->name, kc->key_file, warn);
+    if ((kc->algorithm == 1 && k->key.alg != DKIM_ALG_RSA_SHA256)
+        || (kc->algorithm == 2 && k->key.alg != DKIM_ALG_ED25519_SHA256)) {
+        snprintf(err, errsize, "key '%s': %s holds a %s key, not %s", kc->name, kc->key_file,
+                 dkim_alg_name(k->key.alg), mdkim_algorithm_names[kc->algorithm]);
+        dkim_key_free(&k->key);
+        return -1;
+    }
+    return 0;
+}
+
+static void key_free(struct mdkim_key *k)
+{
+    free(k->name);
+    free(k->domain);
+    free(k->selector);
+    free(k->error);
+    dkim_key_free(&k->key);
+    memset(k, 0, sizeof *k);
 }
 
 static int valid_name_token(const char *s)
@@ -255,7 +272,7 @@ static int build_headers(const struct mdkim_conf *conf, const struct trace_conf 
     return 0;
 }
 
-int mdkim_snap_build(const struct mdkim_conf *conf, const struct trace_conf *trace,
+int mdkim_snap_build(const struct mdkim_conf *conf, const struct trace_conf *trace, unsigned flags,
                      struct mdkim_snap **out, char *err, size_t errsize)
 {
     struct mdkim_snap *s = xcalloc(1, sizeof *s);
@@ -279,13 +296,20 @@ int mdkim_snap_build(const struct mdkim_conf *conf, const struct trace_conf *tra
             snprintf(err, errsize, "key '%s': domain and selector must be DNS names", kc[i].name);
             goto fail;
         }
-        if (load_key(&kc[i], conf->allow_group_readable_keys, &s->keys[s->nkeys], err, errsize) != 0) {
-            dkim_key_free(&s->keys[s->nkeys].key);
-            free(s->keys[s->nkeys].name);
-            free(s->keys[s->nkeys].domain);
-            free(s->keys[s->nkeys].selector);
-            memset(&s->keys[s->nkeys], 0, sizeof s->keys[s->nkeys]);
+        struct mdkim_key *k = &s->keys[s->nkeys];
+        if (key_settings(&kc[i], k, err, errsize) != 0) {
+            key_free(k);
             goto fail;
+        }
+        if (key_file(&kc[i], conf->allow_group_readable_keys, k, err, errsize) != 0) {
+            if (!(flags & MDKIM_SNAP_TOLERATE_KEY_ERRORS)) {
+                key_free(k);
+                goto fail;
+            }
+            /* Start anyway: mail for this key gets on_error, logged with its queue id. */
+            log_error("%s: mail that needs this key is handled by on_error", err);
+            k->error = xstrdup(err);
+            err[0] = '\0';
         }
         s->nkeys++;
     }

@@ -32,6 +32,7 @@ struct mdkim_key {
     enum dkim_canon hcanon, bcanon;
     time_t          not_before, not_after;      /* 0: unbounded */
     int             unaligned;
+    char           *error;      /* owned; not NULL: the key file could not be used (why) */
 };
 
 enum mdkim_rule_kind { MDKIM_RULE_EXACT, MDKIM_RULE_SUFFIX, MDKIM_RULE_ANY };
@@ -65,10 +66,15 @@ struct mdkim_snap {
 /*
  * Builds a snapshot (refs = 1).  Returns 0, or -1 with a message in err
  * (the first problem found: unreadable key, unknown key name, bad date...).
- * Warnings (weak RSA keys) are logged.  now is used to warn about keys
- * that are already expired.
+ * Warnings (weak RSA keys, expired keys) are logged.
+ * With MDKIM_SNAP_TOLERATE_KEY_ERRORS a key file that cannot be used
+ * (missing, unreadable, group-readable, not a key) does not fail the
+ * build: it is logged, and messages that need that key get the on_error
+ * verdict (the daemon's start: mail must flow).  Without it (-n, reload)
+ * it is an error.
  */
-int mdkim_snap_build(const struct mdkim_conf *conf, const struct trace_conf *trace,
+#define MDKIM_SNAP_TOLERATE_KEY_ERRORS 0x1u
+int mdkim_snap_build(const struct mdkim_conf *conf, const struct trace_conf *trace, unsigned flags,
                      struct mdkim_snap **out, char *err, size_t errsize);
 
 /* Reference counting; the last release frees. */

@@ -228,6 +228,8 @@ static sfsistat cb_eom(SMFICTX *ctx)
                    || insert_fields(ctx, c, &out) != 0) {
             verdict = fault(c, qid, "the MTA refused a header change");
         } else {
+            if (c->msg.note[0] != '\0')
+                log_qid(LOG_LVL_WARNING, qid, "%s", c->msg.note);
             if (out.drop_existing_trace)
                 log_qid(LOG_LVL_NOTICE, qid, "removed %zu %s field(s) present before signing",
                         out.drop_existing_trace, c->snap->trace_header);

@@ -21,8 +21,9 @@
  *
  * EXIT STATUS
  *   0 on success (and after SIGTERM), 64 usage error, 78 configuration
- *   error (bad file, unreadable key), 75 from --sign on a temporary fault,
- *   1 when the daemon cannot start (socket in use, libmilter failure).
+ *   error (bad file; with -n also an unusable key: at start such a key is
+ *   logged and its mail gets on_error), 75 from --sign on a temporary
+ *   fault, 1 when the daemon cannot start (socket in use, libmilter).
  *
  * SECURITY
  *   Keys are loaded before privileges are dropped to `user`; a reload
@@ -141,10 +142,10 @@ static int load_config(const struct options *o, struct loaded *l)
     return PF_EXIT_OK;
 }
 
-static int build_snapshot(const struct loaded *l, struct mdkim_snap **snap)
+static int build_snapshot(const struct loaded *l, unsigned flags, struct mdkim_snap **snap)
 {
     char err[512];
-    if (mdkim_snap_build(&l->conf, &l->trace, snap, err, sizeof err) != 0) {
+    if (mdkim_snap_build(&l->conf, &l->trace, flags, snap, err, sizeof err) != 0) {
         fprintf(stderr, "%s: %s\n", prog, err);
         log_error("configuration error: %s", err);
         return PF_EXIT_CONFIG;
@@ -180,7 +181,7 @@ static void reload_now(void)
                                            err, sizeof err) != 0) {
         ok = 0;
         log_error("reload refused, old configuration kept: %s", err);
-    } else if (mdkim_snap_build(&l.conf, &l.trace, &snap, err, sizeof err) != 0) {
+    } else if (mdkim_snap_build(&l.conf, &l.trace, 0, &snap, err, sizeof err) != 0) {
         ok = 0;
         log_error("reload refused, old configuration kept: %s", err);
     } else {
@@ -390,7 +391,8 @@ int main(int argc, char **argv)
         cfg_free(l.sections, MDKIM_NSECTIONS);
         return PF_EXIT_OK;
     }
-    if ((rc = build_snapshot(&l, &snap)) != PF_EXIT_OK) {
+    /* -n and reloads refuse a broken key; a start keeps mail flowing (on_error) and logs it. */
+    if ((rc = build_snapshot(&l, o.check ? 0 : MDKIM_SNAP_TOLERATE_KEY_ERRORS, &snap)) != PF_EXIT_OK) {
         cfg_free(l.sections, MDKIM_NSECTIONS);
         return rc;
     }

@@ -215,8 +215,10 @@ static int sign_parsed(const struct mdkim_snap *snap, const struct reader *r, FI
     if (signing == 1 && mdkim_msg_eom(&m, now, qid, &res) != 0)
         signing = -1;
     if (signing < 0) {
-        log_qid(LOG_LVL_ERROR, qid, "not signed: internal error: %s", m.err.text);
-        if (snap->on_error == MDKIM_ON_ERROR_TEMPFAIL) {
+        int tempfail = snap->on_error == MDKIM_ON_ERROR_TEMPFAIL;
+        log_qid(LOG_LVL_ERROR, qid, "not signed: %s; %s", m.err.text,
+                tempfail ? "tempfail (exit 75)" : "passed unsigned");
+        if (tempfail) {
             rc = PF_EXIT_TEMPFAIL;
             goto out;
         }
@@ -228,6 +230,8 @@ static int sign_parsed(const struct mdkim_snap *snap, const struct reader *r, FI
     }
     if (write_signed(out, r, &res, snap, spool) != 0)
         rc = PF_EXIT_TEMPFAIL;
+    if (m.note[0] != '\0')
+        log_qid(LOG_LVL_WARNING, qid, "%s", m.note);
     if (res.nsigs > 0) {
         char sigs[MDKIM_MAX_SIGS * 300];
         mdkim_out_describe(&res, sigs, sizeof sigs);

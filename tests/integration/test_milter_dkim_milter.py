@@ -217,10 +217,9 @@ def test_trace_header_is_signed_and_verifiable(daemon, keys, tmp_path, bin_path)
     assert sig.replace(b"\r\n\t", b"").count(b"X-Postflow-Trace") >= 2   # signed and oversigned
 
 
-def test_internal_error_tempfail_mode(daemon, keys, tmp_path):
-    """on_error = tempfail: a header block over the limit is a skip (never an error), but an
-    unusable configuration (no snapshot) must give the configured verdict; here we check the
-    skip path keeps mail flowing and is logged with the queue id."""
+def test_header_limit_is_a_skip_not_a_fault(daemon, keys, tmp_path):
+    """A header block over max_header_bytes is passed unsigned (never tempfailed, even with
+    on_error = tempfail: it is the message, not a fault) and logged with the queue id."""
     conf = write_config(str(tmp_path / "c.conf"), [keys["ed25519"]],
                         extra='  on_error = "tempfail";\n  max_header_bytes = 4096;\n')
     d = daemon(["-c", conf])
@@ -228,6 +227,33 @@ def test_internal_error_tempfail_mode(daemon, keys, tmp_path):
     verdict, mods, _ = run(d, big, queue_id="BIGHDR1")
     assert verdict == b"a" and mods == []
     assert "BIGHDR1: not signed: header_limit" in d.read_log()
+
+
+@pytest.mark.parametrize("on_error,verdict", [("accept", b"a"), ("tempfail", b"t")])
+def test_broken_key_gives_the_on_error_verdict(daemon, keys, tmp_path, on_error, verdict):
+    """The daemon starts with a key it cannot use (mail must flow), logs it, and gives each
+    message that needs it the on_error verdict with its queue id; a message that also has a
+    good key is signed with it when on_error = accept."""
+    conf = tmp_path / "c.conf"
+    conf.write_text('milter_dkim = { on_error = "%s";\n'
+                    '  keys = ( { name = "good"; domain = "example.com"; selector = "ed1"; key_file = "%s"; },\n'
+                    '           { name = "gone"; domain = "example.com"; selector = "old"; key_file = "%s"; } );\n'
+                    '  signing_table = ( { from = "example.com"; keys = ["good", "gone"]; },\n'
+                    '                    { from = "*.example.com"; keys = ["gone"]; } ); };\n'
+                    % (on_error, keys["ed25519"].path, tmp_path / "missing.pem"))
+    d = daemon(["-c", str(conf)])
+    v, mods, _ = run(d, b"From: a@news.example.com\n\nbody\n", queue_id="ONLYGONE")
+    assert v == verdict and mods == []
+    v, mods, delivered = run(d, nasty_messages()["plain"], queue_id="BOTHKEYS")
+    if on_error == "accept":
+        assert v == b"a" and len(mods) == 1
+        assert verify_dkimpy(delivered, dns_records([keys["ed25519"]])) == [True]
+    else:
+        assert v == b"t" and mods == []
+    log = d.read_log()
+    assert "missing.pem" in log
+    assert "ONLYGONE: not signed: key 'gone'" in log
+    assert ("BOTHKEYS: not signed with key 'gone'" in log) == (on_error == "accept")
 
 
 def test_counters_are_written_to_the_stats_file(daemon, keys, tmp_path):

@@ -131,20 +131,26 @@ def test_unsigned_when_from_is_missing_or_multiple(bin_path, keys):
         assert b"not signed: " + reason in p.stderr
 
 
-def test_missing_key_is_a_config_error(bin_path, tmp_path):
-    p = sign(bin_path, ["-d", "example.com", "-s", "x", "-k", str(tmp_path / "nope.pem")], b"From: a@example.com\n\nx\n",
-             check=False)
-    assert p.returncode == 78
-    assert b"nope.pem" in p.stderr
-
-
-def test_group_readable_key_refused(bin_path, keys, tmp_path):
-    k = tmp_path / "open.pem"
-    shutil.copy(keys["ed25519"].path, k)
-    os.chmod(k, 0o644)
-    p = sign(bin_path, ["-d", "example.com", "-s", "ed1", "-k", str(k)], b"From: a@example.com\n\nx\n", check=False)
-    assert p.returncode == 78
-    assert b"group or other" in p.stderr
+def test_missing_or_group_readable_key(bin_path, keys, tmp_path):
+    """-n refuses the key (exit 78); signing passes the message unsigned (on_error = accept,
+    logged with the queue id) or exits 75 (on_error = tempfail) so the MTA retries."""
+    opened = tmp_path / "open.pem"
+    shutil.copy(keys["ed25519"].path, opened)
+    os.chmod(opened, 0o644)
+    msg = nasty_messages()["plain"]
+    for path, why in [(str(tmp_path / "nope.pem"), b"No such file"), (str(opened), b"group or other")]:
+        p = subprocess.run([bin_path("milter-dkim"), "-n", "-d", "example.com", "-s", "x", "-k", path],
+                           capture_output=True)
+        assert p.returncode == 78 and why in p.stderr
+        p = sign(bin_path, ["-q", "QMISS1", "-d", "example.com", "-s", "x", "-k", path], msg)
+        assert p.stdout == msg
+        assert b"QMISS1: not signed: key " in p.stderr and why in p.stderr
+        conf = tmp_path / "t.conf"
+        conf.write_text('milter_dkim = { on_error = "tempfail"; keys = ( { name = "k"; domain = "example.com"; '
+                        'selector = "x"; key_file = "%s"; } ); signing_table = ( { from = "example.com"; '
+                        'keys = ["k"]; } ); };\n' % path)
+        p = sign(bin_path, ["-c", str(conf), "-q", "QMISS2"], msg, check=False)
+        assert p.returncode == 75 and b"QMISS2: not signed: key " in p.stderr
 
 
 def test_check_mode_and_print_config(bin_path, keys, tmp_path):

@@ -82,7 +82,7 @@ static void load(struct fixture *f, const char *extra)
     assert_int_equal(cfg_defaults(f->sections, MDKIM_NSECTIONS, &cerr), 0);
     if (cfg_load_string(text, "test.conf", f->sections, MDKIM_NSECTIONS, &cerr) != 0)
         fail_msg("config: %s", cerr.text);
-    if (mdkim_snap_build(&f->conf, &f->trace, &f->snap, err, sizeof err) != 0)
+    if (mdkim_snap_build(&f->conf, &f->trace, 0, &f->snap, err, sizeof err) != 0)
         fail_msg("snapshot: %s", err);
 }
 
@@ -248,9 +248,64 @@ static void test_bad_configs_are_refused(void **state)
         mdkim_config_sections(s, &log, &trace, &conf);
         assert_int_equal(cfg_defaults(s, MDKIM_NSECTIONS, &cerr), 0);
         assert_int_equal(cfg_load_string(bad[i], "bad.conf", s, MDKIM_NSECTIONS, &cerr), 0);
-        assert_int_equal(mdkim_snap_build(&conf, &trace, &snap, err, sizeof err), -1);
+        assert_int_equal(mdkim_snap_build(&conf, &trace, 0, &snap, err, sizeof err), -1);
         assert_null(snap);
         assert_true(strlen(err) > 0);
+        cfg_free(s, MDKIM_NSECTIONS);
+    }
+}
+
+/* A key file that cannot be used: tolerated at start, then each message gets on_error. */
+static void test_broken_key_gives_on_error(void **state)
+{
+    (void)state;
+    for (int tempfail = 0; tempfail <= 1; tempfail++) {
+        char text[2048];
+        struct log_conf log;
+        struct trace_conf trace;
+        struct mdkim_conf conf;
+        struct cfg_section s[MDKIM_NSECTIONS];
+        struct cfg_error cerr;
+        struct mdkim_snap *snap = NULL;
+        struct mdkim_msg m;
+        char err[512];
+        memset(&log, 0, sizeof log);
+        memset(&trace, 0, sizeof trace);
+        memset(&conf, 0, sizeof conf);
+        snprintf(text, sizeof text,
+                 "milter_dkim = { on_error = \"%s\";\n"
+                 "  keys = ( { name = \"good\"; domain = \"example.com\"; selector = \"a\"; key_file = \"%s\"; },\n"
+                 "           { name = \"gone\"; domain = \"example.com\"; selector = \"b\"; key_file = \"/nonexistent/b.pem\"; } );\n"
+                 "  signing_table = ( { from = \"example.com\"; keys = [\"good\", \"gone\"]; },\n"
+                 "                    { from = \"*.example.com\"; keys = [\"gone\"]; } ); };\n",
+                 tempfail ? "tempfail" : "accept", keypath);
+        mdkim_config_sections(s, &log, &trace, &conf);
+        assert_int_equal(cfg_defaults(s, MDKIM_NSECTIONS, &cerr), 0);
+        assert_int_equal(cfg_load_string(text, "t.conf", s, MDKIM_NSECTIONS, &cerr), 0);
+        assert_int_equal(mdkim_snap_build(&conf, &trace, 0, &snap, err, sizeof err), -1);   /* -n, reload */
+        if (mdkim_snap_build(&conf, &trace, MDKIM_SNAP_TOLERATE_KEY_ERRORS, &snap, err, sizeof err) != 0)
+            fail_msg("tolerant build: %s", err);
+        assert_non_null(snap->keys[1].error);
+
+        const char *both[] = { "From: a@example.com", NULL };
+        mdkim_msg_init(&m, snap);
+        mdkim_msg_header_raw(&m, both[0], strlen(both[0]));
+        int r = mdkim_msg_eoh(&m, 1, 1700000000);
+        if (tempfail) {
+            assert_int_equal(r, -1);               /* every signature or none */
+            assert_non_null(strstr(m.err.text, "nonexistent"));
+        } else {
+            assert_int_equal(r, 1);                /* signed with the good key, the missing one noted */
+            assert_int_equal(m.nsel, 1);
+            assert_non_null(strstr(m.note, "gone"));
+        }
+        mdkim_msg_free(&m);
+        const char *only[] = { "From: a@sub.example.com", NULL };
+        mdkim_msg_init(&m, snap);
+        mdkim_msg_header_raw(&m, only[0], strlen(only[0]));
+        assert_int_equal(mdkim_msg_eoh(&m, 1, 1700000000), -1);
+        mdkim_msg_free(&m);
+        mdkim_snap_release(snap);
         cfg_free(s, MDKIM_NSECTIONS);
     }
 }
@@ -285,6 +340,7 @@ int main(void)
         cmocka_unit_test(test_header_limits),
         cmocka_unit_test(test_lf_folds_become_crlf),
         cmocka_unit_test(test_bad_configs_are_refused),
+        cmocka_unit_test(test_broken_key_gives_on_error),
         cmocka_unit_test(test_netlist),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
