@@ -341,3 +341,18 @@ def test_unix_socket_with_configured_mode(bin_path, keys, tmp_path):
         assert verdict == b"a" and verify_dkimpy(delivered, dns_records([keys["ed25519"]])) == [True]
     finally:
         assert d.stop() == 0
+
+
+def test_keys_are_loaded_before_dropping_privileges(daemon, keys, tmp_path):
+    """Started as root with user = "nobody": the root-only key (0600) is read first, then the
+    process runs as nobody and still signs with it (the key is decoded once, in memory)."""
+    if os.geteuid() != 0:
+        pytest.fail("this test needs root (the lab runs as root)")
+    conf = write_config(str(tmp_path / "c.conf"), [keys["ed25519"]], extra='  user = "nobody";\n')
+    d = daemon(["-c", conf])
+    status = open("/proc/%d/status" % d.proc.pid).read()
+    uid = int(status.split("Uid:")[1].split()[0])
+    assert uid == __import__("pwd").getpwnam("nobody").pw_uid
+    assert os.stat(keys["ed25519"].path).st_uid == 0 and os.stat(keys["ed25519"].path).st_mode & 0o077 == 0
+    _, mods, delivered = run(d, nasty_messages()["plain"])
+    assert verify_dkimpy(delivered, dns_records([keys["ed25519"]])) == [True]
