@@ -1,0 +1,100 @@
+"""test_milter_dkim_exim.py - `milter-dkim --sign` as a real Exim transport_filter.
+
+A private Exim 4.96 (the binary unpacked from Debian's package, see
+test_policy_exim.py) delivers over SMTP to smtp-sink through an smtp
+transport whose transport_filter line is taken from conf/exim-dkim.snippet,
+so the shipped snippet is what is tested.  What the sink received is
+verified by dkimpy, Mail::DKIM (RSA) and OpenDKIM (Ed25519).  The filter
+runs as Exim's user: the key must be readable by that user, which the test
+arranges as an operator would (chown).
+"""
+
+import os
+import pwd
+import re
+import subprocess
+
+import pytest
+
+import postflow_lab as lab
+from labsink import SmtpSink, parse_sink_file
+from milter_dkim_helpers import (Key, dns_records, nasty_messages, only_signature, verify_dkimpy,
+                                 verify_maildkim, verify_opendkim)
+from test_policy_exim import CACHE, exim_binary
+
+SNIPPET = os.path.join(os.path.dirname(__file__), "..", "..", "conf", "exim-dkim.snippet")
+
+
+def snippet_filter_line(binary, config):
+    with open(SNIPPET) as f:
+        line = re.search(r"^  transport_filter = (.*)$", f.read(), re.M).group(1)
+    return line.replace("/usr/local/sbin/milter-dkim", binary).replace("/etc/postflow/postflow.conf", config)
+
+
+@pytest.fixture
+def exim_lab(bin_path, lab_dir):
+    exim = exim_binary()
+    w = lab_dir("exim-dkim")
+    ent = pwd.getpwnam("Debian-exim")
+    for d in ("spool", "log", "sink", "keys"):
+        os.makedirs(os.path.join(w, d))
+    for d in ("spool", "log", "keys"):
+        os.chown(os.path.join(w, d), ent.pw_uid, ent.pw_gid)
+    os.chown(os.path.join(w, "sink"), pwd.getpwnam("nobody").pw_uid, -1)
+    keygen = bin_path("dkim-keygen")
+    keys = {"rsa": Key(keygen, os.path.join(w, "keys"), "example.com", "rsa1", "rsa"),
+            "ed25519": Key(keygen, os.path.join(w, "keys"), "example.com", "ed1", "ed25519")}
+    for k in keys.values():
+        os.chown(k.path, ent.pw_uid, ent.pw_gid)       # the filter runs as Exim's user
+    conf = os.path.join(w, "postflow.conf")
+    with open(conf, "w") as f:
+        f.write('milter_dkim = { keys = ( { name = "r"; domain = "example.com"; selector = "rsa1"; '
+                'key_file = "%s"; canonicalization = "simple/simple"; }, { name = "e"; domain = "example.com"; '
+                'selector = "ed1"; key_file = "%s"; } ); signing_table = ( { from = "example.com"; '
+                'keys = ["r", "e"]; } ); };\n' % (keys["rsa"].path, keys["ed25519"].path))
+    port = lab.free_port()
+    sink = SmtpSink(os.path.join(w, "sink"), port, os.path.join(w, "sink.log")).start()
+    econf = os.path.join(w, "exim.conf")
+    with open(econf, "w") as f:
+        f.write("\n".join([
+            "exim_path = %s" % exim,
+            "spool_directory = %s/spool" % w,
+            "log_file_path = %s/log/%%slog" % w,
+            "primary_hostname = mta.lab.test",
+            "host_lookup =", "rfc1413_hosts =", "keep_environment =",
+            "begin routers",
+            "sink:", "  driver = manualroute", "  route_list = * 127.0.0.1", "  transport = remote_smtp",
+            "  self = send",
+            "begin transports",
+            "remote_smtp:", "  driver = smtp", "  port = %d" % port, "  allow_localhost", "  hosts_avoid_tls = *",
+            "  transport_filter = " + snippet_filter_line(bin_path("milter-dkim"), conf),
+            "begin retry", "*  *  F,1m,1m", ""]))
+
+    def send(msg):
+        p = subprocess.run([exim, "-C", econf, "-odi", "-f", "sender@example.com", "rcpt@sink.example.org"],
+                           input=msg, capture_output=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+
+    def mainlog():
+        with open(os.path.join(w, "log", "mainlog"), errors="replace") as f:
+            return f.read()
+    yield {"send": send, "sink": sink, "keys": keys, "mainlog": mainlog, "dir": w}
+    sink.stop()
+
+
+def test_exim_transport_filter_signs_and_receivers_verify(exim_lab):
+    msgs = nasty_messages()
+    names = ["plain", "folded_long_headers", "eight_bit_headers", "empty_body", "no_final_newline",
+             "duplicate_headers", "list_unsubscribe"]
+    for name in names:
+        exim_lab["send"](msgs[name])
+    files = exim_lab["sink"].wait(len(names), timeout=60)
+    recs = dns_records(exim_lab["keys"].values())
+    for path in files:
+        _, msg = parse_sink_file(path)
+        assert verify_dkimpy(msg, recs) == [True, True], msg[:2000]
+        assert verify_maildkim(only_signature(msg, "rsa"), recs, exim_lab["dir"]) == ["pass"]
+        results, text = verify_opendkim(only_signature(msg, "ed25519"), recs)
+        assert results == ["succeeded"], text
+    log = exim_lab["mainlog"]()
+    assert log.count(" => rcpt@sink.example.org") == len(names), log[-3000:]
