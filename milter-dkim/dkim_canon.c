@@ -153,15 +153,30 @@ static inline void body_content(struct dkim_body_canon *bc, unsigned char c)
     bc->content = 1;
 }
 
-/* Ordinary bytes: no line end, and for relaxed no white space. */
+/*
+ * Bytes that canonicalization leaves as they are: anything but CR for
+ * simple; for relaxed also no TAB and no run of spaces, but a single space
+ * followed by an ordinary byte is kept (it is its own canonical form), so
+ * ordinary text passes in long runs.
+ */
 static const unsigned char *span_end(const unsigned char *p, const unsigned char *end, int relaxed)
 {
     if (!relaxed) {
         const unsigned char *cr = memchr(p, '\r', (size_t)(end - p));
         return cr ? cr : end;
     }
-    while (p < end && *p != '\r' && *p != ' ' && *p != '\t')
+    while (p < end) {
+        unsigned char c = *p;
+        if (c == '\r' || c == '\t')
+            break;
+        if (c == ' ') {
+            if (p + 1 >= end || p[1] == ' ' || p[1] == '\t' || p[1] == '\r')
+                break;
+            p += 2;
+            continue;
+        }
         p++;
+    }
     return p;
 }
 
