@@ -80,7 +80,11 @@ extern const char *const cfg_known_sections[];
 /* The default file: POSTFLOW_SYSCONFDIR "/postflow/postflow.conf". */
 const char *cfg_default_path(void);
 
-/* Sets every field of every section to its default.  Returns 0, or -1 with err (bad table default). */
+/*
+ * Sets every field of every section to its default.  Returns 0, or -1 with err (bad table default).
+ * It frees what string/list fields already hold (so it can reset a loaded struct): the structs must
+ * be zeroed before the first call (static storage, calloc or memset).
+ */
 int cfg_defaults(const struct cfg_section *sections, size_t nsections, struct cfg_error *err);
 
 /*

@@ -22,7 +22,8 @@
 
 static const char *log_ident = "postflow";
 static int log_to_stderr = 1;
-static volatile int log_level = LOG_LVL_INFO;
+/* Read by every thread, written by a reload: atomic, so a reload racing with logging is defined. */
+static _Atomic int log_level = LOG_LVL_INFO;
 static int log_facility = LOG_MAIL;
 static int log_syslog_open;
 static size_t log_untrusted_cap = LOG_PRINTABLE_MAX;
