@@ -218,6 +218,8 @@ static void row_detail(const struct wimp_layout *lay, const struct csv_record *r
         size_t n = parts[i]->len;
         if (n == 0)
             continue;
+        if (w + 2 >= sizeof(tmp))       /* full: the rest would not fit (and the room below would underflow) */
+            break;
         if (n > sizeof(tmp) - w - 2)
             n = sizeof(tmp) - w - 2;
         tmp[w++] = ' ';

@@ -216,6 +216,27 @@ static void caps_and_cleans_details(void **state)
     assert_string_equal(out + WIMP_DETAIL_MAX - 3, "...");
 }
 
+/* A status and a reason that together exceed the detail buffer are cut, never written past it
+ * (a fuzzer found the second part overflowing once the first had filled the buffer). */
+static void long_sendgrid_status_and_reason_are_cut_safely(void **state)
+{
+    char w[256], w2[4096], row[2048], longtext[900];
+    struct csv_record h, r;
+    struct wimp_layout lay;
+    struct wimp_entry e;
+    const char *why;
+    (void)state;
+    memset(longtext, 'x', sizeof(longtext) - 1);
+    longtext[sizeof(longtext) - 1] = '\0';
+    rec("email,created,reason,status", w, &h);
+    assert_int_equal(wimp_detect(&h, &lay, &why), 0);
+    snprintf(row, sizeof(row), "f@sg.example,1700000000,%s,5.%s", longtext, longtext);
+    rec(row, w2, &r);
+    assert_int_equal(wimp_map(&lay, &r, NULL, &e, &why), 1);
+    assert_true(strlen(e.detail) <= WIMP_DETAIL_MAX);
+    assert_int_equal(strncmp(e.detail, "sendgrid 5.xxx", 14), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -224,6 +245,7 @@ int main(void)
         cmocka_unit_test(detects_and_maps_ses_listing),
         cmocka_unit_test(detects_headerless_ses_bulk_import),
         cmocka_unit_test(maps_each_sendgrid_list_to_its_reason),
+        cmocka_unit_test(long_sendgrid_status_and_reason_are_cut_safely),
         cmocka_unit_test(forced_reason_overrides_the_row),
         cmocka_unit_test(refuses_unknown_headers_and_skips_empty_rows),
         cmocka_unit_test(parses_times),
