@@ -13,6 +13,7 @@ PREFIX     ?= /usr/local
 SBINDIR    ?= $(PREFIX)/sbin
 MANDIR     ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
 DESTDIR    ?=
 PYTHON     ?= /usr/bin/python3
 VARIANT    ?= release
@@ -171,6 +172,10 @@ install: all
 	[ -e $(DESTDIR)$(SYSCONFDIR)/postflow/postflow.conf ] || install -m 0640 conf/postflow.conf $(DESTDIR)$(SYSCONFDIR)/postflow/postflow.conf
 	for m in man/*.8; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/ || true; done
 	for m in man/*.5; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/ || true; done
+	install -d $(DESTDIR)$(UNITDIR)
+	for u in conf/systemd/*.service; do \
+	  sed -e 's|/usr/sbin/|$(SBINDIR)/|g' -e 's|/etc/postflow/|$(SYSCONFDIR)/postflow/|g' $$u \
+	    > $(DESTDIR)$(UNITDIR)/$$(basename $$u); done
 
 print-binaries:
 	@echo $(BINARIES)
