@@ -40,6 +40,7 @@
 
 #define MAX_LISTENERS 16
 #define READ_CHUNK 4096
+#define ACCEPT_PAUSE 0.1     /* seconds without accept() after EMFILE/ENFILE */
 
 struct pconn;
 
@@ -54,6 +55,8 @@ struct policy_server {
     int                    fds[MAX_LISTENERS];
     ev_io                  lio[MAX_LISTENERS];
     size_t                 nfds;
+    ev_timer               accept_pause;  /* listeners stopped: out of descriptors */
+    ev_tstamp              last_fd_log;
     struct pconn          *conns;        /* doubly linked */
     size_t                 nconns;
     struct policy_metrics  m;
@@ -408,13 +411,49 @@ static void on_idle(struct ev_loop *loop, ev_timer *w, int revents)
     conn_close(c);
 }
 
+static void listeners_set(struct policy_server *s, int on)
+{
+    for (size_t i = 0; i < s->nfds; i++) {
+        if (on)
+            ev_io_start(s->loop, &s->lio[i]);
+        else
+            ev_io_stop(s->loop, &s->lio[i]);
+    }
+}
+
+static void on_accept_resume(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    listeners_set(w->data, 1);
+}
+
+/*
+ * accept() failed for want of descriptors or memory.  The pending connection
+ * stays in the backlog, so the listening socket stays readable: retrying at
+ * once would spin.  Stop accepting for ACCEPT_PAUSE (clients already
+ * connected are served meanwhile) and warn at most once per log_interval.
+ */
+static void listeners_pause(struct policy_server *s, int err)
+{
+    ev_tstamp now = ev_now(s->loop);
+    listeners_set(s, 0);
+    ev_timer_set(&s->accept_pause, ACCEPT_PAUSE, 0.);
+    ev_timer_start(s->loop, &s->accept_pause);
+    if (now - s->last_fd_log >= (double)s->rt->files.policy.log_interval) {
+        log_warning("accept: %s (%zu client connections open); not accepting new ones for %d ms",
+                    strerror(err), s->nconns, (int)(ACCEPT_PAUSE * 1000));
+        s->last_fd_log = now;
+    }
+}
+
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct policy_server *s = w->data;
     for (int i = 0; i < 64; i++) {
         int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                listeners_pause(s, errno);
+            else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
                 log_warning("accept: %s", strerror(errno));
             return;
         }
@@ -549,6 +588,9 @@ struct policy_server *policy_server_new(struct ev_loop *loop, struct policy_runt
         ev_io_start(loop, &s->lio[i]);
         s->nfds++;
     }
+    ev_init(&s->accept_pause, on_accept_resume);
+    s->accept_pause.data = s;
+    s->last_fd_log = -1e9;
     ev_timer_init(&s->metrics_timer, on_metrics_timer, 10., 10.);
     s->metrics_timer.data = s;
     ev_timer_start(loop, &s->metrics_timer);
@@ -577,6 +619,7 @@ void policy_server_free(struct policy_server *s)
         ev_io_stop(s->loop, &s->lio[i]);
         close(s->fds[i]);
     }
+    ev_timer_stop(s->loop, &s->accept_pause);
     /* Redis first: in-flight calls are answered (NULL) while conns and the job still exist. */
     aredis_free(s->redis);
     s->redis = NULL;

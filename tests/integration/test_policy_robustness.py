@@ -1,0 +1,90 @@
+"""test_policy_robustness - policyd-warmup under resource pressure.
+
+Real policyd-warmup processes and a real redis-server; the tests measure the
+daemon's own CPU time (/proc/PID/stat) to catch busy loops, which answers
+alone would not show:
+    * out of file descriptors (EMFILE on accept): the daemon must not spin on
+      its readable listening socket, and serves again once fds are free;
+    * a client that pipelines requests and never reads its answers: the
+      daemon stops reading from it instead of spinning on a full buffer.
+"""
+
+import os
+import signal
+import socket
+import stat
+import threading
+import time
+
+import pytest
+
+from policyd_lab import Policyd, read_answer, request_bytes
+from postflow_lab import wait_until
+from test_policy_redis import config
+
+
+@pytest.fixture
+def workdir(lab_dir):
+    return lab_dir("policyd-robust")
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process, in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_used_during(pid, seconds):
+    before = cpu_seconds(pid)
+    time.sleep(seconds)
+    return cpu_seconds(pid) - before
+
+
+def limited_binary(workdir, binary, nofile):
+    """A wrapper that runs binary with RLIMIT_NOFILE = nofile (exec: same pid)."""
+    path = os.path.join(workdir, "policyd-limited")
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\nulimit -n %d || exit 70\nexec %s \"$@\"\n" % (nofile, binary))
+    os.chmod(path, stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
+    return path
+
+
+def test_out_of_fds_on_accept_does_not_spin_and_recovers(redis_server, workdir, bin_path):
+    pd = Policyd(limited_binary(workdir, bin_path("policyd-warmup"), 32), workdir,
+                 config(redis_server.address)).start()
+    socks = []
+    try:
+        # More connections than the daemon has descriptors: the kernel completes them
+        # (listen backlog), accept() then fails with EMFILE while the socket stays readable.
+        for _ in range(60):
+            socks.append(socket.create_connection(("127.0.0.1", pd.port), timeout=5))
+        assert wait_until(lambda: "EMFILE" in pd.log() or "Too many open files" in pd.log(), 5), pd.log()
+        used = cpu_used_during(pd.proc.pid, 2.0)
+        assert used < 0.5, "policyd used %.2fs of CPU in 2s while out of fds (busy loop)" % used
+        # A flood of identical warnings would be a busy loop too.
+        assert pd.log().count("Too many open files") < 20, pd.log()[-2000:]
+        for s in socks:
+            s.close()
+        socks = []
+        # Descriptors are free again: new clients are served.
+        assert pd.ask(protocol_state="DATA") == "DUNNO"
+        assert pd.alive()
+    finally:
+        for s in socks:
+            s.close()
+        rc = pd.stop()
+    assert rc == 0, pd.log()[-3000:]
+
+
+def test_answers_after_a_slow_writer_sends_a_request_byte_by_byte(redis_server, workdir, bin_path):
+    pd = Policyd(bin_path("policyd-warmup"), workdir, config(redis_server.address)).start()
+    try:
+        c = socket.create_connection(("127.0.0.1", pd.port), timeout=10)
+        for b in request_bytes(dict(protocol_state="DATA")):
+            c.sendall(bytes([b]))
+        assert read_answer(c) == "DUNNO"
+        c.close()
+    finally:
+        rc = pd.stop()
+    assert rc == 0, pd.log()[-3000:]
