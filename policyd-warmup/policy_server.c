@@ -168,9 +168,14 @@ static void conn_send(struct pconn *c)
     while (c->outoff < c->outlen) {
         ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            /* The client does not read its answers: stop reading its requests too, or a
+             * full input buffer would keep the socket readable and the loop spinning. */
+            ev_io_stop(c->srv->loop, &c->rio);
             ev_io_start(c->srv->loop, &c->wio);
             return;
         }
+        if (n < 0 && errno == EINTR)
+            continue;
         if (n <= 0) {
             conn_close(c);
             return;

@@ -77,6 +77,60 @@ def test_out_of_fds_on_accept_does_not_spin_and_recovers(redis_server, workdir, 
     assert rc == 0, pd.log()[-3000:]
 
 
+def test_client_that_never_reads_its_answers_does_not_make_the_daemon_spin(redis_server, workdir, bin_path):
+    pd = Policyd(bin_path("policyd-warmup"), workdir, config(redis_server.address)).start()
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)   # a small window fills soon
+        s.connect(("127.0.0.1", pd.port))
+        s.setblocking(False)
+        one = request_bytes(dict(protocol_state="DATA", sender="a@example.com"))
+        block = one * 256
+        sent, deadline = 0, time.time() + 10
+        # Write until the daemon stops taking bytes (its answers fill our receive buffer).
+        while time.time() < deadline:
+            try:
+                sent += s.send(block)
+            except BlockingIOError:
+                time.sleep(0.05)
+                try:
+                    sent += s.send(block)
+                except BlockingIOError:
+                    break
+        assert sent > 0
+        used = cpu_used_during(pd.proc.pid, 2.0)
+        assert used < 0.5, "policyd used %.2fs of CPU in 2s for a client that does not read" % used
+        # The client reads again: every request it sent gets its answer, in order.
+        s.setblocking(True)
+        s.settimeout(10)
+        got = 0
+        while got < sent // len(one):
+            assert read_answer_fast(s) == "DUNNO"
+            got += 1
+        assert pd.alive()
+    finally:
+        s.close()
+        rc = pd.stop()
+    assert rc == 0, pd.log()[-3000:]
+
+
+_pending = {}
+
+
+def read_answer_fast(sock):
+    """read_answer() for many small answers in a row (keeps the surplus bytes)."""
+    buf = _pending.pop(sock.fileno(), b"")
+    while b"\n\n" not in buf:
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed early"
+        buf += chunk
+    head, rest = buf.split(b"\n\n", 1)
+    _pending[sock.fileno()] = rest
+    line = head.decode().strip()
+    assert line.startswith("action="), line
+    return line[len("action="):]
+
+
 def test_answers_after_a_slow_writer_sends_a_request_byte_by_byte(redis_server, workdir, bin_path):
     pd = Policyd(bin_path("policyd-warmup"), workdir, config(redis_server.address)).start()
     try:
