@@ -76,6 +76,7 @@ struct pconn {
     size_t                 len, cap;
     size_t                 resume;
     int                    eof, busy, dead;
+    int                    in_process, again;  /* conn_process() running / asked to run again */
     struct msg_state       ms;
     /* the request in flight */
     struct policy_request  req;
@@ -124,8 +125,9 @@ static void conn_close(struct pconn *c)
     }
     if (c->busy)
         c->dead = 1;
-    else
+    else if (!c->in_process)
         conn_free(c);
+    /* else conn_process() frees it when it unwinds */
 }
 
 static void conn_touch(struct pconn *c)
@@ -348,8 +350,8 @@ static void conn_handle(struct pconn *c)
     }
 }
 
-/* Handles every complete request in the buffer, one at a time. */
-static void conn_process(struct pconn *c)
+/* Looks at the buffer once: handles one complete request, waits for more, or closes. */
+static void conn_process_one(struct pconn *c)
 {
     struct policy_server *s = c->srv;
     struct policy_limits lim;
@@ -374,6 +376,30 @@ static void conn_process(struct pconn *c)
     s->m.protocol_errors++;
     log_warning("malformed policy request (%s) on fd %d; closing the connection", policy_parse_strerror(st), c->fd);
     conn_close(c);
+}
+
+/*
+ * Handles every complete request in the buffer, one at a time.  An answer
+ * written at once asks for the next request from inside this call
+ * (conn_send -> conn_process): that nested call only sets `again`, so a
+ * buffer of thousands of pipelined requests is a loop here, not a recursion
+ * as deep as the buffer.  A connection closed meanwhile is freed on the way
+ * out (unless a script call still refers to it).
+ */
+static void conn_process(struct pconn *c)
+{
+    if (c->in_process) {
+        c->again = 1;
+        return;
+    }
+    c->in_process = 1;
+    do {
+        c->again = 0;
+        conn_process_one(c);
+    } while (c->again && c->fd >= 0);
+    c->in_process = 0;
+    if (c->fd < 0 && !c->busy)
+        conn_free(c);
 }
 
 static void on_readable(struct ev_loop *loop, ev_io *w, int revents)

@@ -142,3 +142,32 @@ def test_answers_after_a_slow_writer_sends_a_request_byte_by_byte(redis_server, 
     finally:
         rc = pd.stop()
     assert rc == 0, pd.log()[-3000:]
+
+
+def test_a_megabyte_of_pipelined_requests_is_answered_without_deep_recursion(redis_server, workdir, bin_path):
+    # Each answered request used to call the next one recursively (send -> process -> answer -> send),
+    # so one read holding thousands of small requests grew the stack until the daemon crashed.
+    pd = Policyd(bin_path("policyd-warmup"), workdir,
+                 config(redis_server.address, extra_policy='max_request = "1M"; max_attributes = 4096;')).start()
+    big = request_bytes(dict(("x%d" % i, "v" * 200) for i in range(3000)))   # ~620 KB: the buffer grows
+    one = request_bytes(dict(protocol_state="DATA"))
+    count = (900 << 10) // len(one)
+    s = socket.create_connection(("127.0.0.1", pd.port), timeout=20)
+    try:
+        s.sendall(big)
+        assert read_answer(s) == "DUNNO"
+        # Stop the daemon while the small requests pile up, so one read takes many of them.
+        os.kill(pd.proc.pid, signal.SIGSTOP)
+        t = threading.Thread(target=s.sendall, args=(one * count,))
+        t.start()
+        time.sleep(1.0)
+        os.kill(pd.proc.pid, signal.SIGCONT)
+        for _ in range(count):
+            assert read_answer_fast(s) == "DUNNO"
+        t.join()
+        assert pd.alive(), pd.log()[-3000:]
+    finally:
+        os.kill(pd.proc.pid, signal.SIGCONT)
+        s.close()
+        rc = pd.stop()
+    assert rc == 0, pd.log()[-3000:]
