@@ -70,6 +70,8 @@ void warmup_evaluate(const struct wm_health *h, long stage, size_t nstages, long
                      const struct wm_day_counts *c, struct wm_evaluation *out)
 {
     char r[24];
+    if (stage < 0)          /* a hand-edited state: capped as stage 0 (warmup_cap), so judged as stage 0 */
+        stage = 0;
     out->new_stage = stage;
     if (over(c->complaint, c->sent, h->complaint_ppm)) {
         pct(r, sizeof r, c->complaint, c->sent);

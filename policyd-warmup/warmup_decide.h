@@ -59,7 +59,8 @@ struct wm_evaluation {
  * complaints over the limit pause; hard bounces over the limit step back
  * (or hold, per config); soft bounces over the limit hold; too little volume
  * holds; otherwise advance (an IP past its last stage is kept: WM_KEEP).
- * Rates are counted against `sent`; a day with no mail holds.
+ * Rates are counted against `sent`; a day with no mail holds.  A negative
+ * stage (hand-edited state) is judged as stage 0, as warmup_cap() caps it.
  */
 void warmup_evaluate(const struct wm_health *h, long stage, size_t nstages, long long cap,
                      const struct wm_day_counts *c, struct wm_evaluation *out);
