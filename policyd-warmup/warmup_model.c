@@ -82,6 +82,8 @@ int warmup_parse_caps(const char *text, long long *caps, size_t max)
             return -1;
         long long v = strtoll(p, &end, 10);
         if (*end == 'k' || *end == 'K') {
+            if (v > 1000000000LL / 1000)    /* checked before multiplying: no wrap-around */
+                return -1;
             v *= 1000;
             end++;
         }

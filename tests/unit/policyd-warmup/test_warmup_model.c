@@ -165,6 +165,19 @@ static void caps_parser(void **state)
     assert_int_equal(warmup_parse_caps("5x", caps, 4), -1);
 }
 
+static void caps_beyond_the_range_are_refused_without_overflow(void **state)
+{
+    long long caps[4];
+    /* The "k" multiplier must not wrap around (the build uses -fno-strict-overflow, so
+     * 18446744073709552 * 1000 wraps to 384 and was taken as a cap of 384). */
+    assert_int_equal(warmup_parse_caps("18446744073709552k", caps, 4), -1);
+    assert_int_equal(warmup_parse_caps("99999999999999999999k", caps, 4), -1);
+    assert_int_equal(warmup_parse_caps("9223372036854776k", caps, 4), -1);
+    assert_int_equal(warmup_parse_caps("1000000k", caps, 4), 1);       /* 1e9: the largest cap */
+    assert_int_equal(caps[0], 1000000000LL);
+    assert_int_equal(warmup_parse_caps("1000001k", caps, 4), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -181,6 +194,7 @@ int main(void)
         cmocka_unit_test(default_rule_text_names_the_rule),
         cmocka_unit_test(percent_parser),
         cmocka_unit_test(caps_parser),
+        cmocka_unit_test(caps_beyond_the_range_are_refused_without_overflow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
