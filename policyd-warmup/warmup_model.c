@@ -308,6 +308,12 @@ static int build_all(const struct policy_conf *c, struct warmup_model *m, char *
         return -1;
     if (build_health(&w->health, &m->health, err, errlen) < 0)
         return -1;
+    if (w->smoothing_start_hour + w->smoothing_hours > 24) {
+        /* Caps are per UTC day: a line still rising at midnight never reaches the cap. */
+        snprintf(err, errlen, "warmup: smoothing_start_hour + smoothing_hours = %lld: the smoothing must end by "
+                 "24:00 UTC, when the daily counters start again", w->smoothing_start_hour + w->smoothing_hours);
+        return -1;
+    }
     m->smooth_hours = w->smoothing_hours;
     m->smooth_start_hour = w->smoothing_start_hour;
     m->smooth_burst_percent = w->smoothing_burst_percent;

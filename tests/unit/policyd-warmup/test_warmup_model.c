@@ -178,6 +178,16 @@ static void caps_beyond_the_range_are_refused_without_overflow(void **state)
     assert_int_equal(warmup_parse_caps("1000001k", caps, 4), -1);
 }
 
+static void smoothing_window_must_end_by_midnight(void **state)
+{
+    /* Days are UTC days: a window running past 24:00 would never release the whole cap. */
+    expect_error("policy = { warmup = { smoothing_start_hour = 12; smoothing_hours = 24; }; };",
+                 "smoothing_start_hour + smoothing_hours");
+    struct warmup_model m;
+    assert_int_equal(build("policy = { warmup = { smoothing_start_hour = 6; smoothing_hours = 18; }; };", &m), 0);
+    warmup_model_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +205,7 @@ int main(void)
         cmocka_unit_test(percent_parser),
         cmocka_unit_test(caps_parser),
         cmocka_unit_test(caps_beyond_the_range_are_refused_without_overflow),
+        cmocka_unit_test(smoothing_window_must_end_by_midnight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
