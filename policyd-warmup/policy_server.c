@@ -192,22 +192,34 @@ static void conn_send(struct pconn *c)
 
 /* ---- outcomes, metrics, logs ------------------------------------------ */
 
+/* A request attribute made printable and capped, for a log line (out: LOG_PRINTABLE_MAX bytes). */
+static const char *attr_printable(char *out, size_t n, const struct pconn *c, enum policy_attr a)
+{
+    const struct policy_view *v = &c->req.attr[a];
+    log_printable(out, n, v->ptr ? v->ptr : "", v->ptr ? v->len : 0);
+    return out;
+}
+
+/*
+ * One line per answered request, queue id first (NOQUEUE before Postfix has
+ * one), then the state as sent, the envelope, the client and the instance
+ * that ties the RCPTs of one message together, then the answer.
+ */
 static void log_outcome(struct pconn *c)
 {
     const struct plan *p = &c->plan;
-    char qid[64];
-    const struct policy_view *q = &c->req.attr[PA_QUEUE_ID];
-    const struct policy_view *r = &c->req.attr[PA_RECIPIENT];
-    const struct policy_view *snd = &c->req.attr[PA_SENDER];
-    log_printable(qid, sizeof qid, q->ptr ? q->ptr : "", q->ptr ? q->len : 0);
-    char rb[LOG_PRINTABLE_MAX], sb[LOG_PRINTABLE_MAX];
-    log_printable(rb, sizeof rb, r->ptr ? r->ptr : "", r->ptr ? r->len : 0);
-    log_printable(sb, sizeof sb, snd->ptr ? snd->ptr : "", snd->ptr ? snd->len : 0);
+    char qid[64], state[40], rb[LOG_PRINTABLE_MAX], sb[LOG_PRINTABLE_MAX], cl[64], inst[PLAN_INSTANCE_MAX];
+    attr_printable(qid, sizeof qid, c, PA_QUEUE_ID);
+    attr_printable(state, sizeof state, c, PA_PROTOCOL_STATE);
+    attr_printable(rb, sizeof rb, c, PA_RECIPIENT);
+    attr_printable(sb, sizeof sb, c, PA_SENDER);
+    attr_printable(cl, sizeof cl, c, PA_CLIENT_ADDRESS);
+    attr_printable(inst, sizeof inst, c, PA_INSTANCE);
     enum log_level lvl = (p->outcome == OUT_DUNNO || p->outcome == OUT_STEERED) ? LOG_LVL_DEBUG : LOG_LVL_INFO;
     if (p->outcome == OUT_STEERED && !p->is_rcpt)
         lvl = LOG_LVL_INFO;
-    log_qid(lvl, qid[0] ? qid : NULL, "%s from=<%s> to=<%s>: %s", p->is_rcpt ? "RCPT" : "END-OF-MESSAGE", sb, rb,
-            p->action);
+    log_qid(lvl, qid[0] ? qid : NULL, "%s from=<%s> to=<%s> client=%s instance=%s: %s", state[0] ? state : "-",
+            sb, rb, cl[0] ? cl : "-", inst[0] ? inst : "-", p->action);
 }
 
 static void count_outcome(struct policy_server *s, const struct plan *p)
@@ -331,9 +343,9 @@ static void conn_handle(struct pconn *c)
     else if (policy_view_ieq(&c->req.attr[PA_PROTOCOL_STATE], "END-OF-MESSAGE"))
         s->m.requests_eom++;
     if (policy_plan_build(&c->env, &c->req, &c->ms, &c->rt->cache, &c->plan) < 0) {
-        log_info("request in state %.*s without the attributes it needs; answering DUNNO",
-                 (int)(c->req.attr[PA_PROTOCOL_STATE].len > 32 ? 32 : c->req.attr[PA_PROTOCOL_STATE].len),
-                 c->req.attr[PA_PROTOCOL_STATE].ptr ? c->req.attr[PA_PROTOCOL_STATE].ptr : "");
+        char state[40];
+        log_info("request in state %s without the attributes it needs; answering DUNNO",
+                 attr_printable(state, sizeof state, c, PA_PROTOCOL_STATE));
         memset(&c->plan, 0, sizeof c->plan);
         snprintf(c->plan.action, sizeof c->plan.action, "DUNNO");
         conn_finish_plan(c);

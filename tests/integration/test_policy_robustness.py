@@ -171,3 +171,23 @@ def test_a_megabyte_of_pipelined_requests_is_answered_without_deep_recursion(red
         s.close()
         rc = pd.stop()
     assert rc == 0, pd.log()[-3000:]
+
+
+def test_log_lines_name_the_real_state_and_the_instance_and_are_printable(redis_server, workdir, bin_path):
+    pd = Policyd(bin_path("policyd-warmup"), workdir, config(redis_server.address)).start()
+    try:
+        assert pd.ask(protocol_state="DATA", sender="a@example.com", instance="i-data-1") == "DUNNO"
+        assert pd.ask(protocol_state="RCPT", sender="a@example.com", recipient="b@gmail.com",
+                      instance="i-rcpt-2") == "DUNNO"
+        # A state with a carriage return and an escape byte must not reach the log raw.
+        assert pd.ask(protocol_state="RCPT\r\x1b[31mforged", instance="i-3") == "DUNNO"
+        pd.wait_log("i-3")
+        lines = pd.log().splitlines()
+        data = [l for l in lines if "i-data-1" in l]
+        assert data and "DATA" in data[0] and "END-OF-MESSAGE" not in data[0], data
+        rcpt_line = [l for l in lines if "i-rcpt-2" in l]
+        assert rcpt_line and "NOQUEUE: RCPT" in rcpt_line[0] and "to=<b@gmail.com>" in rcpt_line[0], rcpt_line
+        assert "\r" not in pd.log() and "\x1b" not in pd.log()
+    finally:
+        rc = pd.stop()
+    assert rc == 0, pd.log()[-3000:]
