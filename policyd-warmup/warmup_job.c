@@ -29,7 +29,6 @@ struct warmup_job {
     struct aredis_script   reg, fetch, apply;
     ev_timer               tick;
     unsigned               gen;
-    int                    registered;
     long                  *done_day;     /* per IP (model order): last day known to be evaluated */
     size_t                 ndone;
 };
@@ -108,8 +107,7 @@ static void on_registered(void *priv, const redisReply *reply)
     struct warmup_job *job = c->job;
     if (c->gen == job->gen) {
         if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-            job->registered = 0;   /* try again next tick */
-            if (reply != NULL)
+            if (reply != NULL)     /* tried again at the next tick */
                 log_error("redis: registering pool %s failed: %s", job->rt->model.pools[c->pool].name, reply->str);
         } else if (reply->type == REDIS_REPLY_INTEGER && reply->integer > 0) {
             log_notice("pool %s: %lld new IP(s) start warming up at stage 0", job->rt->model.pools[c->pool].name,
@@ -137,7 +135,6 @@ static void job_register(struct warmup_job *job)
     const struct policy_runtime *rt = job->rt;
     char key[RKEY_MAX], caps[WM_STAGES_MAX * 12];
     long long now = job_now(job);
-    job->registered = 1;
     for (size_t p = 0; p < rt->model.npools; p++) {
         const struct wm_pool *pool = &rt->model.pools[p];
         struct job_call *c = call_new(job, p, 0);
@@ -162,7 +159,7 @@ static void job_register(struct warmup_job *job)
             push(&c->args, &c->nargs, caps);
         }
         if (call_send(c, &job->reg, on_registered) < 0)
-            job->registered = 0;
+            return;     /* Redis unavailable: next tick */
     }
 }
 
@@ -282,8 +279,10 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
         w->repeat = every;
         ev_timer_again(loop, w);
     }
-    if (!job->registered)
-        job_register(job);
+    /* Registration is idempotent and cheap (one script per pool): repeating it at every tick
+     * rebuilds the registry and the IP states after Redis lost its data (restart without
+     * persistence, FLUSHALL, failover to an empty replica) without waiting for a reload. */
+    job_register(job);
     job_evaluate(job);
 }
 
@@ -330,7 +329,6 @@ void warmup_job_reset(struct warmup_job *job, struct policy_runtime *rt, struct 
     job->gen++;
     job->rt = rt;
     job->redis = redis;
-    job->registered = 0;
     job_arm(job);
 }
 

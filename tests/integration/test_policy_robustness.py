@@ -191,3 +191,20 @@ def test_log_lines_name_the_real_state_and_the_instance_and_are_printable(redis_
     finally:
         rc = pd.stop()
     assert rc == 0, pd.log()[-3000:]
+
+
+def test_registry_and_ip_states_come_back_after_redis_loses_its_data(redis_server, workdir, bin_path):
+    # A Redis restarted without persistence (or a FLUSHALL) loses pf:pools, pf:pool:{p} and the IP
+    # states; warmupctl status then shows nothing and steered IPs get states without their caps.
+    pd = Policyd(bin_path("policyd-warmup"), workdir, config(redis_server.address)).start()
+    r = redis_server.client(decode_responses=True)
+    try:
+        assert wait_until(lambda: r.sismember("pf:pools", "main"), 5)
+        r.flushall()
+        assert wait_until(lambda: r.sismember("pf:pools", "main"), 5), "pool registry not written again"
+        assert r.hget("pf:pool:{main}", "127.0.0.2") == "smtp-127.0.0.2"
+        assert r.hget("pf:ip:{main}:127.0.0.2", "caps") == "3,10"
+        assert r.hget("pf:ip:{main}:127.0.0.2", "stage") == "0"
+    finally:
+        rc = pd.stop()
+    assert rc == 0, pd.log()[-3000:]
