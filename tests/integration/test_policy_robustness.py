@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import stat
+import subprocess
 import threading
 import time
 
@@ -205,6 +206,28 @@ def test_registry_and_ip_states_come_back_after_redis_loses_its_data(redis_serve
         assert r.hget("pf:pool:{main}", "127.0.0.2") == "smtp-127.0.0.2"
         assert r.hget("pf:ip:{main}:127.0.0.2", "caps") == "3,10"
         assert r.hget("pf:ip:{main}:127.0.0.2", "stage") == "0"
+    finally:
+        rc = pd.stop()
+    assert rc == 0, pd.log()[-3000:]
+
+
+def test_reconnection_backs_off_when_connect_fails_at_once(workdir, bin_path):
+    # A unix socket path that does not exist makes connect() fail synchronously; the retry delay
+    # must still double from retry_min_ms to retry_max_ms, not stay at retry_min_ms forever.
+    missing = os.path.join(workdir, "no-redis.sock")
+    text = config("unix:" + missing).replace("retry_min_ms = 50; retry_max_ms = 200;",
+                                               "retry_min_ms = 50; retry_max_ms = 1000;")
+    assert "retry_max_ms = 1000" in text
+    pd = Policyd(bin_path("policyd-warmup"), workdir, text).start()
+    trace = os.path.join(workdir, "connect.trace")
+    try:
+        subprocess.run(["timeout", "-s", "INT", "3", "strace", "-f", "-e", "trace=connect", "-o", trace,
+                        "-p", str(pd.proc.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(trace) as f:
+            attempts = sum(1 for line in f if "no-redis.sock" in line)
+        # 50+100+200+400+800+1000 ms: about 6 attempts in 3 s (60 without the backoff).
+        assert 2 <= attempts <= 12, "%d connection attempts in 3 s" % attempts
+        assert pd.ask(protocol_state="RCPT", recipient="a@gmail.com", sender="x@example.com") == "DUNNO"
     finally:
         rc = pd.stop()
     assert rc == 0, pd.log()[-3000:]
