@@ -231,6 +231,46 @@ static size_t message_providers(const struct plan_env *env, const struct msg_sta
     return n;
 }
 
+/*
+ * KEYS and ARGV of one candidate IP: its state, today's counters and one
+ * health key per provider of the message; its address, group (1 warming,
+ * 2 warm), the stage the plan assumes (the script answers "stale" when Redis
+ * has another) and its budget for now, in total and per provider share.
+ */
+static int plan_warmup_ip(const struct plan_env *env, const struct wm_pool *pool, const struct wm_ip *ip,
+                          const struct ip_cache_entry *e, const size_t *pidx, size_t np, struct plan *p)
+{
+    const struct warmup_model *m = env->model;
+    char key[RKEY_MAX];
+    int n;
+    long stage = e != NULL && e->known ? e->stage : 0;   /* what the script must find */
+    long eff = stage < 0 ? 0 : stage;
+    long long cap = warmup_cap(ip->schedule, eff);
+    int group = ip->schedule != NULL && (size_t)eff < ip->schedule->ncaps ? 1 : 2;
+    if ((n = rkey_ip_state(env->keys, key, pool->name, ip->address)) < 0)
+        return -1;
+    add_key(p, key, n);
+    if ((n = rkey_ip_day(env->keys, key, pool->name, ip->address, warmup_day(env->now))) < 0)
+        return -1;
+    add_key(p, key, n);
+    for (size_t j = 0; j < np; j++) {
+        n = rkey_health(env->keys, key, pool->name, ip->address, provider_name(m->providers, pidx[j]),
+                        warmup_hour(env->now));
+        if (n < 0)
+            return -1;
+        add_key(p, key, n);
+    }
+    add_arg(p, ip->address);
+    add_argll(p, group);
+    add_argll(p, stage);
+    add_argll(p, warmup_budget(cap, env->now, m->smooth_hours, m->smooth_start_hour, m->smooth_burst_percent));
+    for (size_t j = 0; j < np; j++) {
+        long long share = warmup_share(ip->schedule, pidx[j], cap);
+        add_argll(p, warmup_budget(share, env->now, m->smooth_hours, m->smooth_start_hour, m->smooth_burst_percent));
+    }
+    return 0;
+}
+
 static int plan_warmup(const struct plan_env *env, const struct policy_request *req, const struct msg_state *ms,
                        const struct msg_facts *f, const struct ip_cache *cache, struct plan *p)
 {
@@ -255,34 +295,9 @@ static int plan_warmup(const struct plan_env *env, const struct policy_request *
     }
     size_t base = ip_cache_base(m, pool);
     for (size_t i = 0; i < pool->nips; i++) {
-        const struct wm_ip *ip = &pool->ips[i];
         const struct ip_cache_entry *e = base + i < cache->count ? &cache->entries[base + i] : NULL;
-        long stage = e != NULL && e->known ? e->stage : 0;   /* what the script must find */
-        long eff = stage < 0 ? 0 : stage;
-        long long cap = warmup_cap(ip->schedule, eff);
-        int group = ip->schedule != NULL && (size_t)eff < ip->schedule->ncaps ? 1 : 2;
-        if ((n = rkey_ip_state(env->keys, key, pool->name, ip->address)) < 0)
+        if (plan_warmup_ip(env, pool, &pool->ips[i], e, pidx, np, p) < 0)
             return -1;
-        add_key(p, key, n);
-        if ((n = rkey_ip_day(env->keys, key, pool->name, ip->address, warmup_day(env->now))) < 0)
-            return -1;
-        add_key(p, key, n);
-        for (size_t j = 0; j < np; j++) {
-            n = rkey_health(env->keys, key, pool->name, ip->address, provider_name(m->providers, pidx[j]),
-                            warmup_hour(env->now));
-            if (n < 0)
-                return -1;
-            add_key(p, key, n);
-        }
-        add_arg(p, ip->address);
-        add_argll(p, group);
-        add_argll(p, stage);
-        add_argll(p, warmup_budget(cap, env->now, m->smooth_hours, m->smooth_start_hour, m->smooth_burst_percent));
-        for (size_t j = 0; j < np; j++) {
-            long long share = warmup_share(ip->schedule, pidx[j], cap);
-            add_argll(p, warmup_budget(share, env->now, m->smooth_hours, m->smooth_start_hour,
-                                       m->smooth_burst_percent));
-        }
     }
     const struct policy_view *qid = &req->attr[PA_QUEUE_ID];
     if (view_nonempty(qid) && qid->len < sizeof p->qid &&
