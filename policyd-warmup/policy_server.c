@@ -57,6 +57,8 @@ struct policy_server {
     size_t                 nfds;
     ev_timer               accept_pause;  /* listeners stopped: out of descriptors */
     ev_tstamp              last_fd_log;
+    ev_tstamp              last_refuse_log;    /* max_connections warnings, rate-limited */
+    unsigned long long     refused_since_log;
     struct pconn          *conns;        /* doubly linked */
     size_t                 nconns;
     struct policy_metrics  m;
@@ -501,9 +503,15 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
             return;
         }
         if (s->nconns >= (size_t)s->rt->files.policy.max_connections) {
-            log_warning("max_connections (%lld) reached; refusing a connection",
-                        s->rt->files.policy.max_connections);
+            /* Closed at once, so the client (Postfix: its default_policy) need not wait. */
             close(fd);
+            s->refused_since_log++;
+            if (ev_now(loop) - s->last_refuse_log >= (double)s->rt->files.policy.log_interval) {
+                log_warning("max_connections (%lld) reached; %llu connection(s) refused since the last report",
+                            s->rt->files.policy.max_connections, s->refused_since_log);
+                s->last_refuse_log = ev_now(loop);
+                s->refused_since_log = 0;
+            }
             continue;
         }
         struct pconn *c = xcalloc(1, sizeof *c);
@@ -633,7 +641,7 @@ struct policy_server *policy_server_new(struct ev_loop *loop, struct policy_runt
     }
     ev_init(&s->accept_pause, on_accept_resume);
     s->accept_pause.data = s;
-    s->last_fd_log = -1e9;
+    s->last_fd_log = s->last_refuse_log = -1e9;
     ev_timer_init(&s->metrics_timer, on_metrics_timer, 10., 10.);
     s->metrics_timer.data = s;
     ev_timer_start(loop, &s->metrics_timer);

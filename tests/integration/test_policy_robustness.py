@@ -231,3 +231,31 @@ def test_reconnection_backs_off_when_connect_fails_at_once(workdir, bin_path):
     finally:
         rc = pd.stop()
     assert rc == 0, pd.log()[-3000:]
+
+
+def test_connections_over_max_connections_are_refused_with_one_warning(redis_server, workdir, bin_path):
+    pd = Policyd(bin_path("policyd-warmup"), workdir,
+                 config(redis_server.address, extra_policy="max_connections = 5;")).start()
+    socks = []
+    try:
+        time.sleep(0.5)                       # start()'s probe connection is closed by now
+        for _ in range(5):
+            socks.append(pd.connect())
+        for c in socks:                       # all five are served
+            assert c.ask(protocol_state="DATA") == "DUNNO"
+        refused = 0
+        for _ in range(100):
+            s = socket.create_connection(("127.0.0.1", pd.port), timeout=5)
+            s.settimeout(5)
+            if s.recv(1) == b"":              # closed by the daemon at once
+                refused += 1
+            s.close()
+        assert refused == 100
+        assert socks[0].ask(protocol_state="DATA") == "DUNNO"
+        # Logged at most once per log_interval (1 s here), not once per refused connection.
+        assert 1 <= pd.log().count("max_connections") <= 5, pd.log()[-2000:]
+    finally:
+        for c in socks:
+            c.close()
+        rc = pd.stop()
+    assert rc == 0, pd.log()[-3000:]
