@@ -584,6 +584,43 @@ static int redis_conf_same(const struct redis_conf *a, const struct redis_conf *
 #undef SAME
 }
 
+static int str_same(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+static int strlist_same(const struct cfg_strlist *a, const struct cfg_strlist *b)
+{
+    if (a->count != b->count)
+        return 0;
+    for (size_t i = 0; i < a->count; i++)
+        if (!str_same(a->items[i], b->items[i]))
+            return 0;
+    return 1;
+}
+
+/*
+ * Sockets, privileges and the pid file are set up once, at start: a reload
+ * that changes them keeps the running values and says so, once per setting.
+ */
+static void warn_start_only(const struct policy_conf *old, const struct policy_conf *new)
+{
+    const char *changed[5];
+    size_t n = 0;
+    if (!strlist_same(&old->listen, &new->listen))
+        changed[n++] = "policy.listen";
+    if (old->socket_mode != new->socket_mode)
+        changed[n++] = "policy.socket_mode";
+    if (!str_same(old->user, new->user))
+        changed[n++] = "policy.user";
+    if (!str_same(old->group, new->group))
+        changed[n++] = "policy.group";
+    if (!str_same(old->pid_file, new->pid_file))
+        changed[n++] = "policy.pid_file";
+    for (size_t i = 0; i < n; i++)
+        log_warning("reload: %s changed; it takes effect at the next restart (running value kept)", changed[i]);
+}
+
 int policy_server_reload(struct policy_server *s)
 {
     char err[640];
@@ -594,6 +631,7 @@ int policy_server_reload(struct policy_server *s)
     }
     struct log_conf *lc = &rt->files.log;
     log_configure(lc);
+    warn_start_only(&s->rt->files.policy, &rt->files.policy);
     if (!redis_conf_same(&rt->files.redis, &s->rt->files.redis)) {
         aredis_free(s->redis);   /* in-flight calls get NULL: answered by on_redis_down */
         s->redis = aredis_new(s->loop, &rt->files.redis);

@@ -259,3 +259,18 @@ def test_connections_over_max_connections_are_refused_with_one_warning(redis_ser
             c.close()
         rc = pd.stop()
     assert rc == 0, pd.log()[-3000:]
+
+
+def test_reload_says_which_settings_need_a_restart(redis_server, workdir, bin_path):
+    # Sockets, privileges and the pid file are set up once at start; a SIGHUP that changes them
+    # must say so instead of silently running with the old values.
+    pd = Policyd(bin_path("policyd-warmup"), workdir, config(redis_server.address)).start()
+    try:
+        pd.reload(config(redis_server.address,
+                         extra_policy='listen = [ "inet:127.0.0.1:1" ]; socket_mode = 384;'))
+        assert "configuration reloaded" in pd.log()
+        assert "policy.listen" in pd.log() and "policy.socket_mode" in pd.log() and "restart" in pd.log()
+        assert pd.ask(protocol_state="DATA") == "DUNNO"      # still on the old socket
+    finally:
+        rc = pd.stop()
+    assert rc == 0, pd.log()[-3000:]
