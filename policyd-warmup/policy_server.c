@@ -44,6 +44,16 @@
 
 struct pconn;
 
+/*
+ * A repeated warning logged at most once per policy.log_interval, with the
+ * number of events since the previous line (Redis down, script errors, out of
+ * descriptors, max_connections): a flood of events is one line a minute.
+ */
+struct log_gate {
+    ev_tstamp          last;     /* when a line was last logged; -1e9: never */
+    unsigned long long held;     /* events since then */
+};
+
 struct policy_server {
     struct ev_loop        *loop;
     struct policy_runtime *rt;
@@ -56,16 +66,12 @@ struct policy_server {
     ev_io                  lio[MAX_LISTENERS];
     size_t                 nfds;
     ev_timer               accept_pause;  /* listeners stopped: out of descriptors */
-    ev_tstamp              last_fd_log;
-    ev_tstamp              last_refuse_log;    /* max_connections warnings, rate-limited */
-    unsigned long long     refused_since_log;
     struct pconn          *conns;        /* doubly linked */
     size_t                 nconns;
     struct policy_metrics  m;
     ev_timer               metrics_timer;
     ev_signal              sig_hup, sig_term, sig_int;
-    ev_tstamp              last_down_log;
-    unsigned long long     down_since_log;
+    struct log_gate        gate_down, gate_script, gate_fds, gate_refused;
 };
 
 struct pconn {
@@ -242,17 +248,48 @@ static void count_outcome(struct policy_server *s, const struct plan *p)
     }
 }
 
+/*
+ * Counts one event; returns 1 when it is to be logged now, with *count = the
+ * events since the last line (this one included), else 0.
+ */
+static int gate_pass(struct policy_server *s, struct log_gate *g, unsigned long long *count)
+{
+    ev_tstamp now = ev_now(s->loop);
+    g->held++;
+    if (now - g->last < (double)s->rt->files.policy.log_interval)
+        return 0;
+    *count = g->held;
+    g->held = 0;
+    g->last = now;
+    return 1;
+}
+
+static void gate_init(struct log_gate *g)
+{
+    g->last = -1e9;
+    g->held = 0;
+}
+
 /* Rate-limited warning for an outage. */
 static void note_unavailable(struct policy_server *s, const char *why)
 {
-    ev_tstamp now = ev_now(s->loop);
-    s->down_since_log++;
-    if (now - s->last_down_log >= (double)s->rt->files.policy.log_interval) {
+    unsigned long long n;
+    if (gate_pass(s, &s->gate_down, &n))
         log_warning("redis unavailable (%s): %llu request(s) answered by the on_redis_down rules "
-                    "since the last report", why, s->down_since_log);
-        s->last_down_log = now;
-        s->down_since_log = 0;
-    }
+                    "since the last report", why, n);
+}
+
+/* Rate-limited error for a script call Redis answered with an error (OOM, a bug) or garbage. */
+static void note_script_error(struct policy_server *s, const char *what, const char *text, size_t len)
+{
+    char shown[LOG_PRINTABLE_MAX];
+    unsigned long long n;
+    s->m.redis_errors++;
+    if (!gate_pass(s, &s->gate_script, &n))
+        return;
+    log_printable(shown, sizeof shown, text, len);
+    log_error("redis: %s: %s (%llu request(s) answered by the on_redis_down rules since the last report)",
+              what, shown, n);
 }
 
 static void conn_finish_plan(struct pconn *c)
@@ -289,9 +326,10 @@ static void on_script_reply(void *priv, const redisReply *reply)
         note_unavailable(s, aredis_last_error(s->redis)[0] ? aredis_last_error(s->redis) : "no reply");
         policy_plan_unavailable(&c->plan);
     } else if (reply->type != REDIS_REPLY_ARRAY || reply->elements > 4096) {
-        s->m.redis_errors++;
-        log_error("redis: policy script failed: %s",
-                  reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply type");
+        if (reply->type == REDIS_REPLY_ERROR)
+            note_script_error(s, "policy script failed", reply->str, reply->len);
+        else
+            note_script_error(s, "policy script failed", "unexpected reply type", 21);
         policy_plan_unavailable(&c->plan);
     } else {
         const char *items[4096];
@@ -313,8 +351,8 @@ static void on_script_reply(void *priv, const redisReply *reply)
                 return;
             policy_plan_unavailable(&c->plan);
         } else if (rc != 0) {
-            s->m.redis_errors++;
-            log_error("redis: policy script reply does not follow its contract (%s)", n ? items[0] : "empty");
+            note_script_error(s, "policy script reply does not follow its contract", n ? items[0] : "empty",
+                              n ? lens[0] : 5);
             if (rc == 1)
                 policy_plan_unavailable(&c->plan);
         }
@@ -479,15 +517,13 @@ static void on_accept_resume(struct ev_loop *loop, ev_timer *w, int revents)
  */
 static void listeners_pause(struct policy_server *s, int err)
 {
-    ev_tstamp now = ev_now(s->loop);
+    unsigned long long n;
     listeners_set(s, 0);
     ev_timer_set(&s->accept_pause, ACCEPT_PAUSE, 0.);
     ev_timer_start(s->loop, &s->accept_pause);
-    if (now - s->last_fd_log >= (double)s->rt->files.policy.log_interval) {
-        log_warning("accept: %s (%zu client connections open); not accepting new ones for %d ms",
-                    strerror(err), s->nconns, (int)(ACCEPT_PAUSE * 1000));
-        s->last_fd_log = now;
-    }
+    if (gate_pass(s, &s->gate_fds, &n))
+        log_warning("accept: %s (%zu client connections open); not accepting new ones for %d ms "
+                    "(%llu time(s) since the last report)", strerror(err), s->nconns, (int)(ACCEPT_PAUSE * 1000), n);
 }
 
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
@@ -505,13 +541,10 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
         if (s->nconns >= (size_t)s->rt->files.policy.max_connections) {
             /* Closed at once, so the client (Postfix: its default_policy) need not wait. */
             close(fd);
-            s->refused_since_log++;
-            if (ev_now(loop) - s->last_refuse_log >= (double)s->rt->files.policy.log_interval) {
+            unsigned long long n;
+            if (gate_pass(s, &s->gate_refused, &n))
                 log_warning("max_connections (%lld) reached; %llu connection(s) refused since the last report",
-                            s->rt->files.policy.max_connections, s->refused_since_log);
-                s->last_refuse_log = ev_now(loop);
-                s->refused_since_log = 0;
-            }
+                            s->rt->files.policy.max_connections, n);
             continue;
         }
         struct pconn *c = xcalloc(1, sizeof *c);
@@ -679,7 +712,10 @@ struct policy_server *policy_server_new(struct ev_loop *loop, struct policy_runt
     }
     ev_init(&s->accept_pause, on_accept_resume);
     s->accept_pause.data = s;
-    s->last_fd_log = s->last_refuse_log = -1e9;
+    gate_init(&s->gate_down);
+    gate_init(&s->gate_script);
+    gate_init(&s->gate_fds);
+    gate_init(&s->gate_refused);
     ev_timer_init(&s->metrics_timer, on_metrics_timer, 10., 10.);
     s->metrics_timer.data = s;
     ev_timer_start(loop, &s->metrics_timer);

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from policyd_lab import Policyd, read_answer, request_bytes
+from policyd_lab import Policyd, eom, read_answer, request_bytes
 from postflow_lab import wait_until
 from test_policy_redis import config
 
@@ -272,5 +272,29 @@ def test_reload_says_which_settings_need_a_restart(redis_server, workdir, bin_pa
         assert "policy.listen" in pd.log() and "policy.socket_mode" in pd.log() and "restart" in pd.log()
         assert pd.ask(protocol_state="DATA") == "DUNNO"      # still on the old socket
     finally:
+        rc = pd.stop()
+    assert rc == 0, pd.log()[-3000:]
+
+
+def test_script_errors_are_logged_once_per_interval_not_per_request(redis_server, workdir, bin_path):
+    # Redis at maxmemory with noeviction refuses every write of the script ("OOM command not
+    # allowed"): each request is answered by on_redis_down, but the log must not get a line each.
+    pd = Policyd(bin_path("policyd-warmup"), workdir, config(redis_server.address, caps="1000")).start()
+    r = redis_server.client(decode_responses=True)
+    try:
+        assert pd.ask(**eom("OOM0")) == "FILTER smtp-127.0.0.2:"
+        r.config_set("maxmemory-policy", "noeviction")
+        r.config_set("maxmemory", "1")
+        c = pd.connect()
+        answers = [c.ask(**eom("OOM%d" % i)) for i in range(1, 201)]
+        c.close()
+        assert answers == ["DUNNO"] * 200          # warm-up fails open (the test config)
+        errors = [l for l in pd.log().splitlines() if "policy script failed" in l]
+        assert 1 <= len(errors) <= 3, "%d script-error lines for 200 requests" % len(errors)
+        assert "OOM" in errors[0]
+        r.config_set("maxmemory", "0")
+        assert pd.ask(**eom("OOM999")) == "FILTER smtp-127.0.0.2:"
+    finally:
+        r.config_set("maxmemory", "0")
         rc = pd.stop()
     assert rc == 0, pd.log()[-3000:]
