@@ -153,14 +153,54 @@ static inline void body_content(struct dkim_body_canon *bc, unsigned char c)
     bc->content = 1;
 }
 
+/* Ordinary bytes: no line end, and for relaxed no white space. */
+static const unsigned char *span_end(const unsigned char *p, const unsigned char *end, int relaxed)
+{
+    if (!relaxed) {
+        const unsigned char *cr = memchr(p, '\r', (size_t)(end - p));
+        return cr ? cr : end;
+    }
+    while (p < end && *p != '\r' && *p != ' ' && *p != '\t')
+        p++;
+    return p;
+}
+
+/* Emits a run of ordinary bytes: small runs are gathered, long ones go to the sink directly. */
+static void body_span(struct dkim_body_canon *bc, const unsigned char *p, size_t n)
+{
+    bc->content = 1;
+    if (n <= sizeof bc->out - bc->outlen) {
+        memcpy(bc->out + bc->outlen, p, n);
+        bc->outlen += n;
+        return;
+    }
+    body_flush(bc);
+    if (n < sizeof bc->out) {
+        memcpy(bc->out, p, n);
+        bc->outlen = n;
+        return;
+    }
+    bc->sink(bc->arg, p, n);
+    bc->bytes_out += n;
+}
+
 void dkim_body_canon_update(struct dkim_body_canon *bc, const void *data, size_t len)
 {
-    const unsigned char *p = data;
+    const unsigned char *p = data, *end = p + len;
     int relaxed = bc->mode == DKIM_CANON_RELAXED;
 
     bc->bytes_in += len;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = p[i];
+    while (p < end) {
+        if (!bc->cr && bc->pending_crlf == 0 && !bc->wsp) {
+            /* Inside a line with nothing pending: pass ordinary bytes through in bulk. */
+            const unsigned char *q = span_end(p, end, relaxed);
+            if (q > p) {
+                body_span(bc, p, (size_t)(q - p));
+                p = q;
+                continue;
+            }
+        }
+        unsigned char c = *p++;
         if (bc->cr) {
             bc->cr = 0;
             if (c == '\n') {
@@ -170,16 +210,12 @@ void dkim_body_canon_update(struct dkim_body_canon *bc, const void *data, size_t
             }
             body_content(bc, '\r'); /* a lone CR is data */
         }
-        if (c == '\r') {
+        if (c == '\r')
             bc->cr = 1;
-        } else if (relaxed && (c == ' ' || c == '\t')) {
+        else if (relaxed && (c == ' ' || c == '\t'))
             bc->wsp = 1;
-        } else if (bc->pending_crlf == 0 && !bc->wsp && bc->outlen < sizeof bc->out) {
-            bc->out[bc->outlen++] = c;  /* fast path inside a line */
-            bc->content = 1;
-        } else {
+        else
             body_content(bc, c);
-        }
     }
 }
 

@@ -5,13 +5,8 @@
  * DESCRIPTION
  *   The signing key is chosen by the RFC 5322 From domain (so DMARC
  *   aligns), and a From with several mailboxes, or none, is not signed.
- *   This small scanner understands what matters for that: quoted strings
- *   and comments (which may hold '@' and ','), angle addresses, groups and
- *   list commas.  Pure; bounded by the input.
- *
- *   NOTE: common/address.h (branch `mail`) is the project's full address
- *   parser; this file can become a thin wrapper over address_list_parse()
- *   once that is merged.
+ *   Parsing is common/address.c's (quoted strings, comments, groups,
+ *   obsolete forms); this file only counts and checks the domain.
  */
 #ifndef POSTFLOW_FROM_DOMAIN_H
 #define POSTFLOW_FROM_DOMAIN_H

@@ -22,6 +22,12 @@
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mdkim_snap *current;
 
+/* Strings printed by --print-config come back as "": treat them as unset. */
+static int is_set(const char *s)
+{
+    return s != NULL && *s != '\0';
+}
+
 static char *lower_dup(const char *s)
 {
     char *d = xstrdup(s);
@@ -134,12 +140,12 @@ static int load_key(const struct mdkim_key_conf *kc, int allow_group, struct mdk
     k->bcanon = bc[kc->canonicalization];
     k->unaligned = kc->unaligned;
     k->not_before = k->not_after = 0;
-    if (kc->not_before && (k->not_before = mdkim_parse_date(kc->not_before)) == (time_t)-1) {
+    if (is_set(kc->not_before) && (k->not_before = mdkim_parse_date(kc->not_before)) == (time_t)-1) {
         snprintf(err, errsize, "key '%s': not_before '%s' is not YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ",
                  kc->name, kc->not_before);
         return -1;
     }
-    if (kc->not_after && (k->not_after = mdkim_parse_date(kc->not_after)) == (time_t)-1) {
+    if (is_set(kc->not_after) && (k->not_after = mdkim_parse_date(kc->not_after)) == (time_t)-1) {
         snprintf(err, errsize, "key '%s': not_after '%s' is not YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ",
                  kc->name, kc->not_after);
         return -1;
@@ -233,9 +239,9 @@ static int build_headers(const struct mdkim_conf *conf, const struct trace_conf 
         return -1;
     }
     s->trace_enabled = conf->trace_header;
-    s->trace_header = xstrdup(trace->header_name ? trace->header_name : "X-Postflow-Trace");
+    s->trace_header = xstrdup(is_set(trace->header_name) ? trace->header_name : "X-Postflow-Trace");
     if (s->trace_enabled) {
-        if (trace->secret_file == NULL) {
+        if (!is_set(trace->secret_file)) {
             snprintf(err, errsize, "trace_header = true needs trace.secret_file");
             return -1;
         }

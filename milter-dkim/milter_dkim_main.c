@@ -126,8 +126,10 @@ static int load_config(const struct options *o, struct loaded *l, int quiet_star
     mdkim_config_sections(l->sections, &l->log, &l->trace, &l->conf);
     int rc = startup_load_config(prog, o->config, l->sections, MDKIM_NSECTIONS);
     (void)quiet_startup;
-    if (rc != PF_EXIT_OK)
+    if (rc != PF_EXIT_OK) {
+        cfg_free(l->sections, MDKIM_NSECTIONS);
         return rc;
+    }
     if (o->domains != NULL
         && mdkim_config_add_cmdline(&l->conf, o->domains, o->selector, o->keyfile, err, sizeof err) != 0) {
         fprintf(stderr, "%s: %s\n", prog, err);
@@ -255,7 +257,7 @@ static int run_daemon(struct options *o, struct loaded *l)
         fprintf(stderr, "%s: cannot detach: %s\n", prog, strerror(errno));
         return PF_EXIT_FAILURE;
     }
-    if (l->conf.pid_file && daemon_write_pidfile(l->conf.pid_file) != 0)
+    if (l->conf.pid_file && *l->conf.pid_file && daemon_write_pidfile(l->conf.pid_file) != 0)
         log_warning("cannot write pid file %s: %s", l->conf.pid_file, strerror(errno));
 
     sigemptyset(&set);
@@ -265,7 +267,7 @@ static int run_daemon(struct options *o, struct loaded *l)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     g_opts = o;
-    g_stats_file = l->conf.stats_file;
+    g_stats_file = l->conf.stats_file && *l->conf.stats_file ? l->conf.stats_file : NULL;
     g_stats_interval = l->conf.stats_interval;
     if (pthread_create(&worker_thr, NULL, worker_main, NULL) != 0
         || pthread_create(&milter_thr, NULL, milter_main, &milter_rc) != 0) {
@@ -296,7 +298,7 @@ static int run_daemon(struct options *o, struct loaded *l)
     pthread_join(worker_thr, NULL);
     if (g_stats_file != NULL)
         mdkim_stats_write(g_stats_file);
-    if (l->conf.pid_file)
+    if (l->conf.pid_file && *l->conf.pid_file)
         unlink(l->conf.pid_file);
     mdkim_snap_install(NULL);
     return milter_rc == MI_SUCCESS ? PF_EXIT_OK : PF_EXIT_FAILURE;

@@ -35,7 +35,11 @@ redis-server postfix
 python3 python3-pytest python3-redis python3-dkim python3-nacl python3-dnspython
 libmail-dkim-perl opendkim opendkim-tools miltertest swaks postfwd
 procps iproute2
+libidn12 libgnutls-dane0 libnsl2 libdb5.3 libpcre2-8-0
 "
+# The last line: libraries of exim4-daemon-light, which the Exim tests
+# unpack with `apt-get download` + `dpkg-deb -x` (Exim conflicts with
+# Postfix as a package; see docs/testing.md).
 
 # Unquoted $PACKAGES on purpose: the list is split into words.
 # shellcheck disable=SC2086

@@ -49,6 +49,23 @@ def test_redis_kill_makes_it_unreachable_and_restart_brings_it_back_empty(redis_
     assert redis.Redis(host=host, port=int(port)).ping()
 
 
+def test_redis_on_a_taken_port_fails_loudly_and_a_picked_port_moves(lab_dir):
+    import socket
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen(1)
+        taken = blocker.getsockname()[1]
+        with pytest.raises(lab.LabError, match="Address already in use"):
+            lab.RedisServer(lab_dir("redis-taken"), port=taken).start(timeout=5)
+        srv = lab.RedisServer(lab_dir("redis-moves"))
+        srv._port = taken  # as if another program took the picked port first
+        srv.start()
+        try:
+            assert srv.port != taken and srv.client().ping()
+        finally:
+            srv.stop()
+
+
 def test_redis_stop_leaves_no_process(lab_dir):
     srv = lab.RedisServer(lab_dir("redis")).start()
     pid = srv.pid
@@ -221,6 +238,47 @@ def test_filter_selects_per_ip_transport_and_log_names_it(postfix_lab):
     assert env["client_addr"] == "127.0.0.2"
 
 
+def test_filter_overrides_transport_maps_and_relayhost(postfix_lab):
+    # Postfix behaviour the warm-up design must live with, pinned here:
+    # "FILTER smtp-IP:" (empty next hop) replaces the transport_maps entry
+    # of the recipient (hardbounce.example.com's error transport is not used)
+    # and takes the recipient's domain as next hop instead of relayhost; in
+    # the lab only smtp_fallback_relay brings it to the sink.
+    mid, msg = make_message("filter vs transport_maps")
+    rcpt = "via-127-0-0-2@" + lab.HARDBOUNCE_DOMAIN
+    with labstubs.PolicyStub() as stub:
+        postfix_lab.set_hooks(policy=stub.address)
+        try:
+            res = postfix_lab.send("app@example.org", [rcpt], msg)
+        finally:
+            postfix_lab.set_hooks(policy=None)
+    d = postfix_lab.wait_delivery(res.queue_id)
+    assert (d["status"], d["service"]) == ("sent", "smtp-127.0.0.2")
+    assert postfix_lab.wait_sink_message(mid)[0]["client_addr"] == "127.0.0.2"
+    # The same recipient without the policy hook is bounced by transport_maps.
+    res = postfix_lab.send("app@example.org", [rcpt], msg)
+    assert postfix_lab.wait_delivery(res.queue_id)["status"] == "bounced"
+
+
+def test_filter_next_hop_is_the_recipient_domain_not_relayhost(lab_dir):
+    # Without the lab's smtp_fallback_relay the FILTERed message goes
+    # nowhere: Postfix looks up the recipient's domain (no DNS here), so
+    # relayhost does NOT apply to "FILTER smtp-IP:".
+    pf = lab.PostfixLab(lab_dir("postfix-nofallback"), extra_main_cf={"smtp_fallback_relay": ""},
+                        extra_master_cf=[lab.ip_transport("127.0.0.2")])
+    with labstubs.PolicyStub() as stub:
+        pf.policy = stub.address
+        pf.start()
+        try:
+            _, msg = make_message("no fallback")
+            res = pf.send("app@example.org", ["via-127-0-0-2@example.com"], msg)
+            d = pf.wait_delivery(res.queue_id)
+        finally:
+            pf.stop()
+    assert d["relay"] == "none"
+    assert "look up host example.com" in d["text"]
+
+
 def test_postfix_stop_leaves_no_process(lab_dir):
     pf = lab.PostfixLab(lab_dir("postfix-stop"))
     pf.start()
@@ -347,3 +405,56 @@ def test_milter_hook_signs_with_opendkim_and_goes_away_with_none(postfix_lab):
     postfix_lab.send("news@example.com", ["user@example.com"], msg)
     _, got = postfix_lab.wait_sink_message(mid)
     assert b"DKIM-Signature" not in got
+
+
+def test_lab_ports_are_reserved_from_construction_to_stop(lab_dir):
+    # Postfix and smtp-sink listen with SO_REUSEPORT: a second lab handed the
+    # same port would silently share it.  So a lab reserves its ports when it
+    # is made (before anything listens) and keeps them until stop().
+    import socket
+    pf = lab.PostfixLab(lab_dir("ports"))
+    ours = {pf.submit_port, pf.inbound_port, pf.sink_port}
+    assert len(ours) == 3
+    for port in ours:
+        with socket.socket() as s, pytest.raises(OSError):
+            s.bind(("127.0.0.1", port))
+    handed_out = set()
+    for _ in range(300):
+        handed_out.add(lab.free_port())
+        r = lab.reserve_port()
+        handed_out.add(r.port)
+        r.release()
+    assert not handed_out & ours
+    pf.stop()
+    for port in ours:  # released: a plain bind works again
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))
+
+
+def test_extra_pipe_domain_and_a_rejecting_sink(lab_dir):
+    # An FBL domain beside the bounce domain; then the sink refuses every
+    # recipient (smtp-sink -f RCPT -B "550 5.1.1 ..."), as a remote MX would,
+    # and Postfix's DSN comes back through the bounce pipe.
+    pf = lab.PostfixLab(lab_dir("postfix-extra"), extra_pipes={"fbl.example.net": None})
+    pf.start()
+    try:
+        _, msg = make_message("arf")
+        res = pf.send_inbound("fbl@provider.example", ["reports@fbl.example.net"], msg)
+        assert pf.wait_delivery(res.queue_id, status="sent")["relay"] == "pipe1"
+        assert pf.wait_pipe_record(res.queue_id)["argv"][3] == "fbl.example.net"
+
+        mid, msg = make_message("remote refuses")
+        with pf.rejecting_sink():
+            res = pf.send("b+r3f@" + BOUNCE, ["user@example.com"], msg)
+            d = pf.wait_delivery(res.queue_id)
+        assert (d["status"], d["dsn"]) == ("bounced", "5.1.1")
+        assert "said: 550 5.1.1" in d["text"]
+        dsn = lab.wait_until(lambda: [r for r in pf.pipe_records()
+                                      if r["argv"][1] == "b+r3f@" + BOUNCE], 30)
+        assert dsn and mid.encode() in dsn[0]["message"]
+        assert b"Remote-MTA: dns; 127.0.0.1" in dsn[0]["message"]
+        # Back to normal after the block.
+        res = pf.send("b+r3f@" + BOUNCE, ["user@example.com"], msg)
+        assert pf.wait_delivery(res.queue_id)["status"] == "sent"
+    finally:
+        pf.stop()

@@ -94,7 +94,8 @@ def test_fifty_megabyte_body_through_milter(daemon, keys):
     rss_after = int(open("/proc/%d/status" % d.proc.pid).read().split("VmRSS:")[1].split()[0])
     assert verdict == b"a" and len(mods) == 1
     assert verify_dkimpy(delivered, dns_records([keys["ed25519"]])) == [True]
-    assert rss_after - rss_before < 20 * 1024, "daemon memory grew by %d kB" % (rss_after - rss_before)
+    if os.environ.get("POSTFLOW_VARIANT") != "asan":   # ASan's quarantine keeps freed chunks
+        assert rss_after - rss_before < 20 * 1024, "daemon memory grew by %d kB" % (rss_after - rss_before)
     assert "body=%d bytes" % len(delivered.split(b"\r\n\r\n", 1)[1]) in d.read_log()
 
 
@@ -224,3 +225,22 @@ def test_internal_error_tempfail_mode(daemon, keys, tmp_path):
     verdict, mods, _ = run(d, big, queue_id="BIGHDR1")
     assert verdict == b"a" and mods == []
     assert "BIGHDR1: not signed: header_limit" in d.read_log()
+
+
+def test_counters_are_written_to_the_stats_file(daemon, keys, tmp_path):
+    stats = tmp_path / "stats"
+    conf = write_config(str(tmp_path / "c.conf"), [keys["ed25519"]],
+                        extra='  stats_file = "%s";\n  stats_interval = 1;\n' % stats)
+    d = daemon(["-c", conf])
+    run(d, nasty_messages()["plain"])
+    run(d, b"From: a@example.com, b@example.com\n\nbody\n")
+    deadline = time.time() + 10
+    text = ""
+    while time.time() < deadline:
+        text = stats.read_text() if stats.exists() else ""
+        if "milter_dkim_signed 1\n" in text and "milter_dkim_skipped_multiple_from 1\n" in text:
+            break
+        time.sleep(0.2)
+    assert "milter_dkim_signed 1\n" in text and "milter_dkim_signatures 1\n" in text, text
+    assert "milter_dkim_skipped_multiple_from 1\n" in text, text
+    assert "milter_dkim_errors 0\n" in text

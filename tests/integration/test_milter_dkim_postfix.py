@@ -87,7 +87,8 @@ def test_fifty_megabyte_message_through_postfix(milter, postfix_lab, keys, tmp_p
     recs = dns_records(keys.values())
     assert verify_dkimpy(delivered, recs) == [True, True]
     rss = int(open("/proc/%d/status" % milter.proc.pid).read().split("VmRSS:")[1].split()[0])
-    assert rss < 40 * 1024, "milter RSS %d kB after a 50 MB message" % rss
+    if os.environ.get("POSTFLOW_VARIANT") != "asan":   # ASan's quarantine keeps freed chunks
+        assert rss < 40 * 1024, "milter RSS %d kB after a 50 MB message" % rss
 
 
 def test_unsigned_mail_still_flows_with_reason(milter, postfix_lab):
@@ -117,3 +118,32 @@ def test_mail_flows_when_milter_is_down_or_has_a_bad_key(bin_path, postfix_lab, 
         assert b"DKIM-Signature" not in postfix_lab.sink_messages()[0]
     finally:
         postfix_lab.set_hooks(milter=None)
+
+
+def test_local_submission_is_trusted_through_non_smtpd_milters(bin_path, postfix_lab, keys, tmp_path):
+    """trusted_networks excludes 127.0.0.1 here: SMTP mail from it stays unsigned, while mail
+    submitted with sendmail(1) (Postfix non_smtpd_milters) is signed because trust_non_smtpd is on."""
+    conf = tmp_path / "local.conf"
+    conf.write_text('milter_dkim = { trusted_networks = ["192.0.2.0/24"]; trust_non_smtpd = true;\n'
+                    '  keys = ( { name = "ed"; domain = "example.com"; selector = "ed1"; key_file = "%s"; } );\n'
+                    '  signing_table = ( { from = "example.com"; keys = ["ed"]; } ); };\n' % keys["ed25519"].path)
+    d = Daemon(bin_path("milter-dkim"), ["-c", str(conf)], str(tmp_path / "milter.log"))
+    sock = "inet:127.0.0.1:%d" % d.port
+    try:
+        postfix_lab.postconf("non_smtpd_milters=" + sock)
+        postfix_lab.set_hooks(milter=sock)
+        postfix_lab.clear_sink()
+        postfix_lab.send("sender@example.com", "rcpt@sink.example.org", nasty_messages()["plain"])
+        postfix_lab.wait_sink(1)
+        assert b"DKIM-Signature" not in postfix_lab.sink_messages()[0]
+        postfix_lab.clear_sink()
+        subprocess.run(["/usr/sbin/sendmail", "-C", postfix_lab.config_dir, "-f", "sender@example.com",
+                        "rcpt@sink.example.org"], input=nasty_messages()["list_unsubscribe"], check=True,
+                       timeout=60)
+        postfix_lab.wait_sink(1, timeout=90)
+        (msg,) = postfix_lab.sink_messages()
+        assert verify_dkimpy(msg, dns_records([keys["ed25519"]])) == [True]
+    finally:
+        postfix_lab.postconf("non_smtpd_milters=")
+        postfix_lab.set_hooks(milter=None)
+        d.stop()

@@ -170,3 +170,24 @@ def test_keygen_record_matches_key_and_refuses_overwrite(bin_path, keys, keydir)
     p = subprocess.run([bin_path("dkim-keygen"), "-d", "example.com", "-s", "tiny", "-b", "512", "-o", keydir],
                        capture_output=True)
     assert p.returncode == 64
+
+
+def test_expiry_tag_and_no_length_tag(bin_path, keys, tmp_path):
+    conf = write_config(str(tmp_path / "c.conf"), [keys["ed25519"]], extra='  signature_ttl = "1d";\n')
+    out = sign(bin_path, ["-c", conf], nasty_messages()["plain"]).stdout
+    sig = out.split(b"\nFrom:")[0].replace(b"\n\t", b" ")
+    t = int(sig.split(b" t=")[1].split(b";")[0])
+    x = int(sig.split(b" x=")[1].split(b";")[0])
+    assert x - t == 86400
+    assert b" l=" not in sig and b"rsa-sha1" not in sig
+    assert verify_dkimpy(out, dns_records([keys["ed25519"]])) == [True]
+
+
+def test_printed_config_loads_back(bin_path, keys, tmp_path):
+    p = subprocess.run([bin_path("milter-dkim"), "--print-config", "-d", "example.com", "-s", "ed1", "-k",
+                        keys["ed25519"].path], capture_output=True, check=True)
+    (tmp_path / "printed.conf").write_bytes(p.stdout)
+    p = subprocess.run([bin_path("milter-dkim"), "-n", "-c", str(tmp_path / "printed.conf")], capture_output=True)
+    assert p.returncode == 0, p.stderr
+    out = sign(bin_path, ["-c", str(tmp_path / "printed.conf")], nasty_messages()["plain"]).stdout
+    assert verify_dkimpy(out, dns_records([keys["ed25519"]])) == [True]

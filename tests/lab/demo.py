@@ -10,16 +10,17 @@ DESCRIPTION
     stand-in for the Internet), all on 127.0.0.1 under a temporary directory,
     sends a few messages through them and prints what happened to each:
     submitted (queue id), delivered (status, transport, relay) and the headers
-    of the delivered message.  One message goes to a recipient that does not
-    exist, and the DSN Postfix writes comes back to the bounce domain's pipe
-    command: the bounce loop.  Then it stops everything it started.
+    of the delivered message.  Then the sink refuses a recipient (550 5.1.1),
+    as a remote MX would, and the DSN Postfix writes comes back to the bounce
+    domain's pipe command: the bounce loop.  Then it stops everything.
 
     The postflow programs join in when their binaries exist in $POSTFLOW_BIN:
         milter-dkim + dkim-keygen  a key is generated, the milter signs the
                                    outgoing mail, and dkimpy verifies the
                                    DKIM-Signature against the public key;
         policyd-warmup             the policy service picks the sending IP
-                                   (a per-IP transport, 127.0.0.2/127.0.0.3);
+                                   (a per-IP transport, 127.0.0.2/127.0.0.3),
+                                   and warmupctl shows the status at the end;
         bounce-proc                classifies the returned DSN (--dry-run --json).
     Each is a small Plugin class below; a missing binary is reported and
     skipped, the rest of the demo still runs.
@@ -138,6 +139,9 @@ class Plugin:
     def after_bounce(self, pipe_out_dir):
         """Print what this program made of the returned DSN."""
 
+    def report(self):
+        """Print the program's own view at the end (Redis still runs)."""
+
     def _spawn(self, argv, logname, workdir):
         log = open(os.path.join(workdir, logname), "ab")
         with log:
@@ -226,29 +230,33 @@ class WarmupPlugin(Plugin):
     binaries = ("policyd-warmup",)
 
     def config(self, redis_server):
-        # Written against docs/configuration.md; policyd-warmup's own section
-        # keys are documented in docs/policyd-warmup.md (to be completed by
-        # its author).  `-n` below checks it before start.
-        pool_ips = ", ".join('"%s"' % ip for ip in SOURCE_IPS)
-        return ("log = { level = \"info\"; };\n" + redis_server.redis_conf() +
-                "policy = {\n"
-                "  listen = \"inet:127.0.0.1:%d\";\n"
-                "  pools = ( { name = \"demo\"; ips = [ %s ];\n"
-                "              sender_domains = [ \"example.com\" ]; } );\n"
-                "};\n" % (self.port, pool_ips))
+        # The policy section as in docs/policyd-warmup.md and
+        # conf/policyd-warmup.conf.sample: one default pool (the envelope
+        # senders are VERP addresses in the bounce domain) with two warming
+        # IPs (transports smtp-127.0.0.2/3), no smoothing so that the demo's
+        # few messages have budget at any hour.  `-n` checks it first.
+        ips = ",\n".join('          { address = "%s"; schedule = "demo"; }' % ip
+                         for ip in SOURCE_IPS)
+        return ('log = { level = "info"; };\n' + redis_server.redis_conf() +
+                'policy = {\n'
+                '  listen = [ "inet:127.0.0.1:%d" ];\n'
+                '  warmup = {\n'
+                '    smoothing_hours = 0;\n'
+                '    schedules = ( { name = "demo"; caps = "100, 500, 2000"; } );\n'
+                '    pools = ( { name = "demo"; default = true;\n'
+                '        ips = (\n%s ); } );\n'
+                '  };\n'
+                '};\n' % (self.port, ips))
 
     def start(self, workdir, redis_server):
         self.port = self.lab.free_port()
-        conf = os.path.join(workdir, "policyd-warmup.conf")
+        conf = self.conf = os.path.join(workdir, "policyd-warmup.conf")
         with open(conf, "w") as f:
             f.write(self.config(redis_server))
         check = subprocess.run([self.path("policyd-warmup"), "-n", "-c", conf],
                                capture_output=True, text=True, timeout=30)
         if check.returncode != 0:
-            # Not counted as a failure while policyd-warmup's config is being
-            # written: the demo config above must follow it (see docstring).
-            detail("policyd-warmup -n rejects the demo config (exit %d): skipped"
-                   % check.returncode)
+            fail("policyd-warmup -n rejects the demo config (exit %d):" % check.returncode)
             detail((check.stdout + check.stderr).strip(), indent=12)
             return False
         self._spawn([self.path("policyd-warmup"), "-f", "-c", conf,
@@ -262,6 +270,18 @@ class WarmupPlugin(Plugin):
     def hooks(self):
         return {"policy": "inet:127.0.0.1:%d" % self.port}
 
+    def report(self):
+        ctl = self.path("warmupctl")
+        if not os.access(ctl, os.X_OK):
+            detail("warmupctl not built yet: no status shown")
+            return
+        out = subprocess.run([ctl, "-c", self.conf, "status"], capture_output=True, text=True,
+                             timeout=30)
+        detail("warmupctl status:")
+        detail((out.stdout + out.stderr).rstrip(), indent=12)
+        if out.returncode != 0:
+            fail("warmupctl status exited %d" % out.returncode)
+
 
 class BounceProcPlugin(Plugin):
     title = "bounce-proc"
@@ -269,14 +289,14 @@ class BounceProcPlugin(Plugin):
 
     def start(self, workdir, redis_server):
         # pipe(8) discards the command's stdout, so a wrapper keeps it.
-        wrapper = os.path.join(workdir, "bin", "bounce-proc-demo")
-        os.makedirs(os.path.dirname(wrapper), exist_ok=True)
+        # It runs as nobody, who may not reach $POSTFLOW_BIN: stage a copy.
+        binary = self.pf.stage_file(self.path("bounce-proc"))
+        wrapper = os.path.join(workdir, "bounce-proc-demo")
         with open(wrapper, "w") as f:
             f.write("#!/bin/sh\nout=%s/bounce-proc.$$\n"
                     "%s --dry-run --json \"$@\" >\"$out.json\" 2>\"$out.err\"\n"
-                    % (self.lab_pipe_out, self.path("bounce-proc")))
-        os.chmod(wrapper, 0o755)
-        self.wrapper = wrapper
+                    % (self.pf.pipe_out_dir, binary))
+        self.wrapper = self.pf.stage_file(wrapper)
         detail("bounce-proc --dry-run --json is the bounce domain's pipe command")
         return True
 
@@ -316,19 +336,19 @@ def run(keep):
         detail("redis-server: %s and %s, no persistence (PING -> %s)"
                % (redis_server.address, redis_server.tcp_address, redis_server.client().ping()))
 
+        pipe_cmd = None
+        extra_master = [lab.ip_transport(ip) for ip in SOURCE_IPS]
+        pf = lab.PostfixLab(workdir, extra_master_cf=extra_master)
+        os.makedirs(pf.pipe_out_dir, exist_ok=True)
+
         say("2. postflow programs found in %s" % bindir)
         for cls in PLUGINS:
             p = cls(bindir, lab)
             if not p.available():
                 detail("%-15s not built yet (%s): skipped" % (cls.title, ", ".join(cls.binaries)))
                 continue
-            p.lab_pipe_out = os.path.join(workdir, "pipe-out")
+            p.pf = pf
             plugins.append(p)
-
-        pipe_cmd = None
-        extra_master = [lab.ip_transport(ip) for ip in SOURCE_IPS]
-        pf = lab.PostfixLab(workdir, extra_master_cf=extra_master)
-        os.makedirs(pf.pipe_out_dir, exist_ok=True)
         for p in list(plugins):
             say("   starting %s" % p.title)
             if p.start(workdir, redis_server):
@@ -361,12 +381,6 @@ def run(keep):
             detail("submitted %-18s -> queue id %s (%d %s)"
                    % (to, res.queue_id, res.code, res.message))
             sent.append((to, res))
-        gone = "carol@" + lab.HARDBOUNCE_DOMAIN
-        bounced = pf.send("b+carol@" + lab.BOUNCE_DOMAIN, [gone],
-                      message("Weekly news", "news@" + DKIM_DOMAIN, gone, "Hello Carol!"))
-        detail("submitted %-18s -> queue id %s (this mailbox does not exist)"
-               % (gone, res.queue_id))
-
         say("5. delivered to the sink")
         for to, res in sent:
             d = pf.wait_delivery(res.queue_id, recipient=to)
@@ -382,8 +396,15 @@ def run(keep):
             for p in plugins:
                 p.after_delivery(msg)
 
-        say("6. the bounce loop: %s refused, the DSN comes back" % gone)
-        d = pf.wait_delivery(bounced.queue_id)
+        gone = "carol@yahoo.com"
+        say("6. the bounce loop: the receiving MX refuses %s, the DSN comes back" % gone)
+        # The sink answers RCPT with 550 5.1.1 for a moment, as a remote MX
+        # would; this also bounces mail that the policy routed with FILTER.
+        with pf.rejecting_sink():
+            bounced = pf.send("b+carol@" + lab.BOUNCE_DOMAIN, [gone],
+                              message("Weekly news", "news@" + DKIM_DOMAIN, gone, "Hello Carol!"))
+            detail("submitted %-18s -> queue id %s" % (gone, bounced.queue_id))
+            d = pf.wait_delivery(bounced.queue_id)
         detail("%s: status=%s dsn=%s (%s)" % (bounced.queue_id, d["status"], d["dsn"], d["text"]))
         m = pf.wait_log(r"(\w+): from=<>, size")
         dsn_id = m.group(1)
@@ -401,8 +422,14 @@ def run(keep):
         for p in plugins:
             p.after_bounce(pf.pipe_out_dir)
 
-        keys = redis_server.client().dbsize()
-        say("7. Redis now holds %d key(s)" % keys)
+        keys = sorted(k.decode("utf-8", "replace") for k in redis_server.client().keys("*"))
+        say("7. Redis now holds %d key(s)" % len(keys))
+        for k in keys[:12]:
+            detail(k)
+        if len(keys) > 12:
+            detail("... and %d more" % (len(keys) - 12))
+        for p in plugins:
+            p.report()
     finally:
         say("8. stopping everything")
         for p in plugins:

@@ -1,41 +1,36 @@
 """labpostfix - a private Postfix 3.7 instance with an smtp-sink for tests.
 
 DESCRIPTION
-    PostfixLab(workdir, ...) writes the main.cf/master.cf of
-    /work/shared/docs/mta-lab-notes.md (copied into this file; the project does
-    not depend on that document at run time) into WORKDIR/etc and runs
+    PostfixLab(workdir, ...) writes main.cf and master.cf (labpostfix_conf)
+    into WORKDIR/etc, starts an smtp-sink (labsink) and runs
     `postfix -c WORKDIR/etc start`.  Layout of WORKDIR (mode 0755):
 
         etc/        config_directory (main.cf, master.cf)
         spool/      queue_directory          data/  data_directory (postfix)
-        maillog     all Postfix logging (maillog_file + postlogd service)
+        maillog     all Postfix logging (maillog_file + postlogd; labmaillog)
         sink/       one file per message accepted by smtp-sink (the relayhost)
         pipe-out/   records of the default bounce-domain pipe command
-        bin/        pipe_recorder (copied, so user nobody can run it)
+        bin/        pipe_recorder and staged files (readable by nobody)
 
-    Listeners (127.0.0.1, free ports picked at construction):
-        submit_port   smtpd for outbound mail; milter/policy hooks apply here;
-                      relays everything to the sink.
-        inbound_port  smtpd of the inbound MX: accepts only the pipe domains
-                      (bounce.example.net by default), no hooks.
+    Listeners on 127.0.0.1, ports reserved from construction to stop():
+        submit_port   smtpd for outbound mail; milter/policy hooks apply here.
+        inbound_port  smtpd of the inbound MX: accepts only the pipe domains.
         sink_port     smtp-sink, the stand-in for the Internet.
 
-    Mail to hardbounce.example.com is refused by Postfix itself (error:5.1.1),
-    so a real DSN goes back to the sender: from a sender in the bounce
-    domain, that DSN arrives at the bounce pipe (the whole bounce loop).
-
-    Mail for the bounce domain goes to the master.cf pipe transport
-    "bounceproc" (user=nobody, null_sender= so <> arrives as an empty
-    argument, flags=Rq, one recipient per delivery) running PIPE_COMMAND.
+    Mail for bounce.example.net goes to the pipe transport "bounceproc"
+    running PIPE_COMMAND (default: pipe_recorder); mail to
+    hardbounce.example.com is bounced by Postfix, so its DSN comes back to a
+    sender in the bounce domain.  labpostfix_conf explains the settings.
 
     Processes: Postfix's master calls setsid(), so every Postfix process (and
     every pipe command) shares its session; stop() sends SIGTERM to the whole
-    session and the smtp-sink at once and SIGKILLs stragglers after a few
-    seconds.  Nothing is ever found or signalled by name.
+    session and the smtp-sink at once and SIGKILLs stragglers after 5 s.
+    Nothing is ever found or signalled by name.
 
     Needs root (Postfix's master and the pipe user switch require it).
 """
 
+import contextlib
 import glob
 import json
 import os
@@ -48,9 +43,13 @@ import socket
 import subprocess
 import time
 
-from labproc import (LabError, free_port, proc_alive, proc_starttime, register_process,
-                     register_session, session_members, stop_processes, unregister,
-                     wait_until)
+from labmaillog import Maillog
+from labpostfix_conf import (BOUNCE_DOMAIN, HARDBOUNCE_DOMAIN, PIPE_ENVELOPE_ARGS,  # noqa: F401
+                             LabSettings, hook_params, ip_transport, main_cf, master_cf,
+                             pipe_argv, pipe_entry)
+from labproc import (LabError, proc_alive, proc_starttime, register_session, reserve_port,
+                     session_members, stop_processes, unregister, wait_until)
+from labsink import SmtpSink, parse_sink_file
 
 __all__ = ["PostfixLab", "SendResult", "ip_transport", "PIPE_ENVELOPE_ARGS", "BOUNCE_DOMAIN",
            "HARDBOUNCE_DOMAIN"]
@@ -59,48 +58,21 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 POSTFIX = "/usr/sbin/postfix"
 POSTCONF = "/usr/sbin/postconf"
 POSTQUEUE = "/usr/sbin/postqueue"
-SMTP_SINK = "/usr/sbin/smtp-sink"
-
-BOUNCE_DOMAIN = "bounce.example.net"
-HARDBOUNCE_DOMAIN = "hardbounce.example.com"
-# The envelope as pipe(8) macros, in the order bounce-proc/fbl-proc and the
-# recorder expect: sender recipient original_recipient nexthop queue_id
-# client_address user extension.
-PIPE_ENVELOPE_ARGS = ("${sender} ${recipient} ${original_recipient} ${nexthop} "
-                      "${queue_id} ${client_address} ${user} ${extension}")
-
-SANITIZER_ENV = ["ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"]
-IMPORT_ENVIRONMENT = ["MAIL_CONFIG", "MAIL_DEBUG", "MAIL_LOGTAG", "TZ", "XAUTHORITY", "DISPLAY",
-                      "LANG=C", "POSTLOG_SERVICE", "POSTLOG_HOSTNAME"]   # Postfix 3.7 defaults
-EXPORT_ENVIRONMENT = ["TZ", "MAIL_CONFIG", "LANG"]
 
 _KEEP = object()  # set_hooks(): "leave this hook as it is"
-
-
-def ip_transport(ip, name=None):
-    """master.cf lines for an smtp transport bound to source address IP.
-
-    The policy daemon selects it with `FILTER smtp-IP:`; its log lines are
-    tagged postfix-lab/smtp-IP so the maillog shows which transport (which
-    sending IP) delivered.  Example: extra_master_cf=[ip_transport("127.0.0.2")].
-    """
-    name = name or "smtp-" + ip
-    return ("%s unix - - n - - smtp\n  -o smtp_bind_address=%s\n"
-            "  -o syslog_name=postfix-lab/%s" % (name, ip, name))
-
-
-def _postfix_socket(addr):
-    """Accept milter sockets in Postfix (inet:HOST:PORT, unix:PATH) or
-    sendmail/libmilter syntax (inet:PORT@HOST) and return Postfix syntax."""
-    m = re.fullmatch(r"inet:(\d+)@([\w.\-]+)", addr)
-    if m:
-        return "inet:%s:%s" % (m.group(2), m.group(1))
-    return addr
 
 
 def _crlf(data):
     """Normalise line endings of a message to CRLF (SMTP's)."""
     return re.sub(rb"(?<!\r)\n", b"\r\n", data)
+
+
+def _port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 class SendResult:
@@ -146,9 +118,10 @@ class PostfixLab:
         self.pipe_out_dir = os.path.join(self.workdir, "pipe-out")
         self.bin_dir = os.path.join(self.workdir, "bin")
         self.maillog_path = os.path.join(self.workdir, "maillog")
-        self.submit_port = free_port()
-        self.inbound_port = free_port()
-        self.sink_port = free_port()
+        self.log = Maillog(self.maillog_path)
+        # Held from here to stop(): see labproc.PortReservation.
+        self._ports = [reserve_port() for _ in range(3)]
+        self.submit_port, self.inbound_port, self.sink_port = (r.port for r in self._ports)
         self.bounce_domain = BOUNCE_DOMAIN
         self.milter = milter
         self.policy = policy
@@ -157,173 +130,33 @@ class PostfixLab:
         self.extra_pipes = dict(extra_pipes or {})
         self.extra_main_cf = extra_main_cf
         self.extra_master_cf = extra_master_cf
-        self.sink_args = list(sink_args or [])
+        self.sink = SmtpSink(self.sink_dir, self.sink_port,
+                             os.path.join(self.workdir, "smtp-sink.log"), sink_args,
+                             context=lambda: "maillog tail:\n" + self.maillog_tail())
         self._master = None      # (pid, starttime)
         self._session_key = None
-        self._sink = None        # Popen
-        self._sink_key = None
 
     # ---- configuration -----------------------------------------------------
     def _pipe_argv(self, command):
         if command is None:
             command = [os.path.join(self.bin_dir, "pipe_recorder"), self.pipe_out_dir]
-        if not isinstance(command, str):
-            command = " ".join(command)
-        if "${" not in command:
-            command += " " + PIPE_ENVELOPE_ARGS
-        return command
+        return pipe_argv(command)
 
-    def _pipe_entry(self, name, command):
-        return ("%s unix - n n - 10 pipe\n  flags=Rq user=nobody null_sender= argv=%s"
-                % (name, self._pipe_argv(command)))
-
-    def _pipe_domains(self):
-        """[(domain, transport name, command)] of all inbound pipe domains."""
-        out = [(self.bounce_domain, "bounceproc", self.pipe_command)]
+    def _settings(self):
+        pipes = [(self.bounce_domain, "bounceproc", self._pipe_argv(self.pipe_command))]
         for i, (dom, cmd) in enumerate(sorted(self.extra_pipes.items()), 1):
-            out.append((dom, "pipe%d" % i, cmd))
-        return out
-
-    def _hook_params(self, milter, policy):
-        params = {"smtpd_milters": _postfix_socket(milter) if milter else "",
-                  "smtpd_recipient_restrictions": "",
-                  "smtpd_end_of_data_restrictions": ""}
-        if policy:
-            check = "check_policy_service " + policy
-            if "rcpt" in self.policy_stages:
-                params["smtpd_recipient_restrictions"] = check
-            if "data_end" in self.policy_stages:
-                params["smtpd_end_of_data_restrictions"] = check
-        return params
+            pipes.append((dom, "pipe%d" % i, self._pipe_argv(cmd)))
+        return LabSettings(self.workdir, self.submit_port, self.inbound_port, self.sink_port,
+                           pipes, self.milter, self.policy, self.policy_stages,
+                           self.extra_main_cf, self.extra_master_cf)
 
     def main_cf(self):
         """The main.cf parameters as an ordered dict (before writing)."""
-        d = self.workdir
-        pipes = self._pipe_domains()
-        p = {
-            "compatibility_level": "3.6",
-            "queue_directory": d + "/spool",
-            "data_directory": d + "/data",
-            "mail_owner": "postfix",
-            "setgid_group": "postdrop",
-            "maillog_file": self.maillog_path,
-            "maillog_file_prefixes": d,
-            "myhostname": "mta-lab.example.test",
-            "mydomain": "example.test",
-            "myorigin": "$myhostname",
-            "mydestination": "",
-            "local_recipient_maps": "",
-            "local_transport": "error:5.1.1 no local delivery in the lab",
-            "alias_maps": "",
-            "alias_database": "",
-            "biff": "no",
-            "append_dot_mydomain": "no",
-            "inet_interfaces": "127.0.0.1",
-            "inet_protocols": "ipv4",
-            "mynetworks": "127.0.0.0/8",
-            "smtpd_peername_lookup": "no",
-            "smtp_dns_support_level": "disabled",
-            "smtpd_tls_security_level": "none",
-            "smtp_tls_security_level": "none",
-            "smtputf8_enable": "no",
-            "relayhost": "[127.0.0.1]:%d" % self.sink_port,
-            # A FILTER transport:nexthop with an empty nexthop (the policy
-            # daemon's "FILTER smtp-IP:") bypasses relayhost and looks up the
-            # recipient domain; with DNS off that fails, and the fallback
-            # relay sends it to the sink too: the sink is "the Internet".
-            "smtp_fallback_relay": "[127.0.0.1]:%d" % self.sink_port,
-            "relay_domains": ", ".join(dom for dom, _, _ in pipes),
-            # Mail to HARDBOUNCE_DOMAIN is bounced by Postfix itself (error
-            # transport): a real DSN goes back to the sender, which reaches
-            # the pipe when the sender is in the bounce domain.
-            "transport_maps": "inline:{ %s, { %s = error:5.1.1 mailbox unknown (lab) } }" % (
-                ", ".join("%s=%s:" % (dom, name) for dom, name, _ in pipes), HARDBOUNCE_DOMAIN),
-            "recipient_delimiter": "+",
-            "virtual_alias_maps": "inline:{ alias@%s=exit-0@%s }" % (
-                self.bounce_domain, self.bounce_domain),
-            "smtpd_relay_restrictions": "permit_mynetworks, reject_unauth_destination",
-            "smtpd_policy_service_default_action": "451 4.3.5 policy service unavailable",
-            "non_smtpd_milters": "",
-            "milter_default_action": "accept",
-            "milter_protocol": "6",
-            "minimal_backoff_time": "30s",
-            "maximal_backoff_time": "60s",
-            "queue_run_delay": "30s",
-            "maximal_queue_lifetime": "1h",
-            "bounce_queue_lifetime": "1h",
-            "delay_warning_time": "0",
-        }
-        for _, name, _ in pipes:
-            p["%s_destination_recipient_limit" % name] = "1"
-        # Sanitizer options set for the test run reach pipe commands (an
-        # ASan build of bounce-proc) through master's cleaned environment.
-        san = [n for n in SANITIZER_ENV if n in os.environ]
-        if san:
-            p["import_environment"] = " ".join(IMPORT_ENVIRONMENT + san)
-            p["export_environment"] = " ".join(EXPORT_ENVIRONMENT + san)
-        p.update(self._hook_params(self.milter, self.policy))
-        p.update(self._parse_extra_main_cf(self.extra_main_cf))
-        return p
-
-    @staticmethod
-    def _parse_extra_main_cf(extra):
-        if not extra:
-            return {}
-        if isinstance(extra, dict):
-            return dict(extra)
-        if isinstance(extra, str):
-            extra = extra.splitlines()
-        out = {}
-        for line in extra:
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            name, sep, value = line.partition("=")
-            if not sep:
-                raise LabError("extra_main_cf line is not 'name = value': %r" % line)
-            out[name.strip()] = value.strip()
-        return out
+        return main_cf(self._settings())
 
     def master_cf(self):
-        """The master.cf text (chroot = n everywhere)."""
-        lines = [
-            "127.0.0.1:%d inet n - n - - smtpd" % self.submit_port,
-            "  -o syslog_name=postfix-lab/submit",
-            # accept mail for the error-transport domain, bounce it later
-            "  -o smtpd_reject_unlisted_recipient=no",
-            "127.0.0.1:%d inet n - n - - smtpd" % self.inbound_port,
-            "  -o syslog_name=postfix-lab/inbound",
-            "  -o mynetworks=",
-            "  -o smtpd_milters=",
-            "  -o smtpd_recipient_restrictions=",
-            "  -o smtpd_end_of_data_restrictions=",
-            "pickup    unix  n - n 60 1 pickup",
-            "cleanup   unix  n - n -  0 cleanup",
-            "qmgr      unix  n - n 300 1 qmgr",
-            "rewrite   unix  - - n -  - trivial-rewrite",
-            "bounce    unix  - - n -  0 bounce",
-            "defer     unix  - - n -  0 bounce",
-            "trace     unix  - - n -  0 bounce",
-            "verify    unix  - - n -  1 verify",
-            "flush     unix  n - n 1000? 0 flush",
-            "proxymap  unix  - - n -  - proxymap",
-            "proxywrite unix - - n -  1 proxymap",
-            "smtp      unix  - - n -  - smtp",
-            "relay     unix  - - n -  - smtp",
-            "showq     unix  n - n -  - showq",
-            "error     unix  - - n -  - error",
-            "retry     unix  - - n -  - error",
-            "discard   unix  - - n -  - discard",
-            "anvil     unix  - - n -  1 anvil",
-            "scache    unix  - - n -  1 scache",
-            "postlog   unix-dgram n - n - 1 postlogd",
-        ]
-        for _, name, cmd in self._pipe_domains():
-            lines.append(self._pipe_entry(name, cmd))
-        extra = self.extra_master_cf or []
-        if isinstance(extra, str):
-            extra = [extra]
-        lines.extend(extra)
-        return "\n".join(lines) + "\n"
+        """The master.cf text."""
+        return master_cf(self._settings())
 
     def _write_config(self):
         with open(os.path.join(self.config_dir, "main.cf"), "w") as f:
@@ -358,6 +191,19 @@ class PostfixLab:
         shutil.copyfile(os.path.join(HERE, "pipe_recorder.py"), rec)
         os.chmod(rec, 0o755)
 
+    def stage_file(self, path, mode=0o755):
+        """Copy PATH into the lab's bin/ directory and return the copy's path.
+
+        pipe(8) commands run as nobody, who may not reach a file inside the
+        source tree (a clone under /root is mode 0700): stage the binary and
+        its config here, e.g. set_pipe_command([pf.stage_file(bin_path(
+        "bounce-proc")), "-c", pf.stage_file(conf, 0o644)])."""
+        os.makedirs(self.bin_dir, mode=0o755, exist_ok=True)
+        dest = os.path.join(self.bin_dir, os.path.basename(path))
+        shutil.copyfile(path, dest)
+        os.chmod(dest, mode)
+        return dest
+
     # ---- lifecycle ---------------------------------------------------------
     def _run(self, argv, timeout=60, check=True):
         """Run a Postfix tool with output to a file, never to a pipe: `postfix
@@ -372,47 +218,6 @@ class PostfixLab:
             raise LabError("%s exited %d:\n%s\nmaillog tail:\n%s"
                            % (" ".join(argv), rc, text, self.maillog_tail()))
         return text
-
-    def _start_sink(self):
-        template = os.path.join(self.sink_dir, "%Y%m%d%H%M%S.")
-        argv = [SMTP_SINK, "-4", "-u", "nobody", "-h", "sink.lab.test", "-d", template]
-        argv += self.sink_args + ["127.0.0.1:%d" % self.sink_port, "64"]
-        log = open(os.path.join(self.workdir, "smtp-sink.log"), "ab")
-        with log:
-            self._sink = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
-                                          stderr=log, start_new_session=True)
-        self._sink_key = register_process(self._sink.pid, "smtp-sink")
-        if not wait_until(lambda: self._sink.poll() is not None or self._port_open(self.sink_port),
-                          10):
-            raise LabError("smtp-sink did not listen on port %d" % self.sink_port)
-        if self._sink.poll() is not None:
-            raise LabError("smtp-sink exited %s: %s" % (self._sink.returncode, " ".join(argv)))
-
-    def _stop_sink(self):
-        if self._sink is None:
-            return
-        st = proc_starttime(self._sink.pid)
-        if st is not None:
-            stop_processes([(self._sink.pid, st)], timeout=3.0)
-        self._sink.wait(timeout=5)
-        unregister(self._sink_key)
-        self._sink = None
-
-    def restart_sink(self, sink_args=None):
-        """Restart smtp-sink on the same port, e.g. with ["-f", "RCPT"] to
-        make it reject every recipient (Postfix then bounces to the sender)."""
-        self._stop_sink()
-        if sink_args is not None:
-            self.sink_args = list(sink_args)
-        self._start_sink()
-
-    @staticmethod
-    def _port_open(port):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            return False
 
     def _master_pid(self):
         try:
@@ -435,10 +240,17 @@ class PostfixLab:
         smtpd listeners accept connections."""
         if self.running:
             raise LabError("this Postfix lab already runs (master pid %d)" % self._master[0])
+        if not self._ports:  # started again after stop(): the same ports
+            try:
+                self._ports = [reserve_port(p) for p in
+                               (self.submit_port, self.inbound_port, self.sink_port)]
+            except OSError as exc:
+                raise LabError("cannot take back the lab's ports %d, %d, %d: %s" % (
+                    self.submit_port, self.inbound_port, self.sink_port, exc))
         self._prepare_dirs()
         self._write_config()
-        self._start_sink()
         try:
+            self.sink.start()
             self._run([POSTFIX, "-c", self.config_dir, "start"], timeout=timeout)
             pid = wait_until(self._master_pid, 10)
             if not pid or not proc_alive(pid):
@@ -446,7 +258,7 @@ class PostfixLab:
             self._master = (pid, proc_starttime(pid))
             self._session_key = register_session(pid, "postfix lab " + self.workdir)
             for port in (self.submit_port, self.inbound_port):
-                if not wait_until(lambda: self._port_open(port), 10):
+                if not wait_until(lambda: _port_open(port), 10):
                     raise LabError("Postfix does not listen on 127.0.0.1:%d; maillog:\n%s"
                                    % (port, self.maillog_tail()))
         except Exception:
@@ -458,12 +270,9 @@ class PostfixLab:
         """[(pid, starttime)] of every live process of this lab."""
         out = []
         if self._master is not None:
-            for pid in session_members(self._master[0]):
-                st = proc_starttime(pid)
-                if st is not None:
-                    out.append((pid, st))
-        if self._sink is not None and self._sink.poll() is None:
-            out.append((self._sink.pid, proc_starttime(self._sink.pid)))
+            out = [(pid, proc_starttime(pid)) for pid in session_members(self._master[0])]
+        if self.sink.running:
+            out.append((self.sink.pid, proc_starttime(self.sink.pid)))
         return [p for p in out if p[1] is not None]
 
     def stop(self, timeout=5.0):
@@ -473,16 +282,8 @@ class PostfixLab:
             pid = self._master_pid()  # a start() that died half-way
             if pid and proc_alive(pid) and os.path.exists(self.config_dir):
                 self._master = (pid, proc_starttime(pid))
-        pids = []
-        if self._master is not None:
-            pids = [(pid, proc_starttime(pid)) for pid in session_members(self._master[0])]
-        if self._sink is not None:
-            pids.append((self._sink.pid, proc_starttime(self._sink.pid)))
-        stop_processes([p for p in pids if p[1] is not None], timeout=timeout)
-        if self._sink is not None:
-            self._sink.wait(timeout=5)
-            unregister(self._sink_key)
-            self._sink = None
+        stop_processes(self.processes(), timeout=timeout)
+        self.sink.stop()
         if self._master is not None:
             # Members forked between the snapshot and the TERM die with master
             # (it signals its process group); check and mop up once more.
@@ -492,11 +293,14 @@ class PostfixLab:
                 unregister(self._session_key)
             self._master = None
             self._session_key = None
+        for r in self._ports:
+            r.release()
+        self._ports = []
 
     def reload(self, timeout=15):
-        """Make master re-read its config (SIGHUP, which is what `postfix
-        reload` sends after 2 s of sanity checks) and wait until it has, and
-        until the smtpd processes of the old configuration are gone."""
+        """Make master re-read its config (SIGHUP, what `postfix reload`
+        sends after its checks) and wait until it has, and until every
+        process of the old configuration is gone."""
         if not self.running:
             raise LabError("reload: this Postfix lab is not running")
         before = self.maillog().count(": reload -- version")
@@ -506,8 +310,8 @@ class PostfixLab:
         if not wait_until(lambda: self.maillog().count(": reload -- version") > before, timeout):
             raise LabError("Postfix did not log its reload; maillog:\n" + self.maillog_tail())
         # Every child of the old generation (smtpd, pipe, smtp, qmgr...) exits
-        # within about a second of the reload; wait, so that the next
-        # connection or delivery surely runs with the new settings.
+        # right after the reload; wait, so that the next connection or
+        # delivery surely runs with the new settings.
         if not wait_until(lambda: not [p for p in old if p[1] is not None and proc_alive(*p)],
                           timeout):
             raise LabError("Postfix processes of the old configuration still run %ss after "
@@ -531,33 +335,40 @@ class PostfixLab:
             self.policy_stages = tuple(policy_stages)
         if not os.path.exists(os.path.join(self.config_dir, "main.cf")):
             return  # not started yet: start() writes the hooks
-        params = self._hook_params(self.milter, self.policy)
+        params = hook_params(self.milter, self.policy, self.policy_stages)
         self.postconf(*("%s=%s" % kv for kv in params.items()))
         if self.running:
             self.reload()
 
-    def stage_file(self, path, mode=0o755):
-        """Copy PATH into the lab's bin/ directory and return the copy's path.
-
-        pipe(8) commands run as nobody, who may not reach a file inside the
-        source tree (a clone under /root is mode 0700): stage the binary and
-        its config here, e.g. set_pipe_command([pf.stage_file(bin_path(
-        "bounce-proc")), "-c", pf.stage_file(conf, 0o644)])."""
-        os.makedirs(self.bin_dir, mode=0o755, exist_ok=True)
-        dest = os.path.join(self.bin_dir, os.path.basename(path))
-        shutil.copyfile(path, dest)
-        os.chmod(dest, mode)
-        return dest
-
     def set_pipe_command(self, command):
         """Replace the bounce domain's pipe command (see __init__) and reload."""
         self.pipe_command = command
-        entry = self._pipe_entry("bounceproc", command).split("\n  ", 1)[1]
+        entry = pipe_entry("bounceproc", self._pipe_argv(command)).split("\n  ", 1)[1]
         self._run([POSTCONF, "-c", self.config_dir, "-F",
                    "bounceproc/unix/command=pipe " + entry])
         self._backdate_config()
         if self.running:
             self.reload()
+
+    def restart_sink(self, sink_args=None):
+        """Restart smtp-sink on the same port, e.g. with ["-f", "RCPT"] to
+        make it reject every recipient (Postfix then bounces to the sender)."""
+        self.sink.restart(sink_args)
+
+    @contextlib.contextmanager
+    def rejecting_sink(self, reply="550 5.1.1 Recipient address rejected: User unknown"):
+        """with pf.rejecting_sink(): ... -- the sink refuses every RCPT with
+        REPLY, as a remote MX would, then goes back to its old options.
+
+        Unlike mail to hardbounce.example.com (error transport), this also
+        bounces mail that a policy service routed with FILTER, which
+        overrides transport_maps."""
+        normal = list(self.sink.args)
+        self.sink.restart(normal + ["-f", "RCPT", "-B", reply])
+        try:
+            yield self
+        finally:
+            self.sink.restart(normal)
 
     # ---- mail in -----------------------------------------------------------
     def try_send(self, mail_from, rcpt_to, data, port=None, helo="client.lab.test",
@@ -630,103 +441,33 @@ class PostfixLab:
         return self.send(mail_from, rcpt_to, data, port=self.inbound_port, **kw)
 
     # ---- mail out: sink ------------------------------------------------------
-    def _sink_open_files(self):
-        """Paths smtp-sink still has open (messages being received)."""
-        if self._sink is None:
-            return set()
-        fd_dir = "/proc/%d/fd" % self._sink.pid
-        out = set()
-        try:
-            for fd in os.listdir(fd_dir):
-                try:
-                    out.add(os.readlink(os.path.join(fd_dir, fd)))
-                except OSError:
-                    pass
-        except OSError:
-            pass
-        return out
-
     def sink_files(self):
         """Complete message files in sink_dir, oldest first."""
-        busy = self._sink_open_files()
-        files = [p for p in glob.glob(os.path.join(self.sink_dir, "*"))
-                 if os.path.isfile(p) and p not in busy]
-        return sorted(files, key=lambda p: (os.path.getmtime(p), p))
+        return self.sink.files()
 
     def wait_sink(self, count, timeout=30):
         """Wait until at least COUNT complete messages are in the sink and
         return their paths (oldest first).  Raises LabError on timeout."""
-        files = wait_until(lambda: len(self.sink_files()) >= count and self.sink_files(), timeout)
-        if not files:
-            raise LabError("sink holds %d message(s), expected %d after %ss; maillog tail:\n%s"
-                           % (len(self.sink_files()), count, timeout, self.maillog_tail()))
-        return files
+        return self.sink.wait(count, timeout)
 
     def wait_sink_message(self, needle, timeout=30):
         """Wait for the one sink message containing NEEDLE (bytes or str,
         e.g. a unique Message-ID) and return (envelope, message bytes).
         The sink is shared by the tests of a module: find yours this way."""
-        if isinstance(needle, str):
-            needle = needle.encode()
+        return self.sink.wait_message(needle, timeout)
 
-        def find():
-            return [self.parse_sink_file(p) for p in self.sink_files()
-                    if needle in self.parse_sink_file(p)[1]]
-        found = wait_until(find, timeout)
-        if not found:
-            raise LabError("no sink message contains %r after %ss; maillog tail:\n%s"
-                           % (needle, timeout, self.maillog_tail()))
-        if len(found) > 1:
-            raise LabError("%d sink messages contain %r" % (len(found), needle))
-        return found[0]
-
-    @staticmethod
-    def parse_sink_file(path):
-        """Split an smtp-sink dump into (envelope, message bytes).
-
-        envelope = {"client_addr", "helo", "mail", "rcpt": [...]} from the
-        X-* lines smtp-sink writes first; the message is what the client
-        sent (the three-line Received: that smtp-sink adds and its trailing
-        empty line are removed)."""
-        with open(path, "rb") as f:
-            raw = f.read()
-        env = {"client_addr": None, "helo": None, "mail": None, "rcpt": []}
-        pos = 0
-        while True:
-            end = raw.index(b"\n", pos)
-            line = raw[pos:end].decode("utf-8", "replace").rstrip("\r")
-            key, _, val = line.partition(": ")
-            if key == "Received":
-                # "Received: from ...\n\tby ...\n\ttime-stamp\n"
-                for _ in range(2):
-                    end = raw.index(b"\n", end + 1)
-                pos = end + 1
-                break
-            if key == "X-Client-Addr":
-                env["client_addr"] = val
-            elif key == "X-Helo-Args":
-                env["helo"] = val
-            elif key == "X-Mail-Args":
-                env["mail"] = val
-            elif key == "X-Rcpt-Args":
-                env["rcpt"].append(val)
-            pos = end + 1
-        body = raw[pos:]
-        if body.endswith(b"\n\n"):
-            body = body[:-1]
-        return env, body
+    parse_sink_file = staticmethod(parse_sink_file)
 
     def sink_messages(self):
         """The messages in the sink (bytes, as relayed by Postfix), oldest first."""
-        return [self.parse_sink_file(p)[1] for p in self.sink_files()]
+        return [parse_sink_file(p)[1] for p in self.sink.files()]
 
     def sink_envelopes(self):
         """The smtp-sink envelope of each message, same order as sink_messages()."""
-        return [self.parse_sink_file(p)[0] for p in self.sink_files()]
+        return [parse_sink_file(p)[0] for p in self.sink.files()]
 
     def clear_sink(self):
-        for p in self.sink_files():
-            os.unlink(p)
+        self.sink.clear()
 
     # ---- mail out: pipe ------------------------------------------------------
     def pipe_records(self):
@@ -766,59 +507,25 @@ class PostfixLab:
 
     # ---- logs and queue ------------------------------------------------------
     def maillog(self):
-        try:
-            with open(self.maillog_path, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return self.log.text()
 
     def maillog_tail(self, lines=40):
-        return "".join(self.maillog().splitlines(True)[-lines:])
+        return self.log.tail(lines)
 
     def log_lines(self, queue_id):
         """Maillog lines about QUEUE_ID."""
-        tag = " %s: " % queue_id
-        return [l for l in self.maillog().splitlines() if tag in l]
+        return self.log.lines(queue_id)
 
     def wait_log(self, pattern, timeout=30):
         """Wait for a maillog line matching the regex PATTERN; return the match."""
-        rx = re.compile(pattern, re.M)
-        m = wait_until(lambda: rx.search(self.maillog()), timeout)
-        if not m:
-            raise LabError("no maillog line matches %r after %ss; maillog tail:\n%s"
-                           % (pattern, timeout, self.maillog_tail()))
-        return m
+        return self.log.wait(pattern, timeout)
 
     def wait_delivery(self, queue_id, status=None, recipient=None, timeout=30):
         """Wait for the delivery log line of QUEUE_ID (optionally for one
         RECIPIENT and with status=STATUS: sent, deferred, bounced) and return
-        a dict: line, service (e.g. "smtp", "smtp-127.0.0.2", "pipe"),
-        to, orig_to, relay, dsn, status, text."""
-        rx = re.compile(
-            r"^.*? (?P<syslog>[\w./-]+)\[\d+\]: %s: to=<(?P<to>[^>]*)>,"
-            r"(?: orig_to=<(?P<orig_to>[^>]*)>,)? relay=(?P<relay>[^,]+),.*?"
-            r" dsn=(?P<dsn>[\d.]+), status=(?P<status>\w+) \((?P<text>.*)\)$"
-            % re.escape(queue_id), re.M)
-
-        def find():
-            for m in rx.finditer(self.maillog()):
-                if (status is None or m.group("status") == status) and \
-                        (recipient is None or m.group("to") == recipient):
-                    return m
-            return None
-        m = wait_until(find, timeout)
-        if not m:
-            raise LabError("no delivery line for %s (status=%s, to=%s) after %ss; log:\n%s"
-                           % (queue_id, status, recipient, timeout,
-                              "\n".join(self.log_lines(queue_id)) or self.maillog_tail()))
-        d = m.groupdict()
-        d["line"] = m.group(0)
-        # syslog tag "postfix/smtp" or "postfix-lab/smtp-127.0.0.2/smtp":
-        # the service is the part before the program name if there is one.
-        d["tag"] = d.pop("syslog")
-        parts = d["tag"].split("/")
-        d["service"] = parts[-2] if len(parts) >= 3 else parts[-1]
-        return d
+        a dict: line, service (e.g. "smtp", "smtp-127.0.0.2"), tag, to,
+        orig_to, relay (the transport name for a pipe), dsn, status, text."""
+        return self.log.wait_delivery(queue_id, status, recipient, timeout)
 
     def flush(self):
         """Ask Postfix to retry every deferred message now (postqueue -f)."""
@@ -827,7 +534,7 @@ class PostfixLab:
     def queue(self):
         """The queue as a list of dicts (postqueue -j)."""
         text = self._run([POSTQUEUE, "-c", self.config_dir, "-j"])
-        return [json.loads(l) for l in text.splitlines() if l.startswith("{")]
+        return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
     def __enter__(self):
         return self.start()

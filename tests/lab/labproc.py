@@ -29,7 +29,7 @@ import tempfile
 import time
 
 __all__ = [
-    "free_port", "make_lab_dir", "proc_alive", "proc_starttime", "proc_session",
+    "free_port", "reserve_port", "PortReservation", "make_lab_dir", "proc_alive", "proc_starttime", "proc_session",
     "session_members", "register_process", "register_session", "unregister",
     "leftovers", "stop_processes", "wait_until", "LabError", "reap_registry_file",
 ]
@@ -49,6 +49,39 @@ def free_port(host="127.0.0.1"):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+class PortReservation:
+    """A loopback TCP port held for a service that binds with SO_REUSEPORT.
+
+    Postfix's master and smtp-sink bind their listeners with SO_REUSEPORT
+    (seen with ss: two labs given the same port both "listen" on it and the
+    kernel splits the connections between them -- silent cross-talk).  A
+    bound, non-listening socket with SO_REUSEPORT keeps every other bind()
+    (including free_port()'s) off the port, while our own root-owned service
+    can still bind it; it never receives connections.  release() closes it.
+    """
+
+    def __init__(self, port=0, host="127.0.0.1"):
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        try:
+            self._sock.bind((host, port))
+        except OSError:
+            self._sock.close()
+            raise
+        self.port = self._sock.getsockname()[1]
+
+    def release(self):
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+
+def reserve_port(port=0):
+    """Reserve PORT (0: any free one) on 127.0.0.1; see PortReservation."""
+    return PortReservation(port)
 
 
 def make_lab_dir(prefix="postflow-lab-", parent="/tmp"):

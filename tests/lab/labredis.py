@@ -39,6 +39,10 @@ class RedisServer:
         PASSWORD sets requirepass; EXTRA_CONF lines are appended verbatim."""
         self.workdir = os.path.abspath(workdir)
         self._port = port or free_port()
+        # A port we picked may be taken before redis binds it (redis does not
+        # share ports, so that fails loudly): then the first start retries on
+        # another one.  A given port, or a restart, keeps its port.
+        self._may_move = port is None
         self.password = password
         self.extra_conf = extra_conf or []
         self._proc = None
@@ -94,6 +98,17 @@ class RedisServer:
 
     def start(self, timeout=10.0):
         """Start the server and wait until it answers PING."""
+        for attempt in range(3):
+            try:
+                self._start_once(timeout)
+                self._may_move = False
+                return self
+            except LabError as exc:
+                if not self._may_move or "Address already in use" not in str(exc) or attempt == 2:
+                    raise
+                self._port = free_port()
+
+    def _start_once(self, timeout):
         if self.running:
             raise LabError("redis-server already running (pid %d)" % self._proc.pid)
         self._write_conf()
@@ -104,12 +119,12 @@ class RedisServer:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True, cwd=self.workdir)
         self._key = register_process(self._proc.pid, "redis-server")
-        if not wait_until(self._answers_ping, timeout, interval=0.02):
+        if not wait_until(self._answers_ping, timeout, interval=0.02) or \
+                self._proc.poll() is not None:
             rc = self._proc.poll()
             self.kill()
             raise LabError("redis-server did not answer PING within %.0fs (exit %s); log:\n%s"
                            % (timeout, rc, self.log_tail()))
-        return self
 
     def _answers_ping(self):
         if self._proc.poll() is not None:

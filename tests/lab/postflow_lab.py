@@ -33,7 +33,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from labproc import (LabError, free_port, leftovers, make_lab_dir,  # noqa: E402,F401
-                     proc_alive, proc_starttime, register_process, session_members,
+                     proc_alive, proc_starttime, register_process, reserve_port, session_members,
                      stop_processes, wait_until)
 from labredis import RedisServer  # noqa: E402,F401
 
@@ -41,6 +41,6 @@ from labpostfix import (BOUNCE_DOMAIN, HARDBOUNCE_DOMAIN, PIPE_ENVELOPE_ARGS,  #
                         PostfixLab, SendResult, ip_transport)
 
 __all__ = ["LabError", "free_port", "leftovers", "make_lab_dir", "proc_alive",
-           "proc_starttime", "register_process", "session_members", "stop_processes",
+           "proc_starttime", "register_process", "reserve_port", "session_members", "stop_processes",
            "wait_until", "RedisServer", "PostfixLab", "SendResult", "ip_transport", "BOUNCE_DOMAIN",
            "HARDBOUNCE_DOMAIN", "PIPE_ENVELOPE_ARGS"]
