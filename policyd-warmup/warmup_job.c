@@ -26,7 +26,7 @@ struct warmup_job {
     struct ev_loop        *loop;
     struct policy_runtime *rt;
     struct aredis         *redis;
-    struct aredis_script   reg, fetch, apply;
+    struct aredis_script   reg, fetch, apply, watch, pause;
     ev_timer               tick;
     unsigned               gen;
     long                  *done_day;     /* per IP (model order): last day known to be evaluated */
@@ -266,6 +266,83 @@ static void job_evaluate(struct warmup_job *job)
     }
 }
 
+/* ---- the rolling complaint watch ------------------------------------------ */
+
+static void on_paused(void *priv, const redisReply *reply)
+{
+    struct job_call *c = priv;
+    if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+        log_error("redis: pausing an IP failed: %s", reply->str);
+    call_free(c);
+}
+
+/* Pauses the IP at once when the watched hours have complaints over the limit. */
+static void watch_ip(struct job_call *c, const redisReply *r)
+{
+    struct warmup_job *job = c->job;
+    const struct policy_runtime *rt = job->rt;
+    const struct wm_pool *pool = &rt->model.pools[c->pool];
+    const struct wm_ip *ip = &pool->ips[c->ip];
+    struct wm_day_counts counts = { strtoll(reply_str(r, 1), NULL, 10), 0, 0, strtoll(reply_str(r, 2), NULL, 10) };
+    char reason[200], why[160], key[RKEY_MAX];
+    if (!warmup_complaints_over(&rt->model.health, &counts, why, sizeof why))
+        return;
+    snprintf(reason, sizeof reason, "%s in the last 24 h", why);
+    long long now = job_now(job);
+    struct job_call *a = call_new(job, c->pool, c->ip);
+    rkey_ip_state(&rt->keys, key, pool->name, ip->address);
+    push(&a->keys, &a->nkeys, key);
+    rkey_events(&rt->keys, key);
+    push(&a->keys, &a->nkeys, key);
+    push(&a->args, &a->nargs, reason);
+    pushll(&a->args, &a->nargs, now);
+    push(&a->args, &a->nargs, rt->node);
+    push(&a->args, &a->nargs, pool->name);
+    push(&a->args, &a->nargs, ip->address);
+    push(&a->args, &a->nargs, reply_str(r, 0));
+    log_notice("warm-up %s/%s: pause (%s)", pool->name, ip->address, reason);
+    call_send(a, &job->pause, on_paused);
+}
+
+static void on_watched(void *priv, const redisReply *reply)
+{
+    struct job_call *c = priv;
+    if (c->gen == c->job->gen && reply != NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3)
+        watch_ip(c, reply);
+    else if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+        log_error("redis: reading warm-up complaints failed: %s", reply->str);
+    call_free(c);
+}
+
+/*
+ * Between daily evaluations: the complaints of the last 24 hours of every IP
+ * that is not paused (one script call per IP).  Complaints are what ruins an
+ * IP's reputation fastest, so they stop it the same hour, not the next day.
+ */
+static void job_watch(struct warmup_job *job)
+{
+    const struct policy_runtime *rt = job->rt;
+    char key[RKEY_MAX];
+    long long now_hour = warmup_hour(job_now(job));
+    for (size_t p = 0; p < rt->model.npools; p++) {
+        const struct wm_pool *pool = &rt->model.pools[p];
+        for (size_t i = 0; i < pool->nips; i++) {
+            struct job_call *c = call_new(job, p, i);
+            rkey_ip_state(&rt->keys, key, pool->name, pool->ips[i].address);
+            push(&c->keys, &c->nkeys, key);
+            for (size_t pr = 0; pr < provider_count(rt->model.providers); pr++)
+                for (long long h = now_hour - 23; h <= now_hour; h++) {
+                    rkey_health(&rt->keys, key, pool->name, pool->ips[i].address,
+                                provider_name(rt->model.providers, pr), h);
+                    push(&c->keys, &c->nkeys, key);
+                    pushll(&c->args, &c->nargs, h);
+                }
+            if (call_send(c, &job->watch, on_watched) < 0)
+                return;    /* Redis unavailable: next tick */
+        }
+    }
+}
+
 static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct warmup_job *job = w->data;
@@ -284,6 +361,7 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
      * persistence, FLUSHALL, failover to an empty replica) without waiting for a reload. */
     job_register(job);
     job_evaluate(job);
+    job_watch(job);
 }
 
 static void job_reset_done(struct warmup_job *job)
@@ -315,9 +393,13 @@ struct warmup_job *warmup_job_new(struct ev_loop *loop, struct policy_runtime *r
     job->reg.body = warmup_register_lua;
     job->fetch.body = warmup_fetch_lua;
     job->apply.body = warmup_apply_lua;
+    job->watch.body = warmup_watch_lua;
+    job->pause.body = warmup_pause_lua;
     aredis_script_init(&job->reg);
     aredis_script_init(&job->fetch);
     aredis_script_init(&job->apply);
+    aredis_script_init(&job->watch);
+    aredis_script_init(&job->pause);
     ev_init(&job->tick, on_tick);
     job->tick.data = job;
     job_arm(job);

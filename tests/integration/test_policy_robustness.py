@@ -298,3 +298,32 @@ def test_script_errors_are_logged_once_per_interval_not_per_request(redis_server
         r.config_set("maxmemory", "0")
         rc = pd.stop()
     assert rc == 0, pd.log()[-3000:]
+
+
+def test_complaint_spike_pauses_the_ip_within_the_day_and_resume_sticks(redis_server, workdir, bin_path):
+    # Complaints over the limit must stop a warming IP the same day, not at the next daily
+    # evaluation (up to 24 h of mail later).  After an operator resume, the complaints that
+    # caused the pause do not pause it again.
+    pd = Policyd(bin_path("policyd-warmup"), workdir, config(redis_server.address, caps="1000")).start()
+    r = redis_server.client(decode_responses=True)
+    state = "pf:ip:{main}:127.0.0.2"
+    try:
+        for i in range(20):
+            assert pd.ask(**eom("P%d" % i, recipient="x@yahoo.com")) == "FILTER smtp-127.0.0.2:"
+        hour = int(time.time()) // 3600
+        r.hincrby("pf:hl:{main}:127.0.0.2:yahoo:%d" % hour, "complaint", 2)   # what fbl-proc writes: 10 %
+        assert wait_until(lambda: r.hget(state, "paused") == "1", 5), pd.log()[-2000:]
+        assert "complaints 10.00% of 20" in r.hget(state, "paused_reason")
+        pauses = [f for _id, f in r.xrange("pf:events") if f["event"] == "pause"]
+        assert len(pauses) == 1 and pauses[0]["ip"] == "127.0.0.2"
+        assert pd.ask(**eom("P99", recipient="x@yahoo.com")) == "FILTER smtp-127.0.0.3:"
+        res = subprocess.run([bin_path("warmupctl"), "-c", pd.conf_path, "ip", "resume", "127.0.0.2"],
+                             capture_output=True, text=True, timeout=20)
+        assert res.returncode == 0, res.stderr
+        assert r.hget(state, "paused") == "0" and r.hget(state, "resumed_at")
+        time.sleep(2.5)                                  # two more watch rounds
+        assert r.hget(state, "paused") == "0", r.hgetall(state)
+        assert pd.ask(**eom("P100", recipient="x@yahoo.com")) == "FILTER smtp-127.0.0.2:"
+    finally:
+        rc = pd.stop()
+    assert rc == 0, pd.log()[-3000:]
