@@ -76,6 +76,44 @@ static void pushll(char ***list, size_t *n, long long v)
     push(list, n, tmp);
 }
 
+/*
+ * A call about IP `ip` of pool `p` whose KEYS start with the IP's state key,
+ * then (with_events) pf:events.  Owned by the caller until call_send().
+ */
+static struct job_call *call_for_ip(struct warmup_job *job, size_t p, size_t ip, int with_events)
+{
+    const struct policy_runtime *rt = job->rt;
+    const struct wm_pool *pool = &rt->model.pools[p];
+    char key[RKEY_MAX];
+    struct job_call *c = call_new(job, p, ip);
+    rkey_ip_state(&rt->keys, key, pool->name, pool->ips[ip].address);
+    push(&c->keys, &c->nkeys, key);
+    if (with_events) {
+        rkey_events(&rt->keys, key);
+        push(&c->keys, &c->nkeys, key);
+    }
+    return c;
+}
+
+/*
+ * Appends the IP's hourly health keys for hours [first, first + 24), every
+ * provider, to c's KEYS; with hour_args, each key's hour to its ARGV too.
+ */
+static void push_health_keys(struct job_call *c, long long first, int hour_args)
+{
+    const struct policy_runtime *rt = c->job->rt;
+    const struct wm_pool *pool = &rt->model.pools[c->pool];
+    char key[RKEY_MAX];
+    for (size_t pr = 0; pr < provider_count(rt->model.providers); pr++)
+        for (long long h = first; h < first + 24; h++) {
+            rkey_health(&rt->keys, key, pool->name, pool->ips[c->ip].address,
+                        provider_name(rt->model.providers, pr), h);
+            push(&c->keys, &c->nkeys, key);
+            if (hour_args)
+                pushll(&c->args, &c->nargs, h);
+        }
+}
+
 static int call_send(struct job_call *c, const struct aredis_script *s, aredis_cb cb)
 {
     if (aredis_eval(c->job->redis, s, c->nkeys, c->keys, c->nargs, c->args, cb, c) < 0) {
@@ -203,12 +241,7 @@ static void evaluate_ip(struct job_call *c, const redisReply *r)
     size_t nstages = ip->schedule ? ip->schedule->ncaps : 0;
     warmup_evaluate(&rt->model.health, stage, nstages, warmup_cap(ip->schedule, stage), &counts, &ev);
     long long now = job_now(job);
-    char key[RKEY_MAX];
-    struct job_call *a = call_new(job, c->pool, c->ip);
-    rkey_ip_state(&rt->keys, key, pool->name, ip->address);
-    push(&a->keys, &a->nkeys, key);
-    rkey_events(&rt->keys, key);
-    push(&a->keys, &a->nkeys, key);
+    struct job_call *a = call_for_ip(job, c->pool, c->ip, 1);
     push(&a->args, &a->nargs, last);
     pushll(&a->args, &a->nargs, c->day);
     pushll(&a->args, &a->nargs, stage);
@@ -240,7 +273,6 @@ static void on_fetched(void *priv, const redisReply *reply)
 static void job_evaluate(struct warmup_job *job)
 {
     const struct policy_runtime *rt = job->rt;
-    char key[RKEY_MAX];
     long long now = job_now(job);
     long long yday = now - 86400;
     long long first_hour = warmup_hour(yday - ((yday % 86400) + 86400) % 86400);
@@ -250,16 +282,9 @@ static void job_evaluate(struct warmup_job *job)
             size_t slot = ip_slot(job, p, i);
             if (slot < job->ndone && job->done_day[slot] == warmup_day(yday))
                 continue;
-            struct job_call *c = call_new(job, p, i);
+            struct job_call *c = call_for_ip(job, p, i, 0);
             c->day = warmup_day(yday);
-            rkey_ip_state(&rt->keys, key, pool->name, pool->ips[i].address);
-            push(&c->keys, &c->nkeys, key);
-            for (size_t pr = 0; pr < provider_count(rt->model.providers); pr++)
-                for (long long h = first_hour; h < first_hour + 24; h++) {
-                    rkey_health(&rt->keys, key, pool->name, pool->ips[i].address,
-                                provider_name(rt->model.providers, pr), h);
-                    push(&c->keys, &c->nkeys, key);
-                }
+            push_health_keys(c, first_hour, 0);
             if (call_send(c, &job->fetch, on_fetched) < 0)
                 return;    /* Redis unavailable: next tick */
         }
@@ -284,16 +309,12 @@ static void watch_ip(struct job_call *c, const redisReply *r)
     const struct wm_pool *pool = &rt->model.pools[c->pool];
     const struct wm_ip *ip = &pool->ips[c->ip];
     struct wm_day_counts counts = { strtoll(reply_str(r, 1), NULL, 10), 0, 0, strtoll(reply_str(r, 2), NULL, 10) };
-    char reason[200], why[160], key[RKEY_MAX];
+    char reason[200], why[160];
     if (!warmup_complaints_over(&rt->model.health, &counts, why, sizeof why))
         return;
     snprintf(reason, sizeof reason, "%s in the last 24 h", why);
     long long now = job_now(job);
-    struct job_call *a = call_new(job, c->pool, c->ip);
-    rkey_ip_state(&rt->keys, key, pool->name, ip->address);
-    push(&a->keys, &a->nkeys, key);
-    rkey_events(&rt->keys, key);
-    push(&a->keys, &a->nkeys, key);
+    struct job_call *a = call_for_ip(job, c->pool, c->ip, 1);
     push(&a->args, &a->nargs, reason);
     pushll(&a->args, &a->nargs, now);
     push(&a->args, &a->nargs, rt->node);
@@ -322,21 +343,12 @@ static void on_watched(void *priv, const redisReply *reply)
 static void job_watch(struct warmup_job *job)
 {
     const struct policy_runtime *rt = job->rt;
-    char key[RKEY_MAX];
     long long now_hour = warmup_hour(job_now(job));
     for (size_t p = 0; p < rt->model.npools; p++) {
         const struct wm_pool *pool = &rt->model.pools[p];
         for (size_t i = 0; i < pool->nips; i++) {
-            struct job_call *c = call_new(job, p, i);
-            rkey_ip_state(&rt->keys, key, pool->name, pool->ips[i].address);
-            push(&c->keys, &c->nkeys, key);
-            for (size_t pr = 0; pr < provider_count(rt->model.providers); pr++)
-                for (long long h = now_hour - 23; h <= now_hour; h++) {
-                    rkey_health(&rt->keys, key, pool->name, pool->ips[i].address,
-                                provider_name(rt->model.providers, pr), h);
-                    push(&c->keys, &c->nkeys, key);
-                    pushll(&c->args, &c->nargs, h);
-                }
+            struct job_call *c = call_for_ip(job, p, i, 0);
+            push_health_keys(c, now_hour - 23, 1);
             if (call_send(c, &job->watch, on_watched) < 0)
                 return;    /* Redis unavailable: next tick */
         }
