@@ -10,6 +10,7 @@ alone would not show:
 """
 
 import os
+import shutil
 import signal
 import socket
 import stat
@@ -214,6 +215,7 @@ def test_registry_and_ip_states_come_back_after_redis_loses_its_data(redis_serve
 def test_reconnection_backs_off_when_connect_fails_at_once(workdir, bin_path):
     # A unix socket path that does not exist makes connect() fail synchronously; the retry delay
     # must still double from retry_min_ms to retry_max_ms, not stay at retry_min_ms forever.
+    assert shutil.which("strace"), "this test counts connect() calls with strace: apt-get install strace"
     missing = os.path.join(workdir, "no-redis.sock")
     text = config("unix:" + missing).replace("retry_min_ms = 50; retry_max_ms = 200;",
                                                "retry_min_ms = 50; retry_max_ms = 1000;")
