@@ -1,12 +1,18 @@
-"""test_policy_robustness - policyd-warmup under resource pressure.
+"""test_policy_robustness - policyd-warmup under pressure and on its error paths.
 
-Real policyd-warmup processes and a real redis-server; the tests measure the
+Real policyd-warmup processes and a real redis-server.  Some tests measure the
 daemon's own CPU time (/proc/PID/stat) to catch busy loops, which answers
-alone would not show:
-    * out of file descriptors (EMFILE on accept): the daemon must not spin on
-      its readable listening socket, and serves again once fds are free;
-    * a client that pipelines requests and never reads its answers: the
-      daemon stops reading from it instead of spinning on a full buffer.
+alone would not show; one counts connect() calls with strace.
+    * out of file descriptors (EMFILE on accept): no spinning, served again later;
+    * a client that pipelines and never reads: the daemon stops reading it;
+    * a megabyte of pipelined requests: a loop, not a recursion (stack overflow);
+    * max_connections: refused at once, one warning per log_interval;
+    * log lines: real state, client and instance, printable;
+    * Redis lost its data: registry and IP states come back without a reload;
+    * Redis refuses writes (maxmemory): script errors logged once per interval;
+    * reconnection backoff doubles even when connect() fails at once;
+    * SIGHUP names the settings that need a restart;
+    * complaints over the limit pause an IP the same day; a resume sticks.
 """
 
 import os
