@@ -608,48 +608,11 @@ static void on_metrics_timer(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ---- reload, signals ----------------------------------------------------- */
 
-static int redis_conf_same(const struct redis_conf *a, const struct redis_conf *b)
+/* Sockets, privileges and the pid file are set up at start: a reload that changes them says so. */
+static void warn_start_only(const struct policy_runtime *old, const struct policy_runtime *new)
 {
-#define SAME(f) ((a->f == NULL && b->f == NULL) || (a->f && b->f && strcmp(a->f, b->f) == 0))
-    return SAME(address) && SAME(username) && SAME(password) && a->db == b->db &&
-           a->connect_timeout_ms == b->connect_timeout_ms && a->command_timeout_ms == b->command_timeout_ms &&
-           a->retry_min_ms == b->retry_min_ms && a->retry_max_ms == b->retry_max_ms;
-#undef SAME
-}
-
-static int str_same(const char *a, const char *b)
-{
-    return strcmp(a ? a : "", b ? b : "") == 0;
-}
-
-static int strlist_same(const struct cfg_strlist *a, const struct cfg_strlist *b)
-{
-    if (a->count != b->count)
-        return 0;
-    for (size_t i = 0; i < a->count; i++)
-        if (!str_same(a->items[i], b->items[i]))
-            return 0;
-    return 1;
-}
-
-/*
- * Sockets, privileges and the pid file are set up once, at start: a reload
- * that changes them keeps the running values and says so, once per setting.
- */
-static void warn_start_only(const struct policy_conf *old, const struct policy_conf *new)
-{
-    const char *changed[5];
-    size_t n = 0;
-    if (!strlist_same(&old->listen, &new->listen))
-        changed[n++] = "policy.listen";
-    if (old->socket_mode != new->socket_mode)
-        changed[n++] = "policy.socket_mode";
-    if (!str_same(old->user, new->user))
-        changed[n++] = "policy.user";
-    if (!str_same(old->group, new->group))
-        changed[n++] = "policy.group";
-    if (!str_same(old->pid_file, new->pid_file))
-        changed[n++] = "policy.pid_file";
+    const char *changed[8];
+    size_t n = policy_runtime_start_only_changes(old, new, changed, sizeof changed / sizeof changed[0]);
     for (size_t i = 0; i < n; i++)
         log_warning("reload: %s changed; it takes effect at the next restart (running value kept)", changed[i]);
 }
@@ -664,8 +627,8 @@ int policy_server_reload(struct policy_server *s)
     }
     struct log_conf *lc = &rt->files.log;
     log_configure(lc);
-    warn_start_only(&s->rt->files.policy, &rt->files.policy);
-    if (!redis_conf_same(&rt->files.redis, &s->rt->files.redis)) {
+    warn_start_only(s->rt, rt);
+    if (!policy_runtime_redis_same(rt, s->rt)) {
         aredis_free(s->redis);   /* in-flight calls get NULL: answered by on_redis_down */
         s->redis = aredis_new(s->loop, &rt->files.redis);
     }
