@@ -11,7 +11,8 @@ alone would not show; one counts connect() calls with strace.
     * Redis lost its data: registry and IP states come back without a reload;
     * Redis refuses writes (maxmemory): script errors logged once per interval;
     * reconnection backoff doubles even when connect() fails at once;
-    * SIGHUP names the settings that need a restart;
+    * SIGHUP names the settings that need a restart; a SIGHUP during start-up is
+      held until the loop runs (it used to kill the daemon);
     * complaints over the limit pause an IP the same day; a resume sticks.
 """
 
@@ -335,3 +336,20 @@ def test_complaint_spike_pauses_the_ip_within_the_day_and_resume_sticks(redis_se
     finally:
         rc = pd.stop()
     assert rc == 0, pd.log()[-3000:]
+
+
+def test_sighup_right_after_start_does_not_kill_the_daemon(redis_server, workdir, bin_path):
+    # The port accepts connections before the event loop has its SIGHUP watcher; a HUP in that
+    # window (logrotate, a config-management run) used to hit the default action: terminate.
+    for attempt in range(12):
+        pd = Policyd(bin_path("policyd-warmup"), workdir, config(redis_server.address), name="hup%d" % attempt)
+        pd.start()
+        try:
+            pd.proc.send_signal(signal.SIGHUP)
+            time.sleep(0.1)
+            assert pd.alive(), "killed by an early SIGHUP (exit %s):\n%s" % (pd.proc.poll(), pd.log())
+            pd.wait_log("configuration reloaded", 5)       # not lost either: held until the loop runs
+            assert pd.ask(protocol_state="DATA") == "DUNNO"
+        finally:
+            rc = pd.stop()
+        assert rc == 0, pd.log()[-3000:]
