@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <libconfig.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -576,9 +577,13 @@ static void cfg_print_value(FILE *out, const struct cfg_option *o, const void *b
         break;
     case CFG_INT:
     case CFG_DURATION:
-    case CFG_SIZE:
-        fprintf(out, "%lld", *(const long long *)field);
+    case CFG_SIZE: {
+        long long v = *(const long long *)field;
+
+        /* libconfig reads integers beyond 32 bits only with the L suffix */
+        fprintf(out, v > INT32_MAX || v < INT32_MIN ? "%lldL" : "%lld", v);
         break;
+    }
     case CFG_STRING:
         if (*(char *const *)field != NULL)
             cfg_print_string(out, *(char *const *)field);

@@ -223,7 +223,8 @@ static void printed_config_loads_back_identically(void **state)
     int fd = mkstemp(path);
     FILE *f = fdopen(fd, "w");
 
-    assert_int_equal(load("milter_dkim = { workers = 9; keys = ( { name = \"k\\\"q\"; } ); };", &err), 0);
+    assert_int_equal(load("milter_dkim = { workers = 9; limits = { max_size = \"8G\"; };"
+                          " keys = ( { name = \"k\\\"q\"; } ); };", &err), 0);
     cfg_print(f, sections, NSECTIONS);
     fclose(f);
     cfg_free(sections, NSECTIONS);
@@ -233,6 +234,7 @@ static void printed_config_loads_back_identically(void **state)
         fail_msg("%s", err.text);
     unlink(path);
     assert_int_equal(conf.workers, 9);
+    assert_int_equal(conf.limits.max_size, 8LL * 1024 * 1024 * 1024);   /* 64-bit value survives */
     assert_int_equal(conf.keys.count, 1);
     assert_string_equal(((struct key_entry *)conf.keys.items)[0].name, "k\"q");
 }
