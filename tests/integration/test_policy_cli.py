@@ -4,8 +4,6 @@
 import os
 import subprocess
 
-import pytest
-
 
 def run(binary, *args):
     return subprocess.run([binary] + list(args), capture_output=True, text=True, timeout=20)
@@ -92,8 +90,6 @@ def test_print_config_output_loads_back_unchanged(bin_path, lab_dir):
     assert run(b, "-n", "-c", os.path.join(d, "printed.conf")).returncode == 0
 
 
-@pytest.mark.xfail(strict=True, reason="common/config.c cfg_print() writes 64-bit integers without libconfig's "
-                   "L suffix (reported to the lead; not a file of this branch)")
 def test_print_config_output_loads_back_with_a_64_bit_limit(bin_path, lab_dir):
     # The shipped sample has a byte limit of 10 GiB (10737418240L).
     sample = os.path.join(os.path.dirname(__file__), "..", "..", "conf", "policyd-warmup.conf.sample")
