@@ -265,6 +265,12 @@ static int build_rule(const struct rate_rule_conf *rc, struct wm_rule *r, char *
         return -1;
     }
     snprintf(r->name, sizeof r->name, "%s", rc->name);
+    if (rc->window % 10 != 0) {
+        /* The script keeps ten sub-windows of window/10 seconds: anything else would be rounded down. */
+        snprintf(err, errlen, "rate rule %s: window %llds must be a multiple of 10 s (it is counted in tenths)",
+                 rc->name, rc->window);
+        return -1;
+    }
     r->key = rc->key;
     r->unit = rc->count;
     r->stage = rc->stage;

@@ -188,6 +188,18 @@ static void smoothing_window_must_end_by_midnight(void **state)
     warmup_model_free(&m);
 }
 
+static void rate_window_must_be_whole_tenths(void **state)
+{
+    /* Windows are counted in ten sub-windows of window/10 s (rounded down): 15 s would act as 10 s. */
+    expect_error("policy = { rate_limits = ( { name = \"r\"; key = \"sender\"; limit = 5; window = 15; } ); };",
+                 "multiple of 10");
+    struct warmup_model m;
+    assert_int_equal(build("policy = { rate_limits = ( { name = \"r\"; key = \"sender\"; limit = 5; "
+                           "window = \"90s\"; } ); };", &m), 0);
+    assert_int_equal(m.rules[0].window, 90);
+    warmup_model_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -206,6 +218,7 @@ int main(void)
         cmocka_unit_test(caps_parser),
         cmocka_unit_test(caps_beyond_the_range_are_refused_without_overflow),
         cmocka_unit_test(smoothing_window_must_end_by_midnight),
+        cmocka_unit_test(rate_window_must_be_whole_tenths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
