@@ -27,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -78,6 +80,7 @@ struct pconn {
     struct policy_server  *srv;
     struct pconn          *prev, *next;
     int                    fd;
+    char                   peer[64];     /* "192.0.2.1:4711", "[2001:db8::1]:4711" or "unix", for logs */
     ev_io                  rio, wio;
     ev_timer               idle;
     char                  *buf;
@@ -426,7 +429,8 @@ static void conn_process_one(struct pconn *c)
         return;
     }
     s->m.protocol_errors++;
-    log_warning("malformed policy request (%s) on fd %d; closing the connection", policy_parse_strerror(st), c->fd);
+    log_warning("malformed policy request (%s) from %s; closing the connection", policy_parse_strerror(st),
+                c->peer);
     conn_close(c);
 }
 
@@ -490,7 +494,7 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 static void on_idle(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct pconn *c = w->data;
-    log_debug("closing idle connection fd %d", c->fd);
+    log_debug("closing idle connection from %s", c->peer);
     conn_close(c);
 }
 
@@ -526,11 +530,30 @@ static void listeners_pause(struct policy_server *s, int err)
                     "(%llu time(s) since the last report)", strerror(err), s->nconns, (int)(ACCEPT_PAUSE * 1000), n);
 }
 
+/* The client's address as text, for log lines. */
+static void peer_name(const struct sockaddr_storage *ss, socklen_t len, char *out, size_t n)
+{
+    char a[INET6_ADDRSTRLEN];
+    if (len >= sizeof(struct sockaddr_in) && ss->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &in->sin_addr, a, sizeof a);
+        snprintf(out, n, "%s:%u", a, (unsigned)ntohs(in->sin_port));
+    } else if (len >= sizeof(struct sockaddr_in6) && ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof a);
+        snprintf(out, n, "[%s]:%u", a, (unsigned)ntohs(in6->sin6_port));
+    } else {
+        snprintf(out, n, "unix");
+    }
+}
+
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct policy_server *s = w->data;
     for (int i = 0; i < 64; i++) {
-        int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage ss;
+        socklen_t sslen = sizeof ss;
+        int fd = accept4(w->fd, (struct sockaddr *)&ss, &sslen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
                 listeners_pause(s, errno);
@@ -550,6 +573,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
         struct pconn *c = xcalloc(1, sizeof *c);
         c->srv = s;
         c->fd = fd;
+        peer_name(&ss, sslen, c->peer, sizeof c->peer);
         ev_io_init(&c->rio, on_readable, fd, EV_READ);
         ev_io_init(&c->wio, on_writable, fd, EV_WRITE);
         c->rio.data = c->wio.data = c;

@@ -7,7 +7,8 @@ alone would not show; one counts connect() calls with strace.
     * a client that pipelines and never reads: the daemon stops reading it;
     * a megabyte of pipelined requests: a loop, not a recursion (stack overflow);
     * max_connections: refused at once, one warning per log_interval;
-    * log lines: real state, client and instance, printable;
+    * log lines: real state, client and instance, printable; a malformed
+      request is logged with its peer address;
     * Redis lost its data: registry and IP states come back without a reload;
     * Redis refuses writes (maxmemory): script errors logged once per interval;
     * reconnection backoff doubles even when connect() fails at once;
@@ -353,3 +354,20 @@ def test_sighup_right_after_start_does_not_kill_the_daemon(redis_server, workdir
         finally:
             rc = pd.stop()
         assert rc == 0, pd.log()[-3000:]
+
+
+def test_malformed_request_log_names_the_peer(redis_server, workdir, bin_path):
+    # "on fd 12" does not help an operator find the sender of garbage; the peer address does.
+    pd = Policyd(bin_path("policyd-warmup"), workdir, config(redis_server.address)).start()
+    try:
+        s = socket.create_connection(("127.0.0.1", pd.port), timeout=5)
+        local_port = s.getsockname()[1]
+        s.sendall(b"this line has no equals sign\n\n")
+        assert s.recv(100) == b""
+        s.close()
+        pd.wait_log("malformed policy request")
+        line = [l for l in pd.log().splitlines() if "malformed policy request" in l][0]
+        assert "127.0.0.1:%d" % local_port in line, line
+    finally:
+        rc = pd.stop()
+    assert rc == 0, pd.log()[-3000:]
