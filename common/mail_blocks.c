@@ -129,20 +129,27 @@ static enum mail_error parse_block(const char *buf, size_t len, size_t *pos, siz
     }
 }
 
+/* The common start of both parsers: the limits to use, *err cleared, a NULL buffer (len 0) read as "". */
+static const struct mail_limits *parse_begin(const struct mail_limits *limits, struct mail_error_info *err,
+                                             const char **buf)
+{
+    if (err != NULL)
+        memset(err, 0, sizeof(*err));
+    if (*buf == NULL)
+        *buf = "";
+    return limits != NULL ? limits : &MAIL_LIMITS_DEFAULT;
+}
+
 enum mail_error mail_field_blocks_parse(const char *buf, size_t len,
                                         const struct mail_limits *limits,
                                         struct mail_field_blocks *out,
                                         struct mail_error_info *err)
 {
-    const struct mail_limits *lim = limits != NULL ? limits : &MAIL_LIMITS_DEFAULT;
+    const struct mail_limits *lim = parse_begin(limits, err, &buf);
     size_t pos = 0, lines = 0, total = 0, bcap = 0;
     enum mail_error rc;
 
     memset(out, 0, sizeof(*out));
-    if (err != NULL)
-        memset(err, 0, sizeof(*err));
-    if (buf == NULL)
-        buf = "";                         /* len is 0 */
     for (;;) {
         size_t start = skip_blank_lines(buf, len, pos);
         struct mail_headers block = { 0 };
@@ -166,15 +173,11 @@ enum mail_error mail_headers_parse_lenient(const char *buf, size_t len,
                                            struct mail_headers *out, size_t *nskipped,
                                            struct mail_error_info *err)
 {
-    const struct mail_limits *lim = limits != NULL ? limits : &MAIL_LIMITS_DEFAULT;
+    const struct mail_limits *lim = parse_begin(limits, err, &buf);
     size_t pos = 0, lines = 0, total = 0, skipped = 0;
     enum mail_error rc;
 
     memset(out, 0, sizeof(*out));
-    if (err != NULL)
-        memset(err, 0, sizeof(*err));
-    if (buf == NULL)
-        buf = "";                         /* len is 0 */
     rc = parse_block(buf, len, &pos, &lines, lim, false, &total, out, &skipped, err);
     if (nskipped != NULL)
         *nskipped = skipped;

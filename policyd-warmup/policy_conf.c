@@ -33,7 +33,7 @@ static const struct cfg_option rate_rule_options[] = {
     { "limit", CFG_INT, O(rate_rule_conf, limit), "1000", 1, 1000000000000LL,
       "most units per window", NULL, NULL, 0, 1 },
     { "window", CFG_DURATION, O(rate_rule_conf, window), "1h", 10, 31 * 86400,
-      "sliding window (counted in tenths)", NULL, NULL, 0, 0 },
+      "sliding window, a multiple of 10 s (counted in tenths)", NULL, NULL, 0, 0 },
     { "stage", CFG_ENUM, O(rate_rule_conf, stage), "rcpt", 0, 0,
       "rcpt (each RCPT TO) | end_of_message (recipient_count and size are final)", stage_names, NULL, 0, 0 },
     { "action", CFG_ENUM, O(rate_rule_conf, action), "defer", 0, 0,

@@ -127,7 +127,29 @@ struct msg_facts {
     long long          size;
     int                first_rcpt;      /* RCPT: first of its message */
     char               provider_name[PROVIDER_NAME_MAX];
+    /* EOM: the message's providers and their recipients (message_providers()) */
+    size_t             nprov;
+    size_t             pidx[MAX_PROVS];
+    long long          pcnt[MAX_PROVS];
 };
+
+/* Providers of the message with their recipient counts. */
+static size_t message_providers(const struct plan_env *env, const struct msg_state *ms, const struct msg_facts *f,
+                                size_t *idx, long long *cnt)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < provider_count(env->model->providers); i++)
+        if (ms->provider_rcpts[i] > 0) {
+            idx[n] = i;
+            cnt[n++] = ms->provider_rcpts[i];
+        }
+    if (n == 0) {           /* no RCPT seen (Exim, or policy only at end of data) */
+        idx[0] = f->provider;
+        cnt[0] = f->rcpts;
+        n = 1;
+    }
+    return n;
+}
 
 static int rule_value(const struct wm_rule *r, const struct policy_request *req, const struct msg_facts *f,
                       const struct msg_state *ms, struct policy_view *out)
@@ -169,25 +191,53 @@ static long long rule_amount(const struct wm_rule *r, const struct msg_facts *f)
     }
 }
 
+/* One bucket of rule i for value v: a key, limit, window and amount for the script. */
+static void plan_bucket(const struct plan_env *env, struct plan *p, size_t i, const struct policy_view *v,
+                        long long amount)
+{
+    const struct wm_rule *r = &env->model->rules[i];
+    char key[RKEY_MAX];
+    if (p->nrules >= sizeof p->rule_index / sizeof p->rule_index[0])
+        return;
+    int n = rkey_ratelimit(env->keys, key, r->name, v->ptr, v->len);
+    if (n < 0)
+        return;     /* a value unfit for a key (spaces, control bytes): not counted */
+    add_key(p, key, n);
+    add_argll(p, r->limit);
+    add_argll(p, r->window);
+    add_argll(p, amount);
+    p->rule_index[p->nrules++] = i;
+    if (r->on_redis_down == ON_DOWN_CLOSED)
+        p->any_closed = 1;
+}
+
+/*
+ * A provider rule at END-OF-MESSAGE: one bucket per provider of the message,
+ * each charged its own recipients (a message to 2 gmail and 1 microsoft
+ * recipients adds 2 to gmail and 1 to microsoft, not 3 to the main one).
+ */
+static void plan_provider_buckets(const struct plan_env *env, const struct msg_facts *f, struct plan *p, size_t i)
+{
+    const struct wm_rule *r = &env->model->rules[i];
+    for (size_t j = 0; j < f->nprov; j++) {
+        const char *name = provider_name(env->model->providers, f->pidx[j]);
+        struct policy_view v = { name, strlen(name) };
+        plan_bucket(env, p, i, &v, r->unit == RU_RECIPIENTS ? f->pcnt[j] : rule_amount(r, f));
+    }
+}
+
 static void plan_rules(const struct plan_env *env, const struct policy_request *req, const struct msg_facts *f,
                        const struct msg_state *ms, struct plan *p, int stage)
 {
-    char key[RKEY_MAX];
-    for (size_t i = 0; i < env->model->nrules && p->nrules < sizeof p->rule_index / sizeof p->rule_index[0]; i++) {
+    for (size_t i = 0; i < env->model->nrules; i++) {
         const struct wm_rule *r = &env->model->rules[i];
         struct policy_view v;
-        if (r->stage != stage || rule_value(r, req, f, ms, &v) < 0)
+        if (r->stage != stage)
             continue;
-        int n = rkey_ratelimit(env->keys, key, r->name, v.ptr, v.len);
-        if (n < 0)
-            continue;   /* a value unfit for a key (spaces, control bytes): not counted */
-        add_key(p, key, n);
-        add_argll(p, r->limit);
-        add_argll(p, r->window);
-        add_argll(p, rule_amount(r, f));
-        p->rule_index[p->nrules++] = i;
-        if (r->on_redis_down == ON_DOWN_CLOSED)
-            p->any_closed = 1;
+        if (r->key == RK_PROVIDER && !f->is_rcpt)
+            plan_provider_buckets(env, f, p, i);
+        else if (rule_value(r, req, f, ms, &v) == 0)
+            plan_bucket(env, p, i, &v, rule_amount(r, f));
     }
 }
 
@@ -213,22 +263,44 @@ static void plan_suppression(const struct plan_env *env, const struct msg_facts 
         p->any_closed = 1;
 }
 
-/* Providers of the message with their recipient counts. */
-static size_t message_providers(const struct plan_env *env, const struct msg_state *ms, const struct msg_facts *f,
-                                size_t *idx, long long *cnt)
+/*
+ * KEYS and ARGV of one candidate IP: its state, today's counters and one
+ * health key per provider of the message; its address, group (1 warming,
+ * 2 warm), the stage the plan assumes (the script answers "stale" when Redis
+ * has another) and its budget for now, in total and per provider share.
+ */
+static int plan_warmup_ip(const struct plan_env *env, const struct wm_pool *pool, const struct wm_ip *ip,
+                          const struct ip_cache_entry *e, const size_t *pidx, size_t np, struct plan *p)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < provider_count(env->model->providers); i++)
-        if (ms->provider_rcpts[i] > 0) {
-            idx[n] = i;
-            cnt[n++] = ms->provider_rcpts[i];
-        }
-    if (n == 0) {           /* no RCPT seen (Exim, or policy only at end of data) */
-        idx[0] = f->provider;
-        cnt[0] = f->rcpts;
-        n = 1;
+    const struct warmup_model *m = env->model;
+    char key[RKEY_MAX];
+    int n;
+    long stage = e != NULL && e->known ? e->stage : 0;   /* what the script must find */
+    long eff = stage < 0 ? 0 : stage;
+    long long cap = warmup_cap(ip->schedule, eff);
+    int group = ip->schedule != NULL && (size_t)eff < ip->schedule->ncaps ? 1 : 2;
+    if ((n = rkey_ip_state(env->keys, key, pool->name, ip->address)) < 0)
+        return -1;
+    add_key(p, key, n);
+    if ((n = rkey_ip_day(env->keys, key, pool->name, ip->address, warmup_day(env->now))) < 0)
+        return -1;
+    add_key(p, key, n);
+    for (size_t j = 0; j < np; j++) {
+        n = rkey_health(env->keys, key, pool->name, ip->address, provider_name(m->providers, pidx[j]),
+                        warmup_hour(env->now));
+        if (n < 0)
+            return -1;
+        add_key(p, key, n);
     }
-    return n;
+    add_arg(p, ip->address);
+    add_argll(p, group);
+    add_argll(p, stage);
+    add_argll(p, warmup_budget(cap, env->now, m->smooth_hours, m->smooth_start_hour, m->smooth_burst_percent));
+    for (size_t j = 0; j < np; j++) {
+        long long share = warmup_share(ip->schedule, pidx[j], cap);
+        add_argll(p, warmup_budget(share, env->now, m->smooth_hours, m->smooth_start_hour, m->smooth_burst_percent));
+    }
+    return 0;
 }
 
 static int plan_warmup(const struct plan_env *env, const struct policy_request *req, const struct msg_state *ms,
@@ -237,8 +309,8 @@ static int plan_warmup(const struct plan_env *env, const struct policy_request *
     const struct warmup_model *m = env->model;
     const struct wm_pool *pool;
     char key[RKEY_MAX];
-    size_t pidx[MAX_PROVS];
-    long long pcnt[MAX_PROVS];
+    const size_t *pidx = f->pidx;
+    const long long *pcnt = f->pcnt;
     int n;
 
     if (!env->warmup_on || !view_nonempty(&f->sender_domain) ||
@@ -248,41 +320,16 @@ static int plan_warmup(const struct plan_env *env, const struct policy_request *
     if (env->warmup_down == ON_DOWN_CLOSED)
         p->any_closed = 1;
     p->pool = pool;
-    size_t np = message_providers(env, ms, f, pidx, pcnt);
+    size_t np = f->nprov;
     for (size_t j = 0; j < np; j++) {
         add_arg(p, provider_name(m->providers, pidx[j]));
         add_argll(p, pcnt[j]);
     }
     size_t base = ip_cache_base(m, pool);
     for (size_t i = 0; i < pool->nips; i++) {
-        const struct wm_ip *ip = &pool->ips[i];
         const struct ip_cache_entry *e = base + i < cache->count ? &cache->entries[base + i] : NULL;
-        long stage = e != NULL && e->known ? e->stage : 0;   /* what the script must find */
-        long eff = stage < 0 ? 0 : stage;
-        long long cap = warmup_cap(ip->schedule, eff);
-        int group = ip->schedule != NULL && (size_t)eff < ip->schedule->ncaps ? 1 : 2;
-        if ((n = rkey_ip_state(env->keys, key, pool->name, ip->address)) < 0)
+        if (plan_warmup_ip(env, pool, &pool->ips[i], e, pidx, np, p) < 0)
             return -1;
-        add_key(p, key, n);
-        if ((n = rkey_ip_day(env->keys, key, pool->name, ip->address, warmup_day(env->now))) < 0)
-            return -1;
-        add_key(p, key, n);
-        for (size_t j = 0; j < np; j++) {
-            n = rkey_health(env->keys, key, pool->name, ip->address, provider_name(m->providers, pidx[j]),
-                            warmup_hour(env->now));
-            if (n < 0)
-                return -1;
-            add_key(p, key, n);
-        }
-        add_arg(p, ip->address);
-        add_argll(p, group);
-        add_argll(p, stage);
-        add_argll(p, warmup_budget(cap, env->now, m->smooth_hours, m->smooth_start_hour, m->smooth_burst_percent));
-        for (size_t j = 0; j < np; j++) {
-            long long share = warmup_share(ip->schedule, pidx[j], cap);
-            add_argll(p, warmup_budget(share, env->now, m->smooth_hours, m->smooth_start_hour,
-                                       m->smooth_burst_percent));
-        }
     }
     const struct policy_view *qid = &req->attr[PA_QUEUE_ID];
     if (view_nonempty(qid) && qid->len < sizeof p->qid &&
@@ -319,6 +366,8 @@ static void facts_fill(const struct plan_env *env, const struct policy_request *
     if (policy_view_ulong(&req->attr[PA_SIZE], 1ULL << 50, &v) == 0)
         f->size = (long long)v;
     f->first_rcpt = ms->rcpts_seen == 0;
+    if (!is_rcpt)
+        f->nprov = message_providers(env, ms, f, f->pidx, f->pcnt);
 }
 
 static void header_args(const struct plan_env *env, struct plan *p, const struct msg_facts *f, size_t nsup,

@@ -77,7 +77,7 @@ struct plan {
     size_t         nargs;
     /* to read the reply */
     const struct wm_pool *pool;
-    size_t         rule_index[64];            /* script rule i -> model rule */
+    size_t         rule_index[128];           /* script bucket i -> model rule (an EOM provider rule: one per provider) */
     size_t         nrules;
     int            any_closed;                /* a fail-closed check applies */
     char           qid[64];

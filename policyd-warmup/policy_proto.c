@@ -218,7 +218,7 @@ int policy_view_ulong(const struct policy_view *v, unsigned long long max, unsig
         if (c < '0' || c > '9')
             return -1;
         unsigned d = (unsigned)(c - '0');
-        if (n > (max - d) / 10)
+        if (d > max || n > (max - d) / 10)
             return -1;
         n = n * 10 + d;
     }

@@ -113,3 +113,50 @@ long long policy_runtime_now(const struct policy_runtime *rt, long long real_now
 {
     return real_now + rt->files.policy.clock_offset;
 }
+
+/* ---- comparing two runtimes (reload) ------------------------------------ */
+
+static int str_same(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+static int strlist_same(const struct cfg_strlist *a, const struct cfg_strlist *b)
+{
+    if (a->count != b->count)
+        return 0;
+    for (size_t i = 0; i < a->count; i++)
+        if (!str_same(a->items[i], b->items[i]))
+            return 0;
+    return 1;
+}
+
+int policy_runtime_redis_same(const struct policy_runtime *ra, const struct policy_runtime *rb)
+{
+    const struct redis_conf *a = &ra->files.redis, *b = &rb->files.redis;
+    return str_same(a->address, b->address) && str_same(a->username, b->username) &&
+           str_same(a->password, b->password) && a->db == b->db &&
+           a->connect_timeout_ms == b->connect_timeout_ms && a->command_timeout_ms == b->command_timeout_ms &&
+           a->retry_min_ms == b->retry_min_ms && a->retry_max_ms == b->retry_max_ms;
+}
+
+size_t policy_runtime_start_only_changes(const struct policy_runtime *ra, const struct policy_runtime *rb,
+                                         const char **out, size_t max)
+{
+    const struct policy_conf *a = &ra->files.policy, *b = &rb->files.policy;
+    const char *changed[5];
+    size_t n = 0, k = 0;
+    if (!strlist_same(&a->listen, &b->listen))
+        changed[n++] = "policy.listen";
+    if (a->socket_mode != b->socket_mode)
+        changed[n++] = "policy.socket_mode";
+    if (!str_same(a->user, b->user))
+        changed[n++] = "policy.user";
+    if (!str_same(a->group, b->group))
+        changed[n++] = "policy.group";
+    if (!str_same(a->pid_file, b->pid_file))
+        changed[n++] = "policy.pid_file";
+    for (; k < n && k < max; k++)
+        out[k] = changed[k];
+    return k;
+}

@@ -39,6 +39,17 @@ struct policy_runtime *policy_runtime_load(const char *path, int path_explicit, 
 struct policy_runtime *policy_runtime_ref(struct policy_runtime *rt);
 void policy_runtime_unref(struct policy_runtime *rt);
 
+/*
+ * Comparing two runtimes on reload (pure).  policy_runtime_redis_same(): 1
+ * when both use the same Redis connection settings (no reconnection needed).
+ * policy_runtime_start_only_changes(): the settings that differ but are only
+ * applied at start (policy.listen, socket_mode, user, group, pid_file); up to
+ * max static names go to out[], the count is returned.
+ */
+int policy_runtime_redis_same(const struct policy_runtime *a, const struct policy_runtime *b);
+size_t policy_runtime_start_only_changes(const struct policy_runtime *a, const struct policy_runtime *b,
+                                         const char **out, size_t max);
+
 /* The policy clock: real time + clock_offset (test only). */
 long long policy_runtime_now(const struct policy_runtime *rt, long long real_now);
 

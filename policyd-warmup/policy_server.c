@@ -27,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,8 +42,19 @@
 
 #define MAX_LISTENERS 16
 #define READ_CHUNK 4096
+#define ACCEPT_PAUSE 0.1     /* seconds without accept() after EMFILE/ENFILE */
 
 struct pconn;
+
+/*
+ * A repeated warning logged at most once per policy.log_interval, with the
+ * number of events since the previous line (Redis down, script errors, out of
+ * descriptors, max_connections): a flood of events is one line a minute.
+ */
+struct log_gate {
+    ev_tstamp          last;     /* when a line was last logged; -1e9: never */
+    unsigned long long held;     /* events since then */
+};
 
 struct policy_server {
     struct ev_loop        *loop;
@@ -54,25 +67,27 @@ struct policy_server {
     int                    fds[MAX_LISTENERS];
     ev_io                  lio[MAX_LISTENERS];
     size_t                 nfds;
+    ev_timer               accept_pause;  /* listeners stopped: out of descriptors */
     struct pconn          *conns;        /* doubly linked */
     size_t                 nconns;
     struct policy_metrics  m;
     ev_timer               metrics_timer;
     ev_signal              sig_hup, sig_term, sig_int;
-    ev_tstamp              last_down_log;
-    unsigned long long     down_since_log;
+    struct log_gate        gate_down, gate_script, gate_fds, gate_refused;
 };
 
 struct pconn {
     struct policy_server  *srv;
     struct pconn          *prev, *next;
     int                    fd;
+    char                   peer[64];     /* "192.0.2.1:4711", "[2001:db8::1]:4711" or "unix", for logs */
     ev_io                  rio, wio;
     ev_timer               idle;
     char                  *buf;
     size_t                 len, cap;
     size_t                 resume;
     int                    eof, busy, dead;
+    int                    in_process, again;  /* conn_process() running / asked to run again */
     struct msg_state       ms;
     /* the request in flight */
     struct policy_request  req;
@@ -121,8 +136,9 @@ static void conn_close(struct pconn *c)
     }
     if (c->busy)
         c->dead = 1;
-    else
+    else if (!c->in_process)
         conn_free(c);
+    /* else conn_process() frees it when it unwinds */
 }
 
 static void conn_touch(struct pconn *c)
@@ -165,9 +181,14 @@ static void conn_send(struct pconn *c)
     while (c->outoff < c->outlen) {
         ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            /* The client does not read its answers: stop reading its requests too, or a
+             * full input buffer would keep the socket readable and the loop spinning. */
+            ev_io_stop(c->srv->loop, &c->rio);
             ev_io_start(c->srv->loop, &c->wio);
             return;
         }
+        if (n < 0 && errno == EINTR)
+            continue;
         if (n <= 0) {
             conn_close(c);
             return;
@@ -182,22 +203,34 @@ static void conn_send(struct pconn *c)
 
 /* ---- outcomes, metrics, logs ------------------------------------------ */
 
+/* A request attribute made printable and capped, for a log line (out: LOG_PRINTABLE_MAX bytes). */
+static const char *attr_printable(char *out, size_t n, const struct pconn *c, enum policy_attr a)
+{
+    const struct policy_view *v = &c->req.attr[a];
+    log_printable(out, n, v->ptr ? v->ptr : "", v->ptr ? v->len : 0);
+    return out;
+}
+
+/*
+ * One line per answered request, queue id first (NOQUEUE before Postfix has
+ * one), then the state as sent, the envelope, the client and the instance
+ * that ties the RCPTs of one message together, then the answer.
+ */
 static void log_outcome(struct pconn *c)
 {
     const struct plan *p = &c->plan;
-    char qid[64];
-    const struct policy_view *q = &c->req.attr[PA_QUEUE_ID];
-    const struct policy_view *r = &c->req.attr[PA_RECIPIENT];
-    const struct policy_view *snd = &c->req.attr[PA_SENDER];
-    log_printable(qid, sizeof qid, q->ptr ? q->ptr : "", q->ptr ? q->len : 0);
-    char rb[LOG_PRINTABLE_MAX], sb[LOG_PRINTABLE_MAX];
-    log_printable(rb, sizeof rb, r->ptr ? r->ptr : "", r->ptr ? r->len : 0);
-    log_printable(sb, sizeof sb, snd->ptr ? snd->ptr : "", snd->ptr ? snd->len : 0);
+    char qid[64], state[40], rb[LOG_PRINTABLE_MAX], sb[LOG_PRINTABLE_MAX], cl[64], inst[PLAN_INSTANCE_MAX];
+    attr_printable(qid, sizeof qid, c, PA_QUEUE_ID);
+    attr_printable(state, sizeof state, c, PA_PROTOCOL_STATE);
+    attr_printable(rb, sizeof rb, c, PA_RECIPIENT);
+    attr_printable(sb, sizeof sb, c, PA_SENDER);
+    attr_printable(cl, sizeof cl, c, PA_CLIENT_ADDRESS);
+    attr_printable(inst, sizeof inst, c, PA_INSTANCE);
     enum log_level lvl = (p->outcome == OUT_DUNNO || p->outcome == OUT_STEERED) ? LOG_LVL_DEBUG : LOG_LVL_INFO;
     if (p->outcome == OUT_STEERED && !p->is_rcpt)
         lvl = LOG_LVL_INFO;
-    log_qid(lvl, qid[0] ? qid : NULL, "%s from=<%s> to=<%s>: %s", p->is_rcpt ? "RCPT" : "END-OF-MESSAGE", sb, rb,
-            p->action);
+    log_qid(lvl, qid[0] ? qid : NULL, "%s from=<%s> to=<%s> client=%s instance=%s: %s", state[0] ? state : "-",
+            sb, rb, cl[0] ? cl : "-", inst[0] ? inst : "-", p->action);
 }
 
 static void count_outcome(struct policy_server *s, const struct plan *p)
@@ -218,17 +251,48 @@ static void count_outcome(struct policy_server *s, const struct plan *p)
     }
 }
 
+/*
+ * Counts one event; returns 1 when it is to be logged now, with *count = the
+ * events since the last line (this one included), else 0.
+ */
+static int gate_pass(struct policy_server *s, struct log_gate *g, unsigned long long *count)
+{
+    ev_tstamp now = ev_now(s->loop);
+    g->held++;
+    if (now - g->last < (double)s->rt->files.policy.log_interval)
+        return 0;
+    *count = g->held;
+    g->held = 0;
+    g->last = now;
+    return 1;
+}
+
+static void gate_init(struct log_gate *g)
+{
+    g->last = -1e9;
+    g->held = 0;
+}
+
 /* Rate-limited warning for an outage. */
 static void note_unavailable(struct policy_server *s, const char *why)
 {
-    ev_tstamp now = ev_now(s->loop);
-    s->down_since_log++;
-    if (now - s->last_down_log >= (double)s->rt->files.policy.log_interval) {
+    unsigned long long n;
+    if (gate_pass(s, &s->gate_down, &n))
         log_warning("redis unavailable (%s): %llu request(s) answered by the on_redis_down rules "
-                    "since the last report", why, s->down_since_log);
-        s->last_down_log = now;
-        s->down_since_log = 0;
-    }
+                    "since the last report", why, n);
+}
+
+/* Rate-limited error for a script call Redis answered with an error (OOM, a bug) or garbage. */
+static void note_script_error(struct policy_server *s, const char *what, const char *text, size_t len)
+{
+    char shown[LOG_PRINTABLE_MAX];
+    unsigned long long n;
+    s->m.redis_errors++;
+    if (!gate_pass(s, &s->gate_script, &n))
+        return;
+    log_printable(shown, sizeof shown, text, len);
+    log_error("redis: %s: %s (%llu request(s) answered by the on_redis_down rules since the last report)",
+              what, shown, n);
 }
 
 static void conn_finish_plan(struct pconn *c)
@@ -265,9 +329,10 @@ static void on_script_reply(void *priv, const redisReply *reply)
         note_unavailable(s, aredis_last_error(s->redis)[0] ? aredis_last_error(s->redis) : "no reply");
         policy_plan_unavailable(&c->plan);
     } else if (reply->type != REDIS_REPLY_ARRAY || reply->elements > 4096) {
-        s->m.redis_errors++;
-        log_error("redis: policy script failed: %s",
-                  reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply type");
+        if (reply->type == REDIS_REPLY_ERROR)
+            note_script_error(s, "policy script failed", reply->str, reply->len);
+        else
+            note_script_error(s, "policy script failed", "unexpected reply type", 21);
         policy_plan_unavailable(&c->plan);
     } else {
         const char *items[4096];
@@ -289,8 +354,8 @@ static void on_script_reply(void *priv, const redisReply *reply)
                 return;
             policy_plan_unavailable(&c->plan);
         } else if (rc != 0) {
-            s->m.redis_errors++;
-            log_error("redis: policy script reply does not follow its contract (%s)", n ? items[0] : "empty");
+            note_script_error(s, "policy script reply does not follow its contract", n ? items[0] : "empty",
+                              n ? lens[0] : 5);
             if (rc == 1)
                 policy_plan_unavailable(&c->plan);
         }
@@ -321,9 +386,9 @@ static void conn_handle(struct pconn *c)
     else if (policy_view_ieq(&c->req.attr[PA_PROTOCOL_STATE], "END-OF-MESSAGE"))
         s->m.requests_eom++;
     if (policy_plan_build(&c->env, &c->req, &c->ms, &c->rt->cache, &c->plan) < 0) {
-        log_info("request in state %.*s without the attributes it needs; answering DUNNO",
-                 (int)(c->req.attr[PA_PROTOCOL_STATE].len > 32 ? 32 : c->req.attr[PA_PROTOCOL_STATE].len),
-                 c->req.attr[PA_PROTOCOL_STATE].ptr ? c->req.attr[PA_PROTOCOL_STATE].ptr : "");
+        char state[40];
+        log_info("request in state %s without the attributes it needs; answering DUNNO",
+                 attr_printable(state, sizeof state, c, PA_PROTOCOL_STATE));
         memset(&c->plan, 0, sizeof c->plan);
         snprintf(c->plan.action, sizeof c->plan.action, "DUNNO");
         conn_finish_plan(c);
@@ -340,8 +405,8 @@ static void conn_handle(struct pconn *c)
     }
 }
 
-/* Handles every complete request in the buffer, one at a time. */
-static void conn_process(struct pconn *c)
+/* Looks at the buffer once: handles one complete request, waits for more, or closes. */
+static void conn_process_one(struct pconn *c)
 {
     struct policy_server *s = c->srv;
     struct policy_limits lim;
@@ -364,8 +429,33 @@ static void conn_process(struct pconn *c)
         return;
     }
     s->m.protocol_errors++;
-    log_warning("malformed policy request (%s) on fd %d; closing the connection", policy_parse_strerror(st), c->fd);
+    log_warning("malformed policy request (%s) from %s; closing the connection", policy_parse_strerror(st),
+                c->peer);
     conn_close(c);
+}
+
+/*
+ * Handles every complete request in the buffer, one at a time.  An answer
+ * written at once asks for the next request from inside this call
+ * (conn_send -> conn_process): that nested call only sets `again`, so a
+ * buffer of thousands of pipelined requests is a loop here, not a recursion
+ * as deep as the buffer.  A connection closed meanwhile is freed on the way
+ * out (unless a script call still refers to it).
+ */
+static void conn_process(struct pconn *c)
+{
+    if (c->in_process) {
+        c->again = 1;
+        return;
+    }
+    c->in_process = 1;
+    do {
+        c->again = 0;
+        conn_process_one(c);
+    } while (c->again && c->fd >= 0);
+    c->in_process = 0;
+    if (c->fd < 0 && !c->busy)
+        conn_free(c);
 }
 
 static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
@@ -404,29 +494,86 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 static void on_idle(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct pconn *c = w->data;
-    log_debug("closing idle connection fd %d", c->fd);
+    log_debug("closing idle connection from %s", c->peer);
     conn_close(c);
+}
+
+static void listeners_set(struct policy_server *s, int on)
+{
+    for (size_t i = 0; i < s->nfds; i++) {
+        if (on)
+            ev_io_start(s->loop, &s->lio[i]);
+        else
+            ev_io_stop(s->loop, &s->lio[i]);
+    }
+}
+
+static void on_accept_resume(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    listeners_set(w->data, 1);
+}
+
+/*
+ * accept() failed for want of descriptors or memory.  The pending connection
+ * stays in the backlog, so the listening socket stays readable: retrying at
+ * once would spin.  Stop accepting for ACCEPT_PAUSE (clients already
+ * connected are served meanwhile) and warn at most once per log_interval.
+ */
+static void listeners_pause(struct policy_server *s, int err)
+{
+    unsigned long long n;
+    listeners_set(s, 0);
+    ev_timer_set(&s->accept_pause, ACCEPT_PAUSE, 0.);
+    ev_timer_start(s->loop, &s->accept_pause);
+    if (gate_pass(s, &s->gate_fds, &n))
+        log_warning("accept: %s (%zu client connections open); not accepting new ones for %d ms "
+                    "(%llu time(s) since the last report)", strerror(err), s->nconns, (int)(ACCEPT_PAUSE * 1000), n);
+}
+
+/* The client's address as text, for log lines. */
+static void peer_name(const struct sockaddr_storage *ss, socklen_t len, char *out, size_t n)
+{
+    char a[INET6_ADDRSTRLEN];
+    if (len >= sizeof(struct sockaddr_in) && ss->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &in->sin_addr, a, sizeof a);
+        snprintf(out, n, "%s:%u", a, (unsigned)ntohs(in->sin_port));
+    } else if (len >= sizeof(struct sockaddr_in6) && ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof a);
+        snprintf(out, n, "[%s]:%u", a, (unsigned)ntohs(in6->sin6_port));
+    } else {
+        snprintf(out, n, "unix");
+    }
 }
 
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct policy_server *s = w->data;
     for (int i = 0; i < 64; i++) {
-        int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage ss;
+        socklen_t sslen = sizeof ss;
+        int fd = accept4(w->fd, (struct sockaddr *)&ss, &sslen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                listeners_pause(s, errno);
+            else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
                 log_warning("accept: %s", strerror(errno));
             return;
         }
         if (s->nconns >= (size_t)s->rt->files.policy.max_connections) {
-            log_warning("max_connections (%lld) reached; refusing a connection",
-                        s->rt->files.policy.max_connections);
+            /* Closed at once, so the client (Postfix: its default_policy) need not wait. */
             close(fd);
+            unsigned long long n;
+            if (gate_pass(s, &s->gate_refused, &n))
+                log_warning("max_connections (%lld) reached; %llu connection(s) refused since the last report",
+                            s->rt->files.policy.max_connections, n);
             continue;
         }
         struct pconn *c = xcalloc(1, sizeof *c);
         c->srv = s;
         c->fd = fd;
+        peer_name(&ss, sslen, c->peer, sizeof c->peer);
         ev_io_init(&c->rio, on_readable, fd, EV_READ);
         ev_io_init(&c->wio, on_writable, fd, EV_WRITE);
         c->rio.data = c->wio.data = c;
@@ -485,13 +632,13 @@ static void on_metrics_timer(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ---- reload, signals ----------------------------------------------------- */
 
-static int redis_conf_same(const struct redis_conf *a, const struct redis_conf *b)
+/* Sockets, privileges and the pid file are set up at start: a reload that changes them says so. */
+static void warn_start_only(const struct policy_runtime *old, const struct policy_runtime *new)
 {
-#define SAME(f) ((a->f == NULL && b->f == NULL) || (a->f && b->f && strcmp(a->f, b->f) == 0))
-    return SAME(address) && SAME(username) && SAME(password) && a->db == b->db &&
-           a->connect_timeout_ms == b->connect_timeout_ms && a->command_timeout_ms == b->command_timeout_ms &&
-           a->retry_min_ms == b->retry_min_ms && a->retry_max_ms == b->retry_max_ms;
-#undef SAME
+    const char *changed[8];
+    size_t n = policy_runtime_start_only_changes(old, new, changed, sizeof changed / sizeof changed[0]);
+    for (size_t i = 0; i < n; i++)
+        log_warning("reload: %s changed; it takes effect at the next restart (running value kept)", changed[i]);
 }
 
 int policy_server_reload(struct policy_server *s)
@@ -504,7 +651,8 @@ int policy_server_reload(struct policy_server *s)
     }
     struct log_conf *lc = &rt->files.log;
     log_configure(lc);
-    if (!redis_conf_same(&rt->files.redis, &s->rt->files.redis)) {
+    warn_start_only(s->rt, rt);
+    if (!policy_runtime_redis_same(rt, s->rt)) {
         aredis_free(s->redis);   /* in-flight calls get NULL: answered by on_redis_down */
         s->redis = aredis_new(s->loop, &rt->files.redis);
     }
@@ -549,6 +697,12 @@ struct policy_server *policy_server_new(struct ev_loop *loop, struct policy_runt
         ev_io_start(loop, &s->lio[i]);
         s->nfds++;
     }
+    ev_init(&s->accept_pause, on_accept_resume);
+    s->accept_pause.data = s;
+    gate_init(&s->gate_down);
+    gate_init(&s->gate_script);
+    gate_init(&s->gate_fds);
+    gate_init(&s->gate_refused);
     ev_timer_init(&s->metrics_timer, on_metrics_timer, 10., 10.);
     s->metrics_timer.data = s;
     ev_timer_start(loop, &s->metrics_timer);
@@ -577,6 +731,7 @@ void policy_server_free(struct policy_server *s)
         ev_io_stop(s->loop, &s->lio[i]);
         close(s->fds[i]);
     }
+    ev_timer_stop(s->loop, &s->accept_pause);
     /* Redis first: in-flight calls are answered (NULL) while conns and the job still exist. */
     aredis_free(s->redis);
     s->redis = NULL;

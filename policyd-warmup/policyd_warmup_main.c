@@ -146,6 +146,13 @@ int main(int argc, char **argv)
         return PF_EXIT_OK;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* Clients can connect as soon as the sockets listen, before the loop watches SIGHUP; a HUP in
+     * that window (logrotate, configuration management) must neither kill the daemon (the default
+     * action) nor be lost: it is held blocked until the loop's watcher exists, then delivered. */
+    sigset_t hup;
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    sigprocmask(SIG_BLOCK, &hup, NULL);
     if (open_sockets(rt, &o, fds, &nfds) < 0) {      /* the error is already reported */
         close_all(fds, nfds);
         policy_runtime_unref(rt);
@@ -167,6 +174,7 @@ int main(int argc, char **argv)
         log_warning("cannot write pid file %s", rt->files.policy.pid_file);
     struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
     struct policy_server *s = policy_server_new(loop, rt, fds, nfds, o.config, o.config != NULL);
+    sigprocmask(SIG_UNBLOCK, &hup, NULL);     /* a HUP received meanwhile reloads now */
     log_notice("started (postflow %s), %zu pool(s), %zu rate rule(s)", POSTFLOW_VERSION, rt->model.npools,
                rt->model.nrules);
     rc = policy_server_run(s);

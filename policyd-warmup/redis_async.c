@@ -81,6 +81,25 @@ static void ar_set_error(struct aredis *ar, const char *what)
     snprintf(ar->error, sizeof ar->error, "%s", what);
 }
 
+/*
+ * The one place a reconnection is scheduled: after the current backoff,
+ * which then doubles up to retry_max_ms (reset to retry_min_ms by a
+ * successful connect).  Every failure path comes here, including a connect()
+ * that fails at once (a missing unix socket), which used to retry at
+ * retry_min_ms forever.
+ */
+static void ar_schedule_retry(struct aredis *ar)
+{
+    ev_timer_stop(ar->loop, &ar->retry);
+    ev_timer_set(&ar->retry, (double)ar->backoff_ms / 1000.0, 0.);
+    ev_timer_start(ar->loop, &ar->retry);
+    ar->backoff_ms *= 2;
+    if (ar->backoff_ms > ar->conf.retry_max_ms)
+        ar->backoff_ms = ar->conf.retry_max_ms;
+    if (ar->backoff_ms < 1)
+        ar->backoff_ms = 1;
+}
+
 /* Frees the context (pending callbacks get NULL) and arms the reconnect timer. */
 static void ar_drop(struct aredis *ar, const char *why)
 {
@@ -94,13 +113,7 @@ static void ar_drop(struct aredis *ar, const char *why)
     ar->broken = 0;
     ac->data = NULL;
     redisAsyncFree(ac);
-    ev_timer_set(&ar->retry, (double)ar->backoff_ms / 1000.0, 0.);
-    ev_timer_start(ar->loop, &ar->retry);
-    ar->backoff_ms *= 2;
-    if (ar->backoff_ms > ar->conf.retry_max_ms)
-        ar->backoff_ms = ar->conf.retry_max_ms;
-    if (ar->backoff_ms < 1)
-        ar->backoff_ms = 1;
+    ar_schedule_retry(ar);
 }
 
 static void on_connect(const redisAsyncContext *ac, int status)
@@ -113,11 +126,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
         ar_set_error(ar, ac->errstr[0] ? ac->errstr : "connect failed");
         ar->ac = NULL;
         ar->connected = 0;
-        ev_timer_set(&ar->retry, (double)ar->backoff_ms / 1000.0, 0.);
-        ev_timer_start(ar->loop, &ar->retry);
-        ar->backoff_ms = ar->backoff_ms * 2 > ar->conf.retry_max_ms ? ar->conf.retry_max_ms : ar->backoff_ms * 2;
-        if (ar->backoff_ms < 1)
-            ar->backoff_ms = 1;
+        ar_schedule_retry(ar);
         return;
     }
     ar->connected = 1;
@@ -135,10 +144,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     ar_set_error(ar, ac->errstr[0] ? ac->errstr : "connection closed");
     ar->ac = NULL;
     ar->connected = 0;
-    ev_timer_set(&ar->retry, (double)ar->backoff_ms / 1000.0, 0.);
-    ev_timer_start(ar->loop, &ar->retry);
-    if (ar->backoff_ms < ar->conf.retry_max_ms)
-        ar->backoff_ms = ar->backoff_ms * 2 > ar->conf.retry_max_ms ? ar->conf.retry_max_ms : ar->backoff_ms * 2;
+    ar_schedule_retry(ar);
 }
 
 /* AUTH / SELECT answers: an error reply makes the connection useless. */
@@ -179,8 +185,7 @@ static void ar_connect(struct aredis *ar)
         ar_set_error(ar, ac ? ac->errstr : "out of memory");
         if (ac)
             redisAsyncFree(ac);
-        ev_timer_set(&ar->retry, (double)ar->backoff_ms / 1000.0, 0.);
-        ev_timer_start(ar->loop, &ar->retry);
+        ar_schedule_retry(ar);
         return;
     }
     ac->data = ar;

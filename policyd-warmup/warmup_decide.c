@@ -66,15 +66,25 @@ static void pct(char *out, size_t n, long long part, long long whole)
     snprintf(out, n, "%lld.%02lld%%", bp / 100, bp % 100);
 }
 
+int warmup_complaints_over(const struct wm_health *h, const struct wm_day_counts *c, char *reason, size_t n)
+{
+    char r[24];
+    if (!over(c->complaint, c->sent, h->complaint_ppm))
+        return 0;
+    pct(r, sizeof r, c->complaint, c->sent);
+    snprintf(reason, n, "complaints %s of %lld over the limit", r, c->sent);
+    return 1;
+}
+
 void warmup_evaluate(const struct wm_health *h, long stage, size_t nstages, long long cap,
                      const struct wm_day_counts *c, struct wm_evaluation *out)
 {
     char r[24];
+    if (stage < 0)          /* a hand-edited state: capped as stage 0 (warmup_cap), so judged as stage 0 */
+        stage = 0;
     out->new_stage = stage;
-    if (over(c->complaint, c->sent, h->complaint_ppm)) {
-        pct(r, sizeof r, c->complaint, c->sent);
+    if (warmup_complaints_over(h, c, out->reason, sizeof out->reason)) {
         out->verdict = WM_PAUSE;
-        snprintf(out->reason, sizeof out->reason, "complaints %s of %lld over the limit", r, c->sent);
         return;
     }
     if (over(c->hard, c->sent, h->hard_ppm)) {

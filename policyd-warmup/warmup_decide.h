@@ -59,10 +59,19 @@ struct wm_evaluation {
  * complaints over the limit pause; hard bounces over the limit step back
  * (or hold, per config); soft bounces over the limit hold; too little volume
  * holds; otherwise advance (an IP past its last stage is kept: WM_KEEP).
- * Rates are counted against `sent`; a day with no mail holds.
+ * Rates are counted against `sent`; a day with no mail holds.  A negative
+ * stage (hand-edited state) is judged as stage 0, as warmup_cap() caps it.
  */
 void warmup_evaluate(const struct wm_health *h, long stage, size_t nstages, long long cap,
                      const struct wm_day_counts *c, struct wm_evaluation *out);
+
+/*
+ * The rolling check between daily evaluations: 1 when the complaints of the
+ * last 24 hours (c: those hours summed) are over the limit, by the same rule
+ * as the daily verdict (rate of `sent`, strictly over complaint_ppm); the
+ * reason ("complaints 0.20% of 1000 over the limit") goes to reason[n].
+ */
+int warmup_complaints_over(const struct wm_health *h, const struct wm_day_counts *c, char *reason, size_t n);
 
 const char *warmup_verdict_name(enum wm_verdict v);
 

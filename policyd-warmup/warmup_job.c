@@ -26,10 +26,9 @@ struct warmup_job {
     struct ev_loop        *loop;
     struct policy_runtime *rt;
     struct aredis         *redis;
-    struct aredis_script   reg, fetch, apply;
+    struct aredis_script   reg, fetch, apply, watch, pause;
     ev_timer               tick;
     unsigned               gen;
-    int                    registered;
     long                  *done_day;     /* per IP (model order): last day known to be evaluated */
     size_t                 ndone;
 };
@@ -77,6 +76,44 @@ static void pushll(char ***list, size_t *n, long long v)
     push(list, n, tmp);
 }
 
+/*
+ * A call about IP `ip` of pool `p` whose KEYS start with the IP's state key,
+ * then (with_events) pf:events.  Owned by the caller until call_send().
+ */
+static struct job_call *call_for_ip(struct warmup_job *job, size_t p, size_t ip, int with_events)
+{
+    const struct policy_runtime *rt = job->rt;
+    const struct wm_pool *pool = &rt->model.pools[p];
+    char key[RKEY_MAX];
+    struct job_call *c = call_new(job, p, ip);
+    rkey_ip_state(&rt->keys, key, pool->name, pool->ips[ip].address);
+    push(&c->keys, &c->nkeys, key);
+    if (with_events) {
+        rkey_events(&rt->keys, key);
+        push(&c->keys, &c->nkeys, key);
+    }
+    return c;
+}
+
+/*
+ * Appends the IP's hourly health keys for hours [first, first + 24), every
+ * provider, to c's KEYS; with hour_args, each key's hour to its ARGV too.
+ */
+static void push_health_keys(struct job_call *c, long long first, int hour_args)
+{
+    const struct policy_runtime *rt = c->job->rt;
+    const struct wm_pool *pool = &rt->model.pools[c->pool];
+    char key[RKEY_MAX];
+    for (size_t pr = 0; pr < provider_count(rt->model.providers); pr++)
+        for (long long h = first; h < first + 24; h++) {
+            rkey_health(&rt->keys, key, pool->name, pool->ips[c->ip].address,
+                        provider_name(rt->model.providers, pr), h);
+            push(&c->keys, &c->nkeys, key);
+            if (hour_args)
+                pushll(&c->args, &c->nargs, h);
+        }
+}
+
 static int call_send(struct job_call *c, const struct aredis_script *s, aredis_cb cb)
 {
     if (aredis_eval(c->job->redis, s, c->nkeys, c->keys, c->nargs, c->args, cb, c) < 0) {
@@ -108,8 +145,7 @@ static void on_registered(void *priv, const redisReply *reply)
     struct warmup_job *job = c->job;
     if (c->gen == job->gen) {
         if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-            job->registered = 0;   /* try again next tick */
-            if (reply != NULL)
+            if (reply != NULL)     /* tried again at the next tick */
                 log_error("redis: registering pool %s failed: %s", job->rt->model.pools[c->pool].name, reply->str);
         } else if (reply->type == REDIS_REPLY_INTEGER && reply->integer > 0) {
             log_notice("pool %s: %lld new IP(s) start warming up at stage 0", job->rt->model.pools[c->pool].name,
@@ -137,7 +173,6 @@ static void job_register(struct warmup_job *job)
     const struct policy_runtime *rt = job->rt;
     char key[RKEY_MAX], caps[WM_STAGES_MAX * 12];
     long long now = job_now(job);
-    job->registered = 1;
     for (size_t p = 0; p < rt->model.npools; p++) {
         const struct wm_pool *pool = &rt->model.pools[p];
         struct job_call *c = call_new(job, p, 0);
@@ -162,7 +197,7 @@ static void job_register(struct warmup_job *job)
             push(&c->args, &c->nargs, caps);
         }
         if (call_send(c, &job->reg, on_registered) < 0)
-            job->registered = 0;
+            return;     /* Redis unavailable: next tick */
     }
 }
 
@@ -206,12 +241,7 @@ static void evaluate_ip(struct job_call *c, const redisReply *r)
     size_t nstages = ip->schedule ? ip->schedule->ncaps : 0;
     warmup_evaluate(&rt->model.health, stage, nstages, warmup_cap(ip->schedule, stage), &counts, &ev);
     long long now = job_now(job);
-    char key[RKEY_MAX];
-    struct job_call *a = call_new(job, c->pool, c->ip);
-    rkey_ip_state(&rt->keys, key, pool->name, ip->address);
-    push(&a->keys, &a->nkeys, key);
-    rkey_events(&rt->keys, key);
-    push(&a->keys, &a->nkeys, key);
+    struct job_call *a = call_for_ip(job, c->pool, c->ip, 1);
     push(&a->args, &a->nargs, last);
     pushll(&a->args, &a->nargs, c->day);
     pushll(&a->args, &a->nargs, stage);
@@ -243,7 +273,6 @@ static void on_fetched(void *priv, const redisReply *reply)
 static void job_evaluate(struct warmup_job *job)
 {
     const struct policy_runtime *rt = job->rt;
-    char key[RKEY_MAX];
     long long now = job_now(job);
     long long yday = now - 86400;
     long long first_hour = warmup_hour(yday - ((yday % 86400) + 86400) % 86400);
@@ -253,17 +282,74 @@ static void job_evaluate(struct warmup_job *job)
             size_t slot = ip_slot(job, p, i);
             if (slot < job->ndone && job->done_day[slot] == warmup_day(yday))
                 continue;
-            struct job_call *c = call_new(job, p, i);
+            struct job_call *c = call_for_ip(job, p, i, 0);
             c->day = warmup_day(yday);
-            rkey_ip_state(&rt->keys, key, pool->name, pool->ips[i].address);
-            push(&c->keys, &c->nkeys, key);
-            for (size_t pr = 0; pr < provider_count(rt->model.providers); pr++)
-                for (long long h = first_hour; h < first_hour + 24; h++) {
-                    rkey_health(&rt->keys, key, pool->name, pool->ips[i].address,
-                                provider_name(rt->model.providers, pr), h);
-                    push(&c->keys, &c->nkeys, key);
-                }
+            push_health_keys(c, first_hour, 0);
             if (call_send(c, &job->fetch, on_fetched) < 0)
+                return;    /* Redis unavailable: next tick */
+        }
+    }
+}
+
+/* ---- the rolling complaint watch ------------------------------------------ */
+
+static void on_paused(void *priv, const redisReply *reply)
+{
+    struct job_call *c = priv;
+    if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+        log_error("redis: pausing an IP failed: %s", reply->str);
+    call_free(c);
+}
+
+/* Pauses the IP at once when the watched hours have complaints over the limit. */
+static void watch_ip(struct job_call *c, const redisReply *r)
+{
+    struct warmup_job *job = c->job;
+    const struct policy_runtime *rt = job->rt;
+    const struct wm_pool *pool = &rt->model.pools[c->pool];
+    const struct wm_ip *ip = &pool->ips[c->ip];
+    struct wm_day_counts counts = { strtoll(reply_str(r, 1), NULL, 10), 0, 0, strtoll(reply_str(r, 2), NULL, 10) };
+    char reason[200], why[160];
+    if (!warmup_complaints_over(&rt->model.health, &counts, why, sizeof why))
+        return;
+    snprintf(reason, sizeof reason, "%s in the last 24 h", why);
+    long long now = job_now(job);
+    struct job_call *a = call_for_ip(job, c->pool, c->ip, 1);
+    push(&a->args, &a->nargs, reason);
+    pushll(&a->args, &a->nargs, now);
+    push(&a->args, &a->nargs, rt->node);
+    push(&a->args, &a->nargs, pool->name);
+    push(&a->args, &a->nargs, ip->address);
+    push(&a->args, &a->nargs, reply_str(r, 0));
+    log_notice("warm-up %s/%s: pause (%s)", pool->name, ip->address, reason);
+    call_send(a, &job->pause, on_paused);
+}
+
+static void on_watched(void *priv, const redisReply *reply)
+{
+    struct job_call *c = priv;
+    if (c->gen == c->job->gen && reply != NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3)
+        watch_ip(c, reply);
+    else if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+        log_error("redis: reading warm-up complaints failed: %s", reply->str);
+    call_free(c);
+}
+
+/*
+ * Between daily evaluations: the complaints of the last 24 hours of every IP
+ * that is not paused (one script call per IP).  Complaints are what ruins an
+ * IP's reputation fastest, so they stop it the same hour, not the next day.
+ */
+static void job_watch(struct warmup_job *job)
+{
+    const struct policy_runtime *rt = job->rt;
+    long long now_hour = warmup_hour(job_now(job));
+    for (size_t p = 0; p < rt->model.npools; p++) {
+        const struct wm_pool *pool = &rt->model.pools[p];
+        for (size_t i = 0; i < pool->nips; i++) {
+            struct job_call *c = call_for_ip(job, p, i, 0);
+            push_health_keys(c, now_hour - 23, 1);
+            if (call_send(c, &job->watch, on_watched) < 0)
                 return;    /* Redis unavailable: next tick */
         }
     }
@@ -282,9 +368,12 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
         w->repeat = every;
         ev_timer_again(loop, w);
     }
-    if (!job->registered)
-        job_register(job);
+    /* Registration is idempotent and cheap (one script per pool): repeating it at every tick
+     * rebuilds the registry and the IP states after Redis lost its data (restart without
+     * persistence, FLUSHALL, failover to an empty replica) without waiting for a reload. */
+    job_register(job);
     job_evaluate(job);
+    job_watch(job);
 }
 
 static void job_reset_done(struct warmup_job *job)
@@ -316,9 +405,13 @@ struct warmup_job *warmup_job_new(struct ev_loop *loop, struct policy_runtime *r
     job->reg.body = warmup_register_lua;
     job->fetch.body = warmup_fetch_lua;
     job->apply.body = warmup_apply_lua;
+    job->watch.body = warmup_watch_lua;
+    job->pause.body = warmup_pause_lua;
     aredis_script_init(&job->reg);
     aredis_script_init(&job->fetch);
     aredis_script_init(&job->apply);
+    aredis_script_init(&job->watch);
+    aredis_script_init(&job->pause);
     ev_init(&job->tick, on_tick);
     job->tick.data = job;
     job_arm(job);
@@ -330,7 +423,6 @@ void warmup_job_reset(struct warmup_job *job, struct policy_runtime *rt, struct 
     job->gen++;
     job->rt = rt;
     job->redis = redis;
-    job->registered = 0;
     job_arm(job);
 }
 

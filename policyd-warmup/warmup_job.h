@@ -4,9 +4,10 @@
  *   the pools to Redis and the once-a-day health evaluation of every IP.
  *
  * DESCRIPTION
- *   At start and after each reload the pools are registered (pf:pools,
- *   pf:pool:{p}) and every IP gets a state hash if it has none (stage 0,
- *   start = today; a "create" event).  Every health.evaluate_interval the
+ *   At start, after each reload and then at every evaluate_interval the
+ *   pools are registered (pf:pools, pf:pool:{p}) and every IP gets a state
+ *   hash if it has none (stage 0, start = today; a "create" event), so a
+ *   Redis that lost its data is repopulated without a reload.  Every health.evaluate_interval the
  *   job asks, per IP, for yesterday's health counters summed over providers
  *   (one script call per IP), lets warmup_evaluate() (pure) decide, and
  *   applies the verdict with a second script that only acts if the IP's

@@ -17,6 +17,16 @@
  *             verdict, reason, now, node, pool, ip, today.  Compare-and-set
  *             on last_eval and stage; returns 1 when applied, 0 when another
  *             node (or an operator) got there first.
+ *   watch     KEYS the IP state, then the hourly health keys of the last 24
+ *             hours for every provider; ARGV the hour of each of those keys.
+ *             Returns {} when the IP is paused or has no state, else
+ *             {resumed_at, sent, complaint}: the sums of the hours after the
+ *             operator's last resume (so the complaints that caused a pause
+ *             do not pause the IP again).
+ *   pause     KEYS the IP state, pf:events.  ARGV reason, now, node, pool,
+ *             ip, expected resumed_at.  Pauses the IP (and appends the
+ *             event) unless it is paused already or was resumed since the
+ *             watch read it; returns 1 when paused.
  */
 #include "warmup_job_scripts.h"
 
@@ -65,4 +75,27 @@ const char warmup_apply_lua[] =
     "             'pool', ARGV[10], 'ip', ARGV[11], 'event', ARGV[6], 'from', ARGV[3], 'to', ARGV[4],\n"
     "             'reason', ARGV[7], 'day', ARGV[2])\n"
     "end\n"
+    "return 1\n";
+
+const char warmup_watch_lua[] =
+    "local st = redis.call('HMGET', KEYS[1], 'paused', 'resumed_at')\n"
+    "if st[1] ~= '0' then return {} end\n"
+    "local after = math.floor((tonumber(st[2]) or -3600) / 3600)\n"
+    "local sent, complaint = 0, 0\n"
+    "for i = 2, #KEYS do\n"
+    "  if tonumber(ARGV[i - 1]) > after then\n"
+    "    local v = redis.call('HMGET', KEYS[i], 'sent', 'complaint')\n"
+    "    sent = sent + (tonumber(v[1]) or 0)\n"
+    "    complaint = complaint + (tonumber(v[2]) or 0)\n"
+    "  end\n"
+    "end\n"
+    "return {st[2] or '', tostring(sent), tostring(complaint)}\n";
+
+const char warmup_pause_lua[] =
+    "local st = redis.call('HMGET', KEYS[1], 'paused', 'resumed_at', 'stage')\n"
+    "if st[1] ~= '0' or (st[2] or '') ~= ARGV[6] then return 0 end\n"
+    "redis.call('HSET', KEYS[1], 'paused', '1', 'paused_reason', ARGV[1], 'paused_at', ARGV[2])\n"
+    "redis.call('XADD', KEYS[2], 'MAXLEN', '~', '10000', '*', 'time', ARGV[2], 'node', ARGV[3],\n"
+    "           'pool', ARGV[4], 'ip', ARGV[5], 'event', 'pause', 'from', st[3] or '0', 'to', st[3] or '0',\n"
+    "           'reason', ARGV[1])\n"
     "return 1\n";

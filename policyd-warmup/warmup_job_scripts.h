@@ -7,5 +7,7 @@
 extern const char warmup_register_lua[];
 extern const char warmup_fetch_lua[];
 extern const char warmup_apply_lua[];
+extern const char warmup_watch_lua[];
+extern const char warmup_pause_lua[];
 
 #endif

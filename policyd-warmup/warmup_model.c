@@ -82,6 +82,8 @@ int warmup_parse_caps(const char *text, long long *caps, size_t max)
             return -1;
         long long v = strtoll(p, &end, 10);
         if (*end == 'k' || *end == 'K') {
+            if (v > 1000000000LL / 1000)    /* checked before multiplying: no wrap-around */
+                return -1;
             v *= 1000;
             end++;
         }
@@ -263,6 +265,12 @@ static int build_rule(const struct rate_rule_conf *rc, struct wm_rule *r, char *
         return -1;
     }
     snprintf(r->name, sizeof r->name, "%s", rc->name);
+    if (rc->window % 10 != 0) {
+        /* The script keeps ten sub-windows of window/10 seconds: anything else would be rounded down. */
+        snprintf(err, errlen, "rate rule %s: window %llds must be a multiple of 10 s (it is counted in tenths)",
+                 rc->name, rc->window);
+        return -1;
+    }
     r->key = rc->key;
     r->unit = rc->count;
     r->stage = rc->stage;
@@ -306,6 +314,12 @@ static int build_all(const struct policy_conf *c, struct warmup_model *m, char *
         return -1;
     if (build_health(&w->health, &m->health, err, errlen) < 0)
         return -1;
+    if (w->smoothing_start_hour + w->smoothing_hours > 24) {
+        /* Caps are per UTC day: a line still rising at midnight never reaches the cap. */
+        snprintf(err, errlen, "warmup: smoothing_start_hour + smoothing_hours = %lld: the smoothing must end by "
+                 "24:00 UTC, when the daily counters start again", w->smoothing_start_hour + w->smoothing_hours);
+        return -1;
+    }
     m->smooth_hours = w->smoothing_hours;
     m->smooth_start_hour = w->smoothing_start_hour;
     m->smooth_burst_percent = w->smoothing_burst_percent;

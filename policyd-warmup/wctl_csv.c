@@ -171,6 +171,41 @@ static void chomp(struct buf *b)
         b->data[b->len] = '\0';
 }
 
+/*
+ * Reads one physical line (LF included) into r->line, keeping at most
+ * `room` bytes: the rest of a longer line is read and dropped, and *over is
+ * set, so memory stays bounded by the record limit whatever the input
+ * (getline() would hold a line of any length).  Returns the bytes kept, or
+ * -1 at end of input (or a read error) before any byte.
+ */
+static ssize_t line_read(struct csv_reader *r, size_t room, int *over)
+{
+    size_t n = 0;
+    int c = EOF;
+    *over = 0;
+    if (r->linecap < room) {
+        free(r->line);
+        r->line = malloc(room);
+        if (r->line == NULL) {
+            r->linecap = 0;
+            errno = ENOMEM;
+            return -1;
+        }
+        r->linecap = room;
+    }
+    while ((c = getc(r->fp)) != EOF) {
+        if (n < room)
+            r->line[n++] = (char)c;
+        else
+            *over = 1;
+        if (c == '\n')
+            break;
+    }
+    if (c == EOF && n == 0 && !*over)
+        return -1;
+    return (ssize_t)n;
+}
+
 int csv_reader_next(struct csv_reader *r, struct csv_record *out, unsigned long *lineno,
                     enum csv_status *st)
 {
@@ -183,10 +218,12 @@ int csv_reader_next(struct csv_reader *r, struct csv_record *out, unsigned long 
         /* Collect physical lines until the quotes balance. */
         for (;;) {
             const char *p;
+            int over;
             errno = 0;
-            n = getline(&r->line, &r->linecap, r->fp);
+            /* Room for the rest of the record (+3 for a byte-order mark on the first line). */
+            n = line_read(r, r->max_record - r->rec.len + (r->at_start ? 3 : 0), &over);
             if (n < 0) {
-                if (ferror(r->fp))
+                if (ferror(r->fp) || errno == ENOMEM)
                     return -2;
                 break;
             }
@@ -199,7 +236,7 @@ int csv_reader_next(struct csv_reader *r, struct csv_record *out, unsigned long 
                     n -= 3;
                 }
             }
-            if (too_long || r->rec.len + (size_t)n > r->max_record) {
+            if (over || r->rec.len + (size_t)n > r->max_record) {
                 /* Drop the record but stop at this line: resynchronise here. */
                 too_long = 1;
                 break;

@@ -74,7 +74,7 @@ enum csv_status csv_split(char *rec, size_t len, struct csv_record *out);
 struct csv_reader {
     FILE         *fp;          /* not owned */
     struct buf    rec;         /* current record */
-    char         *line;        /* getline buffer, owned */
+    char         *line;        /* one physical line, owned; at most max_record + 3 bytes */
     size_t        linecap;
     unsigned long lines_read;  /* physical lines consumed so far */
     size_t        max_record;

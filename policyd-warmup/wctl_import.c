@@ -134,6 +134,15 @@ static int batch_add(struct wctl *w, struct batch *b, const struct wimp_entry *e
     return 0;
 }
 
+/* The `source` field of imported entries: "import:<file name>", control bytes replaced. */
+static void import_source(char *out, size_t n, const char *path)
+{
+    snprintf(out, n, "import:%.280s", base_name(path));
+    for (char *p = out; *p != '\0'; p++)             /* a file name is untrusted text too */
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+}
+
 static int import_stream(struct wctl *w, FILE *fp, const char *path, const char *forced,
                          struct import_counts *n, struct wimp_layout *lay)
 {
@@ -143,10 +152,7 @@ static int import_stream(struct wctl *w, FILE *fp, const char *path, const char 
     char source[300];
     int have_layout = 0, rc = 0;
 
-    snprintf(source, sizeof source, "import:%.280s", base_name(path));
-    for (char *p = source; *p != '\0'; p++)          /* a file name is untrusted text too */
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = '?';
+    import_source(source, sizeof source, path);
     csv_reader_init(&rd, fp, 0);
     batch.n = 0;
     for (;;) {

@@ -10,10 +10,11 @@
  *   history (`XREVRANGE pf:events + - COUNT 20`).
  *
  *     pause      paused=1, paused_reason="operator[: TEXT]", paused_at=now
- *     resume     paused=0, paused_reason and paused_at removed
+ *     resume     paused=0, resumed_at=now, paused_reason and paused_at removed
+ *                (policyd-warmup's complaint watch counts hours after resumed_at)
  *     set-stage  stage=N, stage_since=today, last_eval=yesterday
  *     reset      stage=0, start=stage_since=today, last_eval=yesterday,
- *                paused=0 (warm-up starts again from the first day's cap)
+ *                paused=0, resumed_at=now (warm-up starts again from the first day's cap)
  *
  *   last_eval=yesterday tells policyd-warmup that yesterday's health was
  *   already judged, so a stage the operator just set is not advanced or
@@ -51,13 +52,13 @@ static struct redis_script IP_CHANGE = {
     "if op == 'pause' then\n"
     "  redis.call('HSET', k, 'paused', '1', 'paused_reason', ARGV[2], 'paused_at', ARGV[3])\n"
     "elseif op == 'resume' then\n"
-    "  redis.call('HSET', k, 'paused', '0')\n"
+    "  redis.call('HSET', k, 'paused', '0', 'resumed_at', ARGV[3])\n"
     "  redis.call('HDEL', k, 'paused_reason', 'paused_at')\n"
     "elseif op == 'set-stage' then\n"
     "  redis.call('HSET', k, 'stage', ARGV[2], 'stage_since', ARGV[4], 'last_eval', ARGV[5])\n"
     "elseif op == 'reset' then\n"
     "  redis.call('HSET', k, 'stage', '0', 'start', ARGV[4], 'stage_since', ARGV[4],\n"
-    "             'last_eval', ARGV[5], 'paused', '0')\n"
+    "             'last_eval', ARGV[5], 'paused', '0', 'resumed_at', ARGV[3])\n"
     "  redis.call('HDEL', k, 'paused_reason', 'paused_at')\n"
     "else\n"
     "  return redis.error_reply('unknown operation ' .. op)\n"

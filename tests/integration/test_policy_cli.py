@@ -76,3 +76,26 @@ def test_shipped_sample_configuration_is_valid(bin_path):
     sample = os.path.join(os.path.dirname(__file__), "..", "..", "conf", "policyd-warmup.conf.sample")
     res = run(bin_path("policyd-warmup"), "-n", "-c", sample)
     assert res.returncode == 0, res.stderr
+
+
+def test_print_config_output_loads_back_unchanged(bin_path, lab_dir):
+    # An operator saves --print-config as the new postflow.conf: it must load and print the same.
+    d = lab_dir("cli")
+    b = bin_path("policyd-warmup")
+    first = run(b, "--print-config", "-c", write(os.path.join(d, "p.conf"), GOOD))
+    assert first.returncode == 0, first.stderr
+    again = run(b, "--print-config", "-c", write(os.path.join(d, "printed.conf"), first.stdout))
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == first.stdout
+    assert run(b, "-n", "-c", os.path.join(d, "printed.conf")).returncode == 0
+
+
+def test_print_config_output_loads_back_with_a_64_bit_limit(bin_path, lab_dir):
+    # The shipped sample has a byte limit of 10 GiB (10737418240L).
+    sample = os.path.join(os.path.dirname(__file__), "..", "..", "conf", "policyd-warmup.conf.sample")
+    d = lab_dir("cli")
+    b = bin_path("policyd-warmup")
+    first = run(b, "--print-config", "-c", sample)
+    assert first.returncode == 0, first.stderr
+    res = run(b, "-n", "-c", write(os.path.join(d, "printed.conf"), first.stdout))
+    assert res.returncode == 0, res.stderr

@@ -227,6 +227,54 @@ static void eom_counts_providers_seen_at_rcpt(void **state)
     plan_free(&p);
 }
 
+/* A provider rule at END-OF-MESSAGE charges each provider its own recipients. */
+static void eom_provider_rule_counts_each_provider_of_the_message(void **state)
+{
+    static const char conf[] =
+        "policy = { rate_limits = ( { name = \"pv\"; key = \"provider\"; count = \"recipients\"; limit = 500;\n"
+        "                             stage = \"end_of_message\"; } ); };\n";
+    struct fixture *f = *state;
+    struct policy_files files;
+    struct cfg_section sections[3];
+    struct cfg_error cerr;
+    struct warmup_model model;
+    char err[256];
+    memset(&files, 0, sizeof files);        /* cfg_defaults() frees what a field held */
+    size_t n = policy_conf_sections(&files, sections);
+    assert_int_equal(cfg_defaults(sections, n, &cerr), 0);
+    assert_int_equal(cfg_load_string(conf, "pv.conf", sections, n, &cerr), 0);
+    assert_int_equal(warmup_model_build(&files.policy, &model, err, sizeof err), 0);
+    struct plan_env env = f->env;
+    env.model = &model;
+    struct ip_cache none = { NULL, 0 };
+    struct msg_state ms;
+    struct plan p;
+    msg_state_reset(&ms);
+    memcpy(ms.instance, "M", 1);
+    ms.instance_len = 1;
+    ms.rcpts_seen = 3;
+    ms.provider_rcpts[provider_find(model.providers, "gmail")] = 2;
+    ms.provider_rcpts[provider_find(model.providers, "microsoft")] = 1;
+    assert_int_equal(policy_plan_build(&env, req(f, "protocol_state=END-OF-MESSAGE\ninstance=M\nqueue_id=Q\n"
+                                                    "sender=news@example.com\nrecipient_count=3\n"),
+                                       &ms, &none, &p), 0);
+    assert_int_equal(p.kind, PLAN_SCRIPT);
+    assert_int_equal(p.nkeys, 2);
+    assert_int_equal(p.nrules, 2);
+    assert_string_equal(p.keys[0], "pf:rl:{pv:gmail}");
+    assert_string_equal(p.keys[1], "pf:rl:{pv:microsoft}");
+    assert_string_equal(p.args[16 + 2], "2");       /* gmail: its two recipients */
+    assert_string_equal(p.args[16 + 5], "1");       /* microsoft: its one */
+    plan_free(&p);
+    /* A ratelimited answer for either bucket names the one rule. */
+    const char *items[] = { "ratelimited", "2", "500" };
+    size_t lens[] = { 11, 1, 3 };
+    assert_int_equal(policy_plan_answer(&env, &p, items, lens, 3, &none), 0);
+    assert_non_null(strstr(p.action, "\"pv\""));
+    warmup_model_free(&model);
+    cfg_free(sections, n);
+}
+
 static void unpooled_sender_without_eom_rules_needs_no_redis(void **state)
 {
     struct fixture *f = *state;
@@ -343,6 +391,7 @@ int main(void)
         cmocka_unit_test(a_new_instance_forgets_the_previous_message),
         cmocka_unit_test(eom_plan_lists_the_pool_with_budgets_for_now),
         cmocka_unit_test(eom_counts_providers_seen_at_rcpt),
+        cmocka_unit_test(eom_provider_rule_counts_each_provider_of_the_message),
         cmocka_unit_test(unpooled_sender_without_eom_rules_needs_no_redis),
         cmocka_unit_test(values_unfit_for_a_key_are_not_counted),
         cmocka_unit_test(script_answers_become_actions),

@@ -191,6 +191,12 @@ static void ulong_rejects_garbage_and_overflow(void **state)
     assert_int_equal(policy_view_ulong(&d, 41, &v), -1);
     assert_int_equal(policy_view_ulong(&d, 42, &v), 0);
     assert_int_equal(v, 42);
+    /* A digit above a small max: max - digit must not wrap around. */
+    struct policy_view e = { "9", 1 }, f = { "17", 2 };
+    assert_int_equal(policy_view_ulong(&e, 5, &v), -1);
+    assert_int_equal(policy_view_ulong(&f, 5, &v), -1);
+    assert_int_equal(policy_view_ulong(&e, 9, &v), 0);
+    assert_int_equal(v, 9);
 }
 
 static void case_insensitive_compare(void **state)

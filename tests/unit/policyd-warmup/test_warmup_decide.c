@@ -176,6 +176,36 @@ static void warm_ip_is_kept(void **state)
     assert_int_equal(ev.verdict, WM_KEEP);
 }
 
+static void negative_stage_is_evaluated_as_stage_zero(void **state)
+{
+    /* The policy caps a hand-edited negative stage like stage 0 (warmup_cap); the daily
+     * evaluation must agree, not call the IP "warm" and keep it capped forever. */
+    struct wm_health h = health();
+    struct wm_evaluation ev;
+    struct wm_day_counts healthy = { 100, 0, 0, 0 };
+    warmup_evaluate(&h, -1, 5, 100, &healthy, &ev);
+    assert_int_equal(ev.verdict, WM_ADVANCE);
+    assert_int_equal(ev.new_stage, 1);
+    struct wm_day_counts bounced = { 100, 5, 0, 0 };
+    warmup_evaluate(&h, -2, 5, 100, &bounced, &ev);
+    assert_int_equal(ev.verdict, WM_HOLD);          /* nothing below stage 0 */
+    assert_int_equal(ev.new_stage, 0);
+}
+
+static void rolling_complaints_pause_by_the_daily_rule(void **state)
+{
+    /* Between daily evaluations the last 24 hours are watched for complaints only. */
+    struct wm_health h = health();
+    char reason[160];
+    struct wm_day_counts spike = { 1000, 40, 40, 2 };         /* 0.2 % > 0.1 % */
+    assert_int_equal(warmup_complaints_over(&h, &spike, reason, sizeof reason), 1);
+    assert_non_null(strstr(reason, "complaints 0.20% of 1000"));
+    struct wm_day_counts at_limit = { 1000, 40, 40, 1 };      /* 0.1 %: not over */
+    assert_int_equal(warmup_complaints_over(&h, &at_limit, reason, sizeof reason), 0);
+    struct wm_day_counts nothing_sent = { 0, 0, 0, 3 };       /* no rate without mail */
+    assert_int_equal(warmup_complaints_over(&h, &nothing_sent, reason, sizeof reason), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +223,8 @@ int main(void)
         cmocka_unit_test(soft_bounces_hold),
         cmocka_unit_test(complaints_pause_before_anything_else),
         cmocka_unit_test(warm_ip_is_kept),
+        cmocka_unit_test(negative_stage_is_evaluated_as_stage_zero),
+        cmocka_unit_test(rolling_complaints_pause_by_the_daily_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

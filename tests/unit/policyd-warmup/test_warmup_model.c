@@ -165,6 +165,41 @@ static void caps_parser(void **state)
     assert_int_equal(warmup_parse_caps("5x", caps, 4), -1);
 }
 
+static void caps_beyond_the_range_are_refused_without_overflow(void **state)
+{
+    long long caps[4];
+    /* The "k" multiplier must not wrap around (the build uses -fno-strict-overflow, so
+     * 18446744073709552 * 1000 wraps to 384 and was taken as a cap of 384). */
+    assert_int_equal(warmup_parse_caps("18446744073709552k", caps, 4), -1);
+    assert_int_equal(warmup_parse_caps("99999999999999999999k", caps, 4), -1);
+    assert_int_equal(warmup_parse_caps("9223372036854776k", caps, 4), -1);
+    assert_int_equal(warmup_parse_caps("1000000k", caps, 4), 1);       /* 1e9: the largest cap */
+    assert_int_equal(caps[0], 1000000000LL);
+    assert_int_equal(warmup_parse_caps("1000001k", caps, 4), -1);
+}
+
+static void smoothing_window_must_end_by_midnight(void **state)
+{
+    /* Days are UTC days: a window running past 24:00 would never release the whole cap. */
+    expect_error("policy = { warmup = { smoothing_start_hour = 12; smoothing_hours = 24; }; };",
+                 "smoothing_start_hour + smoothing_hours");
+    struct warmup_model m;
+    assert_int_equal(build("policy = { warmup = { smoothing_start_hour = 6; smoothing_hours = 18; }; };", &m), 0);
+    warmup_model_free(&m);
+}
+
+static void rate_window_must_be_whole_tenths(void **state)
+{
+    /* Windows are counted in ten sub-windows of window/10 s (rounded down): 15 s would act as 10 s. */
+    expect_error("policy = { rate_limits = ( { name = \"r\"; key = \"sender\"; limit = 5; window = 15; } ); };",
+                 "multiple of 10");
+    struct warmup_model m;
+    assert_int_equal(build("policy = { rate_limits = ( { name = \"r\"; key = \"sender\"; limit = 5; "
+                           "window = \"90s\"; } ); };", &m), 0);
+    assert_int_equal(m.rules[0].window, 90);
+    warmup_model_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -181,6 +216,9 @@ int main(void)
         cmocka_unit_test(default_rule_text_names_the_rule),
         cmocka_unit_test(percent_parser),
         cmocka_unit_test(caps_parser),
+        cmocka_unit_test(caps_beyond_the_range_are_refused_without_overflow),
+        cmocka_unit_test(smoothing_window_must_end_by_midnight),
+        cmocka_unit_test(rate_window_must_be_whole_tenths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -160,6 +161,35 @@ static void reader_bounds_a_record_and_resynchronises(void **state)
     fclose(fp);
 }
 
+static void reader_memory_stays_bounded_on_one_huge_line(void **state)
+{
+    /* 8 MiB without a line end, then a good record: the reader must not hold the
+     * whole line in memory to find out that it is too long. */
+    size_t big = 8u << 20;
+    char *text = malloc(big + 64);
+    assert_non_null(text);
+    memset(text, 'a', big);
+    size_t n = big + (size_t)snprintf(text + big, 64, "\nnext@x.example,hard\n");
+    FILE *fp = fmemopen(text, n, "r");
+    struct csv_reader rd;
+    struct csv_record r;
+    unsigned long line;
+    enum csv_status st;
+    (void)state;
+    csv_reader_init(&rd, fp, 1024);
+    assert_int_equal(csv_reader_next(&rd, &r, &line, &st), -1);
+    assert_int_equal(st, CSV_ERR_LONG);
+    assert_true(rd.linecap <= 4096);         /* not the 8 MiB line */
+    assert_true(rd.rec.cap <= 4096);
+    assert_int_equal(csv_reader_next(&rd, &r, &line, &st), 1);
+    assert_int_equal(line, 2);
+    assert_field(&r, 0, "next@x.example");
+    assert_int_equal(csv_reader_next(&rd, &r, &line, &st), 0);
+    csv_reader_free(&rd);
+    fclose(fp);
+    free(text);
+}
+
 static void writer_quotes_only_when_needed_and_round_trips(void **state)
 {
     struct buf b;
@@ -191,6 +221,7 @@ int main(void)
         cmocka_unit_test(reader_joins_quoted_lines_and_counts_lines),
         cmocka_unit_test(reader_reports_bad_record_and_goes_on),
         cmocka_unit_test(reader_bounds_a_record_and_resynchronises),
+        cmocka_unit_test(reader_memory_stays_bounded_on_one_huge_line),
         cmocka_unit_test(writer_quotes_only_when_needed_and_round_trips),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
