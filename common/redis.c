@@ -63,19 +63,33 @@ static char *dup_or_null(const char *s)
     return s != NULL && *s != '\0' ? xstrdup(s) : NULL;
 }
 
+void redis_conf_copy(struct redis_conf *dst, const struct redis_conf *src)
+{
+    *dst = *src;
+    dst->address = xstrdup(src->address != NULL && *src->address ? src->address : "127.0.0.1:6379");
+    dst->username = dup_or_null(src->username);
+    dst->password = dup_or_null(src->password);
+    dst->key_prefix = xstrdup(src->key_prefix != NULL ? src->key_prefix : "");
+    if (dst->connect_timeout_ms <= 0)
+        dst->connect_timeout_ms = 1000;
+    if (dst->command_timeout_ms <= 0)
+        dst->command_timeout_ms = 2000;
+}
+
+void redis_conf_release(struct redis_conf *conf)
+{
+    free(conf->address);
+    free(conf->username);
+    free(conf->password);
+    free(conf->key_prefix);
+    conf->address = conf->username = conf->password = conf->key_prefix = NULL;
+}
+
 struct redis_conn *redis_new(const struct redis_conf *conf)
 {
     struct redis_conn *rc = xcalloc(1, sizeof(*rc));
 
-    rc->conf = *conf;
-    rc->conf.address = xstrdup(conf->address != NULL ? conf->address : "127.0.0.1:6379");
-    rc->conf.username = dup_or_null(conf->username);
-    rc->conf.password = dup_or_null(conf->password);
-    rc->conf.key_prefix = xstrdup(conf->key_prefix != NULL ? conf->key_prefix : "");
-    if (rc->conf.connect_timeout_ms <= 0)
-        rc->conf.connect_timeout_ms = 1000;
-    if (rc->conf.command_timeout_ms <= 0)
-        rc->conf.command_timeout_ms = 2000;
+    redis_conf_copy(&rc->conf, conf);
     return rc;
 }
 
@@ -92,10 +106,7 @@ void redis_free(struct redis_conn *rc)
     if (rc == NULL)
         return;
     redis_drop(rc);
-    free(rc->conf.address);
-    free(rc->conf.username);
-    free(rc->conf.password);
-    free(rc->conf.key_prefix);
+    redis_conf_release(&rc->conf);
     free(rc);
 }
 

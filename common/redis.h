@@ -42,6 +42,14 @@ struct redis_conf {
 /* Option table for the `redis` section (bind to a struct redis_conf). */
 extern const struct cfg_option redis_conf_options[];
 
+/*
+ * Deep-copies src into dst (dst's strings are then owned by dst): address defaults to
+ * 127.0.0.1:6379, empty username/password become NULL, timeouts get their defaults when unset.
+ * Release with redis_conf_release().  Shared by the sync and the async (policyd-warmup) connections.
+ */
+void redis_conf_copy(struct redis_conf *dst, const struct redis_conf *src);
+void redis_conf_release(struct redis_conf *conf);
+
 struct redis_script {
     const char *name;    /* for logs: "policy_decide" */
     const char *body;    /* Lua source */

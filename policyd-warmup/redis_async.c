@@ -58,11 +58,6 @@ struct cmd_call {
 static void ar_connect(struct aredis *ar);
 static void ar_set_error(struct aredis *ar, const char *what);
 
-static char *dup_or_null(const char *s)
-{
-    return s != NULL ? xstrdup(s) : NULL;
-}
-
 void aredis_script_init(struct aredis_script *s)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -240,11 +235,7 @@ struct aredis *aredis_new(struct ev_loop *loop, const struct redis_conf *conf)
 {
     struct aredis *ar = xcalloc(1, sizeof *ar);
     ar->loop = loop;
-    ar->conf = *conf;
-    ar->conf.address = dup_or_null(conf->address);
-    ar->conf.username = dup_or_null(conf->username);
-    ar->conf.password = dup_or_null(conf->password);
-    ar->conf.key_prefix = dup_or_null(conf->key_prefix);
+    redis_conf_copy(&ar->conf, conf);
     ar->backoff_ms = conf->retry_min_ms > 0 ? conf->retry_min_ms : 1;
     ev_timer_init(&ar->retry, on_retry, 0., 0.);
     ar->retry.data = ar;
@@ -269,10 +260,7 @@ void aredis_free(struct aredis *ar)
         ac->data = NULL;
         redisAsyncFree(ac);
     }
-    free(ar->conf.address);
-    free(ar->conf.username);
-    free(ar->conf.password);
-    free(ar->conf.key_prefix);
+    redis_conf_release(&ar->conf);
     free(ar);
 }
 
