@@ -220,15 +220,19 @@ static void log_outcome(struct pconn *c)
 {
     const struct plan *p = &c->plan;
     char qid[64], state[40], rb[LOG_PRINTABLE_MAX], sb[LOG_PRINTABLE_MAX], cl[64], inst[PLAN_INSTANCE_MAX];
+    enum log_level lvl = (p->outcome == OUT_DUNNO || p->outcome == OUT_STEERED) ? LOG_LVL_DEBUG : LOG_LVL_INFO;
+    if (p->outcome == OUT_STEERED && !p->is_rcpt)
+        lvl = LOG_LVL_INFO;
+    /* The log module filters levels, but preparing six printable fields per request is the costly
+     * part (about 10% of the daemon's CPU at 35k requests/s): skip it for lines nobody sees. */
+    if (!log_enabled(lvl))
+        return;
     attr_printable(qid, sizeof qid, c, PA_QUEUE_ID);
     attr_printable(state, sizeof state, c, PA_PROTOCOL_STATE);
     attr_printable(rb, sizeof rb, c, PA_RECIPIENT);
     attr_printable(sb, sizeof sb, c, PA_SENDER);
     attr_printable(cl, sizeof cl, c, PA_CLIENT_ADDRESS);
     attr_printable(inst, sizeof inst, c, PA_INSTANCE);
-    enum log_level lvl = (p->outcome == OUT_DUNNO || p->outcome == OUT_STEERED) ? LOG_LVL_DEBUG : LOG_LVL_INFO;
-    if (p->outcome == OUT_STEERED && !p->is_rcpt)
-        lvl = LOG_LVL_INFO;
     log_qid(lvl, qid[0] ? qid : NULL, "%s from=<%s> to=<%s> client=%s instance=%s: %s", state[0] ? state : "-",
             sb, rb, cl[0] ? cl : "-", inst[0] ? inst : "-", p->action);
 }
