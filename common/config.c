@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "xalloc.h"
@@ -531,6 +532,18 @@ int cfg_load_file(const char *path, const struct cfg_section *sections, size_t n
         rc = cfg_load(&cf, path, sections, nsections, err);
     config_destroy(&cf);
     return rc;
+}
+
+int cfg_load_defaults_and_file(const char *path, int must_exist, const struct cfg_section *sections,
+                               size_t nsections, struct cfg_error *err)
+{
+    const char *file = path != NULL ? path : cfg_default_path();
+
+    if (cfg_defaults(sections, nsections, err) < 0)
+        return -1;
+    if (!must_exist && access(file, F_OK) < 0 && errno == ENOENT)
+        return 0;
+    return cfg_load_file(file, sections, nsections, err);
 }
 
 int cfg_load_string(const char *text, const char *name, const struct cfg_section *sections,

@@ -94,7 +94,15 @@ int cfg_defaults(const struct cfg_section *sections, size_t nsections, struct cf
 int cfg_load_file(const char *path, const struct cfg_section *sections, size_t nsections,
                   struct cfg_error *err);
 
-/* Same, from a string (tests; `name` stands for the file name in errors). */
+/*
+ * What every program does at start and on reload: cfg_defaults(), then the file.  path NULL means
+ * cfg_default_path(); unless must_exist, a missing file is not an error (built-in defaults and
+ * command-line options apply).  Never prints: returns 0, or -1 with err->text "file:line: message".
+ */
+int cfg_load_defaults_and_file(const char *path, int must_exist, const struct cfg_section *sections,
+                               size_t nsections, struct cfg_error *err);
+
+/* Same as cfg_load_file, from a string (tests; `name` stands for the file name in errors). */
 int cfg_load_string(const char *text, const char *name, const struct cfg_section *sections,
                     size_t nsections, struct cfg_error *err);
 

@@ -21,13 +21,7 @@ int startup_load_config(const char *prog, const char *path, const struct cfg_sec
     size_t i;
 
     err.text[0] = '\0';
-    if (cfg_defaults(sections, n, &err) < 0) {
-        fprintf(stderr, "%s: internal error in built-in defaults: %s\n", prog, err.text);
-        return PF_EXIT_CONFIG;
-    }
-    if (path == NULL && access(file, F_OK) < 0 && errno == ENOENT)
-        return PF_EXIT_OK;     /* no file: built-in defaults and command-line options */
-    if (cfg_load_file(file, sections, n, &err) < 0) {
+    if (cfg_load_defaults_and_file(path, path != NULL, sections, n, &err) < 0) {
         fprintf(stderr, "%s: %s\n", prog, err.text);
         log_error("configuration error: %s", err.text);
         return PF_EXIT_CONFIG;

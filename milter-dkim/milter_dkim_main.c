@@ -170,10 +170,8 @@ static void reload_now(void)
     memset(&l, 0, sizeof l);
     mdkim_config_sections(l.sections, &l.log, &l.trace, &l.conf);
     struct cfg_error cerr;
-    const char *path = g_opts->config ? g_opts->config : cfg_default_path();
-    int ok = cfg_defaults(l.sections, MDKIM_NSECTIONS, &cerr) == 0
-             && (access(path, F_OK) != 0 && g_opts->config == NULL
-                 ? 1 : cfg_load_file(path, l.sections, MDKIM_NSECTIONS, &cerr) == 0);
+    int ok = cfg_load_defaults_and_file(g_opts->config, g_opts->config != NULL, l.sections, MDKIM_NSECTIONS,
+                                        &cerr) == 0;
     if (!ok) {
         log_error("reload refused, old configuration kept: %s", cerr.text);
     } else if (g_opts->domains != NULL

@@ -76,13 +76,7 @@ struct policy_runtime *policy_runtime_load(const char *path, int path_explicit, 
     rt->path = path ? xstrdup(path) : NULL;
     rt->nsections = policy_conf_sections(&rt->files, rt->sections);
     cerr.text[0] = '\0';
-    if (cfg_defaults(rt->sections, rt->nsections, &cerr) < 0) {
-        snprintf(err, errlen, "built-in defaults: %s", cerr.text);
-        runtime_free(rt);
-        return NULL;
-    }
-    int absent = !path_explicit && access(file, F_OK) < 0 && errno == ENOENT;
-    if (!absent && cfg_load_file(file, rt->sections, rt->nsections, &cerr) < 0) {
+    if (cfg_load_defaults_and_file(file, path_explicit, rt->sections, rt->nsections, &cerr) < 0) {
         snprintf(err, errlen, "%s", cerr.text);
         runtime_free(rt);
         return NULL;

@@ -181,8 +181,7 @@ static int setup_load(struct setup *s, const char *path, int explicit_path)
     s->secs[0] = (struct cfg_section){ "redis", redis_conf_options, &s->rconf };
     s->secs[1] = (struct cfg_section){ "policy", policy_conf_options, &s->pconf };
     s->secs[2] = (struct cfg_section){ "warmupctl", wctl_conf_options, &s->wconf };
-    if (cfg_defaults(s->secs, 3, &err) < 0 ||
-        ((explicit_path || access(path, F_OK) == 0) && cfg_load_file(path, s->secs, 3, &err) < 0)) {
+    if (cfg_load_defaults_and_file(path, explicit_path, s->secs, 3, &err) < 0) {
         fprintf(stderr, "warmupctl: %s\n", err.text);
         return PF_EXIT_CONFIG;
     }

@@ -216,6 +216,17 @@ static void missing_file_is_a_clear_error(void **state)
     assert_non_null(strstr(err.text, "/nonexistent/postflow.conf: cannot read"));
 }
 
+static void absent_file_means_defaults_unless_it_must_exist(void **state)
+{
+    struct cfg_error err;
+
+    conf.workers = 99;
+    assert_int_equal(cfg_load_defaults_and_file("/nonexistent/postflow.conf", 0, sections, NSECTIONS, &err), 0);
+    assert_int_equal(conf.workers, 4);          /* defaults applied */
+    assert_int_equal(cfg_load_defaults_and_file("/nonexistent/postflow.conf", 1, sections, NSECTIONS, &err), -1);
+    assert_non_null(strstr(err.text, "/nonexistent/postflow.conf: cannot read"));
+}
+
 static void printed_config_loads_back_identically(void **state)
 {
     struct cfg_error err;
@@ -282,6 +293,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(syntax_errors_name_the_line, setup, teardown),
         cmocka_unit_test_setup_teardown(overlong_strings_are_rejected_not_truncated, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_file_is_a_clear_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(absent_file_means_defaults_unless_it_must_exist, setup, teardown),
         cmocka_unit_test_setup_teardown(printed_config_loads_back_identically, setup, teardown),
         cmocka_unit_test(durations_and_sizes_parse_suffixes),
         cmocka_unit_test(log_section_table_accepts_names),
