@@ -25,39 +25,56 @@
 
 #define MAX_PROVS PROVIDER_MAX
 
-static void add_str(char ***list, size_t *n, const char *s, size_t len)
-{
-    *list = xrealloc(*list, (*n + 1) * sizeof **list);
-    (*list)[(*n)++] = xstrndup(s, len);
-}
-
 static void add_arg(struct plan *p, const char *s)
 {
-    add_str(&p->args, &p->nargs, s, strlen(s));
+    argvec_add_str(&p->av, s);
 }
 
 static void add_argll(struct plan *p, long long v)
 {
-    char tmp[32];
-    snprintf(tmp, sizeof tmp, "%lld", v);
-    add_arg(p, tmp);
+    argvec_add_ll(&p->av, v);
 }
 
 static void add_key(struct plan *p, const char *key, int len)
 {
-    add_str(&p->keys, &p->nkeys, key, (size_t)len);
+    argvec_add(&p->kv, key, (size_t)len);
 }
 
 void plan_free(struct plan *p)
 {
-    for (size_t i = 0; i < p->nkeys; i++)
-        free(p->keys[i]);
-    for (size_t i = 0; i < p->nargs; i++)
-        free(p->args[i]);
-    free(p->keys);
-    free(p->args);
+    argvec_free(&p->kv);
+    argvec_free(&p->hv);
+    argvec_free(&p->av);
+    free(p->argp);
+    free(p->argl);
+    p->argp = NULL;
+    p->argl = NULL;
+    p->argcap = 0;
     p->keys = p->args = NULL;
+    p->keylens = p->arglens = NULL;
     p->nkeys = p->nargs = 0;
+}
+
+/* Points keys/args at the arenas: KEYS, then the header arguments followed by the others. */
+static void plan_seal(struct plan *p)
+{
+    size_t n = p->hv.n + p->av.n;
+    char *const *h = argvec_seal(&p->hv), *const *a = argvec_seal(&p->av);
+    if (n > p->argcap) {
+        p->argp = xrealloc(p->argp, n * sizeof *p->argp);
+        p->argl = xrealloc(p->argl, n * sizeof *p->argl);
+        p->argcap = n;
+    }
+    memcpy(p->argp, h, p->hv.n * sizeof *h);
+    memcpy(p->argp + p->hv.n, a, p->av.n * sizeof *a);
+    memcpy(p->argl, p->hv.len, p->hv.n * sizeof *p->argl);
+    memcpy(p->argl + p->hv.n, p->av.len, p->av.n * sizeof *p->argl);
+    p->keys = argvec_seal(&p->kv);
+    p->keylens = p->kv.len;
+    p->nkeys = p->kv.n;
+    p->args = p->argp;
+    p->arglens = p->argl;
+    p->nargs = n;
 }
 
 void msg_state_reset(struct msg_state *ms)
@@ -371,28 +388,29 @@ static void facts_fill(const struct plan_env *env, const struct policy_request *
 }
 
 static void header_args(const struct plan_env *env, struct plan *p, const struct msg_facts *f, size_t nsup,
-                        int nprov, int has_attr, char **hdr)
+                        int nprov, int has_attr)
 {
-    char tmp[32];
-    snprintf(tmp, sizeof tmp, "%lld", env->now);                 hdr[0] = xstrdup(tmp);
-    hdr[1] = xstrdup(p->is_rcpt ? "rcpt" : "eom");
-    snprintf(tmp, sizeof tmp, "%zu", nsup);                      hdr[2] = xstrdup(tmp);
-    snprintf(tmp, sizeof tmp, "%zu", p->nrules);                 hdr[3] = xstrdup(tmp);
-    snprintf(tmp, sizeof tmp, "%zu", p->pool ? p->pool->nips : 0); hdr[4] = xstrdup(tmp);
-    snprintf(tmp, sizeof tmp, "%d", nprov);                      hdr[5] = xstrdup(tmp);
-    snprintf(tmp, sizeof tmp, "%ld", warmup_day(env->now));      hdr[6] = xstrdup(tmp);
-    snprintf(tmp, sizeof tmp, "%ld", warmup_day(env->now - 86400)); hdr[7] = xstrdup(tmp);
-    snprintf(tmp, sizeof tmp, "%lld", has_attr ? env->attribution_ttl : 0LL); hdr[8] = xstrdup(tmp);
-    snprintf(tmp, sizeof tmp, "%lld", f->rcpts);                 hdr[9] = xstrdup(tmp);
-    hdr[10] = xstrdup(env->node);
-    hdr[11] = xstrdup(p->pool ? p->pool->name : "");
-    hdr[12] = xstrndup(f->sender_domain.ptr ? f->sender_domain.ptr : "", f->sender_domain.len);
-    hdr[13] = xstrdup(nprov > 1 ? "mixed" : f->provider_name);
-    hdr[14] = xstrndup(f->sender.ptr ? f->sender.ptr : "", f->sender.len);
-    snprintf(tmp, sizeof tmp, "%lld", warmup_hour(env->now));    hdr[15] = xstrdup(tmp);
+    struct argvec *h = &p->hv;
+    argvec_reset(h);
+    argvec_add_ll(h, env->now);
+    argvec_add_str(h, p->is_rcpt ? "rcpt" : "eom");
+    argvec_add_ll(h, (long long)nsup);
+    argvec_add_ll(h, (long long)p->nrules);
+    if (p->is_rcpt)         /* the RCPT script (policy_rcpt_lua) needs no more */
+        return;
+    argvec_add_ll(h, p->pool ? (long long)p->pool->nips : 0);
+    argvec_add_ll(h, nprov);
+    argvec_add_ll(h, warmup_day(env->now));
+    argvec_add_ll(h, warmup_day(env->now - 86400));
+    argvec_add_ll(h, has_attr ? env->attribution_ttl : 0LL);
+    argvec_add_ll(h, f->rcpts);
+    argvec_add_str(h, env->node);
+    argvec_add_str(h, p->pool ? p->pool->name : "");
+    argvec_add(h, f->sender_domain.ptr ? f->sender_domain.ptr : "", f->sender_domain.len);
+    argvec_add_str(h, nprov > 1 ? "mixed" : f->provider_name);
+    argvec_add(h, f->sender.ptr ? f->sender.ptr : "", f->sender.len);
+    argvec_add_ll(h, warmup_hour(env->now));
 }
-
-#define NHDR 16
 
 int policy_plan_build(const struct plan_env *env, const struct policy_request *req, struct msg_state *ms,
                       const struct ip_cache *cache, struct plan *p)
@@ -402,7 +420,20 @@ int policy_plan_build(const struct plan_env *env, const struct policy_request *r
     int nprov = 0;
     const struct policy_view *st = &req->attr[PA_PROTOCOL_STATE];
 
+    /* Start afresh but keep the arenas (and their memory) of the last build. */
+    struct argvec kv = p->kv, hv = p->hv, av = p->av;
+    char **argp = p->argp;
+    size_t *argl = p->argl, argcap = p->argcap;
     memset(p, 0, sizeof *p);
+    p->kv = kv;
+    p->hv = hv;
+    p->av = av;
+    p->argp = argp;
+    p->argl = argl;
+    p->argcap = argcap;
+    argvec_reset(&p->kv);
+    argvec_reset(&p->hv);
+    argvec_reset(&p->av);
     p->kind = PLAN_ANSWER;
     p->outcome = OUT_DUNNO;
     snprintf(p->action, sizeof p->action, "DUNNO");
@@ -425,20 +456,14 @@ int policy_plan_build(const struct plan_env *env, const struct policy_request *r
     } else {
         plan_rules(env, req, &f, ms, p, RS_EOM);
         nprov = plan_warmup(env, req, ms, &f, cache, p);
-        if (nprov < 0) {
-            plan_free(p);
+        if (nprov < 0)
             return -1;
-        }
     }
-    if (p->nkeys == 0)
+    if (p->kv.n == 0)
         return 0;
     /* Header arguments go first: build them now that the counts are known. */
-    char *hdr[NHDR];
-    header_args(env, p, &f, nsup, nprov, p->qid[0] != '\0' && p->pool != NULL, hdr);
-    p->args = xrealloc(p->args, (p->nargs + NHDR) * sizeof *p->args);
-    memmove(p->args + NHDR, p->args, p->nargs * sizeof *p->args);
-    memcpy(p->args, hdr, sizeof hdr);
-    p->nargs += NHDR;
+    header_args(env, p, &f, nsup, nprov, p->qid[0] != '\0' && p->pool != NULL);
+    plan_seal(p);
     p->kind = PLAN_SCRIPT;
     return 0;
 }

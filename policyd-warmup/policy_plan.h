@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 
+#include "argvec.h"
 #include "policy_proto.h"
 #include "redis_keys.h"
 #include "warmup_model.h"
@@ -70,11 +71,19 @@ struct plan {
     enum plan_kind kind;
     char           action[PLAN_ACTION_MAX];   /* PLAN_ANSWER: the action */
     int            is_rcpt, is_exim;
-    /* PLAN_SCRIPT: KEYS then ARGV, each an owned NUL-terminated string */
-    char         **keys;
+    /* PLAN_SCRIPT: KEYS then ARGV (NUL-terminated, with their lengths), views
+     * into the arenas below, valid until the next build on this plan */
+    char *const   *keys;
+    const size_t  *keylens;
     size_t         nkeys;
-    char         **args;
+    char *const   *args;
+    const size_t  *arglens;
     size_t         nargs;
+    /* owned arenas, kept from one build to the next (plan_free releases them) */
+    struct argvec  kv, hv, av;                /* keys, header arguments, other arguments */
+    char         **argp;                      /* header then other arguments */
+    size_t        *argl;
+    size_t         argcap;
     /* to read the reply */
     const struct wm_pool *pool;
     size_t         rule_index[128];           /* script bucket i -> model rule (an EOM provider rule: one per provider) */
@@ -88,9 +97,10 @@ struct plan {
 
 /*
  * Builds the plan for req.  ms is the connection's message state (a new
- * instance resets it).
+ * instance resets it).  plan must be zeroed before its first build; later
+ * builds reuse its memory.
  * Returns 0, or -1 when the request lacks what its stage needs (the caller
- * answers DUNNO and logs).  Free with plan_free().
+ * answers DUNNO and logs).  Release the memory with plan_free().
  */
 int policy_plan_build(const struct plan_env *env, const struct policy_request *req, struct msg_state *ms,
                       const struct ip_cache *cache, struct plan *plan);

@@ -13,22 +13,24 @@
 
 #include <string.h>
 
-static const char *const attr_names[PA_COUNT] = {
-    [PA_REQUEST] = "request",
-    [PA_PROTOCOL_STATE] = "protocol_state",
-    [PA_PROTOCOL_NAME] = "protocol_name",
-    [PA_QUEUE_ID] = "queue_id",
-    [PA_INSTANCE] = "instance",
-    [PA_SENDER] = "sender",
-    [PA_RECIPIENT] = "recipient",
-    [PA_RECIPIENT_COUNT] = "recipient_count",
-    [PA_CLIENT_ADDRESS] = "client_address",
-    [PA_CLIENT_NAME] = "client_name",
-    [PA_SASL_USERNAME] = "sasl_username",
-    [PA_SIZE] = "size",
-    [PA_HELO_NAME] = "helo_name",
-    [PA_MTA] = "mta",
+#define ATTR(id, text) [id] = { text, sizeof text - 1 }
+static const struct { const char *name; size_t len; } attr_names[PA_COUNT] = {
+    ATTR(PA_REQUEST, "request"),
+    ATTR(PA_PROTOCOL_STATE, "protocol_state"),
+    ATTR(PA_PROTOCOL_NAME, "protocol_name"),
+    ATTR(PA_QUEUE_ID, "queue_id"),
+    ATTR(PA_INSTANCE, "instance"),
+    ATTR(PA_SENDER, "sender"),
+    ATTR(PA_RECIPIENT, "recipient"),
+    ATTR(PA_RECIPIENT_COUNT, "recipient_count"),
+    ATTR(PA_CLIENT_ADDRESS, "client_address"),
+    ATTR(PA_CLIENT_NAME, "client_name"),
+    ATTR(PA_SASL_USERNAME, "sasl_username"),
+    ATTR(PA_SIZE, "size"),
+    ATTR(PA_HELO_NAME, "helo_name"),
+    ATTR(PA_MTA, "mta"),
 };
+#undef ATTR
 
 void policy_limits_default(struct policy_limits *lim)
 {
@@ -113,22 +115,26 @@ static int name_byte_ok(unsigned char c)
 static enum policy_parse_status parse_line(const char *line, size_t n, const struct policy_limits *lim,
                                            struct policy_request *req)
 {
-    if (memchr(line, '\0', n) != NULL)
+    /* The name, checked byte by byte up to '=' (one pass: NUL is not a name byte). */
+    size_t nlen = 0;
+    while (nlen < n && line[nlen] != '=') {
+        if (!name_byte_ok((unsigned char)line[nlen]))   /* rare: say what is wrong first */
+            return memchr(line, '\0', n) != NULL || memchr(line, '=', n) == NULL ? POLICY_ERR_SYNTAX
+                                                                                   : POLICY_ERR_NAME;
+        nlen++;
+    }
+    if (nlen == n)
         return POLICY_ERR_SYNTAX;
-    const char *eq = memchr(line, '=', n);
-    if (eq == NULL)
-        return POLICY_ERR_SYNTAX;
-    size_t nlen = (size_t)(eq - line);
+    const char *eq = line + nlen;
     size_t vlen = n - nlen - 1;
+    if (memchr(eq + 1, '\0', vlen) != NULL)
+        return POLICY_ERR_SYNTAX;
     if (nlen == 0 || nlen > lim->max_name)
         return POLICY_ERR_NAME;
-    for (size_t i = 0; i < nlen; i++)
-        if (!name_byte_ok((unsigned char)line[i]))
-            return POLICY_ERR_NAME;
     if (vlen > lim->max_value)
         return POLICY_ERR_VALUE;
     for (int a = 0; a < PA_COUNT; a++) {
-        if (strlen(attr_names[a]) == nlen && memcmp(attr_names[a], line, nlen) == 0) {
+        if (attr_names[a].len == nlen && memcmp(attr_names[a].name, line, nlen) == 0) {
             if (req->attr[a].ptr != NULL)
                 return POLICY_ERR_DUP;
             req->attr[a].ptr = eq + 1;

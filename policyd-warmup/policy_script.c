@@ -1,14 +1,22 @@
 /*
  * NAME
- *   policy_script.c - the Lua script of one policy request, as a C string.
+ *   policy_script.c - the Lua scripts of policy requests, as C strings.
  *
  * DESCRIPTION
  *   Compiled into the binary, so the daemon never depends on a file at run
- *   time.  The script is atomic: every check passes and every counter is
+ *   time.  Each script is atomic: every check passes and every counter is
  *   added, or nothing is counted.  KEYS and ARGV are laid out by
- *   policy_plan.c:
+ *   policy_plan.c.
  *
- *   ARGV  1 now  2 mode (rcpt|eom)  3 nsup  4 nrules  5 nips  6 nprov
+ *   policy_rcpt_lua, for RCPT requests (suppression and RCPT-stage rules;
+ *   most requests are RCPT, and Redis's cost of a call grows with its
+ *   arguments, so this one gets only what it needs):
+ *   ARGV  1 now  2 "rcpt"  3 nsup  4 nrules, then per rule: limit, window, amount
+ *   KEYS  suppression keys (nsup), rule buckets (nrules)
+ *   Reply {"suppressed", reason, detail} | {"ratelimited", rule#, used} | {"ok", "0"}
+ *
+ *   policy_script_lua, for END-OF-MESSAGE requests:
+ *   ARGV  1 now  2 mode (eom)  3 nsup  4 nrules  5 nips  6 nprov
  *         7 today (yyyymmdd)  8 yesterday  9 attribution TTL (0: none)
  *        10 recipients of the message  11 node  12 pool  13 sender domain
  *        14 provider label  15 sender  16 hour
@@ -31,6 +39,57 @@
  */
 #include "policy_script.h"
 
+/* Shared parts.  They use the locals now, nsup, nrules, k (next KEYS index) and a (next ARGV index). */
+#define LUA_SUPPRESSION \
+    "for _ = 1, nsup do\n" \
+    "  local r = redis.call('HMGET', KEYS[k], 'reason', 'detail')\n" \
+    "  if r[1] then\n" \
+    "    return {'suppressed', r[1], r[2] or ''}\n" \
+    "  end\n" \
+    "  k = k + 1\n" \
+    "end\n"
+
+#define LUA_RULES_CHECK \
+    "local rules = {}\n" \
+    "for i = 1, nrules do\n" \
+    "  local key, limit, window, amount = KEYS[k], tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])\n" \
+    "  local sub = math.floor(window / 10)\n" \
+    "  local cur = math.floor(now / sub)\n" \
+    "  local h = redis.call('HGETALL', key)\n" \
+    "  local sum = 0\n" \
+    "  for j = 1, #h, 2 do\n" \
+    "    local b = tonumber(h[j])\n" \
+    "    if b and b > cur - 10 then\n" \
+    "      sum = sum + tonumber(h[j + 1])\n" \
+    "    else\n" \
+    "      redis.call('HDEL', key, h[j])\n" \
+    "    end\n" \
+    "  end\n" \
+    "  if sum + amount > limit then\n" \
+    "    return {'ratelimited', tostring(i), tostring(sum)}\n" \
+    "  end\n" \
+    "  rules[i] = {key, cur, amount, window + sub}\n" \
+    "  k, a = k + 1, a + 3\n" \
+    "end\n"
+
+#define LUA_RULES_COMMIT \
+    "for i = 1, nrules do\n" \
+    "  local r = rules[i]\n" \
+    "  if r[3] > 0 and redis.call('HINCRBY', r[1], r[2], r[3]) == r[3] then\n" \
+    "    redis.call('EXPIRE', r[1], r[4])\n" \
+    "  end\n" \
+    "end\n"
+
+const char policy_rcpt_lua[] =
+    "local now = tonumber(ARGV[1])\n"
+    "local nsup, nrules = tonumber(ARGV[3]), tonumber(ARGV[4])\n"
+    "local k, a = 1, 5\n"
+    LUA_SUPPRESSION
+    LUA_RULES_CHECK
+    LUA_RULES_COMMIT
+    "return {'ok', '0'}\n"
+    ;
+
 const char policy_script_lua[] =
     "local now = tonumber(ARGV[1])\n"
     "local mode = ARGV[2]\n"
@@ -38,35 +97,9 @@ const char policy_script_lua[] =
     "local today, yesterday, attr_ttl, total = ARGV[7], ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10])\n"
     "local k, a = 1, 17\n"
     "\n"
-    "for _ = 1, nsup do\n"
-    "  local r = redis.call('HMGET', KEYS[k], 'reason', 'detail')\n"
-    "  if r[1] then\n"
-    "    return {'suppressed', r[1], r[2] or ''}\n"
-    "  end\n"
-    "  k = k + 1\n"
-    "end\n"
+    LUA_SUPPRESSION
     "\n"
-    "local rules = {}\n"
-    "for i = 1, nrules do\n"
-    "  local key, limit, window, amount = KEYS[k], tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])\n"
-    "  local sub = math.floor(window / 10)\n"
-    "  local cur = math.floor(now / sub)\n"
-    "  local h = redis.call('HGETALL', key)\n"
-    "  local sum = 0\n"
-    "  for j = 1, #h, 2 do\n"
-    "    local b = tonumber(h[j])\n"
-    "    if b and b > cur - 10 then\n"
-    "      sum = sum + tonumber(h[j + 1])\n"
-    "    else\n"
-    "      redis.call('HDEL', key, h[j])\n"
-    "    end\n"
-    "  end\n"
-    "  if sum + amount > limit then\n"
-    "    return {'ratelimited', tostring(i), tostring(sum)}\n"
-    "  end\n"
-    "  rules[i] = {key, cur, amount, window + sub}\n"
-    "  k, a = k + 1, a + 3\n"
-    "end\n"
+    LUA_RULES_CHECK
     "\n"
     "local provs = {}\n"
     "for j = 1, nprov do\n"
@@ -119,12 +152,7 @@ const char policy_script_lua[] =
     "  return reply(stale and 'stale' or 'nobudget', 0)\n"
     "end\n"
     "\n"
-    "for i = 1, nrules do\n"
-    "  local r = rules[i]\n"
-    "  if r[3] > 0 and redis.call('HINCRBY', r[1], r[2], r[3]) == r[3] then\n"
-    "    redis.call('EXPIRE', r[1], r[4])\n"
-    "  end\n"
-    "end\n"
+    LUA_RULES_COMMIT
     "if best ~= nil then\n"
     "  redis.call('HINCRBY', best.day, 'all', total)\n"
     "  redis.call('HINCRBY', best.day, 'msgs', 1)\n"

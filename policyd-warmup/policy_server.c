@@ -60,7 +60,8 @@ struct policy_server {
     struct ev_loop        *loop;
     struct policy_runtime *rt;
     struct aredis         *redis;
-    struct aredis_script   script;
+    struct aredis_script   script;       /* END-OF-MESSAGE */
+    struct aredis_script   script_rcpt;  /* RCPT */
     struct warmup_job     *job;
     char                  *config_path;
     int                    path_explicit;
@@ -82,7 +83,8 @@ struct pconn {
     int                    fd;
     char                   peer[64];     /* "192.0.2.1:4711", "[2001:db8::1]:4711" or "unix", for logs */
     ev_io                  rio, wio;
-    ev_timer               idle;
+    ev_timer               idle;         /* fires idle_timeout after the last activity (see on_idle) */
+    ev_tstamp              last_active, idle_timeout;
     char                  *buf;
     size_t                 len, cap;
     size_t                 resume;
@@ -108,10 +110,9 @@ static void conn_send(struct pconn *c);
 static void conn_free(struct pconn *c)
 {
     struct policy_server *s = c->srv;
-    if (c->rt != NULL) {
-        plan_free(&c->plan);
+    plan_free(&c->plan);
+    if (c->rt != NULL)
         policy_runtime_unref(c->rt);
-    }
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -141,17 +142,17 @@ static void conn_close(struct pconn *c)
     /* else conn_process() frees it when it unwinds */
 }
 
+/* Notes activity; the idle timer is not moved here (a heap update per request) but in on_idle. */
 static void conn_touch(struct pconn *c)
 {
-    ev_timer_again(c->srv->loop, &c->idle);
+    c->last_active = ev_now(c->srv->loop);
 }
 
 /* ---- answers ----------------------------------------------------------- */
 
 static void request_done(struct pconn *c)
 {
-    if (c->rt != NULL) {
-        plan_free(&c->plan);
+    if (c->rt != NULL) {       /* the plan's memory stays for the next request */
         policy_runtime_unref(c->rt);
         c->rt = NULL;
     }
@@ -352,7 +353,6 @@ static void on_script_reply(void *priv, const redisReply *reply)
         if (rc == 1 && !c->retried) {
             /* Stale stage cache (an operator changed a stage): plan once more with fresh states. */
             c->retried = 1;
-            plan_free(&c->plan);
             if (policy_plan_build(&c->env, &c->req, &c->ms, &c->rt->cache, &c->plan) == 0 &&
                 c->plan.kind == PLAN_SCRIPT && conn_send_script(c) == 0)
                 return;
@@ -370,10 +370,13 @@ static void on_script_reply(void *priv, const redisReply *reply)
 static int conn_send_script(struct pconn *c)
 {
     struct plan *p = &c->plan;
-    if (aredis_eval(c->srv->redis, &c->srv->script, p->nkeys, p->keys, p->nargs, p->args, on_script_reply, c) < 0)
+    if (aredis_eval(c->srv->redis, p->is_rcpt ? &c->srv->script_rcpt : &c->srv->script, p->nkeys, p->keys, p->keylens, p->nargs, p->args, p->arglens,
+                    on_script_reply, c) < 0)
         return -1;
     c->busy = 1;
-    ev_io_stop(c->srv->loop, &c->rio);   /* backpressure until the answer */
+    /* Reading goes on (a pipelining client's next request waits in the buffer, which is bounded:
+     * on_readable stops reading when it is full): stopping and restarting the watcher for each
+     * request cost an epoll_ctl call each time. */
     return 0;
 }
 
@@ -393,7 +396,8 @@ static void conn_handle(struct pconn *c)
         char state[40];
         log_info("request in state %s without the attributes it needs; answering DUNNO",
                  attr_printable(state, sizeof state, c, PA_PROTOCOL_STATE));
-        memset(&c->plan, 0, sizeof c->plan);
+        c->plan.kind = PLAN_ANSWER;
+        c->plan.outcome = OUT_DUNNO;
         snprintf(c->plan.action, sizeof c->plan.action, "DUNNO");
         conn_finish_plan(c);
         return;
@@ -475,8 +479,12 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
             c->cap = ncap;
         }
     }
-    if (c->len == c->cap) {       /* over the limit and still no request: the parser says why */
-        conn_process(c);
+    if (c->len == c->cap) {
+        if (c->busy || c->outlen > 0) {   /* full of requests that wait for an answer: read later */
+            ev_io_stop(loop, &c->rio);
+            return;
+        }
+        conn_process(c);          /* over the limit and still no request: the parser says why */
         return;
     }
     ssize_t n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
@@ -498,6 +506,12 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 static void on_idle(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct pconn *c = w->data;
+    ev_tstamp left = c->last_active + c->idle_timeout - ev_now(loop);
+    if (left > 0.001) {        /* active since the timer was set: wait for the rest */
+        w->repeat = left;
+        ev_timer_again(loop, w);
+        return;
+    }
     log_debug("closing idle connection from %s", c->peer);
     conn_close(c);
 }
@@ -582,7 +596,9 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
         ev_io_init(&c->wio, on_writable, fd, EV_WRITE);
         c->rio.data = c->wio.data = c;
         ev_init(&c->idle, on_idle);
-        c->idle.repeat = (double)s->rt->files.policy.idle_timeout;
+        c->idle_timeout = (double)s->rt->files.policy.idle_timeout;
+        c->idle.repeat = c->idle_timeout;
+        c->last_active = ev_now(loop);
         c->idle.data = c;
         c->next = s->conns;
         if (s->conns)
@@ -692,6 +708,8 @@ struct policy_server *policy_server_new(struct ev_loop *loop, struct policy_runt
     s->path_explicit = path_explicit;
     s->script.body = policy_script_lua;
     aredis_script_init(&s->script);
+    s->script_rcpt.body = policy_rcpt_lua;
+    aredis_script_init(&s->script_rcpt);
     s->redis = aredis_new(loop, &rt->files.redis);
     s->m.started = (long long)time(NULL);
     for (size_t i = 0; i < nfds && i < MAX_LISTENERS; i++) {

@@ -20,6 +20,8 @@
 #include <hiredis/async.h>
 #include <hiredis/adapters/libev.h>
 
+#include "argvec.h"
+#include "buf.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -36,6 +38,8 @@ struct aredis {
     ev_timer           retry;         /* reconnect after backoff */
     ev_timer           watchdog;
     char               error[256];
+    struct buf         fmt;           /* scratch: the command being encoded */
+    unsigned           unflushed;     /* commands queued since the last early write */
 };
 
 struct eval_call {
@@ -44,6 +48,7 @@ struct eval_call {
     size_t                      nkeys, nargs;
     char *const                *keys;
     char *const                *args;
+    const size_t               *keylens, *arglens;   /* NULL: strlen */
     aredis_cb                   cb;
     void                       *priv;
     int                         retried;
@@ -235,6 +240,7 @@ struct aredis *aredis_new(struct ev_loop *loop, const struct redis_conf *conf)
 {
     struct aredis *ar = xcalloc(1, sizeof *ar);
     ar->loop = loop;
+    buf_init(&ar->fmt, 0);
     redis_conf_copy(&ar->conf, conf);
     ar->backoff_ms = conf->retry_min_ms > 0 ? conf->retry_min_ms : 1;
     ev_timer_init(&ar->retry, on_retry, 0., 0.);
@@ -261,6 +267,7 @@ void aredis_free(struct aredis *ar)
         redisAsyncFree(ac);
     }
     redis_conf_release(&ar->conf);
+    buf_free(&ar->fmt);
     free(ar);
 }
 
@@ -332,35 +339,83 @@ static void on_eval_reply(redisAsyncContext *ac, void *r, void *priv)
     free(call);
 }
 
+/*
+ * hiredis writes its output buffer when the loop next sees the socket
+ * writable: after every event of this loop iteration.  When many clients'
+ * requests arrive together, Redis would then idle until the last of them is
+ * planned, and the daemon idle while Redis runs the whole batch.  Writing
+ * every AREDIS_FLUSH_EVERY commands lets the two work at the same time.
+ * redisBufferWrite() runs no callback; an error stays in the context and
+ * hiredis handles it (disconnect, callbacks with NULL) from the loop.
+ */
+#define AREDIS_FLUSH_EVERY 8
+
+static void ar_flush_early(struct aredis *ar)
+{
+    int done = 0;
+    if (++ar->unflushed < AREDIS_FLUSH_EVERY || !ar->connected)
+        return;
+    ar->unflushed = 0;
+    if (ar->ac->c.err == 0)
+        (void)redisBufferWrite(&ar->ac->c, &done);
+}
+
+/* Appends one RESP bulk string ("$len\r\n" s "\r\n"). */
+static void resp_bulk(struct buf *b, const char *s, size_t len)
+{
+    char num[24];
+    size_t n = fmt_ll(num, (long long)len);
+    buf_append_char(b, '$');
+    buf_append(b, num, n);
+    buf_append(b, "\r\n", 2);
+    buf_append(b, s, len);
+    buf_append(b, "\r\n", 2);
+}
+
+/*
+ * EVALSHA (or EVAL) as one RESP command, encoded here rather than by
+ * redisAsyncCommandArgv(): its per-argument strlen, printf-style formatting
+ * and allocations cost more than the rest of the send.
+ */
 static int eval_send(struct eval_call *call, int full)
 {
     struct aredis *ar = call->ar;
-    size_t argc = 3 + call->nkeys + call->nargs;
-    const char **argv = xmalloc(argc * sizeof *argv);
-    char nk[24];
-    snprintf(nk, sizeof nk, "%zu", call->nkeys);
-    argv[0] = full ? "EVAL" : "EVALSHA";
-    argv[1] = full ? call->script->body : call->script->sha;
-    argv[2] = nk;
+    struct buf *b = &ar->fmt;
+    char num[24];
+    size_t n;
+    if (!ar_usable(ar))
+        return -1;
+    buf_reset(b);
+    buf_append_char(b, '*');
+    n = fmt_ll(num, (long long)(3 + call->nkeys + call->nargs));
+    buf_append(b, num, n);
+    buf_append(b, "\r\n", 2);
+    if (full)
+        resp_bulk(b, "EVAL", 4);
+    else
+        resp_bulk(b, "EVALSHA", 7);
+    if (full)
+        resp_bulk(b, call->script->body, strlen(call->script->body));
+    else
+        resp_bulk(b, call->script->sha, 40);
+    n = fmt_ll(num, (long long)call->nkeys);
+    resp_bulk(b, num, n);
     for (size_t i = 0; i < call->nkeys; i++)
-        argv[3 + i] = call->keys[i];
+        resp_bulk(b, call->keys[i], call->keylens ? call->keylens[i] : strlen(call->keys[i]));
     for (size_t i = 0; i < call->nargs; i++)
-        argv[3 + call->nkeys + i] = call->args[i];
-    int rc = -1;
-    if (ar_usable(ar)) {
-        if (ar->pending == 0)
-            ar->last_progress = ev_now(ar->loop);
-        if (redisAsyncCommandArgv(ar->ac, on_eval_reply, call, (int)argc, argv, NULL) == REDIS_OK) {
-            ar->pending++;
-            rc = 0;
-        }
-    }
-    free(argv);
-    return rc;
+        resp_bulk(b, call->args[i], call->arglens ? call->arglens[i] : strlen(call->args[i]));
+    if (ar->pending == 0)
+        ar->last_progress = ev_now(ar->loop);
+    if (redisAsyncFormattedCommand(ar->ac, on_eval_reply, call, b->data, b->len) != REDIS_OK)
+        return -1;
+    ar->pending++;
+    ar_flush_early(ar);
+    return 0;
 }
 
 int aredis_eval(struct aredis *ar, const struct aredis_script *s, size_t nkeys, char *const *keys,
-                size_t nargs, char *const *args, aredis_cb cb, void *priv)
+                const size_t *keylens, size_t nargs, char *const *args, const size_t *arglens, aredis_cb cb,
+                void *priv)
 {
     struct eval_call *call = xcalloc(1, sizeof *call);
     call->ar = ar;
@@ -368,7 +423,9 @@ int aredis_eval(struct aredis *ar, const struct aredis_script *s, size_t nkeys, 
     call->nkeys = nkeys;
     call->nargs = nargs;
     call->keys = keys;
+    call->keylens = keylens;
     call->args = args;
+    call->arglens = arglens;
     call->cb = cb;
     call->priv = priv;
     if (eval_send(call, 0) < 0) {

@@ -60,6 +60,7 @@ void aredis_script_init(struct aredis_script *s);
  * cb runs.  Returns 0, or -1 when unavailable now (cb not called).
  */
 int aredis_eval(struct aredis *ar, const struct aredis_script *s, size_t nkeys, char *const *keys,
-                size_t nargs, char *const *args, aredis_cb cb, void *priv);
+                const size_t *keylens, size_t nargs, char *const *args, const size_t *arglens, aredis_cb cb,
+                void *priv);
 
 #endif

@@ -116,7 +116,7 @@ static void push_health_keys(struct job_call *c, long long first, int hour_args)
 
 static int call_send(struct job_call *c, const struct aredis_script *s, aredis_cb cb)
 {
-    if (aredis_eval(c->job->redis, s, c->nkeys, c->keys, c->nargs, c->args, cb, c) < 0) {
+    if (aredis_eval(c->job->redis, s, c->nkeys, c->keys, NULL, c->nargs, c->args, NULL, cb, c) < 0) {
         call_free(c);
         return -1;
     }

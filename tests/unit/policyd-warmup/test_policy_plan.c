@@ -94,7 +94,7 @@ static const struct policy_request *req(struct fixture *f, const char *attrs)
 static void other_states_are_answered_without_redis(void **state)
 {
     struct fixture *f = *state;
-    struct plan p;
+    struct plan p = { 0 };
     assert_int_equal(policy_plan_build(&f->env, req(f, "protocol_state=MAIL\nsender=a@example.com\n"), &f->ms,
                                        &f->cache, &p), 0);
     assert_int_equal(p.kind, PLAN_ANSWER);
@@ -104,7 +104,7 @@ static void other_states_are_answered_without_redis(void **state)
 static void rcpt_without_recipient_is_refused(void **state)
 {
     struct fixture *f = *state;
-    struct plan p;
+    struct plan p = { 0 };
     assert_int_equal(policy_plan_build(&f->env, req(f, "protocol_state=RCPT\nsender=a@example.com\n"), &f->ms,
                                        &f->cache, &p), -1);
 }
@@ -112,7 +112,7 @@ static void rcpt_without_recipient_is_refused(void **state)
 static void rcpt_plan_checks_address_then_domain_then_its_rules(void **state)
 {
     struct fixture *f = *state;
-    struct plan p;
+    struct plan p = { 0 };
     msg_state_reset(&f->ms);
     assert_int_equal(policy_plan_build(&f->env, req(f, "protocol_state=RCPT\ninstance=I1\nclient_address=10.0.0.1\n"
                                                        "sender=News@Example.com\nrecipient=Bob@GMail.com\n"),
@@ -123,16 +123,17 @@ static void rcpt_plan_checks_address_then_domain_then_its_rules(void **state)
     assert_string_equal(p.keys[1], "pf:sup:{@gmail.com}");
     assert_string_equal(p.keys[2], "pf:rl:{rcpts:10.0.0.1}");
     assert_string_equal(p.keys[3], "pf:rl:{msgs:news@example.com}");
-    assert_int_equal(p.nargs, 16 + 6);
+    assert_int_equal(p.nargs, 4 + 6);             /* the RCPT script's short header, then the rules */
     assert_string_equal(p.args[0], "1795867200");
     assert_string_equal(p.args[1], "rcpt");
     assert_string_equal(p.args[2], "2");          /* suppression keys */
     assert_string_equal(p.args[3], "2");          /* rules */
-    assert_string_equal(p.args[4], "0");          /* no IPs at RCPT */
-    assert_string_equal(p.args[16], "50");        /* rcpts: limit, window, amount */
-    assert_string_equal(p.args[17], "3600");
-    assert_string_equal(p.args[18], "1");
-    assert_string_equal(p.args[21], "1");         /* msgs: first RCPT of the message counts it */
+    assert_int_equal(p.arglens[3], 1);
+    assert_string_equal(p.args[4], "50");         /* rcpts: limit, window, amount */
+    assert_string_equal(p.args[5], "3600");
+    assert_string_equal(p.args[6], "1");
+    assert_string_equal(p.args[9], "1");          /* msgs: first RCPT of the message counts it */
+    assert_int_equal(p.keylens[0], strlen("pf:sup:{bob@gmail.com}"));
     assert_true(p.any_closed);                    /* "msgs" is fail-closed */
     policy_plan_commit_rcpt(&p, &f->ms);
     plan_free(&p);
@@ -140,7 +141,7 @@ static void rcpt_plan_checks_address_then_domain_then_its_rules(void **state)
     assert_int_equal(policy_plan_build(&f->env, req(f, "protocol_state=RCPT\ninstance=I1\nclient_address=10.0.0.1\n"
                                                        "sender=news@example.com\nrecipient=c@yahoo.com\n"),
                                        &f->ms, &f->cache, &p), 0);
-    assert_string_equal(p.args[21], "0");
+    assert_string_equal(p.args[9], "0");
     policy_plan_commit_rcpt(&p, &f->ms);
     plan_free(&p);
     assert_int_equal(f->ms.rcpts_seen, 2);
@@ -152,20 +153,20 @@ static void rcpt_plan_checks_address_then_domain_then_its_rules(void **state)
 static void a_new_instance_forgets_the_previous_message(void **state)
 {
     struct fixture *f = *state;
-    struct plan p;
+    struct plan p = { 0 };
     f->ms.rcpts_seen = 5;
     assert_int_equal(policy_plan_build(&f->env, req(f, "protocol_state=RCPT\ninstance=I2\nclient_address=10.0.0.1\n"
                                                        "sender=news@example.com\nrecipient=d@example.org\n"),
                                        &f->ms, &f->cache, &p), 0);
     assert_int_equal(f->ms.rcpts_seen, 0);
-    assert_string_equal(p.args[21], "1");
+    assert_string_equal(p.args[9], "1");
     plan_free(&p);
 }
 
 static void eom_plan_lists_the_pool_with_budgets_for_now(void **state)
 {
     struct fixture *f = *state;
-    struct plan p;
+    struct plan p = { 0 };
     msg_state_reset(&f->ms);
     f->entries[0] = (struct ip_cache_entry){ .stage = 1, .paused = 0, .known = 1 };
     f->entries[1] = (struct ip_cache_entry){ 0 };
@@ -211,7 +212,7 @@ static void eom_plan_lists_the_pool_with_budgets_for_now(void **state)
 static void eom_counts_providers_seen_at_rcpt(void **state)
 {
     struct fixture *f = *state;
-    struct plan p;
+    struct plan p = { 0 };
     msg_state_reset(&f->ms);
     memcpy(f->ms.instance, "M", 1);
     f->ms.instance_len = 1;
@@ -248,7 +249,7 @@ static void eom_provider_rule_counts_each_provider_of_the_message(void **state)
     env.model = &model;
     struct ip_cache none = { NULL, 0 };
     struct msg_state ms;
-    struct plan p;
+    struct plan p = { 0 };
     msg_state_reset(&ms);
     memcpy(ms.instance, "M", 1);
     ms.instance_len = 1;
@@ -278,7 +279,7 @@ static void eom_provider_rule_counts_each_provider_of_the_message(void **state)
 static void unpooled_sender_without_eom_rules_needs_no_redis(void **state)
 {
     struct fixture *f = *state;
-    struct plan p;
+    struct plan p = { 0 };
     f->model.nrules = 2;     /* hide the end-of-message rule */
     assert_int_equal(policy_plan_build(&f->env, req(f, "protocol_state=END-OF-MESSAGE\nsender=a@other.example\n"),
                                        &f->ms, &f->cache, &p), 0);
@@ -290,7 +291,7 @@ static void unpooled_sender_without_eom_rules_needs_no_redis(void **state)
 static void values_unfit_for_a_key_are_not_counted(void **state)
 {
     struct fixture *f = *state;
-    struct plan p;
+    struct plan p = { 0 };
     assert_int_equal(policy_plan_build(&f->env, req(f, "protocol_state=RCPT\nclient_address=10.0.0.1\n"
                                                        "sender=\"john doe\"@example.com\nrecipient=a@b.example\n"),
                                        &f->ms, &f->cache, &p), 0);
@@ -300,7 +301,7 @@ static void values_unfit_for_a_key_are_not_counted(void **state)
 
 static struct plan eom_plan(struct fixture *f, int exim)
 {
-    struct plan p;
+    struct plan p = { 0 };
     msg_state_reset(&f->ms);
     assert_int_equal(policy_plan_build(&f->env, req(f, exim ? "protocol_state=END-OF-MESSAGE\nmta=exim\n"
                                                               "sender=news@example.com\n"
@@ -348,7 +349,7 @@ static void script_answers_become_actions(void **state)
 static void suppression_answer_says_why(void **state)
 {
     struct fixture *f = *state;
-    struct plan p;
+    struct plan p = { 0 };
     assert_int_equal(policy_plan_build(&f->env, req(f, "protocol_state=RCPT\nrecipient=a@b.example\n"), &f->ms,
                                        &f->cache, &p), 0);
     const char *sup[] = { "suppressed", "hard", "5.1.1 user\r\nunknown" };
