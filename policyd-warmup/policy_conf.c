@@ -79,11 +79,11 @@ static const struct cfg_option pool_options[] = {
 
 static const struct cfg_option health_options[] = {
     { "hard_bounce_max", CFG_STRING, O(health_conf, hard_bounce_max), "1%", 0, 16,
-      "a day above this hard-bounce rate does not advance", NULL, NULL, 0, 0 },
+      "a day advances only below this hard-bounce rate; above it the stage steps back", NULL, NULL, 0, 0 },
     { "soft_bounce_max", CFG_STRING, O(health_conf, soft_bounce_max), "3%", 0, 16,
-      "a day above this soft-bounce rate does not advance", NULL, NULL, 0, 0 },
+      "a day advances only below this soft-bounce rate", NULL, NULL, 0, 0 },
     { "complaint_max", CFG_STRING, O(health_conf, complaint_max), "0.1%", 0, 16,
-      "a day above this complaint rate pauses the IP until resumed", NULL, NULL, 0, 0 },
+      "a day advances only below this complaint rate; above it the IP pauses until resumed", NULL, NULL, 0, 0 },
     { "min_volume_percent", CFG_INT, O(health_conf, min_volume_percent), "50", 0, 100,
       "the day must have used this share of its cap to advance", NULL, NULL, 0, 0 },
     { "step_back_on_bounces", CFG_BOOL, O(health_conf, step_back_on_bounces), "true", 0, 0,

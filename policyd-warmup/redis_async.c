@@ -190,6 +190,11 @@ static void ar_connect(struct aredis *ar)
     }
     ac->data = ar;
     redisLibevAttach(ar->loop, ac);
+    /* Replies first: within one loop iteration, answering the requests Redis has decided
+     * comes before reading new ones (libev runs higher priorities first).  The adapter's
+     * watchers are initialised but not started yet, as ev_set_priority() requires. */
+    redisLibevEvents *lev = ac->ev.data;
+    ev_set_priority(&lev->rev, EV_MAXPRI);
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     ar->ac = ac;

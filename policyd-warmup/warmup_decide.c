@@ -60,6 +60,12 @@ static int over(long long part, long long whole, long limit_ppm)
     return whole > 0 && part * 1000000 > (long long)limit_ppm * whole;
 }
 
+/* The rate is at the limit or above (and not zero): a healthy day stays below every limit. */
+static int reached(long long part, long long whole, long limit_ppm)
+{
+    return whole > 0 && part > 0 && part * 1000000 >= (long long)limit_ppm * whole;
+}
+
 static void pct(char *out, size_t n, long long part, long long whole)
 {
     long long bp = whole > 0 ? part * 10000 / whole : 0;   /* basis points */
@@ -99,6 +105,19 @@ void warmup_evaluate(const struct wm_health *h, long stage, size_t nstages, long
         pct(r, sizeof r, c->soft, c->sent);
         out->verdict = WM_HOLD;
         snprintf(out->reason, sizeof out->reason, "soft bounces %s of %lld over the limit", r, c->sent);
+        return;
+    }
+    /* Exactly at a limit: not over it (no pause, no step back) but not healthy either
+     * (DESIGN: a day advances only with hard < 1%, soft < 3%, complaints < 0.1%). */
+    const char *at = reached(c->complaint, c->sent, h->complaint_ppm) ? "complaints"
+                   : reached(c->hard, c->sent, h->hard_ppm) ? "hard bounces"
+                   : reached(c->soft, c->sent, h->soft_ppm) ? "soft bounces" : NULL;
+    if (at != NULL) {
+        long long part = at[0] == 'c' ? c->complaint : at[0] == 'h' ? c->hard : c->soft;
+        pct(r, sizeof r, part, c->sent);
+        out->verdict = WM_HOLD;
+        snprintf(out->reason, sizeof out->reason, "%s %s of %lld at the limit (a healthy day stays below it)", at,
+                 r, c->sent);
         return;
     }
     if ((size_t)stage >= nstages) {

@@ -119,12 +119,24 @@ static void too_little_volume_holds(void **state)
     assert_int_equal(ev.verdict, WM_HOLD);
 }
 
-static void thresholds_are_strictly_greater_than(void **state)
+static void a_day_at_a_limit_holds_and_only_a_day_over_it_steps_back(void **state)
 {
     struct wm_health h = health();
     struct wm_evaluation ev;
     struct wm_day_counts at_limit = { 1000, 10, 30, 1 };   /* exactly 1 %, 3 %, 0.1 % */
     warmup_evaluate(&h, 1, 5, 500, &at_limit, &ev);
+    assert_int_equal(ev.verdict, WM_HOLD);                 /* not healthy (< is the rule), not over */
+    assert_int_equal(ev.new_stage, 1);
+    assert_non_null(strstr(ev.reason, "complaints 0.10% of 1000 at the limit"));
+    struct wm_day_counts hard_at = { 1000, 10, 0, 0 };
+    warmup_evaluate(&h, 1, 5, 500, &hard_at, &ev);
+    assert_int_equal(ev.verdict, WM_HOLD);
+    assert_non_null(strstr(ev.reason, "hard bounces 1.00% of 1000 at the limit"));
+    struct wm_day_counts soft_at = { 1000, 0, 30, 0 };
+    warmup_evaluate(&h, 1, 5, 500, &soft_at, &ev);
+    assert_int_equal(ev.verdict, WM_HOLD);
+    struct wm_day_counts below = { 1000, 9, 29, 0 };
+    warmup_evaluate(&h, 1, 5, 500, &below, &ev);
     assert_int_equal(ev.verdict, WM_ADVANCE);
     struct wm_day_counts over = { 1000, 11, 0, 0 };
     warmup_evaluate(&h, 1, 5, 500, &over, &ev);
@@ -218,7 +230,7 @@ int main(void)
         cmocka_unit_test(provider_share_of_the_cap),
         cmocka_unit_test(healthy_day_with_volume_advances),
         cmocka_unit_test(too_little_volume_holds),
-        cmocka_unit_test(thresholds_are_strictly_greater_than),
+        cmocka_unit_test(a_day_at_a_limit_holds_and_only_a_day_over_it_steps_back),
         cmocka_unit_test(hard_bounces_hold_at_stage_zero_or_when_configured),
         cmocka_unit_test(soft_bounces_hold),
         cmocka_unit_test(complaints_pause_before_anything_else),
