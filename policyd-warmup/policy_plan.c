@@ -65,10 +65,14 @@ static void plan_seal(struct plan *p)
         p->argl = xrealloc(p->argl, n * sizeof *p->argl);
         p->argcap = n;
     }
-    memcpy(p->argp, h, p->hv.n * sizeof *h);
-    memcpy(p->argp + p->hv.n, a, p->av.n * sizeof *a);
-    memcpy(p->argl, p->hv.len, p->hv.n * sizeof *p->argl);
-    memcpy(p->argl + p->hv.n, p->av.len, p->av.n * sizeof *p->argl);
+    if (p->hv.n > 0) {          /* (an empty argvec has no arrays, and memcpy from NULL is undefined) */
+        memcpy(p->argp, h, p->hv.n * sizeof *h);
+        memcpy(p->argl, p->hv.len, p->hv.n * sizeof *p->argl);
+    }
+    if (p->av.n > 0) {
+        memcpy(p->argp + p->hv.n, a, p->av.n * sizeof *a);
+        memcpy(p->argl + p->hv.n, p->av.len, p->av.n * sizeof *p->argl);
+    }
     p->keys = argvec_seal(&p->kv);
     p->keylens = p->kv.len;
     p->nkeys = p->kv.n;
