@@ -135,6 +135,7 @@ FUZZ_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_CFLAGS := $(CPPFLAGS) $(foreach d,$(PROGDIRS),-I$(d)) -std=c11 -g -O1 \
                -fsanitize=fuzzer-no-link,address,undefined $(PKG_CFLAGS)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_DIR)/%)
+.SECONDARY: $(FUZZ_OBJS)   # keep the objects between runs (make would delete them as intermediates)
 
 $(FUZZ_DIR)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
