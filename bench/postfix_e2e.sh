@@ -5,7 +5,7 @@
 # SYNOPSIS
 #	postfix_e2e.sh up DIR          start a private Postfix and smtp-sink
 #	postfix_e2e.sh milter DIR SPEC set smtpd_milters (SPEC "" = none), reload
-#	postfix_e2e.sh run DIR N SESSIONS SIZE
+#	postfix_e2e.sh run DIR N SESSIONS SIZE [reuse]
 #	postfix_e2e.sh down DIR
 #
 # DESCRIPTION
@@ -14,8 +14,10 @@
 #	DIR/maillog) that relays everything to an smtp-sink on another loopback
 #	port; smtp-sink writes each delivered message to DIR/sink/.
 #	`run` submits N messages of SIZE bytes with smtp-source over SESSIONS
-#	parallel sessions (one message per SMTP session, smtp-source's default)
-#	and times from the start of submission until the N-th message file
+#	parallel sessions (one message per SMTP session, smtp-source's default;
+#	with "reuse", smtp-source -d sends every message of a session over one
+#	connection, as a bulk sender does) and times from the start of
+#	submission until the N-th message file
 #	appears in the sink.  It prints one line:
 #	    RESULT msgs= delivered= signed= secs= msg_per_s=
 #	where signed counts sink files carrying a DKIM-Signature header.
@@ -111,21 +113,22 @@ milter)
 	sleep 1
 	;;
 run)
-	N=${3:?N}; S=${4:?SESSIONS}; SIZE=${5:?SIZE}
+	N=${3:?N}; S=${4:?SESSIONS}; SIZE=${5:?SIZE}; REUSE=${6:-}
 	SMTP_PORT=$(cat "$D/smtp.port")
 	rm -f "$D"/sink/m.*
 	# One process starts smtp-source and watches the sink directory (a
 	# listing every 10 ms: a shell loop forking find/wc/date instead took
 	# about a tenth of the two CPUs from the Postfix being measured).
-	/usr/bin/python3 - "$D" "$N" "$S" "$SIZE" "$SMTP_PORT" <<'PY'
+	/usr/bin/python3 - "$D" "$N" "$S" "$SIZE" "$SMTP_PORT" "$REUSE" <<'PY'
 import os, subprocess, sys, time
 d, n, s, size, port = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+reuse = ["-d"] if sys.argv[6] == "reuse" else []
 sink = os.path.join(d, "sink")
 def count():
     return sum(1 for e in os.scandir(sink) if e.name.startswith("m."))
 log = open(os.path.join(d, "source.log"), "w")
 t0 = time.monotonic()
-src = subprocess.Popen(["smtp-source", "-s", s, "-m", str(n), "-l", size, "-f", "news@example.com",
+src = subprocess.Popen(["smtp-source"] + reuse + ["-s", s, "-m", str(n), "-l", size, "-f", "news@example.com",
                         "-t", "user@sink.example.org", "-M", "client.bench.example", "127.0.0.1:" + port],
                        stdout=log, stderr=subprocess.STDOUT)
 got = 0

@@ -245,12 +245,12 @@ openssl_speed after
 
 # ---- 3. Postfix end to end ----------------------------------------------------
 e2e_one() {
-	label=$1 spec=$2 want_signed=$3
+	label=$1 spec=$2 want_signed=$3 reuse=${4:-}
 	sh "$ROOT/bench/postfix_e2e.sh" milter "$W/pf" "$spec"
-	log "postfix e2e: $label, round $round ($E2E_N messages, 10 sessions)"
-	line=$(sh "$ROOT/bench/postfix_e2e.sh" run "$W/pf" "$E2E_N" 10 2048)
+	log "postfix e2e: $label, round $round ($E2E_N messages, 10 sessions${reuse:+, connections reused})"
+	line=$(sh "$ROOT/bench/postfix_e2e.sh" run "$W/pf" "$E2E_N" 10 2048 $reuse)
 	rc=$?
-	echo "e2e milter=$label round=$round $line" >> "$RESULTS"
+	echo "e2e milter=$label round=$round sessions=${reuse:-single} $line" >> "$RESULTS"
 	[ $rc -eq 0 ] || fail "postfix e2e $label: not every message delivered ($line)"
 	if [ "$want_signed" = 1 ]; then
 		case $line in *" signed=$E2E_N "*) ;; *) fail "postfix e2e $label: not every message signed ($line)";; esac
@@ -273,6 +273,12 @@ if sh "$ROOT/bench/postfix_e2e.sh" up "$W/pf" > /dev/null && wait_ready "127.0.0
 		if have milter-dkim; then
 			e2e_one milter-dkim "$(sed -n 's/^md_tcp_rsa=inet:\([0-9]*\)@.*/inet:127.0.0.1:\1/p' "$W/run/addrs")" 1
 			e2e_one milter-dkim-ed25519 "$(sed -n 's/^md_tcp_ed=inet:\([0-9]*\)@.*/inet:127.0.0.1:\1/p' "$W/run/addrs")" 1
+		fi
+		# A bulk sender's pattern: many messages per SMTP session (smtp-source -d).
+		e2e_one none "" 0 reuse
+		e2e_one null-milter "inet:127.0.0.1:$np" 0 reuse
+		if have milter-dkim; then
+			e2e_one milter-dkim "$(sed -n 's/^md_tcp_rsa=inet:\([0-9]*\)@.*/inet:127.0.0.1:\1/p' "$W/run/addrs")" 1 reuse
 		fi
 		round=$((round + 1))
 	done
