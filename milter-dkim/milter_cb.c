@@ -96,6 +96,19 @@ static sfsistat cb_data(SMFICTX *ctx)
     return SMFIS_CONTINUE;
 }
 
+/*
+ * Postfix's cleanup announces non-SMTP mail (sendmail(1), pickup: non_smtpd_milters) as a
+ * connect from "localhost", 127.0.0.1, client port 0.  The port tells it apart from an SMTP
+ * client on 127.0.0.1 whose reverse name is localhost: a TCP peer never has port 0.
+ */
+static int is_local_submission(const char *host, const _SOCK_ADDR *addr)
+{
+    if (host == NULL || strcmp(host, "localhost") != 0 || addr == NULL || addr->sa_family != AF_INET)
+        return 0;
+    const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)addr;
+    return in->sin_addr.s_addr == htonl(INADDR_LOOPBACK) && in->sin_port == 0;
+}
+
 static sfsistat cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 {
     struct conn *c = conn_get(ctx);
@@ -108,9 +121,7 @@ static sfsistat cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
         memcpy(&c->client, addr, sizeof(struct sockaddr_in));
     else if (addr != NULL && addr->sa_family == AF_INET6)
         memcpy(&c->client, addr, sizeof(struct sockaddr_in6));
-    /* Postfix announces non-SMTP mail (sendmail(1), pickup) as a connect from localhost. */
-    c->local = host != NULL && strcmp(host, "localhost") == 0 && addr != NULL && addr->sa_family == AF_INET
-               && ((const struct sockaddr_in *)(const void *)addr)->sin_addr.s_addr == htonl(INADDR_LOOPBACK);
+    c->local = is_local_submission(host, addr);
     return noreply(c, SMFIP_NR_CONN);
 }
 

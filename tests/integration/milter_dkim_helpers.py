@@ -279,7 +279,8 @@ class MilterClient:
             else:
                 return cmd, mods
 
-    def send_message(self, msg, queue_id="4F2A1C3B", auth=None, host="client.example", addr="127.0.0.1"):
+    def send_message(self, msg, queue_id="4F2A1C3B", auth=None, host="client.example", addr="127.0.0.1",
+                     port=4242):
         """Runs a whole transaction; returns (verdict, mods, rebuilt message with CRLF)."""
         msg = to_crlf(msg)
         head, sep, body = msg.partition(b"\r\n\r\n")
@@ -288,7 +289,7 @@ class MilterClient:
         fields = re.split(rb"\r\n(?![ \t])", head)
         if body and not body.endswith(b"\r\n"):
             body += b"\r\n"   # Postfix stores lines: the last one gets its line end
-        self.connect(host=host, addr=addr)
+        self.connect(host=host, addr=addr, port=port)
         self.mail(macros={"{auth_authen}": auth} if auth else None)
         for f in fields:
             name, _, value = f.partition(b":")

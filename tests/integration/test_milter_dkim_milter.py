@@ -115,6 +115,25 @@ def test_untrusted_client_is_not_signed_sasl_client_is(daemon, keys, tmp_path):
     assert len(mods) == 1
 
 
+def test_smtp_client_named_localhost_is_not_local_submission(daemon, keys, tmp_path):
+    """Postfix's cleanup announces non_smtpd_milters mail as localhost, 127.0.0.1, port 0.  An SMTP
+    client on 127.0.0.1 whose reverse name is localhost has a real port: with loopback left out of
+    trusted_networks, its mail must stay unsigned even though trust_non_smtpd is on."""
+    conf = write_config(str(tmp_path / "c.conf"), [keys["ed25519"]],
+                        extra='  trusted_networks = ["192.0.2.0/24"];\n  trust_non_smtpd = true;\n')
+    d = daemon(["-c", conf])
+    msg = nasty_messages()["plain"]
+    verdict, mods, _ = run(d, msg, host="localhost", addr="127.0.0.1", port=4242, queue_id="SMTPLOCAL")
+    assert verdict == b"a" and mods == []
+    verdict, mods, _ = run(d, msg, host="client.example", addr="127.0.0.1", port=0)
+    assert verdict == b"a" and mods == [], "port 0 alone is not local submission"
+    verdict, mods, delivered = run(d, msg, host="localhost", addr="127.0.0.1", port=0, queue_id="PICKUP")
+    assert verdict == b"a" and [m[2] for m in mods] == [b"DKIM-Signature"]
+    assert verify_dkimpy(delivered, dns_records([keys["ed25519"]])) == [True]
+    log = d.read_log()
+    assert "PICKUP: signed d=example.com" in log and "SMTPLOCAL: signed" not in log
+
+
 def test_from_problems_pass_unsigned_with_reason(daemon, keys):
     d = daemon(["-d", "example.com", "-s", "ed1", "-k", keys["ed25519"].path])
     cases = [(b"To: a@example.net\nSubject: x\n\nbody\n", "no_from"),
