@@ -72,7 +72,8 @@ static void usage(FILE *out)
             "  -f          foreground, log to stderr\n"
             "  -n          check the configuration and keys, then exit (0 or 78)\n"
             "  -p SOCKET   listen on unix:PATH or inet:PORT@HOST (overrides milter_dkim.socket)\n"
-            "  -d -s -k    sign mail From DOMAIN(s) with SELECTOR and KEYFILE, no config file needed\n"
+            "  -d -s -k    sign mail From DOMAIN(s) with SELECTOR and KEYFILE (without -c: the\n"
+            "              whole configuration, the default file is not read)\n"
             "  --sign      read a message on stdin, write it signed to stdout\n"
             "  -q QUEUEID  queue id for logs and the trace header (--sign)\n",
             prog, prog, prog, cfg_default_path());
@@ -124,11 +125,42 @@ struct loaded {
     struct cfg_section sections[MDKIM_NSECTIONS];
 };
 
+/*
+ * -d/-s/-k without -c: the command line is the whole configuration, as in
+ * OpenDKIM's one-key mode.  The default file is not read (`make install`
+ * puts a sample there whose example keys and rules would clash with -d),
+ * neither at start, nor by -n, --sign, --print-config or a reload.
+ */
+static int cmdline_only(const struct options *o)
+{
+    return o->config == NULL && o->domains != NULL;
+}
+
+/* Defaults, then the file unless cmdline_only(); never prints.  Returns 0 or -1 with err. */
+static int read_file(const struct options *o, const struct cfg_section *sections, struct cfg_error *err)
+{
+    if (cmdline_only(o))
+        return cfg_defaults(sections, MDKIM_NSECTIONS, err);
+    return cfg_load_defaults_and_file(o->config, o->config != NULL, sections, MDKIM_NSECTIONS, err);
+}
+
 static int load_config(const struct options *o, struct loaded *l)
 {
     char err[512];
+    int rc = PF_EXIT_OK;
     mdkim_config_sections(l->sections, &l->log, &l->trace, &l->conf);
-    int rc = startup_load_config(prog, o->config, l->sections, MDKIM_NSECTIONS);
+    if (!cmdline_only(o)) {
+        rc = startup_load_config(prog, o->config, l->sections, MDKIM_NSECTIONS);
+    } else {
+        struct cfg_error cerr;
+        if (read_file(o, l->sections, &cerr) != 0) {
+            fprintf(stderr, "%s: built-in defaults: %s\n", prog, cerr.text);
+            rc = PF_EXIT_CONFIG;
+        } else if (log_configure(&l->log) != 0) {
+            fprintf(stderr, "%s: built-in log defaults refused\n", prog);
+            rc = PF_EXIT_CONFIG;
+        }
+    }
     if (rc != PF_EXIT_OK) {
         cfg_free(l->sections, MDKIM_NSECTIONS);
         return rc;
@@ -170,8 +202,7 @@ static void reload_now(void)
     memset(&l, 0, sizeof l);
     mdkim_config_sections(l.sections, &l.log, &l.trace, &l.conf);
     struct cfg_error cerr;
-    int ok = cfg_load_defaults_and_file(g_opts->config, g_opts->config != NULL, l.sections, MDKIM_NSECTIONS,
-                                        &cerr) == 0;
+    int ok = read_file(g_opts, l.sections, &cerr) == 0;
     if (!ok) {
         log_error("reload refused, old configuration kept: %s", cerr.text);
     } else if (g_opts->domains != NULL
@@ -396,7 +427,10 @@ int main(int argc, char **argv)
     }
     if (snap->nkeys == 0)
         log_warning("no keys configured: nothing will be signed");
-    if (o.check) {
+    if (o.check && cmdline_only(&o)) {
+        printf("%s: configuration OK (command line -d %s; %s not read)\n", prog, o.domains, cfg_default_path());
+        rc = PF_EXIT_OK;
+    } else if (o.check) {
         rc = startup_check_only(prog, o.config, l.sections, MDKIM_NSECTIONS, 0);
     } else if (o.sign) {
         rc = sign_stream(snap, stdin, stdout, o.qid, time(NULL));

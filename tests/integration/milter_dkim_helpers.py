@@ -326,6 +326,31 @@ def rebuild(fields, body, mods, leadspc):
     return b"\r\n".join(fields) + b"\r\n\r\n" + body
 
 
+# ---- the default configuration file --------------------------------------------------------------
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+SAMPLE_CONF = os.path.join(ROOT, "conf", "postflow.conf")
+
+
+def with_default_file(binary, workdir, text):
+    """A command prefix that runs a program with `text` as its default configuration file (the
+    path it was built with, as --help prints it), without touching the machine: in a private mount
+    namespace, an overlay on that file's grandparent directory (/etc) adds it.  The prefix execs the
+    program (same pid, so signals reach it).  Needs root, as the lab has."""
+    helptext = subprocess.run([binary, "--help"], capture_output=True, text=True).stdout
+    path = re.search(r"configuration file \(default (\S+)\)", helptext).group(1)
+    top = os.path.dirname(os.path.dirname(path))
+    upper, work = os.path.join(workdir, "upper"), os.path.join(workdir, "work")
+    target = os.path.join(upper, os.path.relpath(path, top))
+    os.makedirs(os.path.dirname(target))
+    os.makedirs(work)
+    with open(target, "w") as f:
+        f.write(text)
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+            'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3" "$1" && shift 3 && exec "$@"',
+            "sh", top, upper, work]
+
+
 # ---- daemon -------------------------------------------------------------------------------------
 
 def free_port():
@@ -339,13 +364,14 @@ def free_port():
 class Daemon:
     """milter-dkim -f on a loopback port; stop() sends SIGTERM and returns the log."""
 
-    def __init__(self, binary, args, logpath, unix_path=None):
+    def __init__(self, binary, args, logpath, unix_path=None, prefix=()):
+        """prefix: a command that execs the daemon (keeps its pid), e.g. with_default_file()."""
         self.port = free_port()
         self.unix_path = unix_path
         self.logpath = logpath
         self.log = open(logpath, "ab")
         spec = "unix:" + unix_path if unix_path else "inet:%d@127.0.0.1" % self.port
-        self.proc = subprocess.Popen([binary, "-f", "-p", spec] + args,
+        self.proc = subprocess.Popen(list(prefix) + [binary, "-f", "-p", spec] + args,
                                      stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 15
         while time.time() < deadline:

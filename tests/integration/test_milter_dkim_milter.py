@@ -21,8 +21,9 @@ import time
 
 import pytest
 
-from milter_dkim_helpers import (SMFIP_NR, Daemon, Key, MilterClient, dns_records, nasty_messages,
-                                 only_signature, verify_dkimpy, verify_maildkim, verify_opendkim, write_config)
+from milter_dkim_helpers import (SAMPLE_CONF, SMFIP_NR, Daemon, Key, MilterClient, dns_records, nasty_messages,
+                                 only_signature, verify_dkimpy, verify_maildkim, verify_opendkim,
+                                 with_default_file, write_config)
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +41,9 @@ def keys():
 def daemon(bin_path, tmp_path):
     started = []
 
-    def start(args):
-        d = Daemon(bin_path("milter-dkim"), args, str(tmp_path / ("milter-%d.log" % len(started))))
+    def start(args, prefix=()):
+        d = Daemon(bin_path("milter-dkim"), args, str(tmp_path / ("milter-%d.log" % len(started))),
+                   prefix=prefix)
         started.append(d)
         return d
     yield start
@@ -374,4 +376,28 @@ def test_keys_are_loaded_before_dropping_privileges(daemon, keys, tmp_path):
     assert uid == __import__("pwd").getpwnam("nobody").pw_uid
     assert os.stat(keys["ed25519"].path).st_uid == 0 and os.stat(keys["ed25519"].path).st_mode & 0o077 == 0
     _, mods, delivered = run(d, nasty_messages()["plain"])
+    assert verify_dkimpy(delivered, dns_records([keys["ed25519"]])) == [True]
+
+
+def wait_log(d, text, timeout=10):
+    deadline = time.time() + timeout
+    while text not in d.read_log() and time.time() < deadline:
+        time.sleep(0.05)
+    return text in d.read_log()
+
+
+def test_one_key_daemon_ignores_the_default_file_at_start_and_reload(daemon, bin_path, keys, tmp_path):
+    """The daemon with -d/-s/-k and no -c, while the default file holds the shipped sample (example
+    keys, an example.com rule): it starts, signs with the command-line key, and a SIGHUP reloads
+    the command line alone (1 key, 1 rule), not the default file."""
+    with open(SAMPLE_CONF) as f:
+        prefix = with_default_file(bin_path("milter-dkim"), str(tmp_path / "ns"), f.read())
+    d = daemon(["-d", "example.com", "-s", "ed1", "-k", keys["ed25519"].path], prefix=prefix)
+    verdict, mods, delivered = run(d, nasty_messages()["plain"])
+    assert verdict == b"a" and len(mods) == 1
+    assert verify_dkimpy(delivered, dns_records([keys["ed25519"]])) == [True]
+    d.proc.send_signal(signal.SIGHUP)
+    assert wait_log(d, "configuration reloaded (1 keys, 1 signing rules)"), d.read_log()
+    assert "reload refused" not in d.read_log()
+    verdict, mods, delivered = run(d, nasty_messages()["plain"])
     assert verify_dkimpy(delivered, dns_records([keys["ed25519"]])) == [True]

@@ -14,8 +14,8 @@ import tempfile
 
 import pytest
 
-from milter_dkim_helpers import (Key, dns_records, nasty_messages, to_crlf, verify_dkimpy,
-                                 verify_maildkim, verify_opendkim, write_config)
+from milter_dkim_helpers import (SAMPLE_CONF, Key, dns_records, nasty_messages, to_crlf, verify_dkimpy,
+                                 verify_maildkim, verify_opendkim, with_default_file, write_config)
 
 CANONS = ["relaxed/relaxed", "simple/simple", "relaxed/simple", "simple/relaxed"]
 
@@ -215,3 +215,34 @@ def test_odd_streams_pass_through_or_sign(bin_path, keys, tmp_path):
     big = b"From: a@example.com\nX-Big: " + b"y" * 10000 + b"\n\nbody\n"
     p = sign(bin_path, ["-c", conf], big)
     assert p.stdout == big and b"header block over max_header_bytes" in p.stderr
+
+
+def test_one_key_command_line_ignores_the_default_file(bin_path, keys, tmp_path):
+    """-d/-s/-k without -c is the whole configuration, as OpenDKIM's one-key mode: the default file
+    (here the shipped sample, as `make install` puts it, with example keys and an example.com rule
+    that would clash with -d example.com) is read neither by --sign, nor -n, nor --print-config."""
+    binary = bin_path("milter-dkim")
+    with open(SAMPLE_CONF) as f:
+        prefix = with_default_file(binary, str(tmp_path / "ns"), f.read())
+
+    def run(args, msg=b""):
+        return subprocess.run(prefix + [binary] + args, input=msg, capture_output=True, timeout=120)
+    # The default file is really there for a run without -d/-s/-k.
+    p = run(["--print-config"])
+    assert p.returncode == 0 and b'"rsa-2026"' in p.stdout, p.stderr
+    p = run(["-n"])
+    assert p.returncode == 78 and b"/etc/postflow/keys/" in p.stderr, p.stderr
+    one = ["-d", "example.com", "-s", "ed1", "-k", keys["ed25519"].path]
+    p = run(["--sign", "-f", "-q", "ONEKEY"] + one, nasty_messages()["plain"])
+    assert p.returncode == 0, p.stderr
+    assert verify_dkimpy(p.stdout, dns_records([keys["ed25519"]])) == [True]
+    assert b"ONEKEY: signed d=example.com s=ed1 a=ed25519-sha256" in p.stderr
+    p = run(["-n"] + one)
+    assert p.returncode == 0 and b"not read" in p.stdout, p.stdout + p.stderr
+    p = run(["--print-config"] + one)
+    assert p.returncode == 0 and b"rsa-2026" not in p.stdout and b'"cmdline:example.com"' in p.stdout
+    # With -c the named file is read, and -d adds to it (its rule clashes here: refused).
+    conf = tmp_path / "sample.conf"
+    shutil.copy(SAMPLE_CONF, conf)
+    p = run(["-n", "-c", str(conf)] + one)
+    assert p.returncode == 64 and b"already has a rule" in p.stderr, p.stderr
