@@ -27,7 +27,8 @@
  *
  * SECURITY
  *   Keys are loaded before privileges are dropped to `user`; a reload
- *   re-reads them as that user.
+ *   re-reads the file and the keys as that user, so they must be readable
+ *   by it (a refused reload says so).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -194,6 +195,17 @@ static struct options *g_opts;
 static char *g_stats_file;
 static long long g_stats_interval = 10;
 
+/* Set once privileges are dropped (before any thread): reloads read the files as this user. */
+static char g_run_user[80];
+
+static void reload_refused(const char *why)
+{
+    if (g_run_user[0] != '\0')
+        log_error("reload refused, old configuration kept: %s (reloads read files as user %s)", why, g_run_user);
+    else
+        log_error("reload refused, old configuration kept: %s", why);
+}
+
 static void reload_now(void)
 {
     struct loaded l;
@@ -204,15 +216,15 @@ static void reload_now(void)
     struct cfg_error cerr;
     int ok = read_file(g_opts, l.sections, &cerr) == 0;
     if (!ok) {
-        log_error("reload refused, old configuration kept: %s", cerr.text);
+        reload_refused(cerr.text);
     } else if (g_opts->domains != NULL
                && mdkim_config_add_cmdline(&l.conf, g_opts->domains, g_opts->selector, g_opts->keyfile,
                                            err, sizeof err) != 0) {
         ok = 0;
-        log_error("reload refused, old configuration kept: %s", err);
+        reload_refused(err);
     } else if (mdkim_snap_build(&l.conf, &l.trace, 0, &snap, err, sizeof err) != 0) {
         ok = 0;
-        log_error("reload refused, old configuration kept: %s", err);
+        reload_refused(err);
     } else {
         log_configure(&l.log);
         mdkim_snap_install(snap);
@@ -311,10 +323,13 @@ static int open_listener(const struct options *o, const struct loaded *l, char *
 static int become_daemon(const struct options *o, const struct loaded *l)
 {
     char err[256];
+    int was_root = geteuid() == 0;
     if (daemon_drop_privileges(l->conf.user, l->conf.group, err, sizeof err) != 0) {
         fprintf(stderr, "%s: %s\n", prog, err);
         return PF_EXIT_CONFIG;
     }
+    if (was_root && l->conf.user != NULL && *l->conf.user != '\0')
+        snprintf(g_run_user, sizeof g_run_user, "%s", l->conf.user);
     if (!o->foreground && daemon_detach() != 0) {
         fprintf(stderr, "%s: cannot detach: %s\n", prog, strerror(errno));
         return PF_EXIT_FAILURE;

@@ -401,3 +401,48 @@ def test_one_key_daemon_ignores_the_default_file_at_start_and_reload(daemon, bin
     assert "reload refused" not in d.read_log()
     verdict, mods, delivered = run(d, nasty_messages()["plain"])
     assert verify_dkimpy(delivered, dns_records([keys["ed25519"]])) == [True]
+
+
+def test_reload_reads_keys_as_the_run_as_user(daemon, keys, tmp_path):
+    """After the privilege drop to user = "nobody", SIGHUP re-reads the file and keys as nobody: a
+    root-only key (0600 root) makes the reload refused (Permission denied, the log says which user)
+    and mail keeps flowing with the old snapshot; once the key is nobody's own, the reload works."""
+    if os.geteuid() != 0:
+        pytest.fail("this test needs root (the lab runs as root)")
+    nobody = __import__("pwd").getpwnam("nobody")
+    work = tempfile.mkdtemp(prefix="mdkim-runas-")     # traversable by nobody (tmp_path is not)
+    try:
+        os.chmod(work, 0o755)
+        ed, rsa = os.path.join(work, "ed.private"), os.path.join(work, "rsa.private")
+        shutil.copy(keys["ed25519"].path, ed)
+        shutil.copy(keys["rsa"].path, rsa)
+        os.chmod(ed, 0o600)
+        os.chmod(rsa, 0o600)                            # both root's: nobody cannot read them
+        conf = os.path.join(work, "c.conf")
+
+        def configure(key, path):
+            write_config(conf, [key], extra='  user = "nobody";\n')
+            text = open(conf).read().replace(key.path, path)
+            open(conf, "w").write(text)
+            os.chmod(conf, 0o644)
+        configure(keys["ed25519"], ed)
+        d = daemon(["-c", conf])
+        _, mods, _ = run(d, nasty_messages()["plain"])
+        assert b"a=ed25519-sha256" in mods[0][3]
+        configure(keys["rsa"], rsa)
+        d.proc.send_signal(signal.SIGHUP)
+        assert wait_log(d, "reload refused"), d.read_log()
+        line = [x for x in d.read_log().splitlines() if "reload refused" in x][0]
+        assert rsa in line and "Permission denied" in line and "as user nobody" in line, line
+        assert d.proc.poll() is None
+        _, mods, delivered = run(d, nasty_messages()["plain"])
+        assert b"a=ed25519-sha256" in mods[0][3], "the old snapshot still signs"
+        assert verify_dkimpy(delivered, dns_records([keys["ed25519"]])) == [True]
+        os.chown(rsa, nobody.pw_uid, nobody.pw_gid)     # as documented: the run-as user's own key
+        d.proc.send_signal(signal.SIGHUP)
+        assert wait_log(d, "configuration reloaded"), d.read_log()
+        _, mods, delivered = run(d, nasty_messages()["plain"])
+        assert b"a=rsa-sha256" in mods[0][3]
+        assert verify_dkimpy(delivered, dns_records([keys["rsa"]])) == [True]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
