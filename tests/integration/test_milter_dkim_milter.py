@@ -21,9 +21,9 @@ import time
 
 import pytest
 
-from milter_dkim_helpers import (SAMPLE_CONF, SMFIP_NR, Daemon, Key, MilterClient, dns_records, nasty_messages,
-                                 only_signature, verify_dkimpy, verify_maildkim, verify_opendkim,
-                                 with_default_file, write_config)
+from milter_dkim_helpers import (OFFERED_PROTOCOL, SAMPLE_CONF, SMFIP_NR, Daemon, Key, MilterClient, dns_records,
+                                 nasty_messages, only_signature, rebuild, to_crlf, verify_dkimpy, verify_maildkim,
+                                 verify_opendkim, with_default_file, write_config)
 
 
 @pytest.fixture(scope="module")
@@ -446,3 +446,38 @@ def test_reload_reads_keys_as_the_run_as_user(daemon, keys, tmp_path):
         assert verify_dkimpy(delivered, dns_records([keys["rsa"]])) == [True]
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def test_message_in_flight_finishes_with_the_old_snapshot(daemon, keys, tmp_path):
+    """A message whose MAIL and header were received before a SIGHUP (RSA -> Ed25519) is signed
+    with the configuration it started with; the next message gets the new one.  MAIL and
+    end-of-header are negotiated with replies, so the daemon has provably taken them in before
+    the reload."""
+    conf = tmp_path / "c.conf"
+    write_config(str(conf), [keys["rsa"]])
+    d = daemon(["-c", str(conf)])
+    c = MilterClient(d.address)
+    try:
+        c.negotiate(protocol=OFFERED_PROTOCOL & ~(SMFIP_NR["mail"] | SMFIP_NR["eoh"]))
+        assert not c.protocol & SMFIP_NR["mail"] and not c.protocol & SMFIP_NR["eoh"]
+        head, _, body = to_crlf(nasty_messages()["list_unsubscribe"]).partition(b"\r\n\r\n")
+        fields = head.split(b"\r\n")
+        c.connect()
+        assert c.mail() == b"c"
+        for f in fields:
+            name, _, value = f.partition(b":")
+            c.header(name, value)
+        assert c.eoh() == b"c"
+        write_config(str(conf), [keys["ed25519"]])
+        d.proc.send_signal(signal.SIGHUP)
+        assert wait_log(d, "configuration reloaded"), d.read_log()
+        c.body(body)
+        verdict, mods = c.eom("INFLIGHT")
+    finally:
+        c.close()
+    assert verdict == b"a" and len(mods) == 1 and b"a=rsa-sha256;" in mods[0][3].replace(b"\n\t", b" ")
+    delivered = rebuild(fields, body, mods, True)
+    assert verify_dkimpy(delivered, dns_records([keys["rsa"]])) == [True]
+    _, mods, delivered = run(d, nasty_messages()["plain"])
+    assert b"a=ed25519-sha256" in mods[0][3]
+    assert verify_dkimpy(delivered, dns_records([keys["ed25519"]])) == [True]
