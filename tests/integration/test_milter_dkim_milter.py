@@ -481,3 +481,37 @@ def test_message_in_flight_finishes_with_the_old_snapshot(daemon, keys, tmp_path
     _, mods, delivered = run(d, nasty_messages()["plain"])
     assert b"a=ed25519-sha256" in mods[0][3]
     assert verify_dkimpy(delivered, dns_records([keys["ed25519"]])) == [True]
+
+
+@pytest.mark.parametrize("on_error,verdict", [("accept", b"a"), ("tempfail", b"t")])
+def test_mta_refusing_a_header_change_gives_the_on_error_verdict(daemon, keys, tmp_path, on_error, verdict):
+    """The internal-fault path that is not about keys: an MTA that does not offer CHGHDRS (header
+    changes) while the message carries a forged trace header that must be removed.  libmilter
+    refuses smfi_chgheader(); the message gets on_error (accept unsigned or tempfail), logged
+    with its queue id, and nothing is half-changed.  The same MTA signs a clean message."""
+    secret = tmp_path / "trace.secret"
+    secret.write_bytes(b"0123456789abcdef0123456789abcdef\n")
+    os.chmod(secret, 0o600)
+    conf = write_config(str(tmp_path / "c.conf"), [keys["ed25519"]],
+                        extra='  trace_header = true;\n  on_error = "%s";\n' % on_error)
+    with open(conf, "a") as f:
+        f.write('trace = { secret_file = "%s"; key_id = "k1"; };\n' % secret)
+    d = daemon(["-c", conf])
+    forged = nasty_messages()["plain"].replace(b"From:", b"X-Postflow-Trace: v=1; k=k1; q=FORGED; t=1; "
+                                               b"d=evil.example; m=AAAAAAAAAAAAAAAAAAAAAA\nFrom:", 1)
+    c = MilterClient(d.address)
+    try:
+        actions, _ = c.negotiate(actions=0x01 | 0x02 | 0x04 | 0x08)     # ADDHDRS CHGBODY ADDRCPT DELRCPT
+        assert actions & 0x10 == 0, "CHGHDRS was not offered"
+        v, mods, _ = c.send_message(forged, queue_id="NOCHG1")
+        assert v == verdict and mods == []
+        v, mods, delivered = c.send_message(nasty_messages()["plain"], queue_id="NOCHG2")
+        assert v == b"a" and [m[2] for m in mods] == [b"X-Postflow-Trace", b"DKIM-Signature"]
+        assert verify_dkimpy(delivered, dns_records([keys["ed25519"]])) == [True]
+    finally:
+        c.close()
+    log = d.read_log()
+    want = "NOCHG1: not signed: the MTA refused a header change; " + \
+        ("accepted unsigned" if on_error == "accept" else "tempfail")
+    assert want in log, log
+    assert "NOCHG2: signed d=example.com" in log
