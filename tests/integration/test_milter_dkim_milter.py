@@ -85,7 +85,9 @@ def test_signed_through_milter_protocol_verifies(daemon, keys, tmp_path, canon, 
     recs = dns_records([keys["rsa"], keys["ed25519"]])
     assert verify_dkimpy(delivered, recs) == [True, True]
     assert verify_maildkim(only_signature(delivered, "rsa"), recs, str(tmp_path)) == ["pass"]
-    if name != "lone_cr":           # libopendkim refuses bare CR (see test_milter_dkim_sign.py)
+    # libopendkim's relaxed body canonicalization differs on a bare CR whoever signed
+    # (test_milter_dkim_sign.py::test_bare_cr_opendkim_differs_on_relaxed_body_only).
+    if name != "lone_cr" or canon == "simple/simple":
         results, text = verify_opendkim(only_signature(delivered, "ed25519"), recs)
         assert results == ["succeeded"], text
 

@@ -55,7 +55,7 @@ def milter(bin_path, config, postfix_lab, tmp_path):
     d.stop()
 
 
-def check_both_signatures(msg, keys, workdir, lone_cr=False):
+def check_both_signatures(msg, keys, workdir):
     recs = dns_records(keys.values())
     assert verify_dkimpy(msg, recs) == [True, True], msg[:3000]
     assert verify_maildkim(only_signature(msg, "rsa"), recs, workdir) == ["pass"]
@@ -73,6 +73,12 @@ def test_every_nasty_message_verifies_after_postfix(milter, postfix_lab, keys, t
     for msg in delivered:
         assert msg.count(b"DKIM-Signature:") == 2
         check_both_signatures(msg, keys, str(tmp_path))
+    # Why OpenDKIM verifies the relaxed-body Ed25519 signature of lone_cr here but not with
+    # --sign: Postfix removes the CRs before a line end and turns every other bare CR into a space
+    # before the milter sees the message (the simple/simple RSA signature, which verified above,
+    # proves the milter signed exactly this), so no bare CR reaches a verifier.
+    (lone,) = [m for m in delivered if b"Subject: lone cr" in m]
+    assert lone.split(b"\n\n", 1)[1] == b"a b\nc\nend\n"
     log = milter.read_log()
     assert log.count(": signed d=example.com s=rsa1 a=rsa-sha256, d=example.com s=ed1 a=ed25519-sha256 body=") \
         == len(msgs), log

@@ -64,13 +64,39 @@ def test_signed_message_verifies_independently(bin_path, keys, keydir, tmp_path,
     if alg == "rsa":
         assert verify_maildkim(out, recs, str(tmp_path)) == ["pass"]
         assert verify_maildkim(tamper(out), recs, str(tmp_path)) == ["fail"]
-    elif name != "lone_cr":
-        # libopendkim rejects a bare CR outright (dkim_chunk(): "Syntax error", whoever signed),
-        # so for that message dkimpy is the Ed25519 verifier; Mail::DKIM agrees with it for RSA.
+    elif name != "lone_cr" or canon.endswith("/simple"):
+        # libopendkim's relaxed body canonicalization differs on a bare CR, whoever signed (see
+        # test_bare_cr_opendkim_differs_on_relaxed_body_only); simple bodies verify.
         results, text = verify_opendkim(out, recs)
         assert results == ["succeeded"], text
         results, text = verify_opendkim(tamper(out), recs)
         assert results == ["failed"], text
+
+
+@pytest.mark.parametrize("canon", CANONS)
+def test_bare_cr_opendkim_differs_on_relaxed_body_only(bin_path, keys, tmp_path, canon):
+    """The truth behind the lone_cr exception above.  A body with bare CRs ("a<CR>b", "c<CR><CR><LF>"):
+    with a relaxed body, libopendkim (Debian 12) fails the signature whoever made it, ours or
+    dkimpy's, while dkimpy and Mail::DKIM pass both (RFC 6376 3.4.4: CR is not WSP, it stays);
+    with a simple body all three pass.  libopendkim does not refuse a bare CR outright.  Behind
+    Postfix the question does not arise: Postfix removes bare CRs before the milter sees the message
+    (test_milter_dkim_postfix.py)."""
+    import dkim
+    key = keys["rsa"]
+    recs = dns_records([key])
+    msg = to_crlf(nasty_messages()["lone_cr"])
+    assert b"a\rb\r\n" in msg and b"c\r\r\n" in msg
+    ours = sign(bin_path, ["-c", write_config(str(tmp_path / "c.conf"), [key], canon=canon)], msg).stdout
+    with open(key.path, "rb") as f:
+        theirs = dkim.sign(msg, b"rsa1", b"example.com", f.read(),
+                           canonicalize=tuple(c.encode() for c in canon.split("/")),
+                           include_headers=[b"from", b"to", b"subject"]) + msg
+    want = "failed" if canon.endswith("/relaxed") else "succeeded"
+    for signed in (ours, theirs):
+        assert verify_dkimpy(signed, recs) == [True]
+        assert verify_maildkim(signed, recs, str(tmp_path)) == ["pass"]
+        results, text = verify_opendkim(signed, recs)
+        assert results == [want], text
 
 
 def test_crlf_input_keeps_crlf(bin_path, keys, tmp_path):
