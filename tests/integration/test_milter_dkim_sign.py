@@ -272,3 +272,66 @@ def test_one_key_command_line_ignores_the_default_file(bin_path, keys, tmp_path)
     shutil.copy(SAMPLE_CONF, conf)
     p = run(["-n", "-c", str(conf)] + one)
     assert p.returncode == 64 and b"already has a rule" in p.stderr, p.stderr
+
+
+def test_comma_list_of_domains_on_the_command_line(bin_path, keys):
+    """-d a,b -s S -k K: one key and rule per domain, d= the From domain, the same key (published
+    under both domains); a domain not in the list is not signed."""
+    key = keys["ed25519"]
+    args = ["-d", "example.com,example.org", "-s", "ed1", "-k", key.path]
+    recs = {"ed1._domainkey.example.com": key.record, "ed1._domainkey.example.org": key.record}
+    for domain in ("example.com", "example.org"):
+        msg = nasty_messages()["plain"].replace(b"joe@example.com", b"joe@" + domain.encode())
+        out = sign(bin_path, args, msg).stdout
+        assert b"d=%s;" % domain.encode() in out
+        assert verify_dkimpy(out, recs) == [True]
+    msg = nasty_messages()["plain"].replace(b"joe@example.com", b"joe@example.net")
+    p = sign(bin_path, args, msg)
+    assert p.stdout == msg and b"not signed: no_rule" in p.stderr
+
+
+def test_group_readable_key_allowed_through_the_config(bin_path, keys, tmp_path):
+    """A 0640 key is refused by default and used with allow_group_readable_keys = true."""
+    key = keys["rsa"]
+    shared = tmp_path / "shared.private"
+    shutil.copy(key.path, shared)
+    os.chmod(shared, 0o640)
+    msg = nasty_messages()["plain"]
+
+    def config(extra):
+        path = write_config(str(tmp_path / "c.conf"), [key], extra=extra)
+        text = open(path).read().replace(key.path, str(shared))
+        open(path, "w").write(text)
+        return path
+    p = sign(bin_path, ["-c", config(""), "-q", "GRP1"], msg)
+    assert p.stdout == msg and b"GRP1: not signed: key " in p.stderr and b"group or other" in p.stderr
+    p = sign(bin_path, ["-c", config("  allow_group_readable_keys = true;\n"), "-q", "GRP2"], msg)
+    assert b"GRP2: signed d=example.com s=rsa1 a=rsa-sha256" in p.stderr
+    assert verify_dkimpy(p.stdout, dns_records([key])) == [True]
+
+
+def test_trace_header_through_sign_takes_the_queue_id(bin_path, keys, tmp_path):
+    """--sign -q QUEUEID with trace_header = true: the trace header carries q=QUEUEID, its MAC
+    checks with the documented format (docs/trace-header.md), and the signature covers it."""
+    import base64
+    import hashlib
+    import hmac
+    import re
+    secret = tmp_path / "trace.secret"
+    secret.write_bytes(b"0123456789abcdef0123456789abcdef\n")
+    os.chmod(secret, 0o600)
+    conf = write_config(str(tmp_path / "c.conf"), [keys["ed25519"]], extra="  trace_header = true;\n")
+    with open(conf, "a") as f:
+        f.write('trace = { secret_file = "%s"; key_id = "k1"; };\n' % secret)
+    out = sign(bin_path, ["-c", conf, "-q", "1tXq7Z-000Abc-9Q"], nasty_messages()["plain"]).stdout
+    value = re.search(rb"(?m)^X-Postflow-Trace: (.*)$", out).group(1).strip()
+    assert b"q=1tXq7Z-000Abc-9Q;" in value and b"d=example.com;" in value
+    signed_part, mac = value.rsplit(b" m=", 1)
+    want = base64.urlsafe_b64encode(hmac.new(b"0123456789abcdef0123456789abcdef", signed_part,
+                                             hashlib.sha256).digest()[:16]).rstrip(b"=")
+    assert mac == want
+    sig = out.split(b"\nX-Postflow-Trace:")[0].replace(b"\n\t", b"")
+    assert b"X-Postflow-Trace" in sig.split(b"h=", 1)[1]
+    recs = dns_records([keys["ed25519"]])
+    assert verify_dkimpy(out, recs) == [True]
+    assert verify_dkimpy(out.replace(b"q=1tXq7Z-000Abc-9Q;", b"q=1tXq7Z-000Abc-9R;"), recs) == [False]
