@@ -32,6 +32,7 @@ struct reader {
     size_t        nf, capf;
     int           crlf;          /* line end style of the input */
     int           has_sep;       /* an empty line ended the header */
+    size_t        sep_len;       /* its bytes as read ("\n", "\r\n", ...), at the end of hdr */
     int           overflow;      /* header bigger than the limit */
     int           no_header;     /* first line is not a header field */
 };
@@ -56,6 +57,7 @@ static void read_header(struct reader *r, FILE *in)
             r->crlf = r->hdr.len >= 2 && r->hdr.data[r->hdr.len - 2] == '\r';
         if (line_start_empty) {
             r->has_sep = 1;
+            r->sep_len = r->hdr.len - line_start;
             return;
         }
         line_start = r->hdr.len;
@@ -79,7 +81,7 @@ static int line_is_field_start(const char *s, size_t len)
 static void split_fields(struct reader *r)
 {
     const char *d = r->hdr.data;
-    size_t len = r->hdr.len - (r->has_sep ? (r->crlf ? 2 : 1) : 0);
+    size_t len = r->hdr.len - r->sep_len;
     size_t pos = 0;
     while (pos < len) {
         const char *nl = memchr(d + pos, '\n', len - pos);
@@ -117,8 +119,11 @@ static void put_field(FILE *out, const struct buf *b, int crlf)
     fputs(crlf ? "\r\n" : "\n", out);
 }
 
-/* Feeds the body to the engine as CRLF lines while spooling the original bytes. */
-static int spool_body(struct mdkim_msg *m, FILE *in, FILE *spool, int crlf, int *last_nl)
+/*
+ * Feeds the body to the engine as CRLF lines while spooling the original bytes.  Every bare LF
+ * is a line end, whatever the header used: SMTP carries each as CRLF, which is what a verifier sees.
+ */
+static int spool_body(struct mdkim_msg *m, FILE *in, FILE *spool, int *last_nl)
 {
     char *chunk = xmalloc(CHUNK), *conv = xmalloc(2 * CHUNK);
     size_t n;
@@ -130,18 +135,14 @@ static int spool_body(struct mdkim_msg *m, FILE *in, FILE *spool, int crlf, int 
             rc = -1;
             break;
         }
-        if (crlf) {
-            mdkim_msg_body(m, chunk, n);
-        } else {
-            size_t o = 0;
-            for (size_t i = 0; i < n; i++) {
-                if (chunk[i] == '\n' && prev != '\r')
-                    conv[o++] = '\r';
-                conv[o++] = chunk[i];
-                prev = chunk[i];
-            }
-            mdkim_msg_body(m, conv, o);
+        size_t o = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (chunk[i] == '\n' && prev != '\r')
+                conv[o++] = '\r';
+            conv[o++] = chunk[i];
+            prev = chunk[i];
         }
+        mdkim_msg_body(m, conv, o);
         *last_nl = chunk[n - 1] == '\n';
     }
     free(chunk);
@@ -183,8 +184,8 @@ static int write_signed(FILE *out, const struct reader *r, const struct mdkim_ou
     }
     if (r->hdr.data[r->f[r->nf - 1].end - 1] != '\n')
         fputs(eol, out);            /* the header ended at EOF without a line end */
-    if (r->has_sep)
-        fputs(eol, out);
+    if (r->has_sep)                 /* as read: the line ends of the input may be mixed */
+        fwrite(r->hdr.data + r->hdr.len - r->sep_len, 1, r->sep_len, out);
     return copy_file(spool, out);
 }
 
@@ -203,7 +204,7 @@ static int sign_parsed(const struct mdkim_snap *snap, const struct reader *r, FI
         mdkim_msg_header_raw(&m, r->hdr.data + r->f[i].start, r->f[i].rawlen);
     signing = mdkim_msg_eoh(&m, 1, now);
     spool = tmpfile();
-    if (spool == NULL || spool_body(&m, in, spool, r->crlf, &last_nl) != 0) {
+    if (spool == NULL || spool_body(&m, in, spool, &last_nl) != 0) {
         log_qid(LOG_LVL_ERROR, qid, "cannot spool the message body: %m");
         rc = PF_EXIT_TEMPFAIL;
         goto out;

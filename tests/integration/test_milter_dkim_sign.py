@@ -335,3 +335,22 @@ def test_trace_header_through_sign_takes_the_queue_id(bin_path, keys, tmp_path):
     recs = dns_records([keys["ed25519"]])
     assert verify_dkimpy(out, recs) == [True]
     assert verify_dkimpy(out.replace(b"q=1tXq7Z-000Abc-9Q;", b"q=1tXq7Z-000Abc-9R;"), recs) == [False]
+
+
+@pytest.mark.parametrize("msg", [b"From: Joe <joe@example.com>\r\nSubject: lf separator\r\n\nbody\r\n",
+                                 b"From: Joe <joe@example.com>\r\nSubject: lf body\r\n\r\nbody\nline two\n",
+                                 b"From: Joe <joe@example.com>\nSubject: crlf body\n\nbody\r\nline two\r\n"],
+                         ids=["crlf_header_lf_separator", "crlf_header_lf_body", "lf_header_crlf_body"])
+def test_mixed_line_ends_are_kept_and_signed_as_smtp_carries_them(bin_path, keys, msg):
+    """Line ends that change style within a message (found by fuzz_sign_stdin): the bytes are
+    written back as read (the separator used to be rewritten in the header's style, and the last
+    header line got a stray CR), and the signature covers every LF as the CRLF SMTP makes of it."""
+    key = keys["ed25519"]
+    p = sign(bin_path, ["-d", "other.example", "-s", "ed1", "-k", key.path], msg)
+    assert p.stdout == msg, "unsigned mail must come back unchanged"
+    out = sign(bin_path, ["-d", "example.com", "-s", "ed1", "-k", key.path], msg).stdout
+    assert out.startswith(b"DKIM-Signature:") and out.endswith(msg)
+    recs = dns_records([key])
+    assert verify_dkimpy(out, recs) == [True]
+    results, text = verify_opendkim(out, recs)
+    assert results == ["succeeded"], text
