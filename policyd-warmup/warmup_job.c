@@ -95,17 +95,22 @@ static struct job_call *call_for_ip(struct warmup_job *job, size_t p, size_t ip,
     return c;
 }
 
+#define HEALTH_HOURS 24
+
 /*
  * Appends the IP's hourly health keys for hours [first, first + 24), every
- * provider, to c's KEYS; with hour_args, each key's hour to its ARGV too.
+ * provider (provider after provider, in map order), to c's KEYS, and the
+ * number of keys per provider (24) to its ARGV; with hour_args, each key's
+ * hour to its ARGV too.
  */
 static void push_health_keys(struct job_call *c, long long first, int hour_args)
 {
     const struct policy_runtime *rt = c->job->rt;
     const struct wm_pool *pool = &rt->model.pools[c->pool];
     char key[RKEY_MAX];
+    pushll(&c->args, &c->nargs, HEALTH_HOURS);
     for (size_t pr = 0; pr < provider_count(rt->model.providers); pr++)
-        for (long long h = first; h < first + 24; h++) {
+        for (long long h = first; h < first + HEALTH_HOURS; h++) {
             rkey_health(&rt->keys, key, pool->name, pool->ips[c->ip].address,
                         provider_name(rt->model.providers, pr), h);
             push(&c->keys, &c->nkeys, key);
@@ -216,6 +221,36 @@ static const char *reply_str(const redisReply *r, size_t i)
     return i < r->elements && r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : "";
 }
 
+static long long reply_ll(const redisReply *r, size_t i)
+{
+    return strtoll(reply_str(r, i), NULL, 10);
+}
+
+/*
+ * The per-provider counters of a fetch or watch reply: `width` numbers per
+ * provider from element `first` (4: sent, hard, soft, complaint; 2: sent,
+ * complaint).  The reply was checked to have them all.
+ */
+static void counts_from_reply(const struct policy_runtime *rt, const redisReply *r, size_t first, size_t width,
+                              struct wm_ip_counts *out)
+{
+    memset(out, 0, sizeof *out);
+    out->nproviders = provider_count(rt->model.providers);
+    for (size_t p = 0; p < out->nproviders && p < PROVIDER_MAX; p++) {
+        size_t at = first + p * width;
+        struct wm_day_counts *d = &out->provider[p];
+        out->name[p] = provider_name(rt->model.providers, p);
+        d->sent = reply_ll(r, at);
+        if (width == 4) {
+            d->hard = reply_ll(r, at + 1);
+            d->soft = reply_ll(r, at + 2);
+            d->complaint = reply_ll(r, at + 3);
+        } else {
+            d->complaint = reply_ll(r, at + 1);
+        }
+    }
+}
+
 static void evaluate_ip(struct job_call *c, const redisReply *r)
 {
     struct warmup_job *job = c->job;
@@ -225,10 +260,8 @@ static void evaluate_ip(struct job_call *c, const redisReply *r)
     const char *last = reply_str(r, 0);
     long stage = strtol(reply_str(r, 1), NULL, 10);
     int paused = strcmp(reply_str(r, 2), "1") == 0;
-    struct wm_day_counts counts = {
-        strtoll(reply_str(r, 3), NULL, 10), strtoll(reply_str(r, 4), NULL, 10),
-        strtoll(reply_str(r, 5), NULL, 10), strtoll(reply_str(r, 6), NULL, 10),
-    };
+    struct wm_ip_counts counts;
+    counts_from_reply(rt, r, 3, 4, &counts);
     if (last[0] != '\0' && strtol(last, NULL, 10) >= c->day) {
         size_t slot = ip_slot(job, c->pool, c->ip);
         if (slot < job->ndone)
@@ -263,7 +296,8 @@ static void evaluate_ip(struct job_call *c, const redisReply *r)
 static void on_fetched(void *priv, const redisReply *reply)
 {
     struct job_call *c = priv;
-    if (c->gen == c->job->gen && reply != NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == 7)
+    if (c->gen == c->job->gen && reply != NULL && reply->type == REDIS_REPLY_ARRAY
+        && reply->elements == 3 + 4 * provider_count(c->job->rt->model.providers))
         evaluate_ip(c, reply);
     else if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
         log_error("redis: reading warm-up health failed: %s", reply->str);
@@ -308,8 +342,9 @@ static void watch_ip(struct job_call *c, const redisReply *r)
     const struct policy_runtime *rt = job->rt;
     const struct wm_pool *pool = &rt->model.pools[c->pool];
     const struct wm_ip *ip = &pool->ips[c->ip];
-    struct wm_day_counts counts = { strtoll(reply_str(r, 1), NULL, 10), 0, 0, strtoll(reply_str(r, 2), NULL, 10) };
-    char reason[200], why[160];
+    struct wm_ip_counts counts;
+    counts_from_reply(rt, r, 1, 2, &counts);
+    char reason[240], why[200];
     if (!warmup_complaints_over(&rt->model.health, &counts, why, sizeof why))
         return;
     snprintf(reason, sizeof reason, "%s in the last 24 h", why);
@@ -328,7 +363,8 @@ static void watch_ip(struct job_call *c, const redisReply *r)
 static void on_watched(void *priv, const redisReply *reply)
 {
     struct job_call *c = priv;
-    if (c->gen == c->job->gen && reply != NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3)
+    if (c->gen == c->job->gen && reply != NULL && reply->type == REDIS_REPLY_ARRAY
+        && reply->elements == 1 + 2 * provider_count(c->job->rt->model.providers))
         watch_ip(c, reply);
     else if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
         log_error("redis: reading warm-up complaints failed: %s", reply->str);
@@ -348,7 +384,7 @@ static void job_watch(struct warmup_job *job)
         const struct wm_pool *pool = &rt->model.pools[p];
         for (size_t i = 0; i < pool->nips; i++) {
             struct job_call *c = call_for_ip(job, p, i, 0);
-            push_health_keys(c, now_hour - 23, 1);
+            push_health_keys(c, now_hour - (HEALTH_HOURS - 1), 1);
             if (call_send(c, &job->watch, on_watched) < 0)
                 return;    /* Redis unavailable: next tick */
         }

@@ -9,20 +9,23 @@
  *             "" for a warm IP).  Creates missing IP states; refreshes
  *             schedule and caps so warmupctl needs no copy of the config.
  *   fetch     KEYS the IP state, then the 24 hourly health keys of the
- *             evaluated day for every provider.  Returns {last_eval, stage,
- *             paused, sent, hard, soft, complaint} (last_eval "" when the IP
- *             has no state yet).
+ *             evaluated day for every provider (provider after provider,
+ *             in provider-map order).  ARGV the number of keys per provider
+ *             (24).  Returns {last_eval, stage, paused, then per provider
+ *             sent, hard, soft, complaint} (last_eval "" when the IP has
+ *             no state yet): the verdict judges each provider and the total.
  *   apply     KEYS the IP state, pf:events.  ARGV expected last_eval,
  *             evaluated day, expected stage, new stage, pause (0/1),
  *             verdict, reason, now, node, pool, ip, today.  Compare-and-set
  *             on last_eval and stage; returns 1 when applied, 0 when another
  *             node (or an operator) got there first.
  *   watch     KEYS the IP state, then the hourly health keys of the last 24
- *             hours for every provider; ARGV the hour of each of those keys.
+ *             hours for every provider (provider after provider); ARGV the
+ *             number of keys per provider (24), then the hour of each key.
  *             Returns {} when the IP is paused or has no state, else
- *             {resumed_at, sent, complaint}: the sums of the hours after the
- *             operator's last resume (so the complaints that caused a pause
- *             do not pause the IP again).
+ *             {resumed_at, then per provider sent, complaint}: the sums of
+ *             the hours after the operator's last resume (so the complaints
+ *             that caused a pause do not pause the IP again).
  *   pause     KEYS the IP state, pf:events.  ARGV reason, now, node, pool,
  *             ip, expected resumed_at.  Pauses the IP (and appends the
  *             event) unless it is paused already or was resumed since the
@@ -51,14 +54,17 @@ const char warmup_register_lua[] =
 
 const char warmup_fetch_lua[] =
     "local st = redis.call('HMGET', KEYS[1], 'last_eval', 'stage', 'paused')\n"
-    "local sum = {0, 0, 0, 0}\n"
-    "local names = {'sent', 'hard', 'soft', 'complaint'}\n"
-    "for i = 2, #KEYS do\n"
-    "  local v = redis.call('HMGET', KEYS[i], 'sent', 'hard', 'soft', 'complaint')\n"
-    "  for j = 1, 4 do sum[j] = sum[j] + (tonumber(v[j]) or 0) end\n"
+    "local per = tonumber(ARGV[1])\n"
+    "local out = {st[1] or '', st[2] or '0', st[3] or '0'}\n"
+    "for p = 0, (#KEYS - 1) / per - 1 do\n"
+    "  local sum = {0, 0, 0, 0}\n"
+    "  for i = 2 + p * per, 1 + (p + 1) * per do\n"
+    "    local v = redis.call('HMGET', KEYS[i], 'sent', 'hard', 'soft', 'complaint')\n"
+    "    for j = 1, 4 do sum[j] = sum[j] + (tonumber(v[j]) or 0) end\n"
+    "  end\n"
+    "  for j = 1, 4 do out[#out + 1] = tostring(sum[j]) end\n"
     "end\n"
-    "return {st[1] or '', st[2] or '0', st[3] or '0', tostring(sum[1]), tostring(sum[2]),\n"
-    "        tostring(sum[3]), tostring(sum[4])}\n";
+    "return out\n";
 
 const char warmup_apply_lua[] =
     "local st = redis.call('HMGET', KEYS[1], 'last_eval', 'stage', 'paused')\n"
@@ -81,15 +87,21 @@ const char warmup_watch_lua[] =
     "local st = redis.call('HMGET', KEYS[1], 'paused', 'resumed_at')\n"
     "if st[1] ~= '0' then return {} end\n"
     "local after = math.floor((tonumber(st[2]) or -3600) / 3600)\n"
-    "local sent, complaint = 0, 0\n"
-    "for i = 2, #KEYS do\n"
-    "  if tonumber(ARGV[i - 1]) > after then\n"
-    "    local v = redis.call('HMGET', KEYS[i], 'sent', 'complaint')\n"
-    "    sent = sent + (tonumber(v[1]) or 0)\n"
-    "    complaint = complaint + (tonumber(v[2]) or 0)\n"
+    "local per = tonumber(ARGV[1])\n"
+    "local out = {st[2] or ''}\n"
+    "for p = 0, (#KEYS - 1) / per - 1 do\n"
+    "  local sent, complaint = 0, 0\n"
+    "  for i = 2 + p * per, 1 + (p + 1) * per do\n"
+    "    if tonumber(ARGV[i]) > after then\n"
+    "      local v = redis.call('HMGET', KEYS[i], 'sent', 'complaint')\n"
+    "      sent = sent + (tonumber(v[1]) or 0)\n"
+    "      complaint = complaint + (tonumber(v[2]) or 0)\n"
+    "    end\n"
     "  end\n"
+    "  out[#out + 1] = tostring(sent)\n"
+    "  out[#out + 1] = tostring(complaint)\n"
     "end\n"
-    "return {st[2] or '', tostring(sent), tostring(complaint)}\n";
+    "return out\n";
 
 const char warmup_pause_lua[] =
     "local st = redis.call('HMGET', KEYS[1], 'paused', 'resumed_at', 'stage')\n"
