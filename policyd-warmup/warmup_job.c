@@ -30,6 +30,7 @@ struct warmup_job {
     ev_timer               tick;
     unsigned               gen;
     long                  *done_day;     /* per IP (model order): last day known to be evaluated */
+    unsigned char         *seen;         /* per IP: its state was in Redis since start/reload */
     size_t                 ndone;
 };
 
@@ -142,7 +143,38 @@ static size_t ip_slot(const struct warmup_job *job, size_t pool, size_t ip)
     return n + ip;
 }
 
+static const char *reply_str(const redisReply *r, size_t i)
+{
+    return i < r->elements && r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : "";
+}
+
 /* ---- registration -------------------------------------------------------- */
+
+/*
+ * One registration answer: "kept", "new" or "lost:EVIDENCE" per IP of the
+ * pool.  A lost state is the sign of a Redis that lost data (no persistence,
+ * eviction, FLUSHALL, failover to an empty replica): the IP starts over at
+ * stage 0, unpaused, so the operator must hear about it.
+ */
+static void registered_pool(struct warmup_job *job, size_t p, const redisReply *reply)
+{
+    const struct wm_pool *pool = &job->rt->model.pools[p];
+    long long fresh = 0;
+    for (size_t i = 0; i < pool->nips && i < reply->elements; i++) {
+        const char *what = reply_str(reply, i);
+        size_t slot = ip_slot(job, p, i);
+        if (slot < job->ndone)
+            job->seen[slot] = 1;
+        if (strcmp(what, "new") == 0)
+            fresh++;
+        else if (strncmp(what, "lost:", 5) == 0)
+            log_warning("pool %s: IP %s had warm-up state (known from %s) but Redis has none now: re-created at "
+                        "stage 0, not paused; Redis lost data? (see Redis persistence in docs/policyd-warmup.md)",
+                        pool->name, pool->ips[i].address, what + 5);
+    }
+    if (fresh > 0)
+        log_notice("pool %s: %lld new IP(s) start warming up at stage 0", pool->name, fresh);
+}
 
 static void on_registered(void *priv, const redisReply *reply)
 {
@@ -152,9 +184,8 @@ static void on_registered(void *priv, const redisReply *reply)
         if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
             if (reply != NULL)     /* tried again at the next tick */
                 log_error("redis: registering pool %s failed: %s", job->rt->model.pools[c->pool].name, reply->str);
-        } else if (reply->type == REDIS_REPLY_INTEGER && reply->integer > 0) {
-            log_notice("pool %s: %lld new IP(s) start warming up at stage 0", job->rt->model.pools[c->pool].name,
-                       reply->integer);
+        } else if (reply->type == REDIS_REPLY_ARRAY) {
+            registered_pool(job, c->pool, reply);
         }
     }
     call_free(c);
@@ -200,6 +231,8 @@ static void job_register(struct warmup_job *job)
             push(&c->args, &c->nargs, pool->ips[i].schedule ? pool->ips[i].schedule->name : "");
             caps_text(pool->ips[i].schedule, caps, sizeof caps);
             push(&c->args, &c->nargs, caps);
+            size_t slot = ip_slot(job, p, i);
+            push(&c->args, &c->nargs, slot < job->ndone && job->seen[slot] ? "1" : "0");
         }
         if (call_send(c, &job->reg, on_registered) < 0)
             return;     /* Redis unavailable: next tick */
@@ -214,11 +247,6 @@ static void on_applied(void *priv, const redisReply *reply)
     if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
         log_error("redis: applying a warm-up verdict failed: %s", reply->str);
     call_free(c);
-}
-
-static const char *reply_str(const redisReply *r, size_t i)
-{
-    return i < r->elements && r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : "";
 }
 
 static long long reply_ll(const redisReply *r, size_t i)
@@ -418,7 +446,9 @@ static void job_reset_done(struct warmup_job *job)
     for (size_t p = 0; p < job->rt->model.npools; p++)
         n += job->rt->model.pools[p].nips;
     free(job->done_day);
+    free(job->seen);
     job->done_day = xcalloc(n ? n : 1, sizeof *job->done_day);
+    job->seen = xcalloc(n ? n : 1, sizeof *job->seen);
     job->ndone = n;
 }
 
@@ -468,5 +498,6 @@ void warmup_job_free(struct warmup_job *job)
         return;
     ev_timer_stop(job->loop, &job->tick);
     free(job->done_day);
+    free(job->seen);
     free(job);
 }

@@ -7,7 +7,10 @@
  *   At start, after each reload and then at every evaluate_interval the
  *   pools are registered (pf:pools, pf:pool:{p}) and every IP gets a state
  *   hash if it has none (stage 0, start = today; a "create" event), so a
- *   Redis that lost its data is repopulated without a reload.  Every health.evaluate_interval the
+ *   Redis that lost its data is repopulated without a reload.  An IP whose
+ *   state is re-created although it was known (in the pool registry, seen
+ *   by this daemon since start or reload, or in pf:events) gets a warning:
+ *   it restarts at stage 0, unpaused.  Every health.evaluate_interval the
  *   job asks, per IP, for yesterday's health counters per provider
  *   (one script call per IP), lets warmup_evaluate() (pure) judge every
  *   provider and the total, and

@@ -6,8 +6,16 @@
  *   register  KEYS pf:pools, pf:pool:{p}, pf:events, then one state key per
  *             IP.  ARGV pool, today, yesterday, now, node, then per IP:
  *             address, transport, schedule name, caps ("100,500,2000";
- *             "" for a warm IP).  Creates missing IP states; refreshes
- *             schedule and caps so warmupctl needs no copy of the config.
+ *             "" for a warm IP), seen ("1" when this daemon already saw
+ *             the IP's state since its start or last reload).  Creates
+ *             missing IP states; refreshes schedule and caps so warmupctl
+ *             needs no copy of the config.  Returns one string per IP:
+ *             "kept" (state existed), "new" (created, never known) or
+ *             "lost:EVIDENCE" (created although the IP was known: it was in
+ *             the pool registry, seen by this node, or, only when neither,
+ *             named in the last 10,000 events; EVIDENCE lists which): Redis
+ *             lost the state, and the IP restarts at stage 0, unpaused.
+ *             The event scan runs only for a missing state.
  *   fetch     KEYS the IP state, then the 24 hourly health keys of the
  *             evaluated day for every provider (provider after provider,
  *             in provider-map order).  ARGV the number of keys per provider
@@ -34,23 +42,41 @@
 #include "warmup_job_scripts.h"
 
 const char warmup_register_lua[] =
+    "local function in_events(pool, ip)\n"
+    "  for _, e in ipairs(redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 10000)) do\n"
+    "    local f, p, a = e[2], nil, nil\n"
+    "    for k = 1, #f - 1, 2 do\n"
+    "      if f[k] == 'pool' then p = f[k + 1] elseif f[k] == 'ip' then a = f[k + 1] end\n"
+    "    end\n"
+    "    if p == pool and a == ip then return true end\n"
+    "  end\n"
+    "  return false\n"
+    "end\n"
     "redis.call('SADD', KEYS[1], ARGV[1])\n"
-    "local created = 0\n"
+    "local out = {}\n"
     "for i = 1, #KEYS - 3 do\n"
-    "  local a = 6 + (i - 1) * 4\n"
-    "  redis.call('HSET', KEYS[2], ARGV[a], ARGV[a + 1])\n"
+    "  local a = 6 + (i - 1) * 5\n"
+    "  local known = {}\n"
+    "  if redis.call('HSET', KEYS[2], ARGV[a], ARGV[a + 1]) == 0 then known[#known + 1] = 'pool registry' end\n"
     "  if redis.call('HSETNX', KEYS[3 + i], 'stage', '0') == 1 then\n"
+    "    if ARGV[a + 4] == '1' then known[#known + 1] = 'this node' end\n"
+    "    if #known == 0 and in_events(ARGV[1], ARGV[a]) then known[#known + 1] = 'events' end\n"
+    "    local reason = 'first seen in the configuration'\n"
+    "    if #known > 0 then\n"
+    "      reason = 'state lost (known from ' .. table.concat(known, ', ') .. '): re-created at stage 0'\n"
+    "    end\n"
     "    redis.call('HSET', KEYS[3 + i], 'paused', '0', 'start', ARGV[2], 'stage_since', ARGV[2],\n"
     "               'last_eval', ARGV[3], 'schedule', ARGV[a + 2], 'caps', ARGV[a + 3])\n"
     "    redis.call('XADD', KEYS[3], 'MAXLEN', '~', '10000', '*', 'time', ARGV[4], 'node', ARGV[5],\n"
     "               'pool', ARGV[1], 'ip', ARGV[a], 'event', 'create', 'from', '', 'to', '0',\n"
-    "               'reason', 'first seen in the configuration')\n"
-    "    created = created + 1\n"
+    "               'reason', reason)\n"
+    "    out[i] = #known > 0 and ('lost:' .. table.concat(known, ', ')) or 'new'\n"
     "  else\n"
     "    redis.call('HSET', KEYS[3 + i], 'schedule', ARGV[a + 2], 'caps', ARGV[a + 3])\n"
+    "    out[i] = 'kept'\n"
     "  end\n"
     "end\n"
-    "return created\n";
+    "return out\n";
 
 const char warmup_fetch_lua[] =
     "local st = redis.call('HMGET', KEYS[1], 'last_eval', 'stage', 'paused')\n"

@@ -115,3 +115,44 @@ def test_complaint_watch_pauses_for_one_provider_once_it_has_enough_mail(redis_s
     assert _state(r)["paused_reason"] == reason
     pauses = [e for e in _events(r) if e["event"] == "pause"]
     assert len(pauses) == 1 and pauses[0]["reason"] == reason
+
+
+# ---- lost IP state ---------------------------------------------------------------
+
+def test_lost_ip_state_is_recreated_with_a_warning(redis_server, workdir, daemons):
+    pd = daemons(workdir, config(redis_server.address))
+    r = redis_server.client(decode_responses=True)
+    assert wait_until(lambda: _state(r).get("stage") == "0", 10), pd.log()
+    created = [e for e in _events(r) if e["event"] == "create"]
+    assert [e["reason"] for e in created] == ["first seen in the configuration"]
+    assert "Redis lost data?" not in pd.log()
+    r.hset("pf:ip:{main}:127.0.0.2", mapping={"stage": "3", "paused": "1"})
+    # The state key alone disappears (evicted, deleted by hand): the pool registry still knows the IP.
+    r.delete("pf:ip:{main}:127.0.0.2")
+    pd.wait_log("IP 127.0.0.2 had warm-up state (known from pool registry, this node) but Redis has none "
+                "now: re-created at stage 0, not paused")
+    assert _state(r)["stage"] == "0" and _state(r)["paused"] == "0"
+    recreated = [e for e in _events(r) if e["event"] == "create"][1:]
+    assert [e["reason"] for e in recreated] == [
+        "state lost (known from pool registry, this node): re-created at stage 0"]
+    # Everything is gone (FLUSHALL, failover to an empty replica): only this daemon remembers the IP.
+    r.flushall()
+    assert wait_until(lambda: pd.log().count("had warm-up state") == 2, 10), pd.log()
+    assert "IP 127.0.0.2 had warm-up state (known from this node)" in pd.log()
+    assert [e["reason"] for e in _events(r)] == ["state lost (known from this node): re-created at stage 0"]
+
+
+def test_state_missing_for_an_ip_named_in_the_events_is_reported(redis_server, workdir, daemons):
+    # A daemon starting against a Redis that kept its event log but lost the IP states and the pool
+    # registry (e.g. keys evicted under maxmemory-policy allkeys-lru) still notices.
+    r = redis_server.client(decode_responses=True)
+    r.xadd("pf:events", {"time": "1", "node": "old", "pool": "main", "ip": "127.0.0.2", "event": "advance",
+                         "from": "2", "to": "3", "reason": "healthy day", "day": "20261101"})
+    r.xadd("pf:events", {"time": "2", "node": "old", "pool": "other", "ip": "127.0.0.9", "event": "create",
+                         "from": "", "to": "0", "reason": "first seen in the configuration"})
+    pd = daemons(workdir, config(redis_server.address, ips=("127.0.0.2", "127.0.0.9")))
+    pd.wait_log("IP 127.0.0.2 had warm-up state (known from events)")
+    assert wait_until(lambda: _state(r, "127.0.0.9").get("stage") == "0", 10), pd.log()
+    # 127.0.0.9 appears in the events only for another pool: new here, no warning.
+    assert "IP 127.0.0.9 had warm-up state" not in pd.log()
+    assert "1 new IP(s) start warming up" in pd.log()
