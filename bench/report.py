@@ -184,7 +184,8 @@ def main():
       f"start of submission to the last message in the sink; every message must arrive (and be signed "
       f"when a signer is attached). {nrounds} round(s), each running every configuration in turn; msg/s is "
       f"the median of the rounds. CPU ms/msg is the busy time of both CPUs over the timed part per message "
-      f"(the whole chain's work, the milter's included); on this shared machine it is steadier than msg/s. *null milter* (`bench/null_milter.c`) receives every event milter-dkim "
+      f"(the whole chain's work, the milter's included). *null milter* (`bench/null_milter.c`) receives "
+      f"every event milter-dkim "
       f"asks for and changes nothing: the cost of attaching any libmilter milter to this Postfix.\n")
     w("| milter | delivered | signed | msg/s (median) | rounds | vs no milter | vs null milter | "
       "CPU ms/msg, all CPUs (median) | CPU vs no milter |")
