@@ -485,3 +485,84 @@ def test_recipients_seen_at_rcpt_are_charged_per_provider_at_end_of_message(redi
         return sum(int(r.hget("pf:hl:{main}:127.0.0.2:%s:%d" % (provider, h), "sent") or 0)
                    for h in (hour - 1, hour))
     assert sent("gmail") == 2 and sent("microsoft") == 1
+
+
+# ---- IP choice in a pool of two warming and two warm IPs -------------------------
+#
+# The rule (policy_script.c, the END-OF-MESSAGE script): among the IPs with
+# budget left for the whole message, warming IPs (a schedule, stage before its
+# last) come before warm ones; among warming IPs the one with the largest
+# share of its budget left (1 - used/allowed) wins, among warm IPs the least
+# used (today's recipients); a tie goes to the IP listed first in the pool.
+
+def pool_config(redis_address):
+    # Listed warm, warming, warm, warming, so that "warming first" is not just list order.
+    text = config(redis_address, caps="10")
+    text = text.replace('schedules = ( { name = "std"; caps = "10"; } );',
+                        'schedules = ( { name = "big"; caps = "10"; }, { name = "small"; caps = "4"; } );')
+    ips = ('{ address = "127.0.0.11"; }, '
+           '{ address = "127.0.0.12"; schedule = "big"; }, '
+           '{ address = "127.0.0.13"; }, '
+           '{ address = "127.0.0.14"; schedule = "small"; }')
+    text = text.replace('ips = ( { address = "127.0.0.2"; schedule = "std"; }, { address = "127.0.0.3"; } );',
+                        'ips = ( %s );' % ips)
+    assert "127.0.0.14" in text and "small" in text, text
+    return text
+
+
+def _chosen(answer):
+    assert answer.startswith("FILTER smtp-") and answer.endswith(":"), answer
+    return answer[len("FILTER smtp-"):-1]
+
+
+def test_pool_spreads_over_warming_ips_by_share_left_then_warm_ips_by_least_used(redis_server, workdir, daemons):
+    pd = daemons(workdir, pool_config(redis_server.address))
+    conn = pd.connect()
+    got = [_chosen(conn.ask(**eom("P%d" % i, recipient="r%d@example.org" % i))) for i in range(18)]
+    conn.close()
+    big, small, warm1, warm2 = "127.0.0.12", "127.0.0.14", "127.0.0.11", "127.0.0.13"
+    # Worked by hand from the rule (share left of big /10, small /4, before each message):
+    #  1.0/1.0 big (tie: listed first)   .9/1.0 small   .9/.75 big   .8/.75 big   .7/.75 small
+    #  .7/.5 big   .6/.5 big   .5/.5 big (tie)   .4/.5 small   .4/.25 big   .3/.25 big
+    #  .2/.25 small (now full: 4 of 4)   .2/- big   .1/- big (now full: 10 of 10)
+    # then the warm IPs, least used first, a tie to the one listed first.
+    assert got[:14] == [big, small, big, big, small, big, big, big, small, big, big, small, big, big]
+    assert got[14:] == [warm1, warm2, warm1, warm2]
+    # An IP with the most budget left in absolute terms is not simply preferred: after one
+    # message on big (9 of 10 left) the small IP (4 of 4 left) was chosen.
+    r = redis_server.client(decode_responses=True)
+    day = time.strftime("%Y%m%d", time.gmtime())
+
+    def used(ip):
+        return int(r.hget("pf:day:{main}:%s:%s" % (ip, day), "all") or 0)
+    assert (used(big), used(small), used(warm1), used(warm2)) == (10, 4, 2, 2)
+
+
+def test_warming_ips_come_before_a_less_used_warm_ip_until_their_cap(redis_server, workdir, daemons):
+    r = redis_server.client(decode_responses=True)
+    day = time.strftime("%Y%m%d", time.gmtime())
+    # Another node already sent through the warm IPs today: 127.0.0.11 more than 127.0.0.13.
+    r.hset("pf:day:{main}:127.0.0.11:%s" % day, mapping={"all": 7, "msgs": 7})
+    r.hset("pf:day:{main}:127.0.0.13:%s" % day, mapping={"all": 3, "msgs": 3})
+    pd = daemons(workdir, pool_config(redis_server.address))
+    # Messages of 2 recipients: big (10) takes 5, small (4) takes 2, in share-left order.
+    got = [_chosen(pd.ask(**eom("V%d" % i, recipient_count=2))) for i in range(7)]
+    assert sorted(got) == ["127.0.0.12"] * 5 + ["127.0.0.14"] * 2
+    assert got[0] == "127.0.0.12" and got[1] == "127.0.0.14"
+    # Only now the warm IPs: the less used one (3) until it catches up with the other (7), then
+    # the tie goes to the one listed first, then they alternate.
+    got = [_chosen(pd.ask(**eom("X%d" % i, recipient_count=2))) for i in range(4)]
+    assert got == ["127.0.0.13", "127.0.0.13", "127.0.0.11", "127.0.0.13"]
+    assert int(r.hget("pf:day:{main}:127.0.0.13:%s" % day, "all")) == 3 + 6
+    assert int(r.hget("pf:day:{main}:127.0.0.11:%s" % day, "all")) == 7 + 2
+
+
+def test_a_message_larger_than_a_warming_ips_budget_left_goes_to_the_other(redis_server, workdir, daemons):
+    pd = daemons(workdir, pool_config(redis_server.address))
+    # small (cap 4) has more share left than big after big took 3, but cannot take 5 recipients.
+    assert _chosen(pd.ask(**eom("L1", recipient_count=3))) == "127.0.0.12"       # big 3/10
+    assert _chosen(pd.ask(**eom("L2", recipient_count=5))) == "127.0.0.12"       # small: 5 > 4
+    assert _chosen(pd.ask(**eom("L3", recipient_count=1))) == "127.0.0.14"       # small 1.0 > big .2
+    # Big has 2 left, small 3: a message of 3 fits only small; one of 4 fits neither: warm.
+    assert _chosen(pd.ask(**eom("L4", recipient_count=4))) == "127.0.0.11"
+    assert _chosen(pd.ask(**eom("L5", recipient_count=3))) == "127.0.0.14"
