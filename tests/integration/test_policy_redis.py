@@ -128,6 +128,87 @@ def test_byte_limit_at_end_of_message_rejects_when_configured(redis_server, work
     assert pd.ask(**eom("Q4", sender="c@other.example", size=400)) == "DUNNO"
 
 
+def test_sasl_user_limit_counts_per_login_and_ignores_unauthenticated_mail(redis_server, workdir, daemons):
+    rule = '{ name = "per-login"; key = "sasl_user"; count = "messages"; limit = 2; window = "1h"; }'
+    pd = daemons(workdir, config(redis_server.address, rules=rule))
+    conn = pd.connect()
+
+    def msg(n, user, rcpts=2):
+        return [conn.ask(**rcpt("r%d@example.org" % i, instance="%s-%d" % (user, n), sasl_username=user,
+                                sasl_method="PLAIN" if user else ""))
+                for i in range(rcpts)]
+    assert msg(1, "alice") == ["DUNNO", "DUNNO"]      # one message, two recipients: counted once
+    assert msg(2, "alice") == ["DUNNO", "DUNNO"]
+    third = msg(3, "alice", rcpts=1)[0]
+    assert third.startswith("DEFER_IF_PERMIT 4.7.1 rate limit \"per-login\" reached (2 messages per 3600s)"), third
+    assert msg(1, "bob") == ["DUNNO", "DUNNO"]        # another login, another bucket
+    for n in range(4):                                # no login: the rule does not apply
+        assert msg(n, "", rcpts=1) == ["DUNNO"]
+    conn.close()
+    r = redis_server.client(decode_responses=True)
+    assert sum(int(v) for v in r.hgetall("pf:rl:{per-login:alice}").values()) == 2
+    assert sum(int(v) for v in r.hgetall("pf:rl:{per-login:bob}").values()) == 1
+    assert r.keys("pf:rl:{per-login:}*") == []
+
+
+def test_recipient_domain_limit_counts_recipients_per_domain_case_blind(redis_server, workdir, daemons):
+    rule = '{ name = "per-domain"; key = "recipient_domain"; count = "recipients"; limit = 3; window = "10m"; }'
+    pd = daemons(workdir, config(redis_server.address, rules=rule))
+    conn = pd.connect()
+    answers = [conn.ask(**rcpt("u%d@%s" % (i, dom), sender="s%d@x.example" % i))
+               for i, dom in enumerate(["slow.example", "SLOW.example", "slow.EXAMPLE", "Slow.Example"])]
+    assert answers[:3] == ["DUNNO"] * 3
+    assert answers[3].startswith("DEFER_IF_PERMIT 4.7.1 rate limit \"per-domain\" reached (3 recipients per 600s)")
+    assert conn.ask(**rcpt("u@fast.example")) == "DUNNO"
+    # A subdomain is a domain of its own (the key is the recipient's domain, not its provider).
+    assert conn.ask(**rcpt("u@mx.slow.example")) == "DUNNO"
+    conn.close()
+    r = redis_server.client(decode_responses=True)
+    assert sum(int(v) for v in r.hgetall("pf:rl:{per-domain:slow.example}").values()) == 3
+    assert 600 < r.ttl("pf:rl:{per-domain:slow.example}") <= 660
+
+
+def test_provider_limit_at_rcpt_uses_the_configured_providers_map(redis_server, workdir, daemons):
+    # A configured map replaces the built-in table: gmail.com is "other" here, and the
+    # "corp" provider gathers two domains and their subdomains.
+    providers = ('providers = ( { name = "corp"; domains = [ "corp.example", "corp-mail.example" ]; }, '
+                 '{ name = "hosted"; domains = [ "hosted.example" ]; } );')
+    rule = '{ name = "per-provider"; key = "provider"; count = "recipients"; limit = 3; window = "1h"; }'
+    pd = daemons(workdir, config(redis_server.address, rules=rule, extra_policy=providers))
+    conn = pd.connect()
+    corp = [conn.ask(**rcpt(a)) for a in ("a@corp.example", "b@CORP-MAIL.example", "c@eu.corp.example",
+                                          "d@corp.example")]
+    assert corp[:3] == ["DUNNO"] * 3
+    assert corp[3].startswith("DEFER_IF_PERMIT 4.7.1 rate limit \"per-provider\" reached"), corp[3]
+    assert conn.ask(**rcpt("e@hosted.example")) == "DUNNO"
+    # Unmapped domains share the "other" bucket, gmail.com included.
+    other = [conn.ask(**rcpt(a)) for a in ("f@gmail.com", "g@outlook.com", "h@notcorp.example", "i@gmail.com")]
+    assert other[:3] == ["DUNNO"] * 3 and other[3].startswith("DEFER_IF_PERMIT 4.7.1 ")
+    conn.close()
+    r = redis_server.client(decode_responses=True)
+
+    def total(provider):
+        return sum(int(v) for v in r.hgetall("pf:rl:{per-provider:%s}" % provider).values())
+    assert (total("corp"), total("hosted"), total("other"), total("gmail")) == (3, 1, 3, 0)
+
+
+def test_hold_action_answers_hold_with_the_rules_text(redis_server, workdir, daemons):
+    rules = ('{ name = "review"; key = "sender"; count = "messages"; limit = 1; window = "1h"; action = "hold"; '
+             'text = "queued for review: sender over its hourly limit"; }, '
+             '{ name = "bulk"; key = "sender_domain"; count = "recipients"; limit = 2; window = "1h"; '
+             'stage = "end_of_message"; action = "hold"; }')
+    pd = daemons(workdir, config(redis_server.address, rules=rules))
+    assert pd.ask(**rcpt("a@example.org", sender="x@held.example", instance="H1")) == "DUNNO"
+    assert pd.ask(**rcpt("b@example.org", sender="x@held.example", instance="H2")) == \
+        "HOLD queued for review: sender over its hourly limit"
+    # At END-OF-MESSAGE, with the default text (no 5.7.1: HOLD is not a rejection).
+    assert pd.ask(**eom("HQ1", sender="y@bulk.example", recipient_count=2)) == "DUNNO"
+    assert pd.ask(**eom("HQ2", sender="z@bulk.example", recipient_count=1)) == \
+        "HOLD 4.7.1 rate limit \"bulk\" reached (2 recipients per 3600s), try again later"
+    r = redis_server.client(decode_responses=True)
+    assert sum(int(v) for v in r.hgetall("pf:rl:{bulk:bulk.example}").values()) == 2   # a held message is not counted
+
+
 # ---- warm-up -------------------------------------------------------------------
 
 def test_warming_ip_first_then_overflow_to_the_warm_ip(redis_server, workdir, daemons):
