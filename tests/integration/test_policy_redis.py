@@ -391,6 +391,50 @@ def test_script_cache_flush_is_survived(redis_server, workdir, daemons):
     assert pd.ask(**eom("F2")) == "FILTER smtp-127.0.0.2:"      # NOSCRIPT -> EVAL, same answer
 
 
+# ---- one Redis round trip per request -------------------------------------------------
+
+def _evalsha_counts(r):
+    stats = r.info("commandstats")
+    return tuple(int(stats.get("cmdstat_%s" % c, {}).get("calls", 0)) for c in ("evalsha", "eval"))
+
+
+def test_one_evalsha_per_request_that_needs_redis(redis_server, workdir, daemons):
+    rules = ('{ name = "rc"; key = "client_address"; count = "recipients"; limit = 100000; window = "1h"; }, '
+             '{ name = "eb"; key = "sender_domain"; count = "bytes"; limit = 1000000000; window = "1h"; '
+             'stage = "end_of_message"; }')
+    text = config(redis_server.address, caps="100000", rules=rules).replace(
+        "evaluate_interval = 1;", "evaluate_interval = 3600;")   # keep the daily job out of the count
+    pd = daemons(workdir, text)
+    r = redis_server.client(decode_responses=True)
+    conn = pd.connect()
+    # Load both scripts (the first call of each is EVALSHA -> NOSCRIPT -> EVAL) and let the
+    # start-up job (registration, evaluation) finish: the counters must stand still.
+    assert conn.ask(**rcpt("warm@example.org", instance="WARM")) == "DUNNO"
+    assert conn.ask(**eom("WARM0", instance="WARM")) == "FILTER smtp-127.0.0.2:"
+
+    def settled():
+        before = _evalsha_counts(r)
+        time.sleep(0.5)
+        return _evalsha_counts(r) == before
+    assert wait_until(settled, 10)
+    before = _evalsha_counts(r)
+    need_redis = 0
+    for m in range(100):
+        inst = "OE%d" % m
+        assert conn.ask(**rcpt("x%d@example.org" % m, instance=inst, protocol_state="MAIL")) == "DUNNO"
+        for i in range(2):
+            assert conn.ask(**rcpt("r%d-%d@gmail.com" % (m, i), instance=inst)) == "DUNNO"
+            need_redis += 1
+        assert conn.ask(**rcpt("", instance=inst, protocol_state="DATA")) == "DUNNO"
+        assert conn.ask(**eom("OE%d" % m, instance=inst, recipient_count=2)).startswith("FILTER smtp-127.0.0.")
+        need_redis += 1
+    conn.close()
+    after = _evalsha_counts(r)
+    assert need_redis == 300
+    assert after[0] - before[0] == need_redis, (before, after)
+    assert after[1] == before[1]                 # no EVAL fallback either: the scripts stayed loaded
+
+
 # ---- protocol ------------------------------------------------------------------
 
 def test_exim_half_close_gets_one_answer_then_close(redis_server, workdir, daemons):
