@@ -384,6 +384,36 @@ def test_redis_killed_and_restarted_fail_open_and_closed_then_recover(redis_serv
     assert wait_until(lambda: int(r.hget("pf:metrics:closed-node", "redis_down_closed") or 0) >= 7, 15)
 
 
+def test_redis_down_warnings_are_rate_limited_during_an_outage(redis_server, workdir, daemons):
+    import re
+    pd = daemons(workdir, config(redis_server.address))          # log_interval = "1s"
+    assert wait_until(lambda: "connected to" in pd.log(), 5)
+    assert pd.ask(**rcpt("a@example.org")) == "DUNNO"
+    redis_server.kill()
+    mark = len(pd.log())
+    conns = [pd.connect() for _ in range(2)]
+    t0 = time.time()
+    asked = 0
+    while time.time() - t0 < 3.0:
+        for c in conns:
+            assert c.ask(**rcpt("o%d@example.org" % asked)) == "DUNNO"     # fail open
+            asked += 1
+    outage = time.time() - t0
+    for c in conns:
+        c.close()
+    lines = [ln for ln in pd.log()[mark:].splitlines() if "redis unavailable" in ln]
+    assert asked > 200, asked                # many more requests than the lines allowed below
+    assert 2 <= len(lines) <= outage / 1.0 + 2, (asked, outage, lines)
+    # Each line says how many requests it stands for; together no more than were asked
+    # (those of the last interval are reported with the next line).
+    counts = [int(re.search(r"\): (\d+) request\(s\) answered", ln).group(1)) for ln in lines]
+    assert counts[0] == 1 and sum(counts) <= asked, counts
+    assert sum(counts) > asked / 2, (counts, asked)
+    redis_server.restart()
+    assert wait_until(lambda: pd.ask(**rcpt("b@example.org")) == "DUNNO" and
+                      pd.log().count("connected to") >= 2, 10), pd.log()[-2000:]
+
+
 def test_script_cache_flush_is_survived(redis_server, workdir, daemons):
     pd = daemons(workdir, config(redis_server.address, caps="10", warm_ip=False))
     assert pd.ask(**eom("F1")) == "FILTER smtp-127.0.0.2:"
