@@ -51,8 +51,8 @@ def workdir(lab_dir):
 def daemons(bin_path):
     started = []
 
-    def start(workdir, text, name="policyd"):
-        pd = Policyd(bin_path("policyd-warmup"), workdir, text, name=name).start()
+    def start(workdir, text, name="policyd", wrapper=()):
+        pd = Policyd(bin_path("policyd-warmup"), workdir, text, name=name, wrapper=wrapper).start()
         started.append(pd)
         return pd
     yield start
@@ -721,3 +721,96 @@ def test_a_message_larger_than_a_warming_ips_budget_left_goes_to_the_other(redis
     # Big has 2 left, small 3: a message of 3 fits only small; one of 4 fits neither: warm.
     assert _chosen(pd.ask(**eom("L4", recipient_count=4))) == "127.0.0.11"
     assert _chosen(pd.ask(**eom("L5", recipient_count=3))) == "127.0.0.14"
+
+
+# ---- start-up checks: exposed listeners, descriptor limit ----------------------------
+
+def _netns_prefix():
+    """A command prefix that runs a program in a private network namespace with only lo up."""
+    import os
+    import subprocess
+    base = ["unshare", "--net"] if os.geteuid() == 0 else ["unshare", "--user", "--map-root-user", "--net"]
+    probe = subprocess.run(base + ["sh", "-c", "ip link set lo up"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip("cannot make a private network namespace here (%s): the 0.0.0.0 listener is only "
+                    "ever bound inside one" % probe.stderr.strip()[-200:])
+    return base + ["sh", "-c", 'ip link set lo up && exec "$@"', "sh"]
+
+
+def test_non_loopback_tcp_listener_is_warned_about_at_start(redis_server, workdir, bin_path):
+    import os
+    import subprocess
+    from labproc import register_process, unregister
+    conf = os.path.join(workdir, "exposed.conf")
+    with open(conf, "w") as f:
+        f.write(config(redis_server.address))       # Redis over its unix socket: reachable from the namespace
+    logpath = os.path.join(workdir, "exposed.log")
+    # The wildcard address is bound inside a network namespace of its own, where only lo exists:
+    # nothing is exposed to the machine's networks, but to the daemon it is 0.0.0.0 all the same.
+    port = 10040
+    cmd = _netns_prefix() + [bin_path("policyd-warmup"), "-f", "-c", conf, "-p", "inet:0.0.0.0:%d" % port,
+                             "-p", "inet:127.0.0.1:%d" % (port + 1), "-p", "unix:" + os.path.join(workdir, "s")]
+    with open(logpath, "wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    key = register_process(proc.pid, "policyd-warmup in a network namespace")
+
+    def text():
+        with open(logpath, errors="replace") as f:
+            return f.read()
+    try:
+        assert wait_until(lambda: "started" in text() or proc.poll() is not None, 10), text()
+        assert proc.poll() is None, text()
+    finally:
+        proc.terminate()
+        rc = proc.wait(10)
+        unregister(key)
+    assert rc == 0, text()
+    warnings = [ln for ln in text().splitlines() if "not a loopback address" in ln]
+    assert len(warnings) == 1, text()             # the loopback and unix listeners are not warned about
+    assert "warning: listening on inet:0.0.0.0:%d (0.0.0.0): not a loopback address; " % port in warnings[0]
+    assert "no authentication" in warnings[0]
+
+
+def test_loopback_listener_gets_no_exposure_warning(redis_server, workdir, daemons):
+    pd = daemons(workdir, config(redis_server.address))
+    pd.wait_log("started")
+    assert "listening on inet:127.0.0.1:" in pd.log()
+    assert "not a loopback address" not in pd.log()
+
+
+def _nofile(pid):
+    with open("/proc/%d/limits" % pid) as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                soft, hard = line.split()[3:5]
+                return int(soft), int(hard)
+    raise AssertionError("no Max open files line")
+
+
+def test_descriptor_limit_is_raised_for_max_connections(redis_server, workdir, daemons):
+    # Soft 100, hard 1000; max_connections = 10 needs 10 + 1 listener + 64: nothing to do.
+    text = config(redis_server.address, extra_policy="max_connections = 10;")
+    pd = daemons(workdir, text, wrapper=["prlimit", "--nofile=100:1000", "--"])
+    pd.wait_log("started")
+    assert _nofile(pd.proc.pid) == (100, 1000)
+    assert "descriptor limit" not in pd.log()
+    # 500 connections need 565 descriptors: the soft limit goes up that far, not to the hard limit.
+    pd.reload(config(redis_server.address, extra_policy="max_connections = 500;"))
+    assert _nofile(pd.proc.pid) == (565, 1000)
+    assert "descriptor limit raised from 100 to 565 for max_connections = 500" in pd.log()
+    assert "is below the" not in pd.log()
+    # The daemon really serves more clients than the old soft limit allowed.
+    conns = [pd.connect() for _ in range(150)]
+    assert all(c.ask(**rcpt("m@example.org")) == "DUNNO" for c in conns)
+    for c in conns:
+        c.close()
+
+
+def test_descriptor_limit_short_of_max_connections_is_warned_about(redis_server, workdir, daemons):
+    text = config(redis_server.address, extra_policy="max_connections = 200;")   # needs 265
+    pd = daemons(workdir, text, wrapper=["prlimit", "--nofile=100:150", "--"])
+    pd.wait_log("started")
+    assert _nofile(pd.proc.pid) == (150, 150)       # raised as far as the hard limit allows
+    assert "descriptor limit raised from 100 to 150 for max_connections = 200" in pd.log()
+    assert "warning: descriptor limit 150 (hard 150) is below the 265 that max_connections = 200 needs" \
+        in pd.log()
