@@ -1,26 +1,43 @@
 """test_policy_postfix - policyd-warmup behind a real Postfix (the lab).
 
 Postfix calls the daemon at RCPT (smtpd_recipient_restrictions) and at
-END-OF-MESSAGE (smtpd_end_of_data_restrictions), exactly as
-conf/main.cf.snippet sets it up; the per-IP transports come from
-conf/master.cf.snippet's pattern (smtp_bind_address per IP).  The tests
-check what an SMTP client sees (5xx for a suppressed recipient, 4xx over
-the cap) and, in Postfix's own log, which transport delivered.
+END-OF-MESSAGE (smtpd_end_of_data_restrictions) with the parameters of the
+shipped conf/main.cf.snippet, read by the lab (policy_snippet, labsnippet):
+only the daemon's address inet:127.0.0.1:10040 is replaced, so the
+check_policy_service options (timeout, default_action) and the restriction
+order are the shipped ones.  The per-IP transports are the entries of the
+shipped conf/master.cf.snippet with their addresses replaced by 127.0.0.2
+and 127.0.0.3.  A snippet whose shape the lab no longer understands fails
+the module at start.
+
+The tests check what an SMTP client sees (5xx for a suppressed recipient,
+4xx over the cap), and which transport delivered: its name in Postfix's log
+and its source address and HELO name at the receiving end (the sink).
 """
 
-import smtplib
+import re
 
 import pytest
 
+import labsnippet
 import postflow_lab as lab
 from policyd_lab import Policyd
 
+TRANSPORTS = lab.shipped_ip_transports(("127.0.0.2", "127.0.0.3"))
 POSTFIX_LAB_OPTIONS = {
-    "extra_master_cf": [lab.ip_transport("127.0.0.2"), lab.ip_transport("127.0.0.3")],
+    "extra_master_cf": TRANSPORTS,
+    "policy_snippet": True,
     "policy_stages": ("rcpt", "data_end"),
 }
 
 MESSAGE = b"From: news@example.com\r\nTo: someone\r\nSubject: warm-up test\r\n\r\nhello\r\n"
+# The HELO name the shipped transport of the first address says (smtp_helo_name).
+HELO = re.search(r"-o smtp_helo_name=(\S+)", TRANSPORTS[0]).group(1)
+
+
+def message(mid):
+    """MESSAGE with a Message-ID, to find it in the sink."""
+    return MESSAGE.replace(b"Subject:", b"Message-ID: <%s@lab.test>\r\nSubject:" % mid.encode())
 
 
 def config(redis_address):
@@ -48,6 +65,8 @@ def policyd(bin_path, redis_server, lab_dir, postfix_lab):
 
 
 def test_suppressed_recipient_gets_5xx_at_rcpt(policyd, redis_server, postfix_lab):
+    # The lab's client, 127.0.0.1, is in mynetworks: this also proves that the
+    # snippet asks the daemon before permit_mynetworks ends the evaluation.
     redis_server.client().hset("pf:sup:{gone@sink.example.org}",
                                mapping={"reason": "hard", "source": "bounce-proc", "time": "1",
                                         "detail": "5.1.1 userunknown"})
@@ -59,10 +78,15 @@ def test_suppressed_recipient_gets_5xx_at_rcpt(policyd, redis_server, postfix_la
 
 def test_filter_steers_delivery_to_the_per_ip_transport_and_over_cap_gets_4xx(policyd, postfix_lab):
     postfix_lab.clear_sink()
-    sent = [postfix_lab.send("news@example.com", ["u%d@sink.example.org" % i], MESSAGE) for i in range(2)]
-    for res in sent:
+    mids = ["steer%d" % i for i in range(2)]
+    sent = [postfix_lab.send("news@example.com", ["u%d@sink.example.org" % i], message(mid))
+            for i, mid in enumerate(mids)]
+    for mid, res in zip(mids, sent):
         d = postfix_lab.wait_delivery(res.queue_id, status="sent")
-        assert d["service"] == "smtp-127.0.0.2", d["line"]
+        # The shipped transport's syslog_name, its source address and HELO name.
+        assert d["tag"] == "postfix/smtp-127.0.0.2/smtp", d["line"]
+        env, _ = postfix_lab.wait_sink_message("<%s@lab.test>" % mid)
+        assert (env["client_addr"], env["helo"]) == ("127.0.0.2", HELO), env
     # The third message is over the day's cap of 2 and no warm IP is left: 4xx after DATA.
     res = postfix_lab.try_send("news@example.com", ["u9@sink.example.org"], MESSAGE)
     assert res.stage == "data" and 400 <= res.code < 500, res
@@ -81,3 +105,47 @@ def test_rate_limited_recipient_gets_4xx_and_the_rest_is_delivered(policyd, post
     assert code == 450 and "4.7.1" in text and 'rate limit "per-sender" reached' in text
     for rcpt in rcpts[:3]:
         postfix_lab.wait_delivery(res.queue_id, status="sent", recipient=rcpt)
+
+
+def test_unreachable_daemon_fails_open_as_the_snippet_says(postfix_lab):
+    # The snippet's default_action=DUNNO, not the lab's own
+    # smtpd_policy_service_default_action (451), decides: the mail is
+    # accepted and leaves through the default transport.
+    port = lab.free_port()
+    postfix_lab.set_hooks(policy="inet:127.0.0.1:%d" % port)
+    try:
+        res = postfix_lab.try_send("news@example.com", ["w@sink.example.org"], message("failopen"),
+                                   timeout=60)
+    finally:
+        postfix_lab.set_hooks(policy=None)
+    assert res.accepted, res
+    assert "127.0.0.1:%d" % port in postfix_lab.maillog()    # smtpd did try it
+    d = postfix_lab.wait_delivery(res.queue_id, status="sent")
+    assert d["service"] == "smtp", d["line"]
+
+
+def test_the_lab_refuses_a_snippet_it_does_not_understand(tmp_path):
+    # The shipped snippets as the lab reads them, then variants that must
+    # stop the tests instead of being half-applied.
+    shipped = open(labsnippet.MAIN_CF_SNIPPET).read()
+    params = labsnippet.policy_params("unix:/run/pd.sock")
+    assert params["smtpd_end_of_data_restrictions"].startswith("check_policy_service { unix:/run/pd.sock,")
+    variants = {
+        "address changed": shipped.replace("127.0.0.1:10040", "127.0.0.1:10041"),
+        "end-of-data hook gone": shipped.replace("smtpd_end_of_data_restrictions =",
+                                                 "#smtpd_end_of_data_restrictions ="),
+        "unknown parameter": shipped + "\nsmtpd_delay_reject = no\n",
+        "second policy check": shipped.replace("permit_mynetworks,",
+                                               "check_policy_service inet:127.0.0.1:10040, permit_mynetworks,"),
+    }
+    for what, text in variants.items():
+        path = tmp_path / "main.cf.snippet"
+        path.write_text(text)
+        with pytest.raises(lab.LabError):
+            labsnippet.policy_params("unix:/run/pd.sock", path=str(path))
+            pytest.fail("accepted a snippet with the " + what)
+    master = open(labsnippet.MASTER_CF_SNIPPET).read()
+    unbound = tmp_path / "master.cf.snippet"
+    unbound.write_text(master.replace("-o smtp_bind_address=192.0.2.10", "-o smtp_bind_address=192.0.2.99"))
+    with pytest.raises(lab.LabError):
+        labsnippet.ip_transports(["127.0.0.2"], path=str(unbound))
