@@ -4,9 +4,13 @@ Exim and Postfix conflict as packages, so Exim's binary is downloaded with
 `apt-get download exim4-daemon-light` and unpacked into a cache directory
 (mta-lab-notes.md, section 3); the test is skipped, with the reason, only
 when that is impossible (no package source).  The ACLs come verbatim from
-conf/exim-policy.snippet, so the shipped snippet is what is tested.
-`exim -bh` runs a whole SMTP conversation through the ACLs (readsocket
-included) without delivering anything.
+conf/exim-policy.snippet, so the shipped snippet is what is tested; only the
+daemon's address is replaced, and one logwrite is added at the end of the
+DATA ACL: it expands the snippet's remote_smtp `interface` option (the
+source address the transport would bind to) in the message's context, so
+the test sees the steering answer arrive in Exim's ACL variable, not just in
+the daemon's log.  `exim -bh` runs a whole SMTP conversation through the
+ACLs (readsocket included) without delivering anything.
 """
 
 import glob
@@ -48,11 +52,32 @@ def exim_binary():
     return exim
 
 
-def exim_config(workdir, policy_port):
+INTERFACE_LOG = "pf test: transport interface=<%s>"
+
+
+def snippet_parts():
+    """(ACL text, the remote_smtp transport's interface expansion) of the snippet."""
     with open(SNIPPET) as f:
         snippet = f.read()
-    acls = snippet.split("# ---- begin acl", 1)[1].split("# ---- begin transports", 1)[0]
-    acls = acls.split("\n", 1)[1].replace("inet:127.0.0.1:10040", "inet:127.0.0.1:%d" % policy_port)
+    acls, sep, transports = snippet.partition("# ---- begin transports")
+    assert sep and "# ---- begin acl" in acls, "conf/exim-policy.snippet lost its section markers"
+    acls = acls.split("# ---- begin acl", 1)[1].split("\n", 1)[1]
+    assert acls.count("inet:127.0.0.1:10040") == 2, "the snippet's ACLs should ask inet:127.0.0.1:10040 twice"
+    m = re.findall(r"^\s*interface\s*=\s*(.+)$", transports, re.M)
+    assert len(m) == 1, "conf/exim-policy.snippet: expected one interface = in remote_smtp, found %r" % m
+    return acls, m[0].strip()
+
+
+def exim_config(workdir, policy_port):
+    acls, interface = snippet_parts()
+    acls = acls.replace("inet:127.0.0.1:10040", "inet:127.0.0.1:%d" % policy_port)
+    # acl_check_data ends with its accept: log the transport's interface just before.
+    head, sep, tail = acls.partition("acl_check_data:\n")
+    body, accept, rest = tail.rpartition("\n  accept")
+    assert sep and accept and not rest.strip(), \
+        "conf/exim-policy.snippet: acl_check_data is no longer the last ACL, ending with accept"
+    logwrite = "\n  warn    logwrite = " + INTERFACE_LOG % interface
+    acls = head + sep + body + logwrite + accept + rest
     spool = os.path.join(workdir, "spool")
     os.makedirs(os.path.join(workdir, "log"), exist_ok=True)
     os.makedirs(spool, exist_ok=True)
@@ -116,14 +141,24 @@ def test_exim_acls_get_the_same_answers(bin_path, redis_server, lab_dir):
             "DATA"] + message + [                  # first message: within the cap, steered to 127.0.0.2
             "MAIL FROM:<news@example.com>", "RCPT TO:<again@gmail.com>",
             "DATA"] + message + [                  # second: over the cap of 1 -> 4xx after the data
+            "MAIL FROM:<news@elsewhere.example>", "RCPT TO:<other@gmail.com>",
+            "DATA"] + message + [                  # third: in no pool, not steered
             "QUIT"])
         text = "\n".join(replies)
         assert re.search(r"^550[ -].*5\.1\.1 recipient is on the suppression list \(hard bounce", text, re.M), out
         assert re.search(r"^250 Accepted", text, re.M), out
-        assert re.search(r"^250 OK id=", text, re.M), out                # first message accepted
+        ids = re.findall(r"^250 OK id=(\S+)", text, re.M)
+        assert len(ids) == 2, out                                        # first and third accepted
         assert re.search(r"^451 4\.7\.1 sending volume limit reached", text, re.M), out   # second deferred
-        # The daemon saw Exim's end-of-message request and chose the IP for it.
+        # The daemon saw Exim's end-of-message request and chose the IP for it...
         assert "DUNNO interface=127.0.0.2 ip=127.0.0.2 pool=main" in pd.log(), pd.log()
+        # ... and the answer reached the ACL variable: the snippet's transport
+        # would bind the first message to 127.0.0.2 and the third to the
+        # host's default address (empty interface).  The deferred second
+        # message never got that far.
+        logged = re.findall(r"^LOG: (\S+) " + re.escape(INTERFACE_LOG).replace("%s", "(.*)") + "$",
+                            out, re.M)
+        assert logged == [(ids[0], "127.0.0.2"), (ids[1], "")], out
         day_keys = r.keys("pf:day:{main}:127.0.0.2:*")
         assert len(day_keys) == 1 and r.hget(day_keys[0], "all") == "1"
     finally:
