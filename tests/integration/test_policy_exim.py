@@ -21,6 +21,8 @@ import subprocess
 
 import pytest
 
+import postflow_lab as lab
+from labsink import SmtpSink
 from policyd_lab import Policyd
 
 CACHE = "/tmp/postflow-exim-cache"
@@ -53,22 +55,48 @@ def exim_binary():
 
 
 INTERFACE_LOG = "pf test: transport interface=<%s>"
+HELO_FILE = "/etc/exim4/helo-by-ip"
+
+
+def snippet_sections():
+    """{"main", "acl", "transports": text} of the snippet, split at its markers."""
+    with open(SNIPPET) as f:
+        snippet = f.read()
+    parts = re.split(r"^# ---- (main section|begin acl|begin transports) -*\n", snippet, flags=re.M)
+    names = parts[1::2]
+    assert names == ["main section", "begin acl", "begin transports"], \
+        "conf/exim-policy.snippet lost its section markers: %r" % names
+    return dict(zip(("main", "acl", "transports"), parts[2::2]))
+
+
+def snippet_main():
+    """The snippet's main-section settings (the ACL names)."""
+    lines = [l for l in snippet_sections()["main"].splitlines() if l.strip() and not l.startswith("#")]
+    assert lines and all(re.match(r"acl_smtp_\w+ = \w+$", l) for l in lines), lines
+    return lines
+
+
+def snippet_transport(helo_file):
+    """The snippet's remote_smtp transport, verbatim but for the HELO file's path."""
+    text = snippet_sections()["transports"]
+    assert text.startswith("remote_smtp:\n"), text[:200]
+    assert text.count(HELO_FILE) == 1, "the snippet's helo_data should read %s" % HELO_FILE
+    return [l for l in text.replace(HELO_FILE, helo_file).splitlines() if not l.lstrip().startswith("#")]
 
 
 def snippet_parts():
     """(ACL text, the remote_smtp transport's interface expansion) of the snippet."""
-    with open(SNIPPET) as f:
-        snippet = f.read()
-    acls, sep, transports = snippet.partition("# ---- begin transports")
-    assert sep and "# ---- begin acl" in acls, "conf/exim-policy.snippet lost its section markers"
-    acls = acls.split("# ---- begin acl", 1)[1].split("\n", 1)[1]
+    sec = snippet_sections()
+    acls, transports = sec["acl"], sec["transports"]
     assert acls.count("inet:127.0.0.1:10040") == 2, "the snippet's ACLs should ask inet:127.0.0.1:10040 twice"
     m = re.findall(r"^\s*interface\s*=\s*(.+)$", transports, re.M)
     assert len(m) == 1, "conf/exim-policy.snippet: expected one interface = in remote_smtp, found %r" % m
     return acls, m[0].strip()
 
 
-def exim_config(workdir, policy_port):
+def exim_config(workdir, policy_port, extra=()):
+    """exim.conf in WORKDIR for the daemon on POLICY_PORT; EXTRA: more lines
+    after the ACLs (routers, transports)."""
     acls, interface = snippet_parts()
     acls = acls.replace("inet:127.0.0.1:10040", "inet:127.0.0.1:%d" % policy_port)
     # acl_check_data ends with its accept: log the transport's interface just before.
@@ -81,25 +109,22 @@ def exim_config(workdir, policy_port):
     spool = os.path.join(workdir, "spool")
     os.makedirs(os.path.join(workdir, "log"), exist_ok=True)
     os.makedirs(spool, exist_ok=True)
-    ent = pwd.getpwnam("Debian-exim")       # -bh receives the message into the spool as this user
-    os.chown(spool, ent.pw_uid, ent.pw_gid)
+    ent = pwd.getpwnam("Debian-exim")       # Exim receives the message and logs as this user
+    for d in (spool, os.path.join(workdir, "log")):
+        os.chown(d, ent.pw_uid, ent.pw_gid)
     main = "\n".join([
         "exim_path = %s" % os.path.join(CACHE, "root", "usr", "sbin", "exim4"),
         "spool_directory = %s" % spool,
         "log_file_path = %s/log/%%slog" % workdir,
         "primary_hostname = mta.lab.test",
         "hostlist relay_from_hosts = 127.0.0.1",
-        "acl_smtp_rcpt = acl_check_rcpt",
-        "acl_smtp_data = acl_check_data",
         "host_lookup =",
         "rfc1413_hosts =",
         "keep_environment =",
-        "",
-        "begin acl",
-    ])
+    ] + snippet_main() + ["", "begin acl"])
     path = os.path.join(workdir, "exim.conf")
     with open(path, "w") as f:
-        f.write(main + "\n" + acls)
+        f.write(main + "\n" + acls + "\n".join(extra) + "\n")
     return path
 
 
@@ -162,4 +187,51 @@ def test_exim_acls_get_the_same_answers(bin_path, redis_server, lab_dir):
         day_keys = r.keys("pf:day:{main}:127.0.0.2:*")
         assert len(day_keys) == 1 and r.hget(day_keys[0], "all") == "1"
     finally:
+        assert pd.stop() == 0
+
+
+def test_exim_transport_binds_the_chosen_ip(bin_path, redis_server, lab_dir):
+    # The whole snippet in a real delivery: the ACL stores the daemon's
+    # interface with the message, the snippet's remote_smtp binds to it and
+    # says the HELO name of its helo_data file; smtp-sink (the Internet)
+    # records the source address and HELO of each message.  The router and
+    # the sink's port are the test's; the transport's options are the
+    # snippet's, only the HELO file lives in the lab.
+    exim = exim_binary()
+    work = lab_dir("exim-deliver")
+    helo_file = os.path.join(work, "helo-by-ip")
+    with open(helo_file, "w") as f:
+        f.write("127.0.0.2: mta2.lab.test\n")
+    sink_dir = os.path.join(work, "sink")
+    os.makedirs(sink_dir)
+    os.chown(sink_dir, pwd.getpwnam("nobody").pw_uid, -1)
+    sink = SmtpSink(sink_dir, lab.free_port(), os.path.join(work, "sink.log")).start()
+    pd = Policyd(bin_path("policyd-warmup"), work, POLICY_CONF % redis_server.address).start()
+    try:
+        conf = exim_config(work, pd.port, [
+            "begin routers",
+            "sink:", "  driver = manualroute", "  route_list = * 127.0.0.1", "  transport = remote_smtp",
+            "  self = send",
+            "begin transports"] + snippet_transport(helo_file) + [
+            "  port = %d" % sink.port, "  allow_localhost", "  hosts_avoid_tls = *",
+            "begin retry", "*  *  F,1m,1m"])
+        session = []
+        for n, sender in enumerate(("news@example.com", "news@elsewhere.example")):
+            session += ["MAIL FROM:<%s>" % sender, "RCPT TO:<r%d@sink.example.org>" % n, "DATA",
+                        "Message-ID: <deliver%d@lab.test>" % n, "Subject: exim delivery", "", "hello", "."]
+        # -bs: SMTP on stdin, the ACLs run as for a remote client at -oMa;
+        # -odi: each message is delivered before the next command is read.
+        res = subprocess.run([exim, "-C", conf, "-odi", "-oMa", "127.0.0.1", "-bs"],
+                             input="".join(c + "\r\n" for c in ["EHLO client.lab.test"] + session + ["QUIT"]),
+                             capture_output=True, text=True, timeout=120)
+        assert len(re.findall(r"^250 OK id=", res.stdout, re.M)) == 2, res.stdout + res.stderr
+        envs = {}
+        for n in range(2):
+            env, _ = sink.wait_message(b"<deliver%d@lab.test>" % n, timeout=60)
+            envs[n] = (env["client_addr"], env["helo"])
+        # Steered to 127.0.0.2, with its HELO name; the other message in no
+        # pool leaves from the default address with the primary hostname.
+        assert envs == {0: ("127.0.0.2", "mta2.lab.test"), 1: ("127.0.0.1", "mta.lab.test")}, envs
+    finally:
+        sink.stop()
         assert pd.stop() == 0
