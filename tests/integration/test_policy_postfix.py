@@ -149,3 +149,29 @@ def test_the_lab_refuses_a_snippet_it_does_not_understand(tmp_path):
     unbound.write_text(master.replace("-o smtp_bind_address=192.0.2.10", "-o smtp_bind_address=192.0.2.99"))
     with pytest.raises(lab.LabError):
         labsnippet.ip_transports(["127.0.0.2"], path=str(unbound))
+
+
+def test_the_fail_closed_form_the_snippet_documents_works(postfix_lab):
+    # The snippet's comment shows how to fail closed; its brace form must be
+    # one Postfix accepts (a bare "default_action=451 4.3.5 ..." is fatal to
+    # smtpd).  The lab's own default action is set to DUNNO meanwhile, so the
+    # 451 can only come from the documented option.
+    with open(labsnippet.MAIN_CF_SNIPPET) as f:
+        m = re.search(r"^#\s+(\{ default_action = [^{}]+ \})", f.read(), re.M)
+    assert m, "conf/main.cf.snippet no longer shows the fail-closed default_action"
+    port = lab.free_port()
+    postfix_lab.set_hooks(policy="inet:127.0.0.1:%d" % port)
+    value = postfix_lab.main_cf()["smtpd_recipient_restrictions"]
+    assert "default_action=DUNNO }" in value, value
+    lab_default = postfix_lab.main_cf()["smtpd_policy_service_default_action"]
+    try:
+        postfix_lab.postconf("smtpd_recipient_restrictions=" + value.replace(
+                                 "default_action=DUNNO }", m.group(1) + " }"),
+                             "smtpd_policy_service_default_action=DUNNO")
+        postfix_lab.reload()
+        res = postfix_lab.try_send("news@example.com", ["x@sink.example.org"], MESSAGE, timeout=60)
+    finally:
+        postfix_lab.postconf("smtpd_policy_service_default_action=" + lab_default)
+        postfix_lab.set_hooks(policy=None)
+    assert (res.stage, res.code) == ("rcpt", 451), res
+    assert "4.3.5" in res.message and "policy service unavailable" in res.message, res
