@@ -175,3 +175,29 @@ def test_the_fail_closed_form_the_snippet_documents_works(postfix_lab):
         postfix_lab.set_hooks(policy=None)
     assert (res.stage, res.code) == ("rcpt", 451), res
     assert "4.3.5" in res.message and "policy service unavailable" in res.message, res
+
+
+def test_default_filter_nexthop_as_the_snippet_advises_reaches_the_relayhost(bin_path, redis_server,
+                                                                              lab_dir):
+    # A FILTER overrides relayhost (test_lab pins it); the snippet tells
+    # smarthost sites to set default_filter_nexthop.  Here the lab's
+    # smtp_fallback_relay is off, so only that line brings the steered
+    # message to the relayhost (the sink).
+    with open(labsnippet.MAIN_CF_SNIPPET) as f:
+        m = re.search(r"^#\s*(default_filter_nexthop\s*=.*)$", f.read(), re.M)
+    assert m, "conf/main.cf.snippet no longer advises default_filter_nexthop"
+    name, _, value = m.group(1).partition("=")
+    pd = Policyd(bin_path("policyd-warmup"), lab_dir("policyd-nexthop"), config(redis_server.address)).start()
+    pf = lab.PostfixLab(lab_dir("postfix-nexthop"), policy=pd.socket, policy_snippet=True,
+                        extra_master_cf=TRANSPORTS,
+                        extra_main_cf={"smtp_fallback_relay": "", name.strip(): value.strip()})
+    try:
+        pf.start()
+        res = pf.send("news@example.com", ["n@sink.example.org"], message("nexthop"))
+        d = pf.wait_delivery(res.queue_id)
+        env, _ = pf.wait_sink_message("<nexthop@lab.test>")
+    finally:
+        pf.stop()
+        assert pd.stop() == 0, pd.log()[-3000:]
+    assert (d["status"], d["service"]) == ("sent", "smtp-127.0.0.2"), d["line"]
+    assert env["client_addr"] == "127.0.0.2"
