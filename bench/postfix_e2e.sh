@@ -19,8 +19,10 @@
 #	connection, as a bulk sender does) and times from the start of
 #	submission until the N-th message file
 #	appears in the sink.  It prints one line:
-#	    RESULT msgs= delivered= signed= secs= msg_per_s=
-#	where signed counts sink files carrying a DKIM-Signature header.
+#	    RESULT msgs= delivered= signed= secs= msg_per_s= cpu_ms_per_msg=
+#	where signed counts sink files carrying a DKIM-Signature header and
+#	cpu_ms_per_msg is the busy time of all CPUs (/proc/stat) over the timed
+#	part per delivered message: the whole chain's work, milter included.
 #	`up` prints the SMTP port; DIR must not be under a world-writable
 #	directory other than with the sticky bit (Postfix needs to traverse it).
 #
@@ -126,7 +128,12 @@ reuse = ["-d"] if sys.argv[6] == "reuse" else []
 sink = os.path.join(d, "sink")
 def count():
     return sum(1 for e in os.scandir(sink) if e.name.startswith("m."))
+def busy_ticks():
+    # user nice system irq softirq of all CPUs (/proc/stat): the work of every process of the chain
+    f = open("/proc/stat").readline().split()
+    return sum(int(f[i]) for i in (1, 2, 3, 6, 7))
 log = open(os.path.join(d, "source.log"), "w")
+b0 = busy_ticks()
 t0 = time.monotonic()
 src = subprocess.Popen(["smtp-source"] + reuse + ["-s", s, "-m", str(n), "-l", size, "-f", "news@example.com",
                         "-t", "user@sink.example.org", "-M", "client.bench.example", "127.0.0.1:" + port],
@@ -138,6 +145,7 @@ while time.monotonic() - t0 < 120:
         break
     time.sleep(0.01)
 t1 = time.monotonic()
+b1 = busy_ticks()
 src.wait()
 got = count()
 signed = 0
@@ -147,7 +155,9 @@ for e in os.scandir(sink):
             if any(line.lower().startswith(b"dkim-signature:") for line in f):
                 signed += 1
 secs = t1 - t0
-print("RESULT msgs=%d delivered=%d signed=%d secs=%.3f msg_per_s=%.1f" % (n, got, signed, secs, got / secs if secs > 0 else 0))
+cpu_ms = (b1 - b0) * 1000.0 / os.sysconf("SC_CLK_TCK") / got if got else 0
+print("RESULT msgs=%d delivered=%d signed=%d secs=%.3f msg_per_s=%.1f cpu_ms_per_msg=%.2f"
+      % (n, got, signed, secs, got / secs if secs > 0 else 0, cpu_ms))
 sys.exit(0 if got >= n else 1)
 PY
 	;;

@@ -173,9 +173,9 @@ def main():
         if k == "e2e":
             (reuse_runs if kv.get("sessions") == "reuse" else runs).setdefault(kv.get("milter"), []).append(kv)
 
-    def e2e_median(label, table=None):
+    def e2e_median(label, table=None, key="msg_per_s"):
         rs = (runs if table is None else table).get(label, [])
-        vals = sorted(v for v in (num(kv.get("msg_per_s")) for kv in rs) if v is not None)
+        vals = sorted(v for v in (num(kv.get(key)) for kv in rs) if v is not None)
         return vals[len(vals) // 2] if vals else None
 
     nrounds = max((len(v) for v in runs.values()), default=0)
@@ -183,27 +183,33 @@ def main():
     w(f"2 KB messages, 10 SMTP sessions, one message per session (smtp-source's default), timed from the "
       f"start of submission to the last message in the sink; every message must arrive (and be signed "
       f"when a signer is attached). {nrounds} round(s), each running every configuration in turn; msg/s is "
-      f"the median of the rounds. *null milter* (`bench/null_milter.c`) receives every event milter-dkim "
+      f"the median of the rounds. CPU ms/msg is the busy time of both CPUs over the timed part per message "
+      f"(the whole chain's work, the milter's included). *null milter* (`bench/null_milter.c`) receives "
+      f"every event milter-dkim "
       f"asks for and changes nothing: the cost of attaching any libmilter milter to this Postfix.\n")
-    w("| milter | delivered | signed | msg/s (median) | rounds | vs no milter | vs null milter |")
-    w("|---|---:|---:|---:|---|---:|---:|")
+    w("| milter | delivered | signed | msg/s (median) | rounds | vs no milter | vs null milter | "
+      "CPU ms/msg, all CPUs (median) | CPU vs no milter |")
+    w("|---|---:|---:|---:|---|---:|---:|---:|---:|")
     base, floor = e2e_median("none"), e2e_median("null-milter")
+    cbase = e2e_median("none", key="cpu_ms_per_msg")
     names = {"none": "none", "null-milter": "null milter (does nothing)", "opendkim": "OpenDKIM (RSA-2048)",
              "milter-dkim": "milter-dkim (RSA-2048)", "milter-dkim-ed25519": "milter-dkim (Ed25519)"}
     for label in ("none", "null-milter", "opendkim", "milter-dkim", "milter-dkim-ed25519"):
         rs = runs.get(label)
         if not rs:
             w(f"| {names[label]} | {'not built' if label.startswith('milter-dkim') and not ours_built else '–'} "
-              f"| | | | | |")
+              f"| | | | | | | |")
             continue
         delivered = sum(int(num(kv.get("delivered")) or 0) for kv in rs)
         sent = sum(int(num(kv.get("msgs")) or 0) for kv in rs)
         signed = sum(int(num(kv.get("signed")) or 0) for kv in rs)
         med = e2e_median(label)
         each = ", ".join(fmt(kv.get("msg_per_s"), 0) for kv in rs)
+        cpu = e2e_median(label, key="cpu_ms_per_msg")
         w(f"| {names[label]} | {delivered}/{sent} | {signed} | {fmt(med, 1)} | {each} | "
           f"{ratio(med, base) if label != 'none' else ''} | "
-          f"{ratio(med, floor) if label not in ('none', 'null-milter') else ''} |")
+          f"{ratio(med, floor) if label not in ('none', 'null-milter') else ''} | "
+          f"{fmt(cpu, 2)} | {ratio(cpu, cbase) if label != 'none' else ''} |")
     if reuse_runs:
         rb, rf = e2e_median("none", reuse_runs), e2e_median("null-milter", reuse_runs)
         w("\nThe same with every message of a session over one connection (`smtp-source -d`, as a bulk sender "

@@ -88,6 +88,9 @@ static const struct cfg_option health_options[] = {
       "the day must have used this share of its cap to advance", NULL, NULL, 0, 0 },
     { "step_back_on_bounces", CFG_BOOL, O(health_conf, step_back_on_bounces), "true", 0, 0,
       "hard bounces over the limit step the stage back (false: hold)", NULL, NULL, 0, 0 },
+    { "min_provider_sent", CFG_INT, O(health_conf, min_provider_sent), "200", 1, 1000000000,
+      "each provider is also judged on its own once it sent this many (below: only the total counts)",
+      NULL, NULL, 0, 0 },
     { "evaluate_interval", CFG_DURATION, O(health_conf, evaluate_interval), "60s", 1, 3600,
       "how often the daemon checks whether a day is to be evaluated", NULL, NULL, 0, 0 },
     CFG_END

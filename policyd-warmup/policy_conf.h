@@ -64,6 +64,7 @@ struct health_conf {
     char     *complaint_max;        /* "0.1%" */
     long long min_volume_percent;   /* of the day's cap, to count as "enough volume" */
     int       step_back_on_bounces; /* hard bounces over the limit: step back (else hold) */
+    long long min_provider_sent;    /* a provider's own rates count from this many sent */
     long long evaluate_interval;    /* seconds between checks for a new day */
 };
 

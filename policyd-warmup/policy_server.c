@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "policy_envcheck.h"
 #include "policy_proto.h"
 #include "policy_script.h"
 #include "redis_async.h"
@@ -672,6 +673,8 @@ int policy_server_reload(struct policy_server *s)
     struct log_conf *lc = &rt->files.log;
     log_configure(lc);
     warn_start_only(s->rt, rt);
+    if (rt->files.policy.max_connections != s->rt->files.policy.max_connections)
+        envcheck_fd_limit(rt->files.policy.max_connections, s->nfds);
     if (!policy_runtime_redis_same(rt, s->rt)) {
         aredis_free(s->redis);   /* in-flight calls get NULL: answered by on_redis_down */
         s->redis = aredis_new(s->loop, &rt->files.redis);

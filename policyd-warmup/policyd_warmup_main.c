@@ -9,7 +9,9 @@
  *
  * DESCRIPTION
  *   This file only wires things together: command line, configuration,
- *   sockets, privileges, background, then the event loop (policy_server.c).
+ *   sockets (a TCP one on a non-loopback address is warned about),
+ *   privileges, the descriptor limit (raised for max_connections:
+ *   policy_envcheck.c), background, then the event loop (policy_server.c).
  *   See man/policyd-warmup.8 and docs/policyd-warmup.md.
  *
  * EXIT STATUS
@@ -27,6 +29,7 @@
 #include "daemon.h"
 #include "exitcodes.h"
 #include "log.h"
+#include "policy_envcheck.h"
 #include "policy_runtime.h"
 #include "policy_server.h"
 #include "startup.h"
@@ -106,6 +109,7 @@ static int open_sockets(const struct policy_runtime *rt, const struct options *o
         }
         fds[(*nfds)++] = fd;
         log_notice("listening on %s", spec);
+        envcheck_listener(fd, spec);
     }
     return 0;
 }
@@ -165,6 +169,7 @@ int main(int argc, char **argv)
         policy_runtime_unref(rt);
         return PF_EXIT_FAILURE;
     }
+    envcheck_fd_limit(rt->files.policy.max_connections, nfds);
     if (!o.foreground && daemon_detach() < 0) {
         fprintf(stderr, PROG ": cannot detach\n");
         return PF_EXIT_FAILURE;

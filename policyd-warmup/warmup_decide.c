@@ -72,70 +72,142 @@ static void pct(char *out, size_t n, long long part, long long whole)
     snprintf(out, n, "%lld.%02lld%%", bp / 100, bp % 100);
 }
 
-int warmup_complaints_over(const struct wm_health *h, const struct wm_day_counts *c, char *reason, size_t n)
+void warmup_counts_total(const struct wm_ip_counts *c, struct wm_day_counts *total)
 {
-    char r[24];
-    if (!over(c->complaint, c->sent, h->complaint_ppm))
+    struct wm_day_counts t = { 0, 0, 0, 0 };
+    for (size_t i = 0; i < c->nproviders && i < PROVIDER_MAX; i++) {
+        t.sent += c->provider[i].sent;
+        t.hard += c->provider[i].hard;
+        t.soft += c->provider[i].soft;
+        t.complaint += c->provider[i].complaint;
+    }
+    *total = t;
+}
+
+enum wm_field { WF_COMPLAINT, WF_HARD, WF_SOFT };
+
+static const char *const field_names[] = { "complaints", "hard bounces", "soft bounces" };
+
+static long long field_of(const struct wm_day_counts *c, enum wm_field f)
+{
+    return f == WF_COMPLAINT ? c->complaint : f == WF_HARD ? c->hard : c->soft;
+}
+
+static long limit_of(const struct wm_health *h, enum wm_field f)
+{
+    return f == WF_COMPLAINT ? h->complaint_ppm : f == WF_HARD ? h->hard_ppm : h->soft_ppm;
+}
+
+/*
+ * The scope a rule matched: the total (provider -1) or one provider with
+ * enough mail.  The reason text is built from it.
+ */
+struct wm_match {
+    long          provider;   /* -1: all providers */
+    enum wm_field field;
+};
+
+/*
+ * Is `field` over (at_limit 0) or exactly at (at_limit 1) its limit for the
+ * total or for one provider judged on its own?  The total first, then the
+ * providers in map order; the first match goes to *m.
+ */
+static int find_match(const struct wm_health *h, const struct wm_ip_counts *c, const struct wm_day_counts *total,
+                      enum wm_field field, int at_limit, struct wm_match *m)
+{
+    long limit = limit_of(h, field);
+    for (long i = -1; i < (long)c->nproviders && i < PROVIDER_MAX; i++) {
+        const struct wm_day_counts *d = i < 0 ? total : &c->provider[i];
+        if (i >= 0 && d->sent < h->min_provider_sent)
+            continue;       /* too little mail to judge this provider alone: only the total counts */
+        long long part = field_of(d, field);
+        if (at_limit ? reached(part, d->sent, limit) : over(part, d->sent, limit)) {
+            m->provider = i;
+            m->field = field;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* "gmail: complaints 0.50% of 400 over the limit (all providers 0.05% of 4000)" into out[n]. */
+static void match_reason(const struct wm_ip_counts *c, const struct wm_day_counts *total, const struct wm_match *m,
+                         const char *what, char *out, size_t n)
+{
+    char r[24], rt[24];
+    const struct wm_day_counts *d = m->provider < 0 ? total : &c->provider[m->provider];
+    pct(r, sizeof r, field_of(d, m->field), d->sent);
+    if (m->provider < 0) {
+        snprintf(out, n, "%s %s of %lld %s", field_names[m->field], r, d->sent, what);
+        return;
+    }
+    pct(rt, sizeof rt, field_of(total, m->field), total->sent);
+    snprintf(out, n, "%s: %s %s of %lld %s (all providers %s of %lld)",
+             c->name[m->provider] ? c->name[m->provider] : "?", field_names[m->field], r, d->sent, what, rt,
+             total->sent);
+}
+
+int warmup_complaints_over(const struct wm_health *h, const struct wm_ip_counts *c, char *reason, size_t n)
+{
+    struct wm_day_counts total;
+    struct wm_match m;
+    warmup_counts_total(c, &total);
+    if (!find_match(h, c, &total, WF_COMPLAINT, 0, &m))
         return 0;
-    pct(r, sizeof r, c->complaint, c->sent);
-    snprintf(reason, n, "complaints %s of %lld over the limit", r, c->sent);
+    match_reason(c, &total, &m, "over the limit", reason, n);
     return 1;
 }
 
 void warmup_evaluate(const struct wm_health *h, long stage, size_t nstages, long long cap,
-                     const struct wm_day_counts *c, struct wm_evaluation *out)
+                     const struct wm_ip_counts *c, struct wm_evaluation *out)
 {
-    char r[24];
+    struct wm_day_counts total;
+    struct wm_match m;
+    warmup_counts_total(c, &total);
     if (stage < 0)          /* a hand-edited state: capped as stage 0 (warmup_cap), so judged as stage 0 */
         stage = 0;
     out->new_stage = stage;
-    if (warmup_complaints_over(h, c, out->reason, sizeof out->reason)) {
+    if (find_match(h, c, &total, WF_COMPLAINT, 0, &m)) {
         out->verdict = WM_PAUSE;
+        match_reason(c, &total, &m, "over the limit", out->reason, sizeof out->reason);
         return;
     }
-    if (over(c->hard, c->sent, h->hard_ppm)) {
-        pct(r, sizeof r, c->hard, c->sent);
+    if (find_match(h, c, &total, WF_HARD, 0, &m)) {
         out->verdict = h->step_back && stage > 0 ? WM_STEP_BACK : WM_HOLD;
         if (out->verdict == WM_STEP_BACK)
             out->new_stage = stage - 1;
-        snprintf(out->reason, sizeof out->reason, "hard bounces %s of %lld over the limit", r, c->sent);
+        match_reason(c, &total, &m, "over the limit", out->reason, sizeof out->reason);
         return;
     }
-    if (over(c->soft, c->sent, h->soft_ppm)) {
-        pct(r, sizeof r, c->soft, c->sent);
+    if (find_match(h, c, &total, WF_SOFT, 0, &m)) {
         out->verdict = WM_HOLD;
-        snprintf(out->reason, sizeof out->reason, "soft bounces %s of %lld over the limit", r, c->sent);
+        match_reason(c, &total, &m, "over the limit", out->reason, sizeof out->reason);
         return;
     }
     /* Exactly at a limit: not over it (no pause, no step back) but not healthy either
      * (DESIGN: a day advances only with hard < 1%, soft < 3%, complaints < 0.1%). */
-    const char *at = reached(c->complaint, c->sent, h->complaint_ppm) ? "complaints"
-                   : reached(c->hard, c->sent, h->hard_ppm) ? "hard bounces"
-                   : reached(c->soft, c->sent, h->soft_ppm) ? "soft bounces" : NULL;
-    if (at != NULL) {
-        long long part = at[0] == 'c' ? c->complaint : at[0] == 'h' ? c->hard : c->soft;
-        pct(r, sizeof r, part, c->sent);
+    if (find_match(h, c, &total, WF_COMPLAINT, 1, &m) || find_match(h, c, &total, WF_HARD, 1, &m)
+        || find_match(h, c, &total, WF_SOFT, 1, &m)) {
         out->verdict = WM_HOLD;
-        snprintf(out->reason, sizeof out->reason, "%s %s of %lld at the limit (a healthy day stays below it)", at,
-                 r, c->sent);
+        match_reason(c, &total, &m, "at the limit (a healthy day stays below it)", out->reason, sizeof out->reason);
         return;
     }
     if ((size_t)stage >= nstages) {
         out->verdict = WM_KEEP;
-        snprintf(out->reason, sizeof out->reason, "warm (past the last stage), %lld sent", c->sent);
+        snprintf(out->reason, sizeof out->reason, "warm (past the last stage), %lld sent", total.sent);
         return;
     }
     long long need = cap == WM_UNLIMITED ? 0 : (cap * h->min_volume_percent + 99) / 100;
-    if (c->sent == 0 || c->sent < need) {
+    if (total.sent == 0 || total.sent < need) {
         out->verdict = WM_HOLD;
-        snprintf(out->reason, sizeof out->reason, "volume %lld below %lld (%lld%% of cap %lld)", c->sent, need,
+        snprintf(out->reason, sizeof out->reason, "volume %lld below %lld (%lld%% of cap %lld)", total.sent, need,
                  h->min_volume_percent, cap);
         return;
     }
     out->verdict = WM_ADVANCE;
     out->new_stage = stage + 1;
     snprintf(out->reason, sizeof out->reason, "healthy day: %lld sent, %lld hard, %lld soft, %lld complaints",
-             c->sent, c->hard, c->soft, c->complaint);
+             total.sent, total.hard, total.soft, total.complaint);
 }
 
 const char *warmup_verdict_name(enum wm_verdict v)

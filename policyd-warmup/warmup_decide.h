@@ -41,37 +41,61 @@ long long warmup_budget(long long cap, long long t, long long smooth_hours, long
 /* The share of a provider in a cap (ppm of the schedule), WM_UNLIMITED when it has none. */
 long long warmup_share(const struct wm_schedule *s, size_t provider, long long cap);
 
-/* One day of counters of one IP (all providers summed). */
+/* One day (or 24 hours) of counters of one IP and one provider, or of all providers summed. */
 struct wm_day_counts {
     long long sent, hard, soft, complaint;
 };
+
+/*
+ * The counters of one IP for the judged period: one entry per provider of
+ * the provider map (names borrowed, valid as long as the map).  The total is
+ * not stored: the verdict sums the providers itself, so it cannot disagree.
+ */
+struct wm_ip_counts {
+    size_t               nproviders;                    /* <= PROVIDER_MAX */
+    const char          *name[PROVIDER_MAX];
+    struct wm_day_counts provider[PROVIDER_MAX];
+};
+
+/* All providers of c summed into *total. */
+void warmup_counts_total(const struct wm_ip_counts *c, struct wm_day_counts *total);
 
 enum wm_verdict { WM_ADVANCE, WM_HOLD, WM_STEP_BACK, WM_PAUSE, WM_KEEP };
 
 struct wm_evaluation {
     enum wm_verdict verdict;
     long            new_stage;
-    char            reason[160];
+    char            reason[200];
 };
 
 /*
- * The once-a-day verdict for an IP at `stage` (cap of that stage `cap`):
+ * The once-a-day verdict for an IP at `stage` (cap of that stage `cap`).
+ * Receivers judge reputation per provider, so the rates are judged for the
+ * total of all providers AND for every provider that sent at least
+ * h->min_provider_sent (a provider with less mail is too little evidence:
+ * one complaint in 50 messages must not pause an IP; it still counts in the
+ * total).  In order, the first rule that matches any of those wins:
  * complaints over the limit pause; hard bounces over the limit step back
- * (or hold, per config); soft bounces over the limit hold; too little volume
- * holds; otherwise advance (an IP past its last stage is kept: WM_KEEP).
- * Rates are counted against `sent`; a day with no mail holds.  A negative
- * stage (hand-edited state) is judged as stage 0, as warmup_cap() caps it.
+ * (or hold, per config); soft bounces over the limit hold; a rate exactly at
+ * a limit holds (a healthy day stays below every limit); too little volume
+ * (of the total) holds; otherwise advance (an IP past its last stage is
+ * kept: WM_KEEP).  Within a rule the total is looked at first, then the
+ * providers in map order; the reason names the provider ("gmail:
+ * complaints 0.50% of 400 over the limit (all providers 0.05% of 4000)").
+ * A day with no mail holds.  A negative stage (hand-edited state) is judged
+ * as stage 0, as warmup_cap() caps it.
  */
 void warmup_evaluate(const struct wm_health *h, long stage, size_t nstages, long long cap,
-                     const struct wm_day_counts *c, struct wm_evaluation *out);
+                     const struct wm_ip_counts *c, struct wm_evaluation *out);
 
 /*
  * The rolling check between daily evaluations: 1 when the complaints of the
- * last 24 hours (c: those hours summed) are over the limit, by the same rule
- * as the daily verdict (rate of `sent`, strictly over complaint_ppm); the
- * reason ("complaints 0.20% of 1000 over the limit") goes to reason[n].
+ * last 24 hours (c: those hours summed per provider) are over the limit, by
+ * the same rule as the daily verdict (strictly over complaint_ppm, for the
+ * total or for a provider with at least min_provider_sent); the reason
+ * ("gmail: complaints 0.50% of 400 over the limit (...)") goes to reason[n].
  */
-int warmup_complaints_over(const struct wm_health *h, const struct wm_day_counts *c, char *reason, size_t n);
+int warmup_complaints_over(const struct wm_health *h, const struct wm_ip_counts *c, char *reason, size_t n);
 
 const char *warmup_verdict_name(enum wm_verdict v);
 

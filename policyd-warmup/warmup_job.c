@@ -30,6 +30,7 @@ struct warmup_job {
     ev_timer               tick;
     unsigned               gen;
     long                  *done_day;     /* per IP (model order): last day known to be evaluated */
+    unsigned char         *seen;         /* per IP: its state was in Redis since start/reload */
     size_t                 ndone;
 };
 
@@ -95,17 +96,22 @@ static struct job_call *call_for_ip(struct warmup_job *job, size_t p, size_t ip,
     return c;
 }
 
+#define HEALTH_HOURS 24
+
 /*
  * Appends the IP's hourly health keys for hours [first, first + 24), every
- * provider, to c's KEYS; with hour_args, each key's hour to its ARGV too.
+ * provider (provider after provider, in map order), to c's KEYS, and the
+ * number of keys per provider (24) to its ARGV; with hour_args, each key's
+ * hour to its ARGV too.
  */
 static void push_health_keys(struct job_call *c, long long first, int hour_args)
 {
     const struct policy_runtime *rt = c->job->rt;
     const struct wm_pool *pool = &rt->model.pools[c->pool];
     char key[RKEY_MAX];
+    pushll(&c->args, &c->nargs, HEALTH_HOURS);
     for (size_t pr = 0; pr < provider_count(rt->model.providers); pr++)
-        for (long long h = first; h < first + 24; h++) {
+        for (long long h = first; h < first + HEALTH_HOURS; h++) {
             rkey_health(&rt->keys, key, pool->name, pool->ips[c->ip].address,
                         provider_name(rt->model.providers, pr), h);
             push(&c->keys, &c->nkeys, key);
@@ -137,7 +143,38 @@ static size_t ip_slot(const struct warmup_job *job, size_t pool, size_t ip)
     return n + ip;
 }
 
+static const char *reply_str(const redisReply *r, size_t i)
+{
+    return i < r->elements && r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : "";
+}
+
 /* ---- registration -------------------------------------------------------- */
+
+/*
+ * One registration answer: "kept", "new" or "lost:EVIDENCE" per IP of the
+ * pool.  A lost state is the sign of a Redis that lost data (no persistence,
+ * eviction, FLUSHALL, failover to an empty replica): the IP starts over at
+ * stage 0, unpaused, so the operator must hear about it.
+ */
+static void registered_pool(struct warmup_job *job, size_t p, const redisReply *reply)
+{
+    const struct wm_pool *pool = &job->rt->model.pools[p];
+    long long fresh = 0;
+    for (size_t i = 0; i < pool->nips && i < reply->elements; i++) {
+        const char *what = reply_str(reply, i);
+        size_t slot = ip_slot(job, p, i);
+        if (slot < job->ndone)
+            job->seen[slot] = 1;
+        if (strcmp(what, "new") == 0)
+            fresh++;
+        else if (strncmp(what, "lost:", 5) == 0)
+            log_warning("pool %s: IP %s had warm-up state (known from %s) but Redis has none now: re-created at "
+                        "stage 0, not paused; Redis lost data? (see Redis persistence in docs/policyd-warmup.md)",
+                        pool->name, pool->ips[i].address, what + 5);
+    }
+    if (fresh > 0)
+        log_notice("pool %s: %lld new IP(s) start warming up at stage 0", pool->name, fresh);
+}
 
 static void on_registered(void *priv, const redisReply *reply)
 {
@@ -147,9 +184,8 @@ static void on_registered(void *priv, const redisReply *reply)
         if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
             if (reply != NULL)     /* tried again at the next tick */
                 log_error("redis: registering pool %s failed: %s", job->rt->model.pools[c->pool].name, reply->str);
-        } else if (reply->type == REDIS_REPLY_INTEGER && reply->integer > 0) {
-            log_notice("pool %s: %lld new IP(s) start warming up at stage 0", job->rt->model.pools[c->pool].name,
-                       reply->integer);
+        } else if (reply->type == REDIS_REPLY_ARRAY) {
+            registered_pool(job, c->pool, reply);
         }
     }
     call_free(c);
@@ -195,6 +231,8 @@ static void job_register(struct warmup_job *job)
             push(&c->args, &c->nargs, pool->ips[i].schedule ? pool->ips[i].schedule->name : "");
             caps_text(pool->ips[i].schedule, caps, sizeof caps);
             push(&c->args, &c->nargs, caps);
+            size_t slot = ip_slot(job, p, i);
+            push(&c->args, &c->nargs, slot < job->ndone && job->seen[slot] ? "1" : "0");
         }
         if (call_send(c, &job->reg, on_registered) < 0)
             return;     /* Redis unavailable: next tick */
@@ -211,9 +249,34 @@ static void on_applied(void *priv, const redisReply *reply)
     call_free(c);
 }
 
-static const char *reply_str(const redisReply *r, size_t i)
+static long long reply_ll(const redisReply *r, size_t i)
 {
-    return i < r->elements && r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : "";
+    return strtoll(reply_str(r, i), NULL, 10);
+}
+
+/*
+ * The per-provider counters of a fetch or watch reply: `width` numbers per
+ * provider from element `first` (4: sent, hard, soft, complaint; 2: sent,
+ * complaint).  The reply was checked to have them all.
+ */
+static void counts_from_reply(const struct policy_runtime *rt, const redisReply *r, size_t first, size_t width,
+                              struct wm_ip_counts *out)
+{
+    memset(out, 0, sizeof *out);
+    out->nproviders = provider_count(rt->model.providers);
+    for (size_t p = 0; p < out->nproviders && p < PROVIDER_MAX; p++) {
+        size_t at = first + p * width;
+        struct wm_day_counts *d = &out->provider[p];
+        out->name[p] = provider_name(rt->model.providers, p);
+        d->sent = reply_ll(r, at);
+        if (width == 4) {
+            d->hard = reply_ll(r, at + 1);
+            d->soft = reply_ll(r, at + 2);
+            d->complaint = reply_ll(r, at + 3);
+        } else {
+            d->complaint = reply_ll(r, at + 1);
+        }
+    }
 }
 
 static void evaluate_ip(struct job_call *c, const redisReply *r)
@@ -225,10 +288,8 @@ static void evaluate_ip(struct job_call *c, const redisReply *r)
     const char *last = reply_str(r, 0);
     long stage = strtol(reply_str(r, 1), NULL, 10);
     int paused = strcmp(reply_str(r, 2), "1") == 0;
-    struct wm_day_counts counts = {
-        strtoll(reply_str(r, 3), NULL, 10), strtoll(reply_str(r, 4), NULL, 10),
-        strtoll(reply_str(r, 5), NULL, 10), strtoll(reply_str(r, 6), NULL, 10),
-    };
+    struct wm_ip_counts counts;
+    counts_from_reply(rt, r, 3, 4, &counts);
     if (last[0] != '\0' && strtol(last, NULL, 10) >= c->day) {
         size_t slot = ip_slot(job, c->pool, c->ip);
         if (slot < job->ndone)
@@ -263,7 +324,8 @@ static void evaluate_ip(struct job_call *c, const redisReply *r)
 static void on_fetched(void *priv, const redisReply *reply)
 {
     struct job_call *c = priv;
-    if (c->gen == c->job->gen && reply != NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == 7)
+    if (c->gen == c->job->gen && reply != NULL && reply->type == REDIS_REPLY_ARRAY
+        && reply->elements == 3 + 4 * provider_count(c->job->rt->model.providers))
         evaluate_ip(c, reply);
     else if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
         log_error("redis: reading warm-up health failed: %s", reply->str);
@@ -308,8 +370,9 @@ static void watch_ip(struct job_call *c, const redisReply *r)
     const struct policy_runtime *rt = job->rt;
     const struct wm_pool *pool = &rt->model.pools[c->pool];
     const struct wm_ip *ip = &pool->ips[c->ip];
-    struct wm_day_counts counts = { strtoll(reply_str(r, 1), NULL, 10), 0, 0, strtoll(reply_str(r, 2), NULL, 10) };
-    char reason[200], why[160];
+    struct wm_ip_counts counts;
+    counts_from_reply(rt, r, 1, 2, &counts);
+    char reason[240], why[200];
     if (!warmup_complaints_over(&rt->model.health, &counts, why, sizeof why))
         return;
     snprintf(reason, sizeof reason, "%s in the last 24 h", why);
@@ -328,7 +391,8 @@ static void watch_ip(struct job_call *c, const redisReply *r)
 static void on_watched(void *priv, const redisReply *reply)
 {
     struct job_call *c = priv;
-    if (c->gen == c->job->gen && reply != NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3)
+    if (c->gen == c->job->gen && reply != NULL && reply->type == REDIS_REPLY_ARRAY
+        && reply->elements == 1 + 2 * provider_count(c->job->rt->model.providers))
         watch_ip(c, reply);
     else if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
         log_error("redis: reading warm-up complaints failed: %s", reply->str);
@@ -348,7 +412,7 @@ static void job_watch(struct warmup_job *job)
         const struct wm_pool *pool = &rt->model.pools[p];
         for (size_t i = 0; i < pool->nips; i++) {
             struct job_call *c = call_for_ip(job, p, i, 0);
-            push_health_keys(c, now_hour - 23, 1);
+            push_health_keys(c, now_hour - (HEALTH_HOURS - 1), 1);
             if (call_send(c, &job->watch, on_watched) < 0)
                 return;    /* Redis unavailable: next tick */
         }
@@ -382,7 +446,9 @@ static void job_reset_done(struct warmup_job *job)
     for (size_t p = 0; p < job->rt->model.npools; p++)
         n += job->rt->model.pools[p].nips;
     free(job->done_day);
+    free(job->seen);
     job->done_day = xcalloc(n ? n : 1, sizeof *job->done_day);
+    job->seen = xcalloc(n ? n : 1, sizeof *job->seen);
     job->ndone = n;
 }
 
@@ -432,5 +498,6 @@ void warmup_job_free(struct warmup_job *job)
         return;
     ev_timer_stop(job->loop, &job->tick);
     free(job->done_day);
+    free(job->seen);
     free(job);
 }

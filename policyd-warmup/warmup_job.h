@@ -7,13 +7,19 @@
  *   At start, after each reload and then at every evaluate_interval the
  *   pools are registered (pf:pools, pf:pool:{p}) and every IP gets a state
  *   hash if it has none (stage 0, start = today; a "create" event), so a
- *   Redis that lost its data is repopulated without a reload.  Every health.evaluate_interval the
- *   job asks, per IP, for yesterday's health counters summed over providers
- *   (one script call per IP), lets warmup_evaluate() (pure) decide, and
+ *   Redis that lost its data is repopulated without a reload.  An IP whose
+ *   state is re-created although it was known (in the pool registry, seen
+ *   by this daemon since start or reload, or in pf:events) gets a warning:
+ *   it restarts at stage 0, unpaused.  Every health.evaluate_interval the
+ *   job asks, per IP, for yesterday's health counters per provider
+ *   (one script call per IP), lets warmup_evaluate() (pure) judge every
+ *   provider and the total, and
  *   applies the verdict with a second script that only acts if the IP's
  *   last_eval and stage are still what was read: several nodes sharing one
  *   Redis evaluate each IP and day exactly once.  Paused IPs are not
- *   evaluated (an operator resumes them with warmupctl).
+ *   evaluated (an operator resumes them with warmupctl).  In between, the
+ *   complaints of the last 24 hours are watched per provider and in total
+ *   (warmup_complaints_over()); over the limit the IP pauses at once.
  */
 #ifndef WARMUP_JOB_H
 #define WARMUP_JOB_H

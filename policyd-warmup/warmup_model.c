@@ -303,6 +303,7 @@ static int build_health(const struct health_conf *hc, struct wm_health *h, char 
     }
     h->min_volume_percent = hc->min_volume_percent;
     h->step_back = hc->step_back_on_bounces;
+    h->min_provider_sent = hc->min_provider_sent;
     return 0;
 }
 

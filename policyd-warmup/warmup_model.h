@@ -57,6 +57,7 @@ struct wm_health {
     long      hard_ppm, soft_ppm, complaint_ppm;
     long long min_volume_percent;
     int       step_back;
+    long long min_provider_sent;  /* a provider is judged on its own from this many sent */
 };
 
 struct warmup_model {

@@ -9,7 +9,8 @@
  * DESCRIPTION
  *   This file only wires: it parses the command line, loads the `redis`,
  *   `policy` (with policyd-warmup's own tables, checked into the same
- *   warmup model) and `warmupctl` sections of postflow.conf, connects, runs
+ *   warmup model), `warmupctl` and `log` sections of postflow.conf, opens
+ *   the log of operator changes (wctl_audit.c), connects, runs
  *   the command from the table below and prints its output.  The commands live in
  *   wctl_*.c; man/warmupctl.8 documents them.
  *
@@ -25,10 +26,12 @@
 
 #include "config.h"
 #include "exitcodes.h"
+#include "log.h"
 #include "policy_conf.h"
 #include "redis.h"
 #include "warmup_model.h"
 #include "wctl.h"
+#include "wctl_audit.h"
 #include "wctl_cmds.h"
 
 #ifndef POSTFLOW_VERSION
@@ -77,7 +80,7 @@ static void usage(FILE *fp)
     fprintf(fp, "\n  -c FILE     configuration (default %s)\n"
                 "  --json      machine-readable output (read commands)\n"
                 "  -n          check the configuration and exit (0 or 78)\n"
-                "  --print-config  print the effective redis, policy and warmupctl sections\n"
+                "  --print-config  print the effective redis, policy, warmupctl and log sections\n"
                 "  --help, --version\n"
                 "\nexit status: 0 ok; 1 failure, not suppressed (check), bad rows (import);\n"
                 "64 usage; 75 Redis unreachable; 78 configuration error\n", cfg_default_path());
@@ -155,20 +158,22 @@ static const struct command *cli_command(int argc, char **argv, struct wctl_args
 }
 
 /* Everything read from the configuration file, and the policy model built from it. */
+#define NSECTIONS 4
 struct setup {
     struct redis_conf   rconf;
     struct policy_conf  pconf;
     struct wctl_conf    wconf;
+    struct log_conf     lconf;
     struct warmup_model model;
     int                 have_model;
-    struct cfg_section  secs[3];
+    struct cfg_section  secs[NSECTIONS];
 };
 
 static void setup_free(struct setup *s)
 {
     if (s->have_model)
         warmup_model_free(&s->model);
-    cfg_free(s->secs, 3);
+    cfg_free(s->secs, NSECTIONS);
 }
 
 /* Loads the file (a missing default file means defaults); 0 or PF_EXIT_CONFIG (reported). */
@@ -181,7 +186,8 @@ static int setup_load(struct setup *s, const char *path, int explicit_path)
     s->secs[0] = (struct cfg_section){ "redis", redis_conf_options, &s->rconf };
     s->secs[1] = (struct cfg_section){ "policy", policy_conf_options, &s->pconf };
     s->secs[2] = (struct cfg_section){ "warmupctl", wctl_conf_options, &s->wconf };
-    if (cfg_load_defaults_and_file(path, explicit_path, s->secs, 3, &err) < 0) {
+    s->secs[3] = (struct cfg_section){ "log", log_conf_options, &s->lconf };
+    if (cfg_load_defaults_and_file(path, explicit_path, s->secs, NSECTIONS, &err) < 0) {
         fprintf(stderr, "warmupctl: %s\n", err.text);
         return PF_EXIT_CONFIG;
     }
@@ -229,10 +235,11 @@ int main(int argc, char **argv)
     if ((rc = setup_load(&s, a.config ? a.config : cfg_default_path(), a.config != NULL)) != PF_EXIT_OK ||
         (rc = setup_context(&s, &a, &w)) != PF_EXIT_OK || c == &CONFIG_ONLY) {
         if (rc == PF_EXIT_OK && a.print_config)
-            cfg_print(stdout, s.secs, 3);
+            cfg_print(stdout, s.secs, NSECTIONS);
         setup_free(&s);
         return rc;
     }
+    wctl_audit_open(&w, &s.lconf);
     buf_init(&w.out, 0);
     w.rc = redis_new(&s.rconf);
     rc = wctl_connect(&w) < 0 ? w.status : c->run(&w, &a);

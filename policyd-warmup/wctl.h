@@ -38,6 +38,7 @@ struct warmup_model;
 struct wctl_conf {
     char              *node;       /* name in events; NULL = policy.node_name, else host name */
     long long          scan_count; /* SCAN COUNT hint */
+    int                audit_log;  /* where change lines go: WAUDIT_* (wctl_audit.h) */
 };
 extern const struct cfg_option wctl_conf_options[];
 
@@ -76,6 +77,7 @@ struct wctl {
     int                      json;
     long long                now;       /* Unix seconds (UTC), policy clock (+ clock_offset) */
     char                     node[256];
+    char                     who[192];  /* the operator, for change lines (wctl_audit.c) */
     struct buf               out;       /* what the command prints on stdout */
     int                      status;    /* exit status set by wctl_cmd() failures */
 };

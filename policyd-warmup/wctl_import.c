@@ -15,7 +15,9 @@
  *
  *   Bad rows (bad CSV, bad address, unknown reason, bad time) are reported
  *   on stderr as "FILE:LINE: why" and skipped; the import goes on.  At the
- *   end one line of counts is printed (or a JSON object with --json).
+ *   end one line of counts is printed (or a JSON object with --json), and,
+ *   when rows were added, one change line is logged for the whole file
+ *   (wctl_audit.c; a line per row would flood the log on a migration).
  *
  * EXIT STATUS
  *   0 every row imported or already present; 1 some rows were bad (the good
@@ -28,6 +30,7 @@
 #include <string.h>
 
 #include "exitcodes.h"
+#include "wctl_audit.h"
 #include "wctl_cmds.h"
 #include "wctl_csv.h"
 #include "wctl_import_fmt.h"
@@ -238,6 +241,14 @@ int wcmd_suppress_import(struct wctl *w, const struct wctl_args *a)
         fclose(fp);
     if (rc == PF_EXIT_USAGE && n.rows == 0)
         return rc;
+    if (n.imported > 0) {
+        char shown[LOG_PRINTABLE_MAX];
+        log_printable(shown, sizeof shown, path, strlen(path));
+        wctl_audit(w, "suppress import %s (%s format): none -> %s for %lld address(es); %lld row(s), "
+                   "%lld already suppressed (left as they were), %lld bad%s", shown, wimp_format_name(lay.fmt),
+                   forced ? forced : "the file's reasons", n.imported, n.rows, n.existing, n.bad,
+                   rc == 0 ? "" : "; stopped early");
+    }
     if (w->json) {
         buf_append_str(&w->out, "{\"file\":");
         wout_json_cstr(&w->out, path);

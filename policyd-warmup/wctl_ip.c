@@ -22,7 +22,8 @@
  *
  *   The state change is one Lua call (read old stage and pause flag, write
  *   the new ones) so it cannot interleave with the daemon's daily
- *   evaluation; the event is appended after it.
+ *   evaluation; the event is appended after it, and a change line with the
+ *   old and new stage and pause flag is logged (wctl_audit.c).
  *
  *   The IP's pool is found in this host's policy config and in the Redis
  *   registry (pf:pools, pf:pool:{p}, written by policyd-warmup); --pool
@@ -37,6 +38,7 @@
 
 #include "exitcodes.h"
 #include "warmup_model.h"
+#include "wctl_audit.h"
 #include "wctl_cmds.h"
 #include "wctl_out.h"
 #include "wctl_sup.h"
@@ -270,6 +272,19 @@ static void ip_print(struct wctl *w, const struct ip_op *o, const char *pool, co
     }
 }
 
+/* The change line: stage and pause flag before -> after, whatever the operation touched. */
+static void ip_audit(const struct wctl *w, const struct ip_op *o, const char *pool, const redisReply *r)
+{
+    char shown[LOG_PRINTABLE_MAX];
+    const char *from = reply_str(r, 0), *to = reply_str(r, 2);
+    const char *was = strcmp(reply_str(r, 1), "1") == 0 ? "1" : "0";
+    const char *now = strcmp(o->op, "pause") == 0 ? "1" : strcmp(o->op, "set-stage") == 0 ? was : "0";
+
+    log_printable(shown, sizeof shown, pool, strlen(pool));
+    wctl_audit(w, "ip %s %s (pool %s): stage %s -> %s, paused %s -> %s (%s)", o->op, o->ip, shown,
+               from[0] ? from : "none", to[0] ? to : "none", was, now, o->reason);
+}
+
 int wcmd_ip(struct wctl *w, const struct wctl_args *a)
 {
     struct ip_op o;
@@ -304,6 +319,7 @@ int wcmd_ip(struct wctl *w, const struct wctl_args *a)
     } else {
         ip_print(w, &o, pool, reply_str(r, 0), reply_str(r, 2), strcmp(reply_str(r, 1), "1") == 0);
     }
+    ip_audit(w, &o, pool, r);
     redis_reply_free(r);
     return rc;
 }

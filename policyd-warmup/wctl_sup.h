@@ -21,10 +21,12 @@ int wsup_key(struct wctl *w, const char *addr, char key[RKEY_MAX]);
 /*
  * Writes one entry with `script` (NULL: replace any existing entry).  The
  * script gets KEYS[1] = key, ARGV = reason, source, time, detail and
- * returns 1 when the key existed.  Returns that, or -1 (reported).
+ * returns 1 when the key existed, or {1|0, the old reason}.  Returns that
+ * flag, or -1 (reported).  old (may be NULL) gets the old reason, made
+ * printable ("" when unknown).
  */
 int wsup_write(struct wctl *w, const char *addr, const char *reason, const char *source,
-               long long when, const char *detail, struct redis_script *script);
+               long long when, const char *detail, struct redis_script *script, char *old, size_t oldsize);
 /* Address inside a suppression key; -1 if the key is not one. */
 int wsup_addr_from_key(const struct wctl *w, const char *key, size_t len, char addr[WCTL_ADDR_MAX + 1]);
 /* Fetches the entries of one SCAN page and calls fn for each (0 go on, 1 stop, -1 fail). */

@@ -6,7 +6,9 @@
  *   Suppression entries are the HASHes pf:sup:{address} of
  *   docs/redis-keys.md.  add replaces an entry atomically (one Lua call:
  *   DEL + HSET, so an old queue_id or detail never sticks to a new manual
- *   entry); check looks at the address and then at its @domain entry, in
+ *   entry); add and remove log a change line with the old and new reason
+ *   (wctl_audit.c; a remove of an absent entry changes nothing, logs
+ *   nothing); check looks at the address and then at its @domain entry, in
  *   the order policyd-warmup does at RCPT; list and export walk the
  *   keyspace with SCAN (never KEYS: it would block a production Redis) and
  *   fetch each SCAN page's entries with one Lua call.
@@ -23,6 +25,7 @@
 
 #include "exitcodes.h"
 #include "wctl_addr.h"
+#include "wctl_audit.h"
 #include "wctl_cmds.h"
 #include "wctl_fmt.h"
 #include "wctl_import_fmt.h"
@@ -32,11 +35,34 @@
 static struct redis_script SUP_REPLACE = {
     "warmupctl_sup_replace",
     "local existed = redis.call('EXISTS', KEYS[1])\n"
+    "local old = redis.call('HGET', KEYS[1], 'reason') or ''\n"
     "redis.call('DEL', KEYS[1])\n"
     "redis.call('HSET', KEYS[1], 'reason', ARGV[1], 'source', ARGV[2], 'time', ARGV[3], 'detail', ARGV[4])\n"
-    "return existed\n",
+    "return {existed, old}\n",
     ""
 };
+
+/* Deletes an entry; returns {1 if it existed, its reason}. */
+static struct redis_script SUP_REMOVE = {
+    "warmupctl_sup_remove",
+    "local old = redis.call('HGET', KEYS[1], 'reason') or ''\n"
+    "return {redis.call('DEL', KEYS[1]), old}\n",
+    ""
+};
+
+/* {existed, reason} (or a bare integer) -> existed, with the old reason made printable into old. */
+static int existed_and_old(const redisReply *r, char *old, size_t oldsize)
+{
+    if (old != NULL && oldsize > 0)
+        old[0] = '\0';
+    if (r->type == REDIS_REPLY_INTEGER)
+        return r->integer != 0;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 || r->element[0]->type != REDIS_REPLY_INTEGER)
+        return 0;
+    if (old != NULL && oldsize > 0 && r->element[1]->type == REDIS_REPLY_STRING)
+        log_printable(old, oldsize, r->element[1]->str, r->element[1]->len);
+    return r->element[0]->integer != 0;
+}
 
 static struct redis_script SUP_FETCH = {
     "warmupctl_sup_fetch",
@@ -85,7 +111,7 @@ int wsup_key(struct wctl *w, const char *addr, char key[RKEY_MAX])
 }
 
 int wsup_write(struct wctl *w, const char *addr, const char *reason, const char *source,
-               long long when, const char *detail, struct redis_script *script)
+               long long when, const char *detail, struct redis_script *script, char *old, size_t oldsize)
 {
     char key[RKEY_MAX], ts[32];
     const char *keys[1] = { key };
@@ -103,14 +129,14 @@ int wsup_write(struct wctl *w, const char *addr, const char *reason, const char 
     r = wctl_eval(w, script != NULL ? script : &SUP_REPLACE, 1, keys, 4, args);
     if (r == NULL)
         return -1;
-    existed = r->type == REDIS_REPLY_INTEGER && r->integer != 0;
+    existed = existed_and_old(r, old, oldsize);
     redis_reply_free(r);
     return existed;
 }
 
 int wcmd_suppress_add(struct wctl *w, const struct wctl_args *a)
 {
-    char addr[WCTL_ADDR_MAX + 1];
+    char addr[WCTL_ADDR_MAX + 1], old[64];
     const char *reason = "manual";
     int existed;
 
@@ -132,8 +158,9 @@ int wcmd_suppress_add(struct wctl *w, const struct wctl_args *a)
                 return PF_EXIT_USAGE;
             }
     }
-    if ((existed = wsup_write(w, addr, reason, "warmupctl", 0, a->detail, NULL)) < 0)
+    if ((existed = wsup_write(w, addr, reason, "warmupctl", 0, a->detail, NULL, old, sizeof old)) < 0)
         return w->status ? w->status : PF_EXIT_FAILURE;
+    wctl_audit(w, "suppress add %s: %s -> %s", addr, existed ? (old[0] ? old : "?") : "none", reason);
     if (w->json) {
         buf_append_str(&w->out, "{\"address\":");
         wout_json_cstr(&w->out, addr);
@@ -146,7 +173,8 @@ int wcmd_suppress_add(struct wctl *w, const struct wctl_args *a)
 
 int wcmd_suppress_remove(struct wctl *w, const struct wctl_args *a)
 {
-    char addr[WCTL_ADDR_MAX + 1], key[RKEY_MAX];
+    char addr[WCTL_ADDR_MAX + 1], key[RKEY_MAX], old[64];
+    const char *keys[1] = { key };
     redisReply *r;
     int removed;
 
@@ -154,13 +182,12 @@ int wcmd_suppress_remove(struct wctl *w, const struct wctl_args *a)
         return PF_EXIT_USAGE;
     if (wsup_key(w, addr, key) < 0)
         return PF_EXIT_USAGE;
-    {
-        const char *argv[] = { "DEL", key };
-        if ((r = wctl_cmd(w, 2, argv, NULL)) == NULL)
-            return w->status;
-    }
-    removed = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
+    if ((r = wctl_eval(w, &SUP_REMOVE, 1, keys, 0, NULL)) == NULL)
+        return w->status ? w->status : PF_EXIT_FAILURE;
+    removed = existed_and_old(r, old, sizeof old);
     redis_reply_free(r);
+    if (removed)
+        wctl_audit(w, "suppress remove %s: %s -> none", addr, old[0] ? old : "?");
     if (w->json) {
         buf_append_str(&w->out, "{\"address\":");
         wout_json_cstr(&w->out, addr);

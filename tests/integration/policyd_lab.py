@@ -11,6 +11,9 @@ DESCRIPTION
         pd.reload(new_conf)     # rewrite the file, SIGHUP
         pd.stop()
 
+    wrapper=[...] runs the daemon through a command that exec's it (prlimit),
+    so the pid is still the daemon's.
+
     ask() opens one connection per call; Connection gives a persistent one
     (Postfix style) and exim() a one-shot request with half-close (Exim
     ${readsocket} style).
@@ -64,8 +67,9 @@ class Connection:
 
 
 class Policyd:
-    def __init__(self, binary, workdir, config_text, name="policyd"):
+    def __init__(self, binary, workdir, config_text, name="policyd", wrapper=()):
         self.binary = binary
+        self.wrapper = list(wrapper)    # e.g. ["prlimit", "--nofile=100:1000", "--"]: exec's the daemon
         self.workdir = workdir
         self.name = name
         self.port = lab.free_port()
@@ -85,7 +89,7 @@ class Policyd:
 
     def start(self, timeout=10):
         self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([self.binary, "-f", "-c", self.conf_path, "-p", self.socket],
+        self.proc = subprocess.Popen(self.wrapper + [self.binary, "-f", "-c", self.conf_path, "-p", self.socket],
                                      stdout=self._log, stderr=subprocess.STDOUT)
         self._key = register_process(self.proc.pid, "policyd-warmup " + self.name)
 

@@ -51,8 +51,8 @@ def workdir(lab_dir):
 def daemons(bin_path):
     started = []
 
-    def start(workdir, text, name="policyd"):
-        pd = Policyd(bin_path("policyd-warmup"), workdir, text, name=name).start()
+    def start(workdir, text, name="policyd", wrapper=()):
+        pd = Policyd(bin_path("policyd-warmup"), workdir, text, name=name, wrapper=wrapper).start()
         started.append(pd)
         return pd
     yield start
@@ -126,6 +126,87 @@ def test_byte_limit_at_end_of_message_rejects_when_configured(redis_server, work
     assert pd.ask(**eom("Q3", sender="c@other.example", size=1000)).startswith(
         "REJECT 5.7.1 rate limit \"bytes\" reached")
     assert pd.ask(**eom("Q4", sender="c@other.example", size=400)) == "DUNNO"
+
+
+def test_sasl_user_limit_counts_per_login_and_ignores_unauthenticated_mail(redis_server, workdir, daemons):
+    rule = '{ name = "per-login"; key = "sasl_user"; count = "messages"; limit = 2; window = "1h"; }'
+    pd = daemons(workdir, config(redis_server.address, rules=rule))
+    conn = pd.connect()
+
+    def msg(n, user, rcpts=2):
+        return [conn.ask(**rcpt("r%d@example.org" % i, instance="%s-%d" % (user, n), sasl_username=user,
+                                sasl_method="PLAIN" if user else ""))
+                for i in range(rcpts)]
+    assert msg(1, "alice") == ["DUNNO", "DUNNO"]      # one message, two recipients: counted once
+    assert msg(2, "alice") == ["DUNNO", "DUNNO"]
+    third = msg(3, "alice", rcpts=1)[0]
+    assert third.startswith("DEFER_IF_PERMIT 4.7.1 rate limit \"per-login\" reached (2 messages per 3600s)"), third
+    assert msg(1, "bob") == ["DUNNO", "DUNNO"]        # another login, another bucket
+    for n in range(4):                                # no login: the rule does not apply
+        assert msg(n, "", rcpts=1) == ["DUNNO"]
+    conn.close()
+    r = redis_server.client(decode_responses=True)
+    assert sum(int(v) for v in r.hgetall("pf:rl:{per-login:alice}").values()) == 2
+    assert sum(int(v) for v in r.hgetall("pf:rl:{per-login:bob}").values()) == 1
+    assert r.keys("pf:rl:{per-login:}*") == []
+
+
+def test_recipient_domain_limit_counts_recipients_per_domain_case_blind(redis_server, workdir, daemons):
+    rule = '{ name = "per-domain"; key = "recipient_domain"; count = "recipients"; limit = 3; window = "10m"; }'
+    pd = daemons(workdir, config(redis_server.address, rules=rule))
+    conn = pd.connect()
+    answers = [conn.ask(**rcpt("u%d@%s" % (i, dom), sender="s%d@x.example" % i))
+               for i, dom in enumerate(["slow.example", "SLOW.example", "slow.EXAMPLE", "Slow.Example"])]
+    assert answers[:3] == ["DUNNO"] * 3
+    assert answers[3].startswith("DEFER_IF_PERMIT 4.7.1 rate limit \"per-domain\" reached (3 recipients per 600s)")
+    assert conn.ask(**rcpt("u@fast.example")) == "DUNNO"
+    # A subdomain is a domain of its own (the key is the recipient's domain, not its provider).
+    assert conn.ask(**rcpt("u@mx.slow.example")) == "DUNNO"
+    conn.close()
+    r = redis_server.client(decode_responses=True)
+    assert sum(int(v) for v in r.hgetall("pf:rl:{per-domain:slow.example}").values()) == 3
+    assert 600 < r.ttl("pf:rl:{per-domain:slow.example}") <= 660
+
+
+def test_provider_limit_at_rcpt_uses_the_configured_providers_map(redis_server, workdir, daemons):
+    # A configured map replaces the built-in table: gmail.com is "other" here, and the
+    # "corp" provider gathers two domains and their subdomains.
+    providers = ('providers = ( { name = "corp"; domains = [ "corp.example", "corp-mail.example" ]; }, '
+                 '{ name = "hosted"; domains = [ "hosted.example" ]; } );')
+    rule = '{ name = "per-provider"; key = "provider"; count = "recipients"; limit = 3; window = "1h"; }'
+    pd = daemons(workdir, config(redis_server.address, rules=rule, extra_policy=providers))
+    conn = pd.connect()
+    corp = [conn.ask(**rcpt(a)) for a in ("a@corp.example", "b@CORP-MAIL.example", "c@eu.corp.example",
+                                          "d@corp.example")]
+    assert corp[:3] == ["DUNNO"] * 3
+    assert corp[3].startswith("DEFER_IF_PERMIT 4.7.1 rate limit \"per-provider\" reached"), corp[3]
+    assert conn.ask(**rcpt("e@hosted.example")) == "DUNNO"
+    # Unmapped domains share the "other" bucket, gmail.com included.
+    other = [conn.ask(**rcpt(a)) for a in ("f@gmail.com", "g@outlook.com", "h@notcorp.example", "i@gmail.com")]
+    assert other[:3] == ["DUNNO"] * 3 and other[3].startswith("DEFER_IF_PERMIT 4.7.1 ")
+    conn.close()
+    r = redis_server.client(decode_responses=True)
+
+    def total(provider):
+        return sum(int(v) for v in r.hgetall("pf:rl:{per-provider:%s}" % provider).values())
+    assert (total("corp"), total("hosted"), total("other"), total("gmail")) == (3, 1, 3, 0)
+
+
+def test_hold_action_answers_hold_with_the_rules_text(redis_server, workdir, daemons):
+    rules = ('{ name = "review"; key = "sender"; count = "messages"; limit = 1; window = "1h"; action = "hold"; '
+             'text = "queued for review: sender over its hourly limit"; }, '
+             '{ name = "bulk"; key = "sender_domain"; count = "recipients"; limit = 2; window = "1h"; '
+             'stage = "end_of_message"; action = "hold"; }')
+    pd = daemons(workdir, config(redis_server.address, rules=rules))
+    assert pd.ask(**rcpt("a@example.org", sender="x@held.example", instance="H1")) == "DUNNO"
+    assert pd.ask(**rcpt("b@example.org", sender="x@held.example", instance="H2")) == \
+        "HOLD queued for review: sender over its hourly limit"
+    # At END-OF-MESSAGE, with the default text (no 5.7.1: HOLD is not a rejection).
+    assert pd.ask(**eom("HQ1", sender="y@bulk.example", recipient_count=2)) == "DUNNO"
+    assert pd.ask(**eom("HQ2", sender="z@bulk.example", recipient_count=1)) == \
+        "HOLD 4.7.1 rate limit \"bulk\" reached (2 recipients per 3600s), try again later"
+    r = redis_server.client(decode_responses=True)
+    assert sum(int(v) for v in r.hgetall("pf:rl:{bulk:bulk.example}").values()) == 2   # a held message is not counted
 
 
 # ---- warm-up -------------------------------------------------------------------
@@ -303,11 +384,85 @@ def test_redis_killed_and_restarted_fail_open_and_closed_then_recover(redis_serv
     assert wait_until(lambda: int(r.hget("pf:metrics:closed-node", "redis_down_closed") or 0) >= 7, 15)
 
 
+def test_redis_down_warnings_are_rate_limited_during_an_outage(redis_server, workdir, daemons):
+    import re
+    pd = daemons(workdir, config(redis_server.address))          # log_interval = "1s"
+    assert wait_until(lambda: "connected to" in pd.log(), 5)
+    assert pd.ask(**rcpt("a@example.org")) == "DUNNO"
+    redis_server.kill()
+    mark = len(pd.log())
+    conns = [pd.connect() for _ in range(2)]
+    t0 = time.time()
+    asked = 0
+    while time.time() - t0 < 3.0:
+        for c in conns:
+            assert c.ask(**rcpt("o%d@example.org" % asked)) == "DUNNO"     # fail open
+            asked += 1
+    outage = time.time() - t0
+    for c in conns:
+        c.close()
+    lines = [ln for ln in pd.log()[mark:].splitlines() if "redis unavailable" in ln]
+    assert asked > 200, asked                # many more requests than the lines allowed below
+    assert 2 <= len(lines) <= outage / 1.0 + 2, (asked, outage, lines)
+    # Each line says how many requests it stands for; together no more than were asked
+    # (those of the last interval are reported with the next line).
+    counts = [int(re.search(r"\): (\d+) request\(s\) answered", ln).group(1)) for ln in lines]
+    assert counts[0] == 1 and sum(counts) <= asked, counts
+    assert sum(counts) > asked / 2, (counts, asked)
+    redis_server.restart()
+    assert wait_until(lambda: pd.ask(**rcpt("b@example.org")) == "DUNNO" and
+                      pd.log().count("connected to") >= 2, 10), pd.log()[-2000:]
+
+
 def test_script_cache_flush_is_survived(redis_server, workdir, daemons):
     pd = daemons(workdir, config(redis_server.address, caps="10", warm_ip=False))
     assert pd.ask(**eom("F1")) == "FILTER smtp-127.0.0.2:"
     redis_server.client(decode_responses=True).script_flush()
     assert pd.ask(**eom("F2")) == "FILTER smtp-127.0.0.2:"      # NOSCRIPT -> EVAL, same answer
+
+
+# ---- one Redis round trip per request -------------------------------------------------
+
+def _evalsha_counts(r):
+    stats = r.info("commandstats")
+    return tuple(int(stats.get("cmdstat_%s" % c, {}).get("calls", 0)) for c in ("evalsha", "eval"))
+
+
+def test_one_evalsha_per_request_that_needs_redis(redis_server, workdir, daemons):
+    rules = ('{ name = "rc"; key = "client_address"; count = "recipients"; limit = 100000; window = "1h"; }, '
+             '{ name = "eb"; key = "sender_domain"; count = "bytes"; limit = 1000000000; window = "1h"; '
+             'stage = "end_of_message"; }')
+    text = config(redis_server.address, caps="100000", rules=rules).replace(
+        "evaluate_interval = 1;", "evaluate_interval = 3600;")   # keep the daily job out of the count
+    pd = daemons(workdir, text)
+    r = redis_server.client(decode_responses=True)
+    conn = pd.connect()
+    # Load both scripts (the first call of each is EVALSHA -> NOSCRIPT -> EVAL) and let the
+    # start-up job (registration, evaluation) finish: the counters must stand still.
+    assert conn.ask(**rcpt("warm@example.org", instance="WARM")) == "DUNNO"
+    assert conn.ask(**eom("WARM0", instance="WARM")) == "FILTER smtp-127.0.0.2:"
+
+    def settled():
+        before = _evalsha_counts(r)
+        time.sleep(0.5)
+        return _evalsha_counts(r) == before
+    assert wait_until(settled, 10)
+    before = _evalsha_counts(r)
+    need_redis = 0
+    for m in range(100):
+        inst = "OE%d" % m
+        assert conn.ask(**rcpt("x%d@example.org" % m, instance=inst, protocol_state="MAIL")) == "DUNNO"
+        for i in range(2):
+            assert conn.ask(**rcpt("r%d-%d@gmail.com" % (m, i), instance=inst)) == "DUNNO"
+            need_redis += 1
+        assert conn.ask(**rcpt("", instance=inst, protocol_state="DATA")) == "DUNNO"
+        assert conn.ask(**eom("OE%d" % m, instance=inst, recipient_count=2)).startswith("FILTER smtp-127.0.0.")
+        need_redis += 1
+    conn.close()
+    after = _evalsha_counts(r)
+    assert need_redis == 300
+    assert after[0] - before[0] == need_redis, (before, after)
+    assert after[1] == before[1]                 # no EVAL fallback either: the scripts stayed loaded
 
 
 # ---- protocol ------------------------------------------------------------------
@@ -485,3 +640,177 @@ def test_recipients_seen_at_rcpt_are_charged_per_provider_at_end_of_message(redi
         return sum(int(r.hget("pf:hl:{main}:127.0.0.2:%s:%d" % (provider, h), "sent") or 0)
                    for h in (hour - 1, hour))
     assert sent("gmail") == 2 and sent("microsoft") == 1
+
+
+# ---- IP choice in a pool of two warming and two warm IPs -------------------------
+#
+# The rule (policy_script.c, the END-OF-MESSAGE script): among the IPs with
+# budget left for the whole message, warming IPs (a schedule, stage before its
+# last) come before warm ones; among warming IPs the one with the largest
+# share of its budget left (1 - used/allowed) wins, among warm IPs the least
+# used (today's recipients); a tie goes to the IP listed first in the pool.
+
+def pool_config(redis_address):
+    # Listed warm, warming, warm, warming, so that "warming first" is not just list order.
+    text = config(redis_address, caps="10")
+    text = text.replace('schedules = ( { name = "std"; caps = "10"; } );',
+                        'schedules = ( { name = "big"; caps = "10"; }, { name = "small"; caps = "4"; } );')
+    ips = ('{ address = "127.0.0.11"; }, '
+           '{ address = "127.0.0.12"; schedule = "big"; }, '
+           '{ address = "127.0.0.13"; }, '
+           '{ address = "127.0.0.14"; schedule = "small"; }')
+    text = text.replace('ips = ( { address = "127.0.0.2"; schedule = "std"; }, { address = "127.0.0.3"; } );',
+                        'ips = ( %s );' % ips)
+    assert "127.0.0.14" in text and "small" in text, text
+    return text
+
+
+def _chosen(answer):
+    assert answer.startswith("FILTER smtp-") and answer.endswith(":"), answer
+    return answer[len("FILTER smtp-"):-1]
+
+
+def test_pool_spreads_over_warming_ips_by_share_left_then_warm_ips_by_least_used(redis_server, workdir, daemons):
+    pd = daemons(workdir, pool_config(redis_server.address))
+    conn = pd.connect()
+    got = [_chosen(conn.ask(**eom("P%d" % i, recipient="r%d@example.org" % i))) for i in range(18)]
+    conn.close()
+    big, small, warm1, warm2 = "127.0.0.12", "127.0.0.14", "127.0.0.11", "127.0.0.13"
+    # Worked by hand from the rule (share left of big /10, small /4, before each message):
+    #  1.0/1.0 big (tie: listed first)   .9/1.0 small   .9/.75 big   .8/.75 big   .7/.75 small
+    #  .7/.5 big   .6/.5 big   .5/.5 big (tie)   .4/.5 small   .4/.25 big   .3/.25 big
+    #  .2/.25 small (now full: 4 of 4)   .2/- big   .1/- big (now full: 10 of 10)
+    # then the warm IPs, least used first, a tie to the one listed first.
+    assert got[:14] == [big, small, big, big, small, big, big, big, small, big, big, small, big, big]
+    assert got[14:] == [warm1, warm2, warm1, warm2]
+    # An IP with the most budget left in absolute terms is not simply preferred: after one
+    # message on big (9 of 10 left) the small IP (4 of 4 left) was chosen.
+    r = redis_server.client(decode_responses=True)
+    day = time.strftime("%Y%m%d", time.gmtime())
+
+    def used(ip):
+        return int(r.hget("pf:day:{main}:%s:%s" % (ip, day), "all") or 0)
+    assert (used(big), used(small), used(warm1), used(warm2)) == (10, 4, 2, 2)
+
+
+def test_warming_ips_come_before_a_less_used_warm_ip_until_their_cap(redis_server, workdir, daemons):
+    r = redis_server.client(decode_responses=True)
+    day = time.strftime("%Y%m%d", time.gmtime())
+    # Another node already sent through the warm IPs today: 127.0.0.11 more than 127.0.0.13.
+    r.hset("pf:day:{main}:127.0.0.11:%s" % day, mapping={"all": 7, "msgs": 7})
+    r.hset("pf:day:{main}:127.0.0.13:%s" % day, mapping={"all": 3, "msgs": 3})
+    pd = daemons(workdir, pool_config(redis_server.address))
+    # Messages of 2 recipients: big (10) takes 5, small (4) takes 2, in share-left order.
+    got = [_chosen(pd.ask(**eom("V%d" % i, recipient_count=2))) for i in range(7)]
+    assert sorted(got) == ["127.0.0.12"] * 5 + ["127.0.0.14"] * 2
+    assert got[0] == "127.0.0.12" and got[1] == "127.0.0.14"
+    # Only now the warm IPs: the less used one (3) until it catches up with the other (7), then
+    # the tie goes to the one listed first, then they alternate.
+    got = [_chosen(pd.ask(**eom("X%d" % i, recipient_count=2))) for i in range(4)]
+    assert got == ["127.0.0.13", "127.0.0.13", "127.0.0.11", "127.0.0.13"]
+    assert int(r.hget("pf:day:{main}:127.0.0.13:%s" % day, "all")) == 3 + 6
+    assert int(r.hget("pf:day:{main}:127.0.0.11:%s" % day, "all")) == 7 + 2
+
+
+def test_a_message_larger_than_a_warming_ips_budget_left_goes_to_the_other(redis_server, workdir, daemons):
+    pd = daemons(workdir, pool_config(redis_server.address))
+    # small (cap 4) has more share left than big after big took 3, but cannot take 5 recipients.
+    assert _chosen(pd.ask(**eom("L1", recipient_count=3))) == "127.0.0.12"       # big 3/10
+    assert _chosen(pd.ask(**eom("L2", recipient_count=5))) == "127.0.0.12"       # small: 5 > 4
+    assert _chosen(pd.ask(**eom("L3", recipient_count=1))) == "127.0.0.14"       # small 1.0 > big .2
+    # Big has 2 left, small 3: a message of 3 fits only small; one of 4 fits neither: warm.
+    assert _chosen(pd.ask(**eom("L4", recipient_count=4))) == "127.0.0.11"
+    assert _chosen(pd.ask(**eom("L5", recipient_count=3))) == "127.0.0.14"
+
+
+# ---- start-up checks: exposed listeners, descriptor limit ----------------------------
+
+def _netns_prefix():
+    """A command prefix that runs a program in a private network namespace with only lo up."""
+    import os
+    import subprocess
+    base = ["unshare", "--net"] if os.geteuid() == 0 else ["unshare", "--user", "--map-root-user", "--net"]
+    probe = subprocess.run(base + ["sh", "-c", "ip link set lo up"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip("cannot make a private network namespace here (%s): the 0.0.0.0 listener is only "
+                    "ever bound inside one" % probe.stderr.strip()[-200:])
+    return base + ["sh", "-c", 'ip link set lo up && exec "$@"', "sh"]
+
+
+def test_non_loopback_tcp_listener_is_warned_about_at_start(redis_server, workdir, bin_path):
+    import os
+    import subprocess
+    from labproc import register_process, unregister
+    conf = os.path.join(workdir, "exposed.conf")
+    with open(conf, "w") as f:
+        f.write(config(redis_server.address))       # Redis over its unix socket: reachable from the namespace
+    logpath = os.path.join(workdir, "exposed.log")
+    # The wildcard address is bound inside a network namespace of its own, where only lo exists:
+    # nothing is exposed to the machine's networks, but to the daemon it is 0.0.0.0 all the same.
+    port = 10040
+    cmd = _netns_prefix() + [bin_path("policyd-warmup"), "-f", "-c", conf, "-p", "inet:0.0.0.0:%d" % port,
+                             "-p", "inet:127.0.0.1:%d" % (port + 1), "-p", "unix:" + os.path.join(workdir, "s")]
+    with open(logpath, "wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    key = register_process(proc.pid, "policyd-warmup in a network namespace")
+
+    def text():
+        with open(logpath, errors="replace") as f:
+            return f.read()
+    try:
+        assert wait_until(lambda: "started" in text() or proc.poll() is not None, 10), text()
+        assert proc.poll() is None, text()
+    finally:
+        proc.terminate()
+        rc = proc.wait(10)
+        unregister(key)
+    assert rc == 0, text()
+    warnings = [ln for ln in text().splitlines() if "not a loopback address" in ln]
+    assert len(warnings) == 1, text()             # the loopback and unix listeners are not warned about
+    assert "warning: listening on inet:0.0.0.0:%d (0.0.0.0): not a loopback address; " % port in warnings[0]
+    assert "no authentication" in warnings[0]
+
+
+def test_loopback_listener_gets_no_exposure_warning(redis_server, workdir, daemons):
+    pd = daemons(workdir, config(redis_server.address))
+    pd.wait_log("started")
+    assert "listening on inet:127.0.0.1:" in pd.log()
+    assert "not a loopback address" not in pd.log()
+
+
+def _nofile(pid):
+    with open("/proc/%d/limits" % pid) as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                soft, hard = line.split()[3:5]
+                return int(soft), int(hard)
+    raise AssertionError("no Max open files line")
+
+
+def test_descriptor_limit_is_raised_for_max_connections(redis_server, workdir, daemons):
+    # Soft 100, hard 1000; max_connections = 10 needs 10 + 1 listener + 64: nothing to do.
+    text = config(redis_server.address, extra_policy="max_connections = 10;")
+    pd = daemons(workdir, text, wrapper=["prlimit", "--nofile=100:1000", "--"])
+    pd.wait_log("started")
+    assert _nofile(pd.proc.pid) == (100, 1000)
+    assert "descriptor limit" not in pd.log()
+    # 500 connections need 565 descriptors: the soft limit goes up that far, not to the hard limit.
+    pd.reload(config(redis_server.address, extra_policy="max_connections = 500;"))
+    assert _nofile(pd.proc.pid) == (565, 1000)
+    assert "descriptor limit raised from 100 to 565 for max_connections = 500" in pd.log()
+    assert "is below the" not in pd.log()
+    # The daemon really serves more clients than the old soft limit allowed.
+    conns = [pd.connect() for _ in range(150)]
+    assert all(c.ask(**rcpt("m@example.org")) == "DUNNO" for c in conns)
+    for c in conns:
+        c.close()
+
+
+def test_descriptor_limit_short_of_max_connections_is_warned_about(redis_server, workdir, daemons):
+    text = config(redis_server.address, extra_policy="max_connections = 200;")   # needs 265
+    pd = daemons(workdir, text, wrapper=["prlimit", "--nofile=100:150", "--"])
+    pd.wait_log("started")
+    assert _nofile(pd.proc.pid) == (150, 150)       # raised as far as the hard limit allows
+    assert "descriptor limit raised from 100 to 150 for max_connections = 200" in pd.log()
+    assert "warning: descriptor limit 150 (hard 150) is below the 265 that max_connections = 200 needs" \
+        in pd.log()

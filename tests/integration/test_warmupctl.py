@@ -36,7 +36,7 @@ IP2 = "192.0.2.11"
 class Ctl:
     """Runs warmupctl with a config file for one Redis."""
 
-    def __init__(self, binary, workdir, address, prefix=None, policy=""):
+    def __init__(self, binary, workdir, address, prefix=None, policy="", wctl=""):
         self.binary = binary
         self.workdir = workdir
         self.conf = os.path.join(workdir, "postflow.conf")
@@ -44,11 +44,11 @@ class Ctl:
             f.write('redis = { address = "%s";%s };\n'
                     % (address, ' key_prefix = "%s";' % prefix if prefix else ""))
             f.write('policy = { %s };\n' % policy)
-            f.write('warmupctl = { node = "ctl-test"; };\n')
+            f.write('warmupctl = { node = "ctl-test"; %s };\n' % wctl)
 
-    def run(self, *args, stdin=None):
+    def run(self, *args, stdin=None, env=None):
         return subprocess.run([self.binary, "-c", self.conf] + list(args), input=stdin,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30, env=env)
 
     def ok(self, *args, stdin=None):
         p = self.run(*args, stdin=stdin)
@@ -506,6 +506,80 @@ def test_ip_errors(ctl, r):
     assert not r.exists("pf:ip:{main}:" + IP1)
     ctl.ok("ip", "pause", "2001:DB8::1", "--pool", "v6")          # lowercased like every key value
     assert r.hget("pf:ip:{v6}:2001:db8::1", "paused") == "1"
+
+
+# ---- the log line of each operator change -----------------------------------------
+
+def _changes(p):
+    return [ln for ln in p.stderr.decode().splitlines() if ": change by " in ln]
+
+
+def test_each_operator_change_logs_one_line_with_who_and_old_and_new(bin_path, redis_server, lab_dir, r):
+    import pwd
+    ctl = Ctl(bin_path("warmupctl"), lab_dir("ctl"), redis_server.address, wctl='audit_log = "stderr";')
+    env = {k: v for k, v in os.environ.items() if k != "SUDO_USER"}
+    uid = os.getuid()
+    who = "change by %s (uid %d) on ctl-test: " % (pwd.getpwuid(uid).pw_name, uid)
+    register_pool(r)
+    r.hset("pf:ip:{main}:" + IP1, mapping={"stage": "1", "paused": "0"})
+
+    def change(*args, stdin=None):
+        p = ctl.run(*args, stdin=stdin, env=env)
+        assert p.returncode == 0, p.stderr.decode()
+        lines = _changes(p)
+        assert len(lines) == 1, (args, p.stderr.decode())
+        assert re.match(r"^\d{4}-\d\d-\d\dT[\d:.]+Z warmupctl\[\d+\]: notice: ", lines[0]), lines[0]
+        assert who in lines[0], lines[0]
+        return lines[0].split(who, 1)[1]
+    assert change("ip", "set-stage", IP1, "3") == \
+        "ip set-stage %s (pool main): stage 1 -> 3, paused 0 -> 0 (operator)" % IP1
+    assert change("ip", "pause", IP1, "--reason", "complaints from gmail") == \
+        "ip pause %s (pool main): stage 3 -> 3, paused 0 -> 1 (operator: complaints from gmail)" % IP1
+    assert change("ip", "resume", IP1) == "ip resume %s (pool main): stage 3 -> 3, paused 1 -> 0 (operator)" % IP1
+    assert change("ip", "reset", IP1, "--reason", "new start") == \
+        "ip reset %s (pool main): stage 3 -> 0, paused 0 -> 0 (operator: new start)" % IP1
+    assert change("ip", "pause", IP2) == "ip pause %s (pool main): stage none -> none, paused 0 -> 1 (operator)" % IP2
+    assert change("suppress", "add", "Some.One@Example.ORG") == "suppress add some.one@example.org: none -> manual"
+    assert change("suppress", "add", "some.one@example.org", "--reason", "hard") == \
+        "suppress add some.one@example.org: manual -> hard"
+    assert change("suppress", "remove", "some.one@example.org") == "suppress remove some.one@example.org: hard -> none"
+    # Reading, or removing what is not there, changes nothing and logs nothing.
+    for args in (("suppress", "remove", "some.one@example.org"), ("suppress", "check", "x@example.org"),
+                 ("suppress", "list"), ("status",), ("events",), ("counters",), ("metrics",)):
+        p = ctl.run(*args, env=env)
+        assert p.returncode in (0, 1) and _changes(p) == [], (args, p.stderr.decode())
+    # An import is one line for the file, with its counts (rows could be millions).
+    r.hset(sup_key("old@example.org"), mapping={"reason": "complaint", "time": "1"})
+    rows = "email,reason\nnew1@example.org,hard\nnew2@example.org,hard\nold@example.org,hard\nnot-an-address,hard\n"
+    p = ctl.run("suppress", "import", "-", stdin=rows.encode(), env=env)
+    assert p.returncode == 1                        # one bad row
+    lines = _changes(p)
+    assert len(lines) == 1 and who in lines[0], p.stderr.decode()
+    line = lines[0].split(who, 1)[1]
+    assert line.startswith("suppress import - (") and "none -> the file's reasons for 2 address(es)" in line
+    assert "4 row(s), 1 already suppressed (left as they were), 1 bad" in line, line
+    # The same file again adds nothing: no line.
+    p = ctl.run("suppress", "import", "-", stdin=rows.encode(), env=env)
+    assert _changes(p) == []
+
+
+def test_change_lines_name_the_sudo_user_and_go_nowhere_when_disabled(bin_path, redis_server, lab_dir, r):
+    register_pool(r)
+    ctl = Ctl(bin_path("warmupctl"), lab_dir("ctl"), redis_server.address, wctl='audit_log = "stderr";')
+    env = dict(os.environ, SUDO_USER="alice\nforged line")
+    p = ctl.run("suppress", "add", "a@example.org", env=env)
+    assert p.returncode == 0 and len(_changes(p)) == 1
+    if os.getuid() == 0:     # sudo sets SUDO_USER; it is believed (and made printable) only for root
+        assert " via sudo by alice\\x0aforged line on ctl-test: " in _changes(p)[0], p.stderr.decode()
+    else:
+        assert "sudo" not in _changes(p)[0]
+    assert len(p.stderr.decode().splitlines()) == 1
+    # audit_log = "none": nothing anywhere; the default (syslog) writes nothing on stderr either.
+    for setting in ('audit_log = "none";', ""):
+        quiet = Ctl(bin_path("warmupctl"), lab_dir("ctl"), redis_server.address, wctl=setting)
+        p = quiet.run("ip", "pause", IP1)
+        assert p.returncode == 0 and p.stderr == b"", p.stderr.decode()
+        assert r.hget("pf:ip:{main}:" + IP1, "paused") == "1"
 
 
 # ---- status, counters, metrics ---------------------------------------------------
