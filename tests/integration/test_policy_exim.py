@@ -246,3 +246,31 @@ def test_exim_transport_binds_the_chosen_ip(bin_path, redis_server, lab_dir):
     finally:
         sink.stop()
         assert pd.stop() == 0
+
+
+HOLD_CONF = """
+redis = { address = "%s"; };
+policy = {
+  rate_limits = ( { name = "review"; key = "sender"; count = "messages"; limit = 1; window = "1h";
+                    stage = "end_of_message"; action = "hold"; } );
+};
+"""
+
+
+def test_exim_freezes_a_message_the_daemon_holds(bin_path, redis_server, lab_dir):
+    # HOLD (Postfix's hold queue) becomes the snippet's `control = freeze`:
+    # the second message of the sender is accepted but frozen.
+    exim = exim_binary()
+    work = lab_dir("exim-hold")
+    pd = Policyd(bin_path("policyd-warmup"), work, HOLD_CONF % redis_server.address).start()
+    try:
+        conf = exim_config(work, pd.port)
+        message = ["Subject: hold test", "", "hello", "."]
+        replies, out = smtp_session(exim, conf, ["EHLO client.lab.test"] + 2 * (
+            ["MAIL FROM:<bulk@example.com>", "RCPT TO:<h@gmail.com>", "DATA"] + message) + ["QUIT"])
+        ids = re.findall(r"^250 OK id=(\S+)", "\n".join(replies), re.M)
+        assert len(ids) == 2, out
+        frozen = re.findall(r"^LOG: (\S+) frozen by ACL", out, re.M)
+        assert frozen == [ids[1]], out
+    finally:
+        assert pd.stop() == 0

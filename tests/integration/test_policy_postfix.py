@@ -16,6 +16,7 @@ and its source address and HELO name at the receiving end (the sink).
 """
 
 import re
+import subprocess
 
 import pytest
 
@@ -201,3 +202,30 @@ def test_default_filter_nexthop_as_the_snippet_advises_reaches_the_relayhost(bin
         assert pd.stop() == 0, pd.log()[-3000:]
     assert (d["status"], d["service"]) == ("sent", "smtp-127.0.0.2"), d["line"]
     assert env["client_addr"] == "127.0.0.2"
+
+
+def test_hold_answer_parks_the_message_in_the_hold_queue(bin_path, redis_server, lab_dir, postfix_lab):
+    conf = """
+redis = { address = "%s"; };
+policy = {
+  rate_limits = ( { name = "review"; key = "sender"; count = "messages"; limit = 1; window = "1h";
+                    stage = "end_of_message"; action = "hold"; } );
+};
+""" % redis_server.address
+    pd = Policyd(bin_path("policyd-warmup"), lab_dir("policyd-hold"), conf).start()
+    postfix_lab.set_hooks(policy=pd.socket)
+    try:
+        first = postfix_lab.send("bulk@example.com", ["h1@sink.example.org"], message("hold1"))
+        second = postfix_lab.send("bulk@example.com", ["h2@sink.example.org"], message("hold2"))
+    finally:
+        postfix_lab.set_hooks(policy=None)
+        assert pd.stop() == 0, pd.log()[-3000:]
+    try:
+        postfix_lab.wait_delivery(first.queue_id, status="sent")
+        held = {q["queue_id"]: q["queue_name"] for q in postfix_lab.queue()}
+        assert held == {second.queue_id: "hold"}, held
+        assert any("hold: END-OF-MESSAGE" in l for l in postfix_lab.log_lines(second.queue_id)), \
+            postfix_lab.log_lines(second.queue_id)
+    finally:   # the lab is shared by the module: leave no held mail
+        subprocess.run(["/usr/sbin/postsuper", "-c", postfix_lab.config_dir, "-d", second.queue_id, "hold"],
+                       capture_output=True, timeout=30)
