@@ -18,11 +18,13 @@ import os
 import pwd
 import re
 import subprocess
+import types
 
 import pytest
 
 import postflow_lab as lab
 from labsink import SmtpSink
+from milter_dkim_helpers import Key, dns_records, verify_dkimpy
 from policyd_lab import Policyd
 
 CACHE = "/tmp/postflow-exim-cache"
@@ -79,9 +81,10 @@ def snippet_main():
 def snippet_transport(helo_file):
     """The snippet's remote_smtp transport, verbatim but for the HELO file's path."""
     text = snippet_sections()["transports"]
-    assert text.startswith("remote_smtp:\n"), text[:200]
     assert HELO_FILE in text, "the snippet's helo_data should read %s" % HELO_FILE
-    return [l for l in text.replace(HELO_FILE, helo_file).splitlines() if not l.lstrip().startswith("#")]
+    lines = [l for l in text.replace(HELO_FILE, helo_file).splitlines() if not l.lstrip().startswith("#")]
+    assert lines[0] == "remote_smtp:", "the snippet's transport section should start with remote_smtp: %r" % lines
+    return lines
 
 
 def snippet_parts():
@@ -190,62 +193,110 @@ def test_exim_acls_get_the_same_answers(bin_path, redis_server, lab_dir):
         assert pd.stop() == 0
 
 
-def test_exim_transport_binds_the_chosen_ip(bin_path, redis_server, lab_dir):
-    # The whole snippet in a real delivery: the ACL stores the daemon's
-    # interface with the message, the snippet's remote_smtp binds to it and
-    # says the HELO name of its helo_data file; smtp-sink (the Internet)
-    # records the source address and HELO of each message.  The router and
-    # the sink's port are the test's; the transport's options are the
-    # snippet's, only the HELO file lives in the lab.
+DKIM_SNIPPET = os.path.join(os.path.dirname(__file__), "..", "..", "conf", "exim-dkim.snippet")
+
+
+@pytest.fixture
+def exim_delivery(bin_path, redis_server, lab_dir):
+    """Real deliveries through the snippet: policyd-warmup (POLICY_CONF), an
+    smtp-sink (the Internet, recording each message's source address and
+    HELO), .config(helo_file, more transport lines) -> exim.conf whose one
+    router sends everything to the sink through the snippet's remote_smtp
+    (only the router and the sink's port are the test's), and
+    .submit(conf, commands) -> (messages accepted, output)."""
     exim = exim_binary()
     work = lab_dir("exim-deliver")
-    helo_file = os.path.join(work, "helo-by-ip")
-    with open(helo_file, "w") as f:
-        f.write("127.0.0.2: mta2.lab.test\n")
     sink_dir = os.path.join(work, "sink")
     os.makedirs(sink_dir)
     os.chown(sink_dir, pwd.getpwnam("nobody").pw_uid, -1)
     sink = SmtpSink(sink_dir, lab.free_port(), os.path.join(work, "sink.log")).start()
-    pd = Policyd(bin_path("policyd-warmup"), work, POLICY_CONF % redis_server.address).start()
+    pd = None
     try:
-        conf = exim_config(work, pd.port, [
-            "begin routers",
-            "sink:", "  driver = manualroute", "  route_list = * 127.0.0.1", "  transport = remote_smtp",
-            "  self = send",
-            "begin transports"] + snippet_transport(helo_file) + [
-            "  port = %d" % sink.port, "  allow_localhost", "  hosts_avoid_tls = *",
-            "begin retry", "*  *  F,1m,1m"])
-        session = []
-        for n, sender in enumerate(("news@example.com", "news@elsewhere.example")):
-            session += ["MAIL FROM:<%s>" % sender, "RCPT TO:<r%d@sink.example.org>" % n, "DATA",
-                        "Message-ID: <deliver%d@lab.test>" % n, "Subject: exim delivery", "", "hello", "."]
-        # -bs: SMTP on stdin, the ACLs run as for a remote client at -oMa;
-        # -odi: each message is delivered before the next command is read.
-        def submit(commands):
+        pd = Policyd(bin_path("policyd-warmup"), work, POLICY_CONF % redis_server.address).start()
+
+        def config(helo_file, transport_extra=()):
+            return exim_config(work, pd.port, [
+                "begin routers",
+                "sink:", "  driver = manualroute", "  route_list = * 127.0.0.1", "  transport = remote_smtp",
+                "  self = send",
+                "begin transports"] + snippet_transport(helo_file) + list(transport_extra) + [
+                "  port = %d" % sink.port, "  allow_localhost", "  hosts_avoid_tls = *",
+                "begin retry", "*  *  F,1m,1m"])
+
+        def submit(conf, commands):
+            # -bs: SMTP on stdin, the ACLs run as for a remote client at -oMa;
+            # -odi: each message is delivered before the next command is read.
             res = subprocess.run([exim, "-C", conf, "-odi", "-oMa", "127.0.0.1", "-bs"],
                                  input="".join(c + "\r\n" for c in ["EHLO client.lab.test"] + commands + ["QUIT"]),
                                  capture_output=True, text=True, timeout=120)
             return len(re.findall(r"^250 OK id=", res.stdout, re.M)), res.stdout + res.stderr
 
-        accepted, out = submit(session)
-        assert accepted == 2, out
-        envs = {}
-        for n in range(2):
-            env, _ = sink.wait_message(b"<deliver%d@lab.test>" % n, timeout=30)
-            envs[n] = (env["client_addr"], env["helo"])
-        # Steered to 127.0.0.2, with its HELO name; the other message in no
-        # pool leaves from the default address with the primary hostname.
-        assert envs == {0: ("127.0.0.2", "mta2.lab.test"), 1: ("127.0.0.1", "mta.lab.test")}, envs
-        # Without the HELO file mail still leaves, saying the primary hostname.
-        os.remove(helo_file)
-        accepted, out = submit(["MAIL FROM:<news@elsewhere.example>", "RCPT TO:<r2@sink.example.org>", "DATA",
-                                "Message-ID: <deliver2@lab.test>", "", "hello", "."])
-        assert accepted == 1, out
-        env, _ = sink.wait_message(b"<deliver2@lab.test>", timeout=30)
-        assert env["helo"] == "mta.lab.test", env
+        yield types.SimpleNamespace(work=work, sink=sink, config=config, submit=submit)
     finally:
         sink.stop()
-        assert pd.stop() == 0
+        if pd:
+            assert pd.stop() == 0
+
+
+def mail(sender, rcpt, mid):
+    return ["MAIL FROM:<%s>" % sender, "RCPT TO:<%s>" % rcpt, "DATA", "From: <%s>" % sender,
+            "Message-ID: <%s@lab.test>" % mid, "Subject: exim delivery", "", "hello", "."]
+
+
+def test_exim_transport_binds_the_chosen_ip(exim_delivery):
+    # The ACL stores the daemon's interface with the message, the snippet's
+    # remote_smtp binds to it and says the HELO name of its helo_data file.
+    x = exim_delivery
+    helo_file = os.path.join(x.work, "helo-by-ip")
+    with open(helo_file, "w") as f:
+        f.write("127.0.0.2: mta2.lab.test\n")
+    conf = x.config(helo_file)
+    accepted, out = x.submit(conf, mail("news@example.com", "r0@sink.example.org", "deliver0")
+                             + mail("news@elsewhere.example", "r1@sink.example.org", "deliver1"))
+    assert accepted == 2, out
+    envs = {}
+    for n in range(2):
+        env, _ = x.sink.wait_message(b"<deliver%d@lab.test>" % n, timeout=30)
+        envs[n] = (env["client_addr"], env["helo"])
+    # Steered to 127.0.0.2, with its HELO name; the other message in no
+    # pool leaves from the default address with the primary hostname.
+    assert envs == {0: ("127.0.0.2", "mta2.lab.test"), 1: ("127.0.0.1", "mta.lab.test")}, envs
+    # Without the HELO file mail still leaves, saying the primary hostname.
+    os.remove(helo_file)
+    accepted, out = x.submit(conf, mail("news@elsewhere.example", "r2@sink.example.org", "deliver2"))
+    assert accepted == 1, out
+    env, _ = x.sink.wait_message(b"<deliver2@lab.test>", timeout=30)
+    assert env["helo"] == "mta.lab.test", env
+
+
+def test_exim_policy_and_dkim_snippets_share_one_transport(exim_delivery, bin_path):
+    # Both snippets define remote_smtp: a site using both writes one
+    # transport with the options of each.  The steered message must leave
+    # from 127.0.0.2 and carry a signature a receiver verifies.
+    x = exim_delivery
+    ent = pwd.getpwnam("Debian-exim")
+    keys_dir = os.path.join(x.work, "keys")
+    os.makedirs(keys_dir)
+    os.chown(keys_dir, ent.pw_uid, ent.pw_gid)
+    key = Key(bin_path("dkim-keygen"), keys_dir, "example.com", "ed1", "ed25519")
+    os.chown(key.path, ent.pw_uid, ent.pw_gid)          # the filter runs as Exim's user
+    pfconf = os.path.join(x.work, "postflow.conf")
+    with open(pfconf, "w") as f:
+        f.write('milter_dkim = { keys = ( { name = "e"; domain = "example.com"; selector = "ed1"; '
+                'key_file = "%s"; } ); signing_table = ( { from = "example.com"; keys = ["e"]; } ); };\n'
+                % key.path)
+    with open(DKIM_SNIPPET) as f:
+        dkim = f.read().split("\nremote_smtp:\n", 1)[1]
+    dkim_options = [l for l in dkim.splitlines() if re.match(r"  \w+ = ", l) and not l.startswith("  driver =")]
+    assert any(l.startswith("  transport_filter = ") for l in dkim_options), dkim_options
+    dkim_options = [l.replace("/usr/local/sbin/milter-dkim", bin_path("milter-dkim"))
+                    .replace("/etc/postflow/postflow.conf", pfconf) for l in dkim_options]
+    conf = x.config(os.path.join(x.work, "no-helo-file"), dkim_options)
+    accepted, out = x.submit(conf, mail("news@example.com", "s@sink.example.org", "signed"))
+    assert accepted == 1, out
+    env, msg = x.sink.wait_message(b"<signed@lab.test>", timeout=30)
+    assert env["client_addr"] == "127.0.0.2", env
+    assert verify_dkimpy(msg, dns_records([key])) == [True], msg[:2000]
 
 
 HOLD_CONF = """
