@@ -11,6 +11,11 @@ source address the transport would bind to) in the message's context, so
 the test sees the steering answer arrive in Exim's ACL variable, not just in
 the daemon's log.  `exim -bh` runs a whole SMTP conversation through the
 ACLs (readsocket included) without delivering anything.
+
+The delivery tests go further: `exim -bs -odi` receives and delivers for
+real, to an smtp-sink, through the snippet's remote_smtp transport (its
+interface and helo_data verbatim, but for the HELO file's path), alone and
+merged with the transport_filter options of conf/exim-dkim.snippet.
 """
 
 import glob
@@ -325,3 +330,38 @@ def test_exim_freezes_a_message_the_daemon_holds(bin_path, redis_server, lab_dir
         assert frozen == [ids[1]], out
     finally:
         assert pd.stop() == 0
+
+
+RCPT_LIMIT_CONF = """
+redis = { address = "%s"; };
+policy = {
+  rate_limits = ( { name = "per-sender"; key = "sender"; count = "recipients"; limit = 1; window = "1h"; } );
+};
+"""
+
+
+def test_exim_rcpt_acl_defers_over_a_rate_limit(bin_path, redis_server, lab_dir):
+    exim = exim_binary()
+    work = lab_dir("exim-rate")
+    pd = Policyd(bin_path("policyd-warmup"), work, RCPT_LIMIT_CONF % redis_server.address).start()
+    try:
+        replies, out = smtp_session(exim, exim_config(work, pd.port), [
+            "EHLO client.lab.test", "MAIL FROM:<flood@example.com>", "RCPT TO:<a@gmail.com>",
+            "RCPT TO:<b@gmail.com>", "QUIT"])
+    finally:
+        assert pd.stop() == 0
+    text = "\n".join(replies)
+    assert text.count("250 Accepted") == 1, out          # the first recipient
+    assert re.search(r'^451[ -]4\.7\.1 rate limit "per-sender" reached', text, re.M), out
+
+
+def test_exim_fails_open_when_the_daemon_is_down(lab_dir):
+    # The snippet's readsocket default answer (action=DUNNO) when nothing listens.
+    exim = exim_binary()
+    work = lab_dir("exim-down")
+    replies, out = smtp_session(exim, exim_config(work, lab.free_port()), [
+        "EHLO client.lab.test", "MAIL FROM:<news@example.com>", "RCPT TO:<a@gmail.com>",
+        "DATA", "Subject: daemon down", "", "hello", ".", "QUIT"])
+    text = "\n".join(replies)
+    assert re.search(r"^250 Accepted", text, re.M) and re.search(r"^250 OK id=", text, re.M), out
+    assert re.search(r"^LOG: \S+ " + re.escape(INTERFACE_LOG % ""), out, re.M), out
