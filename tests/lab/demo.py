@@ -21,6 +21,9 @@ DESCRIPTION
         policyd-warmup             the policy service picks the sending IP
                                    (a per-IP transport, 127.0.0.2/127.0.0.3),
                                    and warmupctl shows the status at the end;
+                                   the hooks and transports are the shipped
+                                   conf/main.cf.snippet and master.cf.snippet
+                                   with the lab's addresses;
         bounce-proc                classifies the returned DSN (--dry-run --json).
     Each is a small Plugin class below; a missing binary is reported and
     skipped, the rest of the demo still runs.
@@ -337,8 +340,8 @@ def run(keep):
                % (redis_server.address, redis_server.tcp_address, redis_server.client().ping()))
 
         pipe_cmd = None
-        extra_master = [lab.ip_transport(ip) for ip in SOURCE_IPS]
-        pf = lab.PostfixLab(workdir, extra_master_cf=extra_master)
+        extra_master = lab.shipped_ip_transports(SOURCE_IPS)
+        pf = lab.PostfixLab(workdir, extra_master_cf=extra_master, policy_snippet=True)
         os.makedirs(pf.pipe_out_dir, exist_ok=True)
 
         say("2. postflow programs found in %s" % bindir)

@@ -46,13 +46,13 @@ import time
 from labmaillog import Maillog
 from labpostfix_conf import (BOUNCE_DOMAIN, HARDBOUNCE_DOMAIN, PIPE_ENVELOPE_ARGS,  # noqa: F401
                              LabSettings, hook_params, ip_transport, main_cf, master_cf,
-                             pipe_argv, pipe_entry)
+                             pipe_argv, pipe_entry, shipped_ip_transports)
 from labproc import (LabError, proc_alive, proc_starttime, register_session, reserve_port,
                      session_members, stop_processes, unregister, wait_until)
 from labsink import SmtpSink, parse_sink_file
 
-__all__ = ["PostfixLab", "SendResult", "ip_transport", "PIPE_ENVELOPE_ARGS", "BOUNCE_DOMAIN",
-           "HARDBOUNCE_DOMAIN"]
+__all__ = ["PostfixLab", "SendResult", "ip_transport", "shipped_ip_transports",
+           "PIPE_ENVELOPE_ARGS", "BOUNCE_DOMAIN", "HARDBOUNCE_DOMAIN"]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 POSTFIX = "/usr/sbin/postfix"
@@ -98,7 +98,7 @@ class PostfixLab:
 
     def __init__(self, workdir, milter=None, policy=None, pipe_command=None,
                  extra_main_cf=None, extra_master_cf=None, sink_args=None,
-                 policy_stages=("rcpt", "data_end"), extra_pipes=None):
+                 policy_stages=("rcpt", "data_end"), extra_pipes=None, policy_snippet=False):
         """MILTER/POLICY: hook sockets (None = no hook), see set_hooks().
         PIPE_COMMAND: argv for the bounce domain's pipe transport, a string or
         a list; if it contains no "${" macro the envelope PIPE_ENVELOPE_ARGS
@@ -109,6 +109,11 @@ class PostfixLab:
         POLICY_STAGES: where the policy hook applies: "rcpt" and/or "data_end".
         EXTRA_PIPES: {domain: pipe_command} more inbound domains with a pipe
         transport each (named pipe1, pipe2, ...), e.g. an FBL domain.
+        POLICY_SNIPPET: True = the policy hook is the shipped
+        conf/main.cf.snippet (its check_policy_service with timeout and
+        default_action, and its restriction order) with only the daemon's
+        address replaced; False = the lab's bare check_policy_service, which
+        answers 451 when the service is unreachable.
         """
         self.workdir = os.path.abspath(workdir)
         self.config_dir = os.path.join(self.workdir, "etc")
@@ -126,6 +131,7 @@ class PostfixLab:
         self.milter = milter
         self.policy = policy
         self.policy_stages = tuple(policy_stages)
+        self.policy_snippet = policy_snippet
         self.pipe_command = pipe_command
         self.extra_pipes = dict(extra_pipes or {})
         self.extra_main_cf = extra_main_cf
@@ -148,7 +154,7 @@ class PostfixLab:
             pipes.append((dom, "pipe%d" % i, self._pipe_argv(cmd)))
         return LabSettings(self.workdir, self.submit_port, self.inbound_port, self.sink_port,
                            pipes, self.milter, self.policy, self.policy_stages,
-                           self.extra_main_cf, self.extra_master_cf)
+                           self.extra_main_cf, self.extra_master_cf, self.policy_snippet)
 
     def main_cf(self):
         """The main.cf parameters as an ordered dict (before writing)."""
@@ -335,7 +341,7 @@ class PostfixLab:
             self.policy_stages = tuple(policy_stages)
         if not os.path.exists(os.path.join(self.config_dir, "main.cf")):
             return  # not started yet: start() writes the hooks
-        params = hook_params(self.milter, self.policy, self.policy_stages)
+        params = hook_params(self.milter, self.policy, self.policy_stages, self.policy_snippet)
         self.postconf(*("%s=%s" % kv for kv in params.items()))
         if self.running:
             self.reload()

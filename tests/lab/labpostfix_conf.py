@@ -23,16 +23,21 @@ DESCRIPTION
         ${original_recipient} differs), recipient_delimiter is "+";
       * the submit listener carries the hooks (milter, policy at RCPT and
         END-OF-MESSAGE); the inbound listener has none and an empty
-        mynetworks, so it only accepts the pipe domains.
+        mynetworks, so it only accepts the pipe domains;
+      * the policy hook is the lab's own bare "check_policy_service SOCKET"
+        (unreachable = 451, smtpd_policy_service_default_action), or, with
+        policy_snippet, the parameters of the shipped conf/main.cf.snippet
+        with only the daemon's address replaced (labsnippet).
 """
 
 import os
 import re
 
+import labsnippet
 from labproc import LabError
 
 __all__ = ["BOUNCE_DOMAIN", "HARDBOUNCE_DOMAIN", "PIPE_ENVELOPE_ARGS", "LabSettings",
-           "ip_transport", "postfix_socket", "hook_params", "pipe_argv", "main_cf", "master_cf",
+           "ip_transport", "shipped_ip_transports", "postfix_socket", "hook_params", "pipe_argv", "main_cf", "master_cf",
            "parse_extra_main_cf"]
 
 BOUNCE_DOMAIN = "bounce.example.net"
@@ -54,14 +59,16 @@ class LabSettings:
 
     def __init__(self, workdir, submit_port, inbound_port, sink_port, pipes,
                  milter=None, policy=None, policy_stages=("rcpt", "data_end"),
-                 extra_main_cf=None, extra_master_cf=None):
+                 extra_main_cf=None, extra_master_cf=None, policy_snippet=False):
         """PIPES: [(domain, transport name, argv text)], the first is the
-        bounce domain."""
+        bounce domain.  POLICY_SNIPPET: the policy hook as conf/main.cf.snippet
+        writes it (see hook_params)."""
         self.workdir = workdir
         self.submit_port, self.inbound_port, self.sink_port = submit_port, inbound_port, sink_port
         self.pipes = pipes
         self.milter, self.policy, self.policy_stages = milter, policy, tuple(policy_stages)
         self.extra_main_cf, self.extra_master_cf = extra_main_cf, extra_master_cf
+        self.policy_snippet = policy_snippet
 
 
 def ip_transport(ip, name=None):
@@ -76,6 +83,13 @@ def ip_transport(ip, name=None):
             "  -o syslog_name=postfix-lab/%s" % (name, ip, name))
 
 
+def shipped_ip_transports(ips):
+    """The per-IP transports of conf/master.cf.snippet, the I-th bound to
+    IPS[I] instead of the snippet's address (labsnippet.ip_transports).
+    Example: extra_master_cf=shipped_ip_transports(["127.0.0.2"])."""
+    return labsnippet.ip_transports(ips)
+
+
 def postfix_socket(addr):
     """Accept milter sockets in Postfix (inet:HOST:PORT, unix:PATH) or
     sendmail/libmilter syntax (inet:PORT@HOST) and return Postfix syntax."""
@@ -85,17 +99,35 @@ def postfix_socket(addr):
     return addr
 
 
-def hook_params(milter, policy, policy_stages):
-    """main.cf parameters of the submit listener's hooks (None = no hook)."""
+def hook_params(milter, policy, policy_stages, policy_snippet=False):
+    """main.cf parameters of the submit listener's hooks (None = no hook).
+
+    The policy hook is "check_policy_service POLICY" at the stages named in
+    POLICY_STAGES ("rcpt", "data_end"); with POLICY_SNIPPET it is the
+    shipped conf/main.cf.snippet instead (its restriction lists verbatim,
+    the daemon's address replaced by POLICY), and a stage left out of
+    POLICY_STAGES gets an empty list.  The snippet's other known parameters
+    (labsnippet.KNOWN_OTHER_PARAMS) come with it."""
     params = {"smtpd_milters": postfix_socket(milter) if milter else "",
               "smtpd_recipient_restrictions": "",
               "smtpd_end_of_data_restrictions": ""}
+    if policy_snippet:
+        # Read even with no policy set: a snippet the lab cannot use fails
+        # at start(), not halfway through a module.
+        shipped = labsnippet.policy_params(policy or labsnippet.SNIPPET_POLICY_ADDRESS)
+        for name, value in shipped.items():
+            if name not in params:
+                params[name] = value
     if policy:
-        check = "check_policy_service " + policy
+        if policy_snippet:
+            rcpt = shipped["smtpd_recipient_restrictions"]
+            data_end = shipped["smtpd_end_of_data_restrictions"]
+        else:
+            rcpt = data_end = "check_policy_service " + policy
         if "rcpt" in policy_stages:
-            params["smtpd_recipient_restrictions"] = check
+            params["smtpd_recipient_restrictions"] = rcpt
         if "data_end" in policy_stages:
-            params["smtpd_end_of_data_restrictions"] = check
+            params["smtpd_end_of_data_restrictions"] = data_end
     return params
 
 
@@ -191,7 +223,7 @@ def main_cf(s):
     if san:
         p["import_environment"] = " ".join(IMPORT_ENVIRONMENT + san)
         p["export_environment"] = " ".join(EXPORT_ENVIRONMENT + san)
-    p.update(hook_params(s.milter, s.policy, s.policy_stages))
+    p.update(hook_params(s.milter, s.policy, s.policy_stages, s.policy_snippet))
     p.update(parse_extra_main_cf(s.extra_main_cf))
     return p
 

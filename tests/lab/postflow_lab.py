@@ -18,6 +18,7 @@ DESCRIPTION
       labproc.py     free_port, make_lab_dir, process registry, leftovers()
       labredis.py    RedisServer
       labpostfix.py  PostfixLab (private Postfix + smtp-sink + pipe recorder)
+      labsnippet.py  the shipped conf/main.cf.snippet and master.cf.snippet
       pipe_recorder.py  default pipe(8) command of the bounce domain
 
     Everything runs on loopback and in private directories; every process is
@@ -38,9 +39,9 @@ from labproc import (LabError, free_port, leftovers, make_lab_dir,  # noqa: E402
 from labredis import RedisServer  # noqa: E402,F401
 
 from labpostfix import (BOUNCE_DOMAIN, HARDBOUNCE_DOMAIN, PIPE_ENVELOPE_ARGS,  # noqa: E402,F401
-                        PostfixLab, SendResult, ip_transport)
+                        PostfixLab, SendResult, ip_transport, shipped_ip_transports)
 
 __all__ = ["LabError", "free_port", "leftovers", "make_lab_dir", "proc_alive",
            "proc_starttime", "register_process", "reserve_port", "session_members", "stop_processes",
-           "wait_until", "RedisServer", "PostfixLab", "SendResult", "ip_transport", "BOUNCE_DOMAIN",
+           "wait_until", "RedisServer", "PostfixLab", "SendResult", "ip_transport", "shipped_ip_transports", "BOUNCE_DOMAIN",
            "HARDBOUNCE_DOMAIN", "PIPE_ENVELOPE_ARGS"]
