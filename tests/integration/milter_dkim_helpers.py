@@ -415,3 +415,95 @@ def only_signature(msg, alg):
     keep = [f for f in fields if not f.lower().startswith(b"dkim-signature:")
             or b"a=%s-sha256" % alg.encode() in f.replace(b"\r\n", b"")]
     return b"\r\n".join(keep) + b"\r\n\r\n" + body
+
+
+# ---- every algorithm x canonicalization pair across a real MTA -----------------------------------
+
+# (key algorithm, canonicalization): both algorithms with all four header/body combinations.
+CANON_PAIRS = [(alg, canon) for alg in ("rsa", "ed25519")
+               for canon in ("simple/simple", "relaxed/relaxed", "relaxed/simple", "simple/relaxed")]
+
+
+def pair_domain(alg, canon):
+    """The From domain whose signing rule selects the one key of this pair, e.g.
+    rsa-relaxed-simple.pairs.example."""
+    return "%s-%s.pairs.example" % (alg, canon.replace("/", "-"))
+
+
+def pair_keys(keygen, directory):
+    """One Key per CANON_PAIRS entry, keyed by the pair."""
+    return {(alg, canon): Key(keygen, directory, pair_domain(alg, canon), "p%d" % i, alg)
+            for i, (alg, canon) in enumerate(CANON_PAIRS)}
+
+
+def pair_config_text(keys):
+    """libconfig text of key entries and signing rules (one rule per pair domain) for pair_keys();
+    returns (key entries, rules) to splice into a milter_dkim section."""
+    entries, rules = [], []
+    for i, ((alg, canon), k) in enumerate(sorted(keys.items())):
+        entries.append('{ name = "pair%d"; domain = "%s"; selector = "%s"; key_file = "%s"; '
+                       'canonicalization = "%s"; }' % (i, k.domain, k.selector, k.path, canon))
+        rules.append('{ from = "%s"; keys = ["pair%d"]; }' % (k.domain, i))
+    return ", ".join(entries), ", ".join(rules)
+
+
+def with_from_domain(msg, domain):
+    """The message with its From address moved to domain (the signing table keys on it)."""
+    return re.sub(rb"(?m)^(From:[^\n]*@)example\.com>", rb"\g<1>" + domain.encode() + rb">", msg, count=1)
+
+
+def dkimpy_verdict(msg, key):
+    """dkimpy on a message with one signature: True, or False for a definite fail (this dkimpy
+    raises ValidationError for a body hash mismatch instead of returning False)."""
+    try:
+        return verify_dkimpy(msg, dns_records([key])) == [True]
+    except dkim.ValidationError:
+        return False
+
+
+def second_verifier(msg, key, workdir):
+    """The independent verifier that is not dkimpy: Mail::DKIM for RSA, OpenDKIM for Ed25519.
+    Returns (verdict, detail) for the message's single signature: True for a pass, False for a
+    definite fail (one result, "fail"/"failed"), None for anything else (no result, an error)."""
+    recs = dns_records([key])
+    if key.alg == "rsa":
+        res, detail = verify_maildkim(msg, recs, workdir), None
+        verdicts = {"pass": True, "fail": False}
+    else:
+        res, detail = verify_opendkim(msg, recs)
+        verdicts = {"succeeded": True, "failed": False}
+    return (verdicts.get(res[0]) if len(res) == 1 else None), (res, detail and detail[-600:])
+
+
+def check_pair_message(msg, key, canon, workdir, tamper_checks=False):
+    """msg (as delivered) carries exactly one signature, made with key in canonicalization canon;
+    dkimpy and the second verifier both pass it.  With tamper_checks (pass a message whose body is
+    "Hello.\\n" and that has "Subject: hello"), also: a changed body letter fails both verifiers;
+    trailing whitespace on the Subject value passes both iff the header canonicalization is
+    relaxed; a trailing space on the body line passes both iff the body canonicalization is
+    relaxed.  The last two prove the signature really uses canon, not just claims it in c=.
+    (Whitespace right after "Subject:" would not do: `opendkim -t` rebuilds each field as
+    "Name: value", so it passes such a copy even under simple header canonicalization.)"""
+    recs = dns_records([key])
+    assert signature_count(msg) == 1, msg[:2000]
+    sig = re.search(rb"(?ims)^dkim-signature:(.*?)\r?\n(?![ \t])", msg).group(1)
+    tags = {m.group(1): m.group(2) for m in re.finditer(rb"(\w+)=([^;]*)", re.sub(rb"\s+", b"", sig))}
+    assert tags[b"a"] == ("%s-sha256" % key.alg).encode(), sig
+    c = tags[b"c"].decode()
+    assert (c if "/" in c else c + "/simple") == canon, sig        # "relaxed" means relaxed/simple
+    assert tags[b"d"] == key.domain.encode() and tags[b"s"] == key.selector.encode(), sig
+    assert verify_dkimpy(msg, recs) == [True], msg[:2000]
+    verdict, detail = second_verifier(msg, key, workdir)
+    assert verdict is True, detail
+    if not tamper_checks:
+        return
+    crlf = to_crlf(msg)
+    assert crlf.endswith(b"\r\n\r\nHello.\r\n") and b"\r\nSubject: hello\r\n" in crlf, crlf[-300:]
+    hcanon, bcanon = canon.split("/")
+    cases = [(crlf[:-len(b"Hello.\r\n")] + b"Hellp.\r\n", False),
+             (crlf.replace(b"\r\nSubject: hello\r\n", b"\r\nSubject: hello \t\r\n"), hcanon == "relaxed"),
+             (crlf[:-len(b"Hello.\r\n")] + b"Hello. \r\n", bcanon == "relaxed")]
+    for copy, expected in cases:
+        assert dkimpy_verdict(copy, key) is expected, (canon, copy[-300:])
+        verdict, detail = second_verifier(copy, key, workdir)
+        assert verdict is expected, (canon, detail)

@@ -16,8 +16,9 @@ import tempfile
 
 import pytest
 
-from milter_dkim_helpers import (Daemon, Key, dns_records, nasty_messages, only_signature, verify_dkimpy,
-                                 verify_maildkim, verify_opendkim)
+from milter_dkim_helpers import (CANON_PAIRS, Daemon, Key, check_pair_message, dns_records, nasty_messages,
+                                 only_signature, pair_config_text, pair_keys, with_from_domain,
+                                 verify_dkimpy, verify_maildkim, verify_opendkim)
 
 POSTFIX_LAB_OPTIONS = {"extra_main_cf": {"message_size_limit": "0"}}
 
@@ -33,15 +34,26 @@ def keys():
 
 
 @pytest.fixture(scope="module")
-def config(keys, tmp_path_factory):
+def pkeys():
+    """One key per (algorithm, canonicalization) pair, each on its own From domain."""
+    d = tempfile.mkdtemp(prefix="mdkim-pairs-")
+    os.chmod(d, 0o755)
+    yield pair_keys(os.path.join(os.environ["POSTFLOW_BIN"], "dkim-keygen"), d)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def config(keys, pkeys, tmp_path_factory):
     path = tmp_path_factory.mktemp("conf") / "postflow.conf"
+    pair_entries, pair_rules = pair_config_text(pkeys)
     path.write_text(
         'milter_dkim = {\n'
         '  keys = ( { name = "rsa"; domain = "example.com"; selector = "rsa1"; key_file = "%s";\n'
         '             canonicalization = "simple/simple"; },\n'
-        '           { name = "ed"; domain = "example.com"; selector = "ed1"; key_file = "%s"; } );\n'
-        '  signing_table = ( { from = "example.com"; keys = ["rsa", "ed"]; } );\n'
-        '};\n' % (keys["rsa"].path, keys["ed25519"].path))
+        '           { name = "ed"; domain = "example.com"; selector = "ed1"; key_file = "%s"; },\n'
+        '           %s );\n'
+        '  signing_table = ( { from = "example.com"; keys = ["rsa", "ed"]; }, %s );\n'
+        '};\n' % (keys["rsa"].path, keys["ed25519"].path, pair_entries, pair_rules))
     return str(path)
 
 
@@ -82,6 +94,28 @@ def test_every_nasty_message_verifies_after_postfix(milter, postfix_lab, keys, t
     log = milter.read_log()
     assert log.count(": signed d=example.com s=rsa1 a=rsa-sha256, d=example.com s=ed1 a=ed25519-sha256 body=") \
         == len(msgs), log
+
+
+@pytest.mark.parametrize("alg,canon", CANON_PAIRS, ids=["%s-%s" % p for p in CANON_PAIRS])
+def test_every_algorithm_and_canonicalization_crosses_postfix(milter, postfix_lab, pkeys, tmp_path, alg, canon):
+    """The same milter and Postfix, a From domain whose rule selects one key of this pair: every
+    nasty message is signed with it and, as the sink received it, passes dkimpy and the second
+    verifier (Mail::DKIM for RSA, OpenDKIM for Ed25519).  On "plain", tampered copies show the
+    signature fails when the body changes and uses the claimed canonicalization (whitespace
+    changes pass only where relaxed)."""
+    key = pkeys[(alg, canon)]
+    msgs = {name: with_from_domain(m, key.domain) for name, m in nasty_messages().items()}
+    for name in sorted(msgs):
+        postfix_lab.send("sender@example.com", "rcpt@sink.example.org", msgs[name])
+    postfix_lab.wait_sink(len(msgs), timeout=60)
+    delivered = postfix_lab.sink_messages()
+    assert len(delivered) == len(msgs)
+    plain = [b"\nSubject: hello\n" in m.replace(b"\r\n", b"\n") for m in delivered]
+    assert plain.count(True) == 1
+    for msg, is_plain in zip(delivered, plain):
+        check_pair_message(msg, key, canon, str(tmp_path), tamper_checks=is_plain)
+    log = milter.read_log()
+    assert log.count(": signed d=%s s=%s a=%s-sha256 body=" % (key.domain, key.selector, alg)) == len(msgs), log
 
 
 def test_fifty_megabyte_message_through_postfix(milter, postfix_lab, keys, tmp_path):
