@@ -18,8 +18,9 @@ import pytest
 
 import postflow_lab as lab
 from labsink import SmtpSink, parse_sink_file
-from milter_dkim_helpers import (Key, dns_records, nasty_messages, only_signature, verify_dkimpy,
-                                 verify_maildkim, verify_opendkim)
+from milter_dkim_helpers import (CANON_PAIRS, Key, check_pair_message, dns_records, nasty_messages,
+                                 only_signature, pair_config_text, pair_keys, verify_dkimpy, verify_maildkim,
+                                 verify_opendkim, with_from_domain)
 from test_policy_exim import CACHE, exim_binary
 
 SNIPPET = os.path.join(os.path.dirname(__file__), "..", "..", "conf", "exim-dkim.snippet")
@@ -44,14 +45,17 @@ def exim_lab(bin_path, lab_dir):
     keygen = bin_path("dkim-keygen")
     keys = {"rsa": Key(keygen, os.path.join(w, "keys"), "example.com", "rsa1", "rsa"),
             "ed25519": Key(keygen, os.path.join(w, "keys"), "example.com", "ed1", "ed25519")}
-    for k in keys.values():
+    pkeys = pair_keys(keygen, os.path.join(w, "keys"))  # one per (algorithm, canonicalization), own domain
+    for k in list(keys.values()) + list(pkeys.values()):
         os.chown(k.path, ent.pw_uid, ent.pw_gid)       # the filter runs as Exim's user
     conf = os.path.join(w, "postflow.conf")
+    pair_entries, pair_rules = pair_config_text(pkeys)
     with open(conf, "w") as f:
         f.write('milter_dkim = { keys = ( { name = "r"; domain = "example.com"; selector = "rsa1"; '
                 'key_file = "%s"; canonicalization = "simple/simple"; }, { name = "e"; domain = "example.com"; '
-                'selector = "ed1"; key_file = "%s"; } ); signing_table = ( { from = "example.com"; '
-                'keys = ["r", "e"]; } ); };\n' % (keys["rsa"].path, keys["ed25519"].path))
+                'selector = "ed1"; key_file = "%s"; }, %s ); signing_table = ( { from = "example.com"; '
+                'keys = ["r", "e"]; }, %s ); };\n' % (keys["rsa"].path, keys["ed25519"].path, pair_entries,
+                                                       pair_rules))
     port = lab.free_port()
     sink = SmtpSink(os.path.join(w, "sink"), port, os.path.join(w, "sink.log")).start()
     econf = os.path.join(w, "exim.conf")
@@ -78,7 +82,7 @@ def exim_lab(bin_path, lab_dir):
     def mainlog():
         with open(os.path.join(w, "log", "mainlog"), errors="replace") as f:
             return f.read()
-    yield {"send": send, "sink": sink, "keys": keys, "mainlog": mainlog, "dir": w}
+    yield {"send": send, "sink": sink, "keys": keys, "pkeys": pkeys, "mainlog": mainlog, "dir": w}
     sink.stop()
 
 
@@ -98,3 +102,29 @@ def test_exim_transport_filter_signs_and_receivers_verify(exim_lab):
         assert results == ["succeeded"], text
     log = exim_lab["mainlog"]()
     assert log.count(" => rcpt@sink.example.org") == len(names), log[-3000:]
+
+
+def test_exim_every_algorithm_and_canonicalization_pair(exim_lab):
+    """One Exim lab, one From domain per (algorithm, canonicalization) pair, each ruled to one key:
+    every message, as the sink received it, carries that key's signature in that canonicalization
+    and passes dkimpy and the second verifier (Mail::DKIM for RSA, OpenDKIM for Ed25519).  On
+    "plain", tampered copies show the signature fails when the body changes and uses the claimed
+    canonicalization (whitespace changes pass only where relaxed)."""
+    msgs = nasty_messages()
+    names = ["plain", "folded_long_headers", "eight_bit_headers", "empty_body", "no_final_newline",
+             "duplicate_headers", "list_unsubscribe"]
+    by_domain = {k.domain: (pair, k) for pair, k in exim_lab["pkeys"].items()}
+    for alg, canon in CANON_PAIRS:
+        for name in names:
+            exim_lab["send"](with_from_domain(msgs[name], exim_lab["pkeys"][(alg, canon)].domain))
+    files = exim_lab["sink"].wait(len(names) * len(CANON_PAIRS), timeout=120)
+    assert len(files) == len(names) * len(CANON_PAIRS)
+    seen = {}
+    for path in files:
+        _, msg = parse_sink_file(path)
+        domain = re.search(rb"(?m)^From:[^\n]*@([^>\s]+)>", msg).group(1).decode()
+        (alg, canon), key = by_domain[domain]
+        is_plain = b"\nSubject: hello\n" in msg.replace(b"\r\n", b"\n")
+        check_pair_message(msg, key, canon, exim_lab["dir"], tamper_checks=is_plain)
+        seen.setdefault((alg, canon), []).append(is_plain)
+    assert {p: (len(v), v.count(True)) for p, v in seen.items()} == {p: (len(names), 1) for p in CANON_PAIRS}
