@@ -4,9 +4,11 @@ A private Exim 4.96 (the binary unpacked from Debian's package, see
 test_policy_exim.py) delivers over SMTP to smtp-sink through an smtp
 transport whose transport_filter line is taken from conf/exim-dkim.snippet,
 so the shipped snippet is what is tested.  What the sink received is
-verified by dkimpy, Mail::DKIM (RSA) and OpenDKIM (Ed25519).  The filter
-runs as Exim's user: the key must be readable by that user, which the test
-arranges as an operator would (chown).
+verified by dkimpy, Mail::DKIM (RSA) and OpenDKIM (Ed25519); one From
+domain per algorithm x canonicalization pair, each ruled to its own key,
+makes every pair cross Exim.  The filter runs as Exim's user: the keys
+must be readable by that user, which the test arranges as an operator
+would (chown).
 """
 
 import os

@@ -5,8 +5,11 @@ has smtpd_milters = milter-dkim; Postfix relays it to smtp-sink.  What the
 sink received (what the Internet would see) is verified by dkimpy, Mail::DKIM
 (RSA) and OpenDKIM (Ed25519), with the public keys from a stub DNS.  Keys:
 RSA-2048 with simple/simple and Ed25519 with relaxed/relaxed on the same
-message, so both canonicalizations cross Postfix.  Failure paths: the milter
-down, or started with a broken key, never stops mail.
+message; besides, one From domain per algorithm x canonicalization pair
+(both algorithms x simple/simple, relaxed/relaxed, relaxed/simple,
+simple/relaxed), each ruled to its own key, so every pair crosses Postfix.
+Failure paths: the milter down, or started with a broken key, never stops
+mail.
 """
 
 import os
@@ -126,6 +129,16 @@ def test_fifty_megabyte_message_through_postfix(milter, postfix_lab, keys, tmp_p
     (delivered,) = postfix_lab.sink_messages()
     recs = dns_records(keys.values())
     assert verify_dkimpy(delivered, recs) == [True, True]
+    # The second, independent verifiers (~8 s here): Mail::DKIM on the RSA simple/simple signature,
+    # OpenDKIM on the Ed25519 relaxed/relaxed one; then one changed byte near the end of the body
+    # must make OpenDKIM fail (~3 s), so the whole 50 MB is what was hashed.
+    assert verify_maildkim(only_signature(delivered, "rsa"), recs, str(tmp_path)) == ["pass"]
+    ed_only = only_signature(delivered, "ed25519")
+    results, text = verify_opendkim(ed_only, recs)
+    assert results == ["succeeded"], text
+    assert ed_only.endswith(b"0123456789\r\n")
+    results, text = verify_opendkim(ed_only[:-3] + b"X\r\n", recs)
+    assert results == ["failed"], text
     rss = int(open("/proc/%d/status" % milter.proc.pid).read().split("VmRSS:")[1].split()[0])
     if os.environ.get("POSTFLOW_VARIANT") != "asan":   # ASan's quarantine keeps freed chunks
         assert rss < 40 * 1024, "milter RSS %d kB after a 50 MB message" % rss
