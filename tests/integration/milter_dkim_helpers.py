@@ -424,6 +424,22 @@ CANON_PAIRS = [(alg, canon) for alg in ("rsa", "ed25519")
                for canon in ("simple/simple", "relaxed/relaxed", "relaxed/simple", "simple/relaxed")]
 
 
+def settled_files(sink, count, timeout=60):
+    """Paths of a lab SmtpSink's messages once COUNT are there and the same paths are listed by two
+    reads 0.2 s apart.  SmtpSink.files() lists what smtp-sink had no fd open on when it looked,
+    but it looks before it globs, so a file created in between (a message still being written)
+    can be counted; on the second read such a file shows as open, or has been completed."""
+    sink.wait(count, timeout)
+    deadline = time.time() + timeout
+    previous = None
+    while True:
+        found = sink.files()
+        if (len(found) == count and found == previous) or time.time() > deadline:
+            return found
+        previous = found
+        time.sleep(0.2)
+
+
 def pair_domain(alg, canon):
     """The From domain whose signing rule selects the one key of this pair, e.g.
     rsa-relaxed-simple.pairs.example."""

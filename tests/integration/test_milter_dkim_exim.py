@@ -21,8 +21,8 @@ import pytest
 import postflow_lab as lab
 from labsink import SmtpSink, parse_sink_file
 from milter_dkim_helpers import (CANON_PAIRS, Key, check_pair_message, dns_records, nasty_messages,
-                                 only_signature, pair_config_text, pair_keys, verify_dkimpy, verify_maildkim,
-                                 verify_opendkim, with_from_domain)
+                                 only_signature, pair_config_text, pair_keys, settled_files, verify_dkimpy,
+                                 verify_maildkim, verify_opendkim, with_from_domain)
 from test_policy_exim import CACHE, exim_binary
 
 SNIPPET = os.path.join(os.path.dirname(__file__), "..", "..", "conf", "exim-dkim.snippet")
@@ -94,7 +94,7 @@ def test_exim_transport_filter_signs_and_receivers_verify(exim_lab):
              "duplicate_headers", "list_unsubscribe"]
     for name in names:
         exim_lab["send"](msgs[name])
-    files = exim_lab["sink"].wait(len(names), timeout=60)
+    files = settled_files(exim_lab["sink"], len(names))
     recs = dns_records(exim_lab["keys"].values())
     for path in files:
         _, msg = parse_sink_file(path)
@@ -119,7 +119,7 @@ def test_exim_every_algorithm_and_canonicalization_pair(exim_lab):
     for alg, canon in CANON_PAIRS:
         for name in names:
             exim_lab["send"](with_from_domain(msgs[name], exim_lab["pkeys"][(alg, canon)].domain))
-    files = exim_lab["sink"].wait(len(names) * len(CANON_PAIRS), timeout=120)
+    files = settled_files(exim_lab["sink"], len(names) * len(CANON_PAIRS), timeout=120)
     assert len(files) == len(names) * len(CANON_PAIRS)
     seen = {}
     for path in files:
