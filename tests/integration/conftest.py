@@ -108,3 +108,22 @@ def no_lab_process_left_behind():
         lab.stop_processes([p for p in pids if p[1] is not None], timeout=2.0)
         pytest.fail("processes started by the lab were still running at the end "
                     "of the session (now killed):\n  " + "\n  ".join(left), pytrace=False)
+
+
+@pytest.fixture
+def daemons(bin_path):
+    """start(workdir, config_text, name=, wrapper=) -> a running policyd-warmup (policyd_lab.Policyd);
+    every one started is stopped at the end and must exit 0 with no sanitizer report."""
+    from policyd_lab import Policyd
+    started = []
+
+    def start(workdir, text, name="policyd", wrapper=()):
+        pd = Policyd(bin_path("policyd-warmup"), workdir, text, name=name, wrapper=wrapper).start()
+        started.append(pd)
+        return pd
+    yield start
+    for pd in started:
+        rc = pd.stop()
+        # A clean SIGTERM stop exits 0; the ASan build also fails here on leaks or UB.
+        assert rc == 0, "policyd %s exited %s:\n%s" % (pd.name, rc, pd.log()[-3000:])
+        assert "Sanitizer" not in pd.log() and "runtime error" not in pd.log(), pd.log()[-3000:]

@@ -13,7 +13,6 @@ import time
 
 import pytest
 
-from policyd_lab import Policyd
 from postflow_lab import wait_until
 
 
@@ -38,22 +37,6 @@ policy = {
 @pytest.fixture
 def workdir(lab_dir):
     return lab_dir("health")
-
-
-@pytest.fixture
-def daemons(bin_path):
-    started = []
-
-    def start(workdir, text, name="policyd"):
-        pd = Policyd(bin_path("policyd-warmup"), workdir, text, name=name).start()
-        started.append(pd)
-        return pd
-    yield start
-    for pd in started:
-        rc = pd.stop()
-        # A clean SIGTERM stop exits 0; the ASan build also fails here on leaks or UB.
-        assert rc == 0, "policyd %s exited %s:\n%s" % (pd.name, rc, pd.log()[-3000:])
-        assert "Sanitizer" not in pd.log() and "runtime error" not in pd.log(), pd.log()[-3000:]
 
 
 def _state(r, ip="127.0.0.2"):

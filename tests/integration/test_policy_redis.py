@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from policyd_lab import Policyd, eom, rcpt
+from policyd_lab import eom, rcpt
 from postflow_lab import wait_until
 
 
@@ -45,22 +45,6 @@ policy = {
 @pytest.fixture
 def workdir(lab_dir):
     return lab_dir("policyd")
-
-
-@pytest.fixture
-def daemons(bin_path):
-    started = []
-
-    def start(workdir, text, name="policyd", wrapper=()):
-        pd = Policyd(bin_path("policyd-warmup"), workdir, text, name=name, wrapper=wrapper).start()
-        started.append(pd)
-        return pd
-    yield start
-    for pd in started:
-        rc = pd.stop()
-        # A clean SIGTERM stop exits 0; the ASan build also fails here on leaks or UB.
-        assert rc == 0, "policyd %s exited %s:\n%s" % (pd.name, rc, pd.log()[-3000:])
-        assert "Sanitizer" not in pd.log() and "runtime error" not in pd.log(), pd.log()[-3000:]
 
 
 # ---- suppression -------------------------------------------------------------

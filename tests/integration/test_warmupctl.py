@@ -13,7 +13,6 @@ CSV import of the postflow, SES and SendGrid layouts with bad rows; SCAN
 """
 
 import csv
-import io
 import json
 import math
 import os
