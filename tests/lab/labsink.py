@@ -156,9 +156,11 @@ class SmtpSink:
 
     def files(self):
         """Complete message files, oldest first."""
+        # List first, then ask which are still open: a file created between the two steps is not
+        # listed, so it cannot pass for complete (the other order let one through half written).
+        listed = [p for p in glob.glob(os.path.join(self.dir, "*")) if os.path.isfile(p)]
         busy = self._open_files()
-        found = [p for p in glob.glob(os.path.join(self.dir, "*"))
-                 if os.path.isfile(p) and p not in busy]
+        found = [p for p in listed if p not in busy]
         return sorted(found, key=lambda p: (os.path.getmtime(p), p))
 
     def wait(self, count, timeout=30):
