@@ -142,6 +142,22 @@ def write_config(path, keys, canon="relaxed/relaxed", rules=None, extra=""):
 
 # ---- messages -----------------------------------------------------------------------------------
 
+
+TRACE_SECRET = b"0123456789abcdef0123456789abcdef"
+
+
+def write_trace_config(tmp_path, key, extra=""):
+    """A config signing with KEY and adding the trace header (key id "k1", secret TRACE_SECRET in a
+    0600 file); EXTRA goes into the milter_dkim section.  Returns the config's path."""
+    secret = tmp_path / "trace.secret"
+    secret.write_bytes(TRACE_SECRET + b"\n")
+    os.chmod(secret, 0o600)
+    conf = write_config(str(tmp_path / "c.conf"), [key], extra="  trace_header = true;\n" + extra)
+    with open(conf, "a") as f:
+        f.write('trace = { secret_file = "%s"; key_id = "k1"; };\n' % secret)
+    return conf
+
+
 def nasty_messages():
     """name -> message bytes (LF line ends; tests convert as needed)."""
     # 5,600 bytes of Subject, folded into lines under RFC 5322's 998-byte limit: a longer physical

@@ -22,7 +22,7 @@ import pytest
 
 from milter_dkim_helpers import (OFFERED_PROTOCOL, SAMPLE_CONF, SMFIP_NR, Daemon, Key, MilterClient, dns_records,
                                  nasty_messages, only_signature, rebuild, to_crlf, verify_dkimpy, verify_maildkim,
-                                 verify_opendkim, with_default_file, write_config)
+                                 verify_opendkim, with_default_file, write_config, write_trace_config, TRACE_SECRET)
 
 
 @pytest.fixture(scope="module")
@@ -214,12 +214,7 @@ def test_sighup_reloads_and_bad_config_keeps_old(daemon, keys, tmp_path):
 
 
 def test_trace_header_is_signed_and_verifiable(daemon, keys, tmp_path, bin_path):
-    secret = tmp_path / "trace.secret"
-    secret.write_bytes(b"0123456789abcdef0123456789abcdef\n")
-    os.chmod(secret, 0o600)
-    conf = write_config(str(tmp_path / "c.conf"), [keys["ed25519"]], extra="  trace_header = true;\n")
-    with open(conf, "a") as f:
-        f.write('trace = { secret_file = "%s"; key_id = "k1"; };\n' % secret)
+    conf = write_trace_config(tmp_path, keys["ed25519"])
     d = daemon(["-c", conf])
     forged = nasty_messages()["plain"].replace(b"From:", b"X-Postflow-Trace: v=1; k=k1; q=FORGED; t=1; "
                                                b"d=evil.example; m=AAAAAAAAAAAAAAAAAAAAAA\nFrom:", 1)
@@ -232,7 +227,7 @@ def test_trace_header_is_signed_and_verifiable(daemon, keys, tmp_path, bin_path)
     # The MAC, recomputed here from the documented format (docs/trace-header.md).
     value = re.search(rb"(?m)^X-Postflow-Trace: (.*)$", delivered).group(1).strip()
     signed_part, mac = value.rsplit(b" m=", 1)
-    want = base64.urlsafe_b64encode(hmac.new(b"0123456789abcdef0123456789abcdef", signed_part,
+    want = base64.urlsafe_b64encode(hmac.new(TRACE_SECRET, signed_part,
                                              hashlib.sha256).digest()[:16]).rstrip(b"=")
     assert mac == want
     sig = delivered.split(b"\r\nFrom:")[0]
@@ -490,13 +485,7 @@ def test_mta_refusing_a_header_change_gives_the_on_error_verdict(daemon, keys, t
     changes) while the message carries a forged trace header that must be removed.  libmilter
     refuses smfi_chgheader(); the message gets on_error (accept unsigned or tempfail), logged
     with its queue id, and nothing is half-changed.  The same MTA signs a clean message."""
-    secret = tmp_path / "trace.secret"
-    secret.write_bytes(b"0123456789abcdef0123456789abcdef\n")
-    os.chmod(secret, 0o600)
-    conf = write_config(str(tmp_path / "c.conf"), [keys["ed25519"]],
-                        extra='  trace_header = true;\n  on_error = "%s";\n' % on_error)
-    with open(conf, "a") as f:
-        f.write('trace = { secret_file = "%s"; key_id = "k1"; };\n' % secret)
+    conf = write_trace_config(tmp_path, keys["ed25519"], extra='  on_error = "%s";\n' % on_error)
     d = daemon(["-c", conf])
     forged = nasty_messages()["plain"].replace(b"From:", b"X-Postflow-Trace: v=1; k=k1; q=FORGED; t=1; "
                                                b"d=evil.example; m=AAAAAAAAAAAAAAAAAAAAAA\nFrom:", 1)

@@ -15,7 +15,8 @@ import tempfile
 import pytest
 
 from milter_dkim_helpers import (SAMPLE_CONF, Key, dns_records, nasty_messages, to_crlf, verify_dkimpy,
-                                 verify_maildkim, verify_opendkim, with_default_file, write_config)
+                                 verify_maildkim, verify_opendkim, with_default_file, write_config,
+                                 write_trace_config, TRACE_SECRET)
 
 CANONS = ["relaxed/relaxed", "simple/simple", "relaxed/simple", "simple/relaxed"]
 
@@ -317,17 +318,12 @@ def test_trace_header_through_sign_takes_the_queue_id(bin_path, keys, tmp_path):
     import hashlib
     import hmac
     import re
-    secret = tmp_path / "trace.secret"
-    secret.write_bytes(b"0123456789abcdef0123456789abcdef\n")
-    os.chmod(secret, 0o600)
-    conf = write_config(str(tmp_path / "c.conf"), [keys["ed25519"]], extra="  trace_header = true;\n")
-    with open(conf, "a") as f:
-        f.write('trace = { secret_file = "%s"; key_id = "k1"; };\n' % secret)
+    conf = write_trace_config(tmp_path, keys["ed25519"])
     out = sign(bin_path, ["-c", conf, "-q", "1tXq7Z-000Abc-9Q"], nasty_messages()["plain"]).stdout
     value = re.search(rb"(?m)^X-Postflow-Trace: (.*)$", out).group(1).strip()
     assert b"q=1tXq7Z-000Abc-9Q;" in value and b"d=example.com;" in value
     signed_part, mac = value.rsplit(b" m=", 1)
-    want = base64.urlsafe_b64encode(hmac.new(b"0123456789abcdef0123456789abcdef", signed_part,
+    want = base64.urlsafe_b64encode(hmac.new(TRACE_SECRET, signed_part,
                                              hashlib.sha256).digest()[:16]).rstrip(b"=")
     assert mac == want
     sig = out.split(b"\nX-Postflow-Trace:")[0].replace(b"\n\t", b"")
