@@ -27,29 +27,28 @@
 
 static void add_arg(struct plan *p, const char *s)
 {
-    argvec_add_str(&p->av, s);
+    argvec_add_str(&p->mem.av, s);
 }
 
 static void add_argll(struct plan *p, long long v)
 {
-    argvec_add_ll(&p->av, v);
+    argvec_add_ll(&p->mem.av, v);
 }
 
 static void add_key(struct plan *p, const char *key, int len)
 {
-    argvec_add(&p->kv, key, (size_t)len);
+    argvec_add(&p->mem.kv, key, (size_t)len);
 }
 
 void plan_free(struct plan *p)
 {
-    argvec_free(&p->kv);
-    argvec_free(&p->hv);
-    argvec_free(&p->av);
-    free(p->argp);
-    free(p->argl);
-    p->argp = NULL;
-    p->argl = NULL;
-    p->argcap = 0;
+    struct plan_memory *m = &p->mem;
+    argvec_free(&m->kv);
+    argvec_free(&m->hv);
+    argvec_free(&m->av);
+    free(m->argp);
+    free(m->argl);
+    memset(m, 0, sizeof *m);
     p->keys = p->args = NULL;
     p->keylens = p->arglens = NULL;
     p->nkeys = p->nargs = 0;
@@ -58,26 +57,27 @@ void plan_free(struct plan *p)
 /* Points keys/args at the arenas: KEYS, then the header arguments followed by the others. */
 static void plan_seal(struct plan *p)
 {
-    size_t n = p->hv.n + p->av.n;
-    char *const *h = argvec_seal(&p->hv), *const *a = argvec_seal(&p->av);
-    if (n > p->argcap) {
-        p->argp = xrealloc(p->argp, n * sizeof *p->argp);
-        p->argl = xrealloc(p->argl, n * sizeof *p->argl);
-        p->argcap = n;
+    struct plan_memory *m = &p->mem;
+    size_t n = m->hv.n + m->av.n;
+    char *const *h = argvec_seal(&m->hv), *const *a = argvec_seal(&m->av);
+    if (n > m->argcap) {
+        m->argp = xrealloc(m->argp, n * sizeof *m->argp);
+        m->argl = xrealloc(m->argl, n * sizeof *m->argl);
+        m->argcap = n;
     }
-    if (p->hv.n > 0) {          /* (an empty argvec has no arrays, and memcpy from NULL is undefined) */
-        memcpy(p->argp, h, p->hv.n * sizeof *h);
-        memcpy(p->argl, p->hv.len, p->hv.n * sizeof *p->argl);
+    if (m->hv.n > 0) {          /* (an empty argvec has no arrays, and memcpy from NULL is undefined) */
+        memcpy(m->argp, h, m->hv.n * sizeof *h);
+        memcpy(m->argl, m->hv.len, m->hv.n * sizeof *m->argl);
     }
-    if (p->av.n > 0) {
-        memcpy(p->argp + p->hv.n, a, p->av.n * sizeof *a);
-        memcpy(p->argl + p->hv.n, p->av.len, p->av.n * sizeof *p->argl);
+    if (m->av.n > 0) {
+        memcpy(m->argp + m->hv.n, a, m->av.n * sizeof *a);
+        memcpy(m->argl + m->hv.n, m->av.len, m->av.n * sizeof *m->argl);
     }
-    p->keys = argvec_seal(&p->kv);
-    p->keylens = p->kv.len;
-    p->nkeys = p->kv.n;
-    p->args = p->argp;
-    p->arglens = p->argl;
+    p->keys = argvec_seal(&m->kv);
+    p->keylens = m->kv.len;
+    p->nkeys = m->kv.n;
+    p->args = m->argp;
+    p->arglens = m->argl;
     p->nargs = n;
 }
 
@@ -394,7 +394,7 @@ static void facts_fill(const struct plan_env *env, const struct policy_request *
 static void header_args(const struct plan_env *env, struct plan *p, const struct msg_facts *f, size_t nsup,
                         int nprov, int has_attr)
 {
-    struct argvec *h = &p->hv;
+    struct argvec *h = &p->mem.hv;
     argvec_reset(h);
     argvec_add_ll(h, env->now);
     argvec_add_str(h, p->is_rcpt ? "rcpt" : "eom");
@@ -424,20 +424,13 @@ int policy_plan_build(const struct plan_env *env, const struct policy_request *r
     int nprov = 0;
     const struct policy_view *st = &req->attr[PA_PROTOCOL_STATE];
 
-    /* Start afresh but keep the arenas (and their memory) of the last build. */
-    struct argvec kv = p->kv, hv = p->hv, av = p->av;
-    char **argp = p->argp;
-    size_t *argl = p->argl, argcap = p->argcap;
+    /* Start afresh but keep the memory of the last build. */
+    struct plan_memory mem = p->mem;
     memset(p, 0, sizeof *p);
-    p->kv = kv;
-    p->hv = hv;
-    p->av = av;
-    p->argp = argp;
-    p->argl = argl;
-    p->argcap = argcap;
-    argvec_reset(&p->kv);
-    argvec_reset(&p->hv);
-    argvec_reset(&p->av);
+    p->mem = mem;
+    argvec_reset(&p->mem.kv);
+    argvec_reset(&p->mem.hv);
+    argvec_reset(&p->mem.av);
     p->kind = PLAN_ANSWER;
     p->outcome = OUT_DUNNO;
     snprintf(p->action, sizeof p->action, "DUNNO");
@@ -463,7 +456,7 @@ int policy_plan_build(const struct plan_env *env, const struct policy_request *r
         if (nprov < 0)
             return -1;
     }
-    if (p->kv.n == 0)
+    if (p->mem.kv.n == 0)
         return 0;
     /* Header arguments go first: build them now that the counts are known. */
     header_args(env, p, &f, nsup, nprov, p->qid[0] != '\0' && p->pool != NULL);

@@ -67,6 +67,14 @@ enum plan_outcome { OUT_DUNNO, OUT_SUPPRESSED, OUT_RATE_LIMITED, OUT_STEERED, OU
 
 enum plan_kind { PLAN_ANSWER, PLAN_SCRIPT };
 
+/* The strings of a plan's script call: arenas a connection reuses from request to request. */
+struct plan_memory {
+    struct argvec  kv, hv, av;                /* keys, header arguments, other arguments */
+    char         **argp;                      /* header then other arguments */
+    size_t        *argl;
+    size_t         argcap;
+};
+
 struct plan {
     enum plan_kind kind;
     char           action[PLAN_ACTION_MAX];   /* PLAN_ANSWER: the action */
@@ -79,11 +87,7 @@ struct plan {
     char *const   *args;
     const size_t  *arglens;
     size_t         nargs;
-    /* owned arenas, kept from one build to the next (plan_free releases them) */
-    struct argvec  kv, hv, av;                /* keys, header arguments, other arguments */
-    char         **argp;                      /* header then other arguments */
-    size_t        *argl;
-    size_t         argcap;
+    struct plan_memory mem;                   /* owned; kept from one build to the next */
     /* to read the reply */
     const struct wm_pool *pool;
     size_t         rule_index[128];           /* script bucket i -> model rule (an EOM provider rule: one per provider) */

@@ -48,7 +48,7 @@ struct eval_call {
     size_t                      nkeys, nargs;
     char *const                *keys;
     char *const                *args;
-    const size_t               *keylens, *arglens;   /* NULL: strlen */
+    const size_t               *keylens, *arglens;
     aredis_cb                   cb;
     void                       *priv;
     int                         retried;
@@ -365,16 +365,18 @@ static void ar_flush_early(struct aredis *ar)
         (void)redisBufferWrite(&ar->ac->c, &done);
 }
 
-/* Appends one RESP bulk string ("$len\r\n" s "\r\n"). */
-static void resp_bulk(struct buf *b, const char *s, size_t len)
+/* Appends a RESP header line (MARK, the number, CRLF): '*' for an array, '$' for a bulk string. */
+static int resp_count(struct buf *b, char mark, size_t count)
 {
     char num[24];
-    size_t n = fmt_ll(num, (long long)len);
-    buf_append_char(b, '$');
-    buf_append(b, num, n);
-    buf_append(b, "\r\n", 2);
-    buf_append(b, s, len);
-    buf_append(b, "\r\n", 2);
+    size_t n = fmt_ll(num, (long long)count);
+    return buf_append_char(b, mark) | buf_append(b, num, n) | buf_append(b, "\r\n", 2);
+}
+
+/* Appends one RESP bulk string ("$len\r\n" s "\r\n").  Nonzero when the buffer refused a byte. */
+static int resp_bulk(struct buf *b, const char *s, size_t len)
+{
+    return resp_count(b, '$', len) | buf_append(b, s, len) | buf_append(b, "\r\n", 2);
 }
 
 /*
@@ -387,28 +389,22 @@ static int eval_send(struct eval_call *call, int full)
     struct aredis *ar = call->ar;
     struct buf *b = &ar->fmt;
     char num[24];
-    size_t n;
+    int bad;
     if (!ar_usable(ar))
         return -1;
     buf_reset(b);
-    buf_append_char(b, '*');
-    n = fmt_ll(num, (long long)(3 + call->nkeys + call->nargs));
-    buf_append(b, num, n);
-    buf_append(b, "\r\n", 2);
+    bad = resp_count(b, '*', 3 + call->nkeys + call->nargs);
     if (full)
-        resp_bulk(b, "EVAL", 4);
+        bad |= resp_bulk(b, "EVAL", 4) | resp_bulk(b, call->script->body, strlen(call->script->body));
     else
-        resp_bulk(b, "EVALSHA", 7);
-    if (full)
-        resp_bulk(b, call->script->body, strlen(call->script->body));
-    else
-        resp_bulk(b, call->script->sha, 40);
-    n = fmt_ll(num, (long long)call->nkeys);
-    resp_bulk(b, num, n);
+        bad |= resp_bulk(b, "EVALSHA", 7) | resp_bulk(b, call->script->sha, 40);
+    bad |= resp_bulk(b, num, fmt_ll(num, (long long)call->nkeys));
     for (size_t i = 0; i < call->nkeys; i++)
-        resp_bulk(b, call->keys[i], call->keylens ? call->keylens[i] : strlen(call->keys[i]));
+        bad |= resp_bulk(b, call->keys[i], call->keylens[i]);
     for (size_t i = 0; i < call->nargs; i++)
-        resp_bulk(b, call->args[i], call->arglens ? call->arglens[i] : strlen(call->args[i]));
+        bad |= resp_bulk(b, call->args[i], call->arglens[i]);
+    if (bad)            /* never send a cut command: Redis would read the next one as its rest */
+        return -1;
     if (ar->pending == 0)
         ar->last_progress = ev_now(ar->loop);
     if (redisAsyncFormattedCommand(ar->ac, on_eval_reply, call, b->data, b->len) != REDIS_OK)

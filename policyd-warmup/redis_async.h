@@ -56,8 +56,10 @@ struct aredis_script {
 void aredis_script_init(struct aredis_script *s);
 
 /*
- * EVALSHA s keys... args...; the arrays and strings must stay valid until
- * cb runs.  Returns 0, or -1 when unavailable now (cb not called).
+ * EVALSHA s keys... args..., each string with its length (keylens,
+ * arglens: an argvec's len array fits); the arrays and strings must stay
+ * valid until cb runs.  Returns 0, or -1 when unavailable now (cb not
+ * called).
  */
 int aredis_eval(struct aredis *ar, const struct aredis_script *s, size_t nkeys, char *const *keys,
                 const size_t *keylens, size_t nargs, char *const *args, const size_t *arglens, aredis_cb cb,

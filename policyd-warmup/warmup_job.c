@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "argvec.h"
 #include "log.h"
 #include "policy_runtime.h"
 #include "redis_async.h"
@@ -39,8 +40,7 @@ struct job_call {
     unsigned           gen;
     size_t             pool, ip;
     long               day;          /* evaluated day */
-    char             **keys, **args;
-    size_t             nkeys, nargs;
+    struct argvec      kv, av;       /* KEYS and ARGV of the script call */
 };
 
 static struct job_call *call_new(struct warmup_job *job, size_t pool, size_t ip)
@@ -55,26 +55,9 @@ static struct job_call *call_new(struct warmup_job *job, size_t pool, size_t ip)
 
 static void call_free(struct job_call *c)
 {
-    for (size_t i = 0; i < c->nkeys; i++)
-        free(c->keys[i]);
-    for (size_t i = 0; i < c->nargs; i++)
-        free(c->args[i]);
-    free(c->keys);
-    free(c->args);
+    argvec_free(&c->kv);
+    argvec_free(&c->av);
     free(c);
-}
-
-static void push(char ***list, size_t *n, const char *s)
-{
-    *list = xrealloc(*list, (*n + 1) * sizeof **list);
-    (*list)[(*n)++] = xstrdup(s);
-}
-
-static void pushll(char ***list, size_t *n, long long v)
-{
-    char tmp[32];
-    snprintf(tmp, sizeof tmp, "%lld", v);
-    push(list, n, tmp);
 }
 
 /*
@@ -88,10 +71,10 @@ static struct job_call *call_for_ip(struct warmup_job *job, size_t p, size_t ip,
     char key[RKEY_MAX];
     struct job_call *c = call_new(job, p, ip);
     rkey_ip_state(&rt->keys, key, pool->name, pool->ips[ip].address);
-    push(&c->keys, &c->nkeys, key);
+    argvec_add_str(&c->kv, key);
     if (with_events) {
         rkey_events(&rt->keys, key);
-        push(&c->keys, &c->nkeys, key);
+        argvec_add_str(&c->kv, key);
     }
     return c;
 }
@@ -109,20 +92,21 @@ static void push_health_keys(struct job_call *c, long long first, int hour_args)
     const struct policy_runtime *rt = c->job->rt;
     const struct wm_pool *pool = &rt->model.pools[c->pool];
     char key[RKEY_MAX];
-    pushll(&c->args, &c->nargs, HEALTH_HOURS);
+    argvec_add_ll(&c->av, HEALTH_HOURS);
     for (size_t pr = 0; pr < provider_count(rt->model.providers); pr++)
         for (long long h = first; h < first + HEALTH_HOURS; h++) {
             rkey_health(&rt->keys, key, pool->name, pool->ips[c->ip].address,
                         provider_name(rt->model.providers, pr), h);
-            push(&c->keys, &c->nkeys, key);
+            argvec_add_str(&c->kv, key);
             if (hour_args)
-                pushll(&c->args, &c->nargs, h);
+                argvec_add_ll(&c->av, h);
         }
 }
 
 static int call_send(struct job_call *c, const struct aredis_script *s, aredis_cb cb)
 {
-    if (aredis_eval(c->job->redis, s, c->nkeys, c->keys, NULL, c->nargs, c->args, NULL, cb, c) < 0) {
+    char *const *keys = argvec_seal(&c->kv), *const *args = argvec_seal(&c->av);
+    if (aredis_eval(c->job->redis, s, c->kv.n, keys, c->kv.len, c->av.n, args, c->av.len, cb, c) < 0) {
         call_free(c);
         return -1;
     }
@@ -213,26 +197,26 @@ static void job_register(struct warmup_job *job)
         const struct wm_pool *pool = &rt->model.pools[p];
         struct job_call *c = call_new(job, p, 0);
         rkey_pools(&rt->keys, key);
-        push(&c->keys, &c->nkeys, key);
+        argvec_add_str(&c->kv, key);
         rkey_pool(&rt->keys, key, pool->name);
-        push(&c->keys, &c->nkeys, key);
+        argvec_add_str(&c->kv, key);
         rkey_events(&rt->keys, key);
-        push(&c->keys, &c->nkeys, key);
-        push(&c->args, &c->nargs, pool->name);
-        pushll(&c->args, &c->nargs, warmup_day(now));
-        pushll(&c->args, &c->nargs, warmup_day(now - 86400));
-        pushll(&c->args, &c->nargs, now);
-        push(&c->args, &c->nargs, rt->node);
+        argvec_add_str(&c->kv, key);
+        argvec_add_str(&c->av, pool->name);
+        argvec_add_ll(&c->av, warmup_day(now));
+        argvec_add_ll(&c->av, warmup_day(now - 86400));
+        argvec_add_ll(&c->av, now);
+        argvec_add_str(&c->av, rt->node);
         for (size_t i = 0; i < pool->nips; i++) {
             rkey_ip_state(&rt->keys, key, pool->name, pool->ips[i].address);
-            push(&c->keys, &c->nkeys, key);
-            push(&c->args, &c->nargs, pool->ips[i].address);
-            push(&c->args, &c->nargs, pool->ips[i].transport);
-            push(&c->args, &c->nargs, pool->ips[i].schedule ? pool->ips[i].schedule->name : "");
+            argvec_add_str(&c->kv, key);
+            argvec_add_str(&c->av, pool->ips[i].address);
+            argvec_add_str(&c->av, pool->ips[i].transport);
+            argvec_add_str(&c->av, pool->ips[i].schedule ? pool->ips[i].schedule->name : "");
             caps_text(pool->ips[i].schedule, caps, sizeof caps);
-            push(&c->args, &c->nargs, caps);
+            argvec_add_str(&c->av, caps);
             size_t slot = ip_slot(job, p, i);
-            push(&c->args, &c->nargs, slot < job->ndone && job->seen[slot] ? "1" : "0");
+            argvec_add_str(&c->av, slot < job->ndone && job->seen[slot] ? "1" : "0");
         }
         if (call_send(c, &job->reg, on_registered) < 0)
             return;     /* Redis unavailable: next tick */
@@ -303,18 +287,18 @@ static void evaluate_ip(struct job_call *c, const redisReply *r)
     warmup_evaluate(&rt->model.health, stage, nstages, warmup_cap(ip->schedule, stage), &counts, &ev);
     long long now = job_now(job);
     struct job_call *a = call_for_ip(job, c->pool, c->ip, 1);
-    push(&a->args, &a->nargs, last);
-    pushll(&a->args, &a->nargs, c->day);
-    pushll(&a->args, &a->nargs, stage);
-    pushll(&a->args, &a->nargs, ev.new_stage);
-    push(&a->args, &a->nargs, ev.verdict == WM_PAUSE ? "1" : "0");
-    push(&a->args, &a->nargs, warmup_verdict_name(ev.verdict));
-    push(&a->args, &a->nargs, ev.reason);
-    pushll(&a->args, &a->nargs, now);
-    push(&a->args, &a->nargs, rt->node);
-    push(&a->args, &a->nargs, pool->name);
-    push(&a->args, &a->nargs, ip->address);
-    pushll(&a->args, &a->nargs, warmup_day(now));
+    argvec_add_str(&a->av, last);
+    argvec_add_ll(&a->av, c->day);
+    argvec_add_ll(&a->av, stage);
+    argvec_add_ll(&a->av, ev.new_stage);
+    argvec_add_str(&a->av, ev.verdict == WM_PAUSE ? "1" : "0");
+    argvec_add_str(&a->av, warmup_verdict_name(ev.verdict));
+    argvec_add_str(&a->av, ev.reason);
+    argvec_add_ll(&a->av, now);
+    argvec_add_str(&a->av, rt->node);
+    argvec_add_str(&a->av, pool->name);
+    argvec_add_str(&a->av, ip->address);
+    argvec_add_ll(&a->av, warmup_day(now));
     if (ev.verdict != WM_KEEP)
         log_notice("warm-up %s/%s day %ld: %s stage %ld -> %ld (%s)", pool->name, ip->address, c->day,
                    warmup_verdict_name(ev.verdict), stage, ev.new_stage, ev.reason);
@@ -378,12 +362,12 @@ static void watch_ip(struct job_call *c, const redisReply *r)
     snprintf(reason, sizeof reason, "%s in the last 24 h", why);
     long long now = job_now(job);
     struct job_call *a = call_for_ip(job, c->pool, c->ip, 1);
-    push(&a->args, &a->nargs, reason);
-    pushll(&a->args, &a->nargs, now);
-    push(&a->args, &a->nargs, rt->node);
-    push(&a->args, &a->nargs, pool->name);
-    push(&a->args, &a->nargs, ip->address);
-    push(&a->args, &a->nargs, reply_str(r, 0));
+    argvec_add_str(&a->av, reason);
+    argvec_add_ll(&a->av, now);
+    argvec_add_str(&a->av, rt->node);
+    argvec_add_str(&a->av, pool->name);
+    argvec_add_str(&a->av, ip->address);
+    argvec_add_str(&a->av, reply_str(r, 0));
     log_notice("warm-up %s/%s: pause (%s)", pool->name, ip->address, reason);
     call_send(a, &job->pause, on_paused);
 }
