@@ -20,6 +20,13 @@
 int startup_load_config(const char *prog, const char *path, const struct cfg_section *sections, size_t n);
 
 /*
+ * The same with no file at all: defaults only, then the "log" section
+ * applied (a program whose command line is its whole configuration, such
+ * as milter-dkim -d/-s/-k without -c).  Returns 0 or PF_EXIT_CONFIG.
+ */
+int startup_load_defaults(const char *prog, const struct cfg_section *sections, size_t n);
+
+/*
  * -n: prints "prog: configuration OK (file)" and, when verbose, the effective
  * configuration; returns PF_EXIT_OK.  Call after startup_load_config()
  * succeeded and after the program's own semantic checks.

@@ -148,20 +148,9 @@ static int read_file(const struct options *o, const struct cfg_section *sections
 static int load_config(const struct options *o, struct loaded *l)
 {
     char err[512];
-    int rc = PF_EXIT_OK;
     mdkim_config_sections(l->sections, &l->log, &l->trace, &l->conf);
-    if (!cmdline_only(o)) {
-        rc = startup_load_config(prog, o->config, l->sections, MDKIM_NSECTIONS);
-    } else {
-        struct cfg_error cerr;
-        if (read_file(o, l->sections, &cerr) != 0) {
-            fprintf(stderr, "%s: built-in defaults: %s\n", prog, cerr.text);
-            rc = PF_EXIT_CONFIG;
-        } else if (log_configure(&l->log) != 0) {
-            fprintf(stderr, "%s: built-in log defaults refused\n", prog);
-            rc = PF_EXIT_CONFIG;
-        }
-    }
+    int rc = cmdline_only(o) ? startup_load_defaults(prog, l->sections, MDKIM_NSECTIONS)
+                             : startup_load_config(prog, o->config, l->sections, MDKIM_NSECTIONS);
     if (rc != PF_EXIT_OK) {
         cfg_free(l->sections, MDKIM_NSECTIONS);
         return rc;
