@@ -39,7 +39,6 @@ import re
 import shutil
 import signal
 import smtplib
-import socket
 import subprocess
 import time
 
@@ -47,7 +46,7 @@ from labmaillog import Maillog
 from labpostfix_conf import (BOUNCE_DOMAIN, HARDBOUNCE_DOMAIN, PIPE_ENVELOPE_ARGS,  # noqa: F401
                              LabSettings, hook_params, ip_transport, main_cf, master_cf,
                              pipe_argv, pipe_entry, shipped_ip_transports)
-from labproc import (LabError, proc_alive, proc_starttime, register_session, reserve_port,
+from labproc import (LabError, port_open, proc_alive, proc_starttime, register_session, reserve_port,
                      session_members, stop_processes, unregister, wait_until)
 from labsink import SmtpSink, parse_sink_file
 
@@ -65,14 +64,6 @@ _KEEP = object()  # set_hooks(): "leave this hook as it is"
 def _crlf(data):
     """Normalise line endings of a message to CRLF (SMTP's)."""
     return re.sub(rb"(?<!\r)\n", b"\r\n", data)
-
-
-def _port_open(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 class SendResult:
@@ -264,7 +255,7 @@ class PostfixLab:
             self._master = (pid, proc_starttime(pid))
             self._session_key = register_session(pid, "postfix lab " + self.workdir)
             for port in (self.submit_port, self.inbound_port):
-                if not wait_until(lambda: _port_open(port), 10):
+                if not wait_until(lambda: port_open(port), 10):
                     raise LabError("Postfix does not listen on 127.0.0.1:%d; maillog:\n%s"
                                    % (port, self.maillog_tail()))
         except Exception:

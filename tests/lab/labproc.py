@@ -51,6 +51,15 @@ def free_port(host="127.0.0.1"):
         return s.getsockname()[1]
 
 
+def port_open(port, host="127.0.0.1"):
+    """True when something accepts TCP connections on HOST:PORT."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 class PortReservation:
     """A loopback TCP port held for a service that binds with SO_REUSEPORT.
 

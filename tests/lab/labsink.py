@@ -19,10 +19,9 @@ DESCRIPTION
 
 import glob
 import os
-import socket
 import subprocess
 
-from labproc import (LabError, proc_starttime, register_process, stop_processes, unregister,
+from labproc import (LabError, port_open, proc_starttime, register_process, stop_processes, unregister,
                      wait_until)
 
 __all__ = ["SmtpSink", "parse_sink_file"]
@@ -69,14 +68,6 @@ def parse_sink_file(path):
     return env, body
 
 
-def _port_open(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
 class SmtpSink:
     """A private smtp-sink writing one file per message into SINK_DIR."""
 
@@ -106,7 +97,7 @@ class SmtpSink:
             self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
                                           stderr=log, start_new_session=True)
         self._key = register_process(self._proc.pid, "smtp-sink")
-        if not wait_until(lambda: self._proc.poll() is not None or _port_open(self.port), 10):
+        if not wait_until(lambda: self._proc.poll() is not None or port_open(self.port), 10):
             raise LabError("smtp-sink did not listen on port %d" % self.port)
         # Someone else may answer on a stolen port while our sink dies of
         # "Address already in use": give it a moment to show that.
