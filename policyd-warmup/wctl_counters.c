@@ -151,19 +151,19 @@ static void render_text(const struct dumped *d, struct buf *b)
 static void render_json(const struct dumped *d, struct buf *b)
 {
     buf_append_str(b, "{\"key\":");
-    wout_json_cstr(b, d->key);
+    json_cstr(b, d->key);
     buf_append_str(b, ",\"type\":");
-    wout_json_cstr(b, d->type);
+    json_cstr(b, d->type);
     buf_printf(b, ",\"ttl\":%lld,\"value\":", d->ttl);
     if (strcmp(d->type, "hash") == 0) {
         buf_append_char(b, '{');
         for (size_t j = 0; j + 1 < d->n; j += 2) {
-            wout_json_key(b, d->v[j], j == 0);
-            wout_json_cstr(b, d->v[j + 1]);
+            json_key(b, d->v[j], j == 0);
+            json_cstr(b, d->v[j + 1]);
         }
         buf_append_char(b, '}');
     } else if (strcmp(d->type, "string") == 0 && d->n == 1) {
-        wout_json_cstr(b, d->v[0]);
+        json_cstr(b, d->v[0]);
     } else if (strcmp(d->type, "stream") == 0 && d->n == 1) {
         buf_printf(b, "{\"length\":%s}", d->v[0]);
     } else {
@@ -171,7 +171,7 @@ static void render_json(const struct dumped *d, struct buf *b)
         for (size_t j = 0; j < d->n; j++) {
             if (j > 0)
                 buf_append_char(b, ',');
-            wout_json_cstr(b, d->v[j]);
+            json_cstr(b, d->v[j]);
         }
         buf_append_char(b, ']');
     }

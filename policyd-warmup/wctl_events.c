@@ -31,14 +31,14 @@ static const char *field(const redisReply *fields, const char *name)
 static void event_json(struct buf *b, const redisReply *id, const redisReply *fields)
 {
     buf_append_str(b, "{\"id\":");
-    wout_json_str(b, id->str, id->len);
+    json_str(b, id->str, id->len);
     for (size_t i = 0; i + 1 < fields->elements; i += 2) {
         if (fields->element[i]->type != REDIS_REPLY_STRING || fields->element[i + 1]->type != REDIS_REPLY_STRING)
             continue;
         buf_append_char(b, ',');
-        wout_json_str(b, fields->element[i]->str, fields->element[i]->len);
+        json_str(b, fields->element[i]->str, fields->element[i]->len);
         buf_append_char(b, ':');
-        wout_json_str(b, fields->element[i + 1]->str, fields->element[i + 1]->len);
+        json_str(b, fields->element[i + 1]->str, fields->element[i + 1]->len);
     }
     buf_append_char(b, '}');
 }

@@ -36,21 +36,21 @@ void wfmt_percent(long long part, long long whole, char out[32])
 void wfmt_sup_json(struct buf *b, const struct wsup_entry *e)
 {
     buf_append_char(b, '{');
-    wout_json_key(b, "address", 1);
-    wout_json_cstr(b, e->address);
-    wout_json_key(b, "reason", 0);
-    wout_json_cstr(b, e->reason);
-    wout_json_key(b, "source", 0);
-    wout_json_cstr(b, e->source);
-    wout_json_key(b, "time", 0);
+    json_key(b, "address", 1);
+    json_cstr(b, e->address);
+    json_key(b, "reason", 0);
+    json_cstr(b, e->reason);
+    json_key(b, "source", 0);
+    json_cstr(b, e->source);
+    json_key(b, "time", 0);
     if (e->time > 0)
         buf_printf(b, "%lld", e->time);
     else
         buf_append_str(b, "null");
-    wout_json_key(b, "detail", 0);
-    wout_json_cstr(b, e->detail);
-    wout_json_key(b, "queue_id", 0);
-    wout_json_cstr(b, e->queue_id);
+    json_key(b, "detail", 0);
+    json_cstr(b, e->detail);
+    json_key(b, "queue_id", 0);
+    json_cstr(b, e->queue_id);
     buf_append_char(b, '}');
 }
 

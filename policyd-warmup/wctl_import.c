@@ -251,7 +251,7 @@ int wcmd_suppress_import(struct wctl *w, const struct wctl_args *a)
     }
     if (w->json) {
         buf_append_str(&w->out, "{\"file\":");
-        wout_json_cstr(&w->out, path);
+        json_cstr(&w->out, path);
         buf_printf(&w->out, ",\"format\":\"%s\",\"rows\":%lld,\"imported\":%lld,\"existing\":%lld,"
                    "\"bad\":%lld,\"complete\":%s}\n", wimp_format_name(lay.fmt), n.rows, n.imported,
                    n.existing, n.bad, rc == 0 ? "true" : "false");

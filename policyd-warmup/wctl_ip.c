@@ -197,7 +197,7 @@ static void json_stage(struct buf *b, const char *v)
     else if (n < 10 && strspn(v, "0123456789") == n)
         buf_append_str(b, v);
     else
-        wout_json_cstr(b, v);
+        json_cstr(b, v);
 }
 
 static int parse_stage(const char *s, long *out)
@@ -255,9 +255,9 @@ static void ip_print(struct wctl *w, const struct ip_op *o, const char *pool, co
 {
     if (w->json) {
         buf_append_str(&w->out, "{\"pool\":");
-        wout_json_cstr(&w->out, pool);
+        json_cstr(&w->out, pool);
         buf_append_str(&w->out, ",\"ip\":");
-        wout_json_cstr(&w->out, o->ip);
+        json_cstr(&w->out, o->ip);
         buf_printf(&w->out, ",\"event\":\"%s\",\"from\":", o->op);
         json_stage(&w->out, from);
         buf_append_str(&w->out, ",\"to\":");

@@ -287,10 +287,10 @@ void wmet_render_json(const struct wip_list *l, const struct wnode_list *nl, str
     wip_render_json(l, b);
     buf_append_str(b, ",\"nodes\":{");
     for (size_t i = 0; i < nl->n; i++) {
-        wout_json_key(b, nl->nodes[i].name, i == 0);
+        json_key(b, nl->nodes[i].name, i == 0);
         buf_append_char(b, '{');
         for (size_t j = 0; j < nl->nodes[i].n; j++) {
-            wout_json_key(b, nl->nodes[i].field[j], j == 0);
+            json_key(b, nl->nodes[i].field[j], j == 0);
             buf_printf(b, "%lld", nl->nodes[i].value[j]);
         }
         buf_append_char(b, '}');

@@ -4,7 +4,7 @@
  *
  * DESCRIPTION
  *   Every warmupctl read command prints either an aligned text table for
- *   people or JSON for programs (--json).  Values shown come from Redis and
+ *   people or JSON for programs (--json, through json.h).  Values shown come from Redis and
  *   therefore from mail (addresses, bounce details): the table replaces
  *   control bytes with '?', and JSON strings are escaped per RFC 8259 with
  *   invalid UTF-8 replaced by U+FFFD, so neither a terminal nor a JSON
@@ -19,13 +19,7 @@
 #include <stddef.h>
 
 #include "buf.h"
-
-/* Appends s[0..n) as a quoted JSON string. */
-void wout_json_str(struct buf *b, const char *s, size_t n);
-/* Same for a NUL-terminated string; NULL appends null. */
-void wout_json_cstr(struct buf *b, const char *s);
-/* "key": prefix (with a leading comma unless first). */
-void wout_json_key(struct buf *b, const char *key, int first);
+#include "json.h"
 
 #define WTABLE_MAX_COLS 16
 

@@ -83,7 +83,7 @@ void wip_render_table(const struct wip_list *l, struct buf *b)
 
 static void json_ll_or_null(struct buf *b, const char *key, long long v, int present)
 {
-    wout_json_key(b, key, 0);
+    json_key(b, key, 0);
     if (present)
         buf_printf(b, "%lld", v);
     else
@@ -92,7 +92,7 @@ static void json_ll_or_null(struct buf *b, const char *key, long long v, int pre
 
 static void json_rate(struct buf *b, const char *key, long long part, long long whole)
 {
-    wout_json_key(b, key, 0);
+    json_key(b, key, 0);
     if (whole > 0)
         buf_printf(b, "%.6f", (double)part / (double)whole);
     else
@@ -102,35 +102,35 @@ static void json_rate(struct buf *b, const char *key, long long part, long long 
 static void json_row(const struct wip_row *r, struct buf *b)
 {
     buf_append_char(b, '{');
-    wout_json_key(b, "pool", 1);
-    wout_json_cstr(b, r->pool);
-    wout_json_key(b, "ip", 0);
-    wout_json_cstr(b, r->ip);
-    wout_json_key(b, "transport", 0);
-    wout_json_cstr(b, r->transport);
+    json_key(b, "pool", 1);
+    json_cstr(b, r->pool);
+    json_key(b, "ip", 0);
+    json_cstr(b, r->ip);
+    json_key(b, "transport", 0);
+    json_cstr(b, r->transport);
     json_ll_or_null(b, "stage", r->stage, r->has_state);
-    wout_json_key(b, "state", 0);
-    wout_json_cstr(b, wip_state(r));
-    wout_json_key(b, "paused_reason", 0);
-    wout_json_cstr(b, r->paused ? r->paused_reason : NULL);
+    json_key(b, "state", 0);
+    json_cstr(b, wip_state(r));
+    json_key(b, "paused_reason", 0);
+    json_cstr(b, r->paused ? r->paused_reason : NULL);
     json_ll_or_null(b, "paused_at", r->paused_at, r->paused && r->paused_at > 0);
-    wout_json_key(b, "schedule", 0);
-    wout_json_cstr(b, r->schedule);
+    json_key(b, "schedule", 0);
+    json_cstr(b, r->schedule);
     json_ll_or_null(b, "start", r->start, r->start > 0);
     json_ll_or_null(b, "stage_since", r->stage_since, r->stage_since > 0);
     json_ll_or_null(b, "last_eval", r->last_eval, r->last_eval > 0);
     /* cap: a number, null (unknown here) or "unlimited" */
-    wout_json_key(b, "cap", 0);
+    json_key(b, "cap", 0);
     if (r->cap >= 0)
         buf_printf(b, "%lld", r->cap);
     else
         buf_append_str(b, r->cap == WIP_CAP_UNLIMITED ? "\"unlimited\"" : "null");
-    wout_json_key(b, "budget_now", 0);
+    json_key(b, "budget_now", 0);
     if (r->budget >= 0)
         buf_printf(b, "%lld", r->budget);
     else
         buf_append_str(b, r->budget == WIP_CAP_UNLIMITED ? "\"unlimited\"" : "null");
-    wout_json_key(b, "configured", 0);
+    json_key(b, "configured", 0);
     buf_append_str(b, r->configured ? "true" : "false");
     json_ll_or_null(b, "used", r->used, 1);
     json_ll_or_null(b, "left", r->cap > r->used ? r->cap - r->used : 0, r->cap >= 0);
@@ -142,11 +142,11 @@ static void json_row(const struct wip_row *r, struct buf *b)
     json_rate(b, "hard_rate", r->hard24, r->sent24);
     json_rate(b, "soft_rate", r->soft24, r->sent24);
     json_rate(b, "complaint_rate", r->complaint24, r->sent24);
-    wout_json_key(b, "providers", 0);
+    json_key(b, "providers", 0);
     buf_append_char(b, '{');
     for (size_t p = 0; p < r->nprov; p++) {
         const struct wip_health *h = &r->prov[p];
-        wout_json_key(b, h->provider, p == 0);
+        json_key(b, h->provider, p == 0);
         buf_printf(b, "{\"sent_24h\":%lld,\"hard_24h\":%lld,\"soft_24h\":%lld,\"complaints_24h\":%lld}",
                    h->sent, h->hard, h->soft, h->complaint);
     }

@@ -163,7 +163,7 @@ int wcmd_suppress_add(struct wctl *w, const struct wctl_args *a)
     wctl_audit(w, "suppress add %s: %s -> %s", addr, existed ? (old[0] ? old : "?") : "none", reason);
     if (w->json) {
         buf_append_str(&w->out, "{\"address\":");
-        wout_json_cstr(&w->out, addr);
+        json_cstr(&w->out, addr);
         buf_printf(&w->out, ",\"reason\":\"%s\",\"replaced\":%s}\n", reason, existed ? "true" : "false");
     } else {
         buf_printf(&w->out, "%s %s (%s)\n", existed ? "replaced" : "suppressed", addr, reason);
@@ -190,7 +190,7 @@ int wcmd_suppress_remove(struct wctl *w, const struct wctl_args *a)
         wctl_audit(w, "suppress remove %s: %s -> none", addr, old[0] ? old : "?");
     if (w->json) {
         buf_append_str(&w->out, "{\"address\":");
-        wout_json_cstr(&w->out, addr);
+        json_cstr(&w->out, addr);
         buf_printf(&w->out, ",\"removed\":%s}\n", removed ? "true" : "false");
     } else {
         buf_printf(&w->out, removed ? "removed %s\n" : "%s was not suppressed\n", addr);
@@ -243,7 +243,7 @@ int wcmd_suppress_check(struct wctl *w, const struct wctl_args *a)
     }
     if (w->json) {
         buf_append_str(&w->out, "{\"address\":");
-        wout_json_cstr(&w->out, addr);
+        json_cstr(&w->out, addr);
         buf_printf(&w->out, ",\"suppressed\":%s", found ? "true" : "false");
         if (found) {
             buf_append_str(&w->out, ",\"entry\":");

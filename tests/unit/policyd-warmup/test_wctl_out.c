@@ -18,7 +18,7 @@
 static const char *json_of(struct buf *b, const char *s, size_t n)
 {
     buf_reset(b);
-    wout_json_str(b, s, n);
+    json_str(b, s, n);
     return b->data;
 }
 
@@ -35,7 +35,7 @@ static void json_escapes_quotes_controls_and_bad_utf8(void **state)
     assert_string_equal(json_of(&b, "\xe0\x80\xaf", 3), "\"\\ufffd\\ufffd\\ufffd\""); /* overlong */
     assert_string_equal(json_of(&b, "a\0b", 3), "\"a\\u0000b\"");
     buf_reset(&b);
-    wout_json_cstr(&b, NULL);
+    json_cstr(&b, NULL);
     assert_string_equal(b.data, "null");
     buf_free(&b);
 }
