@@ -34,9 +34,9 @@ SANFLAGS :=
 OPTFLAGS := -O2 -g -D_FORTIFY_SOURCE=2
 endif
 
-PKGS      := openssl hiredis libconfig
+PKGS      := openssl hiredis libconfig libpcre2-8
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lhiredis -lconfig)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lhiredis -lconfig -lpcre2-8)
 
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 HARDEN   := -fstack-protector-strong -fPIE -fno-strict-overflow

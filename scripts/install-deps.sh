@@ -30,10 +30,10 @@ set -eu
 
 PACKAGES="
 build-essential pkg-config clang libclang-rt-dev
-libmilter-dev libhiredis-dev libconfig-dev libcmocka-dev libev-dev libssl-dev
+libmilter-dev libhiredis-dev libconfig-dev libcmocka-dev libev-dev libssl-dev libpcre2-dev
 redis-server postfix
 python3 python3-pytest python3-redis python3-dkim python3-nacl python3-dnspython
-libmail-dkim-perl opendkim opendkim-tools miltertest swaks postfwd
+libmail-dkim-perl opendkim opendkim-tools miltertest swaks postfwd libsisimai-perl pflogsumm
 procps iproute2 strace
 libidn12 libgnutls-dane0 libnsl2 libdb5.3 libpcre2-8-0
 "
