@@ -10,7 +10,9 @@
  *	     status scope fits the answer's code and, if "weak", only when the
  *	     status code is missing or vague (X.Y.0, 5.7.1, unregistered);
  *	  4. the enhanced status code (reply_status.c);
- *	  5. the basic reply code; then "undefined".
+ *	  5. the basic reply code; then "undefined";
+ *	  6. "userunknown" in answer to DATA becomes "filtered" (the RCPT was
+ *	     accepted, so the address exists).
  *	The class comes from the rule (or, with "auto", from the category and
  *	the code's class), then: a 4xx code or Action: delayed is never hard,
  *	and our_fault verdicts are soft (they page operators, never suppress).
@@ -142,7 +144,11 @@ static void why_text(struct reply_verdict *out, const struct reply_rule *r, cons
         snprintf(over, sizeof(over), " over status %s", c->status);
     else if (c->smtp_code)
         snprintf(over, sizeof(over), " over basic %d", c->smtp_code);
-    int room = REPLY_WHY_MAX - 8 - (int)strlen(over);
+    if (strcmp(r->pattern, "^") == 0) {   /* a rule on the status code alone */
+        snprintf(out->why, sizeof(out->why), "status:%s (rule %s)", c->status[0] ? c->status : "-", r->name);
+        return;
+    }
+    int room = REPLY_WHY_MAX - 20 - (int)strlen(over);   /* 12 left for " after DATA" */
     int plen = (int)strlen(r->pattern);
     if (plen > room)
         snprintf(out->why, sizeof(out->why), "text:/%.*s.../%s", room - 3, r->pattern, over);
@@ -190,6 +196,20 @@ static void decide_codes(const struct class_codes *c, struct reply_verdict *out)
     }
 }
 
+/* A "no such user" answered to DATA (or end of DATA) comes from a content or
+ * sender filter: the receiver accepted the recipient at RCPT, so the address
+ * exists.  Sisimai calls this "filtered" too. */
+static void after_data(const struct reply_input *in, struct reply_verdict *out, int *cls)
+{
+    if (in->command == NULL || strncasecmp(in->command, "DATA", 4) != 0
+        || strcmp(out->category, "userunknown") != 0)
+        return;
+    out->category = "filtered";
+    *cls = REPLY_CLASS_SOFT;
+    size_t n = strlen(out->why);
+    snprintf(out->why + n, sizeof(out->why) - n, " after DATA");
+}
+
 /* Settles the class: see the precedence note at the top. */
 static enum reply_class settle_class(int cls, const struct reply_input *in, const struct class_codes *c,
                                      const struct reply_verdict *out)
@@ -221,6 +241,7 @@ void reply_classify(const struct reply_rules *rules, const struct reply_input *i
     } else {
         decide_codes(&c, out);
     }
+    after_data(in, out, &cls);
     out->cls = settle_class(cls, in, &c, out);
 }
 

@@ -64,6 +64,8 @@ struct reply_input {
     size_t      text_len;
     const char *provider;      /* "gmail", "microsoft", ... or NULL */
     const char *action;        /* DSN Action (failed|delayed|delivered|relayed|expanded) or NULL */
+    const char *command;       /* SMTP command answered ("RCPT", "DATA", ...) or NULL (added for
+                                * "user unknown" after DATA = a filter: the RCPT was accepted) */
 };
 
 struct reply_rules;

@@ -32,7 +32,7 @@ static const struct status_row STATUS[] = {
     { 1, 2, "hostunknown", false, false },
     { 1, 3, "userunknown", false, false },    /* bad mailbox syntax: never deliverable */
     { 1, 4, "userunknown", false, false },    /* ambiguous: never deliverable as written */
-    { 1, 5, "delivered", false, false },
+    { 1, 5, "undefined", false, false },     /* "address valid" says nothing about a failure */
     { 1, 6, "hasmoved", false, false },
     { 1, 7, "rejected", false, false },       /* our sender address syntax */
     { 1, 8, "rejected", false, false },       /* our sender domain */
@@ -111,6 +111,9 @@ static const struct status_row STATUS[] = {
     { 7, 31, "authfailure", false, true },    /* Gmail DMARC */
     { 7, 32, "authfailure", false, true },    /* Gmail From alignment */
     { 7, 40, "authfailure", false, true },    /* Gmail DMARC (bulk) */
+    /* Microsoft (Exchange Online / Outlook.com NDR codes). */
+    { 7, 509, "authfailure", false, true },   /* DMARC reject */
+    { 7, 515, "authfailure", false, true },   /* below the required authentication level */
 };
 #define STATUS_N (sizeof(STATUS) / sizeof(STATUS[0]))
 
