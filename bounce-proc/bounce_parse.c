@@ -1,17 +1,220 @@
 /*
- * bounce_parse.c - delivery status notifications and non-standard bounces (see bounce_parse.h).
+ * bounce_parse.c - one inbound message read as a bounce (see bounce_parse.h).
  *
  * DESCRIPTION
- *	First cut: recognises nothing yet.
+ *	One MIME walk collects what the formats are made of: the top-level
+ *	header (sender, subject, auto-reply markers), every
+ *	message/delivery-status part (RFC 3464; RFC 6533's global form), the
+ *	returned original (message/rfc822, text/rfc822-headers, or quoted in
+ *	the text), and the first human-readable text part.  Then, in order:
+ *	  1. delivery-status recipients found: a DSN (format rfc3464/rfc6533);
+ *	  2. the top header or the text says "delivery failed" in one of the
+ *	     ways MTAs say it: a human-readable bounce (bounce_text.c);
+ *	  3. RFC 3834 auto-reply markers: an auto-reply, never a bounce;
+ *	  4. otherwise not a report we read.
+ *	Each recipient is then classified (reply_class.h) from its status,
+ *	reply code, diagnostic text, action and the SMTP command it answered.
  */
 #include "bounce_parse.h"
 
-int bounce_parse(const char *msg, size_t len, const struct inbound_parse_ctx *ctx,
-               struct inbound_report *out)
+#include <string.h>
+#include <strings.h>
+
+#include "bounce_dsn.h"
+#include "bounce_original.h"
+#include "bounce_scan.h"
+#include "bounce_text.h"
+#include "buf.h"
+#include "mail_header.h"
+#include "mime.h"
+
+#define TEXT_PART_MAX (1024 * 1024)   /* human-readable text kept for reading */
+#define WALK_KINDS_MAX 1024
+
+struct walk {
+    struct buf text;           /* first human-readable part, decoded */
+    bool       text_is_html;
+    bool       have_text;
+    char       top_from[BOUNCE_ADDR_MAX];
+    char       original_to[BOUNCE_ADDR_MAX];
+    char       subject[256];
+    bool       auto_reply;
+    bool       dsn_part;
+    bool       global;
+    bool       original_seen;
+    unsigned char kinds[WALK_KINDS_MAX];   /* enum mime_kind of each part visited, by index */
+};
+
+static void header_copy(const struct mail_headers *h, const char *name, char *out, size_t size)
 {
-    (void)msg;
-    (void)len;
-    (void)ctx;
+    const struct mail_field *f = mail_headers_find(h, name, NULL);
+    out[0] = '\0';
+    if (f == NULL)
+        return;
+    struct buf b;
+    buf_init(&b, 0);
+    mail_field_unfold(f->value, &b);
+    size_t n = b.len < size - 1 ? b.len : size - 1;
+    if (n > 0)
+        memcpy(out, b.data, n);
+    out[n] = '\0';
+    buf_free(&b);
+}
+
+/* RFC 3834 §5 and the common markers of vacation programs. */
+static bool is_auto_reply(const struct mail_headers *h, const char *subject)
+{
+    if (mail_headers_find(h, "X-Autoreply", NULL) != NULL || mail_headers_find(h, "X-Autorespond", NULL) != NULL)
+        return true;
+    char v[128];
+    header_copy(h, "Precedence", v, sizeof(v));
+    if (strcasecmp(v, "auto_reply") == 0)
+        return true;
+    static const char *const subjects[] = {"out of office", "out of the office", "automatic reply", "auto:",
+                                           "autoreply", "auto-reply", "auto reply", "vacation", "abwesenheit",
+                                           "absence", NULL};
+    for (const char *const *s = subjects; *s != NULL; s++)
+        if (bounce_scan_find(subject, strlen(subject), *s) >= 0)
+            return true;
+    return false;
+}
+
+static void take_text(const struct mime_part *p, struct walk *w)
+{
+    bool html = strcmp(p->subtype, "html") == 0;
+    if (w->have_text && !(w->text_is_html && !html))
+        return;
+    buf_reset(&w->text);
+    if (mime_part_decode(p, &w->text) == -1 && w->text.len == 0)
+        return;
+    w->have_text = w->text.len > 0;
+    w->text_is_html = html;
+}
+
+static void visit(const struct mime_part *p, struct inbound_report *r, const struct inbound_parse_ctx *ctx,
+                  struct walk *w)
+{
+    if (p->index == 0) {
+        char from[512];
+        header_copy(&p->headers, "From", from, sizeof(from));
+        size_t pos = 0;
+        if (bounce_scan_address(from, strlen(from), &pos, w->top_from) == 0)
+            w->top_from[0] = '\0';
+        header_copy(&p->headers, "Subject", w->subject, sizeof(w->subject));
+        w->auto_reply = is_auto_reply(&p->headers, w->subject);
+    }
+    if (p->kind == MIME_KIND_FIELD_BLOCKS &&
+        (strcmp(p->subtype, "delivery-status") == 0 || strcmp(p->subtype, "global-delivery-status") == 0)) {
+        struct buf body;
+        buf_init(&body, 0);
+        if (p->cte == MIME_CTE_BASE64 || p->cte == MIME_CTE_QP) {
+            mime_part_decode(p, &body);
+        } else {
+            buf_append(&body, p->body.ptr, p->body.len);
+        }
+        if (bounce_dsn_read(body.data ? body.data : "", body.len, ctx->limits, r) > 0) {
+            w->dsn_part = true;
+            w->global = w->global || p->subtype[0] == 'g';
+        }
+        buf_free(&body);
+        return;
+    }
+    if (p->index < WALK_KINDS_MAX)
+        w->kinds[p->index] = (unsigned char)p->kind;
+    /* the returned original: the child of message/rfc822 or text/rfc822-headers */
+    if (p->depth > 0 && p->parent < WALK_KINDS_MAX && !w->original_seen &&
+        (w->kinds[p->parent] == MIME_KIND_MESSAGE || w->kinds[p->parent] == MIME_KIND_HEADERS)) {
+        w->original_seen = true;
+        bounce_original_read(&p->headers, r, w->original_to);
+    }
+    if (p->kind == MIME_KIND_LEAF && strcmp(p->type, "text") == 0 &&
+        (strcmp(p->subtype, "plain") == 0 || strcmp(p->subtype, "html") == 0) && p->depth <= 2)
+        take_text(p, w);
+}
+
+/* Words with which the formats we know announce a failed delivery. */
+static bool says_bounce(const struct walk *w)
+{
+    static const char *const senders[] = {"mailer-daemon", "postmaster", "mail-daemon", "mdaemon", "mailerdaemon",
+                                          "bounce", NULL};
+    for (const char *const *s = senders; *s != NULL; s++)
+        if (bounce_scan_find(w->top_from, strlen(w->top_from), *s) >= 0)
+            return true;
+    static const char *const subjects[] = {"undeliver", "undelivered", "delivery fail", "delivery status",
+                                           "failure notice", "returned mail", "could not be delivered",
+                                           "non-delivery", "nondelivery", "delivery notification",
+                                           "mail delivery", "not delivered", "delivery problem", "rejected",
+                                           "mail system error", "delivery error", "returned to sender",
+                                           "failed delivery", "permanent error", NULL};
+    for (const char *const *s = subjects; *s != NULL; s++)
+        if (bounce_scan_find(w->subject, strlen(w->subject), *s) >= 0)
+            return true;
+    return false;
+}
+
+static void classify(struct inbound_report *r, const struct inbound_parse_ctx *ctx)
+{
+    for (size_t i = 0; i < r->nrcpts; i++) {
+        struct inbound_rcpt *rc = &r->rcpts[i];
+        const char *cmd = NULL;
+        if (rc->diagnostic != NULL) {
+            size_t dn = strlen(rc->diagnostic);
+            if (bounce_scan_find(rc->diagnostic, dn, "end of data") >= 0 ||
+                bounce_scan_find(rc->diagnostic, dn, "after data") >= 0)
+                cmd = "DATA";
+            else if (bounce_scan_find(rc->diagnostic, dn, "rcpt to") >= 0)
+                cmd = "RCPT";
+        }
+        struct reply_input in = {
+            .status = rc->status,
+            .smtp_code = rc->smtp_code,
+            .text = rc->diagnostic,
+            .text_len = rc->diagnostic ? strlen(rc->diagnostic) : 0,
+            .provider = NULL,
+            .action = rc->action,
+            .command = cmd,
+        };
+        reply_classify(ctx->rules, &in, &rc->verdict);
+        rc->classified = true;
+    }
+}
+
+int bounce_parse(const char *msg, size_t len, const struct inbound_parse_ctx *ctx, struct inbound_report *out)
+{
+    size_t skip = mail_skip_mbox_from(msg, len);
+    struct mime_walker *mw = mime_walker_new(msg + skip, len - skip, ctx->limits);
+    if (mw == NULL)
+        return -1;
+    struct walk w;
+    memset(&w, 0, sizeof(w));
+    buf_init(&w.text, TEXT_PART_MAX);
+    const struct mime_part *p;
+    while (mime_next(mw, &p) == MIME_PART)
+        visit(p, out, ctx, &w);
     out->kind = INBOUND_UNRECOGNIZED;
+    if (w.dsn_part) {
+        out->kind = INBOUND_BOUNCE;
+        out->format = w.global ? "rfc6533" : "rfc3464";
+    } else if (says_bounce(&w) && w.have_text) {
+        size_t cut = bounce_text_original_start(w.text.data, w.text.len);
+        const char *skip_list[] = {w.top_from, out->original.from, out->original.return_path, NULL};
+        if (out->original.message_id == NULL && cut < w.text.len)
+            bounce_original_read_text(w.text.data + cut, w.text.len - cut, ctx->limits, out, w.original_to);
+        if (bounce_text_read(w.text.data, cut, skip_list, out) == 0 && w.original_to[0] != '\0') {
+            struct inbound_rcpt *rc = inbound_rcpt_add(out);
+            if (rc != NULL)
+                inbound_set(&rc->recipient, w.original_to, strlen(w.original_to), 0);
+        }
+        if (out->nrcpts > 0) {
+            out->kind = INBOUND_BOUNCE;
+            out->format = "text";
+        }
+    }
+    if (out->kind == INBOUND_UNRECOGNIZED && w.auto_reply)
+        out->kind = INBOUND_AUTOREPLY;
+    if (out->kind == INBOUND_BOUNCE)
+        classify(out, ctx);
+    buf_free(&w.text);
+    mime_walker_free(mw);
     return 0;
 }

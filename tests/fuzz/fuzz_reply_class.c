@@ -6,12 +6,14 @@
  * and provider ("5.1.1 550 failed RCPT gmail"); the rest is the diagnostic
  * text (any bytes).  Checks the verdict's invariants: a vocabulary category,
  * a valid class, a known "limited", a printable NUL-terminated "why", a rule
- * name, and that delivered/delayed/4xx answers are never hard.
+ * name, and that delivered/relayed/expanded/delayed and 4xx answers are
+ * never hard.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "reply_class.h"
 #include "reply_vocab.h"
@@ -48,8 +50,12 @@ static void check_verdict(const struct reply_input *in, const struct reply_verdi
     for (size_t i = 0; i < 5 && !known; i++)
         known = strcmp(v->limited, L[i]) == 0;
     check(known);
-    if (in->action && strcmp(in->action, "failed") != 0)
-        check(v->cls != REPLY_CLASS_HARD);
+    /* RFC 3464 actions that are not failures; an unknown action word is
+     * judged by its status code like "failed". */
+    static const char *const NOT_FAILED[] = { "delivered", "relayed", "expanded", "delayed" };
+    for (size_t i = 0; in->action && i < 4; i++)
+        if (strcasecmp(in->action, NOT_FAILED[i]) == 0)
+            check(v->cls != REPLY_CLASS_HARD);
     if (in->status && in->status[0] == '4')
         check(v->cls != REPLY_CLASS_HARD);
     if (v->our_fault)

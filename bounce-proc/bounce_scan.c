@@ -1,0 +1,148 @@
+/*
+ * bounce_scan.c - status codes, reply codes and addresses in bounce text
+ * (see bounce_scan.h).
+ */
+#include "bounce_scan.h"
+
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Digits from s[i]; at most max of them; returns how many (0 if none). */
+static size_t digits(const char *s, size_t n, size_t i, size_t max)
+{
+    size_t k = 0;
+    while (i + k < n && is_digit(s[i + k]) && k <= max)
+        k++;
+    return k > max ? 0 : k;
+}
+
+long bounce_scan_status(const char *s, size_t n, char out[BOUNCE_STATUS_MAX])
+{
+    for (size_t i = 0; i + 5 <= n; i++) {
+        char c = s[i];
+        if (c != '2' && c != '4' && c != '5')
+            continue;
+        if (i > 0 && (is_digit(s[i - 1]) || s[i - 1] == '.'))
+            continue;
+        if (s[i + 1] != '.')
+            continue;
+        size_t a = digits(s, n, i + 2, 3);
+        if (a == 0 || i + 2 + a >= n || s[i + 2 + a] != '.')
+            continue;
+        size_t b = digits(s, n, i + 3 + a, 3);
+        if (b == 0)
+            continue;
+        size_t end = i + 3 + a + b;
+        if (end < n && (is_digit(s[end]) || (s[end] == '.' && end + 1 < n && is_digit(s[end + 1]))))
+            continue;
+        size_t len = end - i;
+        memcpy(out, s + i, len);
+        out[len] = '\0';
+        return (long)i;
+    }
+    return -1;
+}
+
+int bounce_scan_smtp_code(const char *s, size_t n)
+{
+    for (size_t i = 0; i + 3 <= n; i++) {
+        if ((s[i] != '2' && s[i] != '4' && s[i] != '5') || !is_digit(s[i + 1]) || !is_digit(s[i + 2]))
+            continue;
+        if (i > 0 && !(s[i - 1] == ' ' || s[i - 1] == '\t' || s[i - 1] == ';' || s[i - 1] == '(' ||
+                       s[i - 1] == '\n' || s[i - 1] == ':' || s[i - 1] == '#'))
+            continue;
+        if (i + 3 < n && !(s[i + 3] == ' ' || s[i + 3] == '-' || s[i + 3] == '\r' || s[i + 3] == '\n' ||
+                           s[i + 3] == ')'))
+            continue;
+        int code = (s[i] - '0') * 100 + (s[i + 1] - '0') * 10 + (s[i + 2] - '0');
+        if (code % 100 > 59)
+            continue;
+        return code;
+    }
+    return 0;
+}
+
+static bool local_char(unsigned char c)
+{
+    return isalnum(c) || strchr("!#$%&'*+-/=?^_`{|}~.", c) != NULL;
+}
+
+static bool domain_char(unsigned char c)
+{
+    return isalnum(c) || c == '-' || c == '.';
+}
+
+size_t bounce_scan_address(const char *s, size_t n, size_t *pos, char out[BOUNCE_ADDR_MAX])
+{
+    for (size_t i = *pos; i < n; i++) {
+        if (s[i] != '@' || i == 0)
+            continue;
+        size_t start = i;
+        while (start > 0 && local_char((unsigned char)s[start - 1]) && i - start < 64)
+            start--;
+        size_t end = i + 1;
+        while (end < n && domain_char((unsigned char)s[end]) && end - i < 254)
+            end++;
+        while (end > i + 1 && (s[end - 1] == '.' || s[end - 1] == '-'))
+            end--;
+        while (start < i && s[start] == '.')
+            start++;
+        if (start == i || end <= i + 1) {
+            continue;
+        }
+        const char *dot = memchr(s + i + 1, '.', end - i - 1);
+        if (dot == NULL || end - start >= BOUNCE_ADDR_MAX) {
+            *pos = end;
+            continue;
+        }
+        size_t len = end - start;
+        for (size_t k = 0; k < len; k++)
+            out[k] = (char)tolower((unsigned char)s[start + k]);
+        out[len] = '\0';
+        *pos = end;
+        return len;
+    }
+    *pos = n;
+    return 0;
+}
+
+bool bounce_scan_clean_address(const char *s, size_t n, char out[BOUNCE_ADDR_MAX])
+{
+    while (n > 0 && isspace((unsigned char)*s)) {
+        s++;
+        n--;
+    }
+    const char *semi = memchr(s, ';', n);
+    if (semi != NULL && (size_t)(semi - s) < 16) {   /* address-type ";" (RFC 3464 §2.3.2) */
+        n -= (size_t)(semi + 1 - s);
+        s = semi + 1;
+    }
+    size_t pos = 0;
+    char tmp[BOUNCE_ADDR_MAX];
+    size_t len = bounce_scan_address(s, n, &pos, tmp);
+    if (len == 0)
+        return false;
+    memcpy(out, tmp, len + 1);
+    return true;
+}
+
+long bounce_scan_find(const char *s, size_t n, const char *needle)
+{
+    size_t m = strlen(needle);
+    if (m == 0 || m > n)
+        return m == 0 ? 0 : -1;
+    unsigned char first = (unsigned char)tolower((unsigned char)needle[0]);
+    for (size_t i = 0; i + m <= n; i++) {
+        if ((unsigned char)tolower((unsigned char)s[i]) != first)
+            continue;
+        if (strncasecmp(s + i, needle, m) == 0)
+            return (long)i;
+    }
+    return -1;
+}
