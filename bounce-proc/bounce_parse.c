@@ -30,12 +30,17 @@
 
 #define TEXT_PART_MAX (1024 * 1024)   /* human-readable text kept for reading */
 #define WALK_KINDS_MAX 1024
+#define BOUNCE_FAILED_MAX 64   /* X-Failed-Recipients addresses kept */
 
 struct walk {
     struct buf text;           /* first human-readable part, decoded */
     bool       text_is_html;
     bool       have_text;
     char       top_from[BOUNCE_ADDR_MAX];
+    char       top_to[BOUNCE_ADDR_MAX];        /* the bounce's addressee: the original's sender */
+    char       delivered_to[BOUNCE_ADDR_MAX];  /* Delivered-To / Envelope-to / X-Original-To */
+    char       failed[BOUNCE_FAILED_MAX][BOUNCE_ADDR_MAX];   /* X-Failed-Recipients */
+    size_t     nfailed;
     char       original_to[BOUNCE_ADDR_MAX];
     char       subject[256];
     bool       auto_reply;
@@ -44,6 +49,35 @@ struct walk {
     bool       original_seen;
     unsigned char kinds[WALK_KINDS_MAX];   /* enum mime_kind of each part visited, by index */
 };
+
+static void header_copy(const struct mail_headers *h, const char *name, char *out, size_t size);
+
+/* The first address of header `name`, or "" */
+static void header_address(const struct mail_headers *h, const char *name, char out[BOUNCE_ADDR_MAX])
+{
+    char v[1024];
+    header_copy(h, name, v, sizeof(v));
+    size_t pos = 0;
+    if (bounce_scan_address(v, strlen(v), &pos, out) == 0)
+        out[0] = '\0';
+}
+
+/* Every address of every X-Failed-Recipients field (Exim, Google, others). */
+static void failed_recipients(const struct mail_headers *h, struct walk *w)
+{
+    const struct mail_field *f;
+    size_t iter = 0;
+    while ((f = mail_headers_find(h, "X-Failed-Recipients", &iter)) != NULL) {
+        struct buf b;
+        buf_init(&b, 0);
+        mail_field_unfold(f->value, &b);
+        size_t pos = 0;
+        while (w->nfailed < BOUNCE_FAILED_MAX &&
+               bounce_scan_address(b.data ? b.data : "", b.len, &pos, w->failed[w->nfailed]) > 0)
+            w->nfailed++;
+        buf_free(&b);
+    }
+}
 
 static void header_copy(const struct mail_headers *h, const char *name, char *out, size_t size)
 {
@@ -95,11 +129,14 @@ static void visit(const struct mime_part *p, struct inbound_report *r, const str
                   struct walk *w)
 {
     if (p->index == 0) {
-        char from[512];
-        header_copy(&p->headers, "From", from, sizeof(from));
-        size_t pos = 0;
-        if (bounce_scan_address(from, strlen(from), &pos, w->top_from) == 0)
-            w->top_from[0] = '\0';
+        header_address(&p->headers, "From", w->top_from);
+        header_address(&p->headers, "To", w->top_to);
+        header_address(&p->headers, "Delivered-To", w->delivered_to);
+        if (w->delivered_to[0] == '\0')
+            header_address(&p->headers, "Envelope-to", w->delivered_to);
+        if (w->delivered_to[0] == '\0')
+            header_address(&p->headers, "X-Original-To", w->delivered_to);
+        failed_recipients(&p->headers, w);
         header_copy(&p->headers, "Subject", w->subject, sizeof(w->subject));
         w->auto_reply = is_auto_reply(&p->headers, w->subject);
     }
@@ -152,6 +189,24 @@ static bool says_bounce(const struct walk *w)
     return false;
 }
 
+/* A recipient the notice names without an answer of its own gets the
+ * notice's words (its first paragraphs) as diagnostic: for a one-recipient
+ * bounce they are the explanation. */
+static void notice_as_diagnostic(const char *text, size_t n, struct inbound_report *r)
+{
+    for (size_t i = 0; i < r->nrcpts; i++)
+        if (r->rcpts[i].diagnostic == NULL && n > 0) {
+            inbound_set(&r->rcpts[i].diagnostic, text, n, INBOUND_TEXT_MAX);
+            if (r->rcpts[i].status == NULL) {
+                char st[BOUNCE_STATUS_MAX];
+                if (bounce_scan_status(text, n, st) >= 0)
+                    inbound_set(&r->rcpts[i].status, st, strlen(st), 0);
+            }
+            if (r->rcpts[i].smtp_code == 0)
+                r->rcpts[i].smtp_code = bounce_scan_smtp_code(text, n);
+        }
+}
+
 static void classify(struct inbound_report *r, const struct inbound_parse_ctx *ctx)
 {
     for (size_t i = 0; i < r->nrcpts; i++) {
@@ -195,12 +250,26 @@ int bounce_parse(const char *msg, size_t len, const struct inbound_parse_ctx *ct
     if (w.dsn_part) {
         out->kind = INBOUND_BOUNCE;
         out->format = w.global ? "rfc6533" : "rfc3464";
-    } else if (says_bounce(&w) && w.have_text) {
-        size_t cut = bounce_text_original_start(w.text.data, w.text.len);
-        const char *skip_list[] = {w.top_from, out->original.from, out->original.return_path, NULL};
+    } else if ((says_bounce(&w) && w.have_text) || w.nfailed > 0) {
+        if (w.text.data == NULL)
+            buf_append(&w.text, "", 0);
+        size_t cut = w.text.len > 0 ? bounce_text_original_start(w.text.data, w.text.len) : 0;
         if (out->original.message_id == NULL && cut < w.text.len)
             bounce_original_read_text(w.text.data + cut, w.text.len - cut, ctx->limits, out, w.original_to);
-        if (bounce_text_read(w.text.data, cut, skip_list, out) == 0 && w.original_to[0] != '\0') {
+        const char *skip_list[] = {w.top_from, w.top_to, w.delivered_to, ctx->envelope_recipient,
+                                   out->original.from, out->original.return_path, NULL};
+        /* entries may be NULL or empty: compact them so the list ends at its first NULL */
+        size_t k = 0;
+        for (size_t i = 0; i < sizeof(skip_list) / sizeof(skip_list[0]) - 1; i++)
+            if (skip_list[i] != NULL && skip_list[i][0] != '\0')
+                skip_list[k++] = skip_list[i];
+        skip_list[k] = NULL;
+        const char *only_list[BOUNCE_FAILED_MAX + 1];
+        for (size_t i = 0; i < w.nfailed; i++)
+            only_list[i] = w.failed[i];
+        only_list[w.nfailed] = NULL;
+        struct bounce_text_lists lists = {.skip = skip_list, .only = only_list};
+        if (bounce_text_read(w.text.data, cut, &lists, out) == 0 && w.original_to[0] != '\0') {
             struct inbound_rcpt *rc = inbound_rcpt_add(out);
             if (rc != NULL)
                 inbound_set(&rc->recipient, w.original_to, strlen(w.original_to), 0);
@@ -208,6 +277,7 @@ int bounce_parse(const char *msg, size_t len, const struct inbound_parse_ctx *ct
         if (out->nrcpts > 0) {
             out->kind = INBOUND_BOUNCE;
             out->format = "text";
+            notice_as_diagnostic(w.text.data, cut, out);
         }
     }
     if (out->kind == INBOUND_UNRECOGNIZED && w.auto_reply)

@@ -4,6 +4,7 @@
 #include "bounce_text.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -86,12 +87,12 @@ static bool embedded(const char *t, size_t n, size_t start, size_t end)
 }
 
 /* End of the answer following an address at `from`: the next paragraph
- * break after some text, or the next address, capped at ANSWER_MAX. */
-static size_t answer_end(const char *t, size_t n, size_t from, size_t next_addr)
+ * break after some text, or the next recipient's address, capped at ANSWER_MAX. */
+static size_t answer_end(const char *t, size_t n, size_t from, size_t next_rcpt)
 {
     size_t limit = from + ANSWER_MAX < n ? from + ANSWER_MAX : n;
-    if (next_addr < limit)
-        limit = next_addr;
+    if (next_rcpt < limit)
+        limit = next_rcpt;
     bool text_seen = false;
     for (size_t i = from; i < limit; i++) {
         if (t[i] == '\n') {
@@ -105,6 +106,21 @@ static size_t answer_end(const char *t, size_t n, size_t from, size_t next_addr)
         }
     }
     return limit;
+}
+
+/* True when the address at `start` is the argument of an SMTP command or a
+ * "from" phrase on its line ("after MAIL FROM:<a@b>", "from <a@b>"): part
+ * of an answer, not a recipient named on its own. */
+static bool in_command(const char *t, size_t start)
+{
+    size_t line = start;
+    while (line > 0 && t[line - 1] != '\n' && start - line < 200)
+        line--;
+    const char *l = t + line;
+    size_t n = start - line;
+    return bounce_scan_find(l, n, "mail from") >= 0 || bounce_scan_find(l, n, "from:") >= 0 ||
+           bounce_scan_find(l, n, "from <") >= 0 || bounce_scan_find(l, n, "sender") >= 0 ||
+           bounce_scan_find(l, n, "envelope-from") >= 0;
 }
 
 static void trim(const char **s, size_t *n)
@@ -127,36 +143,72 @@ static void read_answer(const char *t, size_t n, struct inbound_rcpt *rc)
     rc->smtp_code = bounce_scan_smtp_code(t, n);
 }
 
-size_t bounce_text_read(const char *text, size_t n, const char *const *skip, struct inbound_report *r)
+static bool listed(const char *addr, const char *const *list)
 {
-    size_t pos = 0, added = 0;
-    char addr[BOUNCE_ADDR_MAX];
-    size_t len = bounce_scan_address(text, n, &pos, addr);
-    while (len > 0) {
-        size_t end = pos, start = pos - len;
-        char next[BOUNCE_ADDR_MAX];
-        size_t next_pos = pos;
-        size_t next_len = bounce_scan_address(text, n, &next_pos, next);
-        /* the same address repeated right after ("a@b (a@b)", "<a@b>... a@b") */
-        while (next_len > 0 && strcmp(next, addr) == 0 && next_pos - end < 120) {
-            next_len = bounce_scan_address(text, n, &next_pos, next);
+    for (const char *const *a = list; a != NULL && *a != NULL; a++)
+        if (strcasecmp(addr, *a) == 0)
+            return true;
+    return false;
+}
+
+/* One address occurrence in the notice. */
+struct text_hit {
+    size_t start, end;
+    bool   recipient;   /* a failed recipient named on its own */
+    char   addr[BOUNCE_ADDR_MAX];
+};
+
+#define TEXT_HITS_MAX 512
+
+size_t bounce_text_read(const char *text, size_t n, const struct bounce_text_lists *lists, struct inbound_report *r)
+{
+    struct text_hit *hits = calloc(TEXT_HITS_MAX, sizeof(*hits));
+    if (hits == NULL)
+        return 0;
+    size_t nhits = 0, pos = 0, len;
+    while (nhits < TEXT_HITS_MAX && (len = bounce_scan_address(text, n, &pos, hits[nhits].addr)) > 0) {
+        struct text_hit *h = &hits[nhits++];
+        h->start = pos - len;
+        h->end = pos;
+        if (lists->only != NULL && lists->only[0] != NULL)
+            h->recipient = listed(h->addr, lists->only) && !in_command(text, h->start);
+        else
+            h->recipient = !skipped(h->addr, lists->skip) && !embedded(text, n, h->start, h->end) &&
+                           !in_command(text, h->start);
+    }
+    size_t added = 0;
+    for (size_t i = 0; i < nhits; i++) {
+        if (!hits[i].recipient)
+            continue;
+        /* the answer runs to the next recipient that is not this one repeated
+         * right after ("a@b (a@b)", "<a@b>... a@b") */
+        size_t next = n;
+        for (size_t j = i + 1; j < nhits; j++) {
+            if (!hits[j].recipient)
+                continue;
+            if (strcmp(hits[j].addr, hits[i].addr) == 0 && hits[j].start - hits[i].end < 120)
+                continue;
+            next = hits[j].start;
+            break;
         }
-        size_t next_start = next_len > 0 ? next_pos - next_len : n;
-        struct inbound_rcpt *rc = NULL;
-        if (!skipped(addr, skip) && !embedded(text, n, start, end)) {
-            rc = inbound_rcpt_find(r, addr);
-            if (rc == NULL && (rc = inbound_rcpt_add(r)) != NULL) {
-                inbound_set(&rc->recipient, addr, len, 0);
-                added++;
-            }
+        struct inbound_rcpt *rc = inbound_rcpt_find(r, hits[i].addr);
+        if (rc == NULL && (rc = inbound_rcpt_add(r)) != NULL) {
+            inbound_set(&rc->recipient, hits[i].addr, strlen(hits[i].addr), 0);
+            added++;
         }
         if (rc != NULL && rc->diagnostic == NULL)
-            read_answer(text + end, answer_end(text, n, end, next_start) - end, rc);
-        if (next_len == 0)
-            break;
-        memcpy(addr, next, next_len + 1);
-        len = next_len;
-        pos = next_pos;
+            read_answer(text + hits[i].end, answer_end(text, n, hits[i].end, next) - hits[i].end, rc);
     }
+    /* listed failed recipients the notice does not name */
+    for (const char *const *a = lists->only; a != NULL && *a != NULL; a++) {
+        if (inbound_rcpt_find(r, *a) != NULL)
+            continue;
+        struct inbound_rcpt *rc = inbound_rcpt_add(r);
+        if (rc == NULL)
+            break;
+        inbound_set(&rc->recipient, *a, strlen(*a), 0);
+        added++;
+    }
+    free(hits);
     return added;
 }

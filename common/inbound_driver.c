@@ -29,6 +29,17 @@ static int read_all(int fd, struct buf *b)
     }
 }
 
+/* Old Mac archives end lines in a bare CR; the MIME reader knows LF and
+ * CRLF.  A message with CRs and no LF at all gets its CRs turned into LFs
+ * (same length, in place); any other message is left as it is. */
+static void bare_cr_to_lf(char *msg, size_t len)
+{
+    if (len == 0 || memchr(msg, '\n', len) != NULL)
+        return;
+    for (char *p = msg; (p = memchr(p, '\r', len - (size_t)(p - msg))) != NULL; p++)
+        *p = '\n';
+}
+
 int inbound_main(int argc, char **argv, const struct inbound_program *prog)
 {
     (void)argc;
@@ -49,6 +60,8 @@ int inbound_main(int argc, char **argv, const struct inbound_program *prog)
     } else {
         struct inbound_report report;
         inbound_report_init(&report);
+        if (msg.data != NULL)
+            bare_cr_to_lf(msg.data, msg.len);
         if (prog->parse(msg.data ? msg.data : "", msg.len, &ctx, &report) != 0) {
             rc = PF_EXIT_TEMPFAIL;
         } else {

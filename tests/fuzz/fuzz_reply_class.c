@@ -36,6 +36,23 @@ static struct reply_rules *fuzz_rules(void)
     return rules;
 }
 
+/* "C.SSS.DDD" with 1-3 digits per number (RFC 3463); the classifier ignores
+ * anything else and judges by the basic code. */
+static int well_formed_status(const char *s)
+{
+    const char *p = s + 1;
+    if (s[0] == '\0' || *p != '.')
+        return 0;
+    for (int part = 0; part < 2; part++) {
+        int digits = 0;
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            digits++;
+        if (digits < 1 || digits > 3 || *p != (part == 0 ? '.' : '\0'))
+            return 0;
+    }
+    return 1;
+}
+
 static void check_verdict(const struct reply_input *in, const struct reply_verdict *v)
 {
     check(v->category && reply_vocab_lookup(v->category, strlen(v->category)) != NULL);
@@ -56,7 +73,7 @@ static void check_verdict(const struct reply_input *in, const struct reply_verdi
     for (size_t i = 0; in->action && i < 4; i++)
         if (strcasecmp(in->action, NOT_FAILED[i]) == 0)
             check(v->cls != REPLY_CLASS_HARD);
-    if (in->status && in->status[0] == '4')
+    if (in->status && in->status[0] == '4' && well_formed_status(in->status))
         check(v->cls != REPLY_CLASS_HARD);
     if (v->our_fault)
         check(v->cls == REPLY_CLASS_SOFT);
