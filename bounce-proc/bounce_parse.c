@@ -17,6 +17,7 @@
  */
 #include "bounce_parse.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -47,6 +48,9 @@ struct walk {
     bool       dsn_part;
     bool       global;
     bool       original_seen;
+    const char *top_body;      /* the top-level body, raw: the text when no part is text */
+    size_t     top_body_len;
+    size_t     parts;          /* parts visited */
     unsigned char kinds[WALK_KINDS_MAX];   /* enum mime_kind of each part visited, by index */
 };
 
@@ -101,6 +105,9 @@ static bool is_auto_reply(const struct mail_headers *h, const char *subject)
     if (mail_headers_find(h, "X-Autoreply", NULL) != NULL || mail_headers_find(h, "X-Autorespond", NULL) != NULL)
         return true;
     char v[128];
+    header_copy(h, "Auto-Submitted", v, sizeof(v));
+    if (strncasecmp(v, "auto-replied", 12) == 0)
+        return true;
     header_copy(h, "Precedence", v, sizeof(v));
     if (strcasecmp(v, "auto_reply") == 0)
         return true;
@@ -128,7 +135,10 @@ static void take_text(const struct mime_part *p, struct walk *w)
 static void visit(const struct mime_part *p, struct inbound_report *r, const struct inbound_parse_ctx *ctx,
                   struct walk *w)
 {
+    w->parts++;
     if (p->index == 0) {
+        w->top_body = p->body.ptr;
+        w->top_body_len = p->body.len;
         header_address(&p->headers, "From", w->top_from);
         header_address(&p->headers, "To", w->top_to);
         header_address(&p->headers, "Delivered-To", w->delivered_to);
@@ -189,6 +199,64 @@ static bool says_bounce(const struct walk *w)
     return false;
 }
 
+/* Offset of the first line of s[0..n) starting with `field` (case-insensitive), or -1. */
+static long line_with_field(const char *s, size_t n, const char *field)
+{
+    size_t m = strlen(field);
+    for (size_t i = 0; i + m <= n; i++)
+        if ((i == 0 || s[i - 1] == '\n') && strncasecmp(s + i, field, m) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* DSN field blocks inside the text: from the per-message block (Reporting-MTA)
+ * or the first recipient block on.  Returns true when recipients were read. */
+static bool inline_dsn(struct walk *w, const struct inbound_parse_ctx *ctx, struct inbound_report *r)
+{
+    const char *t = w->text.data;
+    size_t n = w->text.len;
+    long rcpt = line_with_field(t, n, "Final-Recipient:");
+    if (rcpt < 0)
+        return false;
+    long start = line_with_field(t, (size_t)rcpt, "Reporting-MTA:");
+    if (start < 0)
+        start = rcpt;
+    return bounce_dsn_read(t + start, n - (size_t)start, ctx->limits, r) > 0;
+}
+
+/* DSN recipients without a Diagnostic-Code: the human-readable part often
+ * holds the receiver's answer (Sendmail's transcript).  Reads it for them
+ * only; never adds a recipient. */
+static void answers_from_text(struct walk *w, struct inbound_report *r)
+{
+    const char *only[BOUNCE_FAILED_MAX + 1];
+    size_t k = 0;
+    for (size_t i = 0; i < r->nrcpts && k < BOUNCE_FAILED_MAX; i++)
+        if (r->rcpts[i].diagnostic == NULL && r->rcpts[i].recipient != NULL)
+            only[k++] = r->rcpts[i].recipient;
+    if (k == 0)
+        return;
+    only[k] = NULL;
+    size_t cut = bounce_text_original_start(w->text.data, w->text.len);
+    long fields = line_with_field(w->text.data, cut, "Reporting-MTA:");
+    if (fields >= 0)
+        cut = (size_t)fields;
+    struct bounce_text_lists lists = {.skip = NULL, .only = only};
+    struct inbound_report scratch;   /* the answers, copied over where the DSN has none */
+    inbound_report_init(&scratch);
+    bounce_text_read(w->text.data, cut, &lists, &scratch);
+    for (size_t i = 0; i < scratch.nrcpts; i++) {
+        struct inbound_rcpt *from = &scratch.rcpts[i], *to = inbound_rcpt_find(r, from->recipient);
+        if (to == NULL || from->diagnostic == NULL || to->diagnostic != NULL)
+            continue;
+        to->diagnostic = from->diagnostic;
+        from->diagnostic = NULL;
+        if (to->smtp_code == 0)
+            to->smtp_code = from->smtp_code;
+    }
+    inbound_report_free(&scratch);
+}
+
 /* A recipient the notice names without an answer of its own gets the
  * notice's words (its first paragraphs) as diagnostic: for a one-recipient
  * bounce they are the explanation. */
@@ -207,19 +275,82 @@ static void notice_as_diagnostic(const char *text, size_t n, struct inbound_repo
         }
 }
 
-static void classify(struct inbound_report *r, const struct inbound_parse_ctx *ctx)
+/* The SMTP command an answer was given to, from the words MTAs use
+ * ("in reply to end of DATA command", "after RCPT TO:", Sendmail's
+ * ">>> DATA" transcript): "DATA", "RCPT" or NULL.  Looks in the answer
+ * itself first, then around the recipient's last mention in the notice,
+ * taking the marker nearest to it.  A DATA answered "need RCPT" means the
+ * rejection came at RCPT (pipelined). */
+static const char *command_of(const struct inbound_rcpt *rc, const char *text, size_t n)
+{
+    static const struct { const char *marker; const char *cmd; } M[] = {
+        {"end of data", "DATA"}, {"after data", "DATA"}, {">>> data", "DATA"},
+        {"rcpt to", "RCPT"}, {">>> rcpt", "RCPT"}, {"after rcpt", "RCPT"}, {"rcpt command", "RCPT"},
+    };
+    if (rc->diagnostic != NULL) {
+        size_t dn = strlen(rc->diagnostic);
+        for (size_t i = 0; i < sizeof(M) / sizeof(M[0]); i++)
+            if (bounce_scan_find(rc->diagnostic, dn, M[i].marker) >= 0)
+                return M[i].cmd;
+    }
+    if (text == NULL || n == 0 || rc->recipient == NULL)
+        return NULL;
+    long at = -1, from = 0, hit;
+    while ((size_t)from < n && (hit = bounce_scan_find(text + from, n - (size_t)from, rc->recipient)) >= 0) {
+        at = from + hit;
+        from = at + 1;
+    }
+    if (at < 0)
+        return NULL;
+    size_t lo = at > 300 ? (size_t)at - 300 : 0, hi = (size_t)at + 300 < n ? (size_t)at + 300 : n;
+    /* pipelining: the RCPT answers arrive after DATA was sent, and the DATA
+     * answer says no recipient was taken */
+    if (bounce_scan_find(text + lo, hi - lo, "need rcpt") >= 0 ||
+        bounce_scan_find(text + lo, hi - lo, "no valid recipients") >= 0)
+        return "RCPT";
+    const char *best = NULL;
+    size_t best_distance = (size_t)-1;
+    for (size_t i = 0; i < sizeof(M) / sizeof(M[0]); i++) {
+        long m = bounce_scan_find(text + lo, hi - lo, M[i].marker);
+        while (m >= 0) {
+            size_t pos = lo + (size_t)m;
+            size_t distance = pos > (size_t)at ? pos - (size_t)at : (size_t)at - pos;
+            if (distance < best_distance) {
+                best_distance = distance;
+                best = M[i].cmd;
+            }
+            size_t next = pos + 1;
+            m = next < hi ? bounce_scan_find(text + next, hi - next, M[i].marker) : -1;
+            if (m >= 0)
+                m += (long)(next - lo);
+        }
+    }
+    return best;
+}
+
+/* An RFC 3834 auto-reply: the mailbox that answered is alive.  One line
+ * for it (category "vacation", never counted, never suppressing). */
+static void auto_reply(const struct walk *w, struct inbound_report *r)
+{
+    r->kind = INBOUND_AUTOREPLY;
+    r->format = "rfc3834";
+    if (w->top_from[0] == '\0')
+        return;
+    struct inbound_rcpt *rc = inbound_rcpt_add(r);
+    if (rc == NULL)
+        return;
+    inbound_set(&rc->recipient, w->top_from, strlen(w->top_from), 0);
+    rc->verdict.category = "vacation";
+    rc->verdict.cls = REPLY_CLASS_UNKNOWN;
+    rc->verdict.rule = "auto-reply";
+    snprintf(rc->verdict.why, sizeof(rc->verdict.why), "header:auto-reply (RFC 3834 markers)");
+    rc->classified = true;
+}
+
+static void classify(struct inbound_report *r, const struct inbound_parse_ctx *ctx, const char *text, size_t n)
 {
     for (size_t i = 0; i < r->nrcpts; i++) {
         struct inbound_rcpt *rc = &r->rcpts[i];
-        const char *cmd = NULL;
-        if (rc->diagnostic != NULL) {
-            size_t dn = strlen(rc->diagnostic);
-            if (bounce_scan_find(rc->diagnostic, dn, "end of data") >= 0 ||
-                bounce_scan_find(rc->diagnostic, dn, "after data") >= 0)
-                cmd = "DATA";
-            else if (bounce_scan_find(rc->diagnostic, dn, "rcpt to") >= 0)
-                cmd = "RCPT";
-        }
         struct reply_input in = {
             .status = rc->status,
             .smtp_code = rc->smtp_code,
@@ -227,7 +358,7 @@ static void classify(struct inbound_report *r, const struct inbound_parse_ctx *c
             .text_len = rc->diagnostic ? strlen(rc->diagnostic) : 0,
             .provider = NULL,
             .action = rc->action,
-            .command = cmd,
+            .command = command_of(rc, text, n),
         };
         reply_classify(ctx->rules, &in, &rc->verdict);
         rc->classified = true;
@@ -247,9 +378,21 @@ int bounce_parse(const char *msg, size_t len, const struct inbound_parse_ctx *ct
     while (mime_next(mw, &p) == MIME_PART)
         visit(p, out, ctx, &w);
     out->kind = INBOUND_UNRECOGNIZED;
+    /* a multipart whose boundary never appears, or a top-level body that
+     * is not text/plain: its raw body is the text to read */
+    if (!w.have_text && w.parts <= 1 && w.top_body_len > 0) {
+        buf_append(&w.text, w.top_body, w.top_body_len);
+        w.have_text = w.text.len > 0;
+    }
+    /* delivery-status fields pasted into the text (a report whose MIME
+     * structure was lost) */
+    if (!w.dsn_part && w.have_text && inline_dsn(&w, ctx, out))
+        w.dsn_part = true;
     if (w.dsn_part) {
         out->kind = INBOUND_BOUNCE;
         out->format = w.global ? "rfc6533" : "rfc3464";
+        if (w.have_text)
+            answers_from_text(&w, out);
     } else if ((says_bounce(&w) && w.have_text) || w.nfailed > 0) {
         if (w.text.data == NULL)
             buf_append(&w.text, "", 0);
@@ -281,9 +424,9 @@ int bounce_parse(const char *msg, size_t len, const struct inbound_parse_ctx *ct
         }
     }
     if (out->kind == INBOUND_UNRECOGNIZED && w.auto_reply)
-        out->kind = INBOUND_AUTOREPLY;
+        auto_reply(&w, out);
     if (out->kind == INBOUND_BOUNCE)
-        classify(out, ctx);
+        classify(out, ctx, w.have_text ? w.text.data : NULL, w.text.len);
     buf_free(&w.text);
     mime_walker_free(mw);
     return 0;

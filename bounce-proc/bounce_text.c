@@ -17,7 +17,7 @@ static const char *const original_markers[] = {
     "copy of the message", "copy of your message", "copy of the original message",
     "original message follows", "original message ---", "original message headers",
     "message headers follow", "headers of the original message", "below this line is a copy",
-    "this is a copy of the message", "the original message was received", "unsent message below",
+    "this is a copy of the message", "unsent message below",
     "--- the header of the original message", "original message header", "message header follows",
     "returned message", NULL,
 };

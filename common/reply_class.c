@@ -121,13 +121,14 @@ static const struct reply_rule *text_match(const struct reply_rules *rules, cons
         return NULL;
     const struct reply_rule *hit = NULL;
     bool vague = vague_status(c);
+    bool at_rcpt = in->command != NULL && strncasecmp(in->command, "RCPT", 4) == 0;
     for (int pass = in->provider && in->provider[0] ? 0 : 1; pass < 2 && hit == NULL; pass++) {
         for (size_t i = 0; i < rules->n && hit == NULL; i++) {
             const struct reply_rule *r = &rules->v[i];
             if (pass == 0 ? (r->provider[0] == '\0' || strcasecmp(r->provider, in->provider) != 0)
                           : r->provider[0] != '\0')
                 continue;
-            if (!scope_fits(r, c) || (r->weak && !vague))
+            if (!scope_fits(r, c) || (r->weak && !vague) || (r->not_rcpt && at_rcpt))
                 continue;
             if (pcre2_match(r->re, (PCRE2_SPTR)text, len, 0, 0, md, NULL) >= 0)
                 hit = r;

@@ -172,6 +172,10 @@ static int parse_flag(struct rules_parse *p, struct reply_rule *r, const char *s
         r->weak = true;
         return 0;
     }
+    if (len == 8 && strncmp(s, "not_rcpt", 8) == 0) {
+        r->not_rcpt = true;
+        return 0;
+    }
     if (len > 8 && strncmp(s, "limited=", 8) == 0) {
         for (size_t i = 0; i < sizeof(LIMITED) / sizeof(LIMITED[0]); i++)
             if (strlen(LIMITED[i]) == len - 8 && strncmp(LIMITED[i], s + 8, len - 8) == 0) {
@@ -179,7 +183,7 @@ static int parse_flag(struct rules_parse *p, struct reply_rule *r, const char *s
                 return 0;
             }
     }
-    return rules_fail(p, "bad flag \"%.*s\" (our_fault, weak, limited=ip|netblock|dkim_domain|spf_domain|url_domain)",
+    return rules_fail(p, "bad flag \"%.*s\" (our_fault, weak, not_rcpt, limited=ip|netblock|dkim_domain|spf_domain|url_domain)",
                       (int)(len > 30 ? 30 : len), s);
 }
 

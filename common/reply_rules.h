@@ -10,8 +10,8 @@
  *	digit ("5"), an enhanced-code prefix by components ("5.7", "4.7.28"),
  *	or a basic code ("550"); CATEGORY from reply_vocab.h; CLASS hard, soft,
  *	unknown or auto (the category's default); FLAGS "-" or a comma list of
- *	our_fault, weak (only over a vague or missing status code) and
- *	limited=ip|netblock|dkim_domain|spf_domain|url_domain.  Patterns are
+ *	our_fault, weak (only over a vague or missing status code), not_rcpt
+ *	(not when the answer is known to be to RCPT TO) and limited=ip|netblock|dkim_domain|spf_domain|url_domain.  Patterns are
  *	case-insensitive, byte-wise (no UTF-8 mode).  Directives:
  *	    replace      drop every rule loaded before this file
  *	    drop NAME    drop one earlier rule
@@ -54,7 +54,7 @@ struct reply_rule {
     int         basic;            /* status is this basic code (550), or 0 */
     const char *category;         /* static, from reply_vocab */
     int         cls;              /* enum reply_class or REPLY_RULE_CLASS_AUTO */
-    bool        our_fault, weak;
+    bool        our_fault, weak, not_rcpt;
     const char *limited;          /* static or NULL */
     char       *pattern;          /* owned, the source text */
     pcre2_code *re;               /* owned */
