@@ -347,7 +347,33 @@ static void auto_reply(const struct walk *w, struct inbound_report *r)
     rc->classified = true;
 }
 
-static void classify(struct inbound_report *r, const struct inbound_parse_ctx *ctx, const char *text, size_t n)
+/* A DSN that says "failed" over a temporary (4.x.x) status, or SendGrid's
+ * "expired" action: the MTA retried and gave up.  When the words say no
+ * more than that (nothing specific, or a network timeout), what happened is
+ * that the message expired in the queue: soft, like Sisimai's "expired".
+ * A specific reason (mailbox full, rate limited, blocked) stays. */
+static void gave_up(struct inbound_rcpt *rc)
+{
+    bool expired_action = rc->action != NULL && strcasecmp(rc->action, "expired") == 0;
+    bool failed_temporary = rc->action != NULL && strcasecmp(rc->action, "failed") == 0 && rc->status != NULL &&
+                            rc->status[0] == '4';
+    const char *cat = rc->verdict.category;
+    if (!(expired_action || failed_temporary) || rc->verdict.our_fault ||
+        (strcmp(cat, "undefined") != 0 && strcmp(cat, "networkerror") != 0))
+        return;
+    char was[REPLY_WHY_MAX];
+    snprintf(was, sizeof(was), "%s", rc->verdict.why);
+    snprintf(rc->verdict.why, sizeof(rc->verdict.why), "action:%s over temporary %.12s (%.20s: %.80s)",
+             expired_action ? "expired" : "failed", rc->status ? rc->status : "answer", rc->verdict.category, was);
+    rc->verdict.category = "expired";
+    rc->verdict.cls = REPLY_CLASS_SOFT;
+}
+
+/* notice_len: the human-readable notice's length in text (cut at the
+ * returned original), or 0 when the verdict must come from each recipient's
+ * own answer (a DSN). */
+static void classify(struct inbound_report *r, const struct inbound_parse_ctx *ctx, const char *text, size_t n,
+                     size_t notice_len)
 {
     for (size_t i = 0; i < r->nrcpts; i++) {
         struct inbound_rcpt *rc = &r->rcpts[i];
@@ -362,6 +388,20 @@ static void classify(struct inbound_report *r, const struct inbound_parse_ctx *c
         };
         reply_classify(ctx->rules, &in, &rc->verdict);
         rc->classified = true;
+        gave_up(rc);
+        /* a human-readable bounce whose words after the address decide
+         * nothing: the notice as a whole is the explanation */
+        if (notice_len > 0 && strcmp(rc->verdict.category, "undefined") == 0) {
+            struct reply_verdict whole;
+            in.text = text;
+            in.text_len = notice_len;
+            reply_classify(ctx->rules, &in, &whole);
+            if (strcmp(whole.category, "undefined") != 0) {
+                rc->verdict = whole;
+                size_t k = strlen(rc->verdict.why);
+                snprintf(rc->verdict.why + k, sizeof(rc->verdict.why) - k, " (in the notice)");
+            }
+        }
     }
 }
 
@@ -373,6 +413,7 @@ int bounce_parse(const char *msg, size_t len, const struct inbound_parse_ctx *ct
         return -1;
     struct walk w;
     memset(&w, 0, sizeof(w));
+    size_t notice_len = 0;
     buf_init(&w.text, TEXT_PART_MAX);
     const struct mime_part *p;
     while (mime_next(mw, &p) == MIME_PART)
@@ -421,12 +462,13 @@ int bounce_parse(const char *msg, size_t len, const struct inbound_parse_ctx *ct
             out->kind = INBOUND_BOUNCE;
             out->format = "text";
             notice_as_diagnostic(w.text.data, cut, out);
+            notice_len = cut;
         }
     }
     if (out->kind == INBOUND_UNRECOGNIZED && w.auto_reply)
         auto_reply(&w, out);
     if (out->kind == INBOUND_BOUNCE)
-        classify(out, ctx, w.have_text ? w.text.data : NULL, w.text.len);
+        classify(out, ctx, w.have_text ? w.text.data : NULL, w.text.len, notice_len);
     buf_free(&w.text);
     mime_walker_free(mw);
     return 0;
