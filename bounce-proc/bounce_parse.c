@@ -38,6 +38,7 @@ struct walk {
     bool       text_is_html;
     bool       have_text;
     char       top_from[BOUNCE_ADDR_MAX];
+    char       top_from_raw[256];              /* the From field as written ("mailer-daemon", no domain) */
     char       top_to[BOUNCE_ADDR_MAX];        /* the bounce's addressee: the original's sender */
     char       delivered_to[BOUNCE_ADDR_MAX];  /* Delivered-To / Envelope-to / X-Original-To */
     char       failed[BOUNCE_FAILED_MAX][BOUNCE_ADDR_MAX];   /* X-Failed-Recipients */
@@ -140,6 +141,7 @@ static void visit(const struct mime_part *p, struct inbound_report *r, const str
         w->top_body = p->body.ptr;
         w->top_body_len = p->body.len;
         header_address(&p->headers, "From", w->top_from);
+        header_copy(&p->headers, "From", w->top_from_raw, sizeof(w->top_from_raw));
         header_address(&p->headers, "To", w->top_to);
         header_address(&p->headers, "Delivered-To", w->delivered_to);
         if (w->delivered_to[0] == '\0')
@@ -185,14 +187,15 @@ static bool says_bounce(const struct walk *w)
     static const char *const senders[] = {"mailer-daemon", "postmaster", "mail-daemon", "mdaemon", "mailerdaemon",
                                           "bounce", NULL};
     for (const char *const *s = senders; *s != NULL; s++)
-        if (bounce_scan_find(w->top_from, strlen(w->top_from), *s) >= 0)
+        if (bounce_scan_find(w->top_from_raw, strlen(w->top_from_raw), *s) >= 0)
             return true;
     static const char *const subjects[] = {"undeliver", "undelivered", "delivery fail", "delivery status",
                                            "failure notice", "returned mail", "could not be delivered",
                                            "non-delivery", "nondelivery", "delivery notification",
                                            "mail delivery", "not delivered", "delivery problem", "rejected",
                                            "mail system error", "delivery error", "returned to sender",
-                                           "failed delivery", "permanent error", NULL};
+                                           "failed delivery", "permanent error", "error sending", "could not send",
+                                           "unable to deliver", NULL};
     for (const char *const *s = subjects; *s != NULL; s++)
         if (bounce_scan_find(w->subject, strlen(w->subject), *s) >= 0)
             return true;

@@ -84,14 +84,23 @@ size_t bounce_scan_address(const char *s, size_t n, size_t *pos, char out[BOUNCE
         if (s[i] != '@' || i == 0)
             continue;
         size_t start = i;
-        while (start > 0 && local_char((unsigned char)s[start - 1]) && i - start < 64)
+        if (s[i - 1] == '"') {
+            /* quoted local part (RFC 5321 §4.1.2): keep the quotes, they are part of it */
+            size_t q = i - 1;
+            while (q > 0 && s[q - 1] != '"' && s[q - 1] != '\n' && s[q - 1] != '<' && i - q < 64)
+                q--;
+            if (q > 0 && s[q - 1] == '"' && q < i - 1)
+                start = q - 1;
+        }
+        bool quoted = start != i;
+        while (!quoted && start > 0 && local_char((unsigned char)s[start - 1]) && i - start < 64)
             start--;
         size_t end = i + 1;
         while (end < n && domain_char((unsigned char)s[end]) && end - i < 254)
             end++;
         while (end > i + 1 && (s[end - 1] == '.' || s[end - 1] == '-'))
             end--;
-        while (start < i && s[start] == '.')
+        while (!quoted && start < i && s[start] == '.')
             start++;
         if (start == i || end <= i + 1) {
             continue;

@@ -31,7 +31,8 @@ long bounce_scan_status(const char *s, size_t n, char out[BOUNCE_STATUS_MAX]);
 int bounce_scan_smtp_code(const char *s, size_t n);
 
 /* Next addr-spec-looking token at or after *pos: local@domain with a dotted
- * domain, outer <> and quotes stripped, lowercased into out.  Advances *pos
+ * domain, outer <> stripped (a quoted local part keeps its quotes:
+ * "a..b"@c is not a@c), lowercased into out.  Advances *pos
  * past it.  Returns its length, or 0 when there is none. */
 size_t bounce_scan_address(const char *s, size_t n, size_t *pos, char out[BOUNCE_ADDR_MAX]);
 
