@@ -231,3 +231,42 @@ int rkey_metrics_pattern(const struct rkeys *k, char *out)
     kb_start(&kb, k, out, "metrics:*");
     return kb_finish(&kb);
 }
+
+int rkey_seen(const struct rkeys *k, char *out, const char *digest)
+{
+    struct keybuf kb;
+    kb_start(&kb, k, out, "seen:{");
+    kb_value(&kb, digest, digest ? strlen(digest) : 0, 1);
+    kb_str(&kb, "}");
+    return kb_finish(&kb);
+}
+
+int rkey_soft_bounces(const struct rkeys *k, char *out, const char *address, size_t len)
+{
+    struct keybuf kb;
+    kb_start(&kb, k, out, "sb:{");
+    kb_value(&kb, address, len, 1);
+    kb_str(&kb, "}");
+    return kb_finish(&kb);
+}
+
+int rkey_domain_health(const struct rkeys *k, char *out, const char *domain, const char *provider,
+                       long long hour)
+{
+    struct keybuf kb;
+    kb_start(&kb, k, out, "dh:{");
+    kb_value(&kb, domain, domain ? strlen(domain) : 0, 1);
+    kb_str(&kb, "}:");
+    kb_value(&kb, provider, provider ? strlen(provider) : 0, 1);
+    kb_str(&kb, ":");
+    kb_num(&kb, hour);
+    return kb_finish(&kb);
+}
+
+int rkey_inbound_stream(const struct rkeys *k, char *out, enum rkey_stream which)
+{
+    struct keybuf kb;
+    kb_start(&kb, k, out, which == RKEY_STREAM_COMPLAINTS ? "complaints" : which == RKEY_STREAM_ALERTS ? "alerts"
+                                                                                                      : "bounces");
+    return kb_finish(&kb);
+}

@@ -105,4 +105,29 @@ int rkey_metrics(const struct rkeys *k, char *out, const char *node);
 /* SCAN MATCH pattern over every instance's metrics: pf:metrics:* */
 int rkey_metrics_pattern(const struct rkeys *k, char *out);
 
+/*
+ * A report already acted on (STRING "1", TTL bounce.seen_ttl): digest is
+ * the hex SHA-256 of the report's bytes.  pf:seen:{<digest>}
+ */
+int rkey_seen(const struct rkeys *k, char *out, const char *digest);
+
+/*
+ * Soft bounces of one address (HASH n, first, last; TTL the escalation
+ * window): enough of them over enough days become an expiring suppression.
+ * pf:sb:{<address>}
+ */
+int rkey_soft_bounces(const struct rkeys *k, char *out, const char *address, size_t len);
+
+/*
+ * Health counters of one sender domain (DKIM d= or envelope domain) x
+ * provider in one hour (HASH hard, soft, complaint): receivers judge the
+ * domain as well as the IP.  pf:dh:{<domain>}:<provider>:<hour>
+ */
+int rkey_domain_health(const struct rkeys *k, char *out, const char *domain, const char *provider,
+                       long long hour);
+
+/* The capped streams of inbound reports (STREAM).  pf:bounces, pf:complaints, pf:alerts */
+enum rkey_stream { RKEY_STREAM_BOUNCES, RKEY_STREAM_COMPLAINTS, RKEY_STREAM_ALERTS };
+int rkey_inbound_stream(const struct rkeys *k, char *out, enum rkey_stream which);
+
 #endif
