@@ -10,7 +10,6 @@
 #include "buf.h"
 #include "mail_header.h"
 
-#define ARF_VALUE_MAX 4096
 
 static const struct {
     const char *name;
@@ -134,7 +133,7 @@ static size_t add_rcpt(struct inbound_report *r, struct fbl_arf *arf, const char
     return fbl_arf_rcpt_add(r, addr, arf, "other") != NULL ? 1 : 0;
 }
 
-static void read_field(const struct mail_field *f, const char *v, size_t n, struct inbound_report *r,
+static void read_field(const struct mail_field *f, const char *v, size_t n, bool whole, struct inbound_report *r,
                        struct fbl_arf *arf)
 {
     char addr[FBL_ADDR_MAX];
@@ -146,7 +145,7 @@ static void read_field(const struct mail_field *f, const char *v, size_t n, stru
     } else if (mail_view_eq_ci(f->name, "User-Agent")) {
         set_once(&r->user_agent, v, n);
     } else if (mail_view_eq_ci(f->name, "Original-Mail-From")) {
-        if (r->original_mail_from == NULL && fbl_addr_clean(v, n, addr))
+        if (whole && r->original_mail_from == NULL && fbl_addr_clean(v, n, addr))
             inbound_set(&r->original_mail_from, addr, strlen(addr), 0);
     } else if (mail_view_eq_ci(f->name, "Arrival-Date")) {
         inbound_set(&r->arrival_date, v, n, 0);
@@ -194,7 +193,7 @@ size_t fbl_arf_read(const char *body, size_t n, const struct mail_limits *limits
     size_t added = 0;
     memset(&fb, 0, sizeof(fb));
     mail_field_blocks_parse(body, n, limits, &fb, &err);   /* on a limit: the fields before it count */
-    buf_init(&v, ARF_VALUE_MAX);
+    buf_init(&v, limits->max_field_size);   /* a field the parser let through unfolds whole */
     arf->seen = true;
     /* Two passes: the type and the placeholders a report declares must be
      * known before its recipients are added, wherever they stand. */
@@ -210,14 +209,16 @@ size_t fbl_arf_read(const char *body, size_t n, const struct mail_limits *limits
                 if (pass == 1 && !rcpt)
                     continue;
                 buf_reset(&v);
-                mail_field_unfold(f->value, &v);
+                bool whole = mail_field_unfold(f->value, &v) == 0;
                 const char *s = v.data ? v.data : "";
+                if (!whole && (red || rcpt))
+                    continue;   /* a cut address could name someone else */
                 if (red)
                     fbl_addr_redaction_add(&arf->red, s, v.len);
                 else if (rcpt)
                     added += add_rcpt(r, arf, s, v.len);
                 else
-                    read_field(f, s, v.len, r, arf);
+                    read_field(f, s, v.len, whole, r, arf);
             }
         }
     }

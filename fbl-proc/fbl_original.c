@@ -9,12 +9,12 @@
 
 #include "buf.h"
 
-#define ORIGINAL_FIELD_MAX 4096   /* unfolded value read; INBOUND_FIELD_MAX kept */
-
-static void unfolded(const struct mail_field *f, struct buf *b)
+/* Unfolds f into b; false when it did not fit (b holds a prefix: enough
+ * for text, which is cut anyway, never for an address). */
+static bool unfolded(const struct mail_field *f, struct buf *b)
 {
     buf_reset(b);
-    mail_field_unfold(f->value, b);   /* at the limit: the prefix is what we keep anyway */
+    return mail_field_unfold(f->value, b) == 0;
 }
 
 static void keep_first(char **field, const struct mail_headers *h, const char *name, struct buf *b)
@@ -22,7 +22,7 @@ static void keep_first(char **field, const struct mail_headers *h, const char *n
     const struct mail_field *f = mail_headers_find(h, name, NULL);
     if (*field != NULL || f == NULL)
         return;
-    unfolded(f, b);
+    (void)unfolded(f, b);
     inbound_set(field, b->data, b->len, 0);
 }
 
@@ -32,8 +32,7 @@ static void keep_address(char **field, const struct mail_headers *h, const char 
     char addr[FBL_ADDR_MAX];
     if (*field != NULL || f == NULL)
         return;
-    unfolded(f, b);
-    if (fbl_addr_clean(b->data, b->len, addr))
+    if (unfolded(f, b) && fbl_addr_clean(b->data, b->len, addr))
         inbound_set(field, addr, strlen(addr), 0);
 }
 
@@ -65,15 +64,15 @@ static void offer(const struct mail_headers *h, const char *name, char out[FBL_A
     out[0] = '\0';
     if (f == NULL)
         return;
-    unfolded(f, b);
-    fbl_addr_clean(b->data, b->len, out);
+    if (unfolded(f, b))
+        fbl_addr_clean(b->data, b->len, out);
 }
 
 void fbl_original_read(const struct mail_headers *h, struct inbound_report *r, struct fbl_original_rcpt *rc)
 {
     struct inbound_original *o = &r->original;
     struct buf b;
-    buf_init(&b, ORIGINAL_FIELD_MAX);
+    buf_init(&b, 0);   /* bounded by the header parser's max_field_size */
     keep_first(&o->message_id, h, "Message-ID", &b);
     keep_first(&o->subject, h, "Subject", &b);
     keep_address(&o->from, h, "From", &b);
@@ -85,8 +84,8 @@ void fbl_original_read(const struct mail_headers *h, struct inbound_report *r, s
     }
     const struct mail_field *dkim = mail_headers_find(h, "DKIM-Signature", NULL);
     if (o->dkim_domain == NULL && dkim != NULL) {
-        unfolded(dkim, &b);
-        tag_value(b.data, b.len, "d", &o->dkim_domain);
+        if (unfolded(dkim, &b))   /* a cut list could cut d= */
+            tag_value(b.data, b.len, "d", &o->dkim_domain);
     }
     if (!rc->seen) {
         offer(h, "To", rc->to, &b);

@@ -56,27 +56,26 @@ struct walk {
     unsigned char            kind[WALK_PARTS_MAX];
 };
 
-static void unfold_into(const struct mail_headers *h, const char *name, struct buf *b)
+/* Unfolds the field into b; false when absent or cut at b's limit. */
+static bool unfold_into(const struct mail_headers *h, const char *name, struct buf *b)
 {
     const struct mail_field *f = mail_headers_find(h, name, NULL);
     buf_reset(b);
-    if (f != NULL)
-        mail_field_unfold(f->value, b);
+    return f != NULL && mail_field_unfold(f->value, b) == 0;
 }
 
 static void read_top(const struct mime_part *p, struct fbl_top *top)
 {
     struct buf b;
     buf_init(&b, 4096);
-    unfold_into(&p->headers, "From", &b);
-    fbl_addr_clean(b.data, b.len, top->from);
-    unfold_into(&p->headers, "Subject", &b);
+    if (unfold_into(&p->headers, "From", &b))
+        fbl_addr_clean(b.data, b.len, top->from);
+    (void)unfold_into(&p->headers, "Subject", &b);   /* cut: compared whole, so no match */
     size_t n = b.len < sizeof(top->subject) - 1 ? b.len : sizeof(top->subject) - 1;
     if (n > 0)
         memcpy(top->subject, b.data, n);
     top->subject[n] = '\0';
-    unfold_into(&p->headers, "X-Apple-Unsubscribe", &b);
-    top->apple_unsubscribe = b.len == 4 && strncasecmp(b.data, "true", 4) == 0;
+    top->apple_unsubscribe = unfold_into(&p->headers, "X-Apple-Unsubscribe", &b) && b.len == 4 && strncasecmp(b.data, "true", 4) == 0;
     top->multipart = p->kind == MIME_KIND_MULTIPART;
     top->multipart_report = top->multipart && strcmp(p->subtype, "report") == 0;
     buf_free(&b);
