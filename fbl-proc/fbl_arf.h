@@ -8,9 +8,9 @@
  *	reporters break it into several blocks, all are read).  Kept:
  *	    Feedback-Type        r->feedback_type (as written), and
  *	                         arf->type (normalised, see fbl_arf_type())
- *	    User-Agent, Version  r->user_agent (Version is only checked
- *	                         present: RFC 5965 requires both, reporters
- *	                         omit them, so neither is required here)
+ *	    User-Agent           r->user_agent (RFC 5965 requires it and
+ *	                         Version; reporters omit both, so neither
+ *	                         is required here, and Version is not kept)
  *	    Original-Mail-From   r->original_mail_from (bare address)
  *	    Original-Rcpt-To     one recipient each (repeatable, §3.2)
  *	    Removal-Recipient    a recipient too (the opt-out drafts before
