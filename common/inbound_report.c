@@ -161,6 +161,8 @@ static void rcpt_json(const struct inbound_report *r, const struct inbound_rcpt 
     opt_str(b, "source_ip", r->source_ip);
     opt_str(b, "user_agent", r->user_agent);
     opt_str(b, "reported_domain", r->reported_domain);
+    if (r->incidents > 0)
+        buf_printf(b, ",\"incidents\":%lu", r->incidents);
     opt_str(b, "format", r->format);
     if (a != NULL) {
         opt_str(b, "sending_ip", a->sending_ip);

@@ -83,6 +83,7 @@ struct inbound_report {
     char *reported_domain;
     char *original_mail_from;
     char *auth_results;
+    unsigned long incidents;   /* ARF Incidents (RFC 5965 §3.2): reports this one stands for; 0 = absent */
     struct inbound_original original;
     struct inbound_rcpt *rcpts;   /* owned array */
     size_t nrcpts, cap;
