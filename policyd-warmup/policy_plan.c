@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text_safe.h"
 #include "warmup_decide.h"
 #include "xalloc.h"
 
@@ -485,17 +486,6 @@ void policy_plan_unavailable(struct plan *p)
         snprintf(p->action, sizeof p->action, "DUNNO");
 }
 
-/* Copies untrusted reply text as printable ASCII, capped. */
-static void printable(char *out, size_t outsize, const char *in, size_t len)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len && o + 1 < outsize; i++) {
-        unsigned char c = (unsigned char)in[i];
-        out[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-    }
-    out[o] = '\0';
-}
-
 static const char *reason_words(const char *r, size_t len)
 {
     static const struct { const char *code, *words; } map[] = {
@@ -513,8 +503,8 @@ static void answer_suppressed(const struct plan_env *env, struct plan *p, const 
 {
     char reason[64], detail[128];
     const char *words = reason_words(it[1], lens[1]);
-    printable(reason, sizeof reason, it[1], lens[1]);
-    printable(detail, sizeof detail, n > 2 ? it[2] : "", n > 2 ? lens[2] : 0);
+    text_safe(reason, sizeof reason, it[1], lens[1]);
+    text_safe(detail, sizeof detail, n > 2 ? it[2] : "", n > 2 ? lens[2] : 0);
     snprintf(p->action, sizeof p->action, "550 %s (%s%s%s)", env->suppression_text,
              words ? words : reason, detail[0] ? ": " : "", detail);
     p->outcome = OUT_SUPPRESSED;

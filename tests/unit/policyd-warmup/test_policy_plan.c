@@ -355,7 +355,7 @@ static void suppression_answer_says_why(void **state)
     const char *sup[] = { "suppressed", "hard", "5.1.1 user\r\nunknown" };
     size_t lens[] = { 10, 4, 19 };
     assert_int_equal(policy_plan_answer(&f->env, &p, sup, lens, 3, &f->cache), 0);
-    assert_string_equal(p.action, "550 5.1.1 recipient is suppressed (hard bounce: 5.1.1 user??unknown)");
+    assert_string_equal(p.action, "550 5.1.1 recipient is suppressed (hard bounce: 5.1.1 user\\x0d\\x0aunknown)");
     assert_int_equal(p.outcome, OUT_SUPPRESSED);
     const char *odd[] = { "suppressed", "typo", "" };
     size_t l2[] = { 10, 4, 0 };
