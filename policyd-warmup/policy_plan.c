@@ -41,7 +41,7 @@ static void add_key(struct plan *p, const char *key, int len)
     argvec_add(&p->mem.kv, key, (size_t)len);
 }
 
-void plan_free(struct plan *p)
+void policy_plan_free(struct plan *p)
 {
     struct plan_memory *m = &p->mem;
     argvec_free(&m->kv);
@@ -82,12 +82,12 @@ static void plan_seal(struct plan *p)
     p->nargs = n;
 }
 
-void msg_state_reset(struct msg_state *ms)
+void policy_plan_msg_reset(struct msg_state *ms)
 {
     memset(ms, 0, sizeof *ms);
 }
 
-size_t ip_cache_base(const struct warmup_model *m, const struct wm_pool *pool)
+size_t policy_plan_ip_cache_base(const struct warmup_model *m, const struct wm_pool *pool)
 {
     size_t base = 0;
     for (size_t i = 0; i < m->npools && &m->pools[i] != pool; i++)
@@ -121,7 +121,7 @@ static void track_instance(const struct policy_request *req, struct msg_state *m
     if (in->ptr != NULL && in->len > 0 && in->len < sizeof ms->instance && ms->instance_len == in->len &&
         memcmp(ms->instance, in->ptr, in->len) == 0)
         return;
-    msg_state_reset(ms);
+    policy_plan_msg_reset(ms);
     if (in->ptr != NULL && in->len > 0 && in->len < sizeof ms->instance) {
         memcpy(ms->instance, in->ptr, in->len);
         ms->instance_len = in->len;
@@ -347,7 +347,7 @@ static int plan_warmup(const struct plan_env *env, const struct policy_request *
         add_arg(p, provider_name(m->providers, pidx[j]));
         add_argll(p, pcnt[j]);
     }
-    size_t base = ip_cache_base(m, pool);
+    size_t base = policy_plan_ip_cache_base(m, pool);
     for (size_t i = 0; i < pool->nips; i++) {
         const struct ip_cache_entry *e = base + i < cache->count ? &cache->entries[base + i] : NULL;
         if (plan_warmup_ip(env, pool, &pool->ips[i], e, pidx, np, p) < 0)
@@ -525,7 +525,7 @@ static int answer_ratelimited(const struct plan_env *env, struct plan *p, const 
 static void cache_update(const struct plan_env *env, const struct plan *p, const char *const *it, size_t n,
                          struct ip_cache *cache)
 {
-    size_t base = ip_cache_base(env->model, p->pool);
+    size_t base = policy_plan_ip_cache_base(env->model, p->pool);
     for (size_t i = 0; i < p->pool->nips && 2 + 2 * i + 1 < n; i++) {
         if (base + i >= cache->count)
             break;
