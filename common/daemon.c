@@ -38,7 +38,7 @@ static int parse_port(const char *text, int *port)
     return 0;
 }
 
-int socket_spec_parse(const char *spec, struct socket_spec *out, char *err, size_t errsize)
+int daemon_socket_spec_parse(const char *spec, struct socket_spec *out, char *err, size_t errsize)
 {
     const char *rest = spec, *sep;
 
@@ -140,11 +140,11 @@ static int listen_inet(const struct socket_spec *s, int backlog, char *err, size
     return fd;
 }
 
-int listen_open(const char *spec, int backlog, int unix_mode, char *err, size_t errsize)
+int daemon_listen_open(const char *spec, int backlog, int unix_mode, char *err, size_t errsize)
 {
     struct socket_spec s;
 
-    if (socket_spec_parse(spec, &s, err, errsize) < 0)
+    if (daemon_socket_spec_parse(spec, &s, err, errsize) < 0)
         return -1;
     return s.is_unix ? listen_unix(&s, backlog, unix_mode, err, errsize) : listen_inet(&s, backlog, err, errsize);
 }

@@ -23,14 +23,14 @@ struct socket_spec {
 };
 
 /* Parses spec; returns 0, or -1 with a message in err. */
-int socket_spec_parse(const char *spec, struct socket_spec *out, char *err, size_t errsize);
+int daemon_socket_spec_parse(const char *spec, struct socket_spec *out, char *err, size_t errsize);
 
 /*
  * Opens a listening, non-blocking, close-on-exec socket.  A stale unix socket
  * file is removed first (only if it is a socket).  unix_mode applies to unix
  * sockets (e.g. 0660).  Returns the fd, or -1 with a message in err.
  */
-int listen_open(const char *spec, int backlog, int unix_mode, char *err, size_t errsize);
+int daemon_listen_open(const char *spec, int backlog, int unix_mode, char *err, size_t errsize);
 
 /* Forks into the background, new session, stdio on /dev/null; returns 0 in the child, -1 on error. */
 int daemon_detach(void);

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "text_safe.h"
 
 #define LOG_LINE_MAX 2048
 
@@ -172,37 +173,7 @@ void log_qid(enum log_level level, const char *qid, const char *fmt, ...)
 
 char *log_printable(char *out, size_t outsize, const char *in, size_t inlen)
 {
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0, i;
-
     if (outsize > log_untrusted_cap)
         outsize = log_untrusted_cap;
-    if (outsize == 0)
-        return out;
-    for (i = 0; i < inlen; i++) {
-        unsigned char c = (unsigned char)in[i];
-        size_t need = (c >= 0x20 && c < 0x7f && c != '\\') ? 1 : (c == '\\' ? 2 : 4);
-
-        /* keep room for "..." and the NUL */
-        if (o + need + 4 > outsize) {
-            if (outsize >= 4) {
-                memcpy(out + (o + 4 <= outsize ? o : outsize - 4), "...", 3);
-                o = (o + 4 <= outsize ? o : outsize - 4) + 3;
-            }
-            break;
-        }
-        if (need == 1) {
-            out[o++] = (char)c;
-        } else if (need == 2) {
-            out[o++] = '\\';
-            out[o++] = '\\';
-        } else {
-            out[o++] = '\\';
-            out[o++] = 'x';
-            out[o++] = hex[c >> 4];
-            out[o++] = hex[c & 15];
-        }
-    }
-    out[o < outsize ? o : outsize - 1] = '\0';
-    return out;
+    return text_safe(out, outsize, in, inlen);
 }

@@ -48,8 +48,9 @@ void log_qid(enum log_level level, const char *qid, const char *fmt, ...) __attr
 
 /*
  * Writes a printable, capped rendering of untrusted bytes into out (always
- * NUL-terminated): control bytes and non-ASCII become \xNN, backslash \\,
- * and text longer than the cap ends in "...".  Returns out.
+ * NUL-terminated), by text_safe()'s rule (text_safe.h: printable ASCII
+ * kept, backslash \\, every other byte \xNN, "..." when cut), within
+ * the smaller of outsize and the configured max_untrusted.  Returns out.
  * Use a buffer of LOG_PRINTABLE_MAX bytes.
  */
 #define LOG_PRINTABLE_MAX 1024

@@ -105,7 +105,7 @@ int milter_sock_libmilter_spec(const char *spec, char *out, size_t outsize, char
 {
     struct socket_spec s;
     int n;
-    if (socket_spec_parse(spec, &s, err, errsize) != 0)
+    if (daemon_socket_spec_parse(spec, &s, err, errsize) != 0)
         return -1;
     if (s.is_unix)
         n = snprintf(out, outsize, "unix:%s", s.path);

@@ -53,7 +53,7 @@ void argvec_add_str(struct argvec *v, const char *s)
     argvec_add(v, s, strlen(s));
 }
 
-size_t fmt_ll(char *out, long long x)
+size_t argvec_fmt_ll(char *out, long long x)
 {
     char tmp[24];
     size_t n = 0, o = 0;
@@ -73,7 +73,7 @@ size_t fmt_ll(char *out, long long x)
 void argvec_add_ll(struct argvec *v, long long x)
 {
     char tmp[24];
-    size_t n = fmt_ll(tmp, x);
+    size_t n = argvec_fmt_ll(tmp, x);
     argvec_add(v, tmp, n);
 }
 

@@ -38,6 +38,6 @@ void argvec_add_ll(struct argvec *v, long long x);
 char *const *argvec_seal(struct argvec *v);
 
 /* Writes x in decimal to out (at least 21 bytes), NUL-terminated; returns the length. */
-size_t fmt_ll(char *out, long long x);
+size_t argvec_fmt_ll(char *out, long long x);
 
 #endif

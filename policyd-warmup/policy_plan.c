@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text_safe.h"
 #include "warmup_decide.h"
 #include "xalloc.h"
 
@@ -40,7 +41,7 @@ static void add_key(struct plan *p, const char *key, int len)
     argvec_add(&p->mem.kv, key, (size_t)len);
 }
 
-void plan_free(struct plan *p)
+void policy_plan_free(struct plan *p)
 {
     struct plan_memory *m = &p->mem;
     argvec_free(&m->kv);
@@ -81,12 +82,12 @@ static void plan_seal(struct plan *p)
     p->nargs = n;
 }
 
-void msg_state_reset(struct msg_state *ms)
+void policy_plan_msg_reset(struct msg_state *ms)
 {
     memset(ms, 0, sizeof *ms);
 }
 
-size_t ip_cache_base(const struct warmup_model *m, const struct wm_pool *pool)
+size_t policy_plan_ip_cache_base(const struct warmup_model *m, const struct wm_pool *pool)
 {
     size_t base = 0;
     for (size_t i = 0; i < m->npools && &m->pools[i] != pool; i++)
@@ -120,7 +121,7 @@ static void track_instance(const struct policy_request *req, struct msg_state *m
     if (in->ptr != NULL && in->len > 0 && in->len < sizeof ms->instance && ms->instance_len == in->len &&
         memcmp(ms->instance, in->ptr, in->len) == 0)
         return;
-    msg_state_reset(ms);
+    policy_plan_msg_reset(ms);
     if (in->ptr != NULL && in->len > 0 && in->len < sizeof ms->instance) {
         memcpy(ms->instance, in->ptr, in->len);
         ms->instance_len = in->len;
@@ -346,7 +347,7 @@ static int plan_warmup(const struct plan_env *env, const struct policy_request *
         add_arg(p, provider_name(m->providers, pidx[j]));
         add_argll(p, pcnt[j]);
     }
-    size_t base = ip_cache_base(m, pool);
+    size_t base = policy_plan_ip_cache_base(m, pool);
     for (size_t i = 0; i < pool->nips; i++) {
         const struct ip_cache_entry *e = base + i < cache->count ? &cache->entries[base + i] : NULL;
         if (plan_warmup_ip(env, pool, &pool->ips[i], e, pidx, np, p) < 0)
@@ -485,17 +486,6 @@ void policy_plan_unavailable(struct plan *p)
         snprintf(p->action, sizeof p->action, "DUNNO");
 }
 
-/* Copies untrusted reply text as printable ASCII, capped. */
-static void printable(char *out, size_t outsize, const char *in, size_t len)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len && o + 1 < outsize; i++) {
-        unsigned char c = (unsigned char)in[i];
-        out[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-    }
-    out[o] = '\0';
-}
-
 static const char *reason_words(const char *r, size_t len)
 {
     static const struct { const char *code, *words; } map[] = {
@@ -513,8 +503,8 @@ static void answer_suppressed(const struct plan_env *env, struct plan *p, const 
 {
     char reason[64], detail[128];
     const char *words = reason_words(it[1], lens[1]);
-    printable(reason, sizeof reason, it[1], lens[1]);
-    printable(detail, sizeof detail, n > 2 ? it[2] : "", n > 2 ? lens[2] : 0);
+    text_safe(reason, sizeof reason, it[1], lens[1]);
+    text_safe(detail, sizeof detail, n > 2 ? it[2] : "", n > 2 ? lens[2] : 0);
     snprintf(p->action, sizeof p->action, "550 %s (%s%s%s)", env->suppression_text,
              words ? words : reason, detail[0] ? ": " : "", detail);
     p->outcome = OUT_SUPPRESSED;
@@ -535,7 +525,7 @@ static int answer_ratelimited(const struct plan_env *env, struct plan *p, const 
 static void cache_update(const struct plan_env *env, const struct plan *p, const char *const *it, size_t n,
                          struct ip_cache *cache)
 {
-    size_t base = ip_cache_base(env->model, p->pool);
+    size_t base = policy_plan_ip_cache_base(env->model, p->pool);
     for (size_t i = 0; i < p->pool->nips && 2 + 2 * i + 1 < n; i++) {
         if (base + i >= cache->count)
             break;

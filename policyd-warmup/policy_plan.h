@@ -47,7 +47,7 @@ struct ip_cache {
     size_t                 count;
 };
 /* Index of the first IP of pool p in the cache (pools laid out in model order). */
-size_t ip_cache_base(const struct warmup_model *m, const struct wm_pool *pool);
+size_t policy_plan_ip_cache_base(const struct warmup_model *m, const struct wm_pool *pool);
 
 struct plan_env {
     const struct warmup_model *model;
@@ -104,11 +104,11 @@ struct plan {
  * instance resets it).  plan must be zeroed before its first build; later
  * builds reuse its memory.
  * Returns 0, or -1 when the request lacks what its stage needs (the caller
- * answers DUNNO and logs).  Release the memory with plan_free().
+ * answers DUNNO and logs).  Release the memory with policy_plan_free().
  */
 int policy_plan_build(const struct plan_env *env, const struct policy_request *req, struct msg_state *ms,
                       const struct ip_cache *cache, struct plan *plan);
-void plan_free(struct plan *plan);
+void policy_plan_free(struct plan *plan);
 
 /*
  * Reads the script reply (n strings) into plan->action and refreshes the
@@ -126,7 +126,7 @@ int policy_plan_answer(const struct plan_env *env, struct plan *plan, const char
  */
 void policy_plan_commit_rcpt(const struct plan *plan, struct msg_state *ms);
 /* Forget the message (after END-OF-MESSAGE). */
-void msg_state_reset(struct msg_state *ms);
+void policy_plan_msg_reset(struct msg_state *ms);
 
 /* The action when Redis cannot be asked: DEFER 451 4.3.0 if any applicable check is fail-closed, else DUNNO. */
 void policy_plan_unavailable(struct plan *plan);

@@ -111,7 +111,7 @@ static void conn_send(struct pconn *c);
 static void conn_free(struct pconn *c)
 {
     struct policy_server *s = c->srv;
-    plan_free(&c->plan);
+    policy_plan_free(&c->plan);
     if (c->rt != NULL)
         policy_runtime_unref(c->rt);
     if (c->prev)
@@ -310,7 +310,7 @@ static void conn_finish_plan(struct pconn *c)
             !(p->outcome == OUT_UNAVAILABLE && p->any_closed))
             policy_plan_commit_rcpt(p, &c->ms);
     } else {
-        msg_state_reset(&c->ms);
+        policy_plan_msg_reset(&c->ms);
     }
     log_outcome(c);
     char action[PLAN_ACTION_MAX];

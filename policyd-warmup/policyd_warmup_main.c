@@ -101,7 +101,7 @@ static int open_sockets(const struct policy_runtime *rt, const struct options *o
     *nfds = 0;
     for (size_t i = 0; i < n && i < MAX_SOCKETS; i++) {
         const char *spec = o->nsockets ? o->sockets[i] : l->items[i];
-        int fd = listen_open(spec, 1024, (int)rt->files.policy.socket_mode, err, sizeof err);
+        int fd = daemon_listen_open(spec, 1024, (int)rt->files.policy.socket_mode, err, sizeof err);
         if (fd < 0) {
             fprintf(stderr, PROG ": %s: %s\n", spec, err);
             log_error("cannot listen on %s: %s", spec, err);

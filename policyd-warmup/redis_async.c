@@ -369,7 +369,7 @@ static void ar_flush_early(struct aredis *ar)
 static int resp_count(struct buf *b, char mark, size_t count)
 {
     char num[24];
-    size_t n = fmt_ll(num, (long long)count);
+    size_t n = argvec_fmt_ll(num, (long long)count);
     return buf_append_char(b, mark) | buf_append(b, num, n) | buf_append(b, "\r\n", 2);
 }
 
@@ -398,7 +398,7 @@ static int eval_send(struct eval_call *call, int full)
         bad |= resp_bulk(b, "EVAL", 4) | resp_bulk(b, call->script->body, strlen(call->script->body));
     else
         bad |= resp_bulk(b, "EVALSHA", 7) | resp_bulk(b, call->script->sha, 40);
-    bad |= resp_bulk(b, num, fmt_ll(num, (long long)call->nkeys));
+    bad |= resp_bulk(b, num, argvec_fmt_ll(num, (long long)call->nkeys));
     for (size_t i = 0; i < call->nkeys; i++)
         bad |= resp_bulk(b, call->keys[i], call->keylens[i]);
     for (size_t i = 0; i < call->nargs; i++)

@@ -100,8 +100,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (p.is_rcpt)
         policy_plan_commit_rcpt(&p, &ms);
     else
-        msg_state_reset(&ms);
+        policy_plan_msg_reset(&ms);
     if (size % 7 == 0)          /* sometimes start from nothing, as a new connection does */
-        plan_free(&p);
+        policy_plan_free(&p);
     return 0;
 }

@@ -1,5 +1,5 @@
 /*
- * test_argvec.c - the reusable string arena of script calls, and fmt_ll.
+ * test_argvec.c - the reusable string arena of script calls, and argvec_fmt_ll.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -53,7 +53,7 @@ static void fmt_ll_matches_printf_at_the_edges(void **state)
     const long long cases[] = { 0, 1, -1, 9, 10, 99, 100, 1795867200, -86400, LLONG_MAX, LLONG_MIN };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char got[24], want[24];
-        size_t n = fmt_ll(got, cases[i]);
+        size_t n = argvec_fmt_ll(got, cases[i]);
         snprintf(want, sizeof want, "%lld", cases[i]);
         assert_string_equal(got, want);
         assert_int_equal(n, strlen(want));

@@ -113,7 +113,7 @@ static void rcpt_plan_checks_address_then_domain_then_its_rules(void **state)
 {
     struct fixture *f = *state;
     struct plan p = { 0 };
-    msg_state_reset(&f->ms);
+    policy_plan_msg_reset(&f->ms);
     assert_int_equal(policy_plan_build(&f->env, req(f, "protocol_state=RCPT\ninstance=I1\nclient_address=10.0.0.1\n"
                                                        "sender=News@Example.com\nrecipient=Bob@GMail.com\n"),
                                        &f->ms, &f->cache, &p), 0);
@@ -136,14 +136,14 @@ static void rcpt_plan_checks_address_then_domain_then_its_rules(void **state)
     assert_int_equal(p.keylens[0], strlen("pf:sup:{bob@gmail.com}"));
     assert_true(p.any_closed);                    /* "msgs" is fail-closed */
     policy_plan_commit_rcpt(&p, &f->ms);
-    plan_free(&p);
+    policy_plan_free(&p);
     /* Second recipient of the same message: the message is not counted again. */
     assert_int_equal(policy_plan_build(&f->env, req(f, "protocol_state=RCPT\ninstance=I1\nclient_address=10.0.0.1\n"
                                                        "sender=news@example.com\nrecipient=c@yahoo.com\n"),
                                        &f->ms, &f->cache, &p), 0);
     assert_string_equal(p.args[9], "0");
     policy_plan_commit_rcpt(&p, &f->ms);
-    plan_free(&p);
+    policy_plan_free(&p);
     assert_int_equal(f->ms.rcpts_seen, 2);
     assert_int_equal(f->ms.provider_rcpts[provider_find(f->model.providers, "gmail")], 1);
     assert_int_equal(f->ms.provider_rcpts[provider_find(f->model.providers, "yahoo")], 1);
@@ -160,14 +160,14 @@ static void a_new_instance_forgets_the_previous_message(void **state)
                                        &f->ms, &f->cache, &p), 0);
     assert_int_equal(f->ms.rcpts_seen, 0);
     assert_string_equal(p.args[9], "1");
-    plan_free(&p);
+    policy_plan_free(&p);
 }
 
 static void eom_plan_lists_the_pool_with_budgets_for_now(void **state)
 {
     struct fixture *f = *state;
     struct plan p = { 0 };
-    msg_state_reset(&f->ms);
+    policy_plan_msg_reset(&f->ms);
     f->entries[0] = (struct ip_cache_entry){ .stage = 1, .paused = 0, .known = 1 };
     f->entries[1] = (struct ip_cache_entry){ 0 };
     assert_int_equal(policy_plan_build(&f->env, req(f, "protocol_state=END-OF-MESSAGE\nqueue_id=4F2A1C\n"
@@ -206,14 +206,14 @@ static void eom_plan_lists_the_pool_with_budgets_for_now(void **state)
     assert_string_equal(p.args[29], "-1");
     assert_string_equal(p.args[30], "-1");
     assert_int_equal(p.nargs, 31);
-    plan_free(&p);
+    policy_plan_free(&p);
 }
 
 static void eom_counts_providers_seen_at_rcpt(void **state)
 {
     struct fixture *f = *state;
     struct plan p = { 0 };
-    msg_state_reset(&f->ms);
+    policy_plan_msg_reset(&f->ms);
     memcpy(f->ms.instance, "M", 1);
     f->ms.instance_len = 1;
     f->ms.rcpts_seen = 3;
@@ -225,7 +225,7 @@ static void eom_counts_providers_seen_at_rcpt(void **state)
     assert_string_equal(p.args[5], "2");
     assert_string_equal(p.args[9], "3");          /* recipients of the message */
     assert_string_equal(p.args[13], "mixed");
-    plan_free(&p);
+    policy_plan_free(&p);
 }
 
 /* A provider rule at END-OF-MESSAGE charges each provider its own recipients. */
@@ -250,7 +250,7 @@ static void eom_provider_rule_counts_each_provider_of_the_message(void **state)
     struct ip_cache none = { NULL, 0 };
     struct msg_state ms;
     struct plan p = { 0 };
-    msg_state_reset(&ms);
+    policy_plan_msg_reset(&ms);
     memcpy(ms.instance, "M", 1);
     ms.instance_len = 1;
     ms.rcpts_seen = 3;
@@ -266,7 +266,7 @@ static void eom_provider_rule_counts_each_provider_of_the_message(void **state)
     assert_string_equal(p.keys[1], "pf:rl:{pv:microsoft}");
     assert_string_equal(p.args[16 + 2], "2");       /* gmail: its two recipients */
     assert_string_equal(p.args[16 + 5], "1");       /* microsoft: its one */
-    plan_free(&p);
+    policy_plan_free(&p);
     /* A ratelimited answer for either bucket names the one rule. */
     const char *items[] = { "ratelimited", "2", "500" };
     size_t lens[] = { 11, 1, 3 };
@@ -296,13 +296,13 @@ static void values_unfit_for_a_key_are_not_counted(void **state)
                                                        "sender=\"john doe\"@example.com\nrecipient=a@b.example\n"),
                                        &f->ms, &f->cache, &p), 0);
     assert_int_equal(p.nrules, 1);                 /* only the client-address rule */
-    plan_free(&p);
+    policy_plan_free(&p);
 }
 
 static struct plan eom_plan(struct fixture *f, int exim)
 {
     struct plan p = { 0 };
-    msg_state_reset(&f->ms);
+    policy_plan_msg_reset(&f->ms);
     assert_int_equal(policy_plan_build(&f->env, req(f, exim ? "protocol_state=END-OF-MESSAGE\nmta=exim\n"
                                                               "sender=news@example.com\n"
                                                             : "protocol_state=END-OF-MESSAGE\n"
@@ -338,12 +338,12 @@ static void script_answers_become_actions(void **state)
     const char *rl[] = { "ratelimited", "1", "12" };
     assert_int_equal(policy_plan_answer(&f->env, &p, rl, lens, 3, &f->cache), 0);
     assert_string_equal(p.action, "REJECT 5.7.1 rate limit \"size\" reached (99999 bytes per 86400s), try again later");
-    plan_free(&p);
+    policy_plan_free(&p);
     p = eom_plan(f, 1);
     const char *ok1[] = { "ok", "1", "0", "0", "0", "0" };
     assert_int_equal(policy_plan_answer(&f->env, &p, ok1, lens, 6, &f->cache), 0);
     assert_string_equal(p.action, "DUNNO interface=192.0.2.10 ip=192.0.2.10 pool=news");
-    plan_free(&p);
+    policy_plan_free(&p);
 }
 
 static void suppression_answer_says_why(void **state)
@@ -355,13 +355,13 @@ static void suppression_answer_says_why(void **state)
     const char *sup[] = { "suppressed", "hard", "5.1.1 user\r\nunknown" };
     size_t lens[] = { 10, 4, 19 };
     assert_int_equal(policy_plan_answer(&f->env, &p, sup, lens, 3, &f->cache), 0);
-    assert_string_equal(p.action, "550 5.1.1 recipient is suppressed (hard bounce: 5.1.1 user??unknown)");
+    assert_string_equal(p.action, "550 5.1.1 recipient is suppressed (hard bounce: 5.1.1 user\\x0d\\x0aunknown)");
     assert_int_equal(p.outcome, OUT_SUPPRESSED);
     const char *odd[] = { "suppressed", "typo", "" };
     size_t l2[] = { 10, 4, 0 };
     policy_plan_answer(&f->env, &p, odd, l2, 3, &f->cache);
     assert_string_equal(p.action, "550 5.1.1 recipient is suppressed (typo)");
-    plan_free(&p);
+    policy_plan_free(&p);
 }
 
 static void contract_violations_and_outages_use_on_redis_down(void **state)
@@ -375,12 +375,12 @@ static void contract_violations_and_outages_use_on_redis_down(void **state)
     const char *badip[] = { "ok", "7" };
     size_t l2[] = { 2, 1 };
     assert_int_equal(policy_plan_answer(&f->env, &p, badip, l2, 2, &f->cache), -1);
-    plan_free(&p);
+    policy_plan_free(&p);
     assert_int_equal(policy_plan_build(&f->env, req(f, "protocol_state=RCPT\nsender=s@x.example\nrecipient=a@b.example\n"),
                                        &f->ms, &f->cache, &p), 0);
     policy_plan_unavailable(&p);                   /* rule "msgs" is fail-closed */
     assert_string_equal(p.action, "451 4.3.0 policy service temporarily unavailable, try again later");
-    plan_free(&p);
+    policy_plan_free(&p);
 }
 
 int main(void)

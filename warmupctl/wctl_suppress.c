@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "exitcodes.h"
+#include "text_safe.h"
 #include "wctl_addr.h"
 #include "wctl_audit.h"
 #include "wctl_cmds.h"
@@ -80,25 +81,11 @@ int wsup_address_arg(const char *arg, char addr[WCTL_ADDR_MAX + 1])
 
     if (wctl_addr_normalize(arg, strlen(arg), addr, &why) < 0) {
         char shown[WCTL_SAFE_MAX];
-        wsup_printable(arg, shown);
+        text_safe(shown, sizeof shown, arg, strlen(arg));
         wctl_err("bad address \"%s\": %s", shown, why);
         return -1;
     }
     return 0;
-}
-
-void wsup_printable(const char *s, char out[WCTL_SAFE_MAX])
-{
-    size_t w = 0;
-
-    for (; *s != '\0' && w + 5 < WCTL_SAFE_MAX; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c < 0x20 || c == 0x7f || c == '\\')
-            w += (size_t)snprintf(out + w, WCTL_SAFE_MAX - w, "\\x%02x", c);
-        else
-            out[w++] = (char)c;
-    }
-    out[w] = '\0';
 }
 
 int wsup_key(struct wctl *w, const char *addr, char key[RKEY_MAX])
@@ -253,7 +240,7 @@ int wcmd_suppress_check(struct wctl *w, const struct wctl_args *a)
     } else if (found) {
         char ts[32], safe[WCTL_SAFE_MAX];
         wfmt_time(e.time, ts);
-        wsup_printable(e.detail != NULL ? e.detail : "", safe);
+        text_safe(safe, sizeof safe, e.detail != NULL ? e.detail : "", e.detail != NULL ? strlen(e.detail) : 0);
         buf_printf(&w->out, "%s is suppressed%s%s: reason %s, since %s UTC, by %s%s%s\n", addr,
                    e.address != addr ? " via " : "", e.address != addr ? e.address : "",
                    e.reason ? e.reason : "?", ts, e.source ? e.source : "?",

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "exitcodes.h"
+#include "text_safe.h"
 #include "wctl_cmds.h"
 #include "wctl_out.h"
 #include "wctl_sup.h"
@@ -123,12 +124,12 @@ static void render_text(const struct dumped *d, struct buf *b)
     char safe[WCTL_SAFE_MAX];
     int pairs = strcmp(d->type, "hash") == 0 || strcmp(d->type, "zset") == 0;
 
-    wsup_printable(d->key, safe);
+    text_safe(safe, sizeof safe, d->key, strlen(d->key));
     buf_printf(b, "%s  %s", safe, d->type);
     if (d->ttl >= 0)
         buf_printf(b, "  ttl=%lld", d->ttl);
     if (strcmp(d->type, "string") == 0 && d->n == 1) {
-        wsup_printable(d->v[0], safe);
+        text_safe(safe, sizeof safe, d->v[0], strlen(d->v[0]));
         buf_printf(b, "  %s\n", safe);
         return;
     }
@@ -138,10 +139,10 @@ static void render_text(const struct dumped *d, struct buf *b)
     }
     buf_append_char(b, '\n');
     for (size_t j = 0; j < d->n; j += pairs ? 2 : 1) {
-        wsup_printable(d->v[j], safe);
+        text_safe(safe, sizeof safe, d->v[j], strlen(d->v[j]));
         buf_printf(b, "    %s", safe);
         if (pairs && j + 1 < d->n) {
-            wsup_printable(d->v[j + 1], safe);
+            text_safe(safe, sizeof safe, d->v[j + 1], strlen(d->v[j + 1]));
             buf_printf(b, " = %s", safe);
         }
         buf_append_char(b, '\n');

@@ -37,6 +37,7 @@
 #include <strings.h>
 
 #include "exitcodes.h"
+#include "text_safe.h"
 #include "warmup_model.h"
 #include "wctl_audit.h"
 #include "wctl_cmds.h"
@@ -178,7 +179,7 @@ static int ip_arg(const char *s, char out[INET6_ADDRSTRLEN + 1])
     if (n == 0 || n > INET6_ADDRSTRLEN ||
         (inet_pton(AF_INET, s, bin) != 1 && inet_pton(AF_INET6, s, bin) != 1)) {
         char safe[WCTL_SAFE_MAX];
-        wsup_printable(s, safe);
+        text_safe(safe, sizeof safe, s, n);
         wctl_err("\"%s\" is not an IPv4 or IPv6 address", safe);
         return -1;
     }

@@ -10,12 +10,10 @@
 #include "wctl_addr.h"
 #include "wctl_fmt.h"
 
-#define WCTL_SAFE_MAX 1400
+#define WCTL_SAFE_MAX 1400   /* buffer for text_safe() of untrusted text shown to the operator */
 
 /* Normalises a command-line address; prints the error and returns -1 if bad. */
 int wsup_address_arg(const char *arg, char addr[WCTL_ADDR_MAX + 1]);
-/* Printable rendering (\xNN for control bytes) of untrusted text. */
-void wsup_printable(const char *s, char out[WCTL_SAFE_MAX]);
 /* The entry's key; -1 (reported) if impossible. */
 int wsup_key(struct wctl *w, const char *addr, char key[RKEY_MAX]);
 /*
