@@ -202,6 +202,25 @@ static bool says_bounce(const struct walk *w)
     return false;
 }
 
+/* Where the returned original's header starts: at `cut` when a header
+ * field starts there, else after the marker line ("------ This is a copy
+ * of the message ...") and the blank lines that follow it. */
+static size_t past_marker(const char *t, size_t n, size_t cut)
+{
+    size_t i = cut;
+    while (i < n && t[i] != '\n' && t[i] != ':' && t[i] != ' ' && t[i] != '\t')
+        i++;
+    if (i < n && t[i] == ':' && i > cut)
+        return cut;   /* "Name:" - a header field */
+    while (i < n && t[i] != '\n')
+        i++;
+    while (i < n && (t[i] == '\n' || t[i] == '\r' || t[i] == ' ' || t[i] == '\t'))
+        i++;
+    while (i > cut && t[i - 1] != '\n')   /* back to the line start */
+        i--;
+    return i;
+}
+
 /* Offset of the first line of s[0..n) starting with `field` (case-insensitive), or -1. */
 static long line_with_field(const char *s, size_t n, const char *field)
 {
@@ -441,8 +460,10 @@ int bounce_parse(const char *msg, size_t len, const struct inbound_parse_ctx *ct
         if (w.text.data == NULL)
             buf_append(&w.text, "", 0);
         size_t cut = w.text.len > 0 ? bounce_text_original_start(w.text.data, w.text.len) : 0;
-        if (out->original.message_id == NULL && cut < w.text.len)
-            bounce_original_read_text(w.text.data + cut, w.text.len - cut, ctx->limits, out, w.original_to);
+        if (out->original.message_id == NULL && cut < w.text.len) {
+            size_t start = past_marker(w.text.data, w.text.len, cut);
+            bounce_original_read_text(w.text.data + start, w.text.len - start, ctx->limits, out, w.original_to);
+        }
         const char *skip_list[] = {w.top_from, w.top_to, w.delivered_to, ctx->envelope_recipient,
                                    out->original.from, out->original.return_path, NULL};
         /* entries may be NULL or empty: compact them so the list ends at its first NULL */

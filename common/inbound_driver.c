@@ -43,7 +43,7 @@
 
 struct driver_options {
     const char *config;
-    bool dry_run, json, check, quiet, progress, batch, pipe, verbose;
+    bool dry_run, json, check, quiet, progress, batch, pipe, verbose, foreground;
     char **args;
     int nargs;
 };
@@ -72,11 +72,11 @@ struct driver {
 static void usage(FILE *f, const char *name)
 {
     fprintf(f,
-            "usage: %s [-c FILE] [--dry-run] [--json] [SENDER RECIPIENT [ORIGINAL_RECIPIENT] [QUEUE_ID]]\n"
+            "usage: %s [-c FILE] [-f] [--dry-run] [--json] [SENDER RECIPIENT [ORIGINAL_RECIPIENT] [QUEUE_ID]]\n"
             "       %s [-c FILE] [--dry-run] [--json] [-q] [-v] [--no-progress] FILE|DIR|MBOX...\n"
             "       %s -n [-c FILE] | --version | --help\n"
             "Pipe mode reads one message on stdin (envelope from argv, or SENDER/RECIPIENT in the\n"
-            "environment under Exim); batch mode reads every message of the files, directories\n"
+            "environment under Exim), logging to syslog (-f: to stderr); batch mode reads every message of the files, directories\n"
             "(maildirs too) and mboxes named.  --dry-run touches no Redis and no files.\n"
             "Exit: 0 done (unrecognized mail is quarantined), 75 temporary trouble (retry),\n"
             "64 usage, 78 configuration.\n",
@@ -89,7 +89,8 @@ static int parse_options(int argc, char **argv, const char *name, struct driver_
     static const struct option longs[] = {
         {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'n'},
         {"dry-run", no_argument, NULL, OPT_DRY}, {"json", no_argument, NULL, OPT_JSON},
-        {"quiet", no_argument, NULL, 'q'}, {"verbose", no_argument, NULL, 'v'}, {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+        {"quiet", no_argument, NULL, 'q'}, {"verbose", no_argument, NULL, 'v'},
+        {"foreground", no_argument, NULL, 'f'}, {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
         {"batch", no_argument, NULL, OPT_BATCH}, {"pipe", no_argument, NULL, OPT_PIPE},
         {"version", no_argument, NULL, OPT_VERSION}, {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -98,12 +99,13 @@ static int parse_options(int argc, char **argv, const char *name, struct driver_
     o->progress = true;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+c:nqvh", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+c:nqvfh", longs, NULL)) != -1) {
         switch (c) {
         case 'c': o->config = optarg; break;
         case 'n': o->check = true; break;
         case 'q': o->quiet = true; break;
         case 'v': o->verbose = true; break;
+        case 'f': o->foreground = true; break;
         case OPT_DRY: o->dry_run = true; break;
         case OPT_JSON: o->json = true; break;
         case OPT_NO_PROGRESS: o->progress = false; break;
@@ -432,7 +434,7 @@ int inbound_main(int argc, char **argv, const struct inbound_program *prog)
         return rc - 1000;
     if (rc >= 0)
         return rc;
-    log_open(prog->name, d.opt.batch || d.opt.dry_run || d.opt.check || isatty(2));
+    log_open(prog->name, d.opt.foreground || d.opt.batch || d.opt.dry_run || d.opt.check || isatty(2));
     if ((rc = setup(&d)) != 0 || d.opt.check) {
         teardown(&d);
         return rc;
