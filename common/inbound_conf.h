@@ -20,15 +20,30 @@
 
 #include "config.h"
 
+/* One soft-bounce escalation rule: `count` soft bounces of one category,
+ * the first and the last at least `span` apart, suppress the address. */
+struct inbound_escalation {
+    char      *category;
+    long long  count;
+    long long  span;
+};
+
+/* Built in when soft_escalate is not configured: mailboxfull 3 events over
+ * >= 72 h, suspend 2 events >= 24 h apart. */
+extern const struct inbound_escalation inbound_escalation_defaults[];
+extern const size_t inbound_escalation_ndefaults;
+
+/* The rule for a category (configured list, else the defaults), or NULL. */
+const struct inbound_escalation *inbound_escalation_find(const struct cfg_list *configured, const char *category);
+
 struct inbound_conf {
     int        accept_unverified;      /* act on reports whose trace could not be verified */
     char      *quarantine_dir;         /* unrecognized messages are kept here (pipe mode); NULL: logged only */
     char      *rules_file;             /* extra classifier rules (conf/bounce-rules.conf format) */
     char      *verp_delimiters;        /* two characters: prefix end, local/domain split ("+=") */
     char      *verp_prefix;            /* required VERP prefix ("bounces"), or NULL: any */
-    long long  soft_escalate_count;    /* soft bounces of one address that suppress it (0: never) */
-    long long  soft_escalate_span;     /* ... spread over at least this long */
-    long long  soft_escalate_window;   /* ... counted over this window */
+    struct cfg_list soft_escalate;     /* struct inbound_escalation; empty: the defaults */
+    long long  soft_escalate_window;   /* soft bounces are remembered this long */
     long long  soft_suppress_ttl;      /* how long an escalated soft-bounce suppression lasts */
     long long  seen_ttl;               /* a report (by content digest) is acted on once within this */
     long long  stream_maxlen;          /* pf:bounces / pf:complaints capped at about this many entries */

@@ -15,75 +15,83 @@
 
 #define HEALTH_TTL "691200"   /* 8 days, as pf:hl: (docs/redis-keys.md) */
 #define ALERTS_MAXLEN "10000"
-#define KEYS_PER_RCPT 4       /* sup, sb, hl, dh ("-" = none) */
-#define ARGS_PER_RCPT 16
-#define HEAD_ARGS 10
 
 /*
- * KEYS: seen, stream, alerts, then per recipient sup, sb, hl, dh.
- * ARGV: seen_ttl, stream_maxlen, now, n, node, source, soft_count,
- *       soft_span, soft_window, soft_ttl, then per recipient:
+ * KEYS: stream, alerts, then per recipient seen, sup, sb, hl, dh ("-" = none).
+ * ARGV: seen_ttl, stream_maxlen, now, n, node, source, soft_window,
+ *       soft_ttl, then per recipient (19 each):
  *       rcpt type class category status detail queue_id ip provider
  *       suppress count soft(0 none|1 count|2 reset) alert verified why
- *       sender_domain
+ *       sender_domain esc_count esc_span diagnostic
  */
 static const char STORE_LUA[] =
-    "if redis.call('EXISTS', KEYS[1]) == 1 then return {1,0,0,0,0,0} end\n"
     "local now, n = tonumber(ARGV[3]), tonumber(ARGV[4])\n"
-    "local soft_count, soft_span = tonumber(ARGV[7]), tonumber(ARGV[8])\n"
-    "local soft_window, soft_ttl = tonumber(ARGV[9]), tonumber(ARGV[10])\n"
+    "local soft_window, soft_ttl = tonumber(ARGV[7]), tonumber(ARGV[8])\n"
     "local rank = {soft=1, unsubscribe=2, hard=3, import=3, manual=4, complaint=5}\n"
-    "local sup_n, cnt_n, esc_n, al_n, st_n = 0, 0, 0, 0, 0\n"
-    "local function suppress(key, reason, ttl, detail, qid, ip, prov)\n"
+    "local dup_n, sup_n, cnt_n, esc_n, al_n, st_n = 0, 0, 0, 0, 0, 0\n"
+    "local function suppress(key, reason, ttl, a)\n"
     "  local cur = redis.call('HGET', key, 'reason')\n"
-    "  if cur and (rank[cur] or 4) >= rank[reason] then return 0 end\n"
-    "  redis.call('HSET', key, 'reason', reason, 'source', ARGV[6], 'time', now, 'detail', detail)\n"
-    "  if qid ~= '' then redis.call('HSET', key, 'queue_id', qid) end\n"
-    "  if ip ~= '' then redis.call('HSET', key, 'ip', ip, 'provider', prov) end\n"
+    "  if cur and (rank[cur] or 4) >= rank[reason] then\n"
+    "    if cur == reason then redis.call('HSET', key, 'last', now) end\n"
+    "    return 0\n"
+    "  end\n"
+    "  redis.call('HSET', key, 'reason', reason, 'source', ARGV[6], 'time', now, 'last', now,\n"
+    "    'detail', ARGV[a+6], 'category', ARGV[a+4], 'status', ARGV[a+5], 'why', ARGV[a+15])\n"
+    "  redis.call('HSETNX', key, 'first', now)\n"
+    "  if ARGV[a+7] ~= '' then redis.call('HSET', key, 'queue_id', ARGV[a+7]) end\n"
+    "  if ARGV[a+8] ~= '' then redis.call('HSET', key, 'ip', ARGV[a+8], 'provider', ARGV[a+9]) end\n"
     "  if ttl > 0 then redis.call('EXPIRE', key, ttl) else redis.call('PERSIST', key) end\n"
     "  return 1\n"
     "end\n"
     "for i = 0, n - 1 do\n"
-    "  local k, a = 4 + i * 4, 10 + i * 16\n"
-    "  local sup, sb, hl, dh = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]\n"
-    "  local rcpt, typ, cls, cat, status, detail = ARGV[a+1], ARGV[a+2], ARGV[a+3], ARGV[a+4], ARGV[a+5], ARGV[a+6]\n"
-    "  local qid, ip, prov, why_sup, count = ARGV[a+7], ARGV[a+8], ARGV[a+9], ARGV[a+10], ARGV[a+11]\n"
-    "  local soft, alert, verified, why, domain = ARGV[a+12], ARGV[a+13], ARGV[a+14], ARGV[a+15], ARGV[a+16]\n"
-    "  if why_sup ~= '' and sup ~= '-' then sup_n = sup_n + suppress(sup, why_sup, 0, detail, qid, ip, prov) end\n"
-    "  if soft == '1' and sb ~= '-' and soft_count > 0 then\n"
-    "    local c = redis.call('HINCRBY', sb, 'n', 1)\n"
-    "    redis.call('HSETNX', sb, 'first', now)\n"
-    "    redis.call('HSET', sb, 'last', now)\n"
-    "    redis.call('EXPIRE', sb, soft_window)\n"
-    "    local first = tonumber(redis.call('HGET', sb, 'first'))\n"
-    "    if c >= soft_count and now - first >= soft_span and sup ~= '-' then\n"
-    "      local d = c .. ' soft bounces since ' .. first .. ', last ' .. detail\n"
-    "      local s = suppress(sup, 'soft', soft_ttl, string.sub(d, 1, 200), qid, ip, prov)\n"
-    "      esc_n = esc_n + s\n"
-    "      if s == 1 then redis.call('DEL', sb) end\n"
+    "  local k, a = 3 + i * 5, 8 + i * 19\n"
+    "  local seen, sup, sb, hl, dh = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]\n"
+    "  if redis.call('EXISTS', seen) == 1 then\n"
+    "    dup_n = dup_n + 1\n"
+    "  else\n"
+    "    local why_sup, count, soft = ARGV[a+10], ARGV[a+11], ARGV[a+12]\n"
+    "    if why_sup ~= '' and sup ~= '-' then sup_n = sup_n + suppress(sup, why_sup, 0, a) end\n"
+    "    local esc_count, esc_span = tonumber(ARGV[a+17]), tonumber(ARGV[a+18])\n"
+    "    if soft == '1' and sb ~= '-' then\n"
+    "      local c = redis.call('HINCRBY', sb, 'n', 1)\n"
+    "      redis.call('HSETNX', sb, 'first', now)\n"
+    "      redis.call('HSET', sb, 'last', now, 'category', ARGV[a+4])\n"
+    "      redis.call('EXPIRE', sb, soft_window)\n"
+    "      local first = tonumber(redis.call('HGET', sb, 'first'))\n"
+    "      if esc_count > 0 and c >= esc_count and now - first >= esc_span and sup ~= '-' then\n"
+    "        local s = suppress(sup, 'soft', soft_ttl, a)\n"
+    "        if s == 1 then\n"
+    "          redis.call('HSET', sup, 'detail', string.sub(c .. ' soft bounces (' .. ARGV[a+4] .. ') since ' ..\n"
+    "            first .. ', last ' .. ARGV[a+5], 1, 200))\n"
+    "          redis.call('DEL', sb)\n"
+    "        end\n"
+    "        esc_n = esc_n + s\n"
+    "      end\n"
+    "    elseif soft == '2' and sb ~= '-' then\n"
+    "      redis.call('DEL', sb)\n"
     "    end\n"
-    "  elseif soft == '2' and sb ~= '-' then\n"
-    "    redis.call('DEL', sb)\n"
-    "  end\n"
-    "  if count ~= '' then\n"
-    "    if hl ~= '-' then redis.call('HINCRBY', hl, count, 1); redis.call('EXPIRE', hl, " HEALTH_TTL ") end\n"
-    "    if dh ~= '-' then redis.call('HINCRBY', dh, count, 1); redis.call('EXPIRE', dh, " HEALTH_TTL ") end\n"
-    "    if hl ~= '-' or dh ~= '-' then cnt_n = cnt_n + 1 end\n"
-    "  end\n"
-    "  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'time', now, 'node', ARGV[5],\n"
-    "    'source', ARGV[6], 'type', typ, 'recipient', rcpt, 'class', cls, 'category', cat, 'status', status,\n"
-    "    'why', why, 'queue_id', qid, 'ip', ip, 'provider', prov, 'sender_domain', domain, 'verified', verified,\n"
-    "    'action', why_sup)\n"
-    "  st_n = st_n + 1\n"
-    "  if alert == '1' then\n"
-    "    redis.call('XADD', KEYS[3], 'MAXLEN', '~', " ALERTS_MAXLEN ", '*', 'time', now, 'node', ARGV[5],\n"
-    "      'source', ARGV[6], 'type', typ, 'recipient', rcpt, 'category', cat, 'status', status, 'why', why,\n"
-    "      'ip', ip, 'provider', prov, 'sender_domain', domain, 'verified', verified)\n"
-    "    al_n = al_n + 1\n"
+    "    if count ~= '' then\n"
+    "      if hl ~= '-' then redis.call('HINCRBY', hl, count, 1); redis.call('EXPIRE', hl, " HEALTH_TTL ") end\n"
+    "      if dh ~= '-' then redis.call('HINCRBY', dh, count, 1); redis.call('EXPIRE', dh, " HEALTH_TTL ") end\n"
+    "      if hl ~= '-' or dh ~= '-' then cnt_n = cnt_n + 1 end\n"
+    "    end\n"
+    "    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'time', now, 'node', ARGV[5],\n"
+    "      'source', ARGV[6], 'type', ARGV[a+2], 'recipient', ARGV[a+1], 'class', ARGV[a+3],\n"
+    "      'category', ARGV[a+4], 'status', ARGV[a+5], 'why', ARGV[a+15], 'queue_id', ARGV[a+7],\n"
+    "      'ip', ARGV[a+8], 'provider', ARGV[a+9], 'sender_domain', ARGV[a+16], 'verified', ARGV[a+14],\n"
+    "      'action', why_sup, 'diagnostic', ARGV[a+19])\n"
+    "    st_n = st_n + 1\n"
+    "    if ARGV[a+13] == '1' then\n"
+    "      redis.call('XADD', KEYS[2], 'MAXLEN', '~', " ALERTS_MAXLEN ", '*', 'time', now, 'node', ARGV[5],\n"
+    "        'source', ARGV[6], 'type', ARGV[a+2], 'recipient', ARGV[a+1], 'category', ARGV[a+4],\n"
+    "        'status', ARGV[a+5], 'why', ARGV[a+15], 'ip', ARGV[a+8], 'provider', ARGV[a+9],\n"
+    "        'sender_domain', ARGV[a+16], 'verified', ARGV[a+14], 'diagnostic', ARGV[a+19])\n"
+    "      al_n = al_n + 1\n"
+    "    end\n"
+    "    redis.call('SET', seen, '1', 'EX', ARGV[1])\n"
     "  end\n"
     "end\n"
-    "redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])\n"
-    "return {0, sup_n, cnt_n, esc_n, al_n, st_n}\n";
+    "return {dup_n, sup_n, cnt_n, esc_n, al_n, st_n}\n";
 
 static struct redis_script store_script = {"inbound_store", STORE_LUA, ""};
 
@@ -131,11 +139,29 @@ static void push_key(struct argv_list *l, int len, const char *key)
     push(l, len > 0 ? key : "-");
 }
 
-static void rcpt_keys(const struct inbound_store_ctx *ctx, const struct inbound_rcpt *rc,
-                      const struct inbound_action *act, const struct inbound_attr_result *a, const char *provider,
-                      long long hour, struct argv_list *keys)
+/* What makes a recipient line the same event when it comes again: the
+ * returned message (its Message-ID, else its queue id) with the recipient,
+ * action and status; without either, the report's own bytes. */
+static void rcpt_digest(const struct inbound_report *r, const struct inbound_rcpt *rc, const char *report_digest,
+                        char out[INBOUND_DIGEST_HEX])
 {
-    char key[RKEY_MAX];
+    const char *id = r->original.message_id ? r->original.message_id : r->original.queue_id;
+    char text[2400];
+    snprintf(text, sizeof(text), "%s\n%s\n%s\n%s\n%s\n%s", inbound_kind_name(r->kind), id ? id : report_digest,
+             rc->recipient ? rc->recipient : "", rc->action ? rc->action : "", rc->status ? rc->status : "",
+             rc->feedback_type ? rc->feedback_type : "");
+    inbound_digest(text, strlen(text), out);
+}
+
+static void rcpt_keys(const struct inbound_store_ctx *ctx, const struct inbound_report *r,
+                      const struct inbound_rcpt *rc, const struct inbound_action *act,
+                      const struct inbound_attr_result *a, const char *provider, long long hour,
+                      const char *report_digest, struct argv_list *keys)
+{
+    char key[RKEY_MAX], digest[INBOUND_DIGEST_HEX];
+    rcpt_digest(r, rc, report_digest, digest);
+    rkey_seen(ctx->rkeys, key, digest);
+    push(keys, key);
     const char *addr = rc->recipient;
     size_t alen = addr ? strlen(addr) : 0;
     int len = (act->suppress || act->soft == INBOUND_SOFT_COUNT) && addr ? rkey_suppression(ctx->rkeys, key, addr, alen) : -1;
@@ -149,9 +175,9 @@ static void rcpt_keys(const struct inbound_store_ctx *ctx, const struct inbound_
     push_key(keys, len, key);
 }
 
-static void rcpt_args(const struct inbound_report *r, const struct inbound_rcpt *rc,
-                      const struct inbound_action *act, const struct inbound_attr_result *a, const char *provider,
-                      struct argv_list *args)
+static void rcpt_args(const struct inbound_conf *conf, const struct inbound_report *r,
+                      const struct inbound_rcpt *rc, const struct inbound_action *act,
+                      const struct inbound_attr_result *a, const char *provider, struct argv_list *args)
 {
     char detail[200];
     const char *cat = rc->classified ? rc->verdict.category : "";
@@ -176,6 +202,13 @@ static void rcpt_args(const struct inbound_report *r, const struct inbound_rcpt 
     push(args, a->view.verified ? "1" : "0");
     push(args, rc->classified ? rc->verdict.why : act->why);
     push(args, a->sender_domain);
+    const struct inbound_escalation *esc =
+        act->soft == INBOUND_SOFT_COUNT ? inbound_escalation_find(&conf->soft_escalate, cat) : NULL;
+    push_num(args, esc ? esc->count : 0);
+    push_num(args, esc ? esc->span : 0);
+    char diag[512];
+    snprintf(diag, sizeof(diag), "%s", rc->diagnostic ? rc->diagnostic : "");
+    push(args, diag);
 }
 
 int inbound_store_apply(const struct inbound_store_ctx *ctx, const struct inbound_report *r,
@@ -187,9 +220,6 @@ int inbound_store_apply(const struct inbound_store_ctx *ctx, const struct inboun
         redis_script_init(&store_script);
     struct argv_list keys = {0}, args = {0};
     char key[RKEY_MAX];
-    if (rkey_seen(ctx->rkeys, key, digest) < 0)
-        return -1;
-    push(&keys, key);
     bool complaint = r->kind == INBOUND_COMPLAINT || r->kind == INBOUND_AUTHFAIL;
     rkey_inbound_stream(ctx->rkeys, key, complaint ? RKEY_STREAM_COMPLAINTS : RKEY_STREAM_BOUNCES);
     push(&keys, key);
@@ -202,8 +232,6 @@ int inbound_store_apply(const struct inbound_store_ctx *ctx, const struct inboun
     push_num(&args, 0);   /* n, set below */
     push(&args, ctx->node);
     push(&args, ctx->program);
-    push_num(&args, c->soft_escalate_count);
-    push_num(&args, c->soft_escalate_span);
     push_num(&args, c->soft_escalate_window);
     push_num(&args, c->soft_suppress_ttl);
     long long hour = (long long)now / 3600, n = 0;
@@ -218,8 +246,8 @@ int inbound_store_apply(const struct inbound_store_ctx *ctx, const struct inboun
         if (r->kind == INBOUND_AUTOREPLY && act.soft == INBOUND_SOFT_NONE)
             continue;
         const char *provider = inbound_attr_provider(ctx->attr, a, rc->recipient);
-        rcpt_keys(ctx, rc, &act, a, provider, hour, &keys);
-        rcpt_args(r, rc, &act, a, provider, &args);
+        rcpt_keys(ctx, r, rc, &act, a, provider, hour, digest, &keys);
+        rcpt_args(c, r, rc, &act, a, provider, &args);
         n++;
     }
     free(args.v[3]);
@@ -234,10 +262,11 @@ int inbound_store_apply(const struct inbound_store_ctx *ctx, const struct inboun
                 redis_last_error(ctx->redis));
         rc = -1;
     } else if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 6) {
-        long long *f[] = {NULL, &res->suppressed, &res->counted, &res->escalated, &res->alerts, &res->streamed};
-        res->duplicate = rep->element[0]->integer == 1;
-        for (size_t i = 1; i < 6; i++)
+        long long dups = 0;
+        long long *f[] = {&dups, &res->suppressed, &res->counted, &res->escalated, &res->alerts, &res->streamed};
+        for (size_t i = 0; i < 6; i++)
             *f[i] = rep->element[i]->type == REDIS_REPLY_INTEGER ? rep->element[i]->integer : 0;
+        res->duplicate = n > 0 && dups == n;
     } else {
         log_msg(LOG_LVL_ERROR, "%s: Redis script inbound_store: %s", ctx->program,
                 rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");

@@ -224,7 +224,8 @@ def test_a_stronger_suppression_is_never_weakened(bp, redis_server):
 
 def test_soft_bounces_escalate_into_an_expiring_suppression(bin_path, lab_dir, redis_server):
     bp = BounceProc(bin_path("bounce-proc"), lab_dir("bounce"), redis_server,
-                    extra='soft_escalate_count = 3; soft_escalate_span = 0; soft_suppress_ttl = "7d";')
+                    extra='soft_escalate = ( { category = "mailboxfull"; count = 3; span = 0; } ); '
+                          'soft_suppress_ttl = "7d";')
     r = redis_server.client()
     full = "552 5.2.2 <{r}>: Mailbox full, quota exceeded"
     for i in range(3):
@@ -235,7 +236,9 @@ def test_soft_bounces_escalate_into_an_expiring_suppression(bin_path, lab_dir, r
         if i < 2:
             assert not r.exists("pf:sup:{full@gmail.com}")
             assert int(r.hget("pf:sb:{full@gmail.com}", "n")) == i + 1
-    assert r.hget("pf:sup:{full@gmail.com}", "reason") == b"soft"
+    sup = {k.decode(): v.decode() for k, v in r.hgetall("pf:sup:{full@gmail.com}").items()}
+    assert sup["reason"] == "soft" and sup["category"] == "mailboxfull" and sup["status"] == "5.2.2"
+    assert sup["detail"].startswith("3 soft bounces (mailboxfull)") and sup["why"]
     assert 6 * 86400 < r.ttl("pf:sup:{full@gmail.com}") <= 7 * 86400
     assert not r.exists("pf:sb:{full@gmail.com}")
     assert health(r) == {"soft": 3}
@@ -248,13 +251,29 @@ def test_soft_bounces_escalate_into_an_expiring_suppression(bin_path, lab_dir, r
 
 def test_soft_escalation_needs_its_span(bin_path, lab_dir, redis_server):
     bp = BounceProc(bin_path("bounce-proc"), lab_dir("bounce"), redis_server,
-                    extra='soft_escalate_count = 2; soft_escalate_span = "3d";')
+                    extra='soft_escalate = ( { category = "mailboxfull"; count = 2; span = "3d"; } );')
     r = redis_server.client()
     for i in range(4):
         attribution(r, "S%d" % i)
         bp.pipe(dsn("full@gmail.com", status="4.2.2", diag="452 4.2.2 Mailbox full", qid="S%d" % i))
     assert not r.exists("pf:sup:{full@gmail.com}")         # four in a minute are not three days
     assert int(r.hget("pf:sb:{full@gmail.com}", "n")) == 4
+
+
+def test_default_escalation_waits_72_hours_and_other_soft_categories_never_escalate(bp, redis_server):
+    r = redis_server.client()
+    for i in range(5):
+        attribution(r, "F%d" % i)
+        bp.pipe(dsn("full@gmail.com", status="5.2.2", diag="552 5.2.2 Mailbox full", qid="F%d" % i))
+        bp.pipe(dsn("spam@gmail.com", status="5.7.1", diag="550 5.7.1 Message rejected as spam", qid="F%d" % i))
+    assert int(r.hget("pf:sb:{full@gmail.com}", "n")) == 5
+    assert not r.exists("pf:sup:{full@gmail.com}")         # five within a minute: not 72 hours
+    # the first of them three days ago (as if): the next one escalates
+    r.hset("pf:sb:{full@gmail.com}", "first", int(time.time()) - 73 * 3600)
+    attribution(r, "F9")
+    bp.pipe(dsn("full@gmail.com", status="5.2.2", diag="552 5.2.2 Mailbox full", qid="F9"))
+    assert r.hget("pf:sup:{full@gmail.com}", "reason") == b"soft"
+    assert not r.exists("pf:sup:{spam@gmail.com}")         # spamdetected has no escalation rule
 
 
 def test_our_own_fault_alerts_and_never_suppresses(bp, redis_server):
