@@ -43,7 +43,7 @@
 
 struct driver_options {
     const char *config;
-    bool dry_run, json, check, quiet, progress, batch, pipe, verbose, foreground;
+    bool dry_run, json, check, quiet, progress, batch, pipe, verbose, foreground, print_config;
     char **args;
     int nargs;
 };
@@ -74,7 +74,7 @@ static void usage(FILE *f, const char *name)
     fprintf(f,
             "usage: %s [-c FILE] [-f] [--dry-run] [--json] [SENDER RECIPIENT [ORIGINAL_RECIPIENT] [QUEUE_ID]]\n"
             "       %s [-c FILE] [--dry-run] [--json] [-q] [-v] [--no-progress] FILE|DIR|MBOX...\n"
-            "       %s -n [-c FILE] | --version | --help\n"
+            "       %s -n [-v] [-c FILE] | --print-config [-c FILE] | --version | --help\n"
             "Pipe mode reads one message on stdin (envelope from argv, or SENDER/RECIPIENT in the\n"
             "environment under Exim), logging to syslog (-f: to stderr); batch mode reads every message of the files, directories\n"
             "(maildirs too) and mboxes named.  --dry-run touches no Redis and no files.\n"
@@ -85,14 +85,14 @@ static void usage(FILE *f, const char *name)
 
 static int parse_options(int argc, char **argv, const char *name, struct driver_options *o)
 {
-    enum { OPT_VERSION = 1000, OPT_NO_PROGRESS, OPT_BATCH, OPT_PIPE, OPT_DRY, OPT_JSON };
+    enum { OPT_VERSION = 1000, OPT_NO_PROGRESS, OPT_BATCH, OPT_PIPE, OPT_DRY, OPT_JSON, OPT_PRINT };
     static const struct option longs[] = {
         {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'n'},
         {"dry-run", no_argument, NULL, OPT_DRY}, {"json", no_argument, NULL, OPT_JSON},
         {"quiet", no_argument, NULL, 'q'}, {"verbose", no_argument, NULL, 'v'},
         {"foreground", no_argument, NULL, 'f'}, {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
         {"batch", no_argument, NULL, OPT_BATCH}, {"pipe", no_argument, NULL, OPT_PIPE},
-        {"version", no_argument, NULL, OPT_VERSION}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, OPT_VERSION}, {"print-config", no_argument, NULL, OPT_PRINT}, {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof(*o));
@@ -111,6 +111,7 @@ static int parse_options(int argc, char **argv, const char *name, struct driver_
         case OPT_NO_PROGRESS: o->progress = false; break;
         case OPT_BATCH: o->batch = true; break;
         case OPT_PIPE: o->pipe = true; break;
+        case OPT_PRINT: o->print_config = o->check = true; break;
         case OPT_VERSION: startup_print_version(name); return PF_EXIT_OK + 1000;
         case 'h': usage(stdout, name); return PF_EXIT_OK + 1000;
         default: usage(stderr, name); return PF_EXIT_USAGE;
@@ -174,7 +175,7 @@ static int setup(struct driver *d)
     }
     char err[256] = "";
     d->rules = reply_rules_default(err, sizeof(err));
-    if (d->rules == NULL || (d->conf.rules_file != NULL &&
+    if (d->rules == NULL || (d->conf.rules_file != NULL && d->conf.rules_file[0] != '\0' &&
                              reply_rules_load_file(d->rules, d->conf.rules_file, err, sizeof(err)) != 0)) {
         fprintf(stderr, "%s: classifier rules: %s\n", name, err);
         log_msg(LOG_LVL_ERROR, "classifier rules: %s", err);
@@ -186,6 +187,10 @@ static int setup(struct driver *d)
     if (d->providers == NULL || rkeys_init(&d->rkeys, d->redis_conf.key_prefix) != 0) {
         fprintf(stderr, "%s: %s\n", name, d->providers == NULL ? err : "redis.key_prefix is invalid");
         return PF_EXIT_CONFIG;
+    }
+    if (d->opt.print_config) {
+        cfg_print(stdout, d->sections, 4);
+        return fflush(stdout) == 0 ? PF_EXIT_OK : PF_EXIT_FAILURE;
     }
     if (d->opt.check)
         return startup_check_only(name, d->opt.config, d->sections, 4, d->opt.verbose);

@@ -13,8 +13,9 @@ import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SAMPLE = os.path.join(ROOT, "conf", "postflow.conf")
-PROGRAMS = ["milter-dkim", "policyd-warmup", "warmupctl"]
-OWN_SECTION = {"milter-dkim": "milter_dkim", "policyd-warmup": "policy", "warmupctl": "warmupctl"}
+PROGRAMS = ["milter-dkim", "policyd-warmup", "warmupctl", "bounce-proc", "fbl-proc"]
+OWN_SECTION = {"milter-dkim": "milter_dkim", "policyd-warmup": "policy", "warmupctl": "warmupctl",
+               "bounce-proc": "bounce", "fbl-proc": "fbl"}
 
 
 def run(args, **kw):
