@@ -181,6 +181,8 @@ static int setup(struct driver *d)
         log_msg(LOG_LVL_ERROR, "classifier rules: %s", err);
         return PF_EXIT_CONFIG;
     }
+    if (d->opt.batch)
+        reply_rules_jit(d->rules);   /* thousands of messages: worth compiling; one pipe message is not */
     if ((rc = load_trace_keys(d)) != 0)
         return rc;
     d->providers = provider_map_new(NULL, 0, err, sizeof(err));
@@ -194,8 +196,8 @@ static int setup(struct driver *d)
     }
     if (d->opt.check)
         return startup_check_only(name, d->opt.config, d->sections, 4, d->opt.verbose);
-    /* batch runs print a summary; their per-recipient lines need -v */
-    if (d->opt.batch && !d->opt.verbose && log_get_level() > LOG_LVL_NOTICE)
+    /* batch and dry runs print a summary or JSON; their per-recipient lines need -v */
+    if ((d->opt.batch || d->opt.dry_run) && !d->opt.verbose && log_get_level() > LOG_LVL_NOTICE)
         log_set_level(LOG_LVL_NOTICE);
     if (d->opt.verbose)
         log_set_level(LOG_LVL_INFO);

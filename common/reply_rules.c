@@ -39,6 +39,7 @@ struct rules_parse {
     char       *err;
     size_t      errsize;
     bool        replace;
+    bool        jit;
     char      (*drops)[REPLY_RULE_NAME_MAX];
     size_t      ndrops;
 };
@@ -63,6 +64,13 @@ static void rule_free(struct reply_rule *r)
 struct reply_rules *reply_rules_new(void)
 {
     return xcalloc(1, sizeof(struct reply_rules));
+}
+
+void reply_rules_jit(struct reply_rules *rules)
+{
+    rules->jit = true;
+    for (size_t i = 0; i < rules->n; i++)
+        (void)pcre2_jit_compile(rules->v[i].re, PCRE2_JIT_COMPLETE);
 }
 
 void reply_rules_free(struct reply_rules *rules)
@@ -224,7 +232,8 @@ static int compile_pattern(struct rules_parse *p, struct reply_rule *r, const ch
         pcre2_get_error_message(ec, msg, sizeof(msg));
         return rules_fail(p, "bad pattern at offset %zu: %s", (size_t)off, (const char *)msg);
     }
-    (void)pcre2_jit_compile(r->re, PCRE2_JIT_COMPLETE);   /* no JIT: interpreted, same result */
+    if (p->jit)
+        (void)pcre2_jit_compile(r->re, PCRE2_JIT_COMPLETE);   /* no JIT: interpreted, same result */
     r->pattern = xstrndup(s, len);
     return 0;
 }
@@ -384,7 +393,7 @@ static bool duplicate_names(struct rules_parse *p, const struct reply_rules *scr
 int reply_rules_load_text(struct reply_rules *rules, const char *label,
                           const char *text, size_t len, char *err, size_t errsize)
 {
-    struct rules_parse p = { .label = label, .err = err, .errsize = errsize };
+    struct rules_parse p = { .label = label, .err = err, .errsize = errsize, .jit = rules->jit };
     struct reply_rules scratch = { 0 };
     int rc = parse_text(&p, &scratch, text, len);
     if (rc == 0 && duplicate_names(&p, &scratch))

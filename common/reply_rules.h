@@ -63,6 +63,7 @@ struct reply_rule {
 struct reply_rules {
     struct reply_rule *v;          /* owned array */
     size_t             n, cap;
+    bool               jit;        /* patterns are JIT-compiled (reply_rules_jit) */
 };
 
 /* The built-in rule text (conf/bounce-rules.conf, reply_rules_default.c). */
