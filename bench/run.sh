@@ -23,7 +23,11 @@
 #	     sender, request cache off) and policyd-warmup, and redis-benchmark
 #	     EVALSHA of a comparable rate-limit script (bench/ratelimit.lua),
 #	     at 1, 16, 64 and 256 connections; then the RSS of policyd-warmup
-#	     over 1M requests.
+#	     over 1M requests;
+#	  5. bounce-proc and fbl-proc (bench/inbound_bench.py) against Sisimai
+#	     (bench/sisimai_batch.pl, Debian's libsisimai-perl) on the corpora in
+#	     tests/corpus: batch messages/s on one core, one pipe invocation
+#	     with a real Redis (p50/p99), peak RSS on hostile sizes.
 #	The load generators are compiled here into build/bench/.  A program of
 #	ours missing from POSTFLOW_BIN (default ./bin) is reported "not built".
 #	The report (ratios ours/peer) is printed and written to
@@ -387,6 +391,10 @@ if have policyd-warmup; then
 	echo "policymem daemon=policyd-warmup evalsha=$((calls1 - calls0)) $line" >> "$RESULTS"
 	[ $rc -eq 0 ] || fail "policyd-warmup memory run: $(head -3 "$W/log/pl.err" | tr '\n' ' ')"
 fi
+
+# ---- 5. bounce-proc and fbl-proc against Sisimai ------------------------------
+log "bounce-proc, fbl-proc and Sisimai: batch on one core, pipe invocations, memory"
+$PY "$ROOT/bench/inbound_bench.py" "$BIN" "$W/inbound" "$QUICK" >> "$RESULTS" || fail "inbound_bench.py failed"
 
 # ---- report -------------------------------------------------------------------
 $PY "$ROOT/bench/report.py" "$RESULTS" > "$OUT/report.md" || FAILED=1
