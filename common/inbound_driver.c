@@ -67,6 +67,7 @@ struct driver {
     struct inbound_attr_ctx attr;
     struct inbound_store_ctx store;
     struct buf out;
+    bool log_to_stderr;
 };
 
 static void usage(FILE *f, const char *name)
@@ -398,6 +399,13 @@ static int run_pipe(struct driver *d)
     buf_free(&msg);
     if (rc == 0 && fflush(stdout) != 0)
         rc = PF_EXIT_TEMPFAIL;
+    /* Postfix's pipe(8) and Exim put the command's output into the deferral
+     * reason (mailq, the log): say there why, once, when the log is elsewhere */
+    if (rc == PF_EXIT_TEMPFAIL && !d->log_to_stderr) {
+        const char *why = d->redis != NULL ? redis_last_error(d->redis) : "";
+        fprintf(stderr, "%s: temporary failure%s%s: exit 75, retry later\n", d->prog->name,
+                why[0] ? ", Redis: " : "", why);
+    }
     return rc;
 }
 
@@ -441,7 +449,8 @@ int inbound_main(int argc, char **argv, const struct inbound_program *prog)
         return rc - 1000;
     if (rc >= 0)
         return rc;
-    log_open(prog->name, d.opt.foreground || d.opt.batch || d.opt.dry_run || d.opt.check || isatty(2));
+    d.log_to_stderr = d.opt.foreground || d.opt.batch || d.opt.dry_run || d.opt.check || isatty(2);
+    log_open(prog->name, d.log_to_stderr);
     if ((rc = setup(&d)) != 0 || d.opt.check) {
         teardown(&d);
         return rc;

@@ -38,7 +38,7 @@ import re
 from labproc import LabError
 
 __all__ = ["MAIN_CF_SNIPPET", "MASTER_CF_SNIPPET", "SNIPPET_POLICY_ADDRESS", "POLICY_PARAMS",
-           "KNOWN_OTHER_PARAMS", "parse_main_cf", "parse_master_cf", "policy_params",
+           "KNOWN_OTHER_PARAMS", "parse_main_cf", "parse_master_cf", "pipe_transport", "policy_params",
            "ip_transports"]
 
 CONF_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "conf")
@@ -96,7 +96,9 @@ def parse_main_cf(text, path="main.cf"):
 
 
 def parse_master_cf(text, path="master.cf"):
-    """[(line number, [8 fields], [(option, value)])] of master.cf TEXT."""
+    """[(line number, [8 fields], [(option, value)])] of master.cf TEXT.
+    A pipe(8) entry's arguments (flags=, user=, argv=...) are not -o options:
+    they are given as one option ("pipe", "the arguments")."""
     entries = []
     for no, line in _logical_lines(text):
         words = line.split()
@@ -104,6 +106,9 @@ def parse_master_cf(text, path="master.cf"):
             raise LabError("%s:%d: a master.cf entry has 8 fields: %r" % (path, no, line))
         fields, rest = words[:8], words[8:]
         opts = []
+        if fields[7] == "pipe":
+            entries.append((no, fields, [("pipe", " ".join(rest))]))
+            continue
         while rest:
             if rest[0] != "-o" or len(rest) < 2 or "=" not in rest[1]:
                 raise LabError("%s:%d: expected '-o name=value' options after the command: %r"
@@ -141,9 +146,25 @@ def policy_params(socket, path=MAIN_CF_SNIPPET):
     return out
 
 
+def pipe_transport(name, path=MASTER_CF_SNIPPET):
+    """The shipped pipe(8) entry NAME: {"flags": ..., "user": ..., "argv": [...]}."""
+    for no, fields, opts in parse_master_cf(_read(path), path):
+        if fields[0] == name and fields[7] == "pipe":
+            words = dict(opts)["pipe"].split()
+            out = {"argv": []}
+            for i, w in enumerate(words):
+                if w.startswith("argv="):
+                    out["argv"] = [w[5:]] + words[i + 1:]
+                    break
+                k, _, v = w.partition("=")
+                out[k] = v
+            return out
+    raise LabError("%s has no pipe transport %s" % (path, name))
+
+
 def ip_transports(ips, path=MASTER_CF_SNIPPET):
     """master.cf entries (text) of the shipped per-IP transports for IPS (see module doc)."""
-    entries = parse_master_cf(_read(path), path)
+    entries = [e for e in parse_master_cf(_read(path), path) if e[1][7] != "pipe"]
     if len(entries) < len(ips):
         raise LabError("%s has %d transports, the test needs %d" % (path, len(entries), len(ips)))
     out = []
