@@ -57,6 +57,7 @@ struct inbound_rcpt {
     char *diagnostic;          /* Diagnostic-Code text or the MTA's words, or NULL */
     char *remote_mta;          /* Remote-MTA host, or NULL */
     char *feedback_type;       /* complaints: abuse|fraud|not-spam|virus|other|unsubscribe|auth-failure */
+    const char *command;       /* static: the SMTP command the answer was to ("DATA", "RCPT"), or NULL */
     bool  classified;          /* verdict below is set */
     struct reply_verdict verdict;
 };

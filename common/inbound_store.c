@@ -19,10 +19,10 @@
 /*
  * KEYS: stream, alerts, then per recipient seen, sup, sb, hl, dh ("-" = none).
  * ARGV: seen_ttl, stream_maxlen, now, n, node, source, soft_window,
- *       soft_ttl, then per recipient (19 each):
+ *       soft_ttl, then per recipient (21 each):
  *       rcpt type class category status detail queue_id ip provider
  *       suppress count soft(0 none|1 count|2 reset) alert verified why
- *       sender_domain esc_count esc_span diagnostic
+ *       sender_domain esc_count esc_span diagnostic dsn_action command
  */
 static const char STORE_LUA[] =
     "local now, n = tonumber(ARGV[3]), tonumber(ARGV[4])\n"
@@ -44,7 +44,7 @@ static const char STORE_LUA[] =
     "  return 1\n"
     "end\n"
     "for i = 0, n - 1 do\n"
-    "  local k, a = 3 + i * 5, 8 + i * 19\n"
+    "  local k, a = 3 + i * 5, 8 + i * 21\n"
     "  local seen, sup, sb, hl, dh = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]\n"
     "  if redis.call('EXISTS', seen) == 1 then\n"
     "    dup_n = dup_n + 1\n"
@@ -79,7 +79,7 @@ static const char STORE_LUA[] =
     "      'source', ARGV[6], 'type', ARGV[a+2], 'recipient', ARGV[a+1], 'class', ARGV[a+3],\n"
     "      'category', ARGV[a+4], 'status', ARGV[a+5], 'why', ARGV[a+15], 'queue_id', ARGV[a+7],\n"
     "      'ip', ARGV[a+8], 'provider', ARGV[a+9], 'sender_domain', ARGV[a+16], 'verified', ARGV[a+14],\n"
-    "      'action', why_sup, 'diagnostic', ARGV[a+19])\n"
+    "      'action', why_sup, 'diagnostic', ARGV[a+19], 'dsn_action', ARGV[a+20], 'command', ARGV[a+21])\n"
     "    st_n = st_n + 1\n"
     "    if ARGV[a+13] == '1' then\n"
     "      redis.call('XADD', KEYS[2], 'MAXLEN', '~', " ALERTS_MAXLEN ", '*', 'time', now, 'node', ARGV[5],\n"
@@ -209,6 +209,8 @@ static void rcpt_args(const struct inbound_conf *conf, const struct inbound_repo
     char diag[512];
     snprintf(diag, sizeof(diag), "%s", rc->diagnostic ? rc->diagnostic : "");
     push(args, diag);
+    push(args, rc->action);
+    push(args, rc->command);
 }
 
 int inbound_store_apply(const struct inbound_store_ctx *ctx, const struct inbound_report *r,
