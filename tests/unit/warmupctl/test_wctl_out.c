@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "wctl_fmt.h"
-#include "wctl_out.h"
+#include "wctl_table.h"
 #include "wctl_prom.h"
 
 static const char *json_of(struct buf *b, const char *s, size_t n)
@@ -49,15 +49,15 @@ static void table_aligns_columns_and_neutralises_controls(void **state)
     struct buf b;
     (void)state;
     buf_init(&b, 0);
-    wtable_init(&t, 3, heads, 0x2u);
-    wtable_add(&t, r1);
-    wtable_add(&t, r2);
-    wtable_render(&t, &b);
+    wctl_table_init(&t, 3, heads, 0x2u);
+    wctl_table_add(&t, r1);
+    wctl_table_add(&t, r2);
+    wctl_table_render(&t, &b);
     assert_string_equal(b.data,
                         "NAME       N  NOTE\n"
                         "alpha      5  x?[2Jy\n"
                         "b      12345  -\n");
-    wtable_free(&t);
+    wctl_table_free(&t);
     buf_free(&b);
 }
 
@@ -67,18 +67,18 @@ static void prom_names_and_escapes(void **state)
     char frag[32];
     struct wprom_label lab[2] = { { "pool", "a\"b\\c\nd" }, { "ip", "192.0.2.1" } };
     (void)state;
-    assert_true(wprom_name_ok("postflow_x:y_total"));
-    assert_false(wprom_name_ok("9lives"));
-    assert_false(wprom_name_ok("has-dash"));
-    assert_false(wprom_name_ok(""));
-    assert_int_equal(wprom_sanitize("Redis-Down.Open", frag, sizeof frag), 0);
+    assert_true(wctl_prom_name_ok("postflow_x:y_total"));
+    assert_false(wctl_prom_name_ok("9lives"));
+    assert_false(wctl_prom_name_ok("has-dash"));
+    assert_false(wctl_prom_name_ok(""));
+    assert_int_equal(wctl_prom_sanitize("Redis-Down.Open", frag, sizeof frag), 0);
     assert_string_equal(frag, "redis_down_open");
-    assert_int_equal(wprom_sanitize("", frag, sizeof frag), -1);
+    assert_int_equal(wctl_prom_sanitize("", frag, sizeof frag), -1);
     buf_init(&b, 0);
-    wprom_family(&b, "m", "gauge", "help with \\ and\nnewline");
-    wprom_sample_ll(&b, "m", lab, 2, 42);
-    wprom_sample_d(&b, "m", NULL, 0, INFINITY);
-    wprom_sample_d(&b, "m", NULL, 0, 0.25);
+    wctl_prom_family(&b, "m", "gauge", "help with \\ and\nnewline");
+    wctl_prom_sample_ll(&b, "m", lab, 2, 42);
+    wctl_prom_sample_d(&b, "m", NULL, 0, INFINITY);
+    wctl_prom_sample_d(&b, "m", NULL, 0, 0.25);
     assert_string_equal(b.data,
                         "# HELP m help with \\\\ and\\nnewline\n"
                         "# TYPE m gauge\n"
@@ -92,15 +92,15 @@ static void formats_times_and_rates(void **state)
 {
     char out[32];
     (void)state;
-    wfmt_time(1714558830, out);
+    wctl_fmt_time(1714558830, out);
     assert_string_equal(out, "2024-05-01 10:20:30");
-    wfmt_time(0, out);
+    wctl_fmt_time(0, out);
     assert_string_equal(out, "-");
-    wfmt_percent(12, 1000, out);
+    wctl_fmt_percent(12, 1000, out);
     assert_string_equal(out, "1.20");
-    wfmt_percent(1, 3, out);
+    wctl_fmt_percent(1, 3, out);
     assert_string_equal(out, "33.33");
-    wfmt_percent(5, 0, out);
+    wctl_fmt_percent(5, 0, out);
     assert_string_equal(out, "-");
 }
 
@@ -112,13 +112,13 @@ static void renders_suppression_entries(void **state)
     struct buf b;
     (void)state;
     buf_init(&b, 0);
-    wfmt_sup_json(&b, &e);
+    wctl_fmt_sup_json(&b, &e);
     assert_string_equal(b.data, "{\"address\":\"a@b.example\",\"reason\":\"hard\",\"source\":\"bounce-proc\","
                                 "\"time\":1700000000,\"detail\":\"5.1.1 \\\"userunknown\\\", x\","
                                 "\"queue_id\":\"4F2A1C\"}");
     buf_reset(&b);
-    wfmt_sup_csv(&b, &e);
-    wfmt_sup_csv(&b, &bare);
+    wctl_fmt_sup_csv(&b, &e);
+    wctl_fmt_sup_csv(&b, &bare);
     assert_string_equal(b.data, "a@b.example,hard,1700000000,\"5.1.1 \"\"userunknown\"\", x\"\n"
                                 "@d.example,,,\n");
     buf_free(&b);
