@@ -8,8 +8,9 @@
  *   then per IP reads the state hash, today's cap counters and, per
  *   provider, the last 24 hourly health hashes (summed by one Lua call per
  *   IP x provider; the keys share the pool's hash tag).  The pure
- *   renderers (wip_render_*) turn the result into text, JSON or Prometheus
- *   lines, so they are unit-tested without Redis.
+ *   renderers (wctl_status_render_*, wctl_metrics_render_*) turn the
+ *   result into text, JSON or Prometheus lines, so they are unit-tested
+ *   without Redis.
  */
 #ifndef WCTL_IPDATA_H
 #define WCTL_IPDATA_H

@@ -12,7 +12,7 @@
  *       \\, \" and \n; HELP text escapes \ and newline;
  *     - values are integers or floats ("+Inf" for unlimited);
  *     - every line ends in "\n", including the last.
- *   Callers emit families in order; wprom_* does not reorder.
+ *   Callers emit families in order; wctl_prom_* does not reorder.
  */
 #ifndef WCTL_PROM_H
 #define WCTL_PROM_H
