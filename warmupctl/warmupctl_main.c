@@ -48,23 +48,23 @@ struct command {
 
 #define J WOPT_JSON
 static const struct command COMMANDS[] = {
-    { "status", NULL, 0, 0, J, wcmd_status, "status [--json]" },
-    { "ip", "pause", 1, 1, J | WOPT_REASON | WOPT_POOL, wcmd_ip, "ip pause IP [--reason TEXT] [--pool POOL]" },
-    { "ip", "resume", 1, 1, J | WOPT_POOL, wcmd_ip, "ip resume IP [--pool POOL]" },
-    { "ip", "set-stage", 2, 2, J | WOPT_REASON | WOPT_POOL, wcmd_ip, "ip set-stage IP N [--pool POOL]" },
-    { "ip", "reset", 1, 1, J | WOPT_REASON | WOPT_POOL, wcmd_ip, "ip reset IP [--pool POOL]" },
-    { "suppress", "add", 1, 1, J | WOPT_REASON | WOPT_DETAIL, wcmd_suppress_add,
+    { "status", NULL, 0, 0, J, wctl_status_cmd, "status [--json]" },
+    { "ip", "pause", 1, 1, J | WOPT_REASON | WOPT_POOL, wctl_ip_cmd, "ip pause IP [--reason TEXT] [--pool POOL]" },
+    { "ip", "resume", 1, 1, J | WOPT_POOL, wctl_ip_cmd, "ip resume IP [--pool POOL]" },
+    { "ip", "set-stage", 2, 2, J | WOPT_REASON | WOPT_POOL, wctl_ip_cmd, "ip set-stage IP N [--pool POOL]" },
+    { "ip", "reset", 1, 1, J | WOPT_REASON | WOPT_POOL, wctl_ip_cmd, "ip reset IP [--pool POOL]" },
+    { "suppress", "add", 1, 1, J | WOPT_REASON | WOPT_DETAIL, wctl_suppress_add_cmd,
       "suppress add ADDRESS [--reason manual|hard|complaint|unsubscribe|import] [--detail TEXT]" },
-    { "suppress", "remove", 1, 1, J, wcmd_suppress_remove, "suppress remove ADDRESS" },
-    { "suppress", "check", 1, 1, J, wcmd_suppress_check, "suppress check ADDRESS [--json]" },
-    { "suppress", "list", 0, 0, J | WOPT_REASON | WOPT_LIMIT, wcmd_suppress_list,
+    { "suppress", "remove", 1, 1, J, wctl_suppress_remove_cmd, "suppress remove ADDRESS" },
+    { "suppress", "check", 1, 1, J, wctl_suppress_check_cmd, "suppress check ADDRESS [--json]" },
+    { "suppress", "list", 0, 0, J | WOPT_REASON | WOPT_LIMIT, wctl_suppress_list_cmd,
       "suppress list [--reason R] [--limit N] [--json]" },
-    { "suppress", "import", 1, 1, J | WOPT_REASON, wcmd_suppress_import,
+    { "suppress", "import", 1, 1, J | WOPT_REASON, wctl_import_cmd,
       "suppress import FILE.csv|- [--reason R] [--json]" },
-    { "suppress", "export", 0, 1, 0, wcmd_suppress_export, "suppress export [FILE]" },
-    { "events", NULL, 0, 0, J | WOPT_LIMIT, wcmd_events, "events [--limit N] [--json]" },
-    { "counters", NULL, 0, 1, J | WOPT_LIMIT, wcmd_counters, "counters [PATTERN] [--limit N] [--json]" },
-    { "metrics", NULL, 0, 1, J, wcmd_metrics, "metrics [FILE] [--json]" },
+    { "suppress", "export", 0, 1, 0, wctl_suppress_export_cmd, "suppress export [FILE]" },
+    { "events", NULL, 0, 0, J | WOPT_LIMIT, wctl_events_cmd, "events [--limit N] [--json]" },
+    { "counters", NULL, 0, 1, J | WOPT_LIMIT, wctl_counters_cmd, "counters [PATTERN] [--limit N] [--json]" },
+    { "metrics", NULL, 0, 1, J, wctl_metrics_cmd, "metrics [FILE] [--json]" },
 };
 #undef J
 #define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
@@ -185,7 +185,7 @@ static int setup_load(struct setup *s, const char *path, int explicit_path)
     memset(s, 0, sizeof *s);
     s->secs[0] = (struct cfg_section){ "redis", redis_conf_options, &s->rconf };
     s->secs[1] = (struct cfg_section){ "policy", policy_conf_options, &s->pconf };
-    s->secs[2] = (struct cfg_section){ "warmupctl", wctl_conf_options, &s->wconf };
+    s->secs[2] = (struct cfg_section){ "warmupctl", wctl_args_conf_options, &s->wconf };
     s->secs[3] = (struct cfg_section){ "log", log_conf_options, &s->lconf };
     if (cfg_load_defaults_and_file(path, explicit_path, s->secs, NSECTIONS, &err) < 0) {
         fprintf(stderr, "warmupctl: %s\n", err.text);

@@ -5,8 +5,8 @@
  *   helpers that turn failures into one clear message and an exit status.
  *
  * DESCRIPTION
- *   A command is a function `int wcmd_x(struct wctl *w, const struct
- *   wctl_args *a)` returning the process exit status (exitcodes.h; `suppress
+ *   A command is a function `int wctl_FILE_cmd(struct wctl *w, const struct
+ *   wctl_args *a)` (wctl_cmds.h) returning the process exit status (exitcodes.h; `suppress
  *   check` also returns 1 for "not suppressed").  Commands write their
  *   output into w->out (a struct buf) which main prints at the end, so a
  *   command that fails half-way prints its error but no half table.
@@ -40,7 +40,7 @@ struct wctl_conf {
     long long          scan_count; /* SCAN COUNT hint */
     int                audit_log;  /* where change lines go: WAUDIT_* (wctl_audit.h) */
 };
-extern const struct cfg_option wctl_conf_options[];
+extern const struct cfg_option wctl_args_conf_options[];
 
 /* The command line, parsed once by wctl_args_parse(). */
 struct wctl_args {

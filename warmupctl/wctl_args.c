@@ -18,7 +18,7 @@
 #include "wctl.h"
 #include "wctl_audit.h"
 
-const struct cfg_option wctl_conf_options[] = {
+const struct cfg_option wctl_args_conf_options[] = {
     { "node", CFG_STRING, offsetof(struct wctl_conf, node), NULL, 0, 255,
       "name written in the events of operator actions (default: policy.node_name, else the host name)",
       NULL, NULL, 0, 0 },

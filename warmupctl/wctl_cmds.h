@@ -12,16 +12,16 @@
 
 #include "wctl.h"
 
-int wcmd_status(struct wctl *w, const struct wctl_args *a);
-int wcmd_metrics(struct wctl *w, const struct wctl_args *a);
-int wcmd_counters(struct wctl *w, const struct wctl_args *a);
-int wcmd_events(struct wctl *w, const struct wctl_args *a);
-int wcmd_ip(struct wctl *w, const struct wctl_args *a);
-int wcmd_suppress_add(struct wctl *w, const struct wctl_args *a);
-int wcmd_suppress_remove(struct wctl *w, const struct wctl_args *a);
-int wcmd_suppress_check(struct wctl *w, const struct wctl_args *a);
-int wcmd_suppress_list(struct wctl *w, const struct wctl_args *a);
-int wcmd_suppress_export(struct wctl *w, const struct wctl_args *a);
-int wcmd_suppress_import(struct wctl *w, const struct wctl_args *a);
+int wctl_status_cmd(struct wctl *w, const struct wctl_args *a);
+int wctl_metrics_cmd(struct wctl *w, const struct wctl_args *a);
+int wctl_counters_cmd(struct wctl *w, const struct wctl_args *a);
+int wctl_events_cmd(struct wctl *w, const struct wctl_args *a);
+int wctl_ip_cmd(struct wctl *w, const struct wctl_args *a);
+int wctl_suppress_add_cmd(struct wctl *w, const struct wctl_args *a);
+int wctl_suppress_remove_cmd(struct wctl *w, const struct wctl_args *a);
+int wctl_suppress_check_cmd(struct wctl *w, const struct wctl_args *a);
+int wctl_suppress_list_cmd(struct wctl *w, const struct wctl_args *a);
+int wctl_suppress_export_cmd(struct wctl *w, const struct wctl_args *a);
+int wctl_import_cmd(struct wctl *w, const struct wctl_args *a);
 
 #endif

@@ -19,8 +19,8 @@
 #include "exitcodes.h"
 #include "text_safe.h"
 #include "wctl_cmds.h"
-#include "wctl_out.h"
-#include "wctl_sup.h"
+#include "wctl_table.h"
+#include "wctl_suppress.h"
 #include "xalloc.h"
 
 #define PATTERN_MAX 256
@@ -101,7 +101,7 @@ static int dump_page(struct wctl *w, redisReply **keys, size_t nkeys, void *arg)
 
     for (size_t i = 0; i < nkeys && rc == 0; i++) {
         char addr[WCTL_ADDR_MAX + 1];
-        if (c->all && wsup_addr_from_key(w, keys[i]->str, keys[i]->len, addr) == 0)
+        if (c->all && wctl_suppress_addr_from_key(w, keys[i]->str, keys[i]->len, addr) == 0)
             continue;
         kv[nk++] = keys[i]->str;
         if (nk == WCTL_EVAL_MAX) {
@@ -179,7 +179,7 @@ static void render_json(const struct dumped *d, struct buf *b)
     buf_append_char(b, '}');
 }
 
-int wcmd_counters(struct wctl *w, const struct wctl_args *a)
+int wctl_counters_cmd(struct wctl *w, const struct wctl_args *a)
 {
     const char *glob = a->npos > 1 ? a->pos[1] : "*";
     char pat[2 * RKEY_PREFIX_MAX + PATTERN_MAX + 1];

@@ -3,7 +3,7 @@
  *   wctl_csv.c - CSV splitting, the line-joining reader and field quoting.
  *
  * DESCRIPTION
- *   See wctl_csv.h for the accepted dialect.  csv_split() walks the record
+ *   See wctl_csv.h for the accepted dialect.  wctl_csv_split() walks the record
  *   once, writing each unquoted field's bytes back at a lower or equal
  *   offset (unquoting only ever shrinks), so it needs no memory of its own.
  */
@@ -18,7 +18,7 @@ static int is_blank(char c)
     return c == ' ' || c == '\t';
 }
 
-const char *csv_strerror(enum csv_status st)
+const char *wctl_csv_strerror(enum csv_status st)
 {
     switch (st) {
     case CSV_OK:               return "ok";
@@ -32,11 +32,11 @@ const char *csv_strerror(enum csv_status st)
     return "unknown CSV error";
 }
 
-int csv_record_complete(const char *rec, size_t len)
+int wctl_csv_record_complete(const char *rec, size_t len)
 {
     /*
      * Only a field that starts with a quote can span lines: a stray quote
-     * inside an unquoted field is an error of that record (csv_split says
+     * inside an unquoted field is an error of that record (wctl_csv_split says
      * so), and must not swallow the records that follow it.
      */
     enum { START, UNQUOTED, QUOTED, AFTER } st = START;
@@ -116,7 +116,7 @@ static enum csv_status split_field(char *rec, size_t len, size_t *pos, size_t *w
     return CSV_OK;
 }
 
-enum csv_status csv_split(char *rec, size_t len, struct csv_record *out)
+enum csv_status wctl_csv_split(char *rec, size_t len, struct csv_record *out)
 {
     size_t pos = 0, w = 0;
 
@@ -142,7 +142,7 @@ enum csv_status csv_split(char *rec, size_t len, struct csv_record *out)
     }
 }
 
-void csv_reader_init(struct csv_reader *r, FILE *fp, size_t max_record)
+void wctl_csv_reader_init(struct csv_reader *r, FILE *fp, size_t max_record)
 {
     r->fp = fp;
     buf_init(&r->rec, 0);
@@ -153,7 +153,7 @@ void csv_reader_init(struct csv_reader *r, FILE *fp, size_t max_record)
     r->at_start = 1;
 }
 
-void csv_reader_free(struct csv_reader *r)
+void wctl_csv_reader_free(struct csv_reader *r)
 {
     buf_free(&r->rec);
     free(r->line);
@@ -206,7 +206,7 @@ static ssize_t line_read(struct csv_reader *r, size_t room, int *over)
     return (ssize_t)n;
 }
 
-int csv_reader_next(struct csv_reader *r, struct csv_record *out, unsigned long *lineno,
+int wctl_csv_reader_next(struct csv_reader *r, struct csv_record *out, unsigned long *lineno,
                     enum csv_status *st)
 {
     for (;;) {
@@ -242,7 +242,7 @@ int csv_reader_next(struct csv_reader *r, struct csv_record *out, unsigned long 
                 break;
             }
             buf_append(&r->rec, p, (size_t)n);
-            if (csv_record_complete(r->rec.data, r->rec.len))
+            if (wctl_csv_record_complete(r->rec.data, r->rec.len))
                 break;
         }
         if (too_long) {
@@ -254,16 +254,16 @@ int csv_reader_next(struct csv_reader *r, struct csv_record *out, unsigned long 
         chomp(&r->rec);
         if (r->rec.len == 0)
             continue;           /* empty line */
-        if (n < 0 && !csv_record_complete(r->rec.data, r->rec.len)) {
+        if (n < 0 && !wctl_csv_record_complete(r->rec.data, r->rec.len)) {
             *st = CSV_ERR_UNTERMINATED;
             return -1;
         }
-        *st = csv_split(r->rec.data, r->rec.len, out);
+        *st = wctl_csv_split(r->rec.data, r->rec.len, out);
         return *st == CSV_OK ? 1 : -1;
     }
 }
 
-int csv_write_field(struct buf *b, const char *s, size_t len)
+int wctl_csv_write_field(struct buf *b, const char *s, size_t len)
 {
     int quote = len > 0 && (is_blank(s[0]) || is_blank(s[len - 1]));
 

@@ -19,10 +19,10 @@
  *     - a UTF-8 byte-order mark at the start of the input and empty lines
  *       are skipped.
  *
- *   csv_split() is the pure core (works on a buffer in place); the
+ *   wctl_csv_split() is the pure core (works on a buffer in place); the
  *   csv_reader adapter reads records from a FILE, joining the physical lines
  *   of a quoted field.  Field views point into the reader's buffer and are
- *   valid until the next csv_reader_next() call.
+ *   valid until the next wctl_csv_reader_next() call.
  */
 #ifndef WCTL_CSV_H
 #define WCTL_CSV_H
@@ -56,20 +56,20 @@ enum csv_status {
 };
 
 /* A short English text for a status. */
-const char *csv_strerror(enum csv_status st);
+const char *wctl_csv_strerror(enum csv_status st);
 
 /*
  * 1 when rec[0..len) is a complete record, 0 when a quoted field (one that
  * starts with '"') is still open and continues on the next line.
  */
-int csv_record_complete(const char *rec, size_t len);
+int wctl_csv_record_complete(const char *rec, size_t len);
 
 /*
  * Splits one complete record rec[0..len) (without its line end) into
  * fields, unquoting in place: the bytes of rec are changed and the field
  * views point into them.  An empty record yields one empty field.
  */
-enum csv_status csv_split(char *rec, size_t len, struct csv_record *out);
+enum csv_status wctl_csv_split(char *rec, size_t len, struct csv_record *out);
 
 struct csv_reader {
     FILE         *fp;          /* not owned */
@@ -82,8 +82,8 @@ struct csv_reader {
 };
 
 /* max_record 0 means CSV_RECORD_MAX_DEFAULT.  The reader does not own fp. */
-void csv_reader_init(struct csv_reader *r, FILE *fp, size_t max_record);
-void csv_reader_free(struct csv_reader *r);
+void wctl_csv_reader_init(struct csv_reader *r, FILE *fp, size_t max_record);
+void wctl_csv_reader_free(struct csv_reader *r);
 
 /*
  * Reads the next non-empty record.  Returns 1 with *out filled, 0 at end of
@@ -91,10 +91,10 @@ void csv_reader_free(struct csv_reader *r);
  * can be called again), -2 for a read error (errno set).  *lineno gets the
  * line number of the record's first line (1-based).
  */
-int csv_reader_next(struct csv_reader *r, struct csv_record *out, unsigned long *lineno,
+int wctl_csv_reader_next(struct csv_reader *r, struct csv_record *out, unsigned long *lineno,
                     enum csv_status *st);
 
 /* Appends one field to b, quoted when it holds ',', '"', CR, LF or edge blanks. */
-int csv_write_field(struct buf *b, const char *s, size_t len);
+int wctl_csv_write_field(struct buf *b, const char *s, size_t len);
 
 #endif

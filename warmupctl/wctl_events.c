@@ -18,7 +18,7 @@
 #include "exitcodes.h"
 #include "wctl_cmds.h"
 #include "wctl_fmt.h"
-#include "wctl_out.h"
+#include "wctl_table.h"
 
 #define EVENTS_DEFAULT 20
 
@@ -43,7 +43,7 @@ static void event_json(struct buf *b, const redisReply *id, const redisReply *fi
     buf_append_char(b, '}');
 }
 
-int wcmd_events(struct wctl *w, const struct wctl_args *a)
+int wctl_events_cmd(struct wctl *w, const struct wctl_args *a)
 {
     static const char *const heads[] = { "TIME (UTC)", "NODE", "POOL", "IP", "EVENT", "FROM", "TO", "REASON" };
     char key[RKEY_MAX], count[32];
@@ -56,7 +56,7 @@ int wcmd_events(struct wctl *w, const struct wctl_args *a)
     snprintf(count, sizeof count, "%lld", a->limit > 0 ? a->limit : EVENTS_DEFAULT);
     if ((r = wctl_cmd(w, 6, argv, NULL)) == NULL)
         return w->status ? w->status : PF_EXIT_FAILURE;
-    wtable_init(&t, 8, heads, 0x60u);
+    wctl_table_init(&t, 8, heads, 0x60u);
     if (w->json)
         buf_append_char(&w->out, '[');
     for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
@@ -74,7 +74,7 @@ int wcmd_events(struct wctl *w, const struct wctl_args *a)
             continue;
         }
         t_s = field(e->element[1], "time");
-        wfmt_time(t_s != NULL ? strtoll(t_s, NULL, 10) : 0, ts);
+        wctl_fmt_time(t_s != NULL ? strtoll(t_s, NULL, 10) : 0, ts);
         cols[0] = ts;
         cols[1] = field(e->element[1], "node");
         cols[2] = field(e->element[1], "pool");
@@ -83,15 +83,15 @@ int wcmd_events(struct wctl *w, const struct wctl_args *a)
         cols[5] = field(e->element[1], "from");
         cols[6] = field(e->element[1], "to");
         cols[7] = field(e->element[1], "reason");
-        wtable_add(&t, cols);
+        wctl_table_add(&t, cols);
     }
     if (w->json)
         buf_append_str(&w->out, "]\n");
     else if (t.nrows == 0)
         buf_append_str(&w->out, "no events\n");
     else
-        wtable_render(&t, &w->out);
-    wtable_free(&t);
+        wctl_table_render(&t, &w->out);
+    wctl_table_free(&t);
     redis_reply_free(r);
     return PF_EXIT_OK;
 }

@@ -10,9 +10,9 @@
 #include <time.h>
 
 #include "wctl_csv.h"
-#include "wctl_out.h"
+#include "wctl_table.h"
 
-void wfmt_time(long long t, char out[32])
+void wctl_fmt_time(long long t, char out[32])
 {
     time_t tt = (time_t)t;
     struct tm tm;
@@ -24,7 +24,7 @@ void wfmt_time(long long t, char out[32])
     strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
-void wfmt_percent(long long part, long long whole, char out[32])
+void wctl_fmt_percent(long long part, long long whole, char out[32])
 {
     if (whole <= 0) {
         snprintf(out, 32, "-");
@@ -33,7 +33,7 @@ void wfmt_percent(long long part, long long whole, char out[32])
     snprintf(out, 32, "%.2f", (double)part * 100.0 / (double)whole);
 }
 
-void wfmt_sup_json(struct buf *b, const struct wsup_entry *e)
+void wctl_fmt_sup_json(struct buf *b, const struct wsup_entry *e)
 {
     buf_append_char(b, '{');
     json_key(b, "address", 1);
@@ -57,10 +57,10 @@ void wfmt_sup_json(struct buf *b, const struct wsup_entry *e)
 static void csv_cstr(struct buf *b, const char *s)
 {
     if (s != NULL)
-        csv_write_field(b, s, strlen(s));
+        wctl_csv_write_field(b, s, strlen(s));
 }
 
-void wfmt_sup_csv(struct buf *b, const struct wsup_entry *e)
+void wctl_fmt_sup_csv(struct buf *b, const struct wsup_entry *e)
 {
     csv_cstr(b, e->address);
     buf_append_char(b, ',');

@@ -22,16 +22,16 @@ struct wsup_entry {
 };
 
 /* "2026-11-28 10:20:30" (UTC) into out[20 + 1]; "-" for 0. */
-void wfmt_time(long long t, char out[32]);
+void wctl_fmt_time(long long t, char out[32]);
 
 /* "0.25" (two decimals) of part/whole*100 into out; "-" when whole is 0. */
-void wfmt_percent(long long part, long long whole, char out[32]);
+void wctl_fmt_percent(long long part, long long whole, char out[32]);
 
 /* {"address":..,"reason":..,"source":..,"time":..,"detail":..,"queue_id":..} */
-void wfmt_sup_json(struct buf *b, const struct wsup_entry *e);
+void wctl_fmt_sup_json(struct buf *b, const struct wsup_entry *e);
 
 /* address,reason,time,detail + "\n" (the postflow CSV format). */
-void wfmt_sup_csv(struct buf *b, const struct wsup_entry *e);
+void wctl_fmt_sup_csv(struct buf *b, const struct wsup_entry *e);
 /* The header line of that format. */
 #define WFMT_SUP_CSV_HEADER "address,reason,time,detail\n"
 

@@ -34,8 +34,8 @@
 #include "wctl_cmds.h"
 #include "wctl_csv.h"
 #include "wctl_import_fmt.h"
-#include "wctl_out.h"
-#include "wctl_sup.h"
+#include "wctl_table.h"
+#include "wctl_suppress.h"
 
 #define MAX_BAD_REPORTED 100
 
@@ -127,7 +127,7 @@ static int batch_add(struct wctl *w, struct batch *b, const struct wimp_entry *e
 {
     if (b->n == BATCH && batch_flush(w, b, source, n) < 0)
         return -1;
-    if (wsup_key(w, e->address, b->key[b->n]) < 0) {
+    if (wctl_suppress_key(w, e->address, b->key[b->n]) < 0) {
         n->bad++;                       /* cannot happen: the address was normalised */
         return 0;
     }
@@ -156,14 +156,14 @@ static int import_stream(struct wctl *w, FILE *fp, const char *path, const char 
     int have_layout = 0, rc = 0;
 
     import_source(source, sizeof source, path);
-    csv_reader_init(&rd, fp, 0);
+    wctl_csv_reader_init(&rd, fp, 0);
     batch.n = 0;
     for (;;) {
         unsigned long line;
         enum csv_status st;
         struct wimp_entry e;
         const char *why = NULL;
-        int got = csv_reader_next(&rd, &rec, &line, &st);
+        int got = wctl_csv_reader_next(&rd, &rec, &line, &st);
 
         if (got == 0)
             break;
@@ -174,11 +174,11 @@ static int import_stream(struct wctl *w, FILE *fp, const char *path, const char 
         }
         if (got < 0) {
             n->rows++;
-            report_bad(path, line, csv_strerror(st), n);
+            report_bad(path, line, wctl_csv_strerror(st), n);
             continue;
         }
         if (!have_layout) {
-            if (wimp_detect(&rec, lay, &why) < 0) {
+            if (wctl_import_fmt_detect(&rec, lay, &why) < 0) {
                 wctl_err("%s:%lu: %s", path, line, why);
                 rc = PF_EXIT_USAGE;
                 break;
@@ -188,7 +188,7 @@ static int import_stream(struct wctl *w, FILE *fp, const char *path, const char 
                 continue;
         }
         n->rows++;
-        got = wimp_map(lay, &rec, forced, &e, &why);
+        got = wctl_import_fmt_map(lay, &rec, forced, &e, &why);
         if (got == 0) {
             n->rows--;
             continue;
@@ -209,7 +209,7 @@ static int import_stream(struct wctl *w, FILE *fp, const char *path, const char 
                  "importing again is safe", path, batch.first_line);
         rc = w->status ? w->status : PF_EXIT_FAILURE;
     }
-    csv_reader_free(&rd);
+    wctl_csv_reader_free(&rd);
     if (rc == 0 && !have_layout) {
         wctl_err("%s: no records", path);
         rc = PF_EXIT_USAGE;
@@ -217,7 +217,7 @@ static int import_stream(struct wctl *w, FILE *fp, const char *path, const char 
     return rc;
 }
 
-int wcmd_suppress_import(struct wctl *w, const struct wctl_args *a)
+int wctl_import_cmd(struct wctl *w, const struct wctl_args *a)
 {
     const char *path = a->pos[2];
     const char *forced = NULL;
@@ -226,7 +226,7 @@ int wcmd_suppress_import(struct wctl *w, const struct wctl_args *a)
     FILE *fp;
     int rc;
 
-    if (a->reason != NULL && (forced = wimp_reason_canonical(a->reason, strlen(a->reason))) == NULL) {
+    if (a->reason != NULL && (forced = wctl_import_fmt_reason_canonical(a->reason, strlen(a->reason))) == NULL) {
         wctl_err("unknown reason \"%s\" (want hard, complaint, manual, unsubscribe or import)", a->reason);
         return PF_EXIT_USAGE;
     }
@@ -245,7 +245,7 @@ int wcmd_suppress_import(struct wctl *w, const struct wctl_args *a)
         char shown[LOG_PRINTABLE_MAX];
         log_printable(shown, sizeof shown, path, strlen(path));
         wctl_audit(w, "suppress import %s (%s format): none -> %s for %lld address(es); %lld row(s), "
-                   "%lld already suppressed (left as they were), %lld bad%s", shown, wimp_format_name(lay.fmt),
+                   "%lld already suppressed (left as they were), %lld bad%s", shown, wctl_import_fmt_name(lay.fmt),
                    forced ? forced : "the file's reasons", n.imported, n.rows, n.existing, n.bad,
                    rc == 0 ? "" : "; stopped early");
     }
@@ -253,11 +253,11 @@ int wcmd_suppress_import(struct wctl *w, const struct wctl_args *a)
         buf_append_str(&w->out, "{\"file\":");
         json_cstr(&w->out, path);
         buf_printf(&w->out, ",\"format\":\"%s\",\"rows\":%lld,\"imported\":%lld,\"existing\":%lld,"
-                   "\"bad\":%lld,\"complete\":%s}\n", wimp_format_name(lay.fmt), n.rows, n.imported,
+                   "\"bad\":%lld,\"complete\":%s}\n", wctl_import_fmt_name(lay.fmt), n.rows, n.imported,
                    n.existing, n.bad, rc == 0 ? "true" : "false");
     } else {
         buf_printf(&w->out, "%s: %s format, %lld rows: %lld imported, %lld already suppressed, %lld bad\n",
-                   path, wimp_format_name(lay.fmt), n.rows, n.imported, n.existing, n.bad);
+                   path, wctl_import_fmt_name(lay.fmt), n.rows, n.imported, n.existing, n.bad);
     }
     if (rc != 0)
         return rc;

@@ -18,7 +18,7 @@
 
 static const char *const REASONS[] = { "hard", "complaint", "manual", "unsubscribe", "import", NULL };
 
-const char *wimp_format_name(enum wimp_format fmt)
+const char *wctl_import_fmt_name(enum wimp_format fmt)
 {
     switch (fmt) {
     case WIMP_POSTFLOW:   return "postflow";
@@ -29,7 +29,7 @@ const char *wimp_format_name(enum wimp_format fmt)
     return "?";
 }
 
-const char *wimp_reason_canonical(const char *s, size_t n)
+const char *wctl_import_fmt_reason_canonical(const char *s, size_t n)
 {
     for (size_t i = 0; REASONS[i] != NULL; i++)
         if (strlen(REASONS[i]) == n && strncasecmp(REASONS[i], s, n) == 0)
@@ -75,7 +75,7 @@ static const char *const N_DETAIL[] = { "detail", NULL };
 static const char *const N_STATUS[] = { "status", NULL };
 static const char *const N_IP[] = { "ip", NULL };
 
-int wimp_detect(const struct csv_record *first, struct wimp_layout *lay, const char **why)
+int wctl_import_fmt_detect(const struct csv_record *first, struct wimp_layout *lay, const char **why)
 {
     int c;
 
@@ -124,7 +124,7 @@ int wimp_detect(const struct csv_record *first, struct wimp_layout *lay, const c
     return -1;
 }
 
-void wimp_detail_copy(char *out, const char *s, size_t n)
+void wctl_import_fmt_detail_copy(char *out, const char *s, size_t n)
 {
     size_t w = 0;
     int cut = n > WIMP_DETAIL_MAX;
@@ -164,7 +164,7 @@ static const char *row_reason(const struct wimp_layout *lay, const struct csv_re
     case WIMP_POSTFLOW:
         if (reason->len == 0)
             return "import";
-        if ((r = wimp_reason_canonical(reason->ptr, reason->len)) == NULL)
+        if ((r = wctl_import_fmt_reason_canonical(reason->ptr, reason->len)) == NULL)
             *why = "unknown reason (want hard, complaint, manual, unsubscribe or import)";
         return r;
     case WIMP_SES:
@@ -198,7 +198,7 @@ static void row_detail(const struct wimp_layout *lay, const struct csv_record *r
 
     switch (lay->fmt) {
     case WIMP_POSTFLOW:
-        wimp_detail_copy(out, col(rec, lay->col_detail)->ptr, col(rec, lay->col_detail)->len);
+        wctl_import_fmt_detail_copy(out, col(rec, lay->col_detail)->ptr, col(rec, lay->col_detail)->len);
         return;
     case WIMP_SES:
     case WIMP_SES_IMPORT:
@@ -226,10 +226,10 @@ static void row_detail(const struct wimp_layout *lay, const struct csv_record *r
         memcpy(tmp + w, parts[i]->ptr, n);
         w += n;
     }
-    wimp_detail_copy(out, tmp, w);
+    wctl_import_fmt_detail_copy(out, tmp, w);
 }
 
-int wimp_map(const struct wimp_layout *lay, const struct csv_record *rec, const char *forced_reason,
+int wctl_import_fmt_map(const struct wimp_layout *lay, const struct csv_record *rec, const char *forced_reason,
              struct wimp_entry *e, const char **why)
 {
     const struct csv_field *addr = col(rec, lay->col_addr);
@@ -248,7 +248,7 @@ int wimp_map(const struct wimp_layout *lay, const struct csv_record *rec, const 
     if (reason == NULL)
         return -1;
     e->reason = forced_reason != NULL ? forced_reason : reason;
-    if (wimp_parse_time(t->ptr, t->len, &e->time) < 0) {
+    if (wctl_import_fmt_parse_time(t->ptr, t->len, &e->time) < 0) {
         *why = "unparseable time (want Unix seconds or ISO 8601)";
         return -1;
     }
@@ -311,7 +311,7 @@ static int parse_zone(const char *s, size_t len, size_t *i, long *off)
     return -1;
 }
 
-int wimp_parse_time(const char *s, size_t len, long long *out)
+int wctl_import_fmt_parse_time(const char *s, size_t len, long long *out)
 {
     size_t i = 0;
     struct tm tm;

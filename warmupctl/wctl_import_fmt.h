@@ -53,26 +53,26 @@ struct wimp_entry {
 };
 
 /* Name of a format ("postflow", "ses", "ses-import", "sendgrid"). */
-const char *wimp_format_name(enum wimp_format fmt);
+const char *wctl_import_fmt_name(enum wimp_format fmt);
 
 /* Canonical reason for a user-typed one (case-insensitive), or NULL. */
-const char *wimp_reason_canonical(const char *s, size_t n);
+const char *wctl_import_fmt_reason_canonical(const char *s, size_t n);
 
 /* Looks at the first record; returns 0, or -1 with *why. */
-int wimp_detect(const struct csv_record *first, struct wimp_layout *lay, const char **why);
+int wctl_import_fmt_detect(const struct csv_record *first, struct wimp_layout *lay, const char **why);
 
 /*
  * Maps one data record.  forced_reason (canonical, or NULL) overrides the
  * row's reason.  Returns 1 with *e filled, 0 for a record to skip silently
  * (every field empty), -1 with *why for a bad row.
  */
-int wimp_map(const struct wimp_layout *lay, const struct csv_record *rec, const char *forced_reason,
+int wctl_import_fmt_map(const struct wimp_layout *lay, const struct csv_record *rec, const char *forced_reason,
              struct wimp_entry *e, const char **why);
 
 /* Parses a time (see above) into Unix seconds; empty gives 0.  -1 on error. */
-int wimp_parse_time(const char *s, size_t n, long long *out);
+int wctl_import_fmt_parse_time(const char *s, size_t n, long long *out);
 
 /* Copies text into out (WIMP_DETAIL_MAX + 1), control bytes as '?', cut with "..." if long. */
-void wimp_detail_copy(char *out, const char *s, size_t n);
+void wctl_import_fmt_detail_copy(char *out, const char *s, size_t n);
 
 #endif

@@ -41,8 +41,8 @@
 #include "warmup_model.h"
 #include "wctl_audit.h"
 #include "wctl_cmds.h"
-#include "wctl_out.h"
-#include "wctl_sup.h"
+#include "wctl_table.h"
+#include "wctl_suppress.h"
 
 #define STAGE_MAX 1000
 
@@ -286,7 +286,7 @@ static void ip_audit(const struct wctl *w, const struct ip_op *o, const char *po
                from[0] ? from : "none", to[0] ? to : "none", was, now, o->reason);
 }
 
-int wcmd_ip(struct wctl *w, const struct wctl_args *a)
+int wctl_ip_cmd(struct wctl *w, const struct wctl_args *a)
 {
     struct ip_op o;
     char pool[RKEY_MAX], key[RKEY_MAX], today[16], yesterday[16], now[32];

@@ -171,7 +171,7 @@ static int add_pool(struct wctl *w, struct wip_list *l, size_t *cap, const char 
     return 0;
 }
 
-int wip_collect(struct wctl *w, struct wip_list *l)
+int wctl_ipdata_collect(struct wctl *w, struct wip_list *l)
 {
     char key[RKEY_MAX];
     const char *argv[] = { "SMEMBERS", key };
@@ -197,24 +197,24 @@ int wip_collect(struct wctl *w, struct wip_list *l)
     names = NULL;
     redis_reply_free(pools);
     pools = NULL;
-    wip_plan_add_configured(w, l, &cap, row_add);
+    wctl_plan_add_configured(w, l, &cap, row_add);
     if (l->n > 1)
         qsort(l->rows, l->n, sizeof *l->rows, cmp_row);
     for (size_t i = 0; i < l->n; i++) {
         struct wip_row *r = &l->rows[i];
         if (read_state(w, r) < 0 || read_day(w, r, l->day) < 0 || read_health(w, r) < 0)
             goto fail;
-        wip_plan_cap(w, r);
+        wctl_plan_cap(w, r);
     }
     return 0;
 fail:
     free(names);
     redis_reply_free(pools);
-    wip_free(l);
+    wctl_ipdata_free(l);
     return -1;
 }
 
-void wip_free(struct wip_list *l)
+void wctl_ipdata_free(struct wip_list *l)
 {
     for (size_t i = 0; i < l->n; i++) {
         free(l->rows[i].pool);
@@ -227,7 +227,7 @@ void wip_free(struct wip_list *l)
     memset(l, 0, sizeof *l);
 }
 
-const char *wip_state(const struct wip_row *r)
+const char *wctl_ipdata_state(const struct wip_row *r)
 {
     if (r->paused)
         return "paused";

@@ -4,12 +4,13 @@
  *   for `status` and `metrics`.
  *
  * DESCRIPTION
- *   wip_collect() lists the pools (pf:pools) and their IPs (pf:pool:{p}),
+ *   wctl_ipdata_collect() lists the pools (pf:pools) and their IPs (pf:pool:{p}),
  *   then per IP reads the state hash, today's cap counters and, per
  *   provider, the last 24 hourly health hashes (summed by one Lua call per
  *   IP x provider; the keys share the pool's hash tag).  The pure
- *   renderers (wip_render_*) turn the result into text, JSON or Prometheus
- *   lines, so they are unit-tested without Redis.
+ *   renderers (wctl_status_render_*, wctl_metrics_render_*) turn the
+ *   result into text, JSON or Prometheus lines, so they are unit-tested
+ *   without Redis.
  */
 #ifndef WCTL_IPDATA_H
 #define WCTL_IPDATA_H
@@ -50,29 +51,29 @@ struct wip_list {
     long long       now;
 };
 
-/* Reads everything; 0, or -1 (reported, w->status set).  Free with wip_free(). */
-int wip_collect(struct wctl *w, struct wip_list *out);
-void wip_free(struct wip_list *l);
+/* Reads everything; 0, or -1 (reported, w->status set).  Free with wctl_ipdata_free(). */
+int wctl_ipdata_collect(struct wctl *w, struct wip_list *out);
+void wctl_ipdata_free(struct wip_list *l);
 
 /*
  * "paused"; "warm" (past its schedule, or no schedule); "new" (on a
  * schedule, no state hash yet: the daemon has not sent through it); else
  * "warming".
  */
-const char *wip_state(const struct wip_row *r);
+const char *wctl_ipdata_state(const struct wip_row *r);
 
 /* Renders the status table / JSON document. */
-void wip_render_table(const struct wip_list *l, struct buf *b);
-void wip_render_json(const struct wip_list *l, struct buf *b);
+void wctl_status_render_table(const struct wip_list *l, struct buf *b);
+void wctl_status_render_json(const struct wip_list *l, struct buf *b);
 
 /* Fills today's cap and budget of a row from the policy config (wctl_plan.c). */
-void wip_plan_cap(const struct wctl *w, struct wip_row *r);
+void wctl_plan_cap(const struct wctl *w, struct wip_row *r);
 /*
  * Adds the pools/IPs of the policy config that Redis does not list yet
  * (a daemon that never ran with this config).  add(w, l, cap, pool, ip,
  * transport) appends a row.  (wctl_plan.c)
  */
-void wip_plan_add_configured(const struct wctl *w, struct wip_list *l, size_t *cap,
+void wctl_plan_add_configured(const struct wctl *w, struct wip_list *l, size_t *cap,
                              void (*add)(struct wip_list *l, size_t *cap, const char *pool,
                                          const char *ip, const char *transport));
 

@@ -33,7 +33,7 @@
 #include "exitcodes.h"
 #include "wctl_cmds.h"
 #include "wctl_metrics.h"
-#include "wctl_out.h"
+#include "wctl_table.h"
 #include "wctl_prom.h"
 #include "xalloc.h"
 
@@ -121,7 +121,7 @@ static int cmp_node(const void *a, const void *b)
     return strcmp(((const struct wnode *)a)->name, ((const struct wnode *)b)->name);
 }
 
-int wnode_collect(struct wctl *w, struct wnode_list *out)
+int wctl_metrics_node_collect(struct wctl *w, struct wnode_list *out)
 {
     char pat[RKEY_MAX];
     struct node_scan s;
@@ -135,7 +135,7 @@ int wnode_collect(struct wctl *w, struct wnode_list *out)
     s.cap = 0;
     s.plen = (size_t)plen - 1;
     if (wctl_scan(w, pat, node_page, &s) < 0) {
-        wnode_free(out);
+        wctl_metrics_node_free(out);
         return -1;
     }
     if (out->n > 1)
@@ -143,7 +143,7 @@ int wnode_collect(struct wctl *w, struct wnode_list *out)
     return 0;
 }
 
-void wnode_free(struct wnode_list *l)
+void wctl_metrics_node_free(struct wnode_list *l)
 {
     for (size_t i = 0; i < l->n; i++) {
         for (size_t j = 0; j < l->nodes[i].n; j++)
@@ -170,19 +170,19 @@ static void ip_family(const struct wip_list *l, struct buf *b, const char *name,
         if ((v == IV_STAGE && !r->has_state) || (v == IV_CAP && r->cap == WIP_CAP_UNKNOWN))
             continue;
         if (!any)
-            wprom_family(b, name, "gauge", help);
+            wctl_prom_family(b, name, "gauge", help);
         any = 1;
         switch (v) {
-        case IV_STAGE:  wprom_sample_ll(b, name, lab, 2, r->stage); break;
-        case IV_PAUSED: wprom_sample_ll(b, name, lab, 2, r->paused); break;
+        case IV_STAGE:  wctl_prom_sample_ll(b, name, lab, 2, r->stage); break;
+        case IV_PAUSED: wctl_prom_sample_ll(b, name, lab, 2, r->paused); break;
         case IV_CAP:
             if (r->cap == WIP_CAP_UNLIMITED)
-                wprom_sample_d(b, name, lab, 2, INFINITY);
+                wctl_prom_sample_d(b, name, lab, 2, INFINITY);
             else
-                wprom_sample_ll(b, name, lab, 2, r->cap);
+                wctl_prom_sample_ll(b, name, lab, 2, r->cap);
             break;
-        case IV_USED:   wprom_sample_ll(b, name, lab, 2, r->used); break;
-        case IV_MSGS:   wprom_sample_ll(b, name, lab, 2, r->msgs); break;
+        case IV_USED:   wctl_prom_sample_ll(b, name, lab, 2, r->used); break;
+        case IV_MSGS:   wctl_prom_sample_ll(b, name, lab, 2, r->msgs); break;
         }
     }
 }
@@ -200,9 +200,9 @@ static void health_family(const struct wip_list *l, struct buf *b, const char *n
             struct wprom_label lab[3] = { { "pool", r->pool }, { "ip", r->ip }, { "provider", h->provider } };
             long long x = v == HV_SENT ? h->sent : v == HV_HARD ? h->hard : v == HV_SOFT ? h->soft : h->complaint;
             if (!any)
-                wprom_family(b, name, "gauge", help);
+                wctl_prom_family(b, name, "gauge", help);
             any = 1;
-            wprom_sample_ll(b, name, lab, 3, x);
+            wctl_prom_sample_ll(b, name, lab, 3, x);
         }
     }
 }
@@ -217,13 +217,13 @@ static int node_metric_name(const char *field, char *out, size_t outsize)
 {
     char frag[128];
 
-    if (wprom_sanitize(field, frag, sizeof frag) < 0)
+    if (wctl_prom_sanitize(field, frag, sizeof frag) < 0)
         return -1;
     if (strcmp(field, "started") == 0 || strcmp(field, "updated") == 0)
         snprintf(out, outsize, "postflow_policyd_%s_timestamp_seconds", frag);
     else
         snprintf(out, outsize, "postflow_policyd_%s_total", frag);
-    return wprom_name_ok(out) ? 0 : -1;
+    return wctl_prom_name_ok(out) ? 0 : -1;
 }
 
 static void node_families(const struct wnode_list *nl, struct buf *b)
@@ -253,18 +253,18 @@ static void node_families(const struct wnode_list *nl, struct buf *b)
         if (ts)
             snprintf(help, sizeof help, "policyd-warmup: Unix time the instance %s its counters",
                      strcmp(fields[f], "started") == 0 ? "started" : "last wrote");
-        wprom_family(b, name, ts ? "gauge" : "counter", help);
+        wctl_prom_family(b, name, ts ? "gauge" : "counter", help);
         for (size_t i = 0; i < nl->n; i++)
             for (size_t j = 0; j < nl->nodes[i].n; j++)
                 if (strcmp(nl->nodes[i].field[j], fields[f]) == 0) {
                     struct wprom_label lab[1] = { { "node", nl->nodes[i].name } };
-                    wprom_sample_ll(b, name, lab, 1, nl->nodes[i].value[j]);
+                    wctl_prom_sample_ll(b, name, lab, 1, nl->nodes[i].value[j]);
                 }
     }
     free(fields);
 }
 
-void wmet_render_prom(const struct wip_list *l, const struct wnode_list *nl, struct buf *b)
+void wctl_metrics_render_prom(const struct wip_list *l, const struct wnode_list *nl, struct buf *b)
 {
     ip_family(l, b, "postflow_warmup_ip_stage", "warm-up stage of the sending IP (0 = first)", IV_STAGE);
     ip_family(l, b, "postflow_warmup_ip_paused", "1 when the sending IP is paused", IV_PAUSED);
@@ -276,15 +276,15 @@ void wmet_render_prom(const struct wip_list *l, const struct wnode_list *nl, str
     health_family(l, b, "postflow_warmup_soft_bounces_24h", "soft bounces in the last 24 hours", HV_SOFT);
     health_family(l, b, "postflow_warmup_complaints_24h", "complaints in the last 24 hours", HV_COMPLAINT);
     node_families(nl, b);
-    wprom_family(b, "postflow_warmupctl_collected_timestamp_seconds", "gauge",
+    wctl_prom_family(b, "postflow_warmupctl_collected_timestamp_seconds", "gauge",
                  "Unix time warmupctl read these values from Redis");
-    wprom_sample_ll(b, "postflow_warmupctl_collected_timestamp_seconds", NULL, 0, l->now);
+    wctl_prom_sample_ll(b, "postflow_warmupctl_collected_timestamp_seconds", NULL, 0, l->now);
 }
 
-void wmet_render_json(const struct wip_list *l, const struct wnode_list *nl, struct buf *b)
+void wctl_metrics_render_json(const struct wip_list *l, const struct wnode_list *nl, struct buf *b)
 {
     buf_append_str(b, "{\"status\":");
-    wip_render_json(l, b);
+    wctl_status_render_json(l, b);
     buf_append_str(b, ",\"nodes\":{");
     for (size_t i = 0; i < nl->n; i++) {
         json_key(b, nl->nodes[i].name, i == 0);
@@ -324,24 +324,24 @@ static int write_atomically(const char *path, const struct buf *b)
     return 0;
 }
 
-int wcmd_metrics(struct wctl *w, const struct wctl_args *a)
+int wctl_metrics_cmd(struct wctl *w, const struct wctl_args *a)
 {
     struct wip_list l;
     struct wnode_list nl;
     struct buf text;
     int rc = PF_EXIT_OK;
 
-    if (wip_collect(w, &l) < 0)
+    if (wctl_ipdata_collect(w, &l) < 0)
         return w->status ? w->status : PF_EXIT_FAILURE;
-    if (wnode_collect(w, &nl) < 0) {
-        wip_free(&l);
+    if (wctl_metrics_node_collect(w, &nl) < 0) {
+        wctl_ipdata_free(&l);
         return w->status ? w->status : PF_EXIT_FAILURE;
     }
     buf_init(&text, 0);
     if (w->json)
-        wmet_render_json(&l, &nl, &text);
+        wctl_metrics_render_json(&l, &nl, &text);
     else
-        wmet_render_prom(&l, &nl, &text);
+        wctl_metrics_render_prom(&l, &nl, &text);
     if (a->npos > 1) {
         if (write_atomically(a->pos[1], &text) < 0)
             rc = PF_EXIT_FAILURE;
@@ -349,7 +349,7 @@ int wcmd_metrics(struct wctl *w, const struct wctl_args *a)
         buf_append(&w->out, text.data, text.len);
     }
     buf_free(&text);
-    wnode_free(&nl);
-    wip_free(&l);
+    wctl_metrics_node_free(&nl);
+    wctl_ipdata_free(&l);
     return rc;
 }

@@ -23,12 +23,12 @@ struct wnode_list {
 };
 
 /* Reads every pf:metrics:* hash (numeric fields only). 0 or -1 (reported). */
-int wnode_collect(struct wctl *w, struct wnode_list *out);
-void wnode_free(struct wnode_list *l);
+int wctl_metrics_node_collect(struct wctl *w, struct wnode_list *out);
+void wctl_metrics_node_free(struct wnode_list *l);
 
 /* The whole exposition (IP families, then node families), ending in "\n". */
-void wmet_render_prom(const struct wip_list *ips, const struct wnode_list *nodes, struct buf *b);
+void wctl_metrics_render_prom(const struct wip_list *ips, const struct wnode_list *nodes, struct buf *b);
 /* {"status":{...},"nodes":{"name":{"field":n,...}}} + "\n" */
-void wmet_render_json(const struct wip_list *ips, const struct wnode_list *nodes, struct buf *b);
+void wctl_metrics_render_json(const struct wip_list *ips, const struct wnode_list *nodes, struct buf *b);
 
 #endif

@@ -32,7 +32,7 @@ static const struct wm_ip *find_ip(const struct warmup_model *m, const char *poo
     return NULL;
 }
 
-void wip_plan_cap(const struct wctl *w, struct wip_row *r)
+void wctl_plan_cap(const struct wctl *w, struct wip_row *r)
 {
     const struct wm_ip *ip = find_ip(w->model, r->pool, r->ip);
     long long cap;
@@ -52,7 +52,7 @@ void wip_plan_cap(const struct wctl *w, struct wip_row *r)
                               w->model->smooth_burst_percent);
 }
 
-void wip_plan_add_configured(const struct wctl *w, struct wip_list *l, size_t *cap,
+void wctl_plan_add_configured(const struct wctl *w, struct wip_list *l, size_t *cap,
                              void (*add)(struct wip_list *l, size_t *cap, const char *pool,
                                          const char *ip, const char *transport))
 {

@@ -14,7 +14,7 @@ static int name_char(char c, int first)
     return !first && c >= '0' && c <= '9';
 }
 
-int wprom_name_ok(const char *name)
+int wctl_prom_name_ok(const char *name)
 {
     if (name == NULL || name[0] == '\0')
         return 0;
@@ -24,7 +24,7 @@ int wprom_name_ok(const char *name)
     return 1;
 }
 
-int wprom_sanitize(const char *in, char *out, size_t outsize)
+int wctl_prom_sanitize(const char *in, char *out, size_t outsize)
 {
     size_t n = strlen(in);
 
@@ -54,7 +54,7 @@ static void escape(struct buf *b, const char *s, int quote)
     }
 }
 
-void wprom_family(struct buf *b, const char *name, const char *type, const char *help)
+void wctl_prom_family(struct buf *b, const char *name, const char *type, const char *help)
 {
     buf_printf(b, "# HELP %s ", name);
     escape(b, help, 0);
@@ -79,14 +79,14 @@ static void labels_out(struct buf *b, const char *name, const struct wprom_label
     buf_append_str(b, "} ");
 }
 
-void wprom_sample_ll(struct buf *b, const char *name, const struct wprom_label *labels,
+void wctl_prom_sample_ll(struct buf *b, const char *name, const struct wprom_label *labels,
                      size_t nlabels, long long value)
 {
     labels_out(b, name, labels, nlabels);
     buf_printf(b, "%lld\n", value);
 }
 
-void wprom_sample_d(struct buf *b, const char *name, const struct wprom_label *labels,
+void wctl_prom_sample_d(struct buf *b, const char *name, const struct wprom_label *labels,
                     size_t nlabels, double value)
 {
     labels_out(b, name, labels, nlabels);

@@ -12,7 +12,7 @@
  *       \\, \" and \n; HELP text escapes \ and newline;
  *     - values are integers or floats ("+Inf" for unlimited);
  *     - every line ends in "\n", including the last.
- *   Callers emit families in order; wprom_* does not reorder.
+ *   Callers emit families in order; wctl_prom_* does not reorder.
  */
 #ifndef WCTL_PROM_H
 #define WCTL_PROM_H
@@ -27,23 +27,23 @@ struct wprom_label {
 };
 
 /* 1 when name is a valid metric name. */
-int wprom_name_ok(const char *name);
+int wctl_prom_name_ok(const char *name);
 
 /*
  * Turns any text into a metric-name fragment in out (size outsize): letters,
  * digits and '_' kept (uppercase lowered), other bytes become '_'.
  * Returns 0, or -1 when the result would be empty or not fit.
  */
-int wprom_sanitize(const char *in, char *out, size_t outsize);
+int wctl_prom_sanitize(const char *in, char *out, size_t outsize);
 
 /* "# HELP" and "# TYPE" lines; type is "counter" or "gauge". */
-void wprom_family(struct buf *b, const char *name, const char *type, const char *help);
+void wctl_prom_family(struct buf *b, const char *name, const char *type, const char *help);
 
 /* One sample with an integer value. */
-void wprom_sample_ll(struct buf *b, const char *name, const struct wprom_label *labels,
+void wctl_prom_sample_ll(struct buf *b, const char *name, const struct wprom_label *labels,
                      size_t nlabels, long long value);
 /* One sample with a float value (+Inf/-Inf/NaN allowed). */
-void wprom_sample_d(struct buf *b, const char *name, const struct wprom_label *labels,
+void wctl_prom_sample_d(struct buf *b, const char *name, const struct wprom_label *labels,
                     size_t nlabels, double value);
 
 #endif

@@ -17,7 +17,7 @@
 #include "wctl_cmds.h"
 #include "wctl_fmt.h"
 #include "wctl_ipdata.h"
-#include "wctl_out.h"
+#include "wctl_table.h"
 
 static void cap_text(long long cap, char out[32])
 {
@@ -39,7 +39,7 @@ static void left_text(const struct wip_row *r, char out[32])
         snprintf(out, 32, "%lld", r->cap > r->used ? r->cap - r->used : 0);
 }
 
-void wip_render_table(const struct wip_list *l, struct buf *b)
+void wctl_status_render_table(const struct wip_list *l, struct buf *b)
 {
     static const char *const heads[] = {
         "POOL", "IP", "STAGE", "CAP", "USED", "LEFT", "SENT24H", "HARD%", "SOFT%", "COMPL%", "STATE"
@@ -47,7 +47,7 @@ void wip_render_table(const struct wip_list *l, struct buf *b)
     struct wtable t;
 
     /* numbers right-aligned: columns 2..9 */
-    wtable_init(&t, 11, heads, 0x3FCu);
+    wctl_table_init(&t, 11, heads, 0x3FCu);
     for (size_t i = 0; i < l->n; i++) {
         const struct wip_row *r = &l->rows[i];
         char stage[32], cap[32], used[32], left[32], sent[32], hard[32], soft[32], compl[32];
@@ -61,9 +61,9 @@ void wip_render_table(const struct wip_list *l, struct buf *b)
         snprintf(used, sizeof used, "%lld", r->used);
         left_text(r, left);
         snprintf(sent, sizeof sent, "%lld", r->sent24);
-        wfmt_percent(r->hard24, r->sent24, hard);
-        wfmt_percent(r->soft24, r->sent24, soft);
-        wfmt_percent(r->complaint24, r->sent24, compl);
+        wctl_fmt_percent(r->hard24, r->sent24, hard);
+        wctl_fmt_percent(r->soft24, r->sent24, soft);
+        wctl_fmt_percent(r->complaint24, r->sent24, compl);
         cols[0] = r->pool;
         cols[1] = r->ip;
         cols[2] = stage;
@@ -74,11 +74,11 @@ void wip_render_table(const struct wip_list *l, struct buf *b)
         cols[7] = hard;
         cols[8] = soft;
         cols[9] = compl;
-        cols[10] = wip_state(r);
-        wtable_add(&t, cols);
+        cols[10] = wctl_ipdata_state(r);
+        wctl_table_add(&t, cols);
     }
-    wtable_render(&t, b);
-    wtable_free(&t);
+    wctl_table_render(&t, b);
+    wctl_table_free(&t);
 }
 
 static void json_ll_or_null(struct buf *b, const char *key, long long v, int present)
@@ -110,7 +110,7 @@ static void json_row(const struct wip_row *r, struct buf *b)
     json_cstr(b, r->transport);
     json_ll_or_null(b, "stage", r->stage, r->has_state);
     json_key(b, "state", 0);
-    json_cstr(b, wip_state(r));
+    json_cstr(b, wctl_ipdata_state(r));
     json_key(b, "paused_reason", 0);
     json_cstr(b, r->paused ? r->paused_reason : NULL);
     json_ll_or_null(b, "paused_at", r->paused_at, r->paused && r->paused_at > 0);
@@ -153,7 +153,7 @@ static void json_row(const struct wip_row *r, struct buf *b)
     buf_append_str(b, "}}");
 }
 
-void wip_render_json(const struct wip_list *l, struct buf *b)
+void wctl_status_render_json(const struct wip_list *l, struct buf *b)
 {
     buf_printf(b, "{\"time\":%lld,\"day\":%ld,\"ips\":[", l->now, l->day);
     for (size_t i = 0; i < l->n; i++) {
@@ -164,20 +164,20 @@ void wip_render_json(const struct wip_list *l, struct buf *b)
     buf_append_str(b, "]}");
 }
 
-int wcmd_status(struct wctl *w, const struct wctl_args *a)
+int wctl_status_cmd(struct wctl *w, const struct wctl_args *a)
 {
     struct wip_list l;
 
-    if (wip_collect(w, &l) < 0)
+    if (wctl_ipdata_collect(w, &l) < 0)
         return w->status ? w->status : PF_EXIT_FAILURE;
     if (w->json) {
-        wip_render_json(&l, &w->out);
+        wctl_status_render_json(&l, &w->out);
         buf_append_char(&w->out, '\n');
     }
     else if (l.n == 0)
         buf_append_str(&w->out, "no pools registered in Redis (policyd-warmup registers them at start)\n");
     else
-        wip_render_table(&l, &w->out);
-    wip_free(&l);
+        wctl_status_render_table(&l, &w->out);
+    wctl_ipdata_free(&l);
     return PF_EXIT_OK;
 }

@@ -30,8 +30,8 @@
 #include "wctl_cmds.h"
 #include "wctl_fmt.h"
 #include "wctl_import_fmt.h"
-#include "wctl_out.h"
-#include "wctl_sup.h"
+#include "wctl_table.h"
+#include "wctl_suppress.h"
 
 static struct redis_script SUP_REPLACE = {
     "warmupctl_sup_replace",
@@ -75,7 +75,7 @@ static struct redis_script SUP_FETCH = {
     ""
 };
 
-int wsup_address_arg(const char *arg, char addr[WCTL_ADDR_MAX + 1])
+int wctl_suppress_address_arg(const char *arg, char addr[WCTL_ADDR_MAX + 1])
 {
     const char *why;
 
@@ -88,7 +88,7 @@ int wsup_address_arg(const char *arg, char addr[WCTL_ADDR_MAX + 1])
     return 0;
 }
 
-int wsup_key(struct wctl *w, const char *addr, char key[RKEY_MAX])
+int wctl_suppress_key(struct wctl *w, const char *addr, char key[RKEY_MAX])
 {
     if (rkey_suppression(&w->keys, key, addr, strlen(addr)) < 0) {
         wctl_err("address \"%s\" cannot be a key", addr);
@@ -97,7 +97,7 @@ int wsup_key(struct wctl *w, const char *addr, char key[RKEY_MAX])
     return 0;
 }
 
-int wsup_write(struct wctl *w, const char *addr, const char *reason, const char *source,
+int wctl_suppress_write(struct wctl *w, const char *addr, const char *reason, const char *source,
                long long when, const char *detail, struct redis_script *script, char *old, size_t oldsize)
 {
     char key[RKEY_MAX], ts[32];
@@ -106,7 +106,7 @@ int wsup_write(struct wctl *w, const char *addr, const char *reason, const char 
     redisReply *r;
     int existed;
 
-    if (wsup_key(w, addr, key) < 0)
+    if (wctl_suppress_key(w, addr, key) < 0)
         return -1;
     snprintf(ts, sizeof ts, "%lld", when > 0 ? when : w->now);
     args[0] = reason;
@@ -121,15 +121,15 @@ int wsup_write(struct wctl *w, const char *addr, const char *reason, const char 
     return existed;
 }
 
-int wcmd_suppress_add(struct wctl *w, const struct wctl_args *a)
+int wctl_suppress_add_cmd(struct wctl *w, const struct wctl_args *a)
 {
     char addr[WCTL_ADDR_MAX + 1], old[64];
     const char *reason = "manual";
     int existed;
 
-    if (wsup_address_arg(a->pos[2], addr) < 0)
+    if (wctl_suppress_address_arg(a->pos[2], addr) < 0)
         return PF_EXIT_USAGE;
-    if (a->reason != NULL && (reason = wimp_reason_canonical(a->reason, strlen(a->reason))) == NULL) {
+    if (a->reason != NULL && (reason = wctl_import_fmt_reason_canonical(a->reason, strlen(a->reason))) == NULL) {
         wctl_err("unknown reason \"%s\" (want hard, complaint, manual, unsubscribe or import)", a->reason);
         return PF_EXIT_USAGE;
     }
@@ -145,7 +145,7 @@ int wcmd_suppress_add(struct wctl *w, const struct wctl_args *a)
                 return PF_EXIT_USAGE;
             }
     }
-    if ((existed = wsup_write(w, addr, reason, "warmupctl", 0, a->detail, NULL, old, sizeof old)) < 0)
+    if ((existed = wctl_suppress_write(w, addr, reason, "warmupctl", 0, a->detail, NULL, old, sizeof old)) < 0)
         return w->status ? w->status : PF_EXIT_FAILURE;
     wctl_audit(w, "suppress add %s: %s -> %s", addr, existed ? (old[0] ? old : "?") : "none", reason);
     if (w->json) {
@@ -158,16 +158,16 @@ int wcmd_suppress_add(struct wctl *w, const struct wctl_args *a)
     return PF_EXIT_OK;
 }
 
-int wcmd_suppress_remove(struct wctl *w, const struct wctl_args *a)
+int wctl_suppress_remove_cmd(struct wctl *w, const struct wctl_args *a)
 {
     char addr[WCTL_ADDR_MAX + 1], key[RKEY_MAX], old[64];
     const char *keys[1] = { key };
     redisReply *r;
     int removed;
 
-    if (wsup_address_arg(a->pos[2], addr) < 0)
+    if (wctl_suppress_address_arg(a->pos[2], addr) < 0)
         return PF_EXIT_USAGE;
-    if (wsup_key(w, addr, key) < 0)
+    if (wctl_suppress_key(w, addr, key) < 0)
         return PF_EXIT_USAGE;
     if ((r = wctl_eval(w, &SUP_REMOVE, 1, keys, 0, NULL)) == NULL)
         return w->status ? w->status : PF_EXIT_FAILURE;
@@ -191,7 +191,7 @@ static int sup_get(struct wctl *w, const char *addr, redisReply **reply, struct 
     char key[RKEY_MAX];
     const char *argv[] = { "HGETALL", key };
 
-    if (wsup_key(w, addr, key) < 0)
+    if (wctl_suppress_key(w, addr, key) < 0)
         return -1;
     if ((*reply = wctl_cmd(w, 2, argv, NULL)) == NULL)
         return -1;
@@ -206,7 +206,7 @@ static int sup_get(struct wctl *w, const char *addr, redisReply **reply, struct 
     return 1;
 }
 
-int wcmd_suppress_check(struct wctl *w, const struct wctl_args *a)
+int wctl_suppress_check_cmd(struct wctl *w, const struct wctl_args *a)
 {
     char addr[WCTL_ADDR_MAX + 1];
     const char *at;
@@ -214,7 +214,7 @@ int wcmd_suppress_check(struct wctl *w, const struct wctl_args *a)
     struct wsup_entry e;
     int found;
 
-    if (wsup_address_arg(a->pos[2], addr) < 0)
+    if (wctl_suppress_address_arg(a->pos[2], addr) < 0)
         return PF_EXIT_USAGE;
     memset(&e, 0, sizeof e);
     found = sup_get(w, addr, &r, &e);
@@ -234,12 +234,12 @@ int wcmd_suppress_check(struct wctl *w, const struct wctl_args *a)
         buf_printf(&w->out, ",\"suppressed\":%s", found ? "true" : "false");
         if (found) {
             buf_append_str(&w->out, ",\"entry\":");
-            wfmt_sup_json(&w->out, &e);
+            wctl_fmt_sup_json(&w->out, &e);
         }
         buf_append_str(&w->out, "}\n");
     } else if (found) {
         char ts[32], safe[WCTL_SAFE_MAX];
-        wfmt_time(e.time, ts);
+        wctl_fmt_time(e.time, ts);
         text_safe(safe, sizeof safe, e.detail != NULL ? e.detail : "", e.detail != NULL ? strlen(e.detail) : 0);
         buf_printf(&w->out, "%s is suppressed%s%s: reason %s, since %s UTC, by %s%s%s\n", addr,
                    e.address != addr ? " via " : "", e.address != addr ? e.address : "",
@@ -253,7 +253,7 @@ int wcmd_suppress_check(struct wctl *w, const struct wctl_args *a)
 }
 
 /* Address of a suppression key (its {tag}), checked by rebuilding the key. */
-int wsup_addr_from_key(const struct wctl *w, const char *key, size_t len, char addr[WCTL_ADDR_MAX + 1])
+int wctl_suppress_addr_from_key(const struct wctl *w, const char *key, size_t len, char addr[WCTL_ADDR_MAX + 1])
 {
     char pat[RKEY_MAX], again[RKEY_MAX];
     int plen = rkey_suppression_pattern(&w->keys, pat);
@@ -301,7 +301,7 @@ static int fetch_chunk(struct wctl *w, redisReply **keys, size_t nkeys,
         struct wsup_entry e;
         const char *t;
 
-        if (wsup_addr_from_key(w, keys[i]->str, keys[i]->len, addr) < 0)
+        if (wctl_suppress_addr_from_key(w, keys[i]->str, keys[i]->len, addr) < 0)
             continue;                       /* not ours (a prefix glob that matched more) */
         e.address = addr;
         e.reason = fetched(row, 0);
@@ -318,7 +318,7 @@ static int fetch_chunk(struct wctl *w, redisReply **keys, size_t nkeys,
     return rc;
 }
 
-int wsup_fetch_page(struct wctl *w, redisReply **keys, size_t nkeys,
+int wctl_suppress_fetch_page(struct wctl *w, redisReply **keys, size_t nkeys,
                     int (*fn)(struct wctl *w, const struct wsup_entry *e, void *arg), void *arg)
 {
     for (size_t off = 0; off < nkeys; off += WCTL_EVAL_MAX) {
@@ -348,16 +348,16 @@ static int list_one(struct wctl *w, const struct wsup_entry *e, void *arg)
         if (!c->first)
             buf_append_char(&w->out, ',');
         c->first = 0;
-        wfmt_sup_json(&w->out, e);
+        wctl_fmt_sup_json(&w->out, e);
     } else {
         const char *cols[5];
-        wfmt_time(e->time, ts);
+        wctl_fmt_time(e->time, ts);
         cols[0] = e->address;
         cols[1] = e->reason;
         cols[2] = e->source;
         cols[3] = ts;
         cols[4] = e->detail != NULL && e->detail[0] != '\0' ? e->detail : NULL;
-        wtable_add(&c->table, cols);
+        wctl_table_add(&c->table, cols);
     }
     c->count++;
     return c->limit > 0 && c->count >= c->limit ? 1 : 0;
@@ -365,10 +365,10 @@ static int list_one(struct wctl *w, const struct wsup_entry *e, void *arg)
 
 static int list_page(struct wctl *w, redisReply **keys, size_t nkeys, void *arg)
 {
-    return wsup_fetch_page(w, keys, nkeys, list_one, arg);
+    return wctl_suppress_fetch_page(w, keys, nkeys, list_one, arg);
 }
 
-int wcmd_suppress_list(struct wctl *w, const struct wctl_args *a)
+int wctl_suppress_list_cmd(struct wctl *w, const struct wctl_args *a)
 {
     static const char *const heads[] = { "ADDRESS", "REASON", "SOURCE", "TIME (UTC)", "DETAIL" };
     struct list_ctx c;
@@ -378,12 +378,12 @@ int wcmd_suppress_list(struct wctl *w, const struct wctl_args *a)
     memset(&c, 0, sizeof c);
     c.first = 1;
     c.limit = a->limit;
-    if (a->reason != NULL && (c.reason = wimp_reason_canonical(a->reason, strlen(a->reason))) == NULL) {
+    if (a->reason != NULL && (c.reason = wctl_import_fmt_reason_canonical(a->reason, strlen(a->reason))) == NULL) {
         wctl_err("unknown reason \"%s\" (want hard, complaint, manual, unsubscribe or import)", a->reason);
         return PF_EXIT_USAGE;
     }
     rkey_suppression_pattern(&w->keys, pat);
-    wtable_init(&c.table, 5, heads, 0);
+    wctl_table_init(&c.table, 5, heads, 0);
     if (w->json)
         buf_append_char(&w->out, '[');
     rc = wctl_scan(w, pat, list_page, &c);
@@ -391,9 +391,9 @@ int wcmd_suppress_list(struct wctl *w, const struct wctl_args *a)
         if (w->json)
             buf_append_str(&w->out, "]\n");
         else
-            wtable_render(&c.table, &w->out);
+            wctl_table_render(&c.table, &w->out);
     }
-    wtable_free(&c.table);
+    wctl_table_free(&c.table);
     if (rc < 0)
         return w->status ? w->status : PF_EXIT_FAILURE;
     if (!w->json)
@@ -410,7 +410,7 @@ static int export_one(struct wctl *w, const struct wsup_entry *e, void *arg)
 {
     struct export_ctx *c = arg;
 
-    wfmt_sup_csv(&w->out, e);
+    wctl_fmt_sup_csv(&w->out, e);
     c->count++;
     if (w->out.len >= 65536) {             /* stream: the list may be large */
         if (fwrite(w->out.data, 1, w->out.len, c->fp) != w->out.len)
@@ -422,10 +422,10 @@ static int export_one(struct wctl *w, const struct wsup_entry *e, void *arg)
 
 static int export_page(struct wctl *w, redisReply **keys, size_t nkeys, void *arg)
 {
-    return wsup_fetch_page(w, keys, nkeys, export_one, arg);
+    return wctl_suppress_fetch_page(w, keys, nkeys, export_one, arg);
 }
 
-int wcmd_suppress_export(struct wctl *w, const struct wctl_args *a)
+int wctl_suppress_export_cmd(struct wctl *w, const struct wctl_args *a)
 {
     const char *path = a->npos > 2 ? a->pos[2] : NULL;
     char tmp[4096], pat[RKEY_MAX];

@@ -30,13 +30,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fp = fmemopen((void *)data, size, "r");
     if (fp == NULL)
         return 0;
-    csv_reader_init(&rd, fp, 4096);
+    wctl_csv_reader_init(&rd, fp, 4096);
     for (;;) {
         unsigned long line;
         enum csv_status st;
         const char *why;
         struct wimp_entry e;
-        int got = csv_reader_next(&rd, &rec, &line, &st);
+        int got = wctl_csv_reader_next(&rd, &rec, &line, &st);
 
         if (got == 0 || got == -2)
             break;
@@ -46,18 +46,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (rec.f[i].ptr < rd.rec.data || rec.f[i].ptr + rec.f[i].len > rd.rec.data + rd.rec.len)
                 abort();
         if (!have) {
-            if (wimp_detect(&rec, &lay, &why) < 0)
+            if (wctl_import_fmt_detect(&rec, &lay, &why) < 0)
                 break;
             have = 1;
             if (lay.has_header)
                 continue;
         }
-        if (wimp_map(&lay, &rec, NULL, &e, &why) == 1) {
+        if (wctl_import_fmt_map(&lay, &rec, NULL, &e, &why) == 1) {
             if (!rkey_value_ok(e.address, strlen(e.address)) || strlen(e.detail) > WIMP_DETAIL_MAX)
                 abort();
         }
     }
-    csv_reader_free(&rd);
+    wctl_csv_reader_free(&rd);
     fclose(fp);
     return 0;
 }

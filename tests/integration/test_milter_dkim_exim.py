@@ -8,13 +8,18 @@ verified by dkimpy, Mail::DKIM (RSA) and OpenDKIM (Ed25519); one From
 domain per algorithm x canonicalization pair, each ruled to its own key,
 makes every pair cross Exim.  The filter runs as Exim's user: the keys
 must be readable by that user, which the test arranges as an operator
-would (chown).
+would (chown), and so must the binary: the lab runs a staged copy in its
+own 0755 directory (lab.stage_file), since the build may sit in a clone
+other users cannot enter (/root, or any 0700 directory).  A failed delivery
+shows Exim's own log lines.
 """
 
 import os
 import pwd
 import re
+import shutil
 import subprocess
+import tempfile
 
 import pytest
 
@@ -34,8 +39,8 @@ def snippet_filter_line(binary, config):
     return line.replace("/usr/local/sbin/milter-dkim", binary).replace("/etc/postflow/postflow.conf", config)
 
 
-@pytest.fixture
-def exim_lab(bin_path, lab_dir):
+def start_exim_lab(bin_path, lab_dir):
+    """The lab of this module (a generator: yields its dict, then stops the sink)."""
     exim = exim_binary()
     w = lab_dir("exim-dkim")
     ent = pwd.getpwnam("Debian-exim")
@@ -73,7 +78,8 @@ def exim_lab(bin_path, lab_dir):
             "  self = send",
             "begin transports",
             "remote_smtp:", "  driver = smtp", "  port = %d" % port, "  allow_localhost", "  hosts_avoid_tls = *",
-            "  transport_filter = " + snippet_filter_line(bin_path("milter-dkim"), conf),
+            "  transport_filter = " + snippet_filter_line(lab.stage_file(os.path.join(w, "bin"),
+                                                                        bin_path("milter-dkim")), conf),
             "begin retry", "*  *  F,1m,1m", ""]))
 
     def send(msg):
@@ -84,8 +90,45 @@ def exim_lab(bin_path, lab_dir):
     def mainlog():
         with open(os.path.join(w, "log", "mainlog"), errors="replace") as f:
             return f.read()
-    yield {"send": send, "sink": sink, "keys": keys, "pkeys": pkeys, "mainlog": mainlog, "dir": w}
-    sink.stop()
+
+    def settled(count, timeout=60):
+        """settled_files(), or a failure that shows what Exim logged."""
+        try:
+            return settled_files(sink, count, timeout)
+        except lab.LabError as e:
+            logs = []
+            for name in ("mainlog", "paniclog"):
+                path = os.path.join(w, "log", name)
+                if os.path.exists(path):
+                    with open(path, errors="replace") as f:
+                        logs.append("exim %s (last lines):\n%s" % (name, "".join(f.readlines()[-20:])))
+            raise lab.LabError("%s\n%s" % (e, "\n".join(logs) or "exim wrote no log")) from None
+    try:
+        yield {"send": send, "sink": sink, "keys": keys, "pkeys": pkeys, "mainlog": mainlog, "settled": settled,
+               "dir": w}
+    finally:
+        sink.stop()
+
+
+@pytest.fixture
+def exim_lab(bin_path, lab_dir):
+    yield from start_exim_lab(bin_path, lab_dir)
+
+
+@pytest.fixture
+def private_bin_path(bin_path):
+    """bin_path, but the binaries are copies in a fresh mode-0700 directory:
+    a build in a clone no other user can enter (/root on Debian)."""
+    private = tempfile.mkdtemp(prefix="postflow-private-bin-")
+    assert os.stat(private).st_mode & 0o777 == 0o700
+
+    def resolve(name):
+        dest = os.path.join(private, name)
+        if not os.path.exists(dest):
+            shutil.copy2(bin_path(name), dest)
+        return dest
+    yield resolve
+    shutil.rmtree(private, ignore_errors=True)
 
 
 def test_exim_transport_filter_signs_and_receivers_verify(exim_lab):
@@ -94,7 +137,7 @@ def test_exim_transport_filter_signs_and_receivers_verify(exim_lab):
              "duplicate_headers", "list_unsubscribe"]
     for name in names:
         exim_lab["send"](msgs[name])
-    files = settled_files(exim_lab["sink"], len(names))
+    files = exim_lab["settled"](len(names))
     recs = dns_records(exim_lab["keys"].values())
     for path in files:
         _, msg = parse_sink_file(path)
@@ -119,7 +162,7 @@ def test_exim_every_algorithm_and_canonicalization_pair(exim_lab):
     for alg, canon in CANON_PAIRS:
         for name in names:
             exim_lab["send"](with_from_domain(msgs[name], exim_lab["pkeys"][(alg, canon)].domain))
-    files = settled_files(exim_lab["sink"], len(names) * len(CANON_PAIRS), timeout=120)
+    files = exim_lab["settled"](len(names) * len(CANON_PAIRS), timeout=120)
     assert len(files) == len(names) * len(CANON_PAIRS)
     seen = {}
     for path in files:
@@ -130,3 +173,20 @@ def test_exim_every_algorithm_and_canonicalization_pair(exim_lab):
         check_pair_message(msg, key, canon, exim_lab["dir"], tamper_checks=is_plain)
         seen.setdefault((alg, canon), []).append(is_plain)
     assert {p: (len(v), v.count(True)) for p, v in seen.items()} == {p: (len(names), 1) for p in CANON_PAIRS}
+
+
+def test_exim_filter_runs_when_the_build_is_in_a_private_directory(private_bin_path, lab_dir):
+    """`make check` in a clone under /root (mode 0700): Exim runs the transport filter as its own
+    user, who cannot enter the build's directory.  The lab runs a copy it can reach, so the message
+    still leaves signed; run from the private directory itself, Exim would log "transport filter
+    process failed (127)" and deliver nothing."""
+    gen = start_exim_lab(private_bin_path, lab_dir)
+    x = next(gen)
+    try:
+        x["send"](nasty_messages()["plain"])
+        files = x["settled"](1)
+        _, msg = parse_sink_file(files[0])
+        assert verify_dkimpy(msg, dns_records(x["keys"].values())) == [True, True], msg[:2000]
+        assert "transport filter process failed" not in x["mainlog"]()
+    finally:
+        gen.close()

@@ -47,7 +47,7 @@ from labpostfix_conf import (BOUNCE_DOMAIN, HARDBOUNCE_DOMAIN, PIPE_ENVELOPE_ARG
                              LabSettings, hook_params, ip_transport, main_cf, master_cf,
                              pipe_argv, pipe_entry, shipped_ip_transports)
 from labproc import (LabError, port_open, proc_alive, proc_starttime, register_session, reserve_port,
-                     session_members, stop_processes, unregister, wait_until)
+                     session_members, stage_file, stop_processes, unregister, wait_until)
 from labsink import SmtpSink, parse_sink_file
 
 __all__ = ["PostfixLab", "SendResult", "ip_transport", "shipped_ip_transports",
@@ -195,11 +195,7 @@ class PostfixLab:
         source tree (a clone under /root is mode 0700): stage the binary and
         its config here, e.g. set_pipe_command([pf.stage_file(bin_path(
         "bounce-proc")), "-c", pf.stage_file(conf, 0o644)])."""
-        os.makedirs(self.bin_dir, mode=0o755, exist_ok=True)
-        dest = os.path.join(self.bin_dir, os.path.basename(path))
-        shutil.copyfile(path, dest)
-        os.chmod(dest, mode)
-        return dest
+        return stage_file(self.bin_dir, path, mode)
 
     # ---- lifecycle ---------------------------------------------------------
     def _run(self, argv, timeout=60, check=True):

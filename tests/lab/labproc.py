@@ -14,22 +14,24 @@ DESCRIPTION
     * stop_processes() sends SIGTERM to all given processes at once and waits,
       then SIGKILLs what is still alive: never anything found by name.
 
-    Also here: free_port() (a free loopback TCP port) and make_lab_dir() (a
+    Also here: free_port() (a free loopback TCP port), make_lab_dir() (a
     private directory under /tmp whose ancestors are traversable, because
-    pipe(8) commands run as user nobody).
+    pipe(8) commands run as user nobody) and stage_file() (a copy of a built
+    binary there, for what an MTA runs as its own user).
 
     Standard library only.
 """
 
 import atexit
 import os
+import shutil
 import signal
 import socket
 import tempfile
 import time
 
 __all__ = [
-    "free_port", "reserve_port", "PortReservation", "make_lab_dir", "proc_alive", "proc_starttime", "proc_session",
+    "free_port", "reserve_port", "PortReservation", "make_lab_dir", "stage_file", "proc_alive", "proc_starttime", "proc_session",
     "session_members", "register_process", "register_session", "unregister",
     "leftovers", "stop_processes", "wait_until", "LabError", "reap_registry_file",
 ]
@@ -103,6 +105,24 @@ def make_lab_dir(prefix="postflow-lab-", parent="/tmp"):
     path = tempfile.mkdtemp(prefix=prefix, dir=parent)
     os.chmod(path, 0o755)
     return path
+
+
+def stage_file(directory, path, mode=0o755):
+    """Copy PATH into DIRECTORY (created mode 0755) and return the copy's path.
+
+    What an MTA runs as its own user (Postfix pipe(8) commands as nobody,
+    Exim's transport_filter as Debian-exim) must be reachable by that user,
+    and the source tree may not be: a clone under /root, or any directory
+    of mode 0700, stops every other user at its door.  DIRECTORY should be
+    inside a make_lab_dir() directory, whose ancestors everyone can
+    traverse.  MODE applies to the copy (0o644 for a config file).
+    """
+    os.makedirs(directory, mode=0o755, exist_ok=True)
+    os.chmod(directory, 0o755)
+    dest = os.path.join(directory, os.path.basename(path))
+    shutil.copyfile(path, dest)
+    os.chmod(dest, mode)
+    return dest
 
 
 def _stat_fields(pid):

@@ -15,7 +15,7 @@ DESCRIPTION
     This module only re-exports the lab's parts so tests and the demo need one
     import.  Each part lives in its own file beside this one:
 
-      labproc.py     free_port, make_lab_dir, process registry, leftovers()
+      labproc.py     free_port, make_lab_dir, stage_file, process registry, leftovers()
       labredis.py    RedisServer
       labpostfix.py  PostfixLab (private Postfix + smtp-sink + pipe recorder)
       labsnippet.py  the shipped conf/main.cf.snippet and master.cf.snippet
@@ -35,13 +35,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from labproc import (LabError, free_port, leftovers, make_lab_dir,  # noqa: E402,F401
                      proc_alive, proc_starttime, register_process, reserve_port, session_members,
-                     stop_processes, wait_until)
+                     stage_file, stop_processes, wait_until)
 from labredis import RedisServer  # noqa: E402,F401
 
 from labpostfix import (BOUNCE_DOMAIN, HARDBOUNCE_DOMAIN, PIPE_ENVELOPE_ARGS,  # noqa: E402,F401
                         PostfixLab, SendResult, ip_transport, shipped_ip_transports)
 
 __all__ = ["LabError", "free_port", "leftovers", "make_lab_dir", "proc_alive",
-           "proc_starttime", "register_process", "reserve_port", "session_members", "stop_processes",
+           "proc_starttime", "register_process", "reserve_port", "session_members", "stage_file", "stop_processes",
            "wait_until", "RedisServer", "PostfixLab", "SendResult", "ip_transport", "shipped_ip_transports", "BOUNCE_DOMAIN",
            "HARDBOUNCE_DOMAIN", "PIPE_ENVELOPE_ARGS"]

@@ -24,7 +24,7 @@ static enum csv_status split(const char *s, char *work, struct csv_record *r)
 {
     size_t n = strlen(s);
     memcpy(work, s, n + 1);
-    return csv_split(work, n, r);
+    return wctl_csv_split(work, n, r);
 }
 
 static void splits_plain_fields_and_trims_blanks(void **state)
@@ -74,17 +74,17 @@ static void rejects_too_many_fields_and_nul(void **state)
     strcat(many, "x");
     assert_int_equal(split(many, w, &r), CSV_ERR_FIELDS);
     memcpy(w, "a\0b", 3);
-    assert_int_equal(csv_split(w, 3, &r), CSV_ERR_NUL);
+    assert_int_equal(wctl_csv_split(w, 3, &r), CSV_ERR_NUL);
 }
 
 static void detects_incomplete_records(void **state)
 {
     (void)state;
-    assert_true(csv_record_complete("a,\"b\",c", 7));
-    assert_false(csv_record_complete("a,\"b", 4));
-    assert_true(csv_record_complete("\"x\"\"y\"", 6));
-    assert_true(csv_record_complete("ab\"c,d", 6));      /* a stray quote opens nothing */
-    assert_false(csv_record_complete("a, \"b,\nc", 8));  /* blanks before the quote */
+    assert_true(wctl_csv_record_complete("a,\"b\",c", 7));
+    assert_false(wctl_csv_record_complete("a,\"b", 4));
+    assert_true(wctl_csv_record_complete("\"x\"\"y\"", 6));
+    assert_true(wctl_csv_record_complete("ab\"c,d", 6));      /* a stray quote opens nothing */
+    assert_false(wctl_csv_record_complete("a, \"b,\nc", 8));  /* blanks before the quote */
 }
 
 static void reader_joins_quoted_lines_and_counts_lines(void **state)
@@ -100,19 +100,19 @@ static void reader_joins_quoted_lines_and_counts_lines(void **state)
     unsigned long line;
     enum csv_status st;
     (void)state;
-    csv_reader_init(&rd, fp, 0);
-    assert_int_equal(csv_reader_next(&rd, &r, &line, &st), 1);
+    wctl_csv_reader_init(&rd, fp, 0);
+    assert_int_equal(wctl_csv_reader_next(&rd, &r, &line, &st), 1);
     assert_int_equal(line, 1);
     assert_field(&r, 0, "address");          /* BOM removed */
     assert_field(&r, 1, "reason");           /* CR removed */
-    assert_int_equal(csv_reader_next(&rd, &r, &line, &st), 1);
+    assert_int_equal(wctl_csv_reader_next(&rd, &r, &line, &st), 1);
     assert_int_equal(line, 3);                /* empty line 2 skipped */
     assert_field(&r, 0, "multi\nline");
-    assert_int_equal(csv_reader_next(&rd, &r, &line, &st), 1);
+    assert_int_equal(wctl_csv_reader_next(&rd, &r, &line, &st), 1);
     assert_int_equal(line, 5);
     assert_field(&r, 0, "last@x.example");    /* no final newline */
-    assert_int_equal(csv_reader_next(&rd, &r, &line, &st), 0);
-    csv_reader_free(&rd);
+    assert_int_equal(wctl_csv_reader_next(&rd, &r, &line, &st), 0);
+    wctl_csv_reader_free(&rd);
     fclose(fp);
 }
 
@@ -125,18 +125,18 @@ static void reader_reports_bad_record_and_goes_on(void **state)
     unsigned long line;
     enum csv_status st;
     (void)state;
-    csv_reader_init(&rd, fp, 0);
-    assert_int_equal(csv_reader_next(&rd, &r, &line, &st), -1);
+    wctl_csv_reader_init(&rd, fp, 0);
+    assert_int_equal(wctl_csv_reader_next(&rd, &r, &line, &st), -1);
     assert_int_equal(line, 1);
     assert_int_equal(st, CSV_ERR_QUOTE);
-    assert_int_equal(csv_reader_next(&rd, &r, &line, &st), 1);
+    assert_int_equal(wctl_csv_reader_next(&rd, &r, &line, &st), 1);
     assert_int_equal(line, 2);
     assert_field(&r, 0, "ok@x.example");
-    assert_int_equal(csv_reader_next(&rd, &r, &line, &st), -1);
+    assert_int_equal(wctl_csv_reader_next(&rd, &r, &line, &st), -1);
     assert_int_equal(line, 3);
     assert_int_equal(st, CSV_ERR_UNTERMINATED);
-    assert_int_equal(csv_reader_next(&rd, &r, &line, &st), 0);
-    csv_reader_free(&rd);
+    assert_int_equal(wctl_csv_reader_next(&rd, &r, &line, &st), 0);
+    wctl_csv_reader_free(&rd);
     fclose(fp);
 }
 
@@ -150,14 +150,14 @@ static void reader_bounds_a_record_and_resynchronises(void **state)
     unsigned long line;
     enum csv_status st;
     (void)state;
-    csv_reader_init(&rd, fp, 32);
-    assert_int_equal(csv_reader_next(&rd, &r, &line, &st), -1);
+    wctl_csv_reader_init(&rd, fp, 32);
+    assert_int_equal(wctl_csv_reader_next(&rd, &r, &line, &st), -1);
     assert_int_equal(st, CSV_ERR_LONG);
     assert_int_equal(line, 1);
-    assert_int_equal(csv_reader_next(&rd, &r, &line, &st), 1);
+    assert_int_equal(wctl_csv_reader_next(&rd, &r, &line, &st), 1);
     assert_int_equal(line, 3);
     assert_field(&r, 0, "next@x.example");
-    csv_reader_free(&rd);
+    wctl_csv_reader_free(&rd);
     fclose(fp);
 }
 
@@ -176,16 +176,16 @@ static void reader_memory_stays_bounded_on_one_huge_line(void **state)
     unsigned long line;
     enum csv_status st;
     (void)state;
-    csv_reader_init(&rd, fp, 1024);
-    assert_int_equal(csv_reader_next(&rd, &r, &line, &st), -1);
+    wctl_csv_reader_init(&rd, fp, 1024);
+    assert_int_equal(wctl_csv_reader_next(&rd, &r, &line, &st), -1);
     assert_int_equal(st, CSV_ERR_LONG);
     assert_true(rd.linecap <= 4096);         /* not the 8 MiB line */
     assert_true(rd.rec.cap <= 4096);
-    assert_int_equal(csv_reader_next(&rd, &r, &line, &st), 1);
+    assert_int_equal(wctl_csv_reader_next(&rd, &r, &line, &st), 1);
     assert_int_equal(line, 2);
     assert_field(&r, 0, "next@x.example");
-    assert_int_equal(csv_reader_next(&rd, &r, &line, &st), 0);
-    csv_reader_free(&rd);
+    assert_int_equal(wctl_csv_reader_next(&rd, &r, &line, &st), 0);
+    wctl_csv_reader_free(&rd);
     fclose(fp);
     free(text);
 }
@@ -200,10 +200,10 @@ static void writer_quotes_only_when_needed_and_round_trips(void **state)
     for (size_t i = 0; i < 6; i++) {
         if (i > 0)
             buf_append_char(&b, ',');
-        csv_write_field(&b, vals[i], strlen(vals[i]));
+        wctl_csv_write_field(&b, vals[i], strlen(vals[i]));
     }
     assert_string_equal(b.data, "plain,\"with,comma\",\"say \"\"x\"\"\",\"two\nlines\",\" edge\",");
-    assert_int_equal(csv_split(b.data, b.len, &r), CSV_OK);
+    assert_int_equal(wctl_csv_split(b.data, b.len, &r), CSV_OK);
     assert_int_equal(r.nfields, 6);
     for (size_t i = 0; i < 6; i++)
         assert_field(&r, i, vals[i]);

@@ -61,7 +61,7 @@ static void status_table_shows_caps_rates_and_state(void **state)
     (void)state;
     setup_list();
     buf_init(&b, 0);
-    wip_render_table(&list, &b);
+    wctl_status_render_table(&list, &b);
     assert_string_equal(b.data,
         "POOL  IP           STAGE        CAP  USED       LEFT  SENT24H  HARD%  SOFT%  COMPL%  STATE\n"
         "main  192.0.2.10       2       2000  1500        500     1000   1.20   0.50    0.10  warming\n"
@@ -75,16 +75,16 @@ static void states_follow_the_data(void **state)
     (void)state;
     memset(&r, 0, sizeof r);
     r.cap = WIP_CAP_UNKNOWN;
-    assert_string_equal(wip_state(&r), "new");
+    assert_string_equal(wctl_ipdata_state(&r), "new");
     r.cap = WIP_CAP_UNLIMITED;
-    assert_string_equal(wip_state(&r), "warm");         /* no schedule: warm from the start */
+    assert_string_equal(wctl_ipdata_state(&r), "warm");         /* no schedule: warm from the start */
     r.has_state = 1;
     r.cap = WIP_CAP_UNKNOWN;
-    assert_string_equal(wip_state(&r), "warming");
+    assert_string_equal(wctl_ipdata_state(&r), "warming");
     r.cap = WIP_CAP_UNLIMITED;
-    assert_string_equal(wip_state(&r), "warm");
+    assert_string_equal(wctl_ipdata_state(&r), "warm");
     r.paused = 1;
-    assert_string_equal(wip_state(&r), "paused");
+    assert_string_equal(wctl_ipdata_state(&r), "paused");
 }
 
 static void status_json_has_numbers_nulls_and_providers(void **state)
@@ -93,7 +93,7 @@ static void status_json_has_numbers_nulls_and_providers(void **state)
     (void)state;
     setup_list();
     buf_init(&b, 0);
-    wip_render_json(&list, &b);
+    wctl_status_render_json(&list, &b);
     assert_non_null(strstr(b.data, "{\"time\":1795866425,\"day\":20261128,\"ips\":[{\"pool\":\"main\","));
     assert_non_null(strstr(b.data, "\"cap\":2000,\"budget_now\":1800,\"configured\":true,\"used\":1500,\"left\":500,\"messages\":700,"));
     assert_non_null(strstr(b.data, "\"hard_rate\":0.012000,"));
@@ -116,7 +116,7 @@ static void prometheus_families_are_contiguous_with_labels(void **state)
     (void)state;
     setup_list();
     buf_init(&b, 0);
-    wmet_render_prom(&list, &nodes, &b);
+    wctl_metrics_render_prom(&list, &nodes, &b);
     assert_non_null(strstr(b.data,
         "# TYPE postflow_warmup_ip_stage gauge\n"
         "postflow_warmup_ip_stage{pool=\"main\",ip=\"192.0.2.10\"} 2\n"
@@ -144,7 +144,7 @@ static void prometheus_leaves_out_unknown_caps(void **state)
     rows[0].cap = WIP_CAP_UNKNOWN;
     rows[1].cap = WIP_CAP_UNKNOWN;
     buf_init(&b, 0);
-    wmet_render_prom(&list, &nodes, &b);
+    wctl_metrics_render_prom(&list, &nodes, &b);
     assert_null(strstr(b.data, "postflow_warmup_ip_cap"));
     assert_non_null(strstr(b.data, "postflow_warmupctl_collected_timestamp_seconds 1795866425\n"));
     buf_free(&b);

@@ -1,6 +1,6 @@
 /*
  * NAME
- *   wctl_out.h - text tables and JSON strings for warmupctl output.
+ *   wctl_table.h - text tables for warmupctl output (JSON: json.h).
  *
  * DESCRIPTION
  *   Every warmupctl read command prints either an aligned text table for
@@ -13,8 +13,8 @@
  *   All functions append to a struct buf (buf.h); nothing here writes to a
  *   file or allocates except through the buffer and the table's cells.
  */
-#ifndef WCTL_OUT_H
-#define WCTL_OUT_H
+#ifndef WCTL_TABLE_H
+#define WCTL_TABLE_H
 
 #include <stddef.h>
 
@@ -32,11 +32,11 @@ struct wtable {
 };
 
 /* heads: ncols static strings; right_mask bit i = column i right-aligned. */
-void wtable_init(struct wtable *t, size_t ncols, const char *const *heads, unsigned right_mask);
+void wctl_table_init(struct wtable *t, size_t ncols, const char *const *heads, unsigned right_mask);
 /* Adds a row of ncols strings (copied; NULL shows as "-"). */
-void wtable_add(struct wtable *t, const char *const *cols);
+void wctl_table_add(struct wtable *t, const char *const *cols);
 /* Renders header and rows, columns separated by two spaces, no trailing blanks. */
-void wtable_render(const struct wtable *t, struct buf *b);
-void wtable_free(struct wtable *t);
+void wctl_table_render(const struct wtable *t, struct buf *b);
+void wctl_table_free(struct wtable *t);
 
 #endif

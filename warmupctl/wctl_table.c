@@ -1,15 +1,15 @@
 /*
  * NAME
- *   wctl_out.c - aligned text tables (see wctl_out.h).
+ *   wctl_table.c - aligned text tables (see wctl_table.h).
  */
-#include "wctl_out.h"
+#include "wctl_table.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "xalloc.h"
 
-void wtable_init(struct wtable *t, size_t ncols, const char *const *heads, unsigned right_mask)
+void wctl_table_init(struct wtable *t, size_t ncols, const char *const *heads, unsigned right_mask)
 {
     memset(t, 0, sizeof(*t));
     t->ncols = ncols > WTABLE_MAX_COLS ? WTABLE_MAX_COLS : ncols;
@@ -33,7 +33,7 @@ static char *cell_copy(const char *s)
     return c;
 }
 
-void wtable_add(struct wtable *t, const char *const *cols)
+void wctl_table_add(struct wtable *t, const char *const *cols)
 {
     if (t->nrows == t->cap) {
         t->cap = t->cap ? t->cap * 2 : 16;
@@ -74,7 +74,7 @@ static void render_row(const struct wtable *t, struct buf *b, const char *const 
     buf_append_char(b, '\n');
 }
 
-void wtable_render(const struct wtable *t, struct buf *b)
+void wctl_table_render(const struct wtable *t, struct buf *b)
 {
     size_t wd[WTABLE_MAX_COLS];
 
@@ -91,7 +91,7 @@ void wtable_render(const struct wtable *t, struct buf *b)
         render_row(t, b, (const char *const *)&t->cells[r * t->ncols], wd);
 }
 
-void wtable_free(struct wtable *t)
+void wctl_table_free(struct wtable *t)
 {
     for (size_t i = 0; i < t->nrows * t->ncols; i++)
         free(t->cells[i]);

@@ -1,6 +1,6 @@
 /*
  * NAME
- *   wctl_store.c - warmupctl's Redis helpers: commands with one clear error
+ *   wctl.c - warmupctl's Redis helpers: commands with one clear error
  *   message, SCAN iteration, HGETALL field access (see wctl.h).
  *
  * DESCRIPTION
