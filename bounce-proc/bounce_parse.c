@@ -408,6 +408,7 @@ static void classify(struct inbound_report *r, const struct inbound_parse_ctx *c
             .action = rc->action,
             .command = command_of(rc, text, n),
         };
+        rc->command = in.command;
         reply_classify(ctx->rules, &in, &rc->verdict);
         rc->classified = true;
         gave_up(rc);
