@@ -33,6 +33,7 @@
 #include "inbound_attr.h"
 #include "inbound_batch.h"
 #include "inbound_conf.h"
+#include "inbound_reclassify.h"
 #include "inbound_store.h"
 #include "inbound_summary.h"
 #include "log.h"
@@ -43,7 +44,7 @@
 
 struct driver_options {
     const char *config;
-    bool dry_run, json, check, quiet, progress, batch, pipe, verbose, foreground, print_config;
+    bool dry_run, json, check, quiet, progress, batch, pipe, verbose, foreground, print_config, reclassify;
     char **args;
     int nargs;
 };
@@ -75,13 +76,16 @@ static void usage(FILE *f, const char *name)
     fprintf(f,
             "usage: %s [-c FILE] [-f] [--dry-run] [--json] [SENDER RECIPIENT [ORIGINAL_RECIPIENT] [QUEUE_ID]]\n"
             "       %s [-c FILE] [--dry-run] [--json] [-q] [-v] [--no-progress] FILE|DIR|MBOX...\n"
+            "       %s [-c FILE] [--dry-run] [--json] reclassify\n"
             "       %s -n [-v] [-c FILE] | --print-config [-c FILE] | --version | --help\n"
             "Pipe mode reads one message on stdin (envelope from argv, or SENDER/RECIPIENT in the\n"
-            "environment under Exim), logging to syslog (-f: to stderr); batch mode reads every message of the files, directories\n"
-            "(maildirs too) and mboxes named.  --dry-run touches no Redis and no files.\n"
-            "Exit: 0 done (unrecognized mail is quarantined), 75 temporary trouble (retry),\n"
-            "64 usage, 78 configuration.\n",
-            name, name, name);
+            "environment under Exim), logging to syslog (-f: to stderr); batch mode reads every\n"
+            "message of the files, directories (maildirs too) and mboxes named.  --dry-run touches\n"
+            "no Redis and no files.  Exit: 0 done (unrecognized mail is quarantined), 75 temporary\n"
+            "trouble (retry), 64 usage, 78 configuration.\n"
+            "reclassify: after a rule change, read the quarantine again and re-judge the stored\n"
+            "events (pf:bounces): suppressions that no longer hold are removed.\n",
+            name, name, name, name);
 }
 
 static int parse_options(int argc, char **argv, const char *name, struct driver_options *o)
@@ -120,6 +124,11 @@ static int parse_options(int argc, char **argv, const char *name, struct driver_
     }
     o->args = argv + optind;
     o->nargs = argc - optind;
+    if (!o->batch && o->nargs == 1 && strcmp(o->args[0], "reclassify") == 0) {
+        o->reclassify = true;
+        o->nargs = 0;
+        return -1;
+    }
     if (o->batch && o->pipe) {
         fprintf(stderr, "%s: --batch and --pipe exclude each other\n", name);
         return PF_EXIT_USAGE;
@@ -304,7 +313,7 @@ static void log_report(const struct driver *d, const struct inbound_report *r, c
 
 /* One message.  Returns 0, or PF_EXIT_TEMPFAIL. */
 static int handle(struct driver *d, char *msg, size_t len, const char *envelope_recipient, const char *name,
-                  bool pipe_mode, struct inbound_summary *sum)
+                  bool pipe_mode, struct inbound_summary *sum, enum inbound_kind *kind_out)
 {
     bare_cr_to_lf(msg, len);
     struct inbound_parse_ctx pctx = {
@@ -350,6 +359,8 @@ static int handle(struct driver *d, char *msg, size_t len, const char *envelope_
         stored = true;
     }
     log_report(d, &report, &attr, stored ? &res : NULL, name);
+    if (kind_out != NULL)
+        *kind_out = report.kind;
     if (sum != NULL) {
         inbound_summary_add(sum, &report);
         sum->duplicates += res.duplicate;
@@ -394,7 +405,7 @@ static int run_pipe(struct driver *d)
         log_msg(LOG_LVL_ERROR, "reading the message: %s: exit 75", strerror(errno));
         rc = PF_EXIT_TEMPFAIL;
     } else {
-        rc = handle(d, msg.data ? msg.data : (char *)"", msg.len, recipient, NULL, true, NULL);
+        rc = handle(d, msg.data ? msg.data : (char *)"", msg.len, recipient, NULL, true, NULL, NULL);
     }
     buf_free(&msg);
     if (rc == 0 && fflush(stdout) != 0)
@@ -427,7 +438,7 @@ static int run_batch(struct driver *d)
             sum.errors++;
             continue;
         }
-        if ((rc = handle(d, m.data, m.len, NULL, m.name, false, &sum)) != 0)
+        if ((rc = handle(d, m.data, m.len, NULL, m.name, false, &sum, NULL)) != 0)
             break;
         inbound_summary_progress(&sum, m.offset + m.len);
     }
@@ -437,6 +448,62 @@ static int run_batch(struct driver *d)
     if (rc == 0 && fflush(stdout) != 0)
         rc = PF_EXIT_TEMPFAIL;
     return rc;
+}
+
+/* The quarantine, read again: what the parser now recognizes is acted on
+ * and leaves the quarantine.  0, or PF_EXIT_TEMPFAIL. */
+static int replay_quarantine(struct driver *d, size_t *seen, size_t *recognized)
+{
+    *seen = *recognized = 0;
+    const char *dir = d->conf.quarantine_dir;
+    if (dir == NULL || dir[0] == '\0')
+        return 0;
+    char err[512] = "";
+    char *paths[] = {(char *)dir};
+    struct inbound_batch *b = inbound_batch_open(paths, 1, err, sizeof(err));
+    if (b == NULL)
+        return 0;   /* empty or absent: nothing kept */
+    struct inbound_message m;
+    int rc = 0, got;
+    while (rc == 0 && (got = inbound_batch_next(b, &m, err, sizeof(err))) != 0) {
+        if (got < 0)
+            continue;
+        enum inbound_kind kind = INBOUND_UNRECOGNIZED;
+        (*seen)++;
+        if ((rc = handle(d, m.data, m.len, NULL, m.name, false, NULL, &kind)) != 0)
+            break;
+        if (kind == INBOUND_UNRECOGNIZED)
+            continue;
+        (*recognized)++;
+        if (!d->opt.dry_run && unlink(m.name) != 0)
+            log_msg(LOG_LVL_WARNING, "reclassify: %s: %s (processed, left in the quarantine)", m.name, strerror(errno));
+    }
+    inbound_batch_close(b);
+    return rc;
+}
+
+static int run_reclassify(struct driver *d)
+{
+    size_t seen = 0, recognized = 0;
+    int rc = replay_quarantine(d, &seen, &recognized);
+    if (rc != 0)
+        return rc;
+    struct inbound_reclassify_result res = {0};
+    if (d->redis == NULL)
+        d->redis = redis_new(&d->redis_conf);   /* a dry run reads the stream too */
+    struct inbound_reclassify_ctx ctx = {
+        .redis = d->redis, .rkeys = &d->rkeys, .rules = d->rules, .conf = &d->conf, .program = d->prog->name,
+        .dry_run = d->opt.dry_run, .json = d->opt.json, .out = stdout,
+    };
+    if (inbound_reclassify_stream(&ctx, &res) != 0)
+        return PF_EXIT_TEMPFAIL;
+    fprintf(stderr,
+            "%s reclassify: quarantine %zu message(s), %zu now recognized%s; stream %zu bounce event(s), "
+            "%zu judged differently, %zu suppression(s) %sremoved, %zu %sadded\n",
+            d->prog->name, seen, recognized, d->opt.dry_run ? " (dry run: left there)" : " and processed",
+            res.events, res.changed, res.unsuppressed, d->opt.dry_run ? "would be " : "", res.suppressed,
+            d->opt.dry_run ? "would be " : "");
+    return fflush(stdout) == 0 ? 0 : PF_EXIT_TEMPFAIL;
 }
 
 int inbound_main(int argc, char **argv, const struct inbound_program *prog)
@@ -455,7 +522,7 @@ int inbound_main(int argc, char **argv, const struct inbound_program *prog)
         teardown(&d);
         return rc;
     }
-    rc = d.opt.batch ? run_batch(&d) : run_pipe(&d);
+    rc = d.opt.reclassify ? run_reclassify(&d) : d.opt.batch ? run_batch(&d) : run_pipe(&d);
     teardown(&d);
     return rc;
 }

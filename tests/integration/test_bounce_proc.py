@@ -116,9 +116,14 @@ class BounceProc:
         if quarantine is None:
             os.mkdir(self.quarantine)
         self.conf = os.path.join(workdir, "postflow.conf")
+        self.redis_server, self.secret = redis_server, secret
+        self.configure(extra)
+
+    def configure(self, extra=""):
+        """(Re)writes the config; EXTRA goes into the bounce section."""
         with open(self.conf, "w") as f:
-            f.write(redis_server.redis_conf())
-            f.write('trace = { key_id = "%s"; secret_file = "%s"; };\n' % (KEY_ID, secret))
+            f.write(self.redis_server.redis_conf())
+            f.write('trace = { key_id = "%s"; secret_file = "%s"; };\n' % (KEY_ID, self.secret))
             f.write('bounce = { quarantine_dir = "%s"; %s };\n' % (self.quarantine, extra))
             f.write('log = { level = "info"; };\n')
 
@@ -419,3 +424,52 @@ def test_dry_run_touches_no_redis(bp, redis_server):
     assert p.returncode == 0
     assert json.loads(p.stdout)["recipient"] == "gone@gmail.com"
     assert sorted(k.decode() for k in r.scan_iter()) == ["pf:q:{4dQx1p2Wz3}"]
+
+
+# ---- reclassify ----------------------------------------------------------------------------------
+
+def test_reclassify_undoes_a_suppression_a_new_rule_no_longer_supports(bin_path, lab_dir, redis_server):
+    work = lab_dir("bounce")
+    rules = os.path.join(work, "local.rules")
+    with open(rules, "w") as f:
+        f.write("# a local rule, added after the bounce arrived\n"
+                "zorblat-block  *  *  blocked  soft  -  /zorblat filter/\n")
+    bp = BounceProc(bin_path("bounce-proc"), work, redis_server)
+    r = redis_server.client()
+    attribution(r, "4dQx1p2Wz3")
+    j = bp.pipe(dsn("kept@gmail.com", diag="550 5.1.1 refused by the zorblat filter"))[0]
+    assert (j["class"], j["category"]) == ("hard", "userunknown")
+    assert r.hget("pf:sup:{kept@gmail.com}", "reason") == b"hard"
+    bp.configure('rules_file = "%s";' % rules)          # the same configuration with the new rule
+    dry = bp.run("--dry-run", "--json", "reclassify")
+    assert dry.returncode == 0, dry.stderr.decode()
+    lines = [json.loads(x) for x in dry.stdout.decode().splitlines()]
+    assert [(x["recipient"], x["old_class"], x["class"], x["category"], x["done"]) for x in lines] == \
+        [("kept@gmail.com", "hard", "soft", "blocked", "would unsuppress")]
+    assert r.exists("pf:sup:{kept@gmail.com}")
+    real = bp.run("--json", "reclassify")
+    assert real.returncode == 0, real.stderr.decode()
+    assert [json.loads(x)["done"] for x in real.stdout.decode().splitlines()] == ["unsuppressed"]
+    assert not r.exists("pf:sup:{kept@gmail.com}")
+    again = bp.run("--json", "reclassify")
+    assert [json.loads(x)["done"] for x in again.stdout.decode().splitlines()] == ["reported"]
+
+
+def test_reclassify_processes_what_the_quarantine_now_holds_readable(bp, redis_server):
+    r = redis_server.client()
+    attribution(r, "4dQx1p2Wz3")
+    # a bounce an older version could not read, and a message nobody can
+    with open(os.path.join(bp.quarantine, "1.eml"), "wb") as f:
+        f.write(dsn("old@gmail.com"))
+    with open(os.path.join(bp.quarantine, "2.eml"), "wb") as f:
+        f.write(b"Subject: hello\n\njust a letter\n")
+    p = bp.run("reclassify")
+    assert p.returncode == 0, p.stderr.decode()
+    assert "quarantine 2 message(s), 1 now recognized" in p.stderr.decode()
+    assert r.hget("pf:sup:{old@gmail.com}", "reason") == b"hard"
+    assert sorted(os.listdir(bp.quarantine)) == ["2.eml"]
+
+
+def test_reclassify_with_redis_down_exits_75(bp, redis_server):
+    redis_server.stop()
+    assert bp.run("reclassify").returncode == 75
