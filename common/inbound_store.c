@@ -17,7 +17,7 @@
 #define ALERTS_MAXLEN "10000"
 
 /*
- * KEYS: stream, alerts, then per recipient seen, sup, sb, hl, dh ("-" = none).
+ * KEYS: stream, alerts, counters, then per recipient seen, sup, sb, hl, dh ("-" = none).
  * ARGV: seen_ttl, stream_maxlen, now, n, node, source, soft_window,
  *       soft_ttl, then per recipient (21 each):
  *       rcpt type class category status detail queue_id ip provider
@@ -44,7 +44,7 @@ static const char STORE_LUA[] =
     "  return 1\n"
     "end\n"
     "for i = 0, n - 1 do\n"
-    "  local k, a = 3 + i * 5, 8 + i * 21\n"
+    "  local k, a = 4 + i * 5, 8 + i * 21\n"
     "  local seen, sup, sb, hl, dh = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]\n"
     "  if redis.call('EXISTS', seen) == 1 then\n"
     "    dup_n = dup_n + 1\n"
@@ -81,6 +81,8 @@ static const char STORE_LUA[] =
     "      'ip', ARGV[a+8], 'provider', ARGV[a+9], 'sender_domain', ARGV[a+16], 'verified', ARGV[a+14],\n"
     "      'action', why_sup, 'diagnostic', ARGV[a+19], 'dsn_action', ARGV[a+20], 'command', ARGV[a+21])\n"
     "    st_n = st_n + 1\n"
+    "    redis.call('HINCRBY', KEYS[3], ARGV[a+2] .. '|' .. ARGV[a+3] .. '|' .. ARGV[a+4] .. '|' ..\n"
+    "      (ARGV[a+14] == '1' and 'verified' or 'unverified'), 1)\n"
     "    if ARGV[a+13] == '1' then\n"
     "      redis.call('XADD', KEYS[2], 'MAXLEN', '~', " ALERTS_MAXLEN ", '*', 'time', now, 'node', ARGV[5],\n"
     "        'source', ARGV[6], 'type', ARGV[a+2], 'recipient', ARGV[a+1], 'category', ARGV[a+4],\n"
@@ -226,6 +228,8 @@ int inbound_store_apply(const struct inbound_store_ctx *ctx, const struct inboun
     rkey_inbound_stream(ctx->rkeys, key, complaint ? RKEY_STREAM_COMPLAINTS : RKEY_STREAM_BOUNCES);
     push(&keys, key);
     rkey_inbound_stream(ctx->rkeys, key, RKEY_STREAM_ALERTS);
+    push(&keys, key);
+    rkey_inbound_counters(ctx->rkeys, key, ctx->program);
     push(&keys, key);
     const struct inbound_conf *c = ctx->conf;
     push_num(&args, c->seen_ttl);

@@ -270,3 +270,12 @@ int rkey_inbound_stream(const struct rkeys *k, char *out, enum rkey_stream which
                                                                                                       : "bounces");
     return kb_finish(&kb);
 }
+
+int rkey_inbound_counters(const struct rkeys *k, char *out, const char *program)
+{
+    struct keybuf kb;
+    kb_start(&kb, k, out, "inbound:{");
+    kb_value(&kb, program, program ? strlen(program) : 0, 0);
+    kb_str(&kb, "}");
+    return kb_finish(&kb);
+}

@@ -126,6 +126,12 @@ int rkey_soft_bounces(const struct rkeys *k, char *out, const char *address, siz
 int rkey_domain_health(const struct rkeys *k, char *out, const char *domain, const char *provider,
                        long long hour);
 
+/*
+ * Event counters of one inbound program (HASH "type|class|category|verified"
+ * -> count, no TTL: monotonic, for metrics).  pf:inbound:{<program>}
+ */
+int rkey_inbound_counters(const struct rkeys *k, char *out, const char *program);
+
 /* The capped streams of inbound reports (STREAM).  pf:bounces, pf:complaints, pf:alerts */
 enum rkey_stream { RKEY_STREAM_BOUNCES, RKEY_STREAM_COMPLAINTS, RKEY_STREAM_ALERTS };
 int rkey_inbound_stream(const struct rkeys *k, char *out, enum rkey_stream which);

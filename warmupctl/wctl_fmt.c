@@ -51,6 +51,18 @@ void wctl_fmt_sup_json(struct buf *b, const struct wsup_entry *e)
     json_cstr(b, e->detail);
     json_key(b, "queue_id", 0);
     json_cstr(b, e->queue_id);
+    if (e->category != NULL) {
+        json_key(b, "category", 0);
+        json_cstr(b, e->category);
+    }
+    if (e->status != NULL) {
+        json_key(b, "status", 0);
+        json_cstr(b, e->status);
+    }
+    if (e->why != NULL) {
+        json_key(b, "why", 0);
+        json_cstr(b, e->why);
+    }
     buf_append_char(b, '}');
 }
 

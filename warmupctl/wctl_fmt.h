@@ -19,6 +19,9 @@ struct wsup_entry {
     const char *detail;
     const char *queue_id;
     long long   time;      /* 0 when missing */
+    const char *category;  /* bounce-proc's verdict (NULL when missing) */
+    const char *status;
+    const char *why;       /* the rule that decided */
 };
 
 /* "2026-11-28 10:20:30" (UTC) into out[20 + 1]; "-" for 0. */

@@ -19,6 +19,8 @@
  *                                                     of pf:metrics:<node>
  *     postflow_policyd_started_timestamp_seconds{node}, ..._updated_...  gauge
  *     postflow_warmupctl_collected_timestamp_seconds  gauge
+ *     postflow_inbound_events_total{program,type,class,category,verified}
+ *                                                     counter (wctl_inbound.c)
  *   With FILE the text is written to FILE.tmp.PID and renamed, as the
  *   node_exporter textfile collector requires (it must never read half a
  *   file).
@@ -32,6 +34,7 @@
 
 #include "exitcodes.h"
 #include "wctl_cmds.h"
+#include "wctl_inbound.h"
 #include "wctl_metrics.h"
 #include "wctl_table.h"
 #include "wctl_prom.h"
@@ -337,11 +340,26 @@ int wctl_metrics_cmd(struct wctl *w, const struct wctl_args *a)
         wctl_ipdata_free(&l);
         return w->status ? w->status : PF_EXIT_FAILURE;
     }
+    struct wnode_list inbound;
+    if (wctl_inbound_collect(w, &inbound) < 0) {
+        wctl_metrics_node_free(&nl);
+        wctl_ipdata_free(&l);
+        return w->status ? w->status : PF_EXIT_FAILURE;
+    }
     buf_init(&text, 0);
-    if (w->json)
+    if (w->json) {
         wctl_metrics_render_json(&l, &nl, &text);
-    else
+        /* the inbound counters join the object: reopen its closing brace */
+        if (text.len >= 2 && text.data[text.len - 2] == '}' && text.data[text.len - 1] == '\n') {
+            text.len -= 2;
+            wctl_inbound_render_json(&inbound, &text);
+            buf_append_str(&text, "}\n");
+        }
+    } else {
         wctl_metrics_render_prom(&l, &nl, &text);
+        wctl_inbound_render_prom(&inbound, &text);
+    }
+    wctl_metrics_node_free(&inbound);
     if (a->npos > 1) {
         if (write_atomically(a->pos[1], &text) < 0)
             rc = PF_EXIT_FAILURE;

@@ -203,6 +203,9 @@ static int sup_get(struct wctl *w, const char *addr, redisReply **reply, struct 
     e->detail = wctl_hash_get(*reply, "detail");
     e->queue_id = wctl_hash_get(*reply, "queue_id");
     e->time = wctl_hash_ll(*reply, "time", 0);
+    e->category = wctl_hash_get(*reply, "category");
+    e->status = wctl_hash_get(*reply, "status");
+    e->why = wctl_hash_get(*reply, "why");
     return 1;
 }
 
@@ -245,6 +248,10 @@ int wctl_suppress_check_cmd(struct wctl *w, const struct wctl_args *a)
                    e.address != addr ? " via " : "", e.address != addr ? e.address : "",
                    e.reason ? e.reason : "?", ts, e.source ? e.source : "?",
                    safe[0] ? ": " : "", safe);
+        if (e.why != NULL && e.why[0] != '\0') {
+            text_safe(safe, sizeof safe, e.why, strlen(e.why));
+            buf_printf(&w->out, "  why: %s\n", safe);
+        }
     } else {
         buf_printf(&w->out, "%s is not suppressed\n", addr);
     }
@@ -303,6 +310,7 @@ static int fetch_chunk(struct wctl *w, redisReply **keys, size_t nkeys,
 
         if (wctl_suppress_addr_from_key(w, keys[i]->str, keys[i]->len, addr) < 0)
             continue;                       /* not ours (a prefix glob that matched more) */
+        memset(&e, 0, sizeof e);            /* list/export show the five fields they fetch */
         e.address = addr;
         e.reason = fetched(row, 0);
         e.source = fetched(row, 1);

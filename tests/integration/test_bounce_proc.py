@@ -473,3 +473,33 @@ def test_reclassify_processes_what_the_quarantine_now_holds_readable(bp, redis_s
 def test_reclassify_with_redis_down_exits_75(bp, redis_server):
     redis_server.stop()
     assert bp.run("reclassify").returncode == 75
+
+
+# ---- operators see it ----------------------------------------------------------------------------
+
+def test_warmupctl_shows_why_and_counts_by_category_class_and_verification(bp, bin_path, redis_server):
+    r = redis_server.client()
+    attribution(r, "4dQx1p2Wz3")
+    bp.pipe(dsn("gone@gmail.com"))
+    bp.pipe(dsn("other@gmail.com", trace=False))
+    ctl = bin_path("warmupctl")
+    check = subprocess.run([ctl, "-c", bp.conf, "suppress", "check", "gone@gmail.com"], capture_output=True,
+                           text=True, timeout=30)
+    assert check.returncode == 0, check.stderr
+    assert "reason hard" in check.stdout and "bounce-proc" in check.stdout and "5.1.1 userunknown" in check.stdout
+    assert "why: " in check.stdout
+    js = json.loads(subprocess.run([ctl, "-c", bp.conf, "suppress", "check", "gone@gmail.com", "--json"],
+                                   capture_output=True, text=True, timeout=30).stdout)
+    assert js["entry"]["category"] == "userunknown" and js["entry"]["status"] == "5.1.1" and js["entry"]["why"]
+    m = subprocess.run([ctl, "-c", bp.conf, "metrics"], capture_output=True, text=True, timeout=30)
+    assert m.returncode == 0, m.stderr
+    lines = [x for x in m.stdout.splitlines() if x.startswith("postflow_inbound_events_total{")]
+    want = {'program="bounce-proc"', 'type="bounce"', 'class="hard"', 'category="userunknown"'}
+    verified = [x for x in lines if all(w in x for w in want) and 'verified="verified"' in x]
+    unverified = [x for x in lines if all(w in x for w in want) and 'verified="unverified"' in x]
+    assert len(verified) == 1 and verified[0].endswith(" 1"), lines
+    assert len(unverified) == 1 and unverified[0].endswith(" 1"), lines
+    assert "# TYPE postflow_inbound_events_total counter" in m.stdout
+    mj = json.loads(subprocess.run([ctl, "-c", bp.conf, "metrics", "--json"], capture_output=True, text=True,
+                                   timeout=30).stdout)
+    assert mj["inbound"]["bounce-proc"]["bounce|hard|userunknown|verified"] == 1

@@ -31,8 +31,10 @@ static void formats_times_and_rates(void **state)
 static void renders_suppression_entries(void **state)
 {
     struct wsup_entry e = { "a@b.example", "hard", "bounce-proc", "5.1.1 \"userunknown\", x", "4F2A1C",
-                            1700000000 };
-    struct wsup_entry bare = { "@d.example", NULL, NULL, NULL, NULL, 0 };
+                            1700000000, NULL, NULL, NULL };
+    struct wsup_entry bare = { "@d.example", NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL };
+    struct wsup_entry judged = { "c@b.example", "hard", "bounce-proc", "5.1.1 userunknown", NULL, 1, "userunknown",
+                                 "5.1.1", "status:5.1.1" };
     struct buf b;
     (void)state;
     buf_init(&b, 0);
@@ -40,6 +42,11 @@ static void renders_suppression_entries(void **state)
     assert_string_equal(b.data, "{\"address\":\"a@b.example\",\"reason\":\"hard\",\"source\":\"bounce-proc\","
                                 "\"time\":1700000000,\"detail\":\"5.1.1 \\\"userunknown\\\", x\","
                                 "\"queue_id\":\"4F2A1C\"}");
+    buf_reset(&b);
+    wctl_fmt_sup_json(&b, &judged);
+    assert_string_equal(b.data, "{\"address\":\"c@b.example\",\"reason\":\"hard\",\"source\":\"bounce-proc\","
+                                "\"time\":1,\"detail\":\"5.1.1 userunknown\",\"queue_id\":null,"
+                                "\"category\":\"userunknown\",\"status\":\"5.1.1\",\"why\":\"status:5.1.1\"}");
     buf_reset(&b);
     wctl_fmt_sup_csv(&b, &e);
     wctl_fmt_sup_csv(&b, &bare);
