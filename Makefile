@@ -60,7 +60,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(OBJDIR)/tests/%)
 
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps check unit integration asan bench demo install clean fuzz print-binaries
+.PHONY: all deps check lint unit integration asan bench demo install clean fuzz print-binaries
 all: $(BINARIES)
 
 # ---- libraries -------------------------------------------------------------
@@ -117,8 +117,13 @@ integration: $(BINARIES)
 # build in a sub-make so that pkg-config sees the freshly installed libraries.
 check: deps
 	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
+
+# The house rules (scripts/lint.sh): exported-name prefixes, file and function length, banned calls, shellcheck.
+lint: all
+	@sh scripts/lint.sh $(OBJDIR)
 
 asan: deps
 	@$(MAKE) --no-print-directory VARIANT=asan all

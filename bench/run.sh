@@ -127,7 +127,8 @@ start() {
 
 mkdir -p "$OUT" "$W" || exit 2
 chmod 755 "$W"
-mkdir -p -m 700 "$W/keys" "$W/od" "$W/sock" "$W/run" "$W/log" "$W/policy"
+mkdir -p "$W/keys" "$W/od" "$W/sock" "$W/run" "$W/log" "$W/policy"
+chmod 700 "$W/keys" "$W/od" "$W/sock" "$W/run" "$W/log" "$W/policy"
 : > "$RESULTS"
 {
 	echo "env date=$(date -u +%Y-%m-%dT%H:%M:%SZ) nproc=$(nproc) load=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' '/')" \

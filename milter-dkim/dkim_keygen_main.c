@@ -72,7 +72,12 @@ int main(int argc, char **argv)
         case 'd': domain = optarg; break;
         case 's': selector = optarg; break;
         case 'a': algname = optarg; break;
-        case 'b': bits = atoi(optarg); break;
+        case 'b': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            bits = end != optarg && *end == '\0' && v > 0 && v <= 16384 ? (int)v : -1;   /* -1: refused below */
+            break;
+        }
         case 'o': dir = optarg; break;
         case 'V': startup_print_version(prog); return PF_EXIT_OK;
         case 'h': usage(stdout); return PF_EXIT_OK;

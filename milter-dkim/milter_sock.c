@@ -73,7 +73,10 @@ int milter_sock_poke(const char *spec)
         const char *colon = strchr(spec, ':'), *at = strchr(spec, '@');
         if (colon == NULL || at == NULL)
             return -1;
-        int port = atoi(colon + 1);
+        char *end;
+        long port = strtol(colon + 1, &end, 10);
+        if (end != at || port < 1 || port > 65535)
+            return -1;
         const char *host = at + 1;
         struct sockaddr_in *in = (struct sockaddr_in *)&ss;
         struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;

@@ -177,8 +177,11 @@ static void ar_connect(struct aredis *ar)
         }
         memcpy(host, addr, hl);
         host[hl] = '\0';
-        if (colon)
-            port = atoi(colon + 1);
+        if (colon) {
+            char *end;
+            long v = strtol(colon + 1, &end, 10);
+            port = end != colon + 1 && *end == '\0' && v > 0 && v <= 65535 ? (int)v : -1;
+        }
         ac = redisAsyncConnect(host, port);
     }
     if (ac == NULL || ac->err) {

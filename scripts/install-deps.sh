@@ -34,7 +34,7 @@ libmilter-dev libhiredis-dev libconfig-dev libcmocka-dev libev-dev libssl-dev li
 redis-server postfix
 python3 python3-pytest python3-redis python3-dkim python3-nacl python3-dnspython
 libmail-dkim-perl opendkim opendkim-tools miltertest swaks postfwd libsisimai-perl pflogsumm
-procps iproute2 strace
+procps iproute2 strace shellcheck
 libidn12 libgnutls-dane0 libnsl2 libdb5.3 libpcre2-8-0
 "
 # The last line: libraries of exim4-daemon-light, which the Exim tests
