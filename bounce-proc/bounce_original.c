@@ -80,9 +80,33 @@ void bounce_original_read(const struct mail_headers *h, struct inbound_report *r
     }
 }
 
+/* The offset of the first header field line in text[0..n): the quoted
+ * original usually follows its marker line and an empty line ("------ This
+ * is a copy of the message ... ------", "Original message headers:"), which
+ * would otherwise end the header section before it starts.  Looks at the
+ * first few lines only; 0 when none of them is a field. */
+static size_t first_field_line(const char *text, size_t n)
+{
+    size_t i = 0;
+    for (int line = 0; line < 8 && i < n; line++) {
+        size_t j = i;
+        while (j < n && text[j] > ' ' && text[j] < 0x7f && text[j] != ':')
+            j++;
+        if (j > i && j < n && text[j] == ':')
+            return i;
+        while (i < n && text[i] != '\n')
+            i++;
+        i++;
+    }
+    return 0;
+}
+
 void bounce_original_read_text(const char *text, size_t n, const struct mail_limits *limits,
                                struct inbound_report *r, char to_out[BOUNCE_ADDR_MAX])
 {
+    size_t start = first_field_line(text, n);
+    text += start;
+    n -= start;
     struct mail_headers h;
     size_t skipped = 0;
     struct mail_error_info err;

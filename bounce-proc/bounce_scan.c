@@ -70,7 +70,7 @@ int bounce_scan_smtp_code(const char *s, size_t n)
 
 static bool local_char(unsigned char c)
 {
-    return isalnum(c) || strchr("!#$%&'*+-/=?^_`{|}~.", c) != NULL;
+    return isalnum(c) || (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~.", c) != NULL);   /* strchr finds the NUL terminator too */
 }
 
 static bool domain_char(unsigned char c)
@@ -86,14 +86,16 @@ size_t bounce_scan_address(const char *s, size_t n, size_t *pos, char out[BOUNCE
         size_t start = i;
         if (s[i - 1] == '"') {
             /* quoted local part (RFC 5321 §4.1.2): keep the quotes, they are part of it */
-            size_t q = i - 1;
-            while (q > 0 && s[q - 1] != '"' && s[q - 1] != '\n' && s[q - 1] != '<' && i - q < 64)
+            size_t q = i - 1;   /* printable bytes only (RFC 5321 qtextSMTP), never before *pos */
+            while (q > *pos && s[q - 1] != '"' && (unsigned char)s[q - 1] >= 0x20 && s[q - 1] != 0x7f &&
+                   s[q - 1] != '<' && i - q < 64)
                 q--;
-            if (q > 0 && s[q - 1] == '"' && q < i - 1)
+            if (q > *pos && s[q - 1] == '"' && q < i - 1)
                 start = q - 1;
         }
         bool quoted = start != i;
-        while (!quoted && start > 0 && local_char((unsigned char)s[start - 1]) && i - start < 64)
+        /* a local part never reaches back into the token before it */
+        while (!quoted && start > *pos && local_char((unsigned char)s[start - 1]) && i - start < 64)
             start--;
         size_t end = i + 1;
         while (end < n && domain_char((unsigned char)s[end]) && end - i < 254)

@@ -93,17 +93,22 @@ static size_t answer_end(const char *t, size_t n, size_t from, size_t next_rcpt)
     size_t limit = from + ANSWER_MAX < n ? from + ANSWER_MAX : n;
     if (next_rcpt < limit)
         limit = next_rcpt;
+    if (limit < from)   /* the next address token overlaps this one: no answer */
+        return from;
     bool text_seen = false;
+    char last = 0;   /* last non-space byte: a paragraph ending in ':' ("because:") introduces the next */
     for (size_t i = from; i < limit; i++) {
         if (t[i] == '\n') {
             size_t j = i + 1;
             while (j < limit && (t[j] == ' ' || t[j] == '\t' || t[j] == '\r'))
                 j++;
-            if (j < limit && t[j] == '\n' && text_seen)
+            if (j < limit && t[j] == '\n' && text_seen && last != ':')
                 return i;
         } else if (!isspace((unsigned char)t[i]) && t[i] != ':' && t[i] != '>' && t[i] != ')') {
             text_seen = true;
         }
+        if (!isspace((unsigned char)t[i]))
+            last = t[i];
     }
     return limit;
 }
@@ -121,6 +126,18 @@ static bool in_command(const char *t, size_t start)
     return bounce_scan_find(l, n, "mail from") >= 0 || bounce_scan_find(l, n, "from:") >= 0 ||
            bounce_scan_find(l, n, "from <") >= 0 || bounce_scan_find(l, n, "sender") >= 0 ||
            bounce_scan_find(l, n, "envelope-from") >= 0;
+}
+
+/* True when the address at `start` is the argument of a "from" right
+ * before it ("MAIL FROM:<a@b>", "from <a@b>"), not merely on a line that
+ * also says "From:" (qmail's "From: <x> RCPT: <a@b>"). */
+static bool sender_argument(const char *t, size_t start)
+{
+    size_t lo = start > 12 ? start - 12 : 0;
+    for (size_t i = lo; i < start; i++)
+        if (t[i] == '\n')
+            lo = i + 1;
+    return bounce_scan_find(t + lo, start - lo, "from") >= 0;
 }
 
 static void trim(const char **s, size_t *n)
@@ -141,6 +158,22 @@ static void read_answer(const char *t, size_t n, struct inbound_rcpt *rc)
     if (bounce_scan_status(t, n, st) >= 0)
         inbound_set(&rc->status, st, strlen(st), 0);
     rc->smtp_code = bounce_scan_smtp_code(t, n);
+}
+
+/* Start of the line holding `at` when that line begins with an SMTP reply
+ * code (4xx/5xx followed by space or '-'), else `at`. */
+static size_t reply_line_start(const char *t, size_t at)
+{
+    size_t line = at;
+    while (line > 0 && t[line - 1] != '\n' && at - line < 200)
+        line--;
+    size_t j = line;
+    while (j < at && (t[j] == ' ' || t[j] == '\t'))
+        j++;
+    if (at - j >= 4 && (t[j] == '4' || t[j] == '5') && isdigit((unsigned char)t[j + 1]) &&
+        isdigit((unsigned char)t[j + 2]) && (t[j + 3] == ' ' || t[j + 3] == '-'))
+        return j;
+    return at;
 }
 
 static bool listed(const char *addr, const char *const *list)
@@ -176,17 +209,27 @@ size_t bounce_text_read(const char *text, size_t n, const struct bounce_text_lis
             h->recipient = !skipped(h->addr, lists->skip) && !embedded(text, n, h->start, h->end) &&
                            !in_command(text, h->start);
     }
+    /* an address the notice shows as a command's or a phrase's sender
+     * ("after MAIL FROM:<a@b>") is the sender wherever else it appears
+     * ("550 5.7.1 <a@b>... sender rejected") */
+    for (size_t i = 0; i < nhits; i++)
+        if (sender_argument(text, hits[i].start))
+            for (size_t j = 0; j < nhits; j++)
+                if (hits[j].recipient && strcmp(hits[j].addr, hits[i].addr) == 0)
+                    hits[j].recipient = false;
     size_t added = 0;
     for (size_t i = 0; i < nhits; i++) {
         if (!hits[i].recipient)
             continue;
-        /* the answer runs to the next recipient that is not this one repeated
-         * right after ("a@b (a@b)", "<a@b>... a@b") */
+        /* the answer runs to the next recipient that is not this one
+         * repeated ("a@b (a@b)", "<a@b>... a@b", the reply line naming it
+         * again under "Technical details:"); answer_end still stops at
+         * the end of its paragraph */
         size_t next = n;
         for (size_t j = i + 1; j < nhits; j++) {
             if (!hits[j].recipient)
                 continue;
-            if (strcmp(hits[j].addr, hits[i].addr) == 0 && hits[j].start - hits[i].end < 120)
+            if (strcmp(hits[j].addr, hits[i].addr) == 0)
                 continue;
             next = hits[j].start;
             break;
@@ -196,8 +239,21 @@ size_t bounce_text_read(const char *text, size_t n, const struct bounce_text_lis
             inbound_set(&rc->recipient, hits[i].addr, strlen(hits[i].addr), 0);
             added++;
         }
-        if (rc != NULL && rc->diagnostic == NULL)
+        if (rc == NULL)
+            continue;
+        if (rc->diagnostic == NULL) {
             read_answer(text + hits[i].end, answer_end(text, n, hits[i].end, next) - hits[i].end, rc);
+        } else if (rc->status == NULL && rc->smtp_code == 0) {
+            /* named again inside the receiver's reply line ("550 5.1.1
+             * <a@b>... User Unknown") after words without a code (Gmail's
+             * "Technical details"): that reply is the answer */
+            size_t line = reply_line_start(text, hits[i].start);
+            if (line < hits[i].start) {
+                free(rc->diagnostic);
+                rc->diagnostic = NULL;
+                read_answer(text + line, answer_end(text, n, hits[i].end, next) - line, rc);
+            }
+        }
     }
     /* listed failed recipients the notice does not name */
     for (const char *const *a = lists->only; a != NULL && *a != NULL; a++) {
