@@ -138,7 +138,7 @@ FUZZ_DIR := build/fuzz
 FUZZ_LIB_SRCS := $(COMMON_SRCS) $(foreach d,$(PROGDIRS),$($(d)_LIB_SRCS))
 FUZZ_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_CFLAGS := $(CPPFLAGS) $(foreach d,$(PROGDIRS),-I$(d)) -std=c11 -g -O1 \
-               -fsanitize=fuzzer-no-link,address,undefined $(PKG_CFLAGS)
+               -fsanitize=fuzzer-no-link,address,undefined $(PKG_CFLAGS) -MMD -MP
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_DIR)/%)
 .SECONDARY: $(FUZZ_OBJS)   # keep the objects between runs (make would delete them as intermediates)
 
@@ -189,4 +189,4 @@ print-binaries:
 clean:
 	rm -rf build bin
 
--include $(shell find $(OBJDIR) -name '*.d' 2>/dev/null)
+-include $(shell find $(OBJDIR) $(FUZZ_DIR) -name '*.d' 2>/dev/null)
