@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
 #include "wctl_cmds.h"
 #include "wctl_inbound.h"
 #include "wctl_prom.h"
@@ -87,15 +86,6 @@ void wctl_inbound_render_prom(const struct wnode_list *l, struct buf *b)
 
 void wctl_inbound_render_json(const struct wnode_list *l, struct buf *b)
 {
-    buf_append_str(b, ",\"inbound\":{");
-    for (size_t i = 0; i < l->n; i++) {
-        json_key(b, l->nodes[i].name, i == 0);
-        buf_append_char(b, '{');
-        for (size_t j = 0; j < l->nodes[i].n; j++) {
-            json_key(b, l->nodes[i].field[j], j == 0);
-            buf_printf(b, "%lld", l->nodes[i].value[j]);
-        }
-        buf_append_char(b, '}');
-    }
-    buf_append_char(b, '}');
+    buf_append_str(b, ",\"inbound\":");
+    wctl_metrics_nodes_json(l, b);
 }

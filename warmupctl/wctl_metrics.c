@@ -284,11 +284,9 @@ void wctl_metrics_render_prom(const struct wip_list *l, const struct wnode_list 
     wctl_prom_sample_ll(b, "postflow_warmupctl_collected_timestamp_seconds", NULL, 0, l->now);
 }
 
-void wctl_metrics_render_json(const struct wip_list *l, const struct wnode_list *nl, struct buf *b)
+void wctl_metrics_nodes_json(const struct wnode_list *nl, struct buf *b)
 {
-    buf_append_str(b, "{\"status\":");
-    wctl_status_render_json(l, b);
-    buf_append_str(b, ",\"nodes\":{");
+    buf_append_char(b, '{');
     for (size_t i = 0; i < nl->n; i++) {
         json_key(b, nl->nodes[i].name, i == 0);
         buf_append_char(b, '{');
@@ -298,7 +296,16 @@ void wctl_metrics_render_json(const struct wip_list *l, const struct wnode_list 
         }
         buf_append_char(b, '}');
     }
-    buf_append_str(b, "}}\n");
+    buf_append_char(b, '}');
+}
+
+void wctl_metrics_render_json(const struct wip_list *l, const struct wnode_list *nl, struct buf *b)
+{
+    buf_append_str(b, "{\"status\":");
+    wctl_status_render_json(l, b);
+    buf_append_str(b, ",\"nodes\":");
+    wctl_metrics_nodes_json(nl, b);
+    buf_append_str(b, "}\n");
 }
 
 static int write_atomically(const char *path, const struct buf *b)

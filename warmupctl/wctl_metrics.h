@@ -29,6 +29,8 @@ void wctl_metrics_node_free(struct wnode_list *l);
 /* The whole exposition (IP families, then node families), ending in "\n". */
 void wctl_metrics_render_prom(const struct wip_list *ips, const struct wnode_list *nodes, struct buf *b);
 /* {"status":{...},"nodes":{"name":{"field":n,...}}} + "\n" */
+/* {"name":{"field":N,...},...} of a node list (also the inbound counters). */
+void wctl_metrics_nodes_json(const struct wnode_list *nl, struct buf *b);
 void wctl_metrics_render_json(const struct wip_list *ips, const struct wnode_list *nodes, struct buf *b);
 
 #endif
