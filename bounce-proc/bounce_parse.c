@@ -301,16 +301,21 @@ static void notice_as_diagnostic(const char *text, size_t n, struct inbound_repo
  * ("in reply to end of DATA command", "after RCPT TO:", Sendmail's
  * ">>> DATA" transcript): "DATA", "RCPT" or NULL.  Looks in the answer
  * itself first, then around the recipient's last mention in the notice,
- * taking the marker nearest to it.  A DATA answered "need RCPT" means the
- * rejection came at RCPT (pipelined). */
+ * taking the marker nearest to it (a transcript's ">>> COMMAND" line only
+ * when it comes before).  A DATA answered "need RCPT" or "bad sequence of
+ * commands" means the rejection came at RCPT (pipelined). */
 static const char *command_of(const struct inbound_rcpt *rc, const char *text, size_t n)
 {
     static const struct { const char *marker; const char *cmd; } M[] = {
         {"end of data", "DATA"}, {"after data", "DATA"}, {">>> data", "DATA"},
         {"rcpt to", "RCPT"}, {">>> rcpt", "RCPT"}, {"after rcpt", "RCPT"}, {"rcpt command", "RCPT"},
     };
+    static const char *const PIPELINED[] = {"need rcpt", "no valid recipients", "bad sequence of commands"};
     if (rc->diagnostic != NULL) {
         size_t dn = strlen(rc->diagnostic);
+        for (size_t i = 0; i < sizeof(PIPELINED) / sizeof(PIPELINED[0]); i++)
+            if (bounce_scan_find(rc->diagnostic, dn, PIPELINED[i]) >= 0)
+                return "RCPT";
         for (size_t i = 0; i < sizeof(M) / sizeof(M[0]); i++)
             if (bounce_scan_find(rc->diagnostic, dn, M[i].marker) >= 0)
                 return M[i].cmd;
@@ -327,9 +332,9 @@ static const char *command_of(const struct inbound_rcpt *rc, const char *text, s
     size_t lo = at > 300 ? (size_t)at - 300 : 0, hi = (size_t)at + 300 < n ? (size_t)at + 300 : n;
     /* pipelining: the RCPT answers arrive after DATA was sent, and the DATA
      * answer says no recipient was taken */
-    if (bounce_scan_find(text + lo, hi - lo, "need rcpt") >= 0 ||
-        bounce_scan_find(text + lo, hi - lo, "no valid recipients") >= 0)
-        return "RCPT";
+    for (size_t i = 0; i < sizeof(PIPELINED) / sizeof(PIPELINED[0]); i++)
+        if (bounce_scan_find(text + lo, hi - lo, PIPELINED[i]) >= 0)
+            return "RCPT";
     const char *best = NULL;
     size_t best_distance = (size_t)-1;
     for (size_t i = 0; i < sizeof(M) / sizeof(M[0]); i++) {
@@ -337,7 +342,9 @@ static const char *command_of(const struct inbound_rcpt *rc, const char *text, s
         while (m >= 0) {
             size_t pos = lo + (size_t)m;
             size_t distance = pos > (size_t)at ? pos - (size_t)at : (size_t)at - pos;
-            if (distance < best_distance) {
+            /* a transcript's ">>> COMMAND" comes before the reply to it */
+            bool transcript_after = M[i].marker[0] == '>' && pos > (size_t)at;
+            if (!transcript_after && distance < best_distance) {
                 best_distance = distance;
                 best = M[i].cmd;
             }

@@ -688,6 +688,34 @@ static void sendmail_transcript_pipelined_rcpt_refusal(void **state)
     inbound_report_free(&r);
 }
 
+/* A transcript's ">>> COMMAND" line precedes the reply to it: the 550 below
+ * answers RCPT, and the DATA that follows it was refused for want of a
+ * recipient ("Bad sequence of commands"). */
+static void transcript_reply_belongs_to_the_command_before_it(void **state)
+{
+    struct inbound_report r;
+    (void)state;
+    parse_str("From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.net>\n"
+              "To: sender@example.com\n"
+              "Subject: Returned mail: see transcript for details\n"
+              "\n"
+              "   ----- Transcript of session follows -----\n"
+              "... while talking to mx.example.org.:\n"
+              ">>> RCPT To:<nina@example.org>\n"
+              "<<< 550 Unknown user nina@example.org\n"
+              "550 5.1.1 <nina@example.org>... User unknown\n"
+              ">>> DATA\n"
+              "<<< 503 Bad sequence of commands\n",
+              &r);
+    assert_int_equal(r.kind, INBOUND_BOUNCE);
+    assert_int_equal(r.nrcpts, 1);
+    assert_string_equal(r.rcpts[0].recipient, "nina@example.org");
+    assert_string_equal(r.rcpts[0].command, "RCPT");
+    assert_string_equal(r.rcpts[0].verdict.category, "userunknown");
+    assert_int_equal(r.rcpts[0].verdict.cls, REPLY_CLASS_HARD);
+    inbound_report_free(&r);
+}
+
 static void returned_original_trace_and_queue_id(void **state)
 {
     struct inbound_report r;
@@ -1089,6 +1117,7 @@ int main(void)
         cmocka_unit_test(sender_and_rcpt_on_one_line),
         cmocka_unit_test(reply_line_naming_the_recipient_again),
         cmocka_unit_test(label_paragraph_introduces_the_answer),
+        cmocka_unit_test(transcript_reply_belongs_to_the_command_before_it),
         cmocka_unit_test(returned_original_trace_and_queue_id),
         cmocka_unit_test(delay_warning_is_never_hard),
         cmocka_unit_test(delivered_and_relayed_are_never_hard),
