@@ -148,12 +148,21 @@ long bounce_scan_find(const char *s, size_t n, const char *needle)
     size_t m = strlen(needle);
     if (m == 0 || m > n)
         return m == 0 ? 0 : -1;
-    unsigned char first = (unsigned char)tolower((unsigned char)needle[0]);
-    for (size_t i = 0; i + m <= n; i++) {
-        if ((unsigned char)tolower((unsigned char)s[i]) != first)
-            continue;
-        if (strncasecmp(s + i, needle, m) == 0)
-            return (long)i;
+    /* candidates by the first byte in either case (memchr is vectorised),
+     * then the rest compared case-insensitively */
+    unsigned char lo = (unsigned char)tolower((unsigned char)needle[0]);
+    unsigned char up = (unsigned char)toupper((unsigned char)needle[0]);
+    const char *end = s + n - m + 1;   /* one past the last possible start */
+    const char *pl = memchr(s, lo, (size_t)(end - s));
+    const char *pu = lo == up ? NULL : memchr(s, up, (size_t)(end - s));
+    while (pl != NULL || pu != NULL) {
+        const char *p = pl == NULL ? pu : pu == NULL ? pl : pl < pu ? pl : pu;
+        if (strncasecmp(p + 1, needle + 1, m - 1) == 0)
+            return (long)(p - s);
+        if (p == pl)
+            pl = p + 1 < end ? memchr(p + 1, lo, (size_t)(end - p - 1)) : NULL;
+        else
+            pu = p + 1 < end ? memchr(p + 1, up, (size_t)(end - p - 1)) : NULL;
     }
     return -1;
 }
