@@ -309,3 +309,51 @@ int tap_is_ip(const char *s, size_t n)
     }
     return 0;
 }
+
+size_t tap_reply_unfold(const char *text, size_t n, char *out, size_t outsize)
+{
+    if (outsize == 0)
+        return 0;
+    char sep = ' ';
+    int first = code_at(text, n, &sep);
+    int more = first != 0 && sep == '-';   /* continuation lines follow only a '-' line */
+    size_t o = 0, i = 0;
+    while (i < n && o + 1 < outsize) {
+        size_t start = 0;
+        int boundary = 0;
+        if (text[i] == '\\' && i + 1 < n && text[i + 1] == 'n') {
+            start = i + 2;
+            boundary = 1;
+        } else if (text[i] == ' ') {
+            start = i + 1;
+            boundary = 1;
+        }
+        if (boundary && more) {
+            char s2;
+            int c2 = code_at(text + start, n - start, &s2);
+            if (c2 != 0 && c2 / 100 == first / 100) {
+                more = s2 == '-';
+                /* a continuation line: drop "DDD-" / "DDD " and its enhanced code */
+                size_t j = start + 4 <= n ? start + 4 : n;
+                size_t e = enhanced_at(text + j, n - j);
+                if (e)
+                    j += e;
+                while (j < n && text[j] == ' ')
+                    j++;
+                if (o > 0 && out[o - 1] != ' ')
+                    out[o++] = ' ';
+                i = j;
+                continue;
+            }
+        }
+        if (text[i] == '\\' && i + 1 < n && text[i + 1] == 'n') {
+            if (o > 0 && out[o - 1] != ' ')
+                out[o++] = ' ';
+            i += 2;
+            continue;
+        }
+        out[o++] = text[i++];
+    }
+    out[o] = '\0';
+    return o;
+}

@@ -46,6 +46,17 @@ long long tap_time_utc(int year, int mon, int day, int hh, int mm, int ss);
  */
 void tap_reply_code(const char *text, size_t n, int *code, struct tap_str *dsn);
 
+/*
+ * Unfolds a joined multi-line reply for pattern matching: copies
+ * text[0..n) to out (at most outsize - 1 bytes, NUL-terminated), dropping
+ * the code prefix ("421-4.7.28 ", "421 4.7.28 ") of every continuation line
+ * and turning Exim's "\n" escapes into spaces, so "unusual rate of 421-4.7.0
+ * unsolicited mail" reads "unusual rate of unsolicited mail".  The first
+ * line's code stays.  Returns the length written; a reply longer than
+ * outsize - 1 is cut (the caller sizes out for its longest line).
+ */
+size_t tap_reply_unfold(const char *text, size_t n, char *out, size_t outsize);
+
 /* Static canonical command name for an SMTP stage phrase ("end of DATA",
  * "RCPT TO", "MAIL FROM:<a>", "pipelined MAIL FROM", "initial connection",
  * "EHLO" ...), or NULL. */
