@@ -82,7 +82,7 @@ static const char *read_tag(const char *p, const char *end, struct tap_event *ev
     for (const char *s = p; s < slash; s++)
         if (*s == '/')
             inner = s;
-    if (inner != NULL)
+    if (inner != NULL && slash - inner > 1)
         ev->transport = view(inner + 1, (size_t)(slash - inner - 1));
     else if (eq(ev->syslog_name, "postfix"))
         ev->transport = ev->service;

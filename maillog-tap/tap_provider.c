@@ -88,6 +88,21 @@ void tap_provider_free(struct tap_provider *tp)
     free(tp);
 }
 
+/* Host-name bytes only: the log is untrusted, and provider_lookup() wants a
+ * name without NUL bytes (it compares with strncmp). */
+static int hostname_ok(const char *s, size_t n)
+{
+    if (n == 0 || n >= 256)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+              c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
 const char *tap_provider_of(const struct tap_provider *tp, const char *rcpt, size_t rcpt_len,
                             const char *relay, size_t relay_len)
 {
@@ -98,14 +113,14 @@ const char *tap_provider_of(const struct tap_provider *tp, const char *rcpt, siz
                 at = rcpt + i;
         const char *d = at ? at + 1 : rcpt;
         size_t dn = rcpt_len - (size_t)(d - rcpt);
-        if (dn > 0 && dn < 256) {
+        if (hostname_ok(d, dn)) {
             size_t i = provider_lookup(tp->by_rcpt, d, dn);
             const char *name = provider_name(tp->by_rcpt, i);
             if (strcmp(name, PROVIDER_OTHER) != 0)
                 return name;
         }
     }
-    if (relay != NULL && relay_len > 0 && relay_len < 256) {
+    if (relay != NULL && hostname_ok(relay, relay_len)) {
         size_t i = provider_lookup(tp->by_mx, relay, relay_len);
         return provider_name(tp->by_mx, i);
     }

@@ -131,9 +131,9 @@ static void copy_view(struct tap_str v, char *out, size_t outsize)
 
 static void ip_value(const struct tap_event *ev, char *out, size_t outsize)
 {
-    if (ev->source_ip.p != NULL)
+    if (ev->source_ip.p != NULL && ev->source_ip.n > 0)
         copy_view(ev->source_ip, out, outsize);
-    else if (ev->transport.p != NULL)
+    else if (ev->transport.p != NULL && ev->transport.n > 0)
         copy_view(ev->transport, out, outsize);
     else
         snprintf(out, outsize, "?");

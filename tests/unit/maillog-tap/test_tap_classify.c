@@ -62,6 +62,9 @@ static void test_provider_by_domain_then_mx(void **state)
     mx = "mx.example.org";
     assert_string_equal(tap_provider_of(tp, "a@example.org", 13, mx, strlen(mx)), "other");
     assert_string_equal(tap_provider_of(tp, NULL, 0, NULL, 0), "other");
+    /* bytes a host name cannot hold (a NUL from the fuzzer) are never looked up */
+    assert_string_equal(tap_provider_of(tp, "a@gmail.com\0x", 13, NULL, 0), "other");
+    assert_string_equal(tap_provider_of(tp, "a@gm ail.com", 12, "mx\x01.google.com", 15), "other");
 }
 
 static void test_gmail_rate_limit_names_the_ip(void **state)

@@ -246,6 +246,10 @@ static void test_hostile_prefixes_never_read_past_the_end(void **state)
     assert_int_equal(parse("Nov 99 11:39:45 h p/smtp[1]: ABCDE: to=<a>, status=sent (250 ok)"), TAP_LINE_OTHER);
     assert_int_equal(parse("Nov 28 11:39:45 h p/smtp[99999999999999]: ABCDE: to=<a>, status=sent (250 ok)"),
                      TAP_LINE_OTHER);
+    /* an empty label component (fuzzer find): the whole syslog_name labels the transport */
+    assert_int_equal(parse("Nov 28 11:39:45 h p///smtp[1]: ABCDE: to=<a@gmail.com>, status=sent (250 ok)"),
+                     TAP_LINE_OUTCOME);
+    assert_view(ev.transport, "p//");
 }
 
 static void test_ip_literal_check(void **state)
