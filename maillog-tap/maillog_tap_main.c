@@ -4,12 +4,13 @@
  * SYNOPSIS
  *	maillog-tap --lint-rules [FILE] [--corpus FILE]
  *	maillog-tap --dry-run --json [--from-start] [--rules FILE] [--exim] FILE...
+ *	maillog-tap --dry-run --json --follow [--checkpoint FILE] [--from-start] [--rules FILE] FILE
  *
  * DESCRIPTION
  *	Wiring only: argv, the rule set, the classifier, then the linter or
- *	the replay (tap_lint.c, tap_replay.c).  Following a live log with
- *	rotation and checkpoints, and writing effects to Redis, are not built
- *	yet (docs/maillog-tap.md).
+ *	the replay (tap_lint.c, tap_replay.c), or the follow loop
+ *	(tap_watch.c).  Writing effects to Redis is not built yet
+ *	(docs/maillog-tap.md).
  *
  * EXIT STATUS
  *	0 done (lint clean), 1 lint errors or unreadable input, 64 usage,
@@ -25,6 +26,7 @@
 #include "tap_provider.h"
 #include "tap_replay.h"
 #include "tap_rules.h"
+#include "tap_watch.h"
 
 #define DEFAULT_RULES  POSTFLOW_SYSCONFDIR "/postflow/shaping-rules.conf"
 #define DEFAULT_CORPUS "tests/data/receiver-replies.txt"
@@ -33,11 +35,13 @@ static void usage(FILE *fp)
 {
     fprintf(fp, "usage: maillog-tap --lint-rules [FILE] [--corpus FILE] [-v]\n"
                 "       maillog-tap --dry-run --json [--from-start] [--rules FILE] [--exim] FILE...\n"
+                "       maillog-tap --dry-run --json --follow [--checkpoint FILE] [--from-start] [--rules FILE] FILE\n"
                 "       maillog-tap --version | --help\n");
 }
 
 struct opts {
-    int         lint, dry_run, json, from_start, exim, verbose;
+    int         lint, dry_run, json, from_start, exim, verbose, follow;
+    const char *checkpoint;
     const char *rules;
     const char *corpus;
     char      **files;
@@ -68,6 +72,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
             o->json = 1;
         } else if (strcmp(a, "--from-start") == 0) {
             o->from_start = 1;
+        } else if (strcmp(a, "--follow") == 0) {
+            o->follow = 1;
+        } else if (strcmp(a, "--checkpoint") == 0 && i + 1 < argc) {
+            o->checkpoint = argv[++i];
         } else if (strcmp(a, "-v") == 0) {
             o->verbose = 1;
         } else if (strcmp(a, "--exim") == 0) {
@@ -92,7 +100,8 @@ int main(int argc, char **argv)
         return PF_EXIT_OK;
     }
     struct opts o;
-    if (parse_args(argc, argv, &o) < 0 || (!o.lint && !(o.dry_run && o.json && o.nfiles > 0))) {
+    if (parse_args(argc, argv, &o) < 0 || (!o.lint && !(o.dry_run && o.json && o.nfiles > 0)) ||
+        (o.follow && o.nfiles != 1)) {
         usage(stderr);
         free(o.files);
         return PF_EXIT_USAGE;
@@ -112,6 +121,11 @@ int main(int argc, char **argv)
             fprintf(stderr, "lint: %zu rules, %zu replies (%zu matched by a rule), %zu errors\n",
                     tap_rules_count(rules), st.samples, st.matched, st.errors);
         rc = n == 0 ? PF_EXIT_OK : PF_EXIT_FAILURE;
+    } else if (o.follow) {
+        struct tap_replay_opts ro = { .from_start = o.from_start, .exim = o.exim };
+        struct tap_replay *r = tap_replay_new(rules, classifier, tp, &ro);
+        rc = tap_watch(r, o.files[0], o.checkpoint, o.from_start, 200, stdout) == 0 ? PF_EXIT_OK : PF_EXIT_FAILURE;
+        tap_replay_free(r);
     } else {
         struct tap_replay_opts ro = { .from_start = o.from_start, .exim = o.exim };
         rc = tap_replay_files(rules, classifier, tp, &ro, o.files, (size_t)o.nfiles, stdout) == 0

@@ -41,7 +41,7 @@ struct row {
     long long   attempts, messages, sent, deferred, bounced;
 };
 
-struct replay {
+struct tap_replay {
     const struct tap_rules    *rules;
     const struct reply_rules  *classifier;
     const struct tap_provider *tp;
@@ -62,7 +62,7 @@ static void copy_label(struct tap_str v, char *out, size_t outsize)
     out[n] = '\0';
 }
 
-static struct row *row_for(struct replay *r, const struct tap_event *ev, const char *provider)
+static struct row *row_for(struct tap_replay *r, const struct tap_event *ev, const char *provider)
 {
     char transport[64], ip[64];
     copy_label(ev->transport, transport, sizeof(transport));
@@ -83,14 +83,14 @@ static struct row *row_for(struct replay *r, const struct tap_event *ev, const c
     return w;
 }
 
-static void flush(struct replay *r, FILE *out)
+void tap_replay_flush(struct tap_replay *r, FILE *out)
 {
     if (r->out.len > 0)
         fwrite(r->out.data, 1, r->out.len, out);
     buf_reset(&r->out);
 }
 
-static void outcome(struct replay *r, const struct tap_event *ev, FILE *out)
+static void outcome(struct tap_replay *r, const struct tap_event *ev, FILE *out)
 {
     struct tap_verdict v;
     tap_classify(r->classifier, r->tp, ev, &v);
@@ -115,10 +115,10 @@ static void outcome(struct replay *r, const struct tap_event *ev, FILE *out)
         tap_json_effect(&r->out, ev, &eff);
     }
     if (r->out.len > 65536)
-        flush(r, out);
+        tap_replay_flush(r, out);
 }
 
-static void line(struct replay *r, const char *p, size_t n, long long ref, FILE *out)
+void tap_replay_line(struct tap_replay *r, const char *p, size_t n, long long ref, FILE *out)
 {
     struct tap_event ev;
     enum tap_kind k;
@@ -155,7 +155,7 @@ static void progress(const char *path, long long done, long long size, long long
         fprintf(stderr, "\rmaillog-tap: %s %lld lines", path, lines);
 }
 
-static int replay_file(struct replay *r, const char *path, FILE *out)
+static int replay_file(struct tap_replay *r, const char *path, FILE *out)
 {
     FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
     if (fp == NULL) {
@@ -182,7 +182,7 @@ static int replay_file(struct replay *r, const char *path, FILE *out)
             r->lines++;
             continue;
         }
-        line(r, buf, n, ref, out);
+        tap_replay_line(r, buf, n, ref, out);
         if (tty && (r->lines & 0xffff) == 0)
             progress(path, (long long)ftello(fp), size, r->lines);
     }
@@ -208,7 +208,7 @@ static void rate(struct buf *b, const char *key, long long n, long long d)
         buf_printf(b, "%.4f", (double)n / (double)d);
 }
 
-static void summary(struct replay *r, size_t nfiles, FILE *out)
+void tap_replay_summary(struct tap_replay *r, size_t nfiles, FILE *out)
 {
     struct buf *b = &r->out;
     for (size_t i = 0; i < r->nrows; i++) {
@@ -233,39 +233,58 @@ static void summary(struct replay *r, size_t nfiles, FILE *out)
                nfiles, r->lines, r->outcomes, r->repeats, r->locals, r->others, r->overlong, r->effects,
                r->first_time, r->last_time, tap_attempts_inflight(r->attempts),
                tap_attempts_untracked(r->attempts) + tap_shape_untracked(r->shape), r->rows_dropped);
-    flush(r, out);
+    tap_replay_flush(r, out);
+}
+
+struct tap_replay *tap_replay_new(const struct tap_rules *rules, const struct reply_rules *classifier,
+                                  const struct tap_provider *tp, const struct tap_replay_opts *opts)
+{
+    struct tap_replay *r = xcalloc(1, sizeof(*r));
+    r->rules = rules;
+    r->classifier = classifier;
+    r->tp = tp;
+    r->opts = opts;
+    r->shape = tap_shape_new(rules);
+    r->attempts = tap_attempts_new(ATTEMPTS_LIMIT);
+    r->rows = xcalloc(ROWS_MAX, sizeof(*r->rows));
+    buf_init(&r->out, 0);
+    return r;
+}
+
+void tap_replay_free(struct tap_replay *r)
+{
+    if (r == NULL)
+        return;
+    buf_free(&r->out);
+    free(r->rows);
+    tap_attempts_free(r->attempts);
+    tap_shape_free(r->shape);
+    free(r);
+}
+
+long long tap_replay_lines(const struct tap_replay *r)
+{
+    return r->lines;
 }
 
 int tap_replay_files(const struct tap_rules *rules, const struct reply_rules *classifier,
                      const struct tap_provider *tp, const struct tap_replay_opts *opts,
                      char **files, size_t nfiles, FILE *out)
 {
-    struct replay r;
-    memset(&r, 0, sizeof(r));
-    r.rules = rules;
-    r.classifier = classifier;
-    r.tp = tp;
-    r.opts = opts;
-    r.shape = tap_shape_new(rules);
-    r.attempts = tap_attempts_new(ATTEMPTS_LIMIT);
-    r.rows = xcalloc(ROWS_MAX, sizeof(*r.rows));
-    buf_init(&r.out, 0);
+    struct tap_replay *r = tap_replay_new(rules, classifier, tp, opts);
     int rc = 0;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (size_t i = 0; i < nfiles && rc == 0; i++)
-        rc = replay_file(&r, files[i], out);
+        rc = replay_file(r, files[i], out);
     if (rc == 0)
-        summary(&r, nfiles, out);
-    flush(&r, out);
+        tap_replay_summary(r, nfiles, out);
+    tap_replay_flush(r, out);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (rc == 0)
-        fprintf(stderr, "maillog-tap: %lld lines in %.2fs (%.0f lines/s), %lld outcomes, %lld effects\n", r.lines,
-                secs, secs > 0 ? (double)r.lines / secs : 0.0, r.outcomes, r.effects);
-    buf_free(&r.out);
-    free(r.rows);
-    tap_attempts_free(r.attempts);
-    tap_shape_free(r.shape);
+        fprintf(stderr, "maillog-tap: %lld lines in %.2fs (%.0f lines/s), %lld outcomes, %lld effects\n", r->lines,
+                secs, secs > 0 ? (double)r->lines / secs : 0.0, r->outcomes, r->effects);
+    tap_replay_free(r);
     return rc;
 }
