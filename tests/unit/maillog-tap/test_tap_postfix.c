@@ -153,7 +153,7 @@ static void test_connect_refusal_and_rcpt_bounce(void **state)
 
     const char *b =
         "Nov 28 11:42:00 mx1 postfix/smtp[10714]: 1A2B3C4D5F: to=<nobody@gmail.com>, orig_to=<list@example.org>, "
-        "relay=gmail-smtp-in.l.google.com[142.250.102.27]:25, delay=0.9, delays=0/0/0.5/0.4, dsn=5.1.1, "
+        "relay=gmail-smtp-in.l.google.com[142.250.102.27]:25, conn_use=3, delay=0.9, delays=0/0/0.5/0.4, dsn=5.1.1, "
         "status=bounced (host gmail-smtp-in.l.google.com[142.250.102.27] said: 550-5.1.1 The email account that "
         "you tried to reach does not exist. 550 5.1.1 https://support.google.com/mail/?p=NoSuchUser - gsmtp "
         "(in reply to RCPT TO command))";

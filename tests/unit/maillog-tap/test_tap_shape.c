@@ -6,7 +6,8 @@
  * denominator, slow steps and their reset after a clean period, a running
  * suspension not restarted, alert dedup, the our-fault demotion, key
  * values (IP, transport label, netblock, the DKIM domain a reply names),
- * and the replay of the hand-written sample log end to end.
+ * and the replay of the hand-written Postfix and Exim sample logs end to
+ * end.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -267,6 +268,34 @@ static void test_replay_sample_log(void **state)
     tap_provider_free(tp);
 }
 
+static void test_replay_exim_sample_by_detection(void **state)
+{
+    char err[256] = "";
+    struct tap_rules *shipped = tap_rules_load_file("conf/shaping-rules.conf", err, sizeof(err));
+    struct reply_rules *classifier = reply_rules_default(err, sizeof(err));
+    struct tap_provider *tp = tap_provider_new(err, sizeof(err));
+    assert_non_null(shipped);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    char *files[] = { "tests/data/exim-mainlog-sample.log" };
+    struct tap_replay_opts o = { .from_start = 1 };      /* no --exim: recognised by its lines */
+    assert_int_equal(tap_replay_files(shipped, classifier, tp, &o, files, 1, out), 0);
+    fclose(out);
+    /* =>, ==, ** and the errno defer are outcomes; the retry-time repeat, the
+     * routing failure, <= and Completed are not */
+    assert_non_null(strstr(text, "\"lines\":10,\"outcomes\":6,\"repeats\":1,\"local\":1,\"other\":2"));
+    assert_non_null(strstr(text, "\"recipient\":\"bob@gmail.com\",\"status\":\"deferred\",\"dsn\":\"4.7.28\","
+                                 "\"code\":421,\"command\":\"DATA\",\"ip\":\"192.0.2.10\","
+                                 "\"transport\":\"remote_smtp_ip10\",\"provider\":\"gmail\""));
+    assert_non_null(strstr(text, "\"rule\":\"gmail-rate-ip\""));
+    assert_non_null(strstr(text, "\"provider\":\"gmail\",\"attempts\":4,\"messages\":3,\"retries\":1"));
+    free(text);
+    tap_rules_free(shipped);
+    reply_rules_free(classifier);
+    tap_provider_free(tp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,6 +306,7 @@ int main(void)
         cmocka_unit_test(test_key_values),
         cmocka_unit_test(test_attempts_retry_and_final),
         cmocka_unit_test(test_replay_sample_log),
+        cmocka_unit_test(test_replay_exim_sample_by_detection),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
