@@ -292,7 +292,8 @@ static int field(const char *line, size_t n, size_t *pos, const char **f, size_t
     return i > s ? 0 : -1;
 }
 
-static int parse_line(struct tap_rules *rs, const char *line, size_t n, int lineno, const char **why)
+static int parse_line(struct tap_rules *rs, const char *line, size_t n, int lineno, const char **why,
+                      char *msg, size_t msglen)
 {
     struct tap_rule r;
     memset(&r, 0, sizeof(r));
@@ -352,10 +353,9 @@ static int parse_line(struct tap_rules *rs, const char *line, size_t n, int line
     r.re = pcre2_compile((PCRE2_SPTR)r.pattern, end - pos - 2,
                          PCRE2_CASELESS | PCRE2_NEVER_UTF | PCRE2_NEVER_BACKSLASH_C, &ec, &eo, NULL);
     if (r.re == NULL) {
-        static char msg[160];
         PCRE2_UCHAR m[120];
         pcre2_get_error_message(ec, m, sizeof(m));
-        snprintf(msg, sizeof(msg), "PATTERN at offset %zu: %s", (size_t)eo, (const char *)m);
+        snprintf(msg, msglen, "PATTERN at offset %zu: %s", (size_t)eo, (const char *)m);
         *why = msg;
         rule_clear(&r);
         return -1;
@@ -394,11 +394,12 @@ struct tap_rules *tap_rules_load_text(const char *text, const char *origin, char
         while (i < n && (p[i] == ' ' || p[i] == '\t'))
             i++;
         const char *why = NULL;
+        char msg[160];
         if (n > TAP_RULE_LINE_MAX)
             why = "line longer than 4096 bytes";
         else if (memchr(p, '\0', n) != NULL)
             why = "NUL byte";
-        else if (i < n && p[i] != '#' && parse_line(rs, p, n, lineno, &why) < 0)
+        else if (i < n && p[i] != '#' && parse_line(rs, p, n, lineno, &why, msg, sizeof(msg)) < 0)
             ;
         else
             why = NULL;
