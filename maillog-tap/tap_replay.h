@@ -1,0 +1,46 @@
+/*
+ * tap_replay.h - replay delivery-log files: one JSON line per receiver
+ * outcome and per effect the rules would start, then a summary of rates.
+ *
+ * USERS
+ *	maillog_tap_main.c (--dry-run --json), tap_watch.c (--follow).
+ *
+ * OWNERSHIP
+ *	Borrows rules, classifier, provider table and the file names.
+ */
+#ifndef MAILLOG_TAP_REPLAY_H
+#define MAILLOG_TAP_REPLAY_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "reply_class.h"
+#include "tap_provider.h"
+#include "tap_rules.h"
+
+struct tap_replay_opts {
+    int from_start;   /* read each file from its first byte (the only mode built yet) */
+    int exim;         /* the files are Exim main logs (default: Postfix) */
+};
+
+struct tap_replay;
+
+/* The replay state, for callers that feed lines themselves (the follower).
+ * Free with tap_replay_free(). */
+struct tap_replay *tap_replay_new(const struct tap_rules *rules, const struct reply_rules *classifier,
+                                  const struct tap_provider *tp, const struct tap_replay_opts *opts);
+void tap_replay_free(struct tap_replay *r);
+/* One line (ref: the year of a BSD timestamp); JSON goes to an internal
+ * buffer, written to out when large or at tap_replay_flush(). */
+void tap_replay_line(struct tap_replay *r, const char *p, size_t n, long long ref, FILE *out);
+void tap_replay_flush(struct tap_replay *r, FILE *out);
+/* The "rates" lines and the "summary" line. */
+void tap_replay_summary(struct tap_replay *r, size_t nfiles, FILE *out);
+long long tap_replay_lines(const struct tap_replay *r);
+
+/* Returns 0, or -1 when a file cannot be read (reported on stderr). */
+int tap_replay_files(const struct tap_rules *rules, const struct reply_rules *classifier,
+                     const struct tap_provider *tp, const struct tap_replay_opts *opts,
+                     char **files, size_t nfiles, FILE *out);
+
+#endif
