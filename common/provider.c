@@ -166,9 +166,11 @@ static int find_exact(const struct provider_map *m, const char *d, size_t n)
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         const char *e = m->domains[mid].domain;
-        int c = strncmp(e, d, n);
-        if (c == 0 && e[n] != '\0')
-            c = 1;           /* e is longer: e > d */
+        size_t el = strlen(e);
+        /* by length, never past either end: d may hold any byte, NUL included */
+        int c = memcmp(e, d, el < n ? el : n);
+        if (c == 0)
+            c = el < n ? -1 : el > n ? 1 : 0;
         if (c == 0)
             return (int)m->domains[mid].provider;
         if (c < 0)

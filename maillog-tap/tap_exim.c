@@ -179,6 +179,48 @@ static int network_defer(const char *p, const char *end)
     return d != NULL && d + 7 < end && d[7] >= '1' && d[7] <= '9';
 }
 
+/* After "<id> <flag> <recipient>": the fields, the reply and what kind of
+ * line it is (a remote outcome, a local one, a repeat). */
+static enum tap_kind read_outcome(struct tap_event *ev, const char *p, const char *end)
+{
+    const char *fields_end = end;
+    if (ev->status != TAP_STATUS_SENT) {
+        const char *sep = explanation_sep(p, end);
+        if (sep != NULL) {
+            fields_end = sep;
+            ev->text = view(sep + 2, (size_t)(end - sep - 2));
+        }
+    }
+    int host = read_fields(p, fields_end, ev);
+    if (tap_find(p, (size_t)(end - p), "retry time not reached") != NULL) {
+        ev->kind = TAP_LINE_REPEAT;
+        return ev->kind;
+    }
+    if (!host && !(ev->status == TAP_STATUS_DEFERRED && ev->transport.p != NULL &&
+                   network_defer(p, fields_end))) {
+        ev->kind = TAP_LINE_LOCAL;
+        return ev->kind;
+    }
+    if (ev->status == TAP_STATUS_SENT) {
+        if (ev->reply.p != NULL) {
+            ev->remote_reply = true;
+            ev->command = "DATA";
+        }
+    } else {
+        read_smtp_error(ev);
+        if (ev->command == NULL && ev->text.p != NULL &&
+            (tap_find(ev->text.p, ev->text.n, "Connection refused") != NULL ||
+             tap_find(ev->text.p, ev->text.n, "timed out") != NULL))
+            ev->command = "CONNECT";
+    }
+    if (ev->reply.p != NULL)
+        tap_reply_code(ev->reply.p, ev->reply.n, &ev->smtp_code, &ev->reply_dsn);
+    if (ev->reply_dsn.p != NULL)
+        ev->dsn = ev->reply_dsn;       /* Exim logs no dsn= of its own */
+    ev->kind = TAP_LINE_OUTCOME;
+    return ev->kind;
+}
+
 enum tap_kind tap_exim_parse(const char *line, size_t n, struct tap_event *ev)
 {
     memset(ev, 0, sizeof(*ev));
@@ -223,42 +265,7 @@ enum tap_kind tap_exim_parse(const char *line, size_t n, struct tap_event *ev)
     if (p == a)
         goto other;
     ev->recipient = view(a, (size_t)(p - a));
-    const char *fields_end = end;
-    if (ev->status != TAP_STATUS_SENT) {
-        const char *sep = explanation_sep(p, end);
-        if (sep != NULL) {
-            fields_end = sep;
-            ev->text = view(sep + 2, (size_t)(end - sep - 2));
-        }
-    }
-    int host = read_fields(p, fields_end, ev);
-    if (tap_find(p, (size_t)(end - p), "retry time not reached") != NULL) {
-        ev->kind = TAP_LINE_REPEAT;
-        return ev->kind;
-    }
-    if (!host && !(ev->status == TAP_STATUS_DEFERRED && ev->transport.p != NULL &&
-                   network_defer(p, fields_end))) {
-        ev->kind = TAP_LINE_LOCAL;
-        return ev->kind;
-    }
-    if (ev->status == TAP_STATUS_SENT) {
-        if (ev->reply.p != NULL) {
-            ev->remote_reply = true;
-            ev->command = "DATA";
-        }
-    } else {
-        read_smtp_error(ev);
-        if (ev->command == NULL && ev->text.p != NULL &&
-            (tap_find(ev->text.p, ev->text.n, "Connection refused") != NULL ||
-             tap_find(ev->text.p, ev->text.n, "timed out") != NULL))
-            ev->command = "CONNECT";
-    }
-    if (ev->reply.p != NULL)
-        tap_reply_code(ev->reply.p, ev->reply.n, &ev->smtp_code, &ev->reply_dsn);
-    if (ev->reply_dsn.p != NULL)
-        ev->dsn = ev->reply_dsn;       /* Exim logs no dsn= of its own */
-    ev->kind = TAP_LINE_OUTCOME;
-    return ev->kind;
+    return read_outcome(ev, p, end);
 other:
     {
         long long t = ev->time;

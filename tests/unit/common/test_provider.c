@@ -29,6 +29,9 @@ static void builtin_map_knows_the_big_providers(void **state)
     assert_string_equal(lookup(m, "notgmail.com"), "other");          /* not a suffix match */
     assert_string_equal(lookup(m, "example.org"), "other");
     assert_string_equal(lookup(m, ""), "other");
+    /* bytes from mail may hold a NUL: compared by length, never read past either string */
+    assert_string_equal(provider_name(m, provider_lookup(m, "me.com\0zz", 9)), "other");
+    assert_string_equal(provider_name(m, provider_lookup(m, "x.me.com", 8)), "apple");
     assert_string_equal(provider_name(m, provider_count(m) - 1), "other");
     assert_int_equal(provider_find(m, "microsoft"), 1);
     assert_int_equal(provider_find(m, "nope"), -1);
