@@ -20,22 +20,24 @@ static void copy_str(char *dst, size_t size, const char *src)
         copy(dst, size, src, strlen(src));
 }
 
-/* HMGET ip pool provider sender_domain from pf:q:{qid}.  0 ok (found or
- * not), -1 Redis unavailable. */
+/* HMGET ip pool provider sender_domain rcpt from pf:q:{qid}.  0 ok (found
+ * or not), -1 Redis unavailable. */
 static int lookup_record(const struct inbound_attr_ctx *ctx, struct inbound_attr_result *out)
 {
     char key[RKEY_MAX];
     if (rkey_attribution(ctx->rkeys, key, out->queue_id, strlen(out->queue_id)) < 0)
         return 0;
-    redisReply *rep = redis_command(ctx->redis, "HMGET", key, "ip", "pool", "provider", "sender_domain", NULL);
+    redisReply *rep = redis_command(ctx->redis, "HMGET", key, "ip", "pool", "provider", "sender_domain", "rcpt",
+                                    NULL);
     if (rep == NULL)
         return -1;
-    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 4) {
-        struct { char *dst; size_t size; } f[4] = {
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 5) {
+        struct { char *dst; size_t size; } f[5] = {
             {out->ip, sizeof(out->ip)}, {out->pool, sizeof(out->pool)},
             {out->provider, sizeof(out->provider)}, {out->sender_domain, sizeof(out->sender_domain)},
+            {out->record_rcpt, sizeof(out->record_rcpt)},
         };
-        for (size_t i = 0; i < 4; i++) {
+        for (size_t i = 0; i < 5; i++) {
             redisReply *e = rep->element[i];
             if (e->type == REDIS_REPLY_STRING && e->len > 0 && rkey_value_ok(e->str, e->len)) {
                 f[i].dst[0] = '\0';

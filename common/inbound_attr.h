@@ -13,6 +13,9 @@
  *	     policyd-warmup: ip, pool, provider, sender domain;
  *	  3. the VERP address (the envelope recipient in pipe mode, or the
  *	     returned Return-Path) names the recipient when the report has none;
+ *	     the record's `rcpt` (the message's one recipient) is kept apart in
+ *	     record_rcpt: the driver names a redacted complainer with it only
+ *	     under a verified trace;
  *	  4. the provider of a recipient is the record's, unless it is missing
  *	     or "mixed": then the recipient's own domain decides (provider.h).
  *
@@ -53,6 +56,7 @@ struct inbound_attr_result {
     char verp_recipient[VERP_ADDR_MAX];  /* "" when no VERP address decoded */
     bool trace_present;
     enum trace_result trace;             /* when trace_present */
+    char record_rcpt[RKEY_VALUE_MAX + 1]; /* pf:q: rcpt, "" when absent (trust it only when view.verified) */
     bool record_found;                   /* pf:q: had the queue id */
     struct inbound_attribution view;     /* for inbound_report_json */
 };

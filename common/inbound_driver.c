@@ -344,6 +344,15 @@ static int handle(struct driver *d, char *msg, size_t len, const char *envelope_
         if (r != NULL)
             inbound_set(&r->recipient, attr.verp_recipient, strlen(attr.verp_recipient), 0);
     }
+    /* a complaint whose recipient is redacted (JMRP), about a message of ours that had
+     * one recipient: the attribution record names it, trusted only under a verified
+     * trace (an unverified queue id could point at anyone's record) */
+    if (report.kind == INBOUND_COMPLAINT && attr.view.verified && strchr(attr.record_rcpt, '@') != NULL) {
+        struct inbound_rcpt *r = report.nrcpts == 0 ? inbound_rcpt_add(&report)
+                               : report.nrcpts == 1 && report.rcpts[0].recipient == NULL ? &report.rcpts[0] : NULL;
+        if (r != NULL)
+            inbound_set(&r->recipient, attr.record_rcpt, strlen(attr.record_rcpt), 0);
+    }
     struct inbound_store_result res = {0};
     bool stored = false;
     if (report.kind == INBOUND_UNRECOGNIZED) {

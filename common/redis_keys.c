@@ -263,6 +263,13 @@ int rkey_domain_health(const struct rkeys *k, char *out, const char *domain, con
     return kb_finish(&kb);
 }
 
+int rkey_domain_health_pattern(const struct rkeys *k, char *out)
+{
+    struct keybuf kb;
+    kb_start(&kb, k, out, "dh:{*");
+    return kb_finish(&kb);
+}
+
 int rkey_inbound_stream(const struct rkeys *k, char *out, enum rkey_stream which)
 {
     struct keybuf kb;

@@ -125,6 +125,8 @@ int rkey_soft_bounces(const struct rkeys *k, char *out, const char *address, siz
  */
 int rkey_domain_health(const struct rkeys *k, char *out, const char *domain, const char *provider,
                        long long hour);
+/* SCAN MATCH pattern over every such key: pf:dh:{* */
+int rkey_domain_health_pattern(const struct rkeys *k, char *out);
 
 /*
  * Event counters of one inbound program (HASH "type|class|category|verified"

@@ -353,6 +353,23 @@ static int plan_warmup(const struct plan_env *env, const struct policy_request *
         if (plan_warmup_ip(env, pool, &pool->ips[i], e, pidx, np, p) < 0)
             return -1;
     }
+    /* the sender domain's health keys, one per provider of the message, for its
+     * `sent` (bounce-proc and fbl-proc count its bounces and complaints there):
+     * all of them or none (a domain unfit for a key) */
+    char dom[RKEY_VALUE_MAX + 1];
+    if (f->sender_domain.len < sizeof dom) {
+        memcpy(dom, f->sender_domain.ptr, f->sender_domain.len);
+        dom[f->sender_domain.len] = '\0';
+        size_t ok = 0;
+        for (size_t j = 0; j < np; j++)
+            ok += rkey_domain_health(env->keys, key, dom, provider_name(m->providers, pidx[j]),
+                                     warmup_hour(env->now)) > 0;
+        for (size_t j = 0; ok == np && j < np; j++) {
+            n = rkey_domain_health(env->keys, key, dom, provider_name(m->providers, pidx[j]), warmup_hour(env->now));
+            add_key(p, key, n);
+        }
+        p->ndomain_keys = ok == np ? np : 0;
+    }
     const struct policy_view *qid = &req->attr[PA_QUEUE_ID];
     if (view_nonempty(qid) && qid->len < sizeof p->qid &&
         (n = rkey_attribution(env->keys, key, qid->ptr, qid->len)) > 0) {
@@ -415,6 +432,13 @@ static void header_args(const struct plan_env *env, struct plan *p, const struct
     argvec_add_str(h, nprov > 1 ? "mixed" : f->provider_name);
     argvec_add(h, f->sender.ptr ? f->sender.ptr : "", f->sender.len);
     argvec_add_ll(h, warmup_hour(env->now));
+    /* the recipient, when the message has exactly one (bulk mail): a redacted
+     * complaint about it can still name it (the attribution record's rcpt) */
+    if (f->rcpts == 1 && view_nonempty(&f->rcpt) && f->rcpt.len <= RKEY_VALUE_MAX)
+        argvec_add(h, f->rcpt.ptr, f->rcpt.len);
+    else
+        argvec_add_str(h, "");
+    argvec_add_ll(h, (long long)p->ndomain_keys);
 }
 
 int policy_plan_build(const struct plan_env *env, const struct policy_request *req, struct msg_state *ms,

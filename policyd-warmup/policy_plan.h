@@ -94,6 +94,7 @@ struct plan {
     size_t         nrules;
     int            any_closed;                /* a fail-closed check applies */
     char           qid[64];
+    size_t         ndomain_keys;              /* EOM: pf:dh: keys (0, or one per provider) */
     int            outcome;                   /* enum plan_outcome, set by answer/unavailable */
     size_t         rcpt_provider;             /* RCPT: provider of the recipient */
     char           rcpt_domain[256];          /* RCPT: its domain */

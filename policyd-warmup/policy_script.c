@@ -20,13 +20,16 @@
  *         7 today (yyyymmdd)  8 yesterday  9 attribution TTL (0: none)
  *        10 recipients of the message  11 node  12 pool  13 sender domain
  *        14 provider label  15 sender  16 hour
+ *        17 the recipient when the message has exactly one, else ""
+ *        18 sender-domain health keys (0, or one per provider)
  *        then per rule: limit, window, amount
  *        then per provider of the message: name, recipients
  *        then per IP: address, group (1 warming, 2 warm), assumed stage,
  *                     allowed-by-now (-1 unlimited), allowed per provider...
  *   KEYS  suppression keys (nsup), rule buckets (nrules), per IP: state,
- *         day counters, one health key per provider; then the attribution
- *         key when ARGV[9] > 0.
+ *         day counters, one health key per provider; then the sender
+ *         domain's health keys (ARGV[18], in the order of the providers);
+ *         then the attribution key when ARGV[9] > 0.
  *   Reply {"suppressed", reason, detail} | {"ratelimited", rule#, used} |
  *         {"ok"|"nobudget"|"stale", chosen IP# (0: none), stage, paused, ...}
  *
@@ -95,7 +98,8 @@ const char policy_script_lua[] =
     "local mode = ARGV[2]\n"
     "local nsup, nrules, nips, nprov = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])\n"
     "local today, yesterday, attr_ttl, total = ARGV[7], ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10])\n"
-    "local k, a = 1, 17\n"
+    "local ndh = tonumber(ARGV[18])\n"
+    "local k, a = 1, 19\n"
     "\n"
     LUA_SUPPRESSION
     "\n"
@@ -153,6 +157,8 @@ const char policy_script_lua[] =
     "end\n"
     "\n"
     LUA_RULES_COMMIT
+    "local dh = k\n"
+    "k = k + ndh\n"
     "if best ~= nil then\n"
     "  redis.call('HINCRBY', best.day, 'all', total)\n"
     "  redis.call('HINCRBY', best.day, 'msgs', 1)\n"
@@ -160,6 +166,10 @@ const char policy_script_lua[] =
     "    redis.call('HINCRBY', best.day, 'p:' .. provs[j][1], provs[j][2])\n"
     "    redis.call('HINCRBY', best.hl[j], 'sent', provs[j][2])\n"
     "    redis.call('EXPIRE', best.hl[j], 691200)\n"
+    "    if ndh > 0 then\n"
+    "      redis.call('HINCRBY', KEYS[dh + j - 1], 'sent', provs[j][2])\n"
+    "      redis.call('EXPIRE', KEYS[dh + j - 1], 691200)\n"
+    "    end\n"
     "  end\n"
     "  redis.call('EXPIRE', best.day, 259200)\n"
     "  if redis.call('HSETNX', best.state, 'stage', '0') == 1 then\n"
@@ -168,7 +178,8 @@ const char policy_script_lua[] =
     "  if attr_ttl > 0 then\n"
     "    local q = KEYS[k]\n"
     "    redis.call('HSET', q, 'ip', best.addr, 'pool', ARGV[12], 'sender_domain', ARGV[13], 'provider', ARGV[14],\n"
-    "               'sender', ARGV[15], 'rcpts', tostring(total), 'time', tostring(now), 'node', ARGV[11])\n"
+    "               'sender', ARGV[15], 'rcpts', tostring(total), 'rcpt', ARGV[17], 'time', tostring(now),\n"
+    "               'node', ARGV[11])\n"
     "    redis.call('EXPIRE', q, attr_ttl)\n"
     "  end\n"
     "  return reply('ok', best.index)\n"

@@ -21,6 +21,8 @@
  *     postflow_warmupctl_collected_timestamp_seconds  gauge
  *     postflow_inbound_events_total{program,type,class,category,verified}
  *                                                     counter (wctl_inbound.c)
+ *     postflow_domain_sent_24h{domain,provider}       gauge (wctl_domain.c)
+ *     postflow_domain_complaints_24h{domain,provider} gauge
  *   With FILE the text is written to FILE.tmp.PID and renamed, as the
  *   node_exporter textfile collector requires (it must never read half a
  *   file).
@@ -34,6 +36,7 @@
 
 #include "exitcodes.h"
 #include "wctl_cmds.h"
+#include "wctl_domain.h"
 #include "wctl_inbound.h"
 #include "wctl_metrics.h"
 #include "wctl_table.h"
@@ -353,19 +356,30 @@ int wctl_metrics_cmd(struct wctl *w, const struct wctl_args *a)
         wctl_ipdata_free(&l);
         return w->status ? w->status : PF_EXIT_FAILURE;
     }
+    struct wdom_list dom;
+    if (wctl_domain_collect(w, &dom) < 0) {
+        wctl_metrics_node_free(&inbound);
+        wctl_metrics_node_free(&nl);
+        wctl_ipdata_free(&l);
+        return w->status ? w->status : PF_EXIT_FAILURE;
+    }
     buf_init(&text, 0);
     if (w->json) {
         wctl_metrics_render_json(&l, &nl, &text);
-        /* the inbound counters join the object: reopen its closing brace */
+        /* the inbound counters and the domains join the object: reopen its closing brace */
         if (text.len >= 2 && text.data[text.len - 2] == '}' && text.data[text.len - 1] == '\n') {
             text.len -= 2;
             wctl_inbound_render_json(&inbound, &text);
+            buf_append_char(&text, ',');
+            wctl_domain_render_json(&dom, &text);
             buf_append_str(&text, "}\n");
         }
     } else {
         wctl_metrics_render_prom(&l, &nl, &text);
         wctl_inbound_render_prom(&inbound, &text);
+        wctl_domain_render_prom(&dom, &text);
     }
+    wctl_domain_free(&dom);
     wctl_metrics_node_free(&inbound);
     if (a->npos > 1) {
         if (write_atomically(a->pos[1], &text) < 0)

@@ -9,12 +9,17 @@
  *   host's config does not know the IP's schedule and "unlimited" past the
  *   last stage.  JSON gives the same values as numbers (rates as fractions
  *   of 1, null when undefined) plus the per-provider counts.
+ *
+ *   Then the sender domains (wctl_domain.h): per domain x provider the
+ *   24 h sent, complaints and complaint rate against the 0.1 % / 0.3 %
+ *   thresholds, as a second table, or "domains":[...] in the JSON object.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "exitcodes.h"
 #include "wctl_cmds.h"
+#include "wctl_domain.h"
 #include "wctl_fmt.h"
 #include "wctl_ipdata.h"
 #include "wctl_table.h"
@@ -167,17 +172,33 @@ void wctl_status_render_json(const struct wip_list *l, struct buf *b)
 int wctl_status_cmd(struct wctl *w, const struct wctl_args *a)
 {
     struct wip_list l;
+    struct wdom_list d;
 
     if (wctl_ipdata_collect(w, &l) < 0)
         return w->status ? w->status : PF_EXIT_FAILURE;
+    if (wctl_domain_collect(w, &d) < 0) {
+        wctl_ipdata_free(&l);
+        return w->status ? w->status : PF_EXIT_FAILURE;
+    }
     if (w->json) {
         wctl_status_render_json(&l, &w->out);
+        /* the domains join the object: reopen its closing brace */
+        if (w->out.len > 0 && w->out.data[w->out.len - 1] == '}') {
+            w->out.len--;
+            buf_append_char(&w->out, ',');
+            wctl_domain_render_json(&d, &w->out);
+            buf_append_char(&w->out, '}');
+        }
         buf_append_char(&w->out, '\n');
     }
-    else if (l.n == 0)
-        buf_append_str(&w->out, "no pools registered in Redis (policyd-warmup registers them at start)\n");
-    else
-        wctl_status_render_table(&l, &w->out);
+    else {
+        if (l.n == 0)
+            buf_append_str(&w->out, "no pools registered in Redis (policyd-warmup registers them at start)\n");
+        else
+            wctl_status_render_table(&l, &w->out);
+        wctl_domain_render_table(&d, &w->out);
+    }
+    wctl_domain_free(&d);
     wctl_ipdata_free(&l);
     return PF_EXIT_OK;
 }

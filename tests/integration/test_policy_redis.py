@@ -207,6 +207,12 @@ def test_warming_ip_first_then_overflow_to_the_warm_ip(redis_server, workdir, da
     assert attr["ip"] == "127.0.0.2" and attr["pool"] == "main"
     assert attr["sender_domain"] == "example.com" and attr["provider"] == "gmail"
     assert 13 * 86400 < r.ttl("pf:q:{W0}") <= 14 * 86400
+    assert attr["rcpt"] == "x0@gmail.com" and attr["rcpts"] == "1"   # one recipient: recorded
+    # the sender domain's sent counter (complaint rates), 8 days like pf:hl:
+    hour = int(time.time()) // 3600
+    keys = ["pf:dh:{example.com}:gmail:%d" % h for h in (hour - 1, hour)]
+    assert sum(int(r.hget(k, "sent") or 0) for k in keys) == 5
+    assert all(7 * 86400 < r.ttl(k) <= 8 * 86400 for k in keys if r.exists(k))
 
 
 def test_no_budget_defers_with_a_clear_text(redis_server, workdir, daemons):
@@ -624,6 +630,12 @@ def test_recipients_seen_at_rcpt_are_charged_per_provider_at_end_of_message(redi
         return sum(int(r.hget("pf:hl:{main}:127.0.0.2:%s:%d" % (provider, h), "sent") or 0)
                    for h in (hour - 1, hour))
     assert sent("gmail") == 2 and sent("microsoft") == 1
+    assert r.hget("pf:q:{MIX1}", "rcpt") == ""          # several recipients: none recorded
+
+    def domain_sent(provider):
+        return sum(int(r.hget("pf:dh:{example.com}:%s:%d" % (provider, h), "sent") or 0)
+                   for h in (hour - 1, hour))
+    assert domain_sent("gmail") == 2 and domain_sent("microsoft") == 1
 
 
 # ---- IP choice in a pool of two warming and two warm IPs -------------------------

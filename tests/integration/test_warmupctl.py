@@ -911,3 +911,76 @@ def test_redis_password(bin_path, lab_dir):
         assert p.stderr.startswith(b"warmupctl: Redis at %s: AUTH refused" % srv.address.encode())
     finally:
         srv.stop()
+
+
+# ---- complaint rates per sender domain (pf:dh:) -------------------------------------
+
+def seed_domains(r, hour):
+    """pf:dh:{domain}:provider:hour as docs/redis-keys.md documents it (policyd-warmup writes
+    sent, fbl-proc complaint, bounce-proc hard/soft)."""
+    r.hset("pf:dh:{news.example.com}:gmail:%d" % hour, mapping={"sent": "10000", "complaint": "5", "hard": "7"})
+    r.hset("pf:dh:{news.example.com}:gmail:%d" % (hour - 23), mapping={"complaint": "10"})   # 15 / 10000
+    r.hset("pf:dh:{news.example.com}:gmail:%d" % (hour - 24), mapping={"sent": "1", "complaint": "999"})
+    r.hset("pf:dh:{news.example.com}:yahoo:%d" % (hour - 2), mapping={"sent": "1000", "complaint": "3"})
+    r.hset("pf:dh:{news.example.com}:microsoft:%d" % (hour - 1), mapping={"sent": "2000", "complaint": "1"})
+    r.hset("pf:dh:{from.example.org}:gmail:%d" % hour, mapping={"complaint": "2"})          # no sent here
+    r.hset("pf:dh:{news.example.com}:gmail:%d" % (hour + 1), mapping={"sent": "5"})         # not yet
+    r.hset("pf:hl:{main}:%s:gmail:%d" % (IP1, hour), mapping={"sent": "600"})                # not a domain key
+    # enough other domains that the keys span several SCAN pages and Lua chunks
+    for i in range(400):
+        r.hset("pf:dh:{d%03d.example.net}:other:%d" % (i, hour - i % 24), mapping={"sent": "100"})
+
+
+def test_domain_complaint_rates_in_status_and_metrics_through_scan(nokeys_ctl):
+    ctl, r = nokeys_ctl
+    hour = int(time.time()) // 3600
+    seed_domains(r, hour)
+    doc = ctl.json("status")
+    rows = {(d["domain"], d["provider"]): d for d in doc["domains"]}
+    assert len(rows) == 3 + 1 + 400
+    g = rows[("news.example.com", "gmail")]
+    assert (g["sent_24h"], g["complaints_24h"], g["hard_24h"]) == (10000, 15, 7)
+    assert math.isclose(g["complaint_rate"], 0.0015) and g["level"] == "warn"     # 0.15 %: over 0.1 %
+    y = rows[("news.example.com", "yahoo")]
+    assert math.isclose(y["complaint_rate"], 0.003) and y["level"] == "over"      # 0.3 %: the limit
+    m = rows[("news.example.com", "microsoft")]
+    assert m["level"] == "ok"                                                     # 0.05 %
+    f = rows[("from.example.org", "gmail")]
+    assert (f["sent_24h"], f["complaints_24h"], f["complaint_rate"], f["level"]) == (0, 2, None, None)
+    assert all(rows[("d%03d.example.net" % i, "other")]["sent_24h"] == 100 for i in range(400))
+    assert doc["ips"] == []
+    text = ctl.ok("status")
+    lines = text.splitlines()
+    head = [i for i, line in enumerate(lines) if line.split()[:2] == ["DOMAIN", "PROVIDER"]]
+    assert len(head) == 1 and "0.1 %" in lines[head[0] - 1] and "0.3 %" in lines[head[0] - 1]
+    table = {tuple(line.split()[:2]): line.split()[2:] for line in lines[head[0] + 1:]}
+    assert table[("news.example.com", "gmail")] == ["10000", "15", "0.15", "warn"]
+    assert table[("news.example.com", "yahoo")] == ["1000", "3", "0.30", "over"]
+    assert table[("from.example.org", "gmail")] == ["0", "2", "-", "-"]
+    fams = parse_prometheus(ctl.ok("metrics"))
+    sent = fams["postflow_domain_sent_24h"]
+    compl = fams["postflow_domain_complaints_24h"]
+    assert sent["type"] == compl["type"] == "gauge"
+    key = (("domain", "news.example.com"), ("provider", "gmail"))
+    assert sent["samples"][key] == 10000 and compl["samples"][key] == 15
+    assert compl["samples"][(("domain", "from.example.org"), ("provider", "gmail"))] == 2
+    assert len(sent["samples"]) == 404
+    mdoc = ctl.json("metrics")
+    assert {(d["domain"], d["provider"]) for d in mdoc["domains"]} == set(rows)
+    assert "inbound" in mdoc and "nodes" in mdoc
+
+
+def test_no_domain_keys_no_domain_table(ctl, r):
+    seed_warmup(r)
+    assert "DOMAIN" not in ctl.ok("status")
+    assert ctl.json("status")["domains"] == []
+    assert "postflow_domain_" not in ctl.ok("metrics")
+
+
+def test_domain_keys_follow_the_key_prefix(bin_path, redis_server, lab_dir, r):
+    hour = int(time.time()) // 3600
+    r.hset("mx:dh:{example.com}:gmail:%d" % hour, mapping={"sent": "300", "complaint": "1"})
+    r.hset("pf:dh:{example.com}:gmail:%d" % hour, mapping={"sent": "7"})
+    ctl = Ctl(bin_path("warmupctl"), lab_dir("dhprefix"), redis_server.address, prefix="mx:")
+    [d] = ctl.json("status")["domains"]
+    assert (d["domain"], d["sent_24h"], d["complaints_24h"], d["level"]) == ("example.com", 300, 1, "over")

@@ -336,9 +336,21 @@ class PostfixLab:
     def set_pipe_command(self, command):
         """Replace the bounce domain's pipe command (see __init__) and reload."""
         self.pipe_command = command
-        entry = pipe_entry("bounceproc", self._pipe_argv(command)).split("\n  ", 1)[1]
+        self._set_pipe_entry("bounceproc", command)
+
+    def set_extra_pipe_command(self, domain, command):
+        """Replace the pipe command of DOMAIN, one of EXTRA_PIPES (see
+        __init__), and reload: a command staged after the lab started."""
+        names = {dom: "pipe%d" % i for i, dom in enumerate(sorted(self.extra_pipes), 1)}
+        if domain not in names:
+            raise LabError("%s is not one of the lab's extra pipe domains" % domain)
+        self.extra_pipes[domain] = command
+        self._set_pipe_entry(names[domain], command)
+
+    def _set_pipe_entry(self, name, command):
+        entry = pipe_entry(name, self._pipe_argv(command)).split("\n  ", 1)[1]
         self._run([POSTCONF, "-c", self.config_dir, "-F",
-                   "bounceproc/unix/command=pipe " + entry])
+                   "%s/unix/command=pipe %s" % (name, entry)])
         self._backdate_config()
         if self.running:
             self.reload()

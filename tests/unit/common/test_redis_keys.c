@@ -45,6 +45,8 @@ static void keys_follow_the_documented_layout(void **state)
     assert_string_equal(out, "pf:metrics:mx1");
     rkey_suppression_pattern(&k, out);
     assert_string_equal(out, "pf:sup:{*");
+    rkey_domain_health_pattern(&k, out);
+    assert_string_equal(out, "pf:dh:{*");
     rkey_metrics_pattern(&k, out);
     assert_string_equal(out, "pf:metrics:*");
 }

@@ -175,13 +175,15 @@ static void eom_plan_lists_the_pool_with_budgets_for_now(void **state)
                                                        "recipient=x@gmail.com\nrecipient_count=1\nsize=5000\n"),
                                        &f->ms, &f->cache, &p), 0);
     assert_int_equal(p.kind, PLAN_SCRIPT);
-    /* rule "size", then per IP: state, day, one health key (one provider), then attribution. */
-    assert_int_equal(p.nkeys, 1 + 3 + 3 + 1);
+    /* rule "size", then per IP: state, day, one health key (one provider), then the sender
+     * domain's health key, then attribution. */
+    assert_int_equal(p.nkeys, 1 + 3 + 3 + 1 + 1);
     assert_string_equal(p.keys[0], "pf:rl:{size:example.com}");
     assert_string_equal(p.keys[1], "pf:ip:{news}:192.0.2.10");
     assert_string_equal(p.keys[2], "pf:day:{news}:192.0.2.10:20261128");
     assert_string_equal(p.keys[3], "pf:hl:{news}:192.0.2.10:gmail:498852");
-    assert_string_equal(p.keys[7], "pf:q:{4F2A1C}");
+    assert_string_equal(p.keys[7], "pf:dh:{example.com}:gmail:498852");
+    assert_string_equal(p.keys[8], "pf:q:{4F2A1C}");
     assert_string_equal(p.args[1], "eom");
     assert_string_equal(p.args[4], "2");          /* IPs */
     assert_string_equal(p.args[5], "1");          /* providers */
@@ -191,21 +193,23 @@ static void eom_plan_lists_the_pool_with_budgets_for_now(void **state)
     assert_string_equal(p.args[11], "news");
     assert_string_equal(p.args[12], "example.com");
     assert_string_equal(p.args[13], "gmail");
-    assert_string_equal(p.args[18], "5000");      /* bytes of the message */
-    assert_string_equal(p.args[19], "gmail");     /* provider, recipients */
-    assert_string_equal(p.args[20], "1");
-    /* IP 1: stage 1 (cap 1000), noon: half; gmail share 50 % of that. */
-    assert_string_equal(p.args[21], "192.0.2.10");
+    assert_string_equal(p.args[16], "x@gmail.com");   /* the one recipient, for the record */
+    assert_string_equal(p.args[17], "1");             /* sender-domain health keys */
+    assert_string_equal(p.args[20], "5000");      /* bytes of the message */
+    assert_string_equal(p.args[21], "gmail");     /* provider, recipients */
     assert_string_equal(p.args[22], "1");
-    assert_string_equal(p.args[23], "1");
-    assert_string_equal(p.args[24], "500");
-    assert_string_equal(p.args[25], "250");
+    /* IP 1: stage 1 (cap 1000), noon: half; gmail share 50 % of that. */
+    assert_string_equal(p.args[23], "192.0.2.10");
+    assert_string_equal(p.args[24], "1");
+    assert_string_equal(p.args[25], "1");
+    assert_string_equal(p.args[26], "500");
+    assert_string_equal(p.args[27], "250");
     /* IP 2: warm, unlimited. */
-    assert_string_equal(p.args[26], "192.0.2.11");
-    assert_string_equal(p.args[27], "2");
-    assert_string_equal(p.args[29], "-1");
-    assert_string_equal(p.args[30], "-1");
-    assert_int_equal(p.nargs, 31);
+    assert_string_equal(p.args[28], "192.0.2.11");
+    assert_string_equal(p.args[29], "2");
+    assert_string_equal(p.args[31], "-1");
+    assert_string_equal(p.args[32], "-1");
+    assert_int_equal(p.nargs, 33);
     policy_plan_free(&p);
 }
 
@@ -225,6 +229,8 @@ static void eom_counts_providers_seen_at_rcpt(void **state)
     assert_string_equal(p.args[5], "2");
     assert_string_equal(p.args[9], "3");          /* recipients of the message */
     assert_string_equal(p.args[13], "mixed");
+    assert_string_equal(p.args[16], "");          /* several recipients: none recorded */
+    assert_string_equal(p.args[17], "2");         /* one sender-domain health key per provider */
     policy_plan_free(&p);
 }
 
@@ -264,8 +270,8 @@ static void eom_provider_rule_counts_each_provider_of_the_message(void **state)
     assert_int_equal(p.nrules, 2);
     assert_string_equal(p.keys[0], "pf:rl:{pv:gmail}");
     assert_string_equal(p.keys[1], "pf:rl:{pv:microsoft}");
-    assert_string_equal(p.args[16 + 2], "2");       /* gmail: its two recipients */
-    assert_string_equal(p.args[16 + 5], "1");       /* microsoft: its one */
+    assert_string_equal(p.args[18 + 2], "2");       /* gmail: its two recipients */
+    assert_string_equal(p.args[18 + 5], "1");       /* microsoft: its one */
     policy_plan_free(&p);
     /* A ratelimited answer for either bucket names the one rule. */
     const char *items[] = { "ratelimited", "2", "500" };
