@@ -55,7 +55,8 @@ static const struct command COMMANDS[] = {
     { "ip", "reset", 1, 1, J | WOPT_REASON | WOPT_POOL, wctl_ip_cmd, "ip reset IP [--pool POOL]" },
     { "suppress", "add", 1, 1, J | WOPT_REASON | WOPT_DETAIL, wctl_suppress_add_cmd,
       "suppress add ADDRESS [--reason manual|hard|complaint|unsubscribe|import] [--detail TEXT]" },
-    { "suppress", "remove", 1, 1, J, wctl_suppress_remove_cmd, "suppress remove ADDRESS" },
+    { "suppress", "remove", 1, 1, J | WOPT_FORCE, wctl_suppress_remove_cmd,
+      "suppress remove ADDRESS [--force (needed for a complaint)]" },
     { "suppress", "check", 1, 1, J, wctl_suppress_check_cmd, "suppress check ADDRESS [--json]" },
     { "suppress", "list", 0, 0, J | WOPT_REASON | WOPT_LIMIT, wctl_suppress_list_cmd,
       "suppress list [--reason R] [--limit N] [--json]" },
@@ -104,7 +105,7 @@ static int check_command(const struct command *c, const struct wctl_args *a)
     int ops = a->npos - words;
     static const struct { unsigned bit; const char *name; } OPTNAMES[] = {
         { WOPT_JSON, "--json" }, { WOPT_REASON, "--reason" }, { WOPT_DETAIL, "--detail" },
-        { WOPT_POOL, "--pool" }, { WOPT_LIMIT, "--limit" },
+        { WOPT_POOL, "--pool" }, { WOPT_LIMIT, "--limit" }, { WOPT_FORCE, "--force" },
     };
 
     if (ops < c->min_ops || ops > c->max_ops) {

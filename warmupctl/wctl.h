@@ -46,7 +46,7 @@ extern const struct cfg_option wctl_args_conf_options[];
 struct wctl_args {
     const char *pos[WCTL_MAX_POS];  /* command words and operands, in order */
     int         npos;
-    int         json, help, version;
+    int         json, help, version, force;   /* --force: suppress remove of a complaint entry */
     int         check, print_config;       /* -n, --print-config */
     const char *config;             /* -c FILE */
     const char *reason;             /* --reason */
@@ -58,7 +58,7 @@ struct wctl_args {
 
 enum {
     WOPT_JSON = 1u << 0, WOPT_REASON = 1u << 1, WOPT_DETAIL = 1u << 2,
-    WOPT_POOL = 1u << 3, WOPT_LIMIT = 1u << 4
+    WOPT_POOL = 1u << 3, WOPT_LIMIT = 1u << 4, WOPT_FORCE = 1u << 5
 };
 
 /*

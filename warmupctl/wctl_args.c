@@ -99,6 +99,9 @@ int wctl_args_parse(int argc, char **argv, struct wctl_args *a, char *err, size_
             } else if (strcmp(arg, "--json") == 0) {
                 a->json = 1;
                 a->given |= WOPT_JSON;
+            } else if (strcmp(arg, "--force") == 0) {
+                a->force = 1;
+                a->given |= WOPT_FORCE;
             } else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
                 a->help = 1;
             } else if (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0) {

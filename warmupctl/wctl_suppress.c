@@ -47,6 +47,7 @@ static struct redis_script SUP_REPLACE = {
 static struct redis_script SUP_REMOVE = {
     "warmupctl_sup_remove",
     "local old = redis.call('HGET', KEYS[1], 'reason') or ''\n"
+    "if old == 'complaint' and ARGV[1] ~= '1' then return {-1, old} end\n"
     "return {redis.call('DEL', KEYS[1]), old}\n",
     ""
 };
@@ -169,8 +170,16 @@ int wctl_suppress_remove_cmd(struct wctl *w, const struct wctl_args *a)
         return PF_EXIT_USAGE;
     if (wctl_suppress_key(w, addr, key) < 0)
         return PF_EXIT_USAGE;
-    if ((r = wctl_eval(w, &SUP_REMOVE, 1, keys, 0, NULL)) == NULL)
+    const char *force[] = { a->force ? "1" : "0" };
+    if ((r = wctl_eval(w, &SUP_REMOVE, 1, keys, 1, force)) == NULL)
         return w->status ? w->status : PF_EXIT_FAILURE;
+    /* a complaint is the recipient's own word: removing it takes --force */
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[0]->type == REDIS_REPLY_INTEGER &&
+        r->element[0]->integer == -1) {
+        redis_reply_free(r);
+        wctl_err("%s is suppressed by a complaint: removing it needs --force (the recipient asked us to stop)", addr);
+        return PF_EXIT_FAILURE;
+    }
     removed = existed_and_old(r, old, sizeof old);
     redis_reply_free(r);
     if (removed)

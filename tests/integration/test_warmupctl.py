@@ -260,6 +260,16 @@ def test_suppress_remove(ctl, r):
     assert ctl.run("suppress", "check", "gone@example.com").returncode == 1
 
 
+def test_removing_a_complaint_needs_force(ctl, r):
+    r.hset(sup_key("angry@example.com"), mapping={"reason": "complaint", "source": "fbl-proc", "time": "1"})
+    p = ctl.run("suppress", "remove", "angry@example.com")
+    assert p.returncode == 1 and b"--force" in p.stderr
+    assert r.hget(sup_key("angry@example.com"), "reason") == "complaint"
+    assert json.loads(ctl.ok("suppress", "remove", "angry@example.com", "--force", "--json"))["removed"] is True
+    assert not r.exists(sup_key("angry@example.com"))
+    assert ctl.run("ip", "resume", IP1, "--force").returncode == 64   # --force belongs to suppress remove only
+
+
 @pytest.mark.parametrize("bad", ["a\r\nb@example.com", "a b@example.com", "noatsign", "a@", "@",
                                  "x" * 65 + "@example.com", "a@" + "b" * 330 + ".com",
                                  "a@b@example.com", "a@ex..ample", "a\tb@example.com"])
