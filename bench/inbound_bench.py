@@ -88,7 +88,16 @@ def sisimai(files, n):
     print("inbound prog=sisimai peer=1 mode=batch msgs=%d secs=%.3f rate=%.0f" % (done, secs, done / secs))
 
 
-def pipe_latency(binary, work, runs):
+ARF = (b"From: staff@fbl.example.net\nTo: fbl@fbl.example.org\nSubject: FW: complaint\nMIME-Version: 1.0\n"
+       b"Content-Type: multipart/report; report-type=feedback-report; boundary=F\n\n"
+       b"--F\nContent-Type: text/plain\n\nThis is an abuse report.\n\n"
+       b"--F\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\nUser-Agent: bench/1.0\n"
+       b"Version: 1\nOriginal-Rcpt-To: <user@example.net>\nSource-IP: 192.0.2.10\n\n"
+       b"--F\nContent-Type: message/rfc822\n\nFrom: news@example.org\nTo: user@example.net\n"
+       b"Message-ID: <%d@example.org>\nSubject: news\n\nhello\n\n--F--\n")
+
+
+def pipe_latency(binary, work, runs, prog="bounce-proc", section="bounce", template=None):
     import labredis
     os.makedirs(os.path.join(work, "redis"), exist_ok=True)
     srv = labredis.RedisServer(os.path.join(work, "redis")).start()
@@ -96,8 +105,8 @@ def pipe_latency(binary, work, runs):
         conf = os.path.join(work, "pipe.conf")
         with open(conf, "w") as f:
             f.write(srv.redis_conf())
-            f.write('bounce = { accept_unverified = true; };\nlog = { level = "warning"; };\n')
-        msg = (b"From: MAILER-DAEMON@mx.example.net\nTo: bounces@bounce.example.org\n"
+            f.write('%s = { accept_unverified = true; };\nlog = { level = "warning"; };\n' % section)
+        msg = template or (b"From: MAILER-DAEMON@mx.example.net\nTo: bounces@bounce.example.org\n"
                b"Subject: Undelivered Mail Returned to Sender\nMIME-Version: 1.0\n"
                b"Content-Type: multipart/report; report-type=delivery-status; boundary=B\n\n"
                b"--B\nContent-Type: text/plain\n\nYour message could not be delivered.\n\n"
@@ -115,12 +124,12 @@ def pipe_latency(binary, work, runs):
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             times.append((time.perf_counter() - t) * 1000)
             if p.returncode != 0:
-                print("fail bounce-proc pipe run %d: exit %d %s" % (i, p.returncode, p.stderr[:200]))
+                print("fail %s pipe run %d: exit %d %s" % (prog, i, p.returncode, p.stderr[:200]))
                 return
         times.sort()
         q = lambda f: times[min(len(times) - 1, int(f * len(times)))]
-        print("inboundpipe prog=bounce-proc runs=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f"
-              % (runs, q(0.5), q(0.99), times[-1]))
+        print("inboundpipe prog=%s runs=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f"
+              % (prog, runs, q(0.5), q(0.99), times[-1]))
     finally:
         srv.stop()
 
@@ -189,6 +198,9 @@ def main():
     if os.access(bp, os.X_OK):
         pipe_latency(bp, work, 200 if quick else 1000)
         memory(bp, work)
+    fp = os.path.join(bindir, "fbl-proc")
+    if os.access(fp, os.X_OK):
+        pipe_latency(fp, os.path.join(work, "fbl"), 200 if quick else 1000, "fbl-proc", "fbl", ARF)
     return 0
 
 

@@ -311,9 +311,9 @@ def main():
             w(f"\nbounce-proc / Sisimai: **{rate['bounce-proc'] / rate['sisimai']:.1f}×** on the same bounce messages.")
         for k, kv in recs:
             if k == "inboundpipe":
-                w(f"\nOne pipe invocation (process start, parse, one Redis script call, exit; spawn from Python "
-                  f"included), {kv.get('runs')} runs: p50 {kv.get('p50_ms')} ms, p99 {kv.get('p99_ms')} ms, "
-                  f"max {kv.get('max_ms')} ms.")
+                w(f"\nOne {kv.get('prog')} pipe invocation (process start, parse, one Redis script call, exit; "
+                  f"spawn from Python included), {kv.get('runs')} runs: p50 {kv.get('p50_ms')} ms, "
+                  f"p99 {kv.get('p99_ms')} ms, max {kv.get('max_ms')} ms.")
         mem = [kv for k, kv in recs if k == "inboundmem"]
         if mem:
             w("\n| bounce-proc input | bytes | peak RSS KiB | exit |")
