@@ -304,6 +304,9 @@ def run(keep):
         failed(str(exc))
     except (lab.LabError, OSError) as exc:
         failed("the lab failed: %s" % exc)
+    except KeyboardInterrupt:
+        failed("interrupted: stopping the lab")
+        code = 130
     finally:
         if not kept:
             d.stop()
@@ -319,7 +322,7 @@ def run(keep):
     if code == 0:
         print("\ndone: every step checked%s." % (", step 3 %s" % follower if follower.startswith("skipped")
                                                   else ""))
-    else:
+    elif code == 1:
         print("\ndemo failed (exit 1); the lab's logs above tell why.")
     return code
 
