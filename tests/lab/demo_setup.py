@@ -31,6 +31,7 @@ OWNERSHIP
     demo still leaves nothing behind) and WORKDIR's contents.
 """
 
+import json
 import os
 import pwd
 import shutil
@@ -198,6 +199,23 @@ class DemoLab:
     def stream_entries(self, stream, recipient):
         return [{k.decode(): v.decode("utf-8", "replace") for k, v in e.items()}
                 for _, e in self.redis.xrange(stream) if e.get(b"recipient") == recipient.encode()]
+
+    def tap_replay(self):
+        """maillog-tap --dry-run --json over the lab's maillog with the shipped shaping rules."""
+        rules = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "conf",
+                             "shaping-rules.conf")
+        res = subprocess.run([self.path("maillog-tap"), "--dry-run", "--json", "--from-start", "--rules",
+                              os.path.abspath(rules), self.pf.maillog_path],
+                             capture_output=True, text=True, timeout=30)
+        if res.returncode != 0:
+            raise lab.LabError("maillog-tap --dry-run exited %d: %s" % (res.returncode, res.stderr.strip()))
+        return [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
+
+    def tap_has_daemon_mode(self):
+        """True when maillog-tap checks a configuration (`-n -c FILE`, DESIGN.md's daemon contract)."""
+        res = subprocess.run([self.path("maillog-tap"), "-n", "-c", self.conf], capture_output=True,
+                             timeout=30)
+        return res.returncode == 0
 
     def warmupctl(self, *args):
         return subprocess.run([self.path("warmupctl"), "-c", self.conf] + list(args),
