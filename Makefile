@@ -167,9 +167,10 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@POSTFLOW_BIN=$(abspath $(BINDIR)) sh bench/run.sh
 
+# make demo KEEP=1 leaves the lab running and prints how to poke at it and how to stop it.
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@POSTFLOW_BIN=$(abspath $(BINDIR)) $(PYTHON) tests/lab/demo.py
+	@POSTFLOW_BIN=$(abspath $(BINDIR)) $(PYTHON) tests/lab/demo.py $(if $(filter 1,$(KEEP)),--keep)
 
 # ---- install ---------------------------------------------------------------
 install: all

@@ -365,23 +365,6 @@ def test_set_pipe_command_replaces_the_bounce_pipe(postfix_lab, lab_dir):
     assert postfix_lab.wait_pipe_record(res.queue_id)["argv"][4] == res.queue_id
 
 
-def test_make_demo_runs_end_to_end_and_cleans_up():
-    # `make demo` must keep working as programs land: run it as make does.
-    import subprocess
-    import sys
-    here = os.path.dirname(os.path.abspath(__file__))
-    demo = os.path.join(here, "..", "lab", "demo.py")
-    env = dict(os.environ)
-    env.setdefault("POSTFLOW_BIN", os.path.join(here, "..", "..", "bin"))
-    out = subprocess.run([sys.executable, demo], env=env, stdin=subprocess.DEVNULL,
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stdout + out.stderr
-    assert out.stdout.count("status=sent via transport") == 2
-    assert "Status: 5.1.1" in out.stdout or "bounce-proc:" in out.stdout
-    assert "processes left behind: none" in out.stdout
-    assert out.stdout.rstrip().endswith("done")
-
-
 def test_milter_hook_signs_with_opendkim_and_goes_away_with_none(postfix_lab):
     import dkim
     with labstubs.OpenDkim(domain="example.com", selector="lab") as od:
