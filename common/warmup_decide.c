@@ -68,7 +68,7 @@ static int reached(long long part, long long whole, long limit_ppm)
 
 static void pct(char *out, size_t n, long long part, long long whole)
 {
-    long long bp = whole > 0 ? part * 10000 / whole : 0;   /* basis points */
+    long long bp = whole > 0 ? (part * 10000 + whole / 2) / whole : 0;   /* basis points, rounded half up as warmupctl shows them */
     snprintf(out, n, "%lld.%02lld%%", bp / 100, bp % 100);
 }
 

@@ -308,7 +308,7 @@ static void the_total_is_judged_when_every_provider_is_too_small(void **state)
         c.provider[i].complaint = 1;                    /* 4 of 600: 0.66 % of the total */
     warmup_evaluate(&h, 1, 5, 500, &c, &ev);
     assert_int_equal(ev.verdict, WM_PAUSE);
-    assert_string_equal(ev.reason, "complaints 0.66% of 600 over the limit");
+    assert_string_equal(ev.reason, "complaints 0.67% of 600 over the limit");
 }
 
 static void one_provider_over_the_hard_limit_steps_back_and_is_named(void **state)
@@ -381,7 +381,7 @@ static void rolling_watch_judges_each_provider(void **state)
     struct wm_ip_counts c = four(400, 2000, 1000, 600);
     c.provider[0].complaint = 1;                        /* gmail 0.25 %, all providers 0.02 % */
     assert_int_equal(warmup_complaints_over(&h, &c, reason, sizeof reason), 1);
-    assert_string_equal(reason, "gmail: complaints 0.25% of 400 over the limit (all providers 0.02% of 4000)");
+    assert_string_equal(reason, "gmail: complaints 0.25% of 400 over the limit (all providers 0.03% of 4000)");
     c.provider[0].sent = 100;                           /* too little gmail mail to judge it alone */
     c.provider[3].sent = 900;
     assert_int_equal(warmup_complaints_over(&h, &c, reason, sizeof reason), 0);
