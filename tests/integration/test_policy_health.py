@@ -74,7 +74,7 @@ def test_daily_evaluation_judges_each_provider_not_only_the_total(redis_server, 
     back = [e for e in _events(r, "127.0.0.2") if e["event"] == "stepback"]
     assert len(back) == 1, _events(r)
     assert back[0]["reason"] == ("gmail: hard bounces 1.50% of 1000 over the limit "
-                                 "(all providers 0.37% of 4000)")
+                                 "(all providers 0.38% of 4000)")
     assert "127.0.0.2 day %s: stepback stage 3 -> 2 (gmail: hard bounces" % time.strftime(
         "%Y%m%d", time.gmtime()) in pd.log()
     assert [e["event"] for e in _events(r, "127.0.0.4") if e["event"] != "create"] == ["advance"]
