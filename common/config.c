@@ -23,7 +23,7 @@
 #define CFG_STRING_DEFAULT_MAX 4096
 
 const char *const cfg_known_sections[] = {
-    "log", "redis", "trace", "milter_dkim", "policy", "warmupctl", "bounce", "fbl", NULL
+    "log", "redis", "trace", "milter_dkim", "policy", "warmupctl", "bounce", "fbl", "maillog_tap", NULL
 };
 
 const char *cfg_default_path(void)
@@ -488,7 +488,7 @@ static int cfg_load(config_t *cf, const char *name, const struct cfg_section *se
                 break;
         if (*known == NULL) {
             cfg_errorf(err, cfg_setting_file(s, name), config_setting_source_line(s),
-                       "unknown section '%s' (known: log, redis, trace, milter_dkim, policy, warmupctl, bounce, fbl)",
+                       "unknown section '%s' (known: log, redis, trace, milter_dkim, policy, warmupctl, bounce, fbl, maillog_tap)",
                        sname);
             return -1;
         }

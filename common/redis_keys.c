@@ -286,3 +286,56 @@ int rkey_inbound_counters(const struct rkeys *k, char *out, const char *program)
     kb_str(&kb, "}");
     return kb_finish(&kb);
 }
+
+int rkey_shaping(const struct rkeys *k, char *out, const char *pool, const char *subject, const char *provider,
+                 const char *action)
+{
+    struct keybuf kb;
+    kb_start(&kb, k, out, "fx:");
+    kb_pool_ip(&kb, pool, subject);
+    kb_str(&kb, ":");
+    kb_value(&kb, provider, provider ? strlen(provider) : 0, 1);
+    kb_str(&kb, ":");
+    kb_value(&kb, action, action ? strlen(action) : 0, 0);
+    return kb_finish(&kb);
+}
+
+int rkey_shaping_domain(const struct rkeys *k, char *out, const char *domain, const char *kind,
+                        const char *provider, const char *action)
+{
+    struct keybuf kb;
+    kb_start(&kb, k, out, "fxd:{");
+    kb_value(&kb, domain, domain ? strlen(domain) : 0, 1);
+    kb_str(&kb, "}:");
+    kb_value(&kb, kind, kind ? strlen(kind) : 0, 0);
+    kb_str(&kb, ":");
+    kb_value(&kb, provider, provider ? strlen(provider) : 0, 1);
+    kb_str(&kb, ":");
+    kb_value(&kb, action, action ? strlen(action) : 0, 0);
+    return kb_finish(&kb);
+}
+
+int rkey_shaping_index(const struct rkeys *k, char *out, const char *pool)
+{
+    struct keybuf kb;
+    kb_start(&kb, k, out, "fx:{");
+    kb_value(&kb, pool, pool ? strlen(pool) : 0, 0);
+    kb_str(&kb, "}");
+    return kb_finish(&kb);
+}
+
+int rkey_shaping_domain_index(const struct rkeys *k, char *out, const char *domain)
+{
+    struct keybuf kb;
+    kb_start(&kb, k, out, "fxd:{");
+    kb_value(&kb, domain, domain ? strlen(domain) : 0, 1);
+    kb_str(&kb, "}");
+    return kb_finish(&kb);
+}
+
+int rkey_shaping_pattern(const struct rkeys *k, char *out, int domains)
+{
+    struct keybuf kb;
+    kb_start(&kb, k, out, domains ? "fxd:{*}:*" : "fx:{*}:*");
+    return kb_finish(&kb);
+}

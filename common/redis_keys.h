@@ -138,4 +138,33 @@ int rkey_inbound_counters(const struct rkeys *k, char *out, const char *program)
 enum rkey_stream { RKEY_STREAM_BOUNCES, RKEY_STREAM_COMPLAINTS, RKEY_STREAM_ALERTS };
 int rkey_inbound_stream(const struct rkeys *k, char *out, enum rkey_stream which);
 
+/*
+ * A shaping effect on a sending IP or its netblock for one provider (HASH
+ * action, subject, kind, provider, until, factor, floor, step, rule, reason,
+ * evidence, since, origin, queue_id; TTL until - now), written by
+ * maillog-tap, read at END-OF-MESSAGE by policyd-warmup.  subject is the IP
+ * ("192.0.2.10") or its netblock ("192.0.2.0/24", "2001:db8::/64"),
+ * provider a provider name or "all", action suspend | slow | hold.
+ * pf:fx:{<pool>}:<subject>:<provider>:<action>
+ */
+int rkey_shaping(const struct rkeys *k, char *out, const char *pool, const char *subject, const char *provider,
+                 const char *action);
+/*
+ * A shaping effect on a sender domain a receiver named (same fields; kind
+ * dkim | spf | url): pf:fxd:{<domain>}:<kind>:<provider>:<action>
+ */
+int rkey_shaping_domain(const struct rkeys *k, char *out, const char *domain, const char *kind,
+                        const char *provider, const char *action);
+/*
+ * The index of one pool's effects, read by policyd-warmup at every
+ * END-OF-MESSAGE in one HGETALL (HASH "<action>|<subject>|<provider>" ->
+ * "<until> <ends> <step factor> <step> <floor> <clean> <base> <rule>",
+ * common/shaping.h): pf:fx:{<pool>}.  A sender domain's: pf:fxd:{<domain>}
+ * (subject = the kind: dkim, spf, url).
+ */
+int rkey_shaping_index(const struct rkeys *k, char *out, const char *pool);
+int rkey_shaping_domain_index(const struct rkeys *k, char *out, const char *domain);
+/* SCAN MATCH patterns over every effect's detail key: pf:fx:{*}:* and pf:fxd:{*}:* */
+int rkey_shaping_pattern(const struct rkeys *k, char *out, int domains);
+
 #endif

@@ -5,12 +5,13 @@
  *	maillog-tap --lint-rules [FILE] [--corpus FILE]
  *	maillog-tap --dry-run --json [--from-start] [--rules FILE] [--exim] FILE...
  *	maillog-tap --dry-run --json --follow [--checkpoint FILE] [--from-start] [--rules FILE] FILE
+ *	maillog-tap [-c FILE] [-f] [-n [-v]] --follow [--checkpoint FILE] [--rules FILE] [--json] [FILE]
  *
  * DESCRIPTION
  *	Wiring only: argv, the rule set, the classifier, then the linter or
  *	the replay (tap_lint.c, tap_replay.c), or the follow loop
- *	(tap_watch.c).  Writing effects to Redis is not built yet
- *	(docs/maillog-tap.md).
+ *	(tap_watch.c), or the daemon that writes effects to Redis
+ *	(tap_daemon.c): --follow without --dry-run, or -c.
  *
  * EXIT STATUS
  *	0 done (lint clean), 1 lint errors or unreadable input, 64 usage,
@@ -22,6 +23,7 @@
 
 #include "exitcodes.h"
 #include "reply_class.h"
+#include "tap_daemon.h"
 #include "tap_lint.h"
 #include "tap_provider.h"
 #include "tap_replay.h"
@@ -36,12 +38,15 @@ static void usage(FILE *fp)
     fprintf(fp, "usage: maillog-tap --lint-rules [FILE] [--corpus FILE] [-v]\n"
                 "       maillog-tap --dry-run --json [--from-start] [--rules FILE] [--exim] FILE...\n"
                 "       maillog-tap --dry-run --json --follow [--checkpoint FILE] [--from-start] [--rules FILE] FILE\n"
+                "       maillog-tap [-c FILE] [-f] [-n [-v]] --follow [--checkpoint FILE] [--rules FILE] [--json] [FILE]\n"
                 "       maillog-tap --version | --help\n");
 }
 
 struct opts {
-    int         lint, dry_run, json, from_start, exim, verbose, follow;
+    int         lint, dry_run, json, from_start, exim, verbose, follow, foreground, check;
     const char *checkpoint;
+    const char *config;
+    int         rules_given;
     const char *rules;
     const char *corpus;
     char      **files;
@@ -66,6 +71,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
             o->corpus = argv[++i];
         } else if (strcmp(a, "--rules") == 0 && i + 1 < argc) {
             o->rules = argv[++i];
+            o->rules_given = 1;
+        } else if (strcmp(a, "-c") == 0 && i + 1 < argc) {
+            o->config = argv[++i];
+        } else if (strcmp(a, "-f") == 0) {
+            o->foreground = 1;
+        } else if (strcmp(a, "-n") == 0) {
+            o->check = 1;
         } else if (strcmp(a, "--dry-run") == 0) {
             o->dry_run = 1;
         } else if (strcmp(a, "--json") == 0) {
@@ -100,7 +112,18 @@ int main(int argc, char **argv)
         return PF_EXIT_OK;
     }
     struct opts o;
-    if (parse_args(argc, argv, &o) < 0 || (!o.lint && !(o.dry_run && o.json && o.nfiles > 0)) ||
+    int pr = parse_args(argc, argv, &o);
+    if (pr == 0 && !o.lint && !o.dry_run && (o.config != NULL || o.follow || o.check) && o.nfiles <= 1) {
+        struct tap_daemon_opts d = {
+            .config = o.config, .checkpoint = o.checkpoint, .rules = o.rules_given ? o.rules : NULL,
+            .log_file = o.nfiles == 1 ? o.files[0] : NULL, .exim = o.exim, .from_start = o.from_start,
+            .json = o.json, .foreground = o.foreground, .check = o.check, .verbose = o.verbose,
+        };
+        int rc = tap_daemon_run(&d);
+        free(o.files);
+        return rc;
+    }
+    if (pr < 0 || (!o.lint && !(o.dry_run && o.json && o.nfiles > 0)) ||
         (o.follow && o.nfiles != 1)) {
         usage(stderr);
         free(o.files);
@@ -124,7 +147,7 @@ int main(int argc, char **argv)
     } else if (o.follow) {
         struct tap_replay_opts ro = { .from_start = o.from_start, .exim = o.exim };
         struct tap_replay *r = tap_replay_new(rules, classifier, tp, &ro);
-        rc = tap_watch(r, o.files[0], o.checkpoint, o.from_start, 200, stdout) == 0 ? PF_EXIT_OK : PF_EXIT_FAILURE;
+        rc = tap_watch(r, o.files[0], o.checkpoint, o.from_start, 200, stdout, NULL) == 0 ? PF_EXIT_OK : PF_EXIT_FAILURE;
         tap_replay_free(r);
     } else {
         struct tap_replay_opts ro = { .from_start = o.from_start, .exim = o.exim };

@@ -108,11 +108,15 @@ static void outcome(struct tap_replay *r, const struct tap_event *ev, FILE *out)
         w->deferred += ev->status == TAP_STATUS_DEFERRED;
         w->bounced += ev->status == TAP_STATUS_BOUNCED;
     }
-    tap_json_delivery(&r->out, ev, &v, rule, first);
+    if (!r->opts->quiet)
+        tap_json_delivery(&r->out, ev, &v, rule, first);
     struct tap_shape_effect eff;
     if (tap_shape_observe(r->shape, ev, &v, rule, ev->time, &eff)) {
         r->effects++;
-        tap_json_effect(&r->out, ev, &eff);
+        if (!r->opts->quiet)
+            tap_json_effect(&r->out, ev, &eff);
+        if (r->opts->on_effect != NULL)
+            r->opts->on_effect(r->opts->effect_ctx, ev, &v, &eff);
     }
     if (r->out.len > 65536)
         tap_replay_flush(r, out);

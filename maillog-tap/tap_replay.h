@@ -18,9 +18,20 @@
 #include "tap_provider.h"
 #include "tap_rules.h"
 
+struct tap_event;
+struct tap_verdict;
+struct tap_shape_effect;
+
+/* Called for every effect a rule starts (the event's views live during the call only). */
+typedef void (*tap_replay_effect_fn)(void *ctx, const struct tap_event *ev, const struct tap_verdict *v,
+                                     const struct tap_shape_effect *eff);
+
 struct tap_replay_opts {
     int from_start;   /* read each file from its first byte (the only mode built yet) */
     int exim;         /* the files are Exim main logs (default: Postfix) */
+    int quiet;        /* no delivery/effect JSON lines (the daemon); rates and summary still */
+    tap_replay_effect_fn on_effect;   /* may be NULL */
+    void *effect_ctx;
 };
 
 struct tap_replay;

@@ -7,6 +7,8 @@
  */
 #include "tap_shape.h"
 
+#include "shaping.h"
+
 #include <arpa/inet.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -141,26 +143,8 @@ static void ip_value(const struct tap_event *ev, char *out, size_t outsize)
 
 static void netblock_value(const struct tap_event *ev, char *out, size_t outsize)
 {
-    char ip[64];
-    if (ev->source_ip.p == NULL || ev->source_ip.n >= sizeof(ip)) {
+    if (ev->source_ip.p == NULL || shaping_netblock(ev->source_ip.p, ev->source_ip.n, out, outsize) < 0)
         ip_value(ev, out, outsize);
-        return;
-    }
-    memcpy(ip, ev->source_ip.p, ev->source_ip.n);
-    ip[ev->source_ip.n] = '\0';
-    unsigned char a[16];
-    char txt[INET6_ADDRSTRLEN];
-    if (inet_pton(AF_INET, ip, a) == 1) {
-        a[3] = 0;
-        inet_ntop(AF_INET, a, txt, sizeof(txt));
-        snprintf(out, outsize, "%s/24", txt);
-    } else if (inet_pton(AF_INET6, ip, a) == 1) {
-        memset(a + 8, 0, 8);
-        inet_ntop(AF_INET6, a, txt, sizeof(txt));
-        snprintf(out, outsize, "%s/64", txt);
-    } else {
-        ip_value(ev, out, outsize);
-    }
 }
 
 /* "... your DKIM domain news.example.org. To protect ..." -> news.example.org */

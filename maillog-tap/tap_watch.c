@@ -43,8 +43,14 @@ static int save(const struct tap_follow *f, const char *checkpoint)
     return 0;
 }
 
+/* Everything read so far is accounted for (no sink, or the sink stored it all). */
+static bool drained(const struct tap_watch_sink *sink)
+{
+    return sink == NULL || sink->drain(sink->ctx) == 0;
+}
+
 int tap_watch(struct tap_replay *r, const char *path, const char *checkpoint, bool from_start, int interval_ms,
-              FILE *out)
+              FILE *out, const struct tap_watch_sink *sink)
 {
     char err[512];
     struct tap_checkpoint cp;
@@ -73,8 +79,11 @@ int tap_watch(struct tap_replay *r, const char *path, const char *checkpoint, bo
     struct feed feed = { r, out };
     int rc = 0;
     struct timespec pause = { interval_ms / 1000, (long)(interval_ms % 1000) * 1000000L };
+    bool pending = false;    /* lines read whose effects are not all stored yet */
     while (!stop_requested) {
-        long n = tap_follow_poll(f, feed_line, &feed, err, sizeof(err));
+        long n = 0;
+        if (sink == NULL || !sink->full(sink->ctx))
+            n = tap_follow_poll(f, feed_line, &feed, err, sizeof(err));
         if (n < 0) {
             fprintf(stderr, "maillog-tap: %s\n", err);
             rc = -1;
@@ -83,6 +92,10 @@ int tap_watch(struct tap_replay *r, const char *path, const char *checkpoint, bo
         if (n > 0) {
             tap_replay_flush(r, out);
             fflush(out);
+            pending = true;
+        }
+        if (pending && drained(sink)) {
+            pending = false;
             if (save(f, checkpoint) < 0) {
                 rc = -1;
                 break;
@@ -92,8 +105,12 @@ int tap_watch(struct tap_replay *r, const char *path, const char *checkpoint, bo
     }
     tap_replay_flush(r, out);
     fflush(out);
-    if (save(f, checkpoint) < 0)
-        rc = -1;
+    if (!pending || drained(sink)) {
+        if (save(f, checkpoint) < 0)
+            rc = -1;
+    } else {
+        fprintf(stderr, "maillog-tap: effects not stored in Redis: the checkpoint stays before their lines\n");
+    }
     tap_replay_summary(r, 1, out);
     fflush(out);
     tap_follow_close(f);

@@ -16,6 +16,8 @@
  */
 #include "policy_plan.h"
 
+#include "shaping.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,7 +289,7 @@ static void plan_suppression(const struct plan_env *env, const struct msg_facts 
 
 /*
  * KEYS and ARGV of one candidate IP: its state, today's counters and one
- * health key per provider of the message; its address, group (1 warming,
+ * health key per provider of the message; its address, netblock, group (1 warming,
  * 2 warm), the stage the plan assumes (the script answers "stale" when Redis
  * has another) and its budget for now, in total and per provider share.
  */
@@ -314,7 +316,10 @@ static int plan_warmup_ip(const struct plan_env *env, const struct wm_pool *pool
             return -1;
         add_key(p, key, n);
     }
+    char netblock[SHAPING_NETBLOCK_MAX];
+    shaping_netblock(ip->address, strlen(ip->address), netblock, sizeof netblock);
     add_arg(p, ip->address);
+    add_arg(p, netblock);
     add_argll(p, group);
     add_argll(p, stage);
     add_argll(p, warmup_budget(cap, env->now, m->smooth_hours, m->smooth_start_hour, m->smooth_burst_percent));
@@ -347,6 +352,20 @@ static int plan_warmup(const struct plan_env *env, const struct policy_request *
         add_arg(p, provider_name(m->providers, pidx[j]));
         add_argll(p, pcnt[j]);
     }
+    /* the shaping indexes: the pool's, and the sender domain's when it fits a key */
+    char dom[RKEY_VALUE_MAX + 1] = "";
+    if (f->sender_domain.len < sizeof dom) {
+        memcpy(dom, f->sender_domain.ptr, f->sender_domain.len);
+        dom[f->sender_domain.len] = '\0';
+    }
+    if ((n = rkey_shaping_index(env->keys, key, pool->name)) > 0) {
+        add_key(p, key, n);
+        p->nfx_keys++;
+        if (dom[0] != '\0' && (n = rkey_shaping_domain_index(env->keys, key, dom)) > 0) {
+            add_key(p, key, n);
+            p->nfx_keys++;
+        }
+    }
     size_t base = policy_plan_ip_cache_base(m, pool);
     for (size_t i = 0; i < pool->nips; i++) {
         const struct ip_cache_entry *e = base + i < cache->count ? &cache->entries[base + i] : NULL;
@@ -356,10 +375,7 @@ static int plan_warmup(const struct plan_env *env, const struct policy_request *
     /* the sender domain's health keys, one per provider of the message, for its
      * `sent` (bounce-proc and fbl-proc count its bounces and complaints there):
      * all of them or none (a domain unfit for a key) */
-    char dom[RKEY_VALUE_MAX + 1];
-    if (f->sender_domain.len < sizeof dom) {
-        memcpy(dom, f->sender_domain.ptr, f->sender_domain.len);
-        dom[f->sender_domain.len] = '\0';
+    if (dom[0] != '\0') {
         size_t ok = 0;
         for (size_t j = 0; j < np; j++)
             ok += rkey_domain_health(env->keys, key, dom, provider_name(m->providers, pidx[j]),
@@ -439,6 +455,7 @@ static void header_args(const struct plan_env *env, struct plan *p, const struct
     else
         argvec_add_str(h, "");
     argvec_add_ll(h, (long long)p->ndomain_keys);
+    argvec_add_ll(h, (long long)p->nfx_keys);
 }
 
 int policy_plan_build(const struct plan_env *env, const struct policy_request *req, struct msg_state *ms,
@@ -546,6 +563,29 @@ static int answer_ratelimited(const struct plan_env *env, struct plan *p, const 
     return 0;
 }
 
+/*
+ * Every IP is shut out by a shaping effect the receivers' answers started
+ * (the last three reply elements: effect, rule, until): defer as for no
+ * budget, saying which effect and until when.
+ */
+static void answer_shaped(const struct plan_env *env, struct plan *p, const char *const *it, const size_t *lens,
+                          size_t n)
+{
+    static const char *const verbs[] = { "DEFER_IF_PERMIT", "DEFER", "HOLD" };
+    char effect[SHAPING_FIELD_MAX], rule[64];
+    size_t at = n >= 5 ? n - 3 : n;
+    text_safe(effect, sizeof effect, at < n ? it[at] : "", at < n ? lens[at] : 0);
+    text_safe(rule, sizeof rule, at + 1 < n ? it[at + 1] : "", at + 1 < n ? lens[at + 1] : 0);
+    long long until = at + 2 < n ? strtoll(it[at + 2], NULL, 10) : 0;
+    long long mins = until > env->now ? (until - env->now + 59) / 60 : 1;
+    for (char *c = effect; *c; c++)
+        if (*c == '|')
+            *c = ' ';
+    snprintf(p->action, sizeof p->action, "%s 4.7.0 receivers asked us to slow down: %s (rule %s), retry in %lld min",
+             verbs[env->no_budget_action], effect, rule, mins);
+    p->outcome = OUT_SHAPED;
+}
+
 static void cache_update(const struct plan_env *env, const struct plan *p, const char *const *it, size_t n,
                          struct ip_cache *cache)
 {
@@ -572,11 +612,16 @@ int policy_plan_answer(const struct plan_env *env, struct plan *p, const char *c
     }
     if (n >= 2 && strcmp(it[0], "ratelimited") == 0 && answer_ratelimited(env, p, it[1]) == 0)
         return 0;
-    if (n >= 2 && (strcmp(it[0], "ok") == 0 || strcmp(it[0], "nobudget") == 0 || strcmp(it[0], "stale") == 0)) {
+    if (n >= 2 && (strcmp(it[0], "ok") == 0 || strcmp(it[0], "nobudget") == 0 || strcmp(it[0], "stale") == 0 ||
+                   strcmp(it[0], "shaped") == 0)) {
         if (p->pool != NULL)
             cache_update(env, p, it, n, cache);
         if (strcmp(it[0], "stale") == 0)
             return 1;
+        if (strcmp(it[0], "shaped") == 0) {
+            answer_shaped(env, p, it, lens, n);
+            return 0;
+        }
         if (strcmp(it[0], "nobudget") == 0) {
             snprintf(p->action, sizeof p->action, "%s %s", no_budget_verbs[env->no_budget_action],
                      env->no_budget_text);

@@ -63,7 +63,8 @@ struct plan_env {
 };
 
 /* Reply outcome, for metrics: what policy_plan_answer decided. */
-enum plan_outcome { OUT_DUNNO, OUT_SUPPRESSED, OUT_RATE_LIMITED, OUT_STEERED, OUT_NO_BUDGET, OUT_BAD_REPLY, OUT_UNAVAILABLE };
+enum plan_outcome { OUT_DUNNO, OUT_SUPPRESSED, OUT_RATE_LIMITED, OUT_STEERED, OUT_NO_BUDGET, OUT_BAD_REPLY, OUT_UNAVAILABLE,
+                    OUT_SHAPED };
 
 enum plan_kind { PLAN_ANSWER, PLAN_SCRIPT };
 
@@ -95,6 +96,7 @@ struct plan {
     int            any_closed;                /* a fail-closed check applies */
     char           qid[64];
     size_t         ndomain_keys;              /* EOM: pf:dh: keys (0, or one per provider) */
+    size_t         nfx_keys;                  /* EOM: shaping indexes (pool, sender domain) */
     int            outcome;                   /* enum plan_outcome, set by answer/unavailable */
     size_t         rcpt_provider;             /* RCPT: provider of the recipient */
     char           rcpt_domain[256];          /* RCPT: its domain */

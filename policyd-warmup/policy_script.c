@@ -22,16 +22,28 @@
  *        14 provider label  15 sender  16 hour
  *        17 the recipient when the message has exactly one, else ""
  *        18 sender-domain health keys (0, or one per provider)
+ *        19 shaping indexes (0, 1: the pool's, 2: and the sender domain's)
  *        then per rule: limit, window, amount
  *        then per provider of the message: name, recipients
- *        then per IP: address, group (1 warming, 2 warm), assumed stage,
- *                     allowed-by-now (-1 unlimited), allowed per provider...
- *   KEYS  suppression keys (nsup), rule buckets (nrules), per IP: state,
- *         day counters, one health key per provider; then the sender
- *         domain's health keys (ARGV[18], in the order of the providers);
- *         then the attribution key when ARGV[9] > 0.
+ *        then per IP: address, netblock, group (1 warming, 2 warm), assumed
+ *                     stage, allowed-by-now (-1 unlimited), allowed per
+ *                     provider...
+ *   KEYS  suppression keys (nsup), rule buckets (nrules), the shaping
+ *         indexes (ARGV[19]), per IP: state, day counters, one health key
+ *         per provider; then the sender domain's health keys (ARGV[18], in
+ *         the order of the providers); then the attribution key when
+ *         ARGV[9] > 0.
  *   Reply {"suppressed", reason, detail} | {"ratelimited", rule#, used} |
- *         {"ok"|"nobudget"|"stale", chosen IP# (0: none), stage, paused, ...}
+ *         {"ok"|"nobudget"|"stale", chosen IP# (0: none), stage, paused, ...} |
+ *         {"shaped", 0, stage, paused, ..., effect, rule, until}
+ *
+ *   Shaping effects (common/shaping.h): an IP is not a candidate for a
+ *   message when a suspend on its address or netblock x a provider of the
+ *   message (or "all") is running, or when a slow-down's hourly limit
+ *   would be passed by the message's recipients of that provider (this
+ *   hour's `sent` of the IP's health key).  A suspend or slow-down on the
+ *   sender domain (kind dkim or spf) holds back every IP.  With no
+ *   candidate left and one shut out by an effect, the reply is "shaped".
  *
  *   A rate bucket's TTL is (re)set only when a new sub-window field is
  *   created: the key then lives window + one sub-window past its newest
@@ -83,6 +95,61 @@
     "  end\n" \
     "end\n"
 
+/*
+ * The shaping indexes (KEYS[k..], nfx of them) into fx: "action|subject|provider"
+ * -> effect, the ended ones left out.  shaped_by(subject, j, used) is the effect
+ * that shuts subject out of provider j's recipients at `used` sent this hour.
+ * The sender domain's effects shut every IP out (domain_shaped); the domain's
+ * hourly `sent` is its health key (KEYS[dhk + j - 1]) when the plan has them.
+ */
+#define LUA_SHAPING \
+    "local fx, has_fx, shaped, domain_shaped = {}, false, nil, false\n" \
+    "for _ = 1, nfx do\n" \
+    "  local h = redis.call('HGETALL', KEYS[k])\n" \
+    "  for j = 1, #h, 2 do\n" \
+    "    local u, e, f, s, fl, c, b, r = string.match(h[j + 1],\n" \
+    "      '^(%d+) (%d+) ([%d.]+) (%d+) (%d+) (%d+) (%d+) (%S+)$')\n" \
+    "    if u and tonumber(e) > now then\n" \
+    "      fx[h[j]] = {name = h[j], u = tonumber(u), f = tonumber(f), s = tonumber(s), fl = tonumber(fl),\n" \
+    "                  c = tonumber(c), b = tonumber(b), rule = r}\n" \
+    "      has_fx = true\n" \
+    "    end\n" \
+    "  end\n" \
+    "  k = k + 1\n" \
+    "end\n" \
+    "local function slow_limit(e)\n" \
+    "  local s = e.s\n" \
+    "  if now >= e.u then\n" \
+    "    if e.c <= 0 then return nil end\n" \
+    "    s = e.s - math.floor((now - e.u) / e.c) - 1\n" \
+    "  end\n" \
+    "  if s < 1 then return nil end\n" \
+    "  local lim = math.floor(e.b * e.f ^ s)\n" \
+    "  if lim < e.fl then lim = e.fl end\n" \
+    "  return lim\n" \
+    "end\n" \
+    "local function shaped_by(subject, j, used)\n" \
+    "  for _, p in ipairs({provs[j][1], 'all'}) do\n" \
+    "    local e = fx['suspend|' .. subject .. '|' .. p]\n" \
+    "    if e and now < e.u then return e end\n" \
+    "    e = fx['slow|' .. subject .. '|' .. p]\n" \
+    "    if e then\n" \
+    "      local lim = slow_limit(e)\n" \
+    "      if lim and used + provs[j][2] > lim then return e end\n" \
+    "    end\n" \
+    "  end\n" \
+    "  return nil\n" \
+    "end\n" \
+    "if has_fx then\n" \
+    "  local dhk = k + nips * (2 + nprov)\n" \
+    "  for j = 1, nprov do\n" \
+    "    local used = 0\n" \
+    "    if ndh > 0 then used = tonumber(redis.call('HGET', KEYS[dhk + j - 1], 'sent')) or 0 end\n" \
+    "    local e = shaped_by('dkim', j, used) or shaped_by('spf', j, used)\n" \
+    "    if e then shaped, domain_shaped = shaped or e, true end\n" \
+    "  end\n" \
+    "end\n"
+
 const char policy_rcpt_lua[] =
     "local now = tonumber(ARGV[1])\n"
     "local nsup, nrules = tonumber(ARGV[3]), tonumber(ARGV[4])\n"
@@ -98,8 +165,8 @@ const char policy_script_lua[] =
     "local mode = ARGV[2]\n"
     "local nsup, nrules, nips, nprov = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])\n"
     "local today, yesterday, attr_ttl, total = ARGV[7], ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10])\n"
-    "local ndh = tonumber(ARGV[18])\n"
-    "local k, a = 1, 19\n"
+    "local ndh, nfx = tonumber(ARGV[18]), tonumber(ARGV[19])\n"
+    "local k, a = 1, 20\n"
     "\n"
     LUA_SUPPRESSION
     "\n"
@@ -110,15 +177,17 @@ const char policy_script_lua[] =
     "  provs[j] = {ARGV[a], tonumber(ARGV[a + 1])}\n"
     "  a = a + 2\n"
     "end\n"
+    LUA_SHAPING
     "local ips, states, best, stale = {}, {}, nil, false\n"
     "for i = 1, nips do\n"
     "  local ip = {state = KEYS[k], day = KEYS[k + 1], hl = {}, index = i}\n"
     "  for j = 1, nprov do ip.hl[j] = KEYS[k + 1 + j] end\n"
     "  k = k + 2 + nprov\n"
-    "  ip.addr, ip.group, ip.stage, ip.allowed = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])\n"
+    "  ip.addr, ip.netblock = ARGV[a], ARGV[a + 1]\n"
+    "  ip.group, ip.stage, ip.allowed = tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])\n"
     "  ip.pallowed = {}\n"
-    "  for j = 1, nprov do ip.pallowed[j] = tonumber(ARGV[a + 3 + j]) end\n"
-    "  a = a + 4 + nprov\n"
+    "  for j = 1, nprov do ip.pallowed[j] = tonumber(ARGV[a + 4 + j]) end\n"
+    "  a = a + 5 + nprov\n"
     "  local st = redis.call('HMGET', ip.state, 'stage', 'paused')\n"
     "  local stage = tonumber(st[1]) or 0\n"
     "  local paused = st[2] == '1'\n"
@@ -136,7 +205,14 @@ const char policy_script_lua[] =
     "      local u = tonumber(used[1 + j]) or 0\n"
     "      if ip.pallowed[j] >= 0 and u + provs[j][2] > ip.pallowed[j] then ok = false end\n"
     "    end\n"
-    "    if ok then\n"
+    "    if ok and has_fx then\n"
+    "      for j = 1, nprov do\n"
+    "        local used = tonumber(redis.call('HGET', ip.hl[j], 'sent')) or 0\n"
+    "        local e = shaped_by(ip.addr, j, used) or shaped_by(ip.netblock, j, used)\n"
+    "        if e then ok = false; shaped = shaped or e end\n"
+    "      end\n"
+    "    end\n"
+    "    if ok and not domain_shaped then\n"
     "      if ip.group == 1 then ip.score = 1 - all / ip.allowed else ip.score = -all end\n"
     "      if best == nil or ip.group < best.group or (ip.group == best.group and ip.score > best.score) then\n"
     "        best = ip\n"
@@ -153,6 +229,11 @@ const char policy_script_lua[] =
     "end\n"
     "\n"
     "if mode == 'eom' and nips > 0 and best == nil then\n"
+    "  if shaped and not stale then\n"
+    "    local r = reply('shaped', 0)\n"
+    "    r[#r + 1], r[#r + 2], r[#r + 3] = shaped.name, shaped.rule, tostring(shaped.u)\n"
+    "    return r\n"
+    "  end\n"
     "  return reply(stale and 'stale' or 'nobudget', 0)\n"
     "end\n"
     "\n"

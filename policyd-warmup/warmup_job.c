@@ -10,6 +10,8 @@
  */
 #include "warmup_job.h"
 
+#include "shaping.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +103,34 @@ static void push_health_keys(struct job_call *c, long long first, int hour_args)
             if (hour_args)
                 argvec_add_ll(&c->av, h);
         }
+}
+
+/*
+ * Appends the shaping indexes a hold may sit in (the pool's, then one per
+ * sender domain of the pool) to c's KEYS; their count, now, the IP and its
+ * netblock to its ARGV (after the health keys' count: the fetch layout).
+ */
+static void push_shaping_keys(struct job_call *c, long long now)
+{
+    const struct policy_runtime *rt = c->job->rt;
+    const struct wm_pool *pool = &rt->model.pools[c->pool];
+    char key[RKEY_MAX], netblock[SHAPING_NETBLOCK_MAX];
+    long long n = 0;
+    if (rkey_shaping_index(&rt->keys, key, pool->name) > 0) {
+        argvec_add_str(&c->kv, key);
+        n++;
+        for (size_t d = 0; d < pool->ndomains; d++)
+            if (rkey_shaping_domain_index(&rt->keys, key, pool->domains[d]) > 0) {
+                argvec_add_str(&c->kv, key);
+                n++;
+            }
+    }
+    const char *ip = pool->ips[c->ip].address;
+    shaping_netblock(ip, strlen(ip), netblock, sizeof netblock);
+    argvec_add_ll(&c->av, n);
+    argvec_add_ll(&c->av, now);
+    argvec_add_str(&c->av, ip);
+    argvec_add_str(&c->av, netblock);
 }
 
 static int call_send(struct job_call *c, const struct aredis_script *s, aredis_cb cb)
@@ -285,6 +315,9 @@ static void evaluate_ip(struct job_call *c, const redisReply *r)
     struct wm_evaluation ev;
     size_t nstages = ip->schedule ? ip->schedule->ncaps : 0;
     warmup_evaluate(&rt->model.health, stage, nstages, warmup_cap(ip->schedule, stage), &counts, &ev);
+    const char *hold = reply_str(r, 3 + 4 * provider_count(rt->model.providers));
+    if (hold[0] != '\0')
+        shaping_hold(&ev, stage, hold);
     long long now = job_now(job);
     struct job_call *a = call_for_ip(job, c->pool, c->ip, 1);
     argvec_add_str(&a->av, last);
@@ -309,7 +342,7 @@ static void on_fetched(void *priv, const redisReply *reply)
 {
     struct job_call *c = priv;
     if (c->gen == c->job->gen && reply != NULL && reply->type == REDIS_REPLY_ARRAY
-        && reply->elements == 3 + 4 * provider_count(c->job->rt->model.providers))
+        && reply->elements == 4 + 4 * provider_count(c->job->rt->model.providers))
         evaluate_ip(c, reply);
     else if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
         log_error("redis: reading warm-up health failed: %s", reply->str);
@@ -331,6 +364,7 @@ static void job_evaluate(struct warmup_job *job)
             struct job_call *c = call_for_ip(job, p, i, 0);
             c->day = warmup_day(yday);
             push_health_keys(c, first_hour, 0);
+            push_shaping_keys(c, now);
             if (call_send(c, &job->fetch, on_fetched) < 0)
                 return;    /* Redis unavailable: next tick */
         }

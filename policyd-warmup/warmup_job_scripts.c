@@ -18,10 +18,15 @@
  *             The event scan runs only for a missing state.
  *   fetch     KEYS the IP state, then the 24 hourly health keys of the
  *             evaluated day for every provider (provider after provider,
- *             in provider-map order).  ARGV the number of keys per provider
- *             (24).  Returns {last_eval, stage, paused, then per provider
- *             sent, hard, soft, complaint} (last_eval "" when the IP has
- *             no state yet): the verdict judges each provider and the total.
+ *             in provider-map order), then the shaping indexes: the pool's,
+ *             then one per sender domain of the pool.  ARGV the number of
+ *             keys per provider (24), the number of shaping indexes, now,
+ *             the IP, its netblock.  Returns {last_eval, stage, paused, then
+ *             per provider sent, hard, soft, complaint, then the running
+ *             hold effect on the IP, its netblock or a domain of the pool
+ *             ("" none)} (last_eval "" when the IP has no state yet): the
+ *             verdict judges each provider and the total, a hold keeps the
+ *             stage (common/shaping.h).
  *   apply     KEYS the IP state, pf:events.  ARGV expected last_eval,
  *             evaluated day, expected stage, new stage, pause (0/1),
  *             verdict, reason, now, node, pool, ip, today.  Compare-and-set
@@ -80,9 +85,9 @@ const char warmup_register_lua[] =
 
 const char warmup_fetch_lua[] =
     "local st = redis.call('HMGET', KEYS[1], 'last_eval', 'stage', 'paused')\n"
-    "local per = tonumber(ARGV[1])\n"
+    "local per, nfx, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])\n"
     "local out = {st[1] or '', st[2] or '0', st[3] or '0'}\n"
-    "for p = 0, (#KEYS - 1) / per - 1 do\n"
+    "for p = 0, (#KEYS - 1 - nfx) / per - 1 do\n"
     "  local sum = {0, 0, 0, 0}\n"
     "  for i = 2 + p * per, 1 + (p + 1) * per do\n"
     "    local v = redis.call('HMGET', KEYS[i], 'sent', 'hard', 'soft', 'complaint')\n"
@@ -90,6 +95,22 @@ const char warmup_fetch_lua[] =
     "  end\n"
     "  for j = 1, 4 do out[#out + 1] = tostring(sum[j]) end\n"
     "end\n"
+    "local hold = ''\n"
+    "for i = #KEYS - nfx + 1, #KEYS do\n"
+    "  local subjects = {'dkim', 'spf'}\n"
+    "  if i == #KEYS - nfx + 1 then subjects = {ARGV[4], ARGV[5]} end\n"
+    "  local h = redis.call('HGETALL', KEYS[i])\n"
+    "  for j = 1, #h, 2 do\n"
+    "    local u, r = string.match(h[j + 1], '^(%d+) %d+ [%d.]+ %d+ %d+ %d+ %d+ (%S+)$')\n"
+    "    for _, s in ipairs(subjects) do\n"
+    "      if hold == '' and u and tonumber(u) > now and s ~= '' and\n"
+    "         string.find(h[j], 'hold|' .. s .. '|', 1, true) == 1 then\n"
+    "        hold = h[j] .. ' (rule ' .. r .. ' until ' .. u .. ')'\n"
+    "      end\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "out[#out + 1] = hold\n"
     "return out\n";
 
 const char warmup_apply_lua[] =

@@ -78,6 +78,30 @@ static void hostile_values_are_refused(void **state)
     assert_int_equal(rkey_ip_state(&k, out, NULL, "1.2.3.4"), -1);
 }
 
+static void shaping_keys_carry_pool_subject_provider_action(void **state)
+{
+    char out[RKEY_MAX];
+    (void)state;
+    rkey_shaping(&k, out, "news", "192.0.2.10", "Gmail", "suspend");
+    assert_string_equal(out, "pf:fx:{news}:192.0.2.10:gmail:suspend");
+    rkey_shaping(&k, out, "news", "192.0.2.0/24", "all", "slow");
+    assert_string_equal(out, "pf:fx:{news}:192.0.2.0/24:all:slow");
+    rkey_shaping_domain(&k, out, "News.Example.ORG", "dkim", "gmail", "suspend");
+    assert_string_equal(out, "pf:fxd:{news.example.org}:dkim:gmail:suspend");
+    rkey_shaping_pattern(&k, out, 0);
+    assert_string_equal(out, "pf:fx:{*}:*");
+    rkey_shaping_pattern(&k, out, 1);
+    assert_string_equal(out, "pf:fxd:{*}:*");
+    rkey_shaping_index(&k, out, "news");
+    assert_string_equal(out, "pf:fx:{news}");
+    rkey_shaping_domain_index(&k, out, "News.Example.ORG");
+    assert_string_equal(out, "pf:fxd:{news.example.org}");
+    assert_int_equal(rkey_shaping(&k, out, "news", "192.0.2.10", "gm ail", "suspend"), -1);
+    assert_int_equal(rkey_shaping(&k, out, "news", "", "gmail", "suspend"), -1);
+    assert_int_equal(rkey_shaping(&k, out, "news", "192.0.2.10", "gmail", NULL), -1);
+    assert_int_equal(rkey_shaping_domain(&k, out, "a\rb", "dkim", "gmail", "hold"), -1);
+}
+
 static void prefix_is_configurable_and_checked(void **state)
 {
     struct rkeys p;
@@ -98,6 +122,7 @@ int main(void)
         cmocka_unit_test(keys_follow_the_documented_layout),
         cmocka_unit_test(one_pool_shares_one_hash_tag),
         cmocka_unit_test(hostile_values_are_refused),
+        cmocka_unit_test(shaping_keys_carry_pool_subject_provider_action),
         cmocka_unit_test(prefix_is_configurable_and_checked),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -175,15 +175,17 @@ static void eom_plan_lists_the_pool_with_budgets_for_now(void **state)
                                                        "recipient=x@gmail.com\nrecipient_count=1\nsize=5000\n"),
                                        &f->ms, &f->cache, &p), 0);
     assert_int_equal(p.kind, PLAN_SCRIPT);
-    /* rule "size", then per IP: state, day, one health key (one provider), then the sender
-     * domain's health key, then attribution. */
-    assert_int_equal(p.nkeys, 1 + 3 + 3 + 1 + 1);
+    /* rule "size", the shaping indexes (pool, sender domain), then per IP: state, day, one
+     * health key (one provider), then the sender domain's health key, then attribution. */
+    assert_int_equal(p.nkeys, 1 + 2 + 3 + 3 + 1 + 1);
     assert_string_equal(p.keys[0], "pf:rl:{size:example.com}");
-    assert_string_equal(p.keys[1], "pf:ip:{news}:192.0.2.10");
-    assert_string_equal(p.keys[2], "pf:day:{news}:192.0.2.10:20261128");
-    assert_string_equal(p.keys[3], "pf:hl:{news}:192.0.2.10:gmail:498852");
-    assert_string_equal(p.keys[7], "pf:dh:{example.com}:gmail:498852");
-    assert_string_equal(p.keys[8], "pf:q:{4F2A1C}");
+    assert_string_equal(p.keys[1], "pf:fx:{news}");
+    assert_string_equal(p.keys[2], "pf:fxd:{example.com}");
+    assert_string_equal(p.keys[3], "pf:ip:{news}:192.0.2.10");
+    assert_string_equal(p.keys[4], "pf:day:{news}:192.0.2.10:20261128");
+    assert_string_equal(p.keys[5], "pf:hl:{news}:192.0.2.10:gmail:498852");
+    assert_string_equal(p.keys[9], "pf:dh:{example.com}:gmail:498852");
+    assert_string_equal(p.keys[10], "pf:q:{4F2A1C}");
     assert_string_equal(p.args[1], "eom");
     assert_string_equal(p.args[4], "2");          /* IPs */
     assert_string_equal(p.args[5], "1");          /* providers */
@@ -195,21 +197,23 @@ static void eom_plan_lists_the_pool_with_budgets_for_now(void **state)
     assert_string_equal(p.args[13], "gmail");
     assert_string_equal(p.args[16], "x@gmail.com");   /* the one recipient, for the record */
     assert_string_equal(p.args[17], "1");             /* sender-domain health keys */
-    assert_string_equal(p.args[20], "5000");      /* bytes of the message */
-    assert_string_equal(p.args[21], "gmail");     /* provider, recipients */
-    assert_string_equal(p.args[22], "1");
+    assert_string_equal(p.args[18], "2");             /* shaping indexes */
+    assert_string_equal(p.args[21], "5000");      /* bytes of the message */
+    assert_string_equal(p.args[22], "gmail");     /* provider, recipients */
+    assert_string_equal(p.args[23], "1");
     /* IP 1: stage 1 (cap 1000), noon: half; gmail share 50 % of that. */
-    assert_string_equal(p.args[23], "192.0.2.10");
-    assert_string_equal(p.args[24], "1");
-    assert_string_equal(p.args[25], "1");
-    assert_string_equal(p.args[26], "500");
-    assert_string_equal(p.args[27], "250");
+    assert_string_equal(p.args[24], "192.0.2.10");
+    assert_string_equal(p.args[25], "192.0.2.0/24");  /* its netblock, for effects on it */
+    assert_string_equal(p.args[26], "1");
+    assert_string_equal(p.args[27], "1");
+    assert_string_equal(p.args[28], "500");
+    assert_string_equal(p.args[29], "250");
     /* IP 2: warm, unlimited. */
-    assert_string_equal(p.args[28], "192.0.2.11");
-    assert_string_equal(p.args[29], "2");
-    assert_string_equal(p.args[31], "-1");
-    assert_string_equal(p.args[32], "-1");
-    assert_int_equal(p.nargs, 33);
+    assert_string_equal(p.args[30], "192.0.2.11");
+    assert_string_equal(p.args[32], "2");
+    assert_string_equal(p.args[34], "-1");
+    assert_string_equal(p.args[35], "-1");
+    assert_int_equal(p.nargs, 36);
     policy_plan_free(&p);
 }
 
@@ -270,8 +274,8 @@ static void eom_provider_rule_counts_each_provider_of_the_message(void **state)
     assert_int_equal(p.nrules, 2);
     assert_string_equal(p.keys[0], "pf:rl:{pv:gmail}");
     assert_string_equal(p.keys[1], "pf:rl:{pv:microsoft}");
-    assert_string_equal(p.args[18 + 2], "2");       /* gmail: its two recipients */
-    assert_string_equal(p.args[18 + 5], "1");       /* microsoft: its one */
+    assert_string_equal(p.args[19 + 2], "2");       /* gmail: its two recipients */
+    assert_string_equal(p.args[19 + 5], "1");       /* microsoft: its one */
     policy_plan_free(&p);
     /* A ratelimited answer for either bucket names the one rule. */
     const char *items[] = { "ratelimited", "2", "500" };
@@ -339,6 +343,15 @@ static void script_answers_become_actions(void **state)
     assert_string_equal(p.action, "HOLD 4.7.1 volume limit reached");
     assert_int_equal(p.outcome, OUT_NO_BUDGET);
     f->env.no_budget_action = 0;
+    /* every IP shut out by a shaping effect: defer, naming it, its rule and how long */
+    char until[32];
+    snprintf(until, sizeof until, "%lld", f->env.now + 1750);
+    const char *shp[] = { "shaped", "0", "1", "0", "0", "0", "suspend|192.0.2.10|gmail", "gmail-rate-ip", until };
+    size_t shl[9] = { 6, 1, 1, 1, 1, 1, 24, 13, strlen(until) };
+    assert_int_equal(policy_plan_answer(&f->env, &p, shp, shl, 9, &f->cache), 0);
+    assert_string_equal(p.action, "DEFER_IF_PERMIT 4.7.0 receivers asked us to slow down: suspend 192.0.2.10 gmail "
+                                  "(rule gmail-rate-ip), retry in 30 min");
+    assert_int_equal(p.outcome, OUT_SHAPED);
     const char *stale[] = { "stale", "0", "1", "0", "0", "0" };
     assert_int_equal(policy_plan_answer(&f->env, &p, stale, lens, 6, &f->cache), 1);
     const char *rl[] = { "ratelimited", "1", "12" };

@@ -1,0 +1,315 @@
+/*
+ * tap_store.c - effects and alerts into Redis (see tap_store.h).
+ */
+#include "tap_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "shaping.h"
+#include "xalloc.h"
+
+#define POOL_IPS_MAX     4096
+#define REFRESH_EVERY    30      /* seconds between registry reads */
+#define REFRESH_MISS     5       /* at least this long between reads caused by an unknown IP */
+#define ALERTS_MAXLEN    "10000" /* the same cap bounce-proc uses */
+
+#define BASE_KEYS_MAX 64         /* base counters per effect: 2 hours x 32 IPs of one netblock */
+
+struct pool_ip {
+    char ip[64];
+    char pool[64];
+    char transport[64];
+    char netblock[SHAPING_NETBLOCK_MAX];
+};
+
+struct tap_store {
+    struct redis_conn     *redis;
+    struct rkeys           keys;
+    struct redis_script    script;
+    char                   node[128];
+    struct pool_ip        *ips;
+    size_t                 nips;
+    long long              refreshed;   /* wall time of the last good read, 0 never */
+    long long              tried;       /* wall time of the last attempt */
+    struct tap_store_stats st;
+};
+
+struct tap_store *tap_store_new(const struct redis_conf *conf, const char *node, char *err, size_t errlen)
+{
+    struct tap_store *s = xcalloc(1, sizeof *s);
+    if (rkeys_init(&s->keys, conf->key_prefix) != 0) {
+        snprintf(err, errlen, "redis.key_prefix is invalid");
+        free(s);
+        return NULL;
+    }
+    s->redis = redis_new(conf);
+    s->script = (struct redis_script){ "shaping_write", shaping_write_lua, "" };
+    redis_script_init(&s->script);
+    snprintf(s->node, sizeof s->node, "%s", node ? node : "unknown");
+    s->ips = xcalloc(POOL_IPS_MAX, sizeof *s->ips);
+    return s;
+}
+
+void tap_store_free(struct tap_store *s)
+{
+    if (s == NULL)
+        return;
+    redis_free(s->redis);
+    free(s->ips);
+    free(s);
+}
+
+const struct tap_store_stats *tap_store_stats(const struct tap_store *s)
+{
+    return &s->st;
+}
+
+static void copy_str(char *out, size_t outsize, const char *p, size_t n)
+{
+    if (n >= outsize)
+        n = outsize - 1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+/* One pool's IPs into the table (HGETALL ip -> transport). */
+static int read_pool(struct tap_store *s, const char *pool, size_t *n)
+{
+    char key[RKEY_MAX];
+    if (rkey_pool(&s->keys, key, pool) < 0)
+        return 0;
+    redisReply *r = redis_command(s->redis, "HGETALL", key, (char *)NULL);
+    if (r == NULL)
+        return -1;
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements && *n < POOL_IPS_MAX; i += 2) {
+        const redisReply *a = r->element[i], *t = r->element[i + 1];
+        if (a->type != REDIS_REPLY_STRING || t->type != REDIS_REPLY_STRING)
+            continue;
+        struct pool_ip *e = &s->ips[(*n)++];
+        copy_str(e->ip, sizeof e->ip, a->str, a->len);
+        copy_str(e->pool, sizeof e->pool, pool, strlen(pool));
+        copy_str(e->transport, sizeof e->transport, t->str, t->len);
+        shaping_netblock(e->ip, strlen(e->ip), e->netblock, sizeof e->netblock);
+    }
+    redis_reply_free(r);
+    return 0;
+}
+
+static int refresh(struct tap_store *s, long long now)
+{
+    char key[RKEY_MAX];
+    s->tried = now;
+    rkey_pools(&s->keys, key);
+    redisReply *r = redis_command(s->redis, "SMEMBERS", key, (char *)NULL);
+    if (r == NULL)
+        return -1;
+    size_t n = 0;
+    int rc = 0;
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements && rc == 0; i++) {
+        char pool[64];
+        if (r->element[i]->type != REDIS_REPLY_STRING)
+            continue;
+        copy_str(pool, sizeof pool, r->element[i]->str, r->element[i]->len);
+        rc = read_pool(s, pool, &n);
+    }
+    redis_reply_free(r);
+    if (rc < 0)
+        return -1;
+    s->nips = n;
+    s->refreshed = now;
+    return 0;
+}
+
+/* Does entry e carry fx's subject (an IP, a transport label, a netblock)? */
+static bool entry_matches(const struct pool_ip *e, const struct tap_fx *fx, bool netblock)
+{
+    const char *subj = fx->subject;
+    if (netblock && strchr(subj, '/') != NULL)
+        return strcmp(e->netblock, subj) == 0;
+    return strcasecmp(e->ip, subj) == 0 || strcmp(e->transport, subj) == 0 ||
+           (fx->ip[0] != '\0' && strcasecmp(e->ip, fx->ip) == 0);
+}
+
+/*
+ * Where one effect goes: its detail key, its index and field, and the
+ * counters its slow-down base is read from (previous hour's, then the
+ * current hour's).
+ */
+struct fx_target {
+    char   detail[RKEY_MAX], index[RKEY_MAX], field[SHAPING_FIELD_MAX];
+    char   base[BASE_KEYS_MAX][RKEY_MAX];
+    size_t nbase;
+};
+
+static int write_key(struct tap_store *s, const struct fx_target *t, const struct tap_fx *fx, const char *subject,
+                     long long now)
+{
+    char until[32], factor[32], floor_[32], step[32], since[32], clean[32], now_s[32], origin[192];
+    snprintf(until, sizeof until, "%lld", fx->until);
+    snprintf(now_s, sizeof now_s, "%lld", now);
+    snprintf(factor, sizeof factor, "%.4f", fx->factor);
+    snprintf(floor_, sizeof floor_, "%lld", fx->floor);
+    snprintf(step, sizeof step, "%d", fx->step > 0 ? fx->step : 1);
+    snprintf(since, sizeof since, "%lld", fx->start);
+    snprintf(clean, sizeof clean, "%lld", fx->clean);
+    snprintf(origin, sizeof origin, "maillog-tap@%s", s->node);
+    const char *args[17] = { fx->action, until, now_s, factor, floor_, step, fx->rule, fx->reason, fx->evidence,
+                             since, origin, subject, fx->kind, fx->provider, fx->queue_id, clean, t->field };
+    const char *keys[2 + BASE_KEYS_MAX] = { t->detail, t->index };
+    for (size_t i = 0; i < t->nbase; i++)
+        keys[2 + i] = t->base[i];
+    redisReply *r = redis_eval(s->redis, &s->script, (int)(2 + t->nbase), keys, NULL, 17, args, NULL);
+    if (r == NULL) {
+        s->st.failures++;
+        return -1;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        log_error("redis: writing effect %s failed: %s", t->detail, r->str);
+        redis_reply_free(r);
+        s->st.failures++;
+        return -1;
+    }
+    if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
+        s->st.written++;
+        log_notice("effect %s %s %s x %s until %lld (rule %s, %s)", fx->action, fx->kind, subject, fx->provider,
+                   fx->until, fx->rule, fx->evidence);
+    } else {
+        s->st.kept++;
+    }
+    redis_reply_free(r);
+    return 0;
+}
+
+static int write_alert(struct tap_store *s, const struct tap_fx *fx, long long now)
+{
+    char key[RKEY_MAX], when[32];
+    rkey_inbound_stream(&s->keys, key, RKEY_STREAM_ALERTS);
+    snprintf(when, sizeof when, "%lld", now);
+    const char *argv[] = { "XADD", key, "MAXLEN", "~", ALERTS_MAXLEN, "*",
+                           "time", when, "node", s->node, "source", "maillog-tap", "type", "delivery",
+                           "recipient", fx->recipient, "category", fx->category, "status", fx->status,
+                           "why", fx->why, "ip", fx->ip[0] ? fx->ip : fx->transport, "provider", fx->provider,
+                           "sender_domain", "", "verified", "1", "diagnostic", fx->reason, "queue_id",
+                           fx->queue_id, "rule", fx->rule };
+    redisReply *r = redis_command_argv(s->redis, (int)(sizeof argv / sizeof argv[0]), argv, NULL);
+    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+        if (r != NULL)
+            log_error("redis: XADD %s failed: %s", key, r->str);
+        redis_reply_free(r);
+        s->st.failures++;
+        return -1;
+    }
+    redis_reply_free(r);
+    s->st.alerts++;
+    log_warning("alert %s x %s (rule %s): %s", fx->ip[0] ? fx->ip : fx->transport, fx->provider, fx->rule,
+                fx->why);
+    return 0;
+}
+
+static int write_domain(struct tap_store *s, const struct tap_fx *fx, long long now)
+{
+    struct fx_target t = { .nbase = 2 };
+    long long hour = now / 3600;
+    if (strcmp(fx->subject, "?") == 0 ||
+        rkey_shaping_domain(&s->keys, t.detail, fx->subject, fx->kind, fx->provider, fx->action) < 0 ||
+        rkey_shaping_domain_index(&s->keys, t.index, fx->subject) < 0 ||
+        shaping_index_field(t.field, sizeof t.field, fx->action, fx->kind, fx->provider) < 0 ||
+        rkey_domain_health(&s->keys, t.base[0], fx->subject, fx->provider, hour - 1) < 0 ||
+        rkey_domain_health(&s->keys, t.base[1], fx->subject, fx->provider, hour) < 0) {
+        log_info("effect %s %s x %s (rule %s): the reply names no domain, not stored", fx->action, fx->kind,
+                 fx->provider, fx->rule);
+        s->st.dropped++;
+        return 0;
+    }
+    return write_key(s, &t, fx, fx->subject, now);
+}
+
+/*
+ * The target of an effect on e's IP (or netblock) in e's pool; the base
+ * counters are the health keys of every IP of that pool the subject covers.
+ */
+static int target_for(const struct tap_store *s, const struct pool_ip *e, const char *subject, bool netblock,
+                      const struct tap_fx *fx, long long now, struct fx_target *t)
+{
+    long long hour = now / 3600;
+    memset(t, 0, sizeof *t);
+    if (rkey_shaping(&s->keys, t->detail, e->pool, subject, fx->provider, fx->action) < 0 ||
+        rkey_shaping_index(&s->keys, t->index, e->pool) < 0 ||
+        shaping_index_field(t->field, sizeof t->field, fx->action, subject, fx->provider) < 0)
+        return -1;
+    for (int h = 0; h < 2; h++) {
+        size_t first = t->nbase;
+        for (size_t i = 0; i < s->nips && t->nbase < BASE_KEYS_MAX; i++) {
+            const struct pool_ip *o = &s->ips[i];
+            if (strcmp(o->pool, e->pool) != 0 || strcmp(netblock ? o->netblock : o->ip, subject) != 0 ||
+                t->nbase - first >= BASE_KEYS_MAX / 2)
+                continue;
+            if (rkey_health(&s->keys, t->base[t->nbase], o->pool, o->ip, fx->provider, hour - 1 + h) > 0)
+                t->nbase++;
+        }
+    }
+    if (t->nbase % 2 != 0)
+        t->nbase = 0;
+    return 0;
+}
+
+/* An effect on an IP or its netblock: one key per pool the IP is in. */
+static int write_ip(struct tap_store *s, const struct tap_fx *fx, long long now)
+{
+    bool netblock = strcmp(fx->kind, "netblock") == 0;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if ((s->refreshed == 0 || now - s->refreshed >= REFRESH_EVERY ||
+             (attempt == 1 && now - s->tried >= REFRESH_MISS)) && refresh(s, now) < 0) {
+            s->st.failures++;
+            return -1;
+        }
+        size_t found = 0;
+        for (size_t i = 0; i < s->nips; i++) {
+            const struct pool_ip *e = &s->ips[i];
+            if (!entry_matches(e, fx, netblock))
+                continue;
+            const char *subject = netblock ? e->netblock : e->ip;
+            bool dup = false;    /* one key per pool x subject: a netblock has several IPs */
+            for (size_t j = 0; j < i && !dup; j++)
+                dup = entry_matches(&s->ips[j], fx, netblock) && strcmp(s->ips[j].pool, e->pool) == 0 &&
+                      strcmp(netblock ? s->ips[j].netblock : s->ips[j].ip, subject) == 0;
+            struct fx_target t;
+            if (dup || subject[0] == '\0' || target_for(s, e, subject, netblock, fx, now, &t) < 0)
+                continue;
+            if (write_key(s, &t, fx, subject, now) < 0)
+                return -1;
+            found++;
+        }
+        if (found > 0)
+            return 0;
+    }
+    log_warning("effect %s %s %s x %s (rule %s): the IP is in no warm-up pool (pf:pools), not stored", fx->action,
+                fx->kind, fx->subject, fx->provider, fx->rule);
+    s->st.dropped++;
+    return 0;
+}
+
+int tap_store_drain(struct tap_store *s, struct tap_fxq *q, long long now)
+{
+    const struct tap_fx *fx;
+    while ((fx = tap_fxq_peek(q)) != NULL) {
+        int rc;
+        if (strcmp(fx->action, "alert") == 0)
+            rc = write_alert(s, fx, now);
+        else if (fx->until <= now) {
+            s->st.dropped++;                /* over before Redis came back */
+            rc = 0;
+        } else if (strcmp(fx->kind, "ip") == 0 || strcmp(fx->kind, "netblock") == 0)
+            rc = write_ip(s, fx, now);
+        else
+            rc = write_domain(s, fx, now);
+        if (rc < 0)
+            return -1;
+        tap_fxq_pop(q);
+    }
+    return 0;
+}
