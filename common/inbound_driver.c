@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -517,6 +518,7 @@ static int run_reclassify(struct driver *d)
 
 int inbound_main(int argc, char **argv, const struct inbound_program *prog)
 {
+    signal(SIGPIPE, SIG_IGN);     /* Redis closing its end: exit 75 and a retry, not a death by signal */
     static struct driver d;   /* large; one per process */
     memset(&d, 0, sizeof(d));
     d.prog = prog;

@@ -3,6 +3,7 @@
  */
 #include "tap_daemon.h"
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@ const struct cfg_option tap_daemon_options[] = {
 struct daemon {
     struct tap_store *store;
     struct tap_fxq    q;
+    struct tap_counts counts;
     int               failing;     /* Redis refused the last drain */
 };
 
@@ -54,11 +56,23 @@ static void on_effect(void *ctx, const struct tap_event *ev, const struct tap_ve
     tap_fxq_push(&d->q, &fx);
 }
 
+/* Outcomes the receiver answered (or delivered) count; the MTA's own "delivery
+ * temporarily suspended" repeats and connection failures say nothing of the receiver. */
+static void on_outcome(void *ctx, const struct tap_event *ev, const struct tap_verdict *v)
+{
+    struct daemon *d = ctx;
+    if (ev->status == TAP_STATUS_SENT || ev->remote_reply)
+        tap_counts_add(&d->counts, ev, v->provider);
+}
+
 static int sink_drain(void *ctx)
 {
     struct daemon *d = ctx;
     size_t before = d->q.n;
-    int rc = tap_store_drain(d->store, &d->q, (long long)time(NULL));
+    long long now = (long long)time(NULL);
+    int rc = tap_store_counts(d->store, &d->counts, now);
+    if (rc == 0)
+        rc = tap_store_drain(d->store, &d->q, now);
     if (rc < 0 && !d->failing)
         log_error("redis unavailable: %zu effects wait in memory, the checkpoint waits for them", d->q.n);
     else if (rc == 0 && d->failing)
@@ -70,7 +84,7 @@ static int sink_drain(void *ctx)
 static bool sink_full(void *ctx)
 {
     struct daemon *d = ctx;
-    return tap_fxq_full(&d->q);
+    return tap_fxq_full(&d->q) || d->counts.n >= (size_t)d->q.max;
 }
 
 static void override(char **field, const char *value)
@@ -103,8 +117,9 @@ static int run(const struct tap_daemon_opts *o, struct tap_daemon_conf *c, struc
         rc = PF_EXIT_CONFIG;
     } else {
         tap_fxq_init(&d.q, (size_t)c->max_pending);
+        tap_counts_init(&d.counts);
         struct tap_replay_opts ro = { .from_start = c->from_start, .exim = c->exim, .quiet = !o->json,
-                                      .on_effect = on_effect, .effect_ctx = &d };
+                                      .on_effect = on_effect, .effect_ctx = &d, .on_outcome = on_outcome };
         struct tap_replay *r = tap_replay_new(rules, classifier, tp, &ro);
         struct tap_watch_sink sink = { sink_drain, sink_full, &d };
         log_notice("following %s (rules %s, %zu rules; redis %s)", c->log_file, c->rules_file,
@@ -113,9 +128,11 @@ static int run(const struct tap_daemon_opts *o, struct tap_daemon_conf *c, struc
             rc = PF_EXIT_FAILURE;
         const struct tap_store_stats *st = tap_store_stats(d.store);
         log_notice("stopped: %lld effects written, %lld kept (an equal or longer one stood), %lld alerts, "
-                   "%lld dropped, %zu waiting", st->written, st->kept, st->alerts, st->dropped, d.q.n);
+                   "%lld dropped, %zu waiting; %lld outcomes counted, %lld of IPs in no pool",
+                   st->written, st->kept, st->alerts, st->dropped, d.q.n, st->counted, st->unpooled);
         tap_replay_free(r);
         tap_fxq_free(&d.q);
+        tap_counts_free(&d.counts);
     }
     tap_store_free(d.store);
     tap_rules_free(rules);
@@ -134,6 +151,7 @@ int tap_daemon_run(const struct tap_daemon_opts *o)
         { "redis", redis_conf_options, &rconf },
         { "maillog_tap", tap_daemon_options, &conf },
     };
+    signal(SIGPIPE, SIG_IGN);     /* Redis closing its end is an error to retry, not our death */
     log_open(PROG, o->foreground || o->check);
     int rc = startup_load_config(PROG, o->config, sections, 3);
     if (rc != 0)

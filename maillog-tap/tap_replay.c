@@ -110,6 +110,8 @@ static void outcome(struct tap_replay *r, const struct tap_event *ev, FILE *out)
     }
     if (!r->opts->quiet)
         tap_json_delivery(&r->out, ev, &v, rule, first);
+    if (r->opts->on_outcome != NULL)
+        r->opts->on_outcome(r->opts->effect_ctx, ev, &v);
     struct tap_shape_effect eff;
     if (tap_shape_observe(r->shape, ev, &v, rule, ev->time, &eff)) {
         r->effects++;

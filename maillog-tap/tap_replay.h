@@ -26,12 +26,16 @@ struct tap_shape_effect;
 typedef void (*tap_replay_effect_fn)(void *ctx, const struct tap_event *ev, const struct tap_verdict *v,
                                      const struct tap_shape_effect *eff);
 
+/* Called for every delivery outcome, with its classified verdict (same lifetime rule). */
+typedef void (*tap_replay_outcome_fn)(void *ctx, const struct tap_event *ev, const struct tap_verdict *v);
+
 struct tap_replay_opts {
     int from_start;   /* read each file from its first byte (the only mode built yet) */
     int exim;         /* the files are Exim main logs (default: Postfix) */
     int quiet;        /* no delivery/effect JSON lines (the daemon); rates and summary still */
     tap_replay_effect_fn on_effect;   /* may be NULL */
     void *effect_ctx;
+    tap_replay_outcome_fn on_outcome;  /* may be NULL; called with effect_ctx */
 };
 
 struct tap_replay;

@@ -19,6 +19,21 @@
 
 #define BASE_KEYS_MAX 64         /* base counters per effect: 2 hours x 32 IPs of one netblock */
 
+#define COUNT_KEYS_MAX 512
+#define HEALTH_TTL "691200"      /* 8 days, as policyd-warmup keeps pf:hl: */
+
+/* KEYS health keys; ARGV per key: delivered, deferred, rejected. */
+static const char counts_lua[] =
+    "local names = {'delivered', 'deferred', 'rejected'}\n"
+    "for i = 1, #KEYS do\n"
+    "  for j = 1, 3 do\n"
+    "    local n = tonumber(ARGV[(i - 1) * 3 + j])\n"
+    "    if n > 0 then redis.call('HINCRBY', KEYS[i], names[j], n) end\n"
+    "  end\n"
+    "  redis.call('EXPIRE', KEYS[i], " HEALTH_TTL ")\n"
+    "end\n"
+    "return #KEYS\n";
+
 struct pool_ip {
     char ip[64];
     char pool[64];
@@ -30,6 +45,7 @@ struct tap_store {
     struct redis_conn     *redis;
     struct rkeys           keys;
     struct redis_script    script;
+    struct redis_script    counts;
     char                   node[128];
     struct pool_ip        *ips;
     size_t                 nips;
@@ -49,6 +65,8 @@ struct tap_store *tap_store_new(const struct redis_conf *conf, const char *node,
     s->redis = redis_new(conf);
     s->script = (struct redis_script){ "shaping_write", shaping_write_lua, "" };
     redis_script_init(&s->script);
+    s->counts = (struct redis_script){ "maillog_tap_counts", counts_lua, "" };
+    redis_script_init(&s->counts);
     snprintf(s->node, sizeof s->node, "%s", node ? node : "unknown");
     s->ips = xcalloc(POOL_IPS_MAX, sizeof *s->ips);
     return s;
@@ -311,5 +329,88 @@ int tap_store_drain(struct tap_store *s, struct tap_fxq *q, long long now)
             return -1;
         tap_fxq_pop(q);
     }
+    return 0;
+}
+
+/* ---- outcome counters ----------------------------------------------------- */
+
+struct count_call {
+    char      keys[COUNT_KEYS_MAX][RKEY_MAX];
+    char      args[COUNT_KEYS_MAX * 3][24];
+    size_t    n;
+};
+
+static int refresh_if_old(struct tap_store *s, long long now)
+{
+    if (s->refreshed != 0 && now - s->refreshed < REFRESH_EVERY)
+        return 0;
+    return refresh(s, now);
+}
+
+/* The pool IPs a row belongs to into call (as many as fit); returns how many. */
+static size_t row_keys(const struct tap_store *s, const struct tap_count_row *row, struct count_call *call)
+{
+    size_t added = 0;
+    for (size_t i = 0; i < s->nips && call->n < COUNT_KEYS_MAX; i++) {
+        const struct pool_ip *e = &s->ips[i];
+        bool same = row->ip[0] != '\0' ? strcasecmp(e->ip, row->ip) == 0 : strcmp(e->transport, row->transport) == 0;
+        if (!same || rkey_health(&s->keys, call->keys[call->n], e->pool, e->ip, row->provider, row->hour) <= 0)
+            continue;
+        for (int f = 0; f < TAP_COUNT_FIELDS; f++)
+            snprintf(call->args[call->n * 3 + f], sizeof call->args[0], "%lld", row->n[f]);
+        call->n++;
+        added++;
+    }
+    return added;
+}
+
+static int send_counts(struct tap_store *s, const struct count_call *call)
+{
+    const char *keys[COUNT_KEYS_MAX], *args[COUNT_KEYS_MAX * 3];
+    for (size_t i = 0; i < call->n; i++) {
+        keys[i] = call->keys[i];
+        for (int f = 0; f < 3; f++)
+            args[i * 3 + f] = call->args[i * 3 + f];
+    }
+    redisReply *r = redis_eval(s->redis, &s->counts, (int)call->n, keys, NULL, (int)call->n * 3, args, NULL);
+    int rc = r != NULL && r->type == REDIS_REPLY_INTEGER ? 0 : -1;
+    if (r != NULL && r->type == REDIS_REPLY_ERROR)
+        log_error("redis: adding delivery counters failed: %s", r->str);
+    redis_reply_free(r);
+    if (rc < 0)
+        s->st.failures++;
+    return rc;
+}
+
+int tap_store_counts(struct tap_store *s, struct tap_counts *c, long long now)
+{
+    if (c->n == 0)
+        return 0;
+    if (refresh_if_old(s, now) < 0) {
+        s->st.failures++;
+        return -1;
+    }
+    static struct count_call call;
+    size_t done = 0;
+    while (done < c->n) {
+        call.n = 0;
+        size_t upto = done;
+        long long outcomes = 0;
+        for (; upto < c->n && call.n + 64 <= COUNT_KEYS_MAX; upto++) {
+            const struct tap_count_row *row = &c->rows[upto];
+            long long total = row->n[0] + row->n[1] + row->n[2];
+            if (row_keys(s, row, &call) == 0)
+                s->st.unpooled += total;
+            else
+                outcomes += total;
+        }
+        if (call.n > 0 && send_counts(s, &call) < 0) {
+            tap_counts_drop_first(c, done);     /* the rows written are gone; the rest waits */
+            return -1;
+        }
+        s->st.counted += outcomes;
+        done = upto;
+    }
+    tap_counts_clear(c);
     return 0;
 }

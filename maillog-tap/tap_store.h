@@ -33,6 +33,7 @@
 
 #include "redis.h"
 #include "redis_keys.h"
+#include "tap_counts.h"
 #include "tap_fx.h"
 
 struct tap_store_stats {
@@ -41,6 +42,8 @@ struct tap_store_stats {
     long long alerts;
     long long dropped;      /* unpooled, unnamed domain, expired */
     long long failures;     /* Redis calls that failed (the record stayed queued) */
+    long long counted;      /* outcomes added to pf:hl: health keys */
+    long long unpooled;     /* outcomes of an IP in no pool (not counted) */
 };
 
 struct tap_store;
@@ -52,6 +55,14 @@ void tap_store_free(struct tap_store *s);
 /* Writes queued records at wall time now.  Returns 0 when the queue is empty,
  * -1 when Redis failed (the failed record and those after it stay queued). */
 int tap_store_drain(struct tap_store *s, struct tap_fxq *q, long long now);
+
+/*
+ * Adds the counted outcomes to the health keys of their IPs (pf:hl:, one
+ * atomic call per 512 keys; the rows written leave the table, so a retry
+ * after a failure never adds them twice).  Returns 0 when the table is
+ * empty, -1 when Redis failed (the rest stays).
+ */
+int tap_store_counts(struct tap_store *s, struct tap_counts *c, long long now);
 
 const struct tap_store_stats *tap_store_stats(const struct tap_store *s);
 
