@@ -51,14 +51,16 @@ def test_the_demo_plays_every_step_checked_and_leaves_nothing_running(bin_path):
         # 1 and 2: five messages delivered, both signatures verified by dkimpy, 3 via the warming IP
         delivered = re.findall(r"^   ok  \S+@\S+ +\S+  via (127\.0\.0\.[23])  DKIM: rsa-sha256 pass, "
                                r"ed25519-sha256 pass$", out, re.M)
-        assert delivered == ["127.0.0.2"] * 3 + ["127.0.0.3"] * 2, out
+        assert delivered[:5] == ["127.0.0.2"] * 3 + ["127.0.0.3"] * 2, out
         assert re.search(r"deferred at end of DATA: 45\d 4\.7\.1 .*hourly limit", out), out
-        # 3: the follower's real verdict on the lab's maillog, or an honest skip
-        if os.access(os.path.join(os.path.dirname(bin_path("policyd-warmup")), "maillog-tap"), os.X_OK):
-            assert "rule=gmail-rate-ip" in out and "would start: suspend 127.0.0.3 x gmail" in out, out
-            assert re.search(r"^   --  enforcing it is not built yet: skipped", out, re.M), out
-        else:
-            assert re.search(r"^   --  not built yet: skipped", out, re.M), out
+        # 3: the follower suspends IP x gmail in Redis, policyd steers around it, warmupctl cancels it
+        assert re.search(r"^   ok  maillog-tap suspended 127\.0\.0\.3 x gmail for \d+ min \(rule gmail-rate-ip, "
+                         r"count 3 in 600s\), \d\.\d\d s after the line$", out, re.M), out
+        assert re.search(r"^   ok  kate@gmail\.com +deferred at end of DATA: 45\d 4\.7\.0 receivers asked us to "
+                         r"slow down", out, re.M), out
+        assert re.search(r"^   ok  liam@yahoo\.com .* via 127\.0\.0\.3 ", out, re.M), out
+        assert re.search(r"^   ok  kate@gmail\.com .* via 127\.0\.0\.3 ", out, re.M), out
+        assert "step 3: suspended, steered around, cancelled." in out, out
         # 4: the bounce loop
         assert "category=userunknown class=hard" in out and "reason=hard" in out, out
         assert re.search(r"refused at RCPT: 550 5\.1\.1 .*suppression list", out), out

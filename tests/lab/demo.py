@@ -22,12 +22,11 @@ DESCRIPTION
          the warm IP 127.0.0.3, and a per-sender rate limit defers the next
          message with a 4xx text;
       3. the sink answers Gmail's 421 4.7.28 rate deferral to three
-         messages; maillog-tap (--dry-run --json over the lab's maillog, with
-         the shipped conf/shaping-rules.conf) classifies them and names the
-         effect its rules would start (suspend 127.0.0.3 x gmail).  Enforcing
-         it - policyd-warmup steering gmail's next message elsewhere - needs
-         maillog-tap's daemon mode, which is not built: that part is skipped
-         and said so (all of step 3 when bin/maillog-tap does not exist);
+         messages; maillog-tap, following the lab's maillog with the shipped
+         conf/shaping-rules.conf, suspends 127.0.0.3 x gmail in Redis within
+         a second; the next gmail message is deferred at end of DATA (the
+         other IP has no budget left), a yahoo message still leaves through
+         127.0.0.3, and `warmupctl shaping cancel` ends the effect at once;
       4. the sink refuses an unknown user, Postfix writes a real DSN, it
          comes back through the bounce pipe, bounce-proc classifies it and
          suppresses the address, and the next message to it is refused at
@@ -133,33 +132,35 @@ class Scenario:
     # ---- 3 ----------------------------------------------------------------------------------
     def follower(self):
         step(3, "Delivery-log follower: Gmail answers 421-4.7.28 to %s" % ds.WARM_IP)
-        tap = self.d.path("maillog-tap")
-        if not os.access(tap, os.X_OK):
-            warn("not built yet: skipped (no %s)" % tap)
-            info("    maillog-tap will suspend IP x provider on a 421-4.7.28 deferral, so that")
-            info("    provider's next message leaves elsewhere.")
-            return "skipped (maillog-tap not built)"
-        deferred = self.gmail_defers()
-        out = self.d.tap_replay()
-        effects = [e for e in out if e.get("type") == "effect" and e.get("provider") == "gmail"]
-        seen = [e for e in out if e.get("dsn") == "4.7.28" and e.get("ip") == ds.WARM_IP]
-        check(len(seen) >= len(deferred) and effects and effects[0].get("action") == "suspend"
-              and effects[0].get("ip") == ds.WARM_IP,
-              "maillog-tap --dry-run over the lab's maillog: expected %d outcomes with dsn 4.7.28 from %s and"
-              " a gmail suspend effect, got %d outcomes, effects %s" % (len(deferred), ds.WARM_IP, len(seen),
-                                                                           effects))
-        ok("maillog-tap read the deferrals in the maillog: category=%s class=%s rule=%s"
-           % (seen[0].get("category"), seen[0].get("class"), seen[0].get("rule")))
-        ok("its rules would start: %s %s x %s (rule %s)" % (effects[0]["action"], effects[0]["ip"],
-                                                           effects[0]["provider"], effects[0].get("rule")))
-        if self.d.tap_has_daemon_mode():
-            warn("maillog-tap has a daemon mode now, but this demo does not drive it yet: the")
-            info("    suspension and the steering of gmail's next message are skipped.")
-            return "half done (maillog-tap's daemon mode not driven by the demo yet)"
-        warn("enforcing it is not built yet: skipped (maillog-tap has no daemon mode writing")
-        info("    effects to Redis, `maillog-tap -n -c FILE` is a usage error); the next gmail")
-        info("    message cannot be shown leaving elsewhere.")
-        return "half done (maillog-tap daemon mode not built)"
+        info("maillog-tap follows Postfix's maillog; its rules (conf/shaping-rules.conf) read the receivers'")
+        info("answers. Three of Gmail's 'unusual rate' deferrals within 10 minutes suspend IP x gmail:")
+        self.gmail_defers()
+        seen = time.time()
+        check(lab.wait_until(lambda: self.d.effect(ds.WARM_IP, "gmail", "suspend"), 5),
+              "maillog-tap wrote no suspend effect for %s x gmail; see %s" % (ds.WARM_IP,
+                                                                          self.d.log_path("maillog-tap")))
+        took = time.time() - seen
+        fx = self.d.effect(ds.WARM_IP, "gmail", "suspend")
+        ok("maillog-tap suspended %s x gmail for %d min (rule %s, %s), %.2f s after the line"
+           % (ds.WARM_IP, (int(fx["until"]) - int(time.time()) + 59) // 60, fx["rule"], fx["evidence"], took))
+        _, res = self.submit(ALERTS, "kate@gmail.com")
+        check(not res.accepted and res.code and 400 <= res.code < 500 and "slow down" in res.message,
+              "the next gmail message should be deferred (%s suspended, %s out of budget); got %s %s"
+              % (ds.WARM_IP, ds.WARMING_IP, res.code, res.message))
+        ok("kate@gmail.com    deferred at end of DATA: %d %s" % (res.code, shorten(res.message, 80)))
+        info("    (%s, the other IP, has no budget left today: so the message waits, nothing is lost)"
+             % ds.WARMING_IP)
+        self.deliver(ALERTS, "liam@yahoo.com", ds.WARM_IP)
+        info("    other providers are untouched: yahoo still gets mail from %s" % ds.WARM_IP)
+        name = "%s/%s/gmail/suspend" % (ds.POOL, ds.WARM_IP)
+        res = self.d.warmupctl("shaping", "cancel", name, "--reason", "demo: Gmail is happy again")
+        check(res.returncode == 0 and not self.d.effect(ds.WARM_IP, "gmail", "suspend"),
+              "warmupctl shaping cancel %s exited %d: %s" % (name, res.returncode, res.stderr.strip()))
+        ok("$ warmupctl shaping cancel %s: the effect ends at once (audited)" % name)
+        self.deliver(ALERTS, "kate@gmail.com", ds.WARM_IP)
+        info("Why it matters: Gmail's deferral is the first, loudest sign of a warm-up going wrong;")
+        info("the follower hears it within a second and every MTA node sharing Redis obeys it.")
+        return "suspended, steered around, cancelled"
 
     def gmail_defers(self):
         """Three gmail messages deferred by the sink with Gmail's rate answer (at end of DATA)."""
@@ -362,7 +363,8 @@ def run(keep):
                 failed("processes left behind: %s" % ", ".join(left))
                 code = 1
             else:
-                print("\nstopped: Redis, Postfix, smtp-sink, milter-dkim, policyd-warmup; no process left behind")
+                print("\nstopped: Redis, Postfix, smtp-sink, milter-dkim, policyd-warmup, maillog-tap; "
+                      "no process left behind")
     where(d, workdir)
     if kept:
         keep_instructions(d, workdir)

@@ -59,7 +59,11 @@ RATE_PHRASE = "this sender's hourly limit of %d messages is reached" % RATE_LIMI
 RATE_TEXT = "4.7.1 %s, try again later" % RATE_PHRASE
 
 
-def postflow_conf(redis_address, secret_file, keys, policy_port):
+RULES = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "conf",
+                                     "shaping-rules.conf"))
+
+
+def postflow_conf(redis_address, secret_file, keys, policy_port, maillog, checkpoint):
     """The one configuration file every program of the demo reads."""
     key_entries = ", ".join('{ name = "%s"; domain = "%s"; selector = "%s"; key_file = "%s"; }'
                             % (k.alg, k.domain, k.selector, k.path) for k in keys)
@@ -89,7 +93,14 @@ policy = {
 };
 bounce = { };
 fbl = { };
-""" % {"redis": redis_address, "secret": secret_file, "keys": key_entries, "domain": DKIM_DOMAIN,
+maillog_tap = {
+  log_file = "%(maillog)s";
+  checkpoint = "%(checkpoint)s";
+  rules_file = "%(rules)s";
+  from_start = true;                           # the lab's maillog from its first line
+  poll_interval = 100;
+};
+""" % {"maillog": maillog, "checkpoint": checkpoint, "rules": RULES,"redis": redis_address, "secret": secret_file, "keys": key_entries, "domain": DKIM_DOMAIN,
        "names": ", ".join('"%s"' % k.alg for k in keys), "port": policy_port, "cmax": COMPLAINT_MAX,
        "cap": WARMING_CAP, "pool": POOL, "warming": WARMING_IP, "warm": WARM_IP, "rate": RATE_LIMIT,
        "rate_text": RATE_TEXT}
@@ -118,7 +129,7 @@ class DemoLab:
                      Key(self.path("dkim-keygen"), keydir, DKIM_DOMAIN, "ed2026", "ed25519")]
         self.pf = pf = self._postfix()
         self.conf = self._write_conf(pf.bin_dir)
-        for prog in ("milter-dkim", "policyd-warmup", "bounce-proc", "fbl-proc", "warmupctl"):
+        for prog in ("milter-dkim", "policyd-warmup", "bounce-proc", "fbl-proc", "warmupctl", "maillog-tap"):
             self._check_conf(prog)
         self.milter_port = lab.free_port()
         self._spawn("milter-dkim", ["-f", "-c", self.conf, "-p", "inet:%d@127.0.0.1" % self.milter_port],
@@ -127,7 +138,16 @@ class DemoLab:
         pf.milter = "inet:127.0.0.1:%d" % self.milter_port
         pf.policy = "inet:127.0.0.1:%d" % self.policy_port
         pf.start()
+        self._spawn("maillog-tap", ["-f", "-c", self.conf, "--follow"], None,
+                    ready=lambda: "following" in self._log_text("maillog-tap"))
         return self
+
+    def _log_text(self, prog):
+        try:
+            with open(self.log_path(prog), errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
 
     def _postfix(self):
         # The pipe commands are fixed before Postfix starts; their config is written right after.
@@ -154,7 +174,8 @@ class DemoLab:
         os.chown(secret, nobody.pw_uid, nobody.pw_gid)
         conf = os.path.join(bin_dir, "postflow.conf")
         with open(conf, "w") as f:
-            f.write(postflow_conf(self.redis_server.tcp_address, secret, self.keys, self.policy_port))
+            f.write(postflow_conf(self.redis_server.tcp_address, secret, self.keys, self.policy_port,
+                                  self.pf.maillog_path, os.path.join(self.workdir, "maillog-tap.checkpoint")))
         os.chmod(conf, 0o644)
         return conf
 
@@ -165,13 +186,14 @@ class DemoLab:
             raise lab.LabError("%s -n -c %s refuses the demo's configuration (exit %d):\n%s"
                                % (prog, self.conf, res.returncode, (res.stdout + res.stderr).strip()))
 
-    def _spawn(self, prog, args, port):
+    def _spawn(self, prog, args, port, ready=None):
         with open(self.log_path(prog), "ab") as log:
             proc = subprocess.Popen([self.path(prog)] + args, stdin=subprocess.DEVNULL, stdout=log,
                                     stderr=log, start_new_session=True)
         lab.register_process(proc.pid, prog)
         self.daemons.append((proc, prog))
-        if not lab.wait_until(lambda: proc.poll() is not None or labproc.port_open(port), 15) \
+        ready = ready or (lambda: labproc.port_open(port))
+        if not lab.wait_until(lambda: proc.poll() is not None or ready(), 15) \
                 or proc.poll() is not None:
             with open(self.log_path(prog), errors="replace") as f:
                 text = f.read()[-2000:]
@@ -200,22 +222,10 @@ class DemoLab:
         return [{k.decode(): v.decode("utf-8", "replace") for k, v in e.items()}
                 for _, e in self.redis.xrange(stream) if e.get(b"recipient") == recipient.encode()]
 
-    def tap_replay(self):
-        """maillog-tap --dry-run --json over the lab's maillog with the shipped shaping rules."""
-        rules = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "conf",
-                             "shaping-rules.conf")
-        res = subprocess.run([self.path("maillog-tap"), "--dry-run", "--json", "--from-start", "--rules",
-                              os.path.abspath(rules), self.pf.maillog_path],
-                             capture_output=True, text=True, timeout=30)
-        if res.returncode != 0:
-            raise lab.LabError("maillog-tap --dry-run exited %d: %s" % (res.returncode, res.stderr.strip()))
-        return [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
-
-    def tap_has_daemon_mode(self):
-        """True when maillog-tap checks a configuration (`-n -c FILE`, DESIGN.md's daemon contract)."""
-        res = subprocess.run([self.path("maillog-tap"), "-n", "-c", self.conf], capture_output=True,
-                             timeout=30)
-        return res.returncode == 0
+    def effect(self, ip, provider, action):
+        """The shaping effect maillog-tap wrote for ip x provider ({} when none)."""
+        key = "pf:fx:{%s}:%s:%s:%s" % (POOL, ip, provider, action)
+        return {k.decode(): v.decode("utf-8", "replace") for k, v in self.redis.hgetall(key).items()}
 
     def warmupctl(self, *args):
         return subprocess.run([self.path("warmupctl"), "-c", self.conf] + list(args),
