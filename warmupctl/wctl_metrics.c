@@ -23,6 +23,7 @@
  *                                                     counter (wctl_inbound.c)
  *     postflow_domain_sent_24h{domain,provider}       gauge (wctl_domain.c)
  *     postflow_domain_complaints_24h{domain,provider} gauge
+ *     postflow_shaping_effects{action,provider}       gauge (wctl_shaping_report.c)
  *   With FILE the text is written to FILE.tmp.PID and renamed, as the
  *   node_exporter textfile collector requires (it must never read half a
  *   file).
@@ -39,6 +40,7 @@
 #include "wctl_domain.h"
 #include "wctl_inbound.h"
 #include "wctl_metrics.h"
+#include "wctl_shaping.h"
 #include "wctl_table.h"
 #include "wctl_prom.h"
 #include "xalloc.h"
@@ -381,7 +383,9 @@ int wctl_metrics_cmd(struct wctl *w, const struct wctl_args *a)
     }
     wctl_domain_free(&dom);
     wctl_metrics_node_free(&inbound);
-    if (a->npos > 1) {
+    if (wctl_shaping_metrics(w, &text) < 0)
+        rc = w->status ? w->status : PF_EXIT_FAILURE;
+    else if (a->npos > 1) {
         if (write_atomically(a->pos[1], &text) < 0)
             rc = PF_EXIT_FAILURE;
     } else {

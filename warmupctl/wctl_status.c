@@ -13,6 +13,9 @@
  *   Then the sender domains (wctl_domain.h): per domain x provider the
  *   24 h sent, complaints and complaint rate against the 0.1 % / 0.3 %
  *   thresholds, as a second table, or "domains":[...] in the JSON object.
+ *
+ *   Last the active shaping effects (wctl_shaping.h): their count and one
+ *   line each, or "none"; "shaping":[...] in the JSON object.
  */
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +25,7 @@
 #include "wctl_domain.h"
 #include "wctl_fmt.h"
 #include "wctl_ipdata.h"
+#include "wctl_shaping.h"
 #include "wctl_table.h"
 
 static void cap_text(long long cap, char out[32])
@@ -176,7 +180,9 @@ int wctl_status_cmd(struct wctl *w, const struct wctl_args *a)
 
     if (wctl_ipdata_collect(w, &l) < 0)
         return w->status ? w->status : PF_EXIT_FAILURE;
-    if (wctl_domain_collect(w, &d) < 0) {
+    struct wfx_list fx;
+    if (wctl_domain_collect(w, &d) < 0 || wctl_shaping_collect(w, &fx) < 0) {
+        wctl_domain_free(&d);              /* collect leaves an empty list when it fails */
         wctl_ipdata_free(&l);
         return w->status ? w->status : PF_EXIT_FAILURE;
     }
@@ -187,6 +193,8 @@ int wctl_status_cmd(struct wctl *w, const struct wctl_args *a)
             w->out.len--;
             buf_append_char(&w->out, ',');
             wctl_domain_render_json(&d, &w->out);
+            buf_append_char(&w->out, ',');
+            wctl_shaping_render_status_json(&fx, w->now, &w->out);
             buf_append_char(&w->out, '}');
         }
         buf_append_char(&w->out, '\n');
@@ -197,7 +205,9 @@ int wctl_status_cmd(struct wctl *w, const struct wctl_args *a)
         else
             wctl_status_render_table(&l, &w->out);
         wctl_domain_render_table(&d, &w->out);
+        wctl_shaping_render_status(&fx, w->now, &w->out);
     }
+    wctl_shaping_free(&fx);
     wctl_domain_free(&d);
     wctl_ipdata_free(&l);
     return PF_EXIT_OK;
