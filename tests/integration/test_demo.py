@@ -55,8 +55,8 @@ def test_the_demo_plays_every_step_checked_and_leaves_nothing_running(bin_path):
         assert re.search(r"deferred at end of DATA: 45\d 4\.7\.1 .*hourly limit", out), out
         # 3: the follower suspends IP x gmail in Redis, policyd steers around it, warmupctl cancels it
         assert re.search(r"^   ok  maillog-tap suspended 127\.0\.0\.3 x gmail for \d+ min \(rule gmail-rate-ip, "
-                         r"count 3 in 600s\), \d\.\d\d s after the line$", out, re.M), out
-        assert re.search(r"^   ok  kate@gmail\.com +deferred at end of DATA: 45\d 4\.7\.0 receivers asked us to "
+                         r"count 3 in 600s\), in Redis \d\.\d\d s after the demo saw the line$", out, re.M), out
+        assert re.search(r"^   ok  kate@gmail\.com +deferred at end of DATA: 45\d 4\.7\.0 .*receivers asked us to "
                          r"slow down", out, re.M), out
         assert re.search(r"^   ok  liam@yahoo\.com .* via 127\.0\.0\.3 ", out, re.M), out
         assert re.search(r"^   ok  kate@gmail\.com .* via 127\.0\.0\.3 ", out, re.M), out

@@ -139,9 +139,9 @@ class Scenario:
         check(lab.wait_until(lambda: self.d.effect(ds.WARM_IP, "gmail", "suspend"), 5),
               "maillog-tap wrote no suspend effect for %s x gmail; see %s" % (ds.WARM_IP,
                                                                           self.d.log_path("maillog-tap")))
-        took = time.time() - seen
         fx = self.d.effect(ds.WARM_IP, "gmail", "suspend")
-        ok("maillog-tap suspended %s x gmail for %d min (rule %s, %s), %.2f s after the line"
+        took = time.time() - seen
+        ok("maillog-tap suspended %s x gmail for %d min (rule %s, %s), in Redis %.2f s after the demo saw the line"
            % (ds.WARM_IP, (int(fx["until"]) - int(time.time()) + 59) // 60, fx["rule"], fx["evidence"], took))
         _, res = self.submit(ALERTS, "kate@gmail.com")
         check(not res.accepted and res.code and 400 <= res.code < 500 and "slow down" in res.message,
