@@ -177,6 +177,8 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/postflow $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
 	install -m 0755 $(BINARIES) $(DESTDIR)$(SBINDIR)/
 	[ -e $(DESTDIR)$(SYSCONFDIR)/postflow/postflow.conf ] || install -m 0640 conf/postflow.conf $(DESTDIR)$(SYSCONFDIR)/postflow/postflow.conf
+	for r in shaping-rules.conf bounce-rules.conf; do \
+	  [ -e $(DESTDIR)$(SYSCONFDIR)/postflow/$$r ] || install -m 0644 conf/$$r $(DESTDIR)$(SYSCONFDIR)/postflow/$$r; done
 	for m in man/*.8; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/ || true; done
 	for m in man/*.5; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/ || true; done
 	install -d $(DESTDIR)$(UNITDIR)

@@ -39,11 +39,12 @@ static void usage(FILE *fp)
                 "       maillog-tap --dry-run --json [--from-start] [--rules FILE] [--exim] FILE...\n"
                 "       maillog-tap --dry-run --json --follow [--checkpoint FILE] [--from-start] [--rules FILE] FILE\n"
                 "       maillog-tap [-c FILE] [-f] [-n [-v]] --follow [--checkpoint FILE] [--rules FILE] [--json] [FILE]\n"
+                "       maillog-tap --print-config [-c FILE]\n"
                 "       maillog-tap --version | --help\n");
 }
 
 struct opts {
-    int         lint, dry_run, json, from_start, exim, verbose, follow, foreground, check;
+    int         lint, dry_run, json, from_start, exim, verbose, follow, foreground, check, print_config;
     const char *checkpoint;
     const char *config;
     int         rules_given;
@@ -78,6 +79,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
             o->foreground = 1;
         } else if (strcmp(a, "-n") == 0) {
             o->check = 1;
+        } else if (strcmp(a, "--print-config") == 0) {
+            o->check = o->print_config = 1;
         } else if (strcmp(a, "--dry-run") == 0) {
             o->dry_run = 1;
         } else if (strcmp(a, "--json") == 0) {
@@ -118,6 +121,7 @@ int main(int argc, char **argv)
             .config = o.config, .checkpoint = o.checkpoint, .rules = o.rules_given ? o.rules : NULL,
             .log_file = o.nfiles == 1 ? o.files[0] : NULL, .exim = o.exim, .from_start = o.from_start,
             .json = o.json, .foreground = o.foreground, .check = o.check, .verbose = o.verbose,
+            .print_config = o.print_config,
         };
         int rc = tap_daemon_run(&d);
         free(o.files);

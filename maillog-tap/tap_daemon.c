@@ -95,6 +95,19 @@ static void override(char **field, const char *value)
     *field = strdup(value);
 }
 
+/* -n: the rule file must load too (a broken rule is a start-time error with file:line). */
+static int check_rules(const struct tap_daemon_conf *c)
+{
+    char err[512] = "";
+    struct tap_rules *rules = tap_rules_load_file(c->rules_file, err, sizeof err);
+    if (rules == NULL) {
+        fprintf(stderr, "%s: %s\n", PROG, err);
+        return -1;
+    }
+    tap_rules_free(rules);
+    return 0;
+}
+
 static int run(const struct tap_daemon_opts *o, struct tap_daemon_conf *c, struct redis_conf *rconf)
 {
     char err[512] = "", node[128];
@@ -161,8 +174,10 @@ int tap_daemon_run(const struct tap_daemon_opts *o)
     override(&conf.log_file, o->log_file);
     conf.exim |= o->exim;
     conf.from_start |= o->from_start;
-    if (o->check)
-        rc = startup_check_only(PROG, o->config, sections, 3, o->verbose);
+    if (o->print_config)
+        cfg_print(stdout, sections, 3);
+    else if (o->check)
+        rc = check_rules(&conf) == 0 ? startup_check_only(PROG, o->config, sections, 3, o->verbose) : PF_EXIT_CONFIG;
     else
         rc = run(o, &conf, &rconf);
     cfg_free(sections, 3);

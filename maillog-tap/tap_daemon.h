@@ -42,7 +42,7 @@ extern const struct cfg_option tap_daemon_options[];
 struct tap_daemon_opts {
     const char *config;        /* -c FILE, NULL: the default file */
     const char *checkpoint, *rules, *log_file;   /* command line, NULL: the file's */
-    int         exim, from_start, json, foreground, check, verbose;
+    int         exim, from_start, json, foreground, check, verbose, print_config;
 };
 
 /* Returns a PF_EXIT_* status. */

@@ -13,9 +13,9 @@ import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SAMPLE = os.path.join(ROOT, "conf", "postflow.conf")
-PROGRAMS = ["milter-dkim", "policyd-warmup", "warmupctl", "bounce-proc", "fbl-proc"]
+PROGRAMS = ["milter-dkim", "policyd-warmup", "warmupctl", "bounce-proc", "fbl-proc", "maillog-tap"]
 OWN_SECTION = {"milter-dkim": "milter_dkim", "policyd-warmup": "policy", "warmupctl": "warmupctl",
-               "bounce-proc": "bounce", "fbl-proc": "fbl"}
+               "bounce-proc": "bounce", "fbl-proc": "fbl", "maillog-tap": "maillog_tap"}
 
 
 def run(args, **kw):
@@ -24,7 +24,8 @@ def run(args, **kw):
 
 @pytest.fixture
 def sample_with_keys(bin_path, lab_dir):
-    """conf/postflow.conf with every key_file replaced by a freshly generated key."""
+    """conf/postflow.conf with every key_file replaced by a freshly generated key, and the shaping
+    rules read from the source tree (where `make install` would put conf/shaping-rules.conf)."""
     d = lab_dir("conf")
     text = open(SAMPLE).read()
     for path in sorted(set(re.findall(r'key_file = "([^"]+)"', text))):
@@ -33,6 +34,8 @@ def sample_with_keys(bin_path, lab_dir):
         r = run([bin_path("dkim-keygen"), "-d", "example.com", "-s", selector, "-a", algo, "-o", d])
         assert r.returncode == 0, r.stderr
         text = text.replace('"%s"' % path, '"%s/%s.private"' % (d, selector))
+    text = text.replace('maillog_tap = {', 'maillog_tap = {\n  rules_file = "%s";'
+                        % os.path.join(ROOT, "conf", "shaping-rules.conf"), 1)
     conf = os.path.join(d, "postflow.conf")
     with open(conf, "w") as f:
         f.write(text)
