@@ -65,6 +65,12 @@ static void on_outcome(void *ctx, const struct tap_event *ev, const struct tap_v
         tap_counts_add(&d->counts, ev, v->provider);
 }
 
+static bool resolve_ip(void *ctx, const struct tap_event *ev, char *ip, size_t ipsize)
+{
+    struct daemon *d = ctx;
+    return tap_store_attributed_ip(d->store, ev->queue_id.p, ev->queue_id.n, ip, ipsize);
+}
+
 static int sink_drain(void *ctx)
 {
     struct daemon *d = ctx;
@@ -73,6 +79,8 @@ static int sink_drain(void *ctx)
     int rc = tap_store_counts(d->store, &d->counts, now);
     if (rc == 0)
         rc = tap_store_drain(d->store, &d->q, now);
+    if (rc > 0)
+        return -1;          /* waiting for the pool registry: not an outage */
     if (rc < 0 && !d->failing)
         log_error("redis unavailable: %zu effects wait in memory, the checkpoint waits for them", d->q.n);
     else if (rc == 0 && d->failing)
@@ -132,7 +140,8 @@ static int run(const struct tap_daemon_opts *o, struct tap_daemon_conf *c, struc
         tap_fxq_init(&d.q, (size_t)c->max_pending);
         tap_counts_init(&d.counts);
         struct tap_replay_opts ro = { .from_start = c->from_start, .exim = c->exim, .quiet = !o->json,
-                                      .on_effect = on_effect, .effect_ctx = &d, .on_outcome = on_outcome };
+                                      .on_effect = on_effect, .effect_ctx = &d, .on_outcome = on_outcome,
+                                      .resolve_ip = resolve_ip };
         struct tap_replay *r = tap_replay_new(rules, classifier, tp, &ro);
         struct tap_watch_sink sink = { sink_drain, sink_full, &d };
         log_notice("following %s (rules %s, %zu rules; redis %s)", c->log_file, c->rules_file,

@@ -136,6 +136,12 @@ void tap_replay_line(struct tap_replay *r, const char *p, size_t n, long long re
             k = tap_exim_parse(p, n, &ev);
     }
     r->lines++;
+    char ip[64];
+    if (k == TAP_LINE_OUTCOME && ev.source_ip.p == NULL && ev.queue_id.p != NULL && r->opts->resolve_ip != NULL &&
+        r->opts->resolve_ip(r->opts->effect_ctx, &ev, ip, sizeof ip)) {
+        ev.source_ip.p = ip;          /* lives until the end of this call, as the event does */
+        ev.source_ip.n = strlen(ip);
+    }
     switch (k) {
     case TAP_LINE_OUTCOME:
         r->outcomes++;

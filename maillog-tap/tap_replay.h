@@ -15,6 +15,9 @@
 #include <stdio.h>
 
 #include "reply_class.h"
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "tap_provider.h"
 #include "tap_rules.h"
 
@@ -29,6 +32,10 @@ typedef void (*tap_replay_effect_fn)(void *ctx, const struct tap_event *ev, cons
 /* Called for every delivery outcome, with its classified verdict (same lifetime rule). */
 typedef void (*tap_replay_outcome_fn)(void *ctx, const struct tap_event *ev, const struct tap_verdict *v);
 
+/* Fills ip (NUL-terminated) with the sending IP of an outcome whose line names none, from
+ * wherever the caller knows it (the daemon: the pf:q: attribution record); false: unknown. */
+typedef bool (*tap_replay_ip_fn)(void *ctx, const struct tap_event *ev, char *ip, size_t ipsize);
+
 struct tap_replay_opts {
     int from_start;   /* read each file from its first byte (the only mode built yet) */
     int exim;         /* the files are Exim main logs (default: Postfix) */
@@ -36,6 +43,7 @@ struct tap_replay_opts {
     tap_replay_effect_fn on_effect;   /* may be NULL */
     void *effect_ctx;
     tap_replay_outcome_fn on_outcome;  /* may be NULL; called with effect_ctx */
+    tap_replay_ip_fn resolve_ip;       /* may be NULL; called with effect_ctx */
 };
 
 struct tap_replay;

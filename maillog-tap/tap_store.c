@@ -14,7 +14,7 @@
 
 #define POOL_IPS_MAX     4096
 #define REFRESH_EVERY    30      /* seconds between registry reads */
-#define REFRESH_MISS     5       /* at least this long between reads caused by an unknown IP */
+#define REFRESH_MISS     1       /* at least this long between reads caused by an unknown IP */
 #define ALERTS_MAXLEN    "10000" /* the same cap bounce-proc uses */
 
 #define BASE_KEYS_MAX 64         /* base counters per effect: 2 hours x 32 IPs of one netblock */
@@ -41,7 +41,25 @@ struct pool_ip {
     char netblock[SHAPING_NETBLOCK_MAX];
 };
 
+#define QID_CACHE 4096
+
+struct qid_ip {
+    char qid[64];
+    char ip[64];            /* "" : the record has none */
+};
+
+#define MISS_MAX 1024
+
+/* An IP or label the registry did not have, and when it was first missed. */
+struct miss {
+    char      subject[64];
+    long long since;
+};
+
 struct tap_store {
+    struct miss           *miss;        /* MISS_MAX */
+    size_t                 nmiss;
+    struct qid_ip         *qcache;      /* QID_CACHE entries, by hash of the queue id */
     struct redis_conn     *redis;
     struct rkeys           keys;
     struct redis_script    script;
@@ -69,6 +87,8 @@ struct tap_store *tap_store_new(const struct redis_conf *conf, const char *node,
     redis_script_init(&s->counts);
     snprintf(s->node, sizeof s->node, "%s", node ? node : "unknown");
     s->ips = xcalloc(POOL_IPS_MAX, sizeof *s->ips);
+    s->qcache = xcalloc(QID_CACHE, sizeof *s->qcache);
+    s->miss = xcalloc(MISS_MAX, sizeof *s->miss);
     return s;
 }
 
@@ -78,6 +98,8 @@ void tap_store_free(struct tap_store *s)
         return;
     redis_free(s->redis);
     free(s->ips);
+    free(s->qcache);
+    free(s->miss);
     free(s);
 }
 
@@ -247,6 +269,32 @@ static int write_domain(struct tap_store *s, const struct tap_fx *fx, long long 
 }
 
 /*
+ * subject (an IP or a transport label) matched no pool IP.  Returns 0 when
+ * that is settled (the registry was read again after the first miss: the
+ * IP is in no pool), 1 when the caller must wait: a policy daemon that just
+ * started registers its pools on its first tick, so the registry is read
+ * again (at most once per REFRESH_MISS) before anything is dropped.
+ */
+static int unknown_subject(struct tap_store *s, const char *subject, long long now)
+{
+    size_t i = 0;
+    while (i < s->nmiss && strcmp(s->miss[i].subject, subject) != 0)
+        i++;
+    if (i == s->nmiss) {
+        if (s->nmiss == MISS_MAX)
+            s->nmiss = i = 0;                  /* forget them all: each is looked up once more */
+        copy_str(s->miss[i].subject, sizeof s->miss[i].subject, subject, strlen(subject));
+        s->miss[i].since = now;
+        s->nmiss++;
+    }
+    if (s->refreshed > s->miss[i].since)
+        return 0;
+    if (now - s->tried >= REFRESH_MISS && refresh(s, now) < 0)
+        s->st.failures++;
+    return 1;
+}
+
+/*
  * The target of an effect on e's IP (or netblock) in e's pool; the base
  * counters are the health keys of every IP of that pool the subject covers.
  */
@@ -279,9 +327,8 @@ static int target_for(const struct tap_store *s, const struct pool_ip *e, const 
 static int write_ip(struct tap_store *s, const struct tap_fx *fx, long long now)
 {
     bool netblock = strcmp(fx->kind, "netblock") == 0;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if ((s->refreshed == 0 || now - s->refreshed >= REFRESH_EVERY ||
-             (attempt == 1 && now - s->tried >= REFRESH_MISS)) && refresh(s, now) < 0) {
+    {
+        if ((s->refreshed == 0 || now - s->refreshed >= REFRESH_EVERY) && refresh(s, now) < 0) {
             s->st.failures++;
             return -1;
         }
@@ -305,6 +352,8 @@ static int write_ip(struct tap_store *s, const struct tap_fx *fx, long long now)
         if (found > 0)
             return 0;
     }
+    if (unknown_subject(s, fx->ip[0] ? fx->ip : fx->subject, now) > 0)
+        return 1;
     log_warning("effect %s %s %s x %s (rule %s): the IP is in no warm-up pool (pf:pools), not stored", fx->action,
                 fx->kind, fx->subject, fx->provider, fx->rule);
     s->st.dropped++;
@@ -325,8 +374,8 @@ int tap_store_drain(struct tap_store *s, struct tap_fxq *q, long long now)
             rc = write_ip(s, fx, now);
         else
             rc = write_domain(s, fx, now);
-        if (rc < 0)
-            return -1;
+        if (rc != 0)
+            return rc < 0 ? -1 : 1;
         tap_fxq_pop(q);
     }
     return 0;
@@ -399,18 +448,53 @@ int tap_store_counts(struct tap_store *s, struct tap_counts *c, long long now)
         for (; upto < c->n && call.n + 64 <= COUNT_KEYS_MAX; upto++) {
             const struct tap_count_row *row = &c->rows[upto];
             long long total = row->n[0] + row->n[1] + row->n[2];
-            if (row_keys(s, row, &call) == 0)
+            if (row_keys(s, row, &call) > 0)
+                outcomes += total;
+            else if (unknown_subject(s, row->ip[0] ? row->ip : row->transport, now) == 0)
                 s->st.unpooled += total;
             else
-                outcomes += total;
+                break;                       /* wait for the registry (unknown_subject) */
         }
+        bool waiting = upto < c->n && call.n + 64 <= COUNT_KEYS_MAX;
         if (call.n > 0 && send_counts(s, &call) < 0) {
             tap_counts_drop_first(c, done);     /* the rows written are gone; the rest waits */
             return -1;
         }
         s->st.counted += outcomes;
         done = upto;
+        if (waiting) {
+            tap_counts_drop_first(c, done);
+            return 1;
+        }
     }
     tap_counts_clear(c);
     return 0;
+}
+
+/* ---- attribution ----------------------------------------------------------- */
+
+bool tap_store_attributed_ip(struct tap_store *s, const char *qid, size_t n, char *ip, size_t ipsize)
+{
+    char key[RKEY_MAX];
+    if (n == 0 || n >= sizeof s->qcache[0].qid || rkey_attribution(&s->keys, key, qid, n) <= 0)
+        return false;
+    unsigned h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)qid[i]) * 16777619u;
+    struct qid_ip *e = &s->qcache[h % QID_CACHE];
+    if (strlen(e->qid) != n || memcmp(e->qid, qid, n) != 0) {
+        redisReply *r = redis_command(s->redis, "HGET", key, "ip", (char *)NULL);
+        if (r == NULL)
+            return false;                       /* Redis down: unknown, not cached */
+        memcpy(e->qid, qid, n);
+        e->qid[n] = '\0';
+        copy_str(e->ip, sizeof e->ip, r->type == REDIS_REPLY_STRING ? r->str : "",
+                 r->type == REDIS_REPLY_STRING ? r->len : 0);
+        redis_reply_free(r);
+    }
+    if (e->ip[0] == '\0' || strlen(e->ip) >= ipsize)
+        return false;
+    memcpy(ip, e->ip, strlen(e->ip) + 1);
+    s->st.attributed++;
+    return true;
 }

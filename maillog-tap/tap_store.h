@@ -16,9 +16,14 @@
  *	it; `since` stays the first start.  The key's TTL is until - now.
  *
  *	tap_store_drain() writes the queue oldest first and stops at the
- *	first Redis failure, leaving the rest queued (the connection's
- *	backoff makes a dead Redis cost nothing per call).  Records Redis can
- *	never take are dropped and counted: an IP in no pool, a domain key
+ *	first Redis failure, leaving the rest queued (the connection's backoff
+ *	makes a dead Redis cost nothing per call).  An IP the registry does
+ *	not have waits (drain returns 1) until the registry was read again after
+ *	that IP was first missed (at most REFRESH_MISS, 1 s, later): a policy
+ *	daemon that just started registers its pools on its first tick.  An IP
+ *	settled as unpooled is remembered, so its later outcomes cost no wait.
+ *	Records Redis can never take are dropped and counted: an IP in no pool
+ *	(after that second look), a domain key
  *	whose domain the reply did not name ("?"), an effect already expired.
  *
  * USERS
@@ -44,6 +49,7 @@ struct tap_store_stats {
     long long failures;     /* Redis calls that failed (the record stayed queued) */
     long long counted;      /* outcomes added to pf:hl: health keys */
     long long unpooled;     /* outcomes of an IP in no pool (not counted) */
+    long long attributed;   /* outcomes whose IP came from the attribution record */
 };
 
 struct tap_store;
@@ -53,16 +59,26 @@ struct tap_store *tap_store_new(const struct redis_conf *conf, const char *node,
 void tap_store_free(struct tap_store *s);
 
 /* Writes queued records at wall time now.  Returns 0 when the queue is empty,
- * -1 when Redis failed (the failed record and those after it stay queued). */
+ * -1 when Redis failed, 1 when a record waits for the registry (the record and
+ * those after it stay queued). */
 int tap_store_drain(struct tap_store *s, struct tap_fxq *q, long long now);
 
 /*
  * Adds the counted outcomes to the health keys of their IPs (pf:hl:, one
  * atomic call per 512 keys; the rows written leave the table, so a retry
  * after a failure never adds them twice).  Returns 0 when the table is
- * empty, -1 when Redis failed (the rest stays).
+ * empty, -1 when Redis failed, 1 when a row waits for the pool registry
+ * (the rest stays).
  */
 int tap_store_counts(struct tap_store *s, struct tap_counts *c, long long now);
+
+/*
+ * The sending IP policyd-warmup recorded for queue id qid[0..n) (pf:q:,
+ * field ip) into ip; true when known.  For log lines that name no IP
+ * (Exim's deferrals, a transport label without an address).  Answers are
+ * cached (the retries of one message ask once); with Redis down: false.
+ */
+bool tap_store_attributed_ip(struct tap_store *s, const char *qid, size_t n, char *ip, size_t ipsize);
 
 const struct tap_store_stats *tap_store_stats(const struct tap_store *s);
 

@@ -77,9 +77,9 @@ def snippet_sections():
 
 
 def snippet_main():
-    """The snippet's main-section settings (the ACL names)."""
+    """The snippet's main-section settings (the ACL names, the log selector)."""
     lines = [l for l in snippet_sections()["main"].splitlines() if l.strip() and not l.startswith("#")]
-    assert lines and all(re.match(r"acl_smtp_\w+ = \w+$", l) for l in lines), lines
+    assert lines and all(re.match(r"(acl_smtp_\w+ = \w+|log_selector = [+\w ]+)$", l) for l in lines), lines
     return lines
 
 
