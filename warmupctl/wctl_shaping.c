@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exitcodes.h"
 #include "json.h"
 #include "shaping.h"
 #include "text_safe.h"

@@ -82,7 +82,7 @@ void wctl_shaping_until_text(const struct wfx *e, long long now, char *out, size
 /* One effect as a JSON object (every field; the reply text too). */
 void wctl_shaping_json(const struct wfx *e, long long now, struct buf *b);
 
-/* status: "shaping effects: N" and one line each, or "shaping effects: none". */
+/* status: "shaping effects: N" and a table of one line each; nothing when there is none. */
 void wctl_shaping_render_status(const struct wfx_list *l, long long now, struct buf *b);
 /* status --json: "shaping":[...] (no leading comma). */
 void wctl_shaping_render_status_json(const struct wfx_list *l, long long now, struct buf *b);

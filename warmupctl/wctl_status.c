@@ -15,7 +15,8 @@
  *   thresholds, as a second table, or "domains":[...] in the JSON object.
  *
  *   Last the active shaping effects (wctl_shaping.h): their count and one
- *   line each, or "none"; "shaping":[...] in the JSON object.
+ *   line each (no section when there is none, like the domains);
+ *   "shaping":[...] in the JSON object.
  */
 #include <stdio.h>
 #include <string.h>
