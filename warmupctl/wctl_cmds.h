@@ -23,5 +23,6 @@ int wctl_suppress_check_cmd(struct wctl *w, const struct wctl_args *a);
 int wctl_suppress_list_cmd(struct wctl *w, const struct wctl_args *a);
 int wctl_suppress_export_cmd(struct wctl *w, const struct wctl_args *a);
 int wctl_import_cmd(struct wctl *w, const struct wctl_args *a);
+int wctl_report_cmd(struct wctl *w, const struct wctl_args *a);
 
 #endif
