@@ -25,6 +25,7 @@
 #include "xalloc.h"
 
 #define DAY_SECONDS 86400LL
+#define STAGE_MAX   1000000LL     /* a larger "stage" is garbage, not history */
 
 void wctl_report_copy(char *out, size_t outsize, const char *s)
 {
@@ -80,7 +81,7 @@ static long long stage_of(const char *s)
     if (s[0] < '0' || s[0] > '9')
         return -1;
     v = strtoll(s, &end, 10);
-    return *end == '\0' && v < WM_STAGES_MAX * 1000LL ? v : -1;
+    return *end == '\0' && v <= STAGE_MAX ? v : -1;
 }
 
 static long long stage_at(const struct wip_row *r, const struct wrep_ip *ip, long long end)

@@ -67,7 +67,7 @@ static void head(const struct wrep *rep, struct buf *b)
     wctl_fmt_time(rep->now, t);
     buf_append_str(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                       "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-                      "style-src 'unsafe-inline'; img-src data:\">\n"
+                      "style-src 'unsafe-inline'\">\n"
                       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
     buf_append_str(b, "postflow warm-up report: ");
     wctl_report_esc(b, rep->node);
