@@ -33,6 +33,9 @@ import zlib
 
 import pytest
 
+from policyd_lab import eom, rcpt
+from postflow_lab import wait_until
+
 POOL = "main"
 IP1, IP2, IP3 = "192.0.2.10", "192.0.2.11", "198.51.100.9"
 DAY = 86400
@@ -400,3 +403,37 @@ def test_report_usage(ctl):
     assert p.returncode == 64 and b"does not apply" in p.stderr
     p = ctl.run("report", "--html", os.path.join(ctl.workdir, "no", "such", "dir.html"))
     assert p.returncode == 1 and b"cannot create" in p.stderr
+
+
+def test_report_over_a_real_policyd_warmup(chromium, bin_path, redis_server, lab_dir, daemons):
+    """The state a running policyd-warmup writes (registry, state, create event, day counters) shows up."""
+    work = lab_dir("report-policyd")
+    pd = daemons(work, """
+log = { level = "info"; };
+redis = { address = "%s"; };
+policy = { node_name = "mx9";
+  warmup = { smoothing_hours = 0; health = { evaluate_interval = 1; };
+             schedules = ( { name = "std"; caps = "50, 200"; } );
+             pools = ( { name = "main"; sender_domains = [ "example.com" ];
+                         ips = ( { address = "127.0.0.2"; schedule = "std"; } ); } ); }; };
+warmupctl = { audit_log = "none"; };
+""" % redis_server.address)
+    r = redis_server.client(decode_responses=True)
+    # the registration at start writes the create event (mail that comes first creates the state silently)
+    assert wait_until(lambda: r.xlen("pf:events") > 0, 15), " ".join(sorted(r.scan_iter("*")))
+    for n, addr in enumerate(("a@gmail.com", "b@yahoo.com", "c@example.net")):
+        assert pd.ask(**rcpt(addr)) == "DUNNO"
+        pd.ask(**eom("R%d" % n, recipient=addr))
+    page = os.path.join(work, "report.html")
+    p = subprocess.run([bin_path("warmupctl"), "-c", pd.conf_path, "report", "--html", page],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    assert p.returncode == 0, p.stderr.decode()
+    dump, err = run_chromium(chromium, work, "file://" + page, "--dump-dom")
+    assert console_messages(err) == []
+    sec = sections(parse_dom(dump))["127.0.0.2"]
+    bars = sec.find("svg", "volume")[0].find("rect", "bar")
+    assert len(bars) == 1 and "3 recipients" in bars[0].find("title")[0].all_text(), pd.log()[-2000:]
+    caps = [c.find("title")[0].all_text() for c in sec.find("line", "cap")]
+    assert len(caps) == 14 and all(c.endswith("cap 50 (stage 0)") for c in caps)
+    events = [row.all_text() for row in sec.find("table", "events")[0].find("tr")[1:]]
+    assert any("create" in e and "mx9" in e for e in events), events
