@@ -9,7 +9,8 @@
 # DESCRIPTION
 #     Installs everything needed to build, test, fuzz, benchmark and demo
 #     postflow: compilers, the C libraries, redis-server, Postfix, the Python
-#     test tools and the independent DKIM verifiers.  Idempotent and
+#     test tools, the independent DKIM verifiers and Chromium (the browser
+#     test of `warmupctl report`).  Idempotent and
 #     non-interactive (root, no tty, no stdin: fine for CI):
 #
 #     * fast path: if dpkg-query reports every package installed, it does
@@ -34,7 +35,7 @@ libmilter-dev libhiredis-dev libconfig-dev libcmocka-dev libev-dev libssl-dev li
 redis-server postfix
 python3 python3-pytest python3-redis python3-dkim python3-nacl python3-dnspython
 libmail-dkim-perl opendkim opendkim-tools miltertest swaks postfwd libsisimai-perl pflogsumm
-procps iproute2 strace shellcheck
+procps iproute2 strace shellcheck chromium
 libidn12 libgnutls-dane0 libnsl2 libdb5.3 libpcre2-8-0
 "
 # The last line: libraries of exim4-daemon-light, which the Exim tests

@@ -71,6 +71,7 @@ static const struct command COMMANDS[] = {
     { "events", NULL, 0, 0, J | WOPT_LIMIT, wctl_events_cmd, "events [--limit N] [--json]" },
     { "counters", NULL, 0, 1, J | WOPT_LIMIT, wctl_counters_cmd, "counters [PATTERN] [--limit N] [--json]" },
     { "metrics", NULL, 0, 1, J, wctl_metrics_cmd, "metrics [FILE] [--json]" },
+    { "report", NULL, 0, 0, WOPT_HTML, wctl_report_cmd, "report --html FILE|-" },
 };
 #undef J
 #define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
@@ -110,7 +111,7 @@ static int check_command(const struct command *c, const struct wctl_args *a)
     int ops = a->npos - words;
     static const struct { unsigned bit; const char *name; } OPTNAMES[] = {
         { WOPT_JSON, "--json" }, { WOPT_REASON, "--reason" }, { WOPT_DETAIL, "--detail" },
-        { WOPT_POOL, "--pool" }, { WOPT_LIMIT, "--limit" }, { WOPT_FORCE, "--force" },
+        { WOPT_POOL, "--pool" }, { WOPT_LIMIT, "--limit" }, { WOPT_FORCE, "--force" }, { WOPT_HTML, "--html" },
     };
 
     if (ops < c->min_ops || ops > c->max_ops) {

@@ -52,13 +52,14 @@ struct wctl_args {
     const char *reason;             /* --reason */
     const char *detail;             /* --detail */
     const char *pool;               /* --pool */
+    const char *html;               /* --html FILE|- (report) */
     long long   limit;              /* --limit, -1 = none */
     unsigned    given;              /* WOPT_* bits of the options present */
 };
 
 enum {
     WOPT_JSON = 1u << 0, WOPT_REASON = 1u << 1, WOPT_DETAIL = 1u << 2,
-    WOPT_POOL = 1u << 3, WOPT_LIMIT = 1u << 4, WOPT_FORCE = 1u << 5
+    WOPT_POOL = 1u << 3, WOPT_LIMIT = 1u << 4, WOPT_FORCE = 1u << 5, WOPT_HTML = 1u << 6
 };
 
 /*

@@ -27,5 +27,6 @@ int wctl_shaping_list_cmd(struct wctl *w, const struct wctl_args *a);
 int wctl_shaping_show_cmd(struct wctl *w, const struct wctl_args *a);
 int wctl_shaping_cancel_cmd(struct wctl *w, const struct wctl_args *a);
 int wctl_shaping_extend_cmd(struct wctl *w, const struct wctl_args *a);
+int wctl_report_cmd(struct wctl *w, const struct wctl_args *a);
 
 #endif
