@@ -93,7 +93,7 @@ static int read_day(struct wctl *w, struct wip_row *r, long day)
 
 static int read_health(struct wctl *w, struct wip_row *r)
 {
-    static const char *fields[] = { "sent", "hard", "soft", "complaint" };
+    static const char *fields[] = { "sent", "hard", "soft", "complaint", "delivered", "deferred", "rejected" };
     long long hour = warmup_hour(w->now);
     const struct provider_map *pm = w->model->providers;
     size_t np = provider_count(pm);
@@ -113,25 +113,31 @@ static int read_health(struct wctl *w, struct wip_row *r)
             }
         if (nk == 0)
             continue;
-        if ((s = wctl_eval(w, &HEALTH_SUM, nk, kv, 4, fields)) == NULL)
+        if ((s = wctl_eval(w, &HEALTH_SUM, nk, kv, 7, fields)) == NULL)
             return -1;
         hp = &r->prov[r->nprov++];
         memset(hp, 0, sizeof *hp);
         snprintf(hp->provider, sizeof hp->provider, "%s", pname);
-        if (s->type == REDIS_REPLY_ARRAY && s->elements == 4) {
-            long long v[4];
-            for (int i = 0; i < 4; i++)
+        if (s->type == REDIS_REPLY_ARRAY && s->elements == 7) {
+            long long v[7];
+            for (int i = 0; i < 7; i++)
                 v[i] = s->element[i]->type == REDIS_REPLY_INTEGER ? s->element[i]->integer : 0;
             hp->sent = v[0];
             hp->hard = v[1];
             hp->soft = v[2];
             hp->complaint = v[3];
+            hp->delivered = v[4];
+            hp->deferred = v[5];
+            hp->rejected = v[6];
         }
         redis_reply_free(s);
         r->sent24 += hp->sent;
         r->hard24 += hp->hard;
         r->soft24 += hp->soft;
         r->complaint24 += hp->complaint;
+        r->delivered24 += hp->delivered;
+        r->deferred24 += hp->deferred;
+        r->rejected24 += hp->rejected;
     }
     return 0;
 }

@@ -24,6 +24,7 @@
 struct wip_health {
     char      provider[64];
     long long sent, hard, soft, complaint;   /* last 24 hours */
+    long long delivered, deferred, rejected; /* receivers' answers in the MTA's log (maillog-tap) */
 };
 
 struct wip_row {
@@ -40,6 +41,7 @@ struct wip_row {
     int       configured;                 /* the IP is in this host's policy config */
     long long used, msgs;                 /* today: recipients, messages */
     long long sent24, hard24, soft24, complaint24;
+    long long delivered24, deferred24, rejected24;
     size_t    nprov;
     struct wip_health prov[WCTL_MAX_PROVIDERS];
 };

@@ -15,6 +15,9 @@
  *     postflow_warmup_hard_bounces_24h{...}           gauge
  *     postflow_warmup_soft_bounces_24h{...}           gauge
  *     postflow_warmup_complaints_24h{...}             gauge
+ *     postflow_delivery_{delivered,deferred,rejected}_24h{pool,ip,provider}
+ *                                                     gauge: the receivers' answers
+ *                                                     at delivery time (maillog-tap)
  *     postflow_policyd_<counter>_total{node}          counter, one per field
  *                                                     of pf:metrics:<node>
  *     postflow_policyd_started_timestamp_seconds{node}, ..._updated_...  gauge
@@ -195,7 +198,7 @@ static void ip_family(const struct wip_list *l, struct buf *b, const char *name,
     }
 }
 
-enum hval { HV_SENT, HV_HARD, HV_SOFT, HV_COMPLAINT };
+enum hval { HV_SENT, HV_HARD, HV_SOFT, HV_COMPLAINT, HV_DELIVERED, HV_DEFERRED, HV_REJECTED };
 
 static void health_family(const struct wip_list *l, struct buf *b, const char *name, const char *help, enum hval v)
 {
@@ -206,7 +209,8 @@ static void health_family(const struct wip_list *l, struct buf *b, const char *n
         for (size_t p = 0; p < r->nprov; p++) {
             const struct wip_health *h = &r->prov[p];
             struct wprom_label lab[3] = { { "pool", r->pool }, { "ip", r->ip }, { "provider", h->provider } };
-            long long x = v == HV_SENT ? h->sent : v == HV_HARD ? h->hard : v == HV_SOFT ? h->soft : h->complaint;
+            const long long vals[] = { h->sent, h->hard, h->soft, h->complaint, h->delivered, h->deferred, h->rejected };
+            long long x = vals[v];
             if (!any)
                 wctl_prom_family(b, name, "gauge", help);
             any = 1;
@@ -283,6 +287,9 @@ void wctl_metrics_render_prom(const struct wip_list *l, const struct wnode_list 
     health_family(l, b, "postflow_warmup_hard_bounces_24h", "hard bounces in the last 24 hours", HV_HARD);
     health_family(l, b, "postflow_warmup_soft_bounces_24h", "soft bounces in the last 24 hours", HV_SOFT);
     health_family(l, b, "postflow_warmup_complaints_24h", "complaints in the last 24 hours", HV_COMPLAINT);
+    health_family(l, b, "postflow_delivery_deferred_24h", "deferrals receivers answered, 24 h", HV_DEFERRED);
+    health_family(l, b, "postflow_delivery_delivered_24h", "deliveries receivers accepted, 24 h", HV_DELIVERED);
+    health_family(l, b, "postflow_delivery_rejected_24h", "rejections at delivery time, 24 h", HV_REJECTED);
     node_families(nl, b);
     wctl_prom_family(b, "postflow_warmupctl_collected_timestamp_seconds", "gauge",
                  "Unix time warmupctl read these values from Redis");

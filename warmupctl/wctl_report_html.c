@@ -75,7 +75,7 @@ static void head(const struct wrep *rep, struct buf *b)
                   "<p class=\"meta\">", STYLE);
     buf_printf(b, "%s UTC, from ", t);
     wctl_report_esc(b, rep->node);
-    buf_printf(b, ". Limits: hard bounces %.2f%%, soft bounces and deferrals %.2f%%, complaints %.2f%% "
+    buf_printf(b, ". Limits: hard bounces %.2f%%, soft bounces and deferrals at delivery %.2f%%, complaints %.2f%% "
                   "of the recipients of the last 24 hours.</p>\n",
                rep->hard_ppm / 1e4, rep->soft_ppm / 1e4, rep->complaint_ppm / 1e4);
 }

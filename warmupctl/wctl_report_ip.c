@@ -7,7 +7,9 @@
  * DESCRIPTION
  *   Rates are those of `status`: the last 24 hours of pf:hl: summed over
  *   the providers, over the recipients sent.  "soft" counts soft bounces
- *   and deferral DSNs (docs/redis-keys.md).  A rate exactly at its limit
+ *   and deferral DSNs (docs/redis-keys.md); "deferred at delivery" is the
+ *   receivers' deferrals maillog-tap read in the MTA's log over the delivery
+ *   attempts it counted, shown against the soft limit.  A rate exactly at its limit
  *   is shown as a warning (the daily evaluation holds the IP), above it as
  *   bad (pause, step back or hold, by rule).
  */
@@ -109,8 +111,11 @@ static void health(const struct wrep *rep, const struct wip_row *r, struct buf *
                       "<th class=\"n\">Count / sent</th><th class=\"n\">Rate</th><th class=\"n\">Limit</th>"
                       "<th></th><th></th></tr>\n");
     rate_row(b, "hard bounces", r->hard24, r->sent24, rep->hard_ppm);
-    rate_row(b, "soft bounces and deferrals", r->soft24, r->sent24, rep->soft_ppm);
+    rate_row(b, "soft bounces", r->soft24, r->sent24, rep->soft_ppm);
     rate_row(b, "complaints", r->complaint24, r->sent24, rep->complaint_ppm);
+    /* maillog-tap's count of the receivers' answers: deferrals over delivery attempts, against the soft limit */
+    rate_row(b, "deferred at delivery", r->deferred24, r->delivered24 + r->deferred24 + r->rejected24,
+             rep->soft_ppm);
     buf_append_str(b, "</table>\n");
 }
 

@@ -52,16 +52,16 @@ static void left_text(const struct wip_row *r, char out[32])
 void wctl_status_render_table(const struct wip_list *l, struct buf *b)
 {
     static const char *const heads[] = {
-        "POOL", "IP", "STAGE", "CAP", "USED", "LEFT", "SENT24H", "HARD%", "SOFT%", "COMPL%", "STATE"
+        "POOL", "IP", "STAGE", "CAP", "USED", "LEFT", "SENT24H", "HARD%", "SOFT%", "COMPL%", "DEFER%", "STATE"
     };
     struct wtable t;
 
-    /* numbers right-aligned: columns 2..9 */
-    wctl_table_init(&t, 11, heads, 0x3FCu);
+    /* numbers right-aligned: columns 2..10 */
+    wctl_table_init(&t, 12, heads, 0x7FCu);
     for (size_t i = 0; i < l->n; i++) {
         const struct wip_row *r = &l->rows[i];
-        char stage[32], cap[32], used[32], left[32], sent[32], hard[32], soft[32], compl[32];
-        const char *cols[11];
+        char stage[32], cap[32], used[32], left[32], sent[32], hard[32], soft[32], compl[32], defer[32];
+        const char *cols[12];
 
         if (r->has_state)
             snprintf(stage, sizeof stage, "%lld", r->stage);
@@ -74,6 +74,7 @@ void wctl_status_render_table(const struct wip_list *l, struct buf *b)
         wctl_fmt_percent(r->hard24, r->sent24, hard);
         wctl_fmt_percent(r->soft24, r->sent24, soft);
         wctl_fmt_percent(r->complaint24, r->sent24, compl);
+        wctl_fmt_percent(r->deferred24, r->delivered24 + r->deferred24 + r->rejected24, defer);
         cols[0] = r->pool;
         cols[1] = r->ip;
         cols[2] = stage;
@@ -84,7 +85,8 @@ void wctl_status_render_table(const struct wip_list *l, struct buf *b)
         cols[7] = hard;
         cols[8] = soft;
         cols[9] = compl;
-        cols[10] = wctl_ipdata_state(r);
+        cols[10] = defer;
+        cols[11] = wctl_ipdata_state(r);
         wctl_table_add(&t, cols);
     }
     wctl_table_render(&t, b);
@@ -152,13 +154,18 @@ static void json_row(const struct wip_row *r, struct buf *b)
     json_rate(b, "hard_rate", r->hard24, r->sent24);
     json_rate(b, "soft_rate", r->soft24, r->sent24);
     json_rate(b, "complaint_rate", r->complaint24, r->sent24);
+    json_ll_or_null(b, "delivered_24h", r->delivered24, 1);
+    json_ll_or_null(b, "deferred_24h", r->deferred24, 1);
+    json_ll_or_null(b, "rejected_24h", r->rejected24, 1);
+    json_rate(b, "deferral_rate", r->deferred24, r->delivered24 + r->deferred24 + r->rejected24);
     json_key(b, "providers", 0);
     buf_append_char(b, '{');
     for (size_t p = 0; p < r->nprov; p++) {
         const struct wip_health *h = &r->prov[p];
         json_key(b, h->provider, p == 0);
-        buf_printf(b, "{\"sent_24h\":%lld,\"hard_24h\":%lld,\"soft_24h\":%lld,\"complaints_24h\":%lld}",
-                   h->sent, h->hard, h->soft, h->complaint);
+        buf_printf(b, "{\"sent_24h\":%lld,\"hard_24h\":%lld,\"soft_24h\":%lld,\"complaints_24h\":%lld,"
+                      "\"delivered_24h\":%lld,\"deferred_24h\":%lld,\"rejected_24h\":%lld}",
+                   h->sent, h->hard, h->soft, h->complaint, h->delivered, h->deferred, h->rejected);
     }
     buf_append_str(b, "}}");
 }

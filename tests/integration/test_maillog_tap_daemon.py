@@ -11,6 +11,7 @@ rotated under it, and Redis goes away and comes back: no line is lost and
 none is counted twice.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -149,6 +150,13 @@ def test_gmail_rate_limit_suspends_the_ip_and_policyd_steers_around_it(lab):
     # the repeat is not an attempt; the receivers' answers are counted per IP x provider
     assert hour_counts(r, "127.0.0.2", "gmail") == {"delivered": 1, "deferred": 3, "rejected": 0}
     assert hour_counts(r, "127.0.0.2", "yahoo") == {"delivered": 1, "deferred": 0, "rejected": 0}
+    # warmupctl shows the deferral rate of the receivers' answers next to the volume
+    ctl = subprocess.run([os.path.join(os.path.dirname(tap.bin), "warmupctl"), "-c", pd.conf_path, "status",
+                          "--json"], capture_output=True, text=True, timeout=30)
+    assert ctl.returncode == 0, ctl.stderr
+    ip = [x for x in json.loads(ctl.stdout)["ips"] if x["ip"] == "127.0.0.2"][0]
+    assert (ip["delivered_24h"], ip["deferred_24h"], ip["rejected_24h"]) == (2, 3, 0), ip
+    assert abs(ip["deferral_rate"] - 0.6) < 1e-9 and ip["providers"]["gmail"]["deferred_24h"] == 3
     # the next Gmail message goes through the other IP; Yahoo's still through the first
     assert pd.ask(**eom("G1", recipient="g@gmail.com")) == "FILTER smtp-127.0.0.3:"
     assert pd.ask(**eom("G2", recipient="h@yahoo.com")) == "FILTER smtp-127.0.0.2:"

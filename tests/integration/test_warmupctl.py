@@ -624,7 +624,9 @@ def test_status_table_and_json(ctl, r):
     assert (a["pool"], a["stage"], a["state"], a["used"], a["messages"]) == ("main", 2, "warming", 1500, 700)
     assert (a["sent_24h"], a["hard_24h"], a["soft_24h"], a["complaints_24h"]) == (2000, 12, 30, 1)
     assert math.isclose(a["hard_rate"], 0.006) and math.isclose(a["complaint_rate"], 0.0005)
-    assert a["providers"]["gmail"] == {"sent_24h": 1000, "hard_24h": 12, "soft_24h": 5, "complaints_24h": 1}
+    assert a["providers"]["gmail"] == {"sent_24h": 1000, "hard_24h": 12, "soft_24h": 5, "complaints_24h": 1,
+                                       "delivered_24h": 0, "deferred_24h": 0, "rejected_24h": 0}
+    assert a["deferral_rate"] is None            # no delivery answers counted (maillog-tap not running)
     assert a["providers"]["yahoo"]["soft_24h"] == 25
     assert a["transport"] == "smtp-" + IP1 and a["schedule"] == "default"
     b = by_ip[IP2]
@@ -632,10 +634,10 @@ def test_status_table_and_json(ctl, r):
     assert b["sent_24h"] == 0 and b["hard_rate"] is None
     lines = ctl.ok("status").splitlines()
     assert lines[0].split() == ["POOL", "IP", "STAGE", "CAP", "USED", "LEFT", "SENT24H", "HARD%",
-                                "SOFT%", "COMPL%", "STATE"]
+                                "SOFT%", "COMPL%", "DEFER%", "STATE"]
     row1 = lines[1].split()
     assert row1[:3] == ["main", IP1, "2"] and row1[4] == "1500" and row1[6:] == ["2000", "0.60", "1.50",
-                                                                                "0.05", "warming"]
+                                                                                "0.05", "-", "warming"]
     assert lines[2].split()[-1] == "paused"
 
 

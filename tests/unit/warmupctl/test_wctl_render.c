@@ -33,6 +33,8 @@ static void setup_list(void)
     rows[0].hard24 = 12;
     rows[0].soft24 = 5;
     rows[0].complaint24 = 1;
+    rows[0].delivered24 = 180;     /* the receivers' answers maillog-tap counted: 20 of 200 deferred */
+    rows[0].deferred24 = 20;
     rows[0].nprov = 2;
     snprintf(rows[0].prov[0].provider, 64, "gmail");
     rows[0].prov[0].sent = 600;
@@ -63,9 +65,9 @@ static void status_table_shows_caps_rates_and_state(void **state)
     buf_init(&b, 0);
     wctl_status_render_table(&list, &b);
     assert_string_equal(b.data,
-        "POOL  IP           STAGE        CAP  USED       LEFT  SENT24H  HARD%  SOFT%  COMPL%  STATE\n"
-        "main  192.0.2.10       2       2000  1500        500     1000   1.20   0.50    0.10  warming\n"
-        "main  2001:db8::1      6  unlimited     0  unlimited        0      -      -       -  paused\n");
+        "POOL  IP           STAGE        CAP  USED       LEFT  SENT24H  HARD%  SOFT%  COMPL%  DEFER%  STATE\n"
+        "main  192.0.2.10       2       2000  1500        500     1000   1.20   0.50    0.10   10.00  warming\n"
+        "main  2001:db8::1      6  unlimited     0  unlimited        0      -      -       -       -  paused\n");
     buf_free(&b);
 }
 
