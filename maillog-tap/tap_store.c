@@ -17,7 +17,8 @@
 #define REFRESH_MISS     1       /* at least this long between reads caused by an unknown IP */
 #define ALERTS_MAXLEN    "10000" /* the same cap bounce-proc uses */
 
-#define BASE_KEYS_MAX 64         /* base counters per effect: 2 hours x 32 IPs of one netblock */
+#define BASE_KEYS_MAX 40         /* base counters per effect: 2 hours x 20 IPs of one netblock (2 + 40 keys
+                                    + 17 arguments stay within redis_eval's 64) */
 
 #define COUNT_KEYS_MAX 512
 #define HEALTH_TTL "691200"      /* 8 days, as policyd-warmup keeps pf:hl: */
