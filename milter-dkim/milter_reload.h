@@ -20,9 +20,9 @@
  *   milter_dkim_main.c (the daemon's wiring).
  *
  * OWNERSHIP
- *   milter_reload_start() keeps the pointers of *conf (not the struct):
- *   the strings must stay valid until milter_reload_stop() returned.
- *   Nothing is returned to free.
+ *   milter_reload_start() copies *conf but not the strings it points to:
+ *   they must stay valid until milter_reload_stop() returned.  Nothing is
+ *   returned to free.
  */
 #ifndef POSTFLOW_MILTER_RELOAD_H
 #define POSTFLOW_MILTER_RELOAD_H
@@ -51,7 +51,7 @@ int milter_reload_cmdline_only(const struct milter_reload_source *src);
 /* Starts the worker.  Returns 0, or -1 (thread creation failed). */
 int milter_reload_start(const struct milter_reload_conf *conf);
 
-/* Asks the worker for a reload (async-signal context not needed: called by the sigwait loop). */
+/* Asks the worker for a reload.  Takes a mutex, so not for a signal handler: the sigwait loop calls it. */
 void milter_reload_request(void);
 
 /* Stops the worker, waits for it, then writes the stats file a last time. */
