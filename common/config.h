@@ -112,7 +112,24 @@ void cfg_print(FILE *out, const struct cfg_section *sections, size_t nsections);
 /* Frees strings, lists and arrays allocated by cfg_defaults()/cfg_load_*(). */
 void cfg_free(const struct cfg_section *sections, size_t nsections);
 
-/* Helpers for option tables. */
+/*
+ * One row of an option table, in the order of struct cfg_option: the key,
+ * its type, the field it fills (struct st's member field), the default
+ * text, min, max and the doc line; then, only where the type needs them,
+ * the extras as designated initialisers:
+ *
+ *   CFG_ROW("level", CFG_ENUM, log_conf, level, "info", 0, 0, "error | ... | debug",
+ *           .choices = level_names),
+ *   CFG_ROW("keys", CFG_LIST, mdkim_conf, keys, NULL, 0, 1000, "signing keys",
+ *           .sub = key_options, .elem_size = sizeof(struct mdkim_key_conf)),
+ *   CFG_ROW("name", CFG_STRING, rate_rule_conf, name, NULL, 0, 64, "rule name", .required = 1),
+ *
+ * Every table spells its rows this way, so a row reads the same in every
+ * program and  grep 'CFG_ROW("key"'  finds where a key is defined.
+ */
+#define CFG_ROW(key, type_, st, field, def, lo, hi, doc_, ...)                                       \
+    { .name = (key), .type = (type_), .offset = offsetof(struct st, field), .default_value = (def), \
+      .min = (lo), .max = (hi), .doc = (doc_), __VA_ARGS__ }
 #define CFG_END { NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0, 0 }
 
 /* Parses "30s", "5m", "2h", "1d", "1w" or a plain number of seconds; -1 on error. */

@@ -6,16 +6,13 @@
 #include <stddef.h>
 #include <string.h>
 
-#define ROW(type, field, def, min, max, doc) \
-    { #field, type, offsetof(struct inbound_conf, field), def, min, max, doc, NULL, NULL, 0, 0 }
-
 static const struct cfg_option escalation_options[] = {
-    { "category", CFG_STRING, offsetof(struct inbound_escalation, category), NULL, 0, 32,
-      "a soft category (mailboxfull, suspend, ...)", NULL, NULL, 0, 1 },
-    { "count", CFG_INT, offsetof(struct inbound_escalation, count), "3", 1, 1000,
-      "soft bounces of that category that suppress the address", NULL, NULL, 0, 1 },
-    { "span", CFG_DURATION, offsetof(struct inbound_escalation, span), "72h", 0, 366LL * 86400,
-      "the first and the last at least this far apart", NULL, NULL, 0, 0 },
+    CFG_ROW("category", CFG_STRING, inbound_escalation, category, NULL, 0, 32,
+            "a soft category (mailboxfull, suspend, ...)", .required = 1),
+    CFG_ROW("count", CFG_INT, inbound_escalation, count, "3", 1, 1000,
+            "soft bounces of that category that suppress the address", .required = 1),
+    CFG_ROW("span", CFG_DURATION, inbound_escalation, span, "72h", 0, 366LL * 86400,
+            "the first and the last at least this far apart"),
     CFG_END
 };
 
@@ -40,23 +37,30 @@ const struct inbound_escalation *inbound_escalation_find(const struct cfg_list *
 }
 
 const struct cfg_option inbound_conf_options[] = {
-    ROW(CFG_BOOL, accept_unverified, "false", 0, 0,
-        "act on reports whose trace header is missing or does not verify (forged bounces could then suppress)"),
-    ROW(CFG_STRING, quarantine_dir, NULL, 0, 4096,
-        "unrecognized messages are written here (pipe mode) so nothing is lost"),
-    ROW(CFG_STRING, rules_file, NULL, 0, 4096, "extra classifier rules, tried before the built-in ones"),
-    ROW(CFG_STRING, verp_delimiters, "+=", 2, 2, "VERP: prefix end and local/domain split characters"),
-    ROW(CFG_STRING, verp_prefix, NULL, 0, 64, "VERP: required local-part prefix (e.g. bounces); unset: any"),
-    { "soft_escalate", CFG_LIST, offsetof(struct inbound_conf, soft_escalate), NULL, 0, 64,
-      "soft-bounce escalation per category (unset: mailboxfull 3 over 72h, suspend 2 over 24h)", NULL,
-      escalation_options, sizeof(struct inbound_escalation), 0 },
-    ROW(CFG_DURATION, soft_escalate_window, "30d", 3600, 366LL * 86400, "soft bounces are remembered this long"),
-    ROW(CFG_DURATION, soft_suppress_ttl, "30d", 3600, 366LL * 86400,
-        "an escalated soft-bounce suppression expires after this"),
-    ROW(CFG_DURATION, seen_ttl, "30d", 3600, 366LL * 86400,
-        "a report (by content digest) acts once within this (re-deliveries and re-runs count nothing twice)"),
-    ROW(CFG_INT, stream_maxlen, "100000", 100, 100000000, "pf:bounces / pf:complaints stream length cap"),
-    ROW(CFG_SIZE, max_message_size, "64M", 65536, 1LL << 30, "bytes read per message"),
-    ROW(CFG_BOOL, suppress_unsubscribe, "true", 0, 0, "fbl: one-click unsubscribe reports suppress the address"),
+    CFG_ROW("accept_unverified", CFG_BOOL, inbound_conf, accept_unverified, "false", 0, 0,
+            "act on reports whose trace header is missing or does not verify (forged bounces could then suppress)"),
+    CFG_ROW("quarantine_dir", CFG_STRING, inbound_conf, quarantine_dir, NULL, 0, 4096,
+            "unrecognized messages are written here (pipe mode) so nothing is lost"),
+    CFG_ROW("rules_file", CFG_STRING, inbound_conf, rules_file, NULL, 0, 4096,
+            "extra classifier rules, tried before the built-in ones"),
+    CFG_ROW("verp_delimiters", CFG_STRING, inbound_conf, verp_delimiters, "+=", 2, 2,
+            "VERP: prefix end and local/domain split characters"),
+    CFG_ROW("verp_prefix", CFG_STRING, inbound_conf, verp_prefix, NULL, 0, 64,
+            "VERP: required local-part prefix (e.g. bounces); unset: any"),
+    CFG_ROW("soft_escalate", CFG_LIST, inbound_conf, soft_escalate, NULL, 0, 64,
+            "soft-bounce escalation per category (unset: mailboxfull 3 over 72h, suspend 2 over 24h)",
+            .sub = escalation_options, .elem_size = sizeof(struct inbound_escalation)),
+    CFG_ROW("soft_escalate_window", CFG_DURATION, inbound_conf, soft_escalate_window, "30d", 3600, 366LL * 86400,
+            "soft bounces are remembered this long"),
+    CFG_ROW("soft_suppress_ttl", CFG_DURATION, inbound_conf, soft_suppress_ttl, "30d", 3600, 366LL * 86400,
+            "an escalated soft-bounce suppression expires after this"),
+    CFG_ROW("seen_ttl", CFG_DURATION, inbound_conf, seen_ttl, "30d", 3600, 366LL * 86400,
+            "a report (by content digest) acts once within this (re-deliveries and re-runs count nothing twice)"),
+    CFG_ROW("stream_maxlen", CFG_INT, inbound_conf, stream_maxlen, "100000", 100, 100000000,
+            "pf:bounces / pf:complaints stream length cap"),
+    CFG_ROW("max_message_size", CFG_SIZE, inbound_conf, max_message_size, "64M", 65536, 1LL << 30,
+            "bytes read per message"),
+    CFG_ROW("suppress_unsubscribe", CFG_BOOL, inbound_conf, suppress_unsubscribe, "true", 0, 0,
+            "fbl: one-click unsubscribe reports suppress the address"),
     CFG_END
 };

@@ -35,12 +35,12 @@ const char *const log_facility_names[] = {
 };
 
 const struct cfg_option log_conf_options[] = {
-    { "level", CFG_ENUM, offsetof(struct log_conf, level), "info", 0, 0,
-      "error | warning | notice | info | debug", level_choices, NULL, 0, 0 },
-    { "facility", CFG_ENUM, offsetof(struct log_conf, facility), "mail", 0, 0,
-      "syslog facility: mail, daemon, user, local0..local7", log_facility_names, NULL, 0, 0 },
-    { "max_untrusted", CFG_INT, offsetof(struct log_conf, max_untrusted), "256", 16, LOG_PRINTABLE_MAX,
-      "bytes of untrusted text (addresses, headers, diagnostics) shown in one log field", NULL, NULL, 0, 0 },
+    CFG_ROW("level", CFG_ENUM, log_conf, level, "info", 0, 0,
+            "error | warning | notice | info | debug", .choices = level_choices),
+    CFG_ROW("facility", CFG_ENUM, log_conf, facility, "mail", 0, 0,
+            "syslog facility: mail, daemon, user, local0..local7", .choices = log_facility_names),
+    CFG_ROW("max_untrusted", CFG_INT, log_conf, max_untrusted, "256", 16, LOG_PRINTABLE_MAX,
+            "bytes of untrusted text (addresses, headers, diagnostics) shown in one log field"),
     CFG_END
 };
 

@@ -5,7 +5,7 @@
  *	mail_header - split a message into header fields and body
  *
  * SYNOPSIS
- *	Incremental (streams, e.g. milter-dkim --sign reading stdin):
+ *	Incremental (streams):
  *
  *	    struct mail_header_parser *p = mhp_new(&limits);   // or NULL
  *	    while ((n = read(...)) > 0) {
@@ -18,7 +18,8 @@
  *	    // at EOF: mhp_finish(p) then mhp_next() again until END/ERROR
  *	    mhp_free(p);
  *
- *	Whole buffer (bounce-proc, fbl-proc, the MIME walker):
+ *	Whole buffer (bounce-proc, fbl-proc, the MIME walker, milter-dkim
+ *	--sign on the header block it read from stdin):
  *
  *	    struct mail_headers h;
  *	    struct mail_error_info err;

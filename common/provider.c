@@ -19,10 +19,10 @@
 #include "xalloc.h"
 
 const struct cfg_option provider_def_options[] = {
-    { "name", CFG_STRING, offsetof(struct provider_def, name), NULL, 0, PROVIDER_NAME_MAX - 1,
-      "provider name used in keys and metrics (gmail, microsoft, ...)", NULL, NULL, 0, 1 },
-    { "domains", CFG_STRLIST, offsetof(struct provider_def, domains), NULL, 1, 0,
-      "recipient domains of this provider (subdomains match too)", NULL, NULL, 0, 1 },
+    CFG_ROW("name", CFG_STRING, provider_def, name, NULL, 0, PROVIDER_NAME_MAX - 1,
+            "provider name used in keys and metrics (gmail, microsoft, ...)", .required = 1),
+    CFG_ROW("domains", CFG_STRLIST, provider_def, domains, NULL, 1, 0,
+            "recipient domains of this provider (subdomains match too)", .required = 1),
     CFG_END
 };
 

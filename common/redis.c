@@ -29,24 +29,20 @@ struct redis_conn {
 };
 
 const struct cfg_option redis_conf_options[] = {
-    { "address", CFG_STRING, offsetof(struct redis_conf, address), "127.0.0.1:6379", 0, 1024,
-      "unix:/path/to/redis.sock or HOST:PORT", NULL, NULL, 0, 0 },
-    { "username", CFG_STRING, offsetof(struct redis_conf, username), NULL, 0, 256,
-      "ACL user name (Redis 6+), empty for none", NULL, NULL, 0, 0 },
-    { "password", CFG_STRING, offsetof(struct redis_conf, password), NULL, 0, 1024,
-      "password (AUTH), empty for none", NULL, NULL, 0, 0 },
-    { "db", CFG_INT, offsetof(struct redis_conf, db), "0", 0, 1000000,
-      "database number (SELECT)", NULL, NULL, 0, 0 },
-    { "connect_timeout_ms", CFG_INT, offsetof(struct redis_conf, connect_timeout_ms), "1000", 1, 60000,
-      "connect timeout", NULL, NULL, 0, 0 },
-    { "command_timeout_ms", CFG_INT, offsetof(struct redis_conf, command_timeout_ms), "2000", 1, 60000,
-      "timeout of one command round trip", NULL, NULL, 0, 0 },
-    { "retry_min_ms", CFG_INT, offsetof(struct redis_conf, retry_min_ms), "100", 0, 600000,
-      "first reconnection delay after an error (doubles each failure)", NULL, NULL, 0, 0 },
-    { "retry_max_ms", CFG_INT, offsetof(struct redis_conf, retry_max_ms), "5000", 0, 600000,
-      "longest reconnection delay", NULL, NULL, 0, 0 },
-    { "key_prefix", CFG_STRING, offsetof(struct redis_conf, key_prefix), "pf:", 0, 64,
-      "prefix of every postflow key (several installations can share one Redis)", NULL, NULL, 0, 0 },
+    CFG_ROW("address", CFG_STRING, redis_conf, address, "127.0.0.1:6379", 0, 1024,
+            "unix:/path/to/redis.sock or HOST:PORT"),
+    CFG_ROW("username", CFG_STRING, redis_conf, username, NULL, 0, 256,
+            "ACL user name (Redis 6+), empty for none"),
+    CFG_ROW("password", CFG_STRING, redis_conf, password, NULL, 0, 1024, "password (AUTH), empty for none"),
+    CFG_ROW("db", CFG_INT, redis_conf, db, "0", 0, 1000000, "database number (SELECT)"),
+    CFG_ROW("connect_timeout_ms", CFG_INT, redis_conf, connect_timeout_ms, "1000", 1, 60000, "connect timeout"),
+    CFG_ROW("command_timeout_ms", CFG_INT, redis_conf, command_timeout_ms, "2000", 1, 60000,
+            "timeout of one command round trip"),
+    CFG_ROW("retry_min_ms", CFG_INT, redis_conf, retry_min_ms, "100", 0, 600000,
+            "first reconnection delay after an error (doubles each failure)"),
+    CFG_ROW("retry_max_ms", CFG_INT, redis_conf, retry_max_ms, "5000", 0, 600000, "longest reconnection delay"),
+    CFG_ROW("key_prefix", CFG_STRING, redis_conf, key_prefix, "pf:", 0, 64,
+            "prefix of every postflow key (several installations can share one Redis)"),
     CFG_END
 };
 

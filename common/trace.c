@@ -29,19 +29,17 @@
 #define MAC_CHARS 22
 
 const struct cfg_option trace_conf_options[] = {
-    { "header_name", CFG_STRING, offsetof(struct trace_conf, header_name), "X-Postflow-Trace", 0, 64,
-      "name of the trace header", NULL, NULL, 0, 0 },
-    { "key_id", CFG_STRING, offsetof(struct trace_conf, key_id), "1", 0, TRACE_KEY_ID_MAX,
-      "k= of new trace headers (letters and digits)", NULL, NULL, 0, 0 },
-    { "secret_file", CFG_STRING, offsetof(struct trace_conf, secret_file), NULL, 0, 4096,
-      "file holding the HMAC secret (>= 16 bytes, mode 0600); e.g. head -c 32 /dev/urandom | base64",
-      NULL, NULL, 0, 0 },
-    { "old_key_id", CFG_STRING, offsetof(struct trace_conf, old_key_id), NULL, 0, TRACE_KEY_ID_MAX,
-      "a previous key id still accepted when verifying", NULL, NULL, 0, 0 },
-    { "old_secret_file", CFG_STRING, offsetof(struct trace_conf, old_secret_file), NULL, 0, 4096,
-      "its secret", NULL, NULL, 0, 0 },
-    { "max_age", CFG_DURATION, offsetof(struct trace_conf, max_age), "30d", 0, 366LL * 86400,
-      "verification refuses references older than this (0: no limit)", NULL, NULL, 0, 0 },
+    CFG_ROW("header_name", CFG_STRING, trace_conf, header_name, "X-Postflow-Trace", 0, 64,
+            "name of the trace header"),
+    CFG_ROW("key_id", CFG_STRING, trace_conf, key_id, "1", 0, TRACE_KEY_ID_MAX,
+            "k= of new trace headers (letters and digits)"),
+    CFG_ROW("secret_file", CFG_STRING, trace_conf, secret_file, NULL, 0, 4096,
+            "file holding the HMAC secret (>= 16 bytes, mode 0600); e.g. head -c 32 /dev/urandom | base64"),
+    CFG_ROW("old_key_id", CFG_STRING, trace_conf, old_key_id, NULL, 0, TRACE_KEY_ID_MAX,
+            "a previous key id still accepted when verifying"),
+    CFG_ROW("old_secret_file", CFG_STRING, trace_conf, old_secret_file, NULL, 0, 4096, "its secret"),
+    CFG_ROW("max_age", CFG_DURATION, trace_conf, max_age, "30d", 0, 366LL * 86400,
+            "verification refuses references older than this (0: no limit)"),
     CFG_END
 };
 

@@ -23,6 +23,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "codec.h"
+
 #define KEY_FILE_MAX (64 * 1024)
 
 void dkim_key_free(struct dkim_key *key)
@@ -133,7 +135,6 @@ int dkim_key_dns_record(const struct dkim_key *key, struct buf *out, struct dkim
     unsigned char *der = NULL;
     size_t rawlen = sizeof raw;
     int derlen;
-    char *b64;
     int rc = 0;
 
     if (key->alg == DKIM_ALG_ED25519_SHA256) {
@@ -141,26 +142,17 @@ int dkim_key_dns_record(const struct dkim_key *key, struct buf *out, struct dkim
             dkim_err_openssl(err, "ed25519 public key");
             return -1;
         }
-        char p[64];
-        dkim_base64(raw, rawlen, p, sizeof p);
-        return buf_printf(out, "v=DKIM1; k=ed25519; p=%s", p) == BUF_OK ? 0 : -1;
+        return buf_append_str(out, "v=DKIM1; k=ed25519; p=") == BUF_OK
+               && codec_base64_encode(raw, rawlen, out) == CODEC_OK ? 0 : -1;
     }
     derlen = i2d_PUBKEY(key->pkey, &der);
     if (derlen <= 0) {
         dkim_err_openssl(err, "rsa public key");
         return -1;
     }
-    size_t b64size = 4 * (((size_t)derlen + 2) / 3) + 1;
-    b64 = OPENSSL_malloc(b64size);
-    if (b64 == NULL) {
-        OPENSSL_free(der);
-        dkim_err_set(err, "out of memory");
-        return -1;
-    }
-    dkim_base64(der, (size_t)derlen, b64, b64size);
-    if (buf_printf(out, "v=DKIM1; k=rsa; p=%s", b64) != BUF_OK)
+    if (buf_append_str(out, "v=DKIM1; k=rsa; p=") != BUF_OK
+        || codec_base64_encode(der, (size_t)derlen, out) != CODEC_OK)
         rc = -1;
-    OPENSSL_free(b64);
     OPENSSL_free(der);
     return rc;
 }

@@ -17,6 +17,8 @@
 #include <strings.h>
 #include <openssl/err.h>
 
+#include "codec.h"
+
 static EVP_MD *sha256_md;
 static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
 
@@ -74,16 +76,6 @@ int dkim_alg_from_name(const char *name)
     if (strcasecmp(name, "ed25519-sha256") == 0 || strcasecmp(name, "ed25519") == 0)
         return DKIM_ALG_ED25519_SHA256;
     return -1;
-}
-
-size_t dkim_base64(const unsigned char *in, size_t len, char *out, size_t outsize)
-{
-    if (outsize < 4 * ((len + 2) / 3) + 1) {
-        if (outsize > 0)
-            out[0] = '\0';
-        return 0;
-    }
-    return (size_t)EVP_EncodeBlock((unsigned char *)out, in, (int)len);
 }
 
 /* ---- body hash --------------------------------------------------------- */
@@ -209,7 +201,7 @@ static void fold_tag(struct folder *f, const char *fmt, ...)
 int dkim_sig_format(const struct dkim_sig_params *p, struct buf *out)
 {
     struct folder f = { out, 0, 0 };
-    char bh[64];
+    struct buf bh;
 
     f.rc |= buf_append_str(out, "DKIM-Signature:");
     f.col = 15;
@@ -233,25 +225,37 @@ int dkim_sig_format(const struct dkim_sig_params *p, struct buf *out)
         }
         fold_put(&f, seg, (size_t)n, i == 0);
     }
-    dkim_base64(p->bodyhash, DKIM_HASH_LEN, bh, sizeof bh);
-    fold_tag(&f, "bh=%s;", bh);
+    buf_init(&bh, 0);
+    if (codec_base64_encode(p->bodyhash, DKIM_HASH_LEN, &bh) != CODEC_OK)
+        f.rc |= BUF_ERR_LIMIT;
+    else
+        fold_tag(&f, "bh=%s;", bh.data);
+    buf_free(&bh);
     f.rc |= buf_append_str(out, "\r\n\tb=");
     return f.rc ? BUF_ERR_LIMIT : BUF_OK;
 }
 
 int dkim_sig_append_b(struct buf *out, const unsigned char *sig, size_t siglen)
 {
-    char b64[4 * ((DKIM_SIG_MAX + 2) / 3) + 1];
-    size_t n = dkim_base64(sig, siglen, b64, sizeof b64);
+    struct buf b64;
     int rc = 0;
+    buf_init(&b64, 0);     /* no memory until the first append */
+    if (siglen == 0)
+        return BUF_OK;
+    if (codec_base64_encode(sig, siglen, &b64) != CODEC_OK) {
+        buf_free(&b64);
+        return BUF_ERR_LIMIT;
+    }
+    size_t n = b64.len;
     /* Lines start with a TAB (8 columns); "\tb=" takes 11 of the first. */
     size_t first = n < 67 ? n : 67;
-    rc |= buf_append(out, b64, first);
+    rc |= buf_append(out, b64.data, first);
     for (size_t off = first; off < n; off += 70) {
         size_t len = n - off < 70 ? n - off : 70;
         rc |= buf_append(out, "\r\n\t", 3);
-        rc |= buf_append(out, b64 + off, len);
+        rc |= buf_append(out, b64.data + off, len);
     }
+    buf_free(&b64);
     return rc ? BUF_ERR_LIMIT : BUF_OK;
 }
 

@@ -115,9 +115,6 @@ int dkim_sign_compute(EVP_PKEY *key, enum dkim_alg alg, enum dkim_canon hcanon,
                       const char *sigfield, size_t sigfieldlen,
                       unsigned char *sig, size_t *siglen, struct dkim_err *err);
 
-/* Standard base64 of in into out (NUL-terminated); outsize >= 4*((len+2)/3)+1. Returns length. */
-size_t dkim_base64(const unsigned char *in, size_t len, char *out, size_t outsize);
-
 /* Drains the OpenSSL error queue into err (prefix first). */
 void dkim_err_openssl(struct dkim_err *err, const char *prefix);
 void dkim_err_set(struct dkim_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -16,8 +16,8 @@
  *   HUP/TERM/INT before any thread exists and then does nothing but wait
  *   for them; Linux delivers a process signal to the initial thread first
  *   when it is waiting for it, so libmilter's thread never sees them.
- *   Reloads run in a worker thread so the main thread is back waiting at
- *   once.
+ *   Reloads run in a worker thread (milter_reload.c) so the main thread is
+ *   back waiting at once.
  *
  * EXIT STATUS
  *   0 on success (and after SIGTERM), 64 usage error, 78 configuration
@@ -50,8 +50,8 @@
 #include "log.h"
 #include "mdkim_config.h"
 #include "mdkim_snap.h"
-#include "mdkim_stats.h"
 #include "milter_cb.h"
+#include "milter_reload.h"
 #include "milter_sock.h"
 #include "sign_stdin.h"
 #include "startup.h"
@@ -59,7 +59,8 @@
 static const char *prog = "milter-dkim";
 
 struct options {
-    const char *config, *socket, *domains, *selector, *keyfile, *qid;
+    struct milter_reload_source src;   /* -c, -d -s -k: what the start and every reload read */
+    const char *socket, *qid;
     int foreground, check, sign, print_config;
 };
 
@@ -91,13 +92,13 @@ static int parse_args(int argc, char **argv, struct options *o)
     memset(o, 0, sizeof *o);
     while ((ch = getopt_long(argc, argv, "c:fnp:d:s:k:q:h", longopts, NULL)) != -1) {
         switch (ch) {
-        case 'c': o->config = optarg; break;
+        case 'c': o->src.config = optarg; break;
         case 'f': o->foreground = 1; break;
         case 'n': o->check = 1; break;
         case 'p': o->socket = optarg; break;
-        case 'd': o->domains = optarg; break;
-        case 's': o->selector = optarg; break;
-        case 'k': o->keyfile = optarg; break;
+        case 'd': o->src.domains = optarg; break;
+        case 's': o->src.selector = optarg; break;
+        case 'k': o->src.keyfile = optarg; break;
         case 'q': o->qid = optarg; break;
         case 'S': o->sign = 1; break;
         case 'P': o->print_config = 1; break;
@@ -110,7 +111,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
         return -1;
     }
-    int given = (o->domains != NULL) + (o->selector != NULL) + (o->keyfile != NULL);
+    int given = (o->src.domains != NULL) + (o->src.selector != NULL) + (o->src.keyfile != NULL);
     if (given != 0 && given != 3) {
         fprintf(stderr, "%s: -d, -s and -k go together\n", prog);
         return -1;
@@ -134,15 +135,7 @@ struct loaded {
  */
 static int cmdline_only(const struct options *o)
 {
-    return o->config == NULL && o->domains != NULL;
-}
-
-/* Defaults, then the file unless cmdline_only(); never prints.  Returns 0 or -1 with err. */
-static int read_file(const struct options *o, const struct cfg_section *sections, struct cfg_error *err)
-{
-    if (cmdline_only(o))
-        return cfg_defaults(sections, MDKIM_NSECTIONS, err);
-    return cfg_load_defaults_and_file(o->config, o->config != NULL, sections, MDKIM_NSECTIONS, err);
+    return milter_reload_cmdline_only(&o->src);
 }
 
 static int load_config(const struct options *o, struct loaded *l)
@@ -150,13 +143,14 @@ static int load_config(const struct options *o, struct loaded *l)
     char err[512];
     mdkim_config_sections(l->sections, &l->log, &l->trace, &l->conf);
     int rc = cmdline_only(o) ? startup_load_defaults(prog, l->sections, MDKIM_NSECTIONS)
-                             : startup_load_config(prog, o->config, l->sections, MDKIM_NSECTIONS);
+                             : startup_load_config(prog, o->src.config, l->sections, MDKIM_NSECTIONS);
     if (rc != PF_EXIT_OK) {
         cfg_free(l->sections, MDKIM_NSECTIONS);
         return rc;
     }
-    if (o->domains != NULL
-        && mdkim_config_add_cmdline(&l->conf, o->domains, o->selector, o->keyfile, err, sizeof err) != 0) {
+    if (o->src.domains != NULL
+        && mdkim_config_add_cmdline(&l->conf, o->src.domains, o->src.selector, o->src.keyfile, err,
+                                    sizeof err) != 0) {
         fprintf(stderr, "%s: %s\n", prog, err);
         cfg_free(l->sections, MDKIM_NSECTIONS);
         return PF_EXIT_USAGE;
@@ -175,77 +169,8 @@ static int build_snapshot(const struct loaded *l, unsigned flags, struct mdkim_s
     return PF_EXIT_OK;
 }
 
-/* ---- reload and stats worker ------------------------------------------- */
-
-static pthread_mutex_t work_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t work_cond = PTHREAD_COND_INITIALIZER;
-static int reload_pending, stopping;
-static struct options *g_opts;
-static char *g_stats_file;
-static long long g_stats_interval = 10;
-
 /* Set once privileges are dropped (before any thread): reloads read the files as this user. */
 static char g_run_user[80];
-
-static void reload_refused(const char *why)
-{
-    if (g_run_user[0] != '\0')
-        log_error("reload refused, old configuration kept: %s (reloads read files as user %s)", why, g_run_user);
-    else
-        log_error("reload refused, old configuration kept: %s", why);
-}
-
-static void reload_now(void)
-{
-    struct loaded l;
-    struct mdkim_snap *snap;
-    char err[512];
-    memset(&l, 0, sizeof l);
-    mdkim_config_sections(l.sections, &l.log, &l.trace, &l.conf);
-    struct cfg_error cerr;
-    int ok = read_file(g_opts, l.sections, &cerr) == 0;
-    if (!ok) {
-        reload_refused(cerr.text);
-    } else if (g_opts->domains != NULL
-               && mdkim_config_add_cmdline(&l.conf, g_opts->domains, g_opts->selector, g_opts->keyfile,
-                                           err, sizeof err) != 0) {
-        ok = 0;
-        reload_refused(err);
-    } else if (mdkim_snap_build(&l.conf, &l.trace, 0, &snap, err, sizeof err) != 0) {
-        ok = 0;
-        reload_refused(err);
-    } else {
-        log_configure(&l.log);
-        mdkim_snap_install(snap);
-        log_notice("configuration reloaded (%zu keys, %zu signing rules)", snap->nkeys, snap->nrules);
-    }
-    mdkim_stats_reload(ok);
-    cfg_free(l.sections, MDKIM_NSECTIONS);
-}
-
-static void *worker_main(void *arg)
-{
-    (void)arg;
-    pthread_mutex_lock(&work_lock);
-    while (!stopping) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += g_stats_interval;
-        while (!reload_pending && !stopping)
-            if (pthread_cond_timedwait(&work_cond, &work_lock, &until) == ETIMEDOUT)
-                break;
-        int do_reload = reload_pending;
-        reload_pending = 0;
-        pthread_mutex_unlock(&work_lock);
-        if (do_reload)
-            reload_now();
-        if (g_stats_file != NULL && mdkim_stats_write(g_stats_file) != 0)
-            log_warning("cannot write stats file %s: %s", g_stats_file, strerror(errno));
-        pthread_mutex_lock(&work_lock);
-    }
-    pthread_mutex_unlock(&work_lock);
-    return NULL;
-}
 
 static atomic_int milter_ended;     /* smfi_main() returned */
 static atomic_int stop_requested;   /* the main thread is stopping libmilter */
@@ -337,10 +262,7 @@ static int wait_for_stop(const sigset_t *set)
             continue;
         if (sig != SIGHUP)
             return sig;
-        pthread_mutex_lock(&work_lock);
-        reload_pending = 1;
-        pthread_cond_signal(&work_cond);
-        pthread_mutex_unlock(&work_lock);
+        milter_reload_request();
     }
 }
 
@@ -363,7 +285,7 @@ static int run_daemon(struct options *o, struct loaded *l)
 {
     char spec[320];
     sigset_t set;
-    pthread_t milter_thr, worker_thr;
+    pthread_t milter_thr;
     int milter_rc = MI_SUCCESS, rc;
 
     if ((rc = open_listener(o, l, spec, sizeof spec)) != PF_EXIT_OK || (rc = become_daemon(o, l)) != PF_EXIT_OK)
@@ -374,11 +296,13 @@ static int run_daemon(struct options *o, struct loaded *l)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);     /* before any thread exists, libmilter's included */
     signal(SIGPIPE, SIG_IGN);
-    g_opts = o;
-    g_stats_file = l->conf.stats_file && *l->conf.stats_file ? l->conf.stats_file : NULL;
-    g_stats_interval = l->conf.stats_interval;
-    if (pthread_create(&worker_thr, NULL, worker_main, NULL) != 0
-        || pthread_create(&milter_thr, NULL, milter_main, &milter_rc) != 0) {
+    struct milter_reload_conf rc_conf = {
+        .src = o->src,
+        .stats_file = l->conf.stats_file && *l->conf.stats_file ? l->conf.stats_file : NULL,
+        .stats_interval = l->conf.stats_interval,
+        .run_user = g_run_user,
+    };
+    if (milter_reload_start(&rc_conf) != 0 || pthread_create(&milter_thr, NULL, milter_main, &milter_rc) != 0) {
         log_error("cannot start threads");
         return PF_EXIT_FAILURE;
     }
@@ -393,13 +317,7 @@ static int run_daemon(struct options *o, struct loaded *l)
         stop_milter(spec);
     }
     pthread_join(milter_thr, NULL);
-    pthread_mutex_lock(&work_lock);
-    stopping = 1;
-    pthread_cond_signal(&work_cond);
-    pthread_mutex_unlock(&work_lock);
-    pthread_join(worker_thr, NULL);
-    if (g_stats_file != NULL)
-        mdkim_stats_write(g_stats_file);
+    milter_reload_stop();
     if (l->conf.pid_file && *l->conf.pid_file)
         unlink(l->conf.pid_file);
     mdkim_snap_install(NULL);
@@ -432,10 +350,11 @@ int main(int argc, char **argv)
     if (snap->nkeys == 0)
         log_warning("no keys configured: nothing will be signed");
     if (o.check && cmdline_only(&o)) {
-        printf("%s: configuration OK (command line -d %s; %s not read)\n", prog, o.domains, cfg_default_path());
+        printf("%s: configuration OK (command line -d %s; %s not read)\n", prog, o.src.domains,
+               cfg_default_path());
         rc = PF_EXIT_OK;
     } else if (o.check) {
-        rc = startup_check_only(prog, o.config, l.sections, MDKIM_NSECTIONS, 0);
+        rc = startup_check_only(prog, o.src.config, l.sections, MDKIM_NSECTIONS, 0);
     } else if (o.sign) {
         rc = sign_stream(snap, stdin, stdout, o.qid, time(NULL));
     } else {

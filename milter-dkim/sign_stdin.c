@@ -4,8 +4,9 @@
  *
  * DESCRIPTION
  *   See sign_stdin.h.  The header block is read up to max_header_bytes; a
- *   bigger one is passed through unsigned.  Folded fields are rebuilt from
- *   their lines; the separator line and body are copied byte for byte.
+ *   bigger one is passed through unsigned.  Its fields are split by
+ *   common/mail_header (RFC 5322 §2.2: folded lines stay in their field,
+ *   byte for byte); the separator line and body are copied byte for byte.
  *   A body that does not end with a line end gets one (SMTP will add it
  *   anyway, and the signature covers it).
  */
@@ -17,24 +18,20 @@
 #include "buf.h"
 #include "exitcodes.h"
 #include "log.h"
+#include "mail_header.h"
 #include "mdkim_msg.h"
 #include "xalloc.h"
 
 #define CHUNK 65536
 
-struct field {
-    size_t start, rawlen, end;   /* raw = [start, start+rawlen); end: after its line end */
-};
-
 struct reader {
-    struct buf    hdr;           /* header block as read */
-    struct field *f;
-    size_t        nf, capf;
-    int           crlf;          /* line end style of the input */
-    int           has_sep;       /* an empty line ended the header */
-    size_t        sep_len;       /* its bytes as read ("\n", "\r\n", ...), at the end of hdr */
-    int           overflow;      /* header bigger than the limit */
-    int           no_header;     /* first line is not a header field */
+    struct buf          hdr;     /* header block as read */
+    struct mail_headers h;       /* its fields: views into hdr (common/mail_header) */
+    int                 crlf;    /* line end style of the input */
+    int                 has_sep; /* an empty line ended the header */
+    size_t              sep_len; /* its bytes as read ("\n", "\r\n", ...), at the end of hdr */
+    int                 overflow;  /* header bigger than the limit */
+    int                 no_header; /* the block is not a sequence of header fields */
 };
 
 /* Reads the header block, one line at a time, into r->hdr. */
@@ -65,49 +62,40 @@ static void read_header(struct reader *r, FILE *in)
     }
 }
 
-static int line_is_field_start(const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == ':')
-            return i > 0;
-        if (c <= ' ' || c >= 127)
-            return 0;
-    }
-    return 0;
-}
-
-/* Splits r->hdr into fields; sets no_header if the block does not start with one. */
+/*
+ * Splits the fields of r->hdr (the separator excluded) with the shared
+ * header parser; sets no_header if the block is not made of fields.  The
+ * block is already bounded by max_header_bytes, so the parser's own limits
+ * are set past its size: they cannot cut it differently.  A NUL byte in
+ * the block makes it no header (RFC 5322 §2.2 has none; libmilter cannot
+ * carry one to the milter either).
+ */
 static void split_fields(struct reader *r)
 {
-    const char *d = r->hdr.data;
+    struct mail_limits lim = MAIL_LIMITS_DEFAULT;
     size_t len = r->hdr.len - r->sep_len;
-    size_t pos = 0;
-    while (pos < len) {
-        const char *nl = memchr(d + pos, '\n', len - pos);
-        size_t end = nl ? (size_t)(nl - d) + 1 : len;
-        size_t content = end - (nl ? 1 : 0);
-        if (nl && content > pos && d[content - 1] == '\r')
-            content--;
-        if (d[pos] == ' ' || d[pos] == '\t') {
-            if (r->nf == 0) {
-                r->no_header = 1;
-                return;
-            }
-            r->f[r->nf - 1].rawlen = content - r->f[r->nf - 1].start;
-            r->f[r->nf - 1].end = end;
-        } else if (line_is_field_start(d + pos, content - pos)) {
-            if (r->nf == r->capf) {
-                r->capf = r->capf ? 2 * r->capf : 32;
-                r->f = xrealloc(r->f, r->capf * sizeof *r->f);
-            }
-            r->f[r->nf++] = (struct field){ pos, content - pos, end };
-        } else {
-            r->no_header = 1;
-            return;
-        }
-        pos = end;
+    lim.max_line = lim.max_fields = lim.max_field_size = lim.max_header_size = len + 1;
+    if (mail_headers_parse(r->hdr.data, len, &lim, &r->h, NULL) != MAIL_OK || r->h.nfields == 0) {
+        r->no_header = 1;
+        return;
     }
+    /* Every byte must belong to a field (a stray CR at the very end does not, so
+     * write_signed would lose it): such a block is passed through unsigned. */
+    const struct mail_view last = r->h.fields[r->h.nfields - 1].raw;
+    if ((size_t)(last.ptr + last.len - r->hdr.data) != len)
+        r->no_header = 1;
+    /* WSP before the colon (RFC 5322 §4.5 obs-optional) parses, but verifiers
+     * refuse the message (dkimpy: "Unexpected characters in RFC822 header"):
+     * a signature nobody can check is worse than none, so it goes unsigned. */
+    for (size_t i = 0; i < r->h.nfields && !r->no_header; i++)
+        if (r->h.fields[i].raw.ptr[r->h.fields[i].name.len] != ':')
+            r->no_header = 1;
+}
+
+/* The field without its final line end: what the engine takes. */
+static size_t field_len(const struct mail_field *f)
+{
+    return (size_t)(f->value.ptr + f->value.len - f->raw.ptr);
 }
 
 /* Writes s with CRLF turned into LF when the input used LF. */
@@ -176,13 +164,15 @@ static int write_signed(FILE *out, const struct reader *r, const struct mdkim_ou
     const char *eol = r->crlf ? "\r\n" : "\n";
     for (size_t i = 0; i < res->nfields; i++)
         put_field(out, &res->fields[i], r->crlf);
-    for (size_t i = 0; i < r->nf; i++) {
-        struct dkim_hdr h = { r->hdr.data + r->f[i].start, r->f[i].rawlen };
+    for (size_t i = 0; i < r->h.nfields; i++) {
+        const struct mail_field *f = &r->h.fields[i];
+        struct dkim_hdr h = { f->raw.ptr, field_len(f) };
         if (res->drop_existing_trace && dkim_hdr_is(&h, snap->trace_header))
             continue;
-        fwrite(r->hdr.data + r->f[i].start, 1, r->f[i].end - r->f[i].start, out);
+        fwrite(f->raw.ptr, 1, f->raw.len, out);
     }
-    if (r->hdr.data[r->f[r->nf - 1].end - 1] != '\n')
+    const struct mail_view last = r->h.fields[r->h.nfields - 1].raw;
+    if (last.ptr[last.len - 1] != '\n')
         fputs(eol, out);            /* the header ended at EOF without a line end */
     if (r->has_sep)                 /* as read: the line ends of the input may be mixed */
         fwrite(r->hdr.data + r->hdr.len - r->sep_len, 1, r->sep_len, out);
@@ -200,8 +190,8 @@ static int sign_parsed(const struct mdkim_snap *snap, const struct reader *r, FI
 
     mdkim_msg_init(&m, snap);
     mdkim_out_init(&res);
-    for (size_t i = 0; i < r->nf; i++)
-        mdkim_msg_header_raw(&m, r->hdr.data + r->f[i].start, r->f[i].rawlen);
+    for (size_t i = 0; i < r->h.nfields; i++)
+        mdkim_msg_header_raw(&m, r->h.fields[i].raw.ptr, field_len(&r->h.fields[i]));
     signing = mdkim_msg_eoh(&m, 1, now);
     spool = tmpfile();
     if (spool == NULL || spool_body(&m, in, spool, &last_nl) != 0) {
@@ -256,7 +246,7 @@ int sign_stream(const struct mdkim_snap *snap, FILE *in, FILE *out, const char *
     read_header(&r, in);
     if (!r.overflow)
         split_fields(&r);
-    if (r.overflow || r.no_header || r.nf == 0) {
+    if (r.overflow || r.no_header || r.h.nfields == 0) {
         log_qid(LOG_LVL_NOTICE, qid, "not signed: %s", r.overflow ? "header block over max_header_bytes"
                                                                   : "message has no header fields");
         fwrite(r.hdr.data ? r.hdr.data : "", 1, r.hdr.len, out);
@@ -265,7 +255,7 @@ int sign_stream(const struct mdkim_snap *snap, FILE *in, FILE *out, const char *
         rc = sign_parsed(snap, &r, in, out, qid, now);
     }
     buf_free(&r.hdr);
-    free(r.f);
+    mail_headers_free(&r.h);
     if (fflush(out) != 0 || ferror(out))
         rc = PF_EXIT_TEMPFAIL;
     return rc;

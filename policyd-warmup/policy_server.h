@@ -11,6 +11,11 @@
  *   connection are answered in order, one at a time (the policy protocol is
  *   strictly request/response); different connections run concurrently and
  *   their script calls are pipelined on the Redis connection.
+ *
+ *   Split along those lines: policy_server.c (listeners, the metrics
+ *   timer, reload and signals, life cycle), policy_conn.c (one
+ *   connection's state machine), policy_metrics.c (the counters and their
+ *   Redis hash).
  */
 #ifndef POLICY_SERVER_H
 #define POLICY_SERVER_H
@@ -18,13 +23,6 @@
 #include <ev.h>
 
 #include "policy_runtime.h"
-
-struct policy_metrics {
-    unsigned long long requests, requests_rcpt, requests_eom, connections, protocol_errors;
-    unsigned long long suppressed, rate_limited, warmup_steered, warmup_no_budget;
-    unsigned long long redis_errors, redis_down_open, redis_down_closed;
-    long long          started;
-};
 
 struct policy_server;
 

@@ -19,14 +19,13 @@
 #include "wctl_audit.h"
 
 const struct cfg_option wctl_args_conf_options[] = {
-    { "node", CFG_STRING, offsetof(struct wctl_conf, node), NULL, 0, 255,
-      "name written in the events of operator actions (default: policy.node_name, else the host name)",
-      NULL, NULL, 0, 0 },
-    { "scan_count", CFG_INT, offsetof(struct wctl_conf, scan_count), "1000", 10, 100000,
-      "COUNT hint of each SCAN call (suppress list/export, counters, metrics)", NULL, NULL, 0, 0 },
-    { "audit_log", CFG_ENUM, offsetof(struct wctl_conf, audit_log), "syslog", 0, 0,
-      "where the line logged for each change (ip, suppress add/remove/import) goes: syslog | stderr | none",
-      wctl_audit_names, NULL, 0, 0 },
+    CFG_ROW("node", CFG_STRING, wctl_conf, node, NULL, 0, 255,
+            "name written in the events of operator actions (default: policy.node_name, else the host name)"),
+    CFG_ROW("scan_count", CFG_INT, wctl_conf, scan_count, "1000", 10, 100000,
+            "COUNT hint of each SCAN call (suppress list/export, counters, metrics)"),
+    CFG_ROW("audit_log", CFG_ENUM, wctl_conf, audit_log, "syslog", 0, 0,
+            "where the line logged for each change (ip, suppress add/remove/import) goes: syslog | stderr | none",
+            .choices = wctl_audit_names),
     CFG_END
 };
 

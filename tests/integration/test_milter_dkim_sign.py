@@ -237,6 +237,11 @@ def test_odd_streams_pass_through_or_sign(bin_path, keys, tmp_path):
     for junk in [b"", b"just some text\nwithout headers\n", b" leading space: x\n\nbody\n"]:
         p = sign(bin_path, args, junk)
         assert p.stdout == junk
+    # Header fields no verifier would check: WSP before a colon (obsolete syntax that dkimpy refuses),
+    # a NUL byte (RFC 5322 has none): passed through untouched, with the reason.
+    for odd in [b"From: a@example.com\nSubject : obs\n\nbody\n", b"From: a@example.com\nX-Nul: a\0b\n\nbody\n"]:
+        p = sign(bin_path, args, odd)
+        assert p.stdout == odd and b"not signed: message has no header fields" in p.stderr
     # A header block over max_header_bytes: passed through untouched, with the reason.
     conf = write_config(str(tmp_path / "c.conf"), [keys["ed25519"]], extra="  max_header_bytes = 4096;\n")
     big = b"From: a@example.com\nX-Big: " + b"y" * 10000 + b"\n\nbody\n"

@@ -42,27 +42,29 @@ static const char *const modes[] = { "accept", "tempfail", NULL };
 static const char *const algorithms[] = { "rsa-sha256", "ed25519-sha256", NULL };
 
 static const struct cfg_option key_options[] = {
-    { "name", CFG_STRING, offsetof(struct key_entry, name), NULL, 0, 64, "key name", NULL, NULL, 0, 1 },
-    { "selector", CFG_STRING, offsetof(struct key_entry, selector), "default", 0, 63, "selector", NULL, NULL, 0, 0 },
-    { "algorithm", CFG_ENUM, offsetof(struct key_entry, algorithm), "rsa-sha256", 0, 0, "algorithm", algorithms, NULL, 0, 0 },
+    CFG_ROW("name", CFG_STRING, key_entry, name, NULL, 0, 64, "key name", .required = 1),
+    CFG_ROW("selector", CFG_STRING, key_entry, selector, "default", 0, 63, "selector"),
+    CFG_ROW("algorithm", CFG_ENUM, key_entry, algorithm, "rsa-sha256", 0, 0,
+            "algorithm", .choices = algorithms),
     CFG_END
 };
 
 static const struct cfg_option limit_options[] = {
-    { "max_line", CFG_INT, offsetof(struct limits, max_line), "998", 78, 1000000, "line", NULL, NULL, 0, 0 },
-    { "max_size", CFG_SIZE, offsetof(struct limits, max_size), "10M", 1024, 0, "size", NULL, NULL, 0, 0 },
+    CFG_ROW("max_line", CFG_INT, limits, max_line, "998", 78, 1000000, "line"),
+    CFG_ROW("max_size", CFG_SIZE, limits, max_size, "10M", 1024, 0, "size"),
     CFG_END
 };
 
 static const struct cfg_option sample_options[] = {
-    { "enabled", CFG_BOOL, offsetof(struct sample_conf, enabled), "true", 0, 0, "on/off", NULL, NULL, 0, 0 },
-    { "workers", CFG_INT, offsetof(struct sample_conf, workers), "4", 1, 64, "threads", NULL, NULL, 0, 0 },
-    { "socket", CFG_STRING, offsetof(struct sample_conf, socket), "inet:8891@127.0.0.1", 0, 200, "socket", NULL, NULL, 0, 0 },
-    { "on_error", CFG_ENUM, offsetof(struct sample_conf, mode), "accept", 0, 0, "mode", modes, NULL, 0, 0 },
-    { "domains", CFG_STRLIST, offsetof(struct sample_conf, domains), "a.example,b.example", 0, 3, "domains", NULL, NULL, 0, 0 },
-    { "window", CFG_DURATION, offsetof(struct sample_conf, window), "1h", 1, 604800, "window", NULL, NULL, 0, 0 },
-    { "limits", CFG_GROUP, offsetof(struct sample_conf, limits), NULL, 0, 0, "limits", NULL, limit_options, 0, 0 },
-    { "keys", CFG_LIST, offsetof(struct sample_conf, keys), NULL, 0, 8, "keys", NULL, key_options, sizeof(struct key_entry), 0 },
+    CFG_ROW("enabled", CFG_BOOL, sample_conf, enabled, "true", 0, 0, "on/off"),
+    CFG_ROW("workers", CFG_INT, sample_conf, workers, "4", 1, 64, "threads"),
+    CFG_ROW("socket", CFG_STRING, sample_conf, socket, "inet:8891@127.0.0.1", 0, 200, "socket"),
+    CFG_ROW("on_error", CFG_ENUM, sample_conf, mode, "accept", 0, 0, "mode", .choices = modes),
+    CFG_ROW("domains", CFG_STRLIST, sample_conf, domains, "a.example,b.example", 0, 3, "domains"),
+    CFG_ROW("window", CFG_DURATION, sample_conf, window, "1h", 1, 604800, "window"),
+    CFG_ROW("limits", CFG_GROUP, sample_conf, limits, NULL, 0, 0, "limits", .sub = limit_options),
+    CFG_ROW("keys", CFG_LIST, sample_conf, keys, NULL, 0, 8,
+            "keys", .sub = key_options, .elem_size = sizeof(struct key_entry)),
     CFG_END
 };
 
