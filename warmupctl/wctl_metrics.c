@@ -61,6 +61,7 @@ static const struct {
     { "rate_limited", "requests deferred or rejected by a rate limit" },
     { "warmup_steered", "messages steered to a sending IP" },
     { "warmup_no_budget", "messages deferred because no IP had budget left" },
+    { "warmup_shaped", "messages deferred because a shaping effect shut out every IP" },
     { "redis_errors", "Redis errors and timeouts" },
     { "redis_down_open", "requests answered DUNNO because Redis was down (fail-open)" },
     { "redis_down_closed", "requests deferred because Redis was down (fail-closed)" },
