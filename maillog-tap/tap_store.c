@@ -251,22 +251,57 @@ static int write_alert(struct tap_store *s, const struct tap_fx *fx, long long n
     return 0;
 }
 
+static int domain_target(const struct tap_store *s, const struct tap_fx *fx, const char *domain, long long now,
+                         struct fx_target *t)
+{
+    long long hour = now / 3600;
+    memset(t, 0, sizeof *t);
+    t->nbase = 2;
+    return rkey_shaping_domain(&s->keys, t->detail, domain, fx->kind, fx->provider, fx->action) < 0 ||
+                   rkey_shaping_domain_index(&s->keys, t->index, domain) < 0 ||
+                   shaping_index_field(t->field, sizeof t->field, fx->action, fx->kind, fx->provider) < 0 ||
+                   rkey_domain_health(&s->keys, t->base[0], domain, fx->provider, hour - 1) < 0 ||
+                   rkey_domain_health(&s->keys, t->base[1], domain, fx->provider, hour) < 0
+               ? -1
+               : 0;
+}
+
+/* The envelope sender's domain of the message that fired fx (pf:q:, field sender_domain) into out. */
+static bool attributed_domain(struct tap_store *s, const struct tap_fx *fx, char *out, size_t outsize)
+{
+    char key[RKEY_MAX];
+    if (fx->queue_id[0] == '\0' || rkey_attribution(&s->keys, key, fx->queue_id, strlen(fx->queue_id)) <= 0)
+        return false;
+    redisReply *r = redis_command(s->redis, "HGET", key, "sender_domain", (char *)NULL);
+    bool ok = r != NULL && r->type == REDIS_REPLY_STRING && r->len > 0 && r->len < outsize;
+    if (ok)
+        copy_str(out, outsize, r->str, r->len);
+    redis_reply_free(r);
+    return ok;
+}
+
+/*
+ * An effect on the domain the reply names (Gmail: "your DKIM domain d"), and,
+ * when the message that fired it went out under another envelope sender's
+ * domain (a bounce subdomain), on that one too: policyd-warmup sees only the
+ * envelope sender, so that is the key it can honour.
+ */
 static int write_domain(struct tap_store *s, const struct tap_fx *fx, long long now)
 {
-    struct fx_target t = { .nbase = 2 };
-    long long hour = now / 3600;
-    if (strcmp(fx->subject, "?") == 0 ||
-        rkey_shaping_domain(&s->keys, t.detail, fx->subject, fx->kind, fx->provider, fx->action) < 0 ||
-        rkey_shaping_domain_index(&s->keys, t.index, fx->subject) < 0 ||
-        shaping_index_field(t.field, sizeof t.field, fx->action, fx->kind, fx->provider) < 0 ||
-        rkey_domain_health(&s->keys, t.base[0], fx->subject, fx->provider, hour - 1) < 0 ||
-        rkey_domain_health(&s->keys, t.base[1], fx->subject, fx->provider, hour) < 0) {
+    struct fx_target t;
+    if (strcmp(fx->subject, "?") == 0 || domain_target(s, fx, fx->subject, now, &t) < 0) {
         log_info("effect %s %s x %s (rule %s): the reply names no domain, not stored", fx->action, fx->kind,
                  fx->provider, fx->rule);
         s->st.dropped++;
         return 0;
     }
-    return write_key(s, &t, fx, fx->subject, now);
+    if (write_key(s, &t, fx, fx->subject, now) < 0)
+        return -1;
+    char envelope[256];
+    if (attributed_domain(s, fx, envelope, sizeof envelope) && strcasecmp(envelope, fx->subject) != 0 &&
+        domain_target(s, fx, envelope, now, &t) == 0)
+        return write_key(s, &t, fx, envelope, now);
+    return 0;
 }
 
 /*

@@ -54,12 +54,14 @@ class Log:
                    "delay=0.4, delays=0.1/0/0.1/0.2, dsn=2.0.0, status=sent (250 2.0.0 OK id=%d)"
                    % (stamp(), ip, 3000 + self.n, self.n, self.n, rcpt, self.n))
 
-    def gmail_deferred(self, ip, rcpt):
+    def gmail_deferred(self, ip, rcpt, reply=None):
         self.n += 1
-        self.write("%s mx1 postfix/smtp-%s/smtp[%d]: %05XB%d: to=<%s>, relay=gmail-smtp-in.l.google.com"
+        qid = "%05XB%d" % (self.n, self.n)
+        self.write("%s mx1 postfix/smtp-%s/smtp[%d]: %s: to=<%s>, relay=gmail-smtp-in.l.google.com"
                    "[142.250.102.27]:25, delay=1, delays=0.4/0.01/0.22/0.37, dsn=4.7.28, status=deferred (host "
                    "gmail-smtp-in.l.google.com[142.250.102.27] said: %s (in reply to end of DATA command))"
-                   % (stamp(), ip, 3000 + self.n, self.n, self.n, rcpt, GMAIL_428 % ip))
+                   % (stamp(), ip, 3000 + self.n, qid, rcpt, reply or GMAIL_428 % ip))
+        return qid
 
     def suspended_repeat(self, rcpt):
         """postfix/error's repeat of a deferral: never one more event."""
@@ -212,3 +214,21 @@ def test_redis_away_the_effects_wait_and_nothing_is_lost(lab, redis_server):
                       {"delivered": 1, "deferred": 3, "rejected": 0}, 5), tap.log()
     time.sleep(0.5)
     assert hour_counts(r, "127.0.0.2", "gmail") == {"delivered": 1, "deferred": 3, "rejected": 0}
+
+
+GMAIL_428_DKIM = ("421-4.7.28 Gmail has detected an unusual rate of unsolicited mail originating from your DKIM "
+                  "domain news.example.org. To protect 421-4.7.28 our users from spam, mail sent from your domain "
+                  "has been temporarily rate limited. 421 4.7.28 - gsmtp")
+
+
+def test_a_dkim_domain_effect_lands_on_the_named_and_the_envelope_domain(lab):
+    pd, r, log, tap = lab
+    for i in range(3):
+        qid = "%05XB%d" % (log.n + 1, log.n + 1)       # the record policyd-warmup writes at END-OF-MESSAGE
+        r.hset("pf:q:{%s}" % qid, mapping={"ip": "127.0.0.2", "pool": "main", "sender_domain": "example.com"})
+        assert log.gmail_deferred("127.0.0.2", "d%d@gmail.com" % i, GMAIL_428_DKIM) == qid
+    named, envelope = ("pf:fxd:{%s}:dkim:gmail:slow" % d for d in ("news.example.org", "example.com"))
+    assert wait_until(lambda: r.exists(named) and r.exists(envelope), 5), tap.log()
+    assert r.hget(named, "rule") == "gmail-rate-dkim" and r.hget(envelope, "rule") == "gmail-rate-dkim"
+    assert r.hget("pf:fxd:{example.com}", "slow|dkim|gmail").split()[-1] == "gmail-rate-dkim"
+    assert not r.exists("pf:fx:{main}:127.0.0.2:gmail:slow")         # the domain, not the IP, is limited
