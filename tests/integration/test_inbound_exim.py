@@ -24,7 +24,8 @@ stranger's local part at the bounce domain is refused at RCPT; an ARF
 complaint to the FBL address suppresses and streams; with Redis stopped,
 bounce-proc exits 75, Exim defers (`==`, bounce-proc's reason in the main
 log, no failure) and keeps the message; a forced delivery after Redis is
-back delivers it and the event is in Redis once.
+back delivers it and the event is in Redis once; a pipe command that dies of
+a signal leaves the bounce frozen in the queue, not failed.
 """
 
 import os
@@ -73,7 +74,8 @@ def smtp_text(msg):
 @pytest.fixture
 def inbound(bin_path, redis_server, lab_dir, monkeypatch):
     """The inbound MX: .submit(sender, rcpt, msg) -> (SMTP replies, queue id
-    or None); .exim(*args) runs exim with the lab's config; .mainlog()."""
+    or None); .exim(*args) runs exim with the lab's config; .mainlog();
+    .configure(path) puts another program in bounce-proc's place."""
     exim = exim_binary()
     work = lab_dir("exim-inbound")
     ent = pwd.getpwnam(PIPE_USER)
@@ -97,24 +99,27 @@ def inbound(bin_path, redis_server, lab_dir, monkeypatch):
         f.write('bounce = { quarantine_dir = "%s"; };\nfbl = { quarantine_dir = "%s"; };\n'
                 % (quarantine, quarantine))
     os.chmod(pfconf, 0o644)
-    sec = snippet_sections([("/usr/local/sbin/bounce-proc", bounce_proc), ("/usr/local/sbin/fbl-proc", fbl_proc),
-                            ("/etc/postflow/postflow.conf", pfconf),
-                            ("user = postflow\n", "user = %s\n" % PIPE_USER),
-                            ("group = postflow\n", "group = %s\n" % ent.pw_name)])
     econf = os.path.join(work, "exim.conf")
-    with open(econf, "w") as f:
-        f.write("\n".join(exim_base(work) + [sec["main"],
-            # what the snippet's header asks of the site: the RCPT ACL accepts the two domains
-            "domainlist local_domains = +postflow_bounce_domains : +postflow_fbl_domains",
-            "acl_smtp_rcpt = acl_check_rcpt",
-            "begin acl",
-            "acl_check_rcpt:",
-            "  accept  domains = +local_domains",
-            "          verify  = recipient",
-            "  deny    message = relay not permitted",
-            "begin routers", sec["routers"],
-            "begin transports", sec["transports"],
-            "begin retry", "*  *  F,1h,1h", ""]))
+
+    def configure(bounce_command):
+        sec = snippet_sections([("/usr/local/sbin/bounce-proc", bounce_command),
+                                ("/usr/local/sbin/fbl-proc", fbl_proc), ("/etc/postflow/postflow.conf", pfconf),
+                                ("user = postflow\n", "user = %s\n" % PIPE_USER),
+                                ("group = postflow\n", "group = %s\n" % ent.pw_name)])
+        with open(econf, "w") as f:
+            f.write("\n".join(exim_base(work) + [sec["main"],
+                # what the snippet's header asks of the site: the RCPT ACL accepts the two domains
+                "domainlist local_domains = +postflow_bounce_domains : +postflow_fbl_domains",
+                "acl_smtp_rcpt = acl_check_rcpt",
+                "begin acl",
+                "acl_check_rcpt:",
+                "  accept  domains = +local_domains",
+                "          verify  = recipient",
+                "  deny    message = relay not permitted",
+                "begin routers", sec["routers"],
+                "begin transports", sec["transports"],
+                "begin retry", "*  *  F,1h,1h", ""]))
+    configure(bounce_proc)
     mainlog = os.path.join(work, "log", "mainlog")
 
     def run_exim(*args, stdin=""):
@@ -138,7 +143,8 @@ def inbound(bin_path, redis_server, lab_dir, monkeypatch):
         except FileNotFoundError:
             return ""
 
-    return types.SimpleNamespace(submit=submit, exim=run_exim, mainlog=read_mainlog,
+    return types.SimpleNamespace(submit=submit, exim=run_exim, mainlog=read_mainlog, configure=configure,
+                                 work=work,
                                  r=redis_server.client(decode_responses=True), raw=redis_server.client(),
                                  quarantine=quarantine)
 
@@ -223,3 +229,21 @@ def test_redis_down_defers_and_a_later_delivery_counts_once(inbound, redis_serve
     assert len(entries) == 1 and entries[0][1]["recipient"] == "gone@gmail.com", entries
     assert r.hget("pf:sup:{gone@gmail.com}", "reason") == "hard"
     assert not any(" ** " in l for l in mine), mine
+
+
+def test_a_crashed_pipe_command_freezes_the_bounce(inbound):
+    # Exim fails a command killed by a signal (Postfix defers); the snippet's
+    # freeze_signal keeps the bounce.  A stand-in takes bounce-proc's place.
+    x = inbound
+    crash = os.path.join(x.work, "bin", "crash")
+    with open(crash, "w") as f:
+        f.write("#!/bin/sh\ncat >/dev/null\nkill -SEGV $$\n")
+    os.chmod(crash, 0o755)
+    x.configure(crash)
+    out, qid = x.submit("", "bounces@" + BOUNCE_DOMAIN, tbp.dsn("gone@gmail.com"))
+    assert qid, out
+    mine = lines_of(x.mainlog(), qid)
+    assert any(" == bounces@%s R=postflow_bounces T=bounceproc defer" % BOUNCE_DOMAIN in l and "signal 11" in l
+               for l in mine), mine
+    assert any(l.endswith(" Frozen") for l in mine) and not any(" ** " in l for l in mine), mine
+    assert x.exim("-bpc").stdout.strip() == "1"
