@@ -10,8 +10,9 @@
 #     Installs everything needed to build, test, fuzz, benchmark and demo
 #     postflow: compilers, the C libraries, redis-server, Postfix, the Python
 #     test tools, the independent DKIM verifiers and Chromium (the browser
-#     test of `warmupctl report`).  Idempotent and
-#     non-interactive (root, no tty, no stdin: fine for CI):
+#     test of `warmupctl report`), and unpacks Exim 4.96 for the Exim tests
+#     (below).  Idempotent and non-interactive (root, no tty, no stdin: fine
+#     for CI):
 #
 #     * fast path: if dpkg-query reports every package installed, it does
 #       nothing (no apt-get update) and exits 0;
@@ -21,11 +22,18 @@
 #       answers 101 is put in place for the install and removed afterwards
 #       only if this script created it;
 #     * apt waits for a dpkg lock held by someone else (DPkg::Lock::Timeout)
-#       and the whole step is retried a few times.
+#       and the whole step is retried a few times;
+#     * Exim: exim4-daemon-light conflicts with postfix as a package, so it
+#       is fetched with `apt-get download` and unpacked with `dpkg-deb -x`
+#       into $EXIM_CACHE/root (the tests run $EXIM_CACHE/root/usr/sbin/exim4;
+#       its libraries are the last line of the package list), and the user
+#       Debian-exim, compiled into Debian's binary, is created.  Skipped
+#       when the binary is there and the user exists.
 #
 # EXIT STATUS
-#     0 all packages installed; 1 installation failed; 77 not root and sudo
-#     unavailable (the missing packages are listed).
+#     0 all packages installed and Exim unpacked; 1 installation or the Exim
+#     download failed; 77 not root and sudo unavailable (what is missing is
+#     listed).
 
 set -eu
 
@@ -38,9 +46,12 @@ libmail-dkim-perl opendkim opendkim-tools miltertest swaks postfwd libsisimai-pe
 procps iproute2 strace shellcheck chromium
 libidn12 libgnutls-dane0 libnsl2 libdb5.3 libpcre2-8-0
 "
-# The last line: libraries of exim4-daemon-light, which the Exim tests
-# unpack with `apt-get download` + `dpkg-deb -x` (Exim conflicts with
+# The last line: libraries of exim4-daemon-light, which this script
+# unpacks with `apt-get download` + `dpkg-deb -x` (Exim conflicts with
 # Postfix as a package; see docs/testing.md).
+# The directory the Exim tests take the binary from (test_policy_exim.py: CACHE).
+EXIM_CACHE=/tmp/postflow-exim-cache
+EXIM_BIN=$EXIM_CACHE/root/usr/sbin/exim4
 
 # Unquoted $PACKAGES on purpose: the list is split into words.
 # shellcheck disable=SC2086
@@ -48,6 +59,42 @@ if [ "${1:-}" = "--list" ]; then
     echo $PACKAGES
     exit 0
 fi
+
+exim_ready() {
+    [ -x "$EXIM_BIN" ] && getent passwd Debian-exim >/dev/null 2>&1
+}
+
+# Fetches and unpacks exim4-daemon-light into $EXIM_CACHE/root, creates
+# Debian-exim.  Returns 1, with the reason on stderr, when it cannot.
+exim_unpack() {
+    if [ ! -x "$EXIM_BIN" ]; then
+        $SUDO mkdir -p "$EXIM_CACHE"
+        $SUDO chmod 755 "$EXIM_CACHE"
+        # apt-get download needs the package lists: update once when it fails without them.
+        # Its output (a warning about _apt's sandbox, as root) is shown only on failure.
+        if ! out=$(cd "$EXIM_CACHE" && $SUDO apt-get -q download exim4-daemon-light 2>&1 </dev/null); then
+            $SUDO apt-get -q -o DPkg::Lock::Timeout=300 update </dev/null >/dev/null 2>&1 || true
+            if ! out=$(cd "$EXIM_CACHE" && $SUDO apt-get -q download exim4-daemon-light 2>&1 </dev/null); then
+                printf '%s\n' "$out" | tail -n 3 >&2
+                echo "deps: apt-get download exim4-daemon-light failed (no package source?)" >&2
+                return 1
+            fi
+        fi
+        deb=""
+        for f in "$EXIM_CACHE"/exim4-daemon-light_*.deb; do
+            [ -e "$f" ] && deb=$f      # the glob sorts by name: the last is the newest version
+        done
+        if [ -z "$deb" ] || ! $SUDO dpkg-deb -x "$deb" "$EXIM_CACHE/root"; then
+            echo "deps: cannot unpack exim4-daemon-light from $EXIM_CACHE" >&2
+            return 1
+        fi
+        echo "deps: unpacked $(basename "$deb") into $EXIM_CACHE/root"
+    fi
+    if ! getent passwd Debian-exim >/dev/null 2>&1; then
+        $SUDO useradd -r -U -M -d /nonexistent -s /usr/sbin/nologin Debian-exim || return 1
+        echo "deps: created user Debian-exim (compiled into Debian's exim4)"
+    fi
+}
 
 missing=""
 for p in $PACKAGES; do
@@ -57,21 +104,28 @@ done
 
 # shellcheck disable=SC2086
 count=$(echo $PACKAGES | wc -w)
-if [ -z "$missing" ]; then
-    echo "deps: all $count packages already installed"
+if [ -z "$missing" ] && exim_ready; then
+    echo "deps: all $count packages already installed, Exim unpacked in $EXIM_CACHE"
     exit 0
 fi
-echo "deps: missing:$missing"
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
     if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
         SUDO="sudo -n"
     else
+        exim_ready || missing="$missing (and Exim in $EXIM_CACHE)"
         echo "deps: must run as root (or with password-less sudo) to install:$missing" >&2
         exit 77
     fi
 fi
+
+if [ -z "$missing" ]; then
+    echo "deps: all $count packages already installed"
+    exim_unpack || exit 1
+    exit 0
+fi
+echo "deps: missing:$missing"
 
 export DEBIAN_FRONTEND=noninteractive
 POLICY_RC=/usr/sbin/policy-rc.d
@@ -123,3 +177,4 @@ if [ -n "$still" ]; then
     exit 1
 fi
 echo "deps: installed:$missing"
+exim_unpack || exit 1

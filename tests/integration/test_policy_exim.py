@@ -1,9 +1,10 @@
 """test_policy_exim - the same daemon behind Exim's ACLs (exim -bh).
 
-Exim and Postfix conflict as packages, so Exim's binary is downloaded with
-`apt-get download exim4-daemon-light` and unpacked into a cache directory
-(mta-lab-notes.md, section 3); the test is skipped, with the reason, only
-when that is impossible (no package source).  The ACLs come verbatim from
+Exim and Postfix conflict as packages, so `make deps` downloads Exim's
+binary with `apt-get download exim4-daemon-light` and unpacks it into a
+cache directory (scripts/install-deps.sh); exim_binary() tries the same
+itself when it is not there, and fails the test with the reason (never
+skips) when it still is not.  The ACLs come verbatim from
 conf/exim-policy.snippet, so the shipped snippet is what is tested; only the
 daemon's address is replaced, and one logwrite is added at the end of the
 DATA ACL: it expands the snippet's remote_smtp `interface` option (the
@@ -36,29 +37,67 @@ CACHE = "/tmp/postflow-exim-cache"
 SNIPPET = os.path.join(os.path.dirname(__file__), "..", "..", "conf", "exim-policy.snippet")
 
 
-def exim_binary():
-    exim = os.path.join(CACHE, "root", "usr", "sbin", "exim4")
-    if not os.path.exists(exim):
+def _unpack_exim():
+    """Download and unpack exim4-daemon-light into CACHE/root, as `make deps`
+    does (for a checkout whose last `make deps` predates that step).
+    Returns why it failed, or None."""
+    try:
         os.makedirs(CACHE, exist_ok=True)
         os.chmod(CACHE, 0o755)
         res = subprocess.run(["apt-get", "download", "exim4-daemon-light"], cwd=CACHE,
                              capture_output=True, text=True, timeout=120)
-        debs = glob.glob(os.path.join(CACHE, "exim4-daemon-light_*.deb"))
+        debs = sorted(glob.glob(os.path.join(CACHE, "exim4-daemon-light_*.deb")))
         if not debs:
-            pytest.skip("cannot download exim4-daemon-light: " + res.stderr.strip()[-300:])
-        subprocess.run(["dpkg-deb", "-x", debs[0], os.path.join(CACHE, "root")], check=True)
+            return "apt-get download exim4-daemon-light: " + (res.stderr.strip()[-300:] or "no package")
+        res = subprocess.run(["dpkg-deb", "-x", debs[-1], os.path.join(CACHE, "root")], capture_output=True,
+                             text=True, timeout=120)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return str(exc)
+    return None if res.returncode == 0 else "dpkg-deb -x %s: %s" % (debs[-1], res.stderr.strip()[-300:])
+
+
+def exim_binary():
+    """The unpacked Exim 4.96.  Never skips: what is missing fails the test,
+    saying why and that `make deps` (scripts/install-deps.sh) provides it."""
+    exim = os.path.join(CACHE, "root", "usr", "sbin", "exim4")
+    if not os.path.exists(exim):
+        why = _unpack_exim()
+        if not os.path.exists(exim):
+            pytest.fail("Exim is not unpacked in %s (%s): run `make deps`" % (CACHE, why or "no exim4 in the package"),
+                        pytrace=False)
     try:
         pwd.getpwnam("Debian-exim")       # compiled into Debian's binary
     except KeyError:
         if os.geteuid() != 0:
-            pytest.skip("user Debian-exim is missing and we are not root")
+            pytest.fail("user Debian-exim is missing and we are not root: run `make deps` as root", pytrace=False)
         subprocess.run(["useradd", "-r", "-U", "-M", "-d", "/nonexistent", "-s", "/usr/sbin/nologin",
                         "Debian-exim"], check=True)
     missing = [l for l in subprocess.run(["ldd", exim], capture_output=True, text=True).stdout.splitlines()
                if "not found" in l]
     if missing:
-        pytest.skip("exim needs libraries that are not installed (apt-get install libidn12): %s" % missing)
+        pytest.fail("exim needs libraries that are not installed: %s: run `make deps`" % missing, pytrace=False)
     return exim
+
+
+def exim_base(workdir):
+    """The main-section lines every lab exim.conf starts with (binary, spool
+    and log in WORKDIR, no lookups, no environment); creates the spool and
+    log directories, owned by Exim's user."""
+    spool = os.path.join(workdir, "spool")
+    os.makedirs(os.path.join(workdir, "log"), exist_ok=True)
+    os.makedirs(spool, exist_ok=True)
+    ent = pwd.getpwnam("Debian-exim")       # Exim receives the message and logs as this user
+    for d in (spool, os.path.join(workdir, "log")):
+        os.chown(d, ent.pw_uid, ent.pw_gid)
+    return [
+        "exim_path = %s" % os.path.join(CACHE, "root", "usr", "sbin", "exim4"),
+        "spool_directory = %s" % spool,
+        "log_file_path = %s/log/%%slog" % workdir,
+        "primary_hostname = mta.lab.test",
+        "host_lookup =",
+        "rfc1413_hosts =",
+        "keep_environment =",
+    ]
 
 
 INTERFACE_LOG = "pf test: transport interface=<%s>"
@@ -114,22 +153,8 @@ def exim_config(workdir, policy_port, extra=()):
         "conf/exim-policy.snippet: acl_check_data is no longer the last ACL, ending with accept"
     logwrite = "\n  warn    logwrite = " + INTERFACE_LOG % interface
     acls = head + sep + body + logwrite + accept + rest
-    spool = os.path.join(workdir, "spool")
-    os.makedirs(os.path.join(workdir, "log"), exist_ok=True)
-    os.makedirs(spool, exist_ok=True)
-    ent = pwd.getpwnam("Debian-exim")       # Exim receives the message and logs as this user
-    for d in (spool, os.path.join(workdir, "log")):
-        os.chown(d, ent.pw_uid, ent.pw_gid)
-    main = "\n".join([
-        "exim_path = %s" % os.path.join(CACHE, "root", "usr", "sbin", "exim4"),
-        "spool_directory = %s" % spool,
-        "log_file_path = %s/log/%%slog" % workdir,
-        "primary_hostname = mta.lab.test",
-        "hostlist relay_from_hosts = 127.0.0.1",
-        "host_lookup =",
-        "rfc1413_hosts =",
-        "keep_environment =",
-    ] + snippet_main() + ["", "begin acl"])
+    main = "\n".join(exim_base(workdir) + ["hostlist relay_from_hosts = 127.0.0.1"] + snippet_main()
+                     + ["", "begin acl"])
     path = os.path.join(workdir, "exim.conf")
     with open(path, "w") as f:
         f.write(main + "\n" + acls + "\n".join(extra) + "\n")
