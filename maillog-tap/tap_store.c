@@ -17,7 +17,9 @@
 #define REFRESH_MISS     5       /* at least this long between reads caused by an unknown IP */
 #define ALERTS_MAXLEN    "10000" /* the same cap bounce-proc uses */
 
-#define BASE_KEYS_MAX 64         /* base counters per effect: 2 hours x 32 IPs of one netblock */
+/* Base counters per effect: 2 hours x 22 IPs of one netblock.  redis_eval
+ * takes at most 64 keys + arguments: 2 keys + 44 base keys + 17 arguments. */
+#define BASE_KEYS_MAX 44
 
 /* Keys per counter call: redis_eval takes at most 64 keys + arguments, and
  * each key brings 3 arguments; a row may need a key in each of a few pools. */
