@@ -352,7 +352,9 @@ def main():
         ours = next((kv for kv in tr if kv.get("prog") == "maillog-tap" and kv.get("format") == "bsd"), {})
         peer = next((kv for kv in tr if kv.get("prog") == "pflogsumm"), {})
         if ours and peer:
-            w(f"\nmaillog-tap / pflogsumm on the same file: **{ratio(ours.get('rate'), peer.get('rate'))}** (lines/s); "
+            cpu_ratio = ratio(num(peer.get("cpu_s")), num(ours.get("cpu_s")))
+            w(f"\nmaillog-tap / pflogsumm on the same file: **{ratio(ours.get('rate'), peer.get('rate'))}** (lines/s), "
+              f"{cpu_ratio} per CPU second; "
               f"pflogsumm counted {fmt(peer.get('delivered'))} delivered, {fmt(peer.get('deferrals'))} deferrals "
               f"(the error(8) repeats included), {fmt(peer.get('bounced'))} bounced.")
     mem = [kv for k, kv in recs if k == "tapmem"]
