@@ -6,8 +6,9 @@
 #	POSTFLOW_BIN=DIR [QUICK=1] sh bench/run.sh
 #
 # DESCRIPTION
-#	Runs every benchmark of issues 3 (milter-dkim) and 4 (policyd-warmup)
-#	in one go on this machine, with the peers measured in the same run:
+#	Runs every benchmark of issues 3 (milter-dkim), 4 (policyd-warmup),
+#	8 and 9 (bounce-proc, fbl-proc) and 10 (maillog-tap) in one go on this
+#	machine, with the peers measured in the same run:
 #	  1. openssl speed -multi 2 rsa2048 ed25519 (the signing ceiling);
 #	  2. milter_load (bench/milter_load.c) against Debian's OpenDKIM and
 #	     milter-dkim: RSA-2048 and Ed25519 (the same keys for both), 2 KB
@@ -27,7 +28,14 @@
 #	  5. bounce-proc and fbl-proc (bench/inbound_bench.py) against Sisimai
 #	     (bench/sisimai_batch.pl, Debian's libsisimai-perl) on the corpora in
 #	     tests/corpus: batch messages/s on one core, one pipe invocation
-#	     with a real Redis (p50/p99), peak RSS on hostile sizes.
+#	     with a real Redis (p50/p99), peak RSS on hostile sizes;
+#	  6. maillog-tap (bench/tap_bench.py) against pflogsumm on a synthetic
+#	     Postfix log of a busy relay (per-IP transports, providers' real
+#	     replies): replay lines/s on one core, peak RSS at 1M and 10M lines,
+#	     and in daemon mode with a real Redis, the time from a Gmail
+#	     421-4.7.28 burst's last line to its suspend effect (p50/p99/max)
+#	     while the log grows by 1,000 lines/s; the outcome counters must
+#	     add up to the outcome lines written.
 #	The load generators are compiled here into build/bench/.  A program of
 #	ours missing from POSTFLOW_BIN (default ./bin) is reported "not built".
 #	The report (ratios ours/peer) is printed and written to
@@ -35,12 +43,15 @@
 #
 #	Speed is never pass/fail.  Correctness is: a signer run in which a
 #	message was left unsigned or failed, a signature dkimpy rejects, a
-#	policy request without a well-formed reply, or Postfix not delivering
-#	every message makes the script exit 1 (after writing the report).
+#	policy request without a well-formed reply, Postfix not delivering
+#	every message, a maillog-tap replay not reading every line, or its
+#	daemon missing an effect or miscounting outcomes makes the script
+#	exit 1 (after writing the report).
 #
 # ENVIRONMENT
 #	POSTFLOW_BIN  directory of our binaries (default ./bin)
-#	QUICK=1       shorter runs (about 2 minutes instead of about 6)
+#	QUICK=1       shorter runs (about 2 minutes instead of about 6, plus
+#	              about 1 instead of 4 for maillog-tap)
 #	BENCH_DIR     private work directory (default /run/postflow-bench/PID);
 #	              must not be under a world-writable directory (OpenDKIM
 #	              refuses its config and keys there)
@@ -396,6 +407,10 @@ fi
 # ---- 5. bounce-proc and fbl-proc against Sisimai ------------------------------
 log "bounce-proc, fbl-proc and Sisimai: batch on one core, pipe invocations, memory"
 $PY "$ROOT/bench/inbound_bench.py" "$BIN" "$W/inbound" "$QUICK" >> "$RESULTS" || fail "inbound_bench.py failed"
+
+# ---- 6. maillog-tap against pflogsumm ---------------------------------------------
+log "maillog-tap and pflogsumm: replay on one core, memory at 1x and 10x, daemon effect latency"
+$PY "$ROOT/bench/tap_bench.py" "$BIN" "$W/tap" "$QUICK" >> "$RESULTS" || fail "tap_bench.py failed"
 
 # ---- report -------------------------------------------------------------------
 $PY "$ROOT/bench/report.py" "$RESULTS" > "$OUT/report.md" || FAILED=1

@@ -136,6 +136,8 @@ int main(int argc, char **argv)
     char err[512] = "";
     struct tap_rules *rules = tap_rules_load_file(o.rules, err, sizeof(err));
     struct reply_rules *classifier = reply_rules_default(err, sizeof(err));
+    if (classifier != NULL)
+        reply_rules_jit(classifier);   /* a replay classifies thousands of replies: worth compiling */
     struct tap_provider *tp = tap_provider_new(err, sizeof(err));
     int rc = PF_EXIT_OK;
     if (rules == NULL || classifier == NULL || tp == NULL) {

@@ -125,6 +125,8 @@ static int run(const struct tap_daemon_opts *o, struct tap_daemon_conf *c, struc
     }
     struct tap_rules *rules = tap_rules_load_file(c->rules_file, err, sizeof err);
     struct reply_rules *classifier = rules ? reply_rules_default(err, sizeof err) : NULL;
+    if (classifier != NULL)
+        reply_rules_jit(classifier);   /* a long-running follower: worth compiling */
     struct tap_provider *tp = classifier ? tap_provider_new(err, sizeof err) : NULL;
     if (gethostname(node, sizeof node - 1) != 0)
         snprintf(node, sizeof node, "unknown");

@@ -17,10 +17,14 @@
 #define REFRESH_MISS     1       /* at least this long between reads caused by an unknown IP */
 #define ALERTS_MAXLEN    "10000" /* the same cap bounce-proc uses */
 
-#define BASE_KEYS_MAX 40         /* base counters per effect: 2 hours x 20 IPs of one netblock (2 + 40 keys
-                                    + 17 arguments stay within redis_eval's 64) */
+/* Base counters per effect: 2 hours x 22 IPs of one netblock.  redis_eval
+ * takes at most 64 keys + arguments: 2 keys + 44 base keys + 17 arguments. */
+#define BASE_KEYS_MAX 44
 
-#define COUNT_KEYS_MAX 512
+/* Keys per counter call: redis_eval takes at most 64 keys + arguments, and
+ * each key brings 3 arguments; a row may need a key in each of a few pools. */
+#define COUNT_KEYS_MAX 16
+#define COUNT_ROW_KEYS 4
 #define HEALTH_TTL "691200"      /* 8 days, as policyd-warmup keeps pf:hl: */
 
 /* KEYS health keys; ARGV per key: delivered, deferred, rejected. */
@@ -481,7 +485,7 @@ int tap_store_counts(struct tap_store *s, struct tap_counts *c, long long now)
         call.n = 0;
         size_t upto = done;
         long long outcomes = 0;
-        for (; upto < c->n && call.n + 64 <= COUNT_KEYS_MAX; upto++) {
+        for (; upto < c->n && call.n + COUNT_ROW_KEYS <= COUNT_KEYS_MAX; upto++) {
             const struct tap_count_row *row = &c->rows[upto];
             long long total = row->n[0] + row->n[1] + row->n[2];
             if (row_keys(s, row, &call) > 0)
