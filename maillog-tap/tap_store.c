@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "log.h"
 #include "shaping.h"
@@ -14,7 +15,8 @@
 
 #define POOL_IPS_MAX     4096
 #define REFRESH_EVERY    30      /* seconds between registry reads */
-#define REFRESH_MISS     1       /* at least this long between reads caused by an unknown IP */
+#define MISS_RETRY_MS    300     /* at least this long between reads caused by an unknown IP */
+#define MISS_GRACE_MS    2000    /* an unknown IP is settled by a read this long after its first miss */
 #define ALERTS_MAXLEN    "10000" /* the same cap bounce-proc uses */
 
 /* Base counters per effect: 2 hours x 22 IPs of one netblock.  redis_eval
@@ -58,8 +60,15 @@ struct qid_ip {
 /* An IP or label the registry did not have, and when it was first missed. */
 struct miss {
     char      subject[64];
-    long long since;
+    long long since;        /* monotonic ms */
 };
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 struct tap_store {
     struct miss           *miss;        /* MISS_MAX */
@@ -74,6 +83,7 @@ struct tap_store {
     size_t                 nips;
     long long              refreshed;   /* wall time of the last good read, 0 never */
     long long              tried;       /* wall time of the last attempt */
+    long long              refreshed_ms, tried_ms;   /* the same on the monotonic clock, ms */
     struct tap_store_stats st;
 };
 
@@ -148,6 +158,7 @@ static int refresh(struct tap_store *s, long long now)
 {
     char key[RKEY_MAX];
     s->tried = now;
+    s->tried_ms = mono_ms();
     rkey_pools(&s->keys, key);
     redisReply *r = redis_command(s->redis, "SMEMBERS", key, (char *)NULL);
     if (r == NULL)
@@ -166,6 +177,7 @@ static int refresh(struct tap_store *s, long long now)
         return -1;
     s->nips = n;
     s->refreshed = now;
+    s->refreshed_ms = s->tried_ms;
     return 0;
 }
 
@@ -313,7 +325,8 @@ static int write_domain(struct tap_store *s, const struct tap_fx *fx, long long 
  * that is settled (the registry was read again after the first miss: the
  * IP is in no pool), 1 when the caller must wait: a policy daemon that just
  * started registers its pools on its first tick, so the registry is read
- * again (at most once per REFRESH_MISS) before anything is dropped.
+ * again (every MISS_RETRY_MS) until a read MISS_GRACE_MS after the first
+ * miss still lacks it; only then is anything dropped.
  */
 static int unknown_subject(struct tap_store *s, const char *subject, long long now)
 {
@@ -324,12 +337,12 @@ static int unknown_subject(struct tap_store *s, const char *subject, long long n
         if (s->nmiss == MISS_MAX)
             s->nmiss = i = 0;                  /* forget them all: each is looked up once more */
         copy_str(s->miss[i].subject, sizeof s->miss[i].subject, subject, strlen(subject));
-        s->miss[i].since = now;
+        s->miss[i].since = mono_ms();
         s->nmiss++;
     }
-    if (s->refreshed > s->miss[i].since)
+    if (s->refreshed_ms >= s->miss[i].since + MISS_GRACE_MS)
         return 0;
-    if (now - s->tried >= REFRESH_MISS && refresh(s, now) < 0)
+    if (mono_ms() - s->tried_ms >= MISS_RETRY_MS && refresh(s, now) < 0)
         s->st.failures++;
     return 1;
 }
@@ -485,6 +498,7 @@ int tap_store_counts(struct tap_store *s, struct tap_counts *c, long long now)
         call.n = 0;
         size_t upto = done;
         long long outcomes = 0;
+        bool waiting = false;
         for (; upto < c->n && call.n + COUNT_ROW_KEYS <= COUNT_KEYS_MAX; upto++) {
             const struct tap_count_row *row = &c->rows[upto];
             long long total = row->n[0] + row->n[1] + row->n[2];
@@ -492,10 +506,11 @@ int tap_store_counts(struct tap_store *s, struct tap_counts *c, long long now)
                 outcomes += total;
             else if (unknown_subject(s, row->ip[0] ? row->ip : row->transport, now) == 0)
                 s->st.unpooled += total;
-            else
-                break;                       /* wait for the registry (unknown_subject) */
+            else {
+                waiting = true;              /* wait for the registry (unknown_subject) */
+                break;
+            }
         }
-        bool waiting = upto < c->n && call.n + 64 <= COUNT_KEYS_MAX;
         if (call.n > 0 && send_counts(s, &call) < 0) {
             tap_counts_drop_first(c, done);     /* the rows written are gone; the rest waits */
             return -1;

@@ -19,7 +19,7 @@
  *	first Redis failure, leaving the rest queued (the connection's backoff
  *	makes a dead Redis cost nothing per call).  An IP the registry does
  *	not have waits (drain returns 1) until the registry was read again after
- *	that IP was first missed (at most REFRESH_MISS, 1 s, later): a policy
+ *	that IP was first missed, 2 s at most: a policy
  *	daemon that just started registers its pools on its first tick.  An IP
  *	settled as unpooled is remembered, so its later outcomes cost no wait.
  *	Records Redis can never take are dropped and counted: an IP in no pool

@@ -232,3 +232,31 @@ def test_a_dkim_domain_effect_lands_on_the_named_and_the_envelope_domain(lab):
     assert r.hget(named, "rule") == "gmail-rate-dkim" and r.hget(envelope, "rule") == "gmail-rate-dkim"
     assert r.hget("pf:fxd:{example.com}", "slow|dkim|gmail").split()[-1] == "gmail-rate-dkim"
     assert not r.exists("pf:fx:{main}:127.0.0.2:gmail:slow")         # the domain, not the IP, is limited
+
+
+def test_a_pool_registered_after_the_lines_still_gets_them_and_unpooled_ips_do_not_block(
+        redis_server, lab_dir, bin_path):
+    # No policyd-warmup yet: the registry is empty when the first lines are read.  The follower must
+    # wait for one more read of it (the daemon registers on its first tick), not drop those lines nor
+    # spin; the lines of an IP that stays in no pool are dropped after that look, and nothing waits on them.
+    workdir = lab_dir("tapd-late")
+    r = redis_server.client(decode_responses=True)
+    log = Log(os.path.join(workdir, "maillog"))
+    tap = Tap(bin_path, workdir, redis_server.redis_conf(), log.path).start()
+    try:
+        for i in range(3):
+            log.sent("127.0.0.9", "late%d@yahoo.com" % i)
+        log.sent("127.0.0.99", "nobody@yahoo.com")
+        log.sent("127.0.0.99", "nobody2@yahoo.com")
+        time.sleep(0.3)
+        r.sadd("pf:pools", "late")
+        r.hset("pf:pool:{late}", "127.0.0.9", "smtp-127.0.0.9")
+        assert wait_until(lambda: sum(int(r.hget(k, "delivered") or 0)
+                                      for k in r.keys("pf:hl:{late}:127.0.0.9:yahoo:*")) == 3, 5), tap.log()
+        log.sent("127.0.0.9", "late3@yahoo.com")       # the follower is not stuck on the unpooled IP
+        assert wait_until(lambda: sum(int(r.hget(k, "delivered") or 0)
+                                      for k in r.keys("pf:hl:{late}:127.0.0.9:yahoo:*")) == 4, 5), tap.log()
+        assert not r.keys("pf:hl:*127.0.0.99*")
+    finally:
+        tap.stop()
+    assert "4 outcomes counted, 2 of IPs in no pool" in tap.log(), tap.log()
