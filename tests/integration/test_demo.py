@@ -68,6 +68,8 @@ def test_the_demo_plays_every_step_checked_and_leaves_nothing_running(bin_path):
         assert "verified=0" in out and re.search(r"paused 127\.0\.0\.2: complaints .* over the limit", out), out
         # 6: warmupctl's own table
         assert re.search(r"^ +demo +127\.0\.0\.2 .* paused$", out, re.M), out
+        assert re.search(r"warmupctl report --html \S+/report\.html: one self-contained page, \d+ KB, "
+                         r"([2-9]|\d\d+) charts", out), out
         assert "no process left behind" in out and out.rstrip().endswith(".")
         assert not processes_under(workdir)
     finally:

@@ -35,7 +35,8 @@ DESCRIPTION
          fbl-proc suppresses the complainers and counts the complaints; the
          complaint rate of 127.0.0.2 crosses its threshold and the complaint
          watch pauses it; a forged complaint changes nothing;
-      6. `warmupctl status` and `warmupctl suppress list` show the result.
+      6. `warmupctl status` and `warmupctl suppress list` show the result,
+         `warmupctl report --html` writes the page (DIR/report.html).
 
     Without --keep everything is stopped and the lab's leftover check must
     find nothing; the logs stay in the lab directory (printed at the end).
@@ -299,12 +300,23 @@ class Scenario:
             check(addr in sl.stdout, "warmupctl suppress list does not name %s" % addr)
         check("bob@outlook.com" not in sl.stdout, "bob@outlook.com is suppressed (the forged complaint)")
         ok("127.0.0.2 paused, 127.0.0.3 warm; carol (hard), alice and dave (complaint) suppressed")
+        page = os.path.join(self.d.workdir, "report.html")
+        rep = self.d.warmupctl("report", "--html", page)
+        check(rep.returncode == 0, "warmupctl report --html exited %d: %s" % (rep.returncode, rep.stderr.strip()))
+        with open(page, errors="replace") as f:
+            html = f.read()
+        check(all(ip in html for ip in (ds.WARMING_IP, ds.WARM_IP)) and html.count("<svg") >= 2
+              and "<script" not in html,
+              "%s should name both IPs with an inline SVG chart each and no script" % page)
+        ok("$ warmupctl report --html %s: one self-contained page, %d KB, %d charts"
+           % (page, (len(html) + 1023) // 1024, html.count("<svg")))
 
 
 # ---- the run ------------------------------------------------------------------------------------
 def where(d, workdir):
     info("\nLogs and data in %s:" % workdir, indent=0)
-    info("maillog (Postfix), milter-dkim.log, policyd-warmup.log, redis.log, smtp-sink.log,")
+    info("maillog (Postfix), milter-dkim.log, policyd-warmup.log, maillog-tap.log, redis.log, smtp-sink.log,")
+    info("report.html (warmupctl report --html: open it in a browser),")
     info("sink/ (each message as the Internet got it), bin/postflow.conf (the configuration)")
 
 
