@@ -10,7 +10,9 @@
  *	health key (pf:hl:, fields delivered, deferred, rejected) in one
  *	atomic call and then empties the table: those are the denominators
  *	and numerators of the deferral and rejection rates `warmupctl status`
- *	shows, next to the `sent` policyd-warmup counts at END-OF-MESSAGE.
+ *	shows, next to the `sent` policyd-warmup counts at END-OF-MESSAGE.  A
+ *	domain row counts the same outcomes per envelope sender's domain x
+ *	provider x hour (the sender-domain health key pf:dh:).
  *
  *	Rows are found by hash, so a replay from the start of a large log
  *	(many hours x IPs x providers in one poll) stays linear.
@@ -32,6 +34,7 @@
 enum tap_count_field { TAP_COUNT_DELIVERED, TAP_COUNT_DEFERRED, TAP_COUNT_REJECTED, TAP_COUNT_FIELDS };
 
 struct tap_count_row {
+    char      domain[256];     /* a sender-domain row (pf:dh:): the domain; "" for an IP row */
     char      ip[64];          /* "" when the log names no IP */
     char      transport[64];
     char      provider[32];
@@ -56,6 +59,10 @@ void tap_counts_drop_first(struct tap_counts *c, size_t k);
 
 /* One outcome of ev (status sent, deferred or bounced; others are ignored). */
 void tap_counts_add(struct tap_counts *c, const struct tap_event *ev, const char *provider);
+
+/* The same outcome once more, for the envelope sender's domain of its message (pf:dh:). */
+void tap_counts_add_domain(struct tap_counts *c, const struct tap_event *ev, const char *provider,
+                           const char *domain);
 
 /* The field name of f in the health key: "delivered" | "deferred" | "rejected". */
 const char *tap_counts_field_name(enum tap_count_field f);

@@ -61,8 +61,12 @@ static void on_effect(void *ctx, const struct tap_event *ev, const struct tap_ve
 static void on_outcome(void *ctx, const struct tap_event *ev, const struct tap_verdict *v)
 {
     struct daemon *d = ctx;
-    if (ev->status == TAP_STATUS_SENT || ev->remote_reply)
-        tap_counts_add(&d->counts, ev, v->provider);
+    if (ev->status != TAP_STATUS_SENT && !ev->remote_reply)
+        return;
+    tap_counts_add(&d->counts, ev, v->provider);
+    if (ev->queue_id.p != NULL)   /* per sender domain x provider too, from the attribution record */
+        tap_counts_add_domain(&d->counts, ev, v->provider,
+                              tap_store_attributed_domain(d->store, ev->queue_id.p, ev->queue_id.n));
 }
 
 static bool resolve_ip(void *ctx, const struct tap_event *ev, char *ip, size_t ipsize)

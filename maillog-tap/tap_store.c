@@ -53,6 +53,7 @@ struct pool_ip {
 struct qid_ip {
     char qid[64];
     char ip[64];            /* "" : the record has none */
+    char domain[256];       /* its sender_domain, "" none */
 };
 
 #define MISS_MAX 1024
@@ -453,6 +454,14 @@ static int refresh_if_old(struct tap_store *s, long long now)
 static size_t row_keys(const struct tap_store *s, const struct tap_count_row *row, struct count_call *call)
 {
     size_t added = 0;
+    if (row->domain[0] != '\0') {          /* a sender-domain row: its pf:dh: key, no registry */
+        if (rkey_domain_health(&s->keys, call->keys[call->n], row->domain, row->provider, row->hour) <= 0)
+            return 0;
+        for (int f = 0; f < TAP_COUNT_FIELDS; f++)
+            snprintf(call->args[call->n * 3 + f], sizeof call->args[0], "%lld", row->n[f]);
+        call->n++;
+        return 1;
+    }
     for (size_t i = 0; i < s->nips && call->n < COUNT_KEYS_MAX; i++) {
         const struct pool_ip *e = &s->ips[i];
         bool same = row->ip[0] != '\0' ? strcasecmp(e->ip, row->ip) == 0 : strcmp(e->transport, row->transport) == 0;
@@ -503,7 +512,9 @@ int tap_store_counts(struct tap_store *s, struct tap_counts *c, long long now)
             const struct tap_count_row *row = &c->rows[upto];
             long long total = row->n[0] + row->n[1] + row->n[2];
             if (row_keys(s, row, &call) > 0)
-                outcomes += total;
+                outcomes += row->domain[0] ? 0 : total;
+            else if (row->domain[0] != '\0')
+                continue;                    /* a domain unfit for a key: not counted */
             else if (unknown_subject(s, row->ip[0] ? row->ip : row->transport, now) == 0)
                 s->st.unpooled += total;
             else {
@@ -528,28 +539,47 @@ int tap_store_counts(struct tap_store *s, struct tap_counts *c, long long now)
 
 /* ---- attribution ----------------------------------------------------------- */
 
-bool tap_store_attributed_ip(struct tap_store *s, const char *qid, size_t n, char *ip, size_t ipsize)
+/* The cached attribution record of queue id qid[0..n), read when not cached; NULL: Redis down or no key. */
+static const struct qid_ip *attribution(struct tap_store *s, const char *qid, size_t n)
 {
     char key[RKEY_MAX];
     if (n == 0 || n >= sizeof s->qcache[0].qid || rkey_attribution(&s->keys, key, qid, n) <= 0)
-        return false;
+        return NULL;
     unsigned h = 2166136261u;
     for (size_t i = 0; i < n; i++)
         h = (h ^ (unsigned char)qid[i]) * 16777619u;
     struct qid_ip *e = &s->qcache[h % QID_CACHE];
     if (strlen(e->qid) != n || memcmp(e->qid, qid, n) != 0) {
-        redisReply *r = redis_command(s->redis, "HGET", key, "ip", (char *)NULL);
+        redisReply *r = redis_command(s->redis, "HMGET", key, "ip", "sender_domain", (char *)NULL);
         if (r == NULL)
-            return false;                       /* Redis down: unknown, not cached */
+            return NULL;                        /* Redis down: unknown, not cached */
         memcpy(e->qid, qid, n);
         e->qid[n] = '\0';
-        copy_str(e->ip, sizeof e->ip, r->type == REDIS_REPLY_STRING ? r->str : "",
-                 r->type == REDIS_REPLY_STRING ? r->len : 0);
+        e->ip[0] = e->domain[0] = '\0';
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+            const redisReply *ip = r->element[0], *dom = r->element[1];
+            if (ip->type == REDIS_REPLY_STRING)
+                copy_str(e->ip, sizeof e->ip, ip->str, ip->len);
+            if (dom->type == REDIS_REPLY_STRING)
+                copy_str(e->domain, sizeof e->domain, dom->str, dom->len);
+        }
         redis_reply_free(r);
     }
-    if (e->ip[0] == '\0' || strlen(e->ip) >= ipsize)
+    return e;
+}
+
+bool tap_store_attributed_ip(struct tap_store *s, const char *qid, size_t n, char *ip, size_t ipsize)
+{
+    const struct qid_ip *e = attribution(s, qid, n);
+    if (e == NULL || e->ip[0] == '\0' || strlen(e->ip) >= ipsize)
         return false;
     memcpy(ip, e->ip, strlen(e->ip) + 1);
     s->st.attributed++;
     return true;
+}
+
+const char *tap_store_attributed_domain(struct tap_store *s, const char *qid, size_t n)
+{
+    const struct qid_ip *e = attribution(s, qid, n);
+    return e != NULL && e->domain[0] != '\0' ? e->domain : NULL;
 }

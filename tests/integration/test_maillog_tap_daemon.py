@@ -232,6 +232,9 @@ def test_a_dkim_domain_effect_lands_on_the_named_and_the_envelope_domain(lab):
     assert r.hget(named, "rule") == "gmail-rate-dkim" and r.hget(envelope, "rule") == "gmail-rate-dkim"
     assert r.hget("pf:fxd:{example.com}", "slow|dkim|gmail").split()[-1] == "gmail-rate-dkim"
     assert not r.exists("pf:fx:{main}:127.0.0.2:gmail:slow")         # the domain, not the IP, is limited
+    # the receivers' answers per envelope sender's domain x provider too (pf:dh:, from the records)
+    assert wait_until(lambda: sum(int(r.hget(k, "deferred") or 0)
+                                  for k in r.keys("pf:dh:{example.com}:gmail:*")) == 3, 5), tap.log()
 
 
 def test_a_pool_registered_after_the_lines_still_gets_them_and_unpooled_ips_do_not_block(

@@ -72,10 +72,23 @@ static void rows_split_by_ip_provider_and_hour(void **state)
     assert_string_equal(r->transport, "postfix-ip2");
     assert_string_equal(tap_counts_field_name(TAP_COUNT_REJECTED), "rejected");
 
+    /* per sender domain: a row of its own, apart from the IP rows; no domain, no row */
+    a.status = TAP_STATUS_DEFERRED;
+    a.time = 7200;
+    tap_counts_add_domain(&c, &a, "gmail", "example.com");
+    tap_counts_add_domain(&c, &a, "gmail", "example.com");
+    tap_counts_add_domain(&c, &a, "gmail", NULL);
+    tap_counts_add_domain(&c, &a, "gmail", "");
+    assert_int_equal(c.n, 5);
+    assert_string_equal(c.rows[4].domain, "example.com");
+    assert_string_equal(c.rows[4].ip, "");
+    assert_int_equal(c.rows[4].n[TAP_COUNT_DEFERRED], 2);
+    assert_int_equal(find(&c, "192.0.2.10", "gmail", 2)->n[TAP_COUNT_DEFERRED], 1);   /* untouched */
+    assert_int_equal(c.outcomes, 6);               /* outcomes are the IP rows' */
     tap_counts_drop_first(&c, 2);                  /* written: the rest keeps counting in place */
-    assert_int_equal(c.n, 2);
+    assert_int_equal(c.n, 3);
     tap_counts_add(&c, &b, "gmail");
-    assert_int_equal(c.n, 2);
+    assert_int_equal(c.n, 3);
     assert_int_equal(find(&c, "", "gmail", 2)->n[TAP_COUNT_DEFERRED], 2);
     tap_counts_clear(&c);
     assert_int_equal(c.n, 0);
