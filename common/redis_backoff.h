@@ -7,8 +7,9 @@
  *	retry_min_ms after the first failure, then twice the previous delay for
  *	each further failure, never more than retry_max_ms (a retry_max_ms below
  *	retry_min_ms counts as retry_min_ms).  A successful connect starts the
- *	sequence again.  No jitter: each process has one connection, and the
- *	programs that share a Redis do not fail at the same instant.
+ *	sequence again.  No jitter (neither layer ever had one): each process
+ *	holds one connection, so a Redis restart meets at most one reconnect
+ *	per process per step.
  *
  *	The sync layer (redis.c) applies the delay as "calls fail at once until
  *	then"; the async layer (policyd-warmup/redis_async.c) as a timer, with
@@ -24,7 +25,7 @@
 /*
  * The delay (ms) to wait after one more failure, given the delay used after
  * the previous one (current_ms; 0 or less = no failure since the last
- * successful connect).  Pure; never overflows for delays up to LLONG_MAX/2.
+ * successful connect).  Pure; never overflows (the doubling stops at the cap).
  */
 long long redis_backoff_next(long long current_ms, long long min_ms, long long max_ms);
 
