@@ -7,7 +7,6 @@
  * Why the backoff: when Redis is down a pipe command or a milter thread must
  * learn it in microseconds, not after a connect timeout per message.
  */
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 
 #include "config.h"
 #include "redis.h"
+#include "redis_backoff.h"
 #include "xalloc.h"
 
 #define REDIS_ARGV_MAX 64
@@ -121,10 +121,7 @@ static void redis_seterr(struct redis_conn *rc, const char *fmt, ...)
 static void redis_fail(struct redis_conn *rc)
 {
     redis_drop(rc);
-    if (rc->delay_ms <= 0)
-        rc->delay_ms = rc->conf.retry_min_ms;
-    else if (rc->delay_ms < rc->conf.retry_max_ms)
-        rc->delay_ms = rc->delay_ms * 2 > rc->conf.retry_max_ms ? rc->conf.retry_max_ms : rc->delay_ms * 2;
+    rc->delay_ms = redis_backoff_next(rc->delay_ms, rc->conf.retry_min_ms, rc->conf.retry_max_ms);
     rc->next_attempt_ms = redis_now_ms() + rc->delay_ms;
 }
 
@@ -294,25 +291,6 @@ redisReply *redis_command(struct redis_conn *rc, const char *arg0, ...)
     return redis_command_argv(rc, argc, argv, NULL);
 }
 
-void redis_script_init(struct redis_script *script)
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0, i;
-
-    EVP_Digest(script->body, strlen(script->body), md, &mdlen, EVP_sha1(), NULL);
-    for (i = 0; i < mdlen && i < 20; i++) {
-        script->sha[2 * i] = hex[md[i] >> 4];
-        script->sha[2 * i + 1] = hex[md[i] & 15];
-    }
-    script->sha[40] = '\0';
-}
-
-static int redis_is_noscript(const redisReply *r)
-{
-    return r->type == REDIS_REPLY_ERROR && r->len >= 8 && strncmp(r->str, "NOSCRIPT", 8) == 0;
-}
-
 redisReply *redis_eval(struct redis_conn *rc, struct redis_script *script,
                        int nkeys, const char **keys, const size_t *keylens,
                        int nargs, const char **args, const size_t *arglens)
@@ -342,7 +320,7 @@ redisReply *redis_eval(struct redis_conn *rc, struct redis_script *script,
         lens[argc] = arglens != NULL ? arglens[i] : strlen(args[i]);
     }
     r = redis_command_argv(rc, argc, argv, lens);
-    if (r == NULL || !redis_is_noscript(r))
+    if (r == NULL || !redis_script_is_noscript(r))
         return r;
     /* The server lost its script cache (restart, SCRIPT FLUSH, failover): load and retry once. */
     freeReplyObject(r);

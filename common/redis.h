@@ -6,9 +6,9 @@
  * command timeouts.  hiredis contexts that report an error are never reused:
  * after any I/O or protocol error the context is freed, the error is kept in
  * redis_last_error(), and reconnection is attempted on a later call only once
- * the backoff delay (doubling from retry_min_ms up to retry_max_ms) has
- * passed; in between, calls fail at once without touching the network, so a
- * dead Redis costs no timeouts per message.
+ * the backoff delay (redis_backoff.h: doubling from retry_min_ms up to
+ * retry_max_ms) has passed; in between, calls fail at once without touching
+ * the network, so a dead Redis costs no timeouts per message.
  *
  * Commands are always built from argv arrays (redisCommandArgv): user text is
  * never a format string.  Scripts are sent as EVALSHA; on NOSCRIPT (restart,
@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <hiredis/hiredis.h>
 #include "config.h"
+#include "redis_script.h"
 
 struct redis_conf {
     char     *address;            /* "unix:/run/redis/redis.sock" or "127.0.0.1:6379" */
@@ -50,12 +51,6 @@ extern const struct cfg_option redis_conf_options[];
 void redis_conf_copy(struct redis_conf *dst, const struct redis_conf *src);
 void redis_conf_release(struct redis_conf *conf);
 
-struct redis_script {
-    const char *name;    /* for logs: "policy_decide" */
-    const char *body;    /* Lua source */
-    char        sha[41]; /* computed locally (SHA-1 of body) by redis_script_init */
-};
-
 struct redis_conn;
 
 /* conf is copied; the connection does not connect until first use. Caller frees with redis_free(). */
@@ -73,9 +68,11 @@ redisReply *redis_command_argv(struct redis_conn *rc, int argc, const char **arg
 /* Convenience: NULL-terminated list of C strings. */
 redisReply *redis_command(struct redis_conn *rc, const char *arg0, ...) __attribute__((sentinel));
 
-/* Fills script->sha from script->body. */
-void redis_script_init(struct redis_script *script);
-/* EVALSHA with NOSCRIPT fallback (SCRIPT LOAD then retry once). keys/args as argv. */
+/*
+ * EVALSHA with NOSCRIPT fallback (SCRIPT LOAD then retry once). keys/args as argv.
+ * struct redis_script and redis_script_init() are in redis_script.h (shared with the async layer);
+ * a script whose sha is still "" gets it computed here.
+ */
 redisReply *redis_eval(struct redis_conn *rc, struct redis_script *script,
                        int nkeys, const char **keys, const size_t *keylens,
                        int nargs, const char **args, const size_t *arglens);

@@ -161,7 +161,7 @@ static void conn_send(struct policy_conn *c)
 /* A request attribute made printable and capped, for a log line (out: LOG_PRINTABLE_MAX bytes). */
 static const char *attr_printable(char *out, size_t n, const struct policy_conn *c, enum policy_attr a)
 {
-    const struct policy_view *v = &c->req.attr[a];
+    const struct mail_view *v = &c->req.attr[a];
     log_printable(out, n, v->ptr ? v->ptr : "", v->ptr ? v->len : 0);
     return out;
 }

@@ -60,8 +60,8 @@ struct policy_conns {
     struct ev_loop          *loop;
     struct policy_runtime   *rt;           /* one reference, owned by the server */
     struct aredis           *redis;        /* owned by the server */
-    struct aredis_script     script;       /* END-OF-MESSAGE */
-    struct aredis_script     script_rcpt;  /* RCPT */
+    struct redis_script      script;       /* END-OF-MESSAGE */
+    struct redis_script      script_rcpt;  /* RCPT */
     struct policy_metrics    m;
     struct policy_conn_gate  gate_down, gate_script;
     struct policy_conn      *list;         /* open connections, doubly linked */

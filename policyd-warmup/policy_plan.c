@@ -98,9 +98,9 @@ size_t policy_plan_ip_cache_base(const struct warmup_model *m, const struct wm_p
 }
 
 /* The domain of an address view (after the last '@'), empty when none. */
-static struct policy_view domain_of(const struct policy_view *addr)
+static struct mail_view domain_of(const struct mail_view *addr)
 {
-    struct policy_view d = { NULL, 0 };
+    struct mail_view d = { NULL, 0 };
     if (addr->ptr == NULL)
         return d;
     for (size_t i = addr->len; i > 0; i--)
@@ -112,14 +112,14 @@ static struct policy_view domain_of(const struct policy_view *addr)
     return d;
 }
 
-static int view_nonempty(const struct policy_view *v)
+static int view_nonempty(const struct mail_view *v)
 {
     return v->ptr != NULL && v->len > 0;
 }
 
 static void track_instance(const struct policy_request *req, struct msg_state *ms)
 {
-    const struct policy_view *in = &req->attr[PA_INSTANCE];
+    const struct mail_view *in = &req->attr[PA_INSTANCE];
     if (in->ptr != NULL && in->len > 0 && in->len < sizeof ms->instance && ms->instance_len == in->len &&
         memcmp(ms->instance, in->ptr, in->len) == 0)
         return;
@@ -145,7 +145,7 @@ static size_t main_provider(const struct plan_env *env, const struct msg_state *
 
 struct msg_facts {
     int                is_rcpt;
-    struct policy_view sender, sender_domain, rcpt, rcpt_domain;
+    struct mail_view sender, sender_domain, rcpt, rcpt_domain;
     size_t             provider;        /* RCPT: of the recipient; EOM: main provider */
     long long          rcpts;           /* EOM: recipients of the message */
     long long          size;
@@ -176,7 +176,7 @@ static size_t message_providers(const struct plan_env *env, const struct msg_sta
 }
 
 static int rule_value(const struct wm_rule *r, const struct policy_request *req, const struct msg_facts *f,
-                      const struct msg_state *ms, struct policy_view *out)
+                      const struct msg_state *ms, struct mail_view *out)
 {
     switch (r->key) {
     case RK_SENDER: *out = f->sender; break;
@@ -216,7 +216,7 @@ static long long rule_amount(const struct wm_rule *r, const struct msg_facts *f)
 }
 
 /* One bucket of rule i for value v: a key, limit, window and amount for the script. */
-static void plan_bucket(const struct plan_env *env, struct plan *p, size_t i, const struct policy_view *v,
+static void plan_bucket(const struct plan_env *env, struct plan *p, size_t i, const struct mail_view *v,
                         long long amount)
 {
     const struct wm_rule *r = &env->model->rules[i];
@@ -245,7 +245,7 @@ static void plan_provider_buckets(const struct plan_env *env, const struct msg_f
     const struct wm_rule *r = &env->model->rules[i];
     for (size_t j = 0; j < f->nprov; j++) {
         const char *name = provider_name(env->model->providers, f->pidx[j]);
-        struct policy_view v = { name, strlen(name) };
+        struct mail_view v = { name, strlen(name) };
         plan_bucket(env, p, i, &v, r->unit == RU_RECIPIENTS ? f->pcnt[j] : rule_amount(r, f));
     }
 }
@@ -255,7 +255,7 @@ static void plan_rules(const struct plan_env *env, const struct policy_request *
 {
     for (size_t i = 0; i < env->model->nrules; i++) {
         const struct wm_rule *r = &env->model->rules[i];
-        struct policy_view v;
+        struct mail_view v;
         if (r->stage != stage)
             continue;
         if (r->key == RK_PROVIDER && !f->is_rcpt)
@@ -386,7 +386,7 @@ static int plan_warmup(const struct plan_env *env, const struct policy_request *
         }
         p->ndomain_keys = ok == np ? np : 0;
     }
-    const struct policy_view *qid = &req->attr[PA_QUEUE_ID];
+    const struct mail_view *qid = &req->attr[PA_QUEUE_ID];
     if (view_nonempty(qid) && qid->len < sizeof p->qid &&
         (n = rkey_attribution(env->keys, key, qid->ptr, qid->len)) > 0) {
         add_key(p, key, n);
@@ -464,7 +464,7 @@ int policy_plan_build(const struct plan_env *env, const struct policy_request *r
     struct msg_facts f;
     size_t nsup = 0;
     int nprov = 0;
-    const struct policy_view *st = &req->attr[PA_PROTOCOL_STATE];
+    const struct mail_view *st = &req->attr[PA_PROTOCOL_STATE];
 
     /* Start afresh but keep the memory of the last build. */
     struct plan_memory mem = p->mem;

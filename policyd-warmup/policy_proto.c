@@ -191,30 +191,18 @@ enum policy_parse_status policy_parse(const char *buf, size_t len, int eof,
     return parse_lines(buf, end, lim, req);
 }
 
-int policy_view_eq(const struct policy_view *v, const char *s)
+int policy_view_eq(const struct mail_view *v, const char *s)
 {
     size_t n = strlen(s);
     return v->ptr != NULL && v->len == n && memcmp(v->ptr, s, n) == 0;
 }
 
-int policy_view_ieq(const struct policy_view *v, const char *s)
+int policy_view_ieq(const struct mail_view *v, const char *s)
 {
-    size_t n = strlen(s);
-    if (v->ptr == NULL || v->len != n)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char a = (unsigned char)v->ptr[i], b = (unsigned char)s[i];
-        if (a >= 'A' && a <= 'Z')
-            a = (unsigned char)(a - 'A' + 'a');
-        if (b >= 'A' && b <= 'Z')
-            b = (unsigned char)(b - 'A' + 'a');
-        if (a != b)
-            return 0;
-    }
-    return 1;
+    return v->ptr != NULL && mail_view_eq_ci(*v, s);
 }
 
-int policy_view_ulong(const struct policy_view *v, unsigned long long max, unsigned long long *out)
+int policy_view_ulong(const struct mail_view *v, unsigned long long max, unsigned long long *out)
 {
     unsigned long long n = 0;
     if (v->ptr == NULL || v->len == 0 || v->len > 20)

@@ -24,6 +24,8 @@
 
 #include <stddef.h>
 
+#include "mail_limits.h"
+
 /* The attributes the daemon uses; everything else is skipped. */
 enum policy_attr {
     PA_REQUEST = 0, PA_PROTOCOL_STATE, PA_PROTOCOL_NAME, PA_QUEUE_ID, PA_INSTANCE,
@@ -32,15 +34,15 @@ enum policy_attr {
     PA_COUNT
 };
 
-struct policy_view {
-    const char *ptr;   /* into the caller's buffer; NULL when absent */
-    size_t      len;
-};
-
+/*
+ * Each attribute is a struct mail_view (common/mail_limits.h, the one
+ * pointer + length view of the tree) into the caller's buffer: ptr is NULL
+ * when the attribute is absent, non-NULL (len 0) when it is given empty.
+ */
 struct policy_request {
-    struct policy_view attr[PA_COUNT];
-    size_t             nattrs;      /* lines seen, known or not */
-    size_t             size;        /* bytes of the request, terminating empty line included */
+    struct mail_view attr[PA_COUNT];
+    size_t           nattrs;        /* lines seen, known or not */
+    size_t           size;          /* bytes of the request, terminating empty line included */
 };
 
 struct policy_limits {
@@ -82,13 +84,13 @@ enum policy_parse_status policy_parse(const char *buf, size_t len, int eof,
 /* A short English text for a status, for logs. */
 const char *policy_parse_strerror(enum policy_parse_status st);
 
-/* 1 if the view equals the C string (case-sensitive / ASCII case-insensitive). */
-int policy_view_eq(const struct policy_view *v, const char *s);
-int policy_view_ieq(const struct policy_view *v, const char *s);
+/* 1 if the view equals the C string (case-sensitive / ASCII case-insensitive); an absent one never does. */
+int policy_view_eq(const struct mail_view *v, const char *s);
+int policy_view_ieq(const struct mail_view *v, const char *s);
 /*
  * Parses a non-negative decimal view; returns 0 and *out, or -1 when absent,
  * empty, not digits or above max.
  */
-int policy_view_ulong(const struct policy_view *v, unsigned long long max, unsigned long long *out);
+int policy_view_ulong(const struct mail_view *v, unsigned long long max, unsigned long long *out);
 
 #endif

@@ -175,9 +175,9 @@ struct policy_server *policy_server_new(struct ev_loop *loop, struct policy_runt
     s->config_path = config_path ? xstrdup(config_path) : NULL;
     s->path_explicit = path_explicit;
     s->conns.script.body = policy_script_lua;
-    aredis_script_init(&s->conns.script);
+    redis_script_init(&s->conns.script);
     s->conns.script_rcpt.body = policy_rcpt_lua;
-    aredis_script_init(&s->conns.script_rcpt);
+    redis_script_init(&s->conns.script_rcpt);
     s->conns.redis = aredis_new(loop, &rt->files.redis);
     s->conns.m.started = (long long)time(NULL);
     for (size_t i = 0; i < nfds && i < MAX_LISTENERS; i++) {

@@ -16,13 +16,13 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/evp.h>
 #include <hiredis/async.h>
 #include <hiredis/adapters/libev.h>
 
 #include "argvec.h"
 #include "buf.h"
 #include "log.h"
+#include "redis_backoff.h"
 #include "xalloc.h"
 
 struct aredis {
@@ -34,7 +34,7 @@ struct aredis {
     ev_tstamp          started;       /* when the current context was created */
     ev_tstamp          last_progress; /* last reply (or send when idle) */
     size_t             pending;
-    long long          backoff_ms;
+    long long          backoff_ms;    /* delay of the last retry; 0 = none since the last connect */
     ev_timer           retry;         /* reconnect after backoff */
     ev_timer           watchdog;
     char               error[256];
@@ -44,7 +44,7 @@ struct aredis {
 
 struct eval_call {
     struct aredis              *ar;
-    const struct aredis_script *script;
+    const struct redis_script  *script;
     size_t                      nkeys, nargs;
     char *const                *keys;
     char *const                *args;
@@ -63,41 +63,27 @@ struct cmd_call {
 static void ar_connect(struct aredis *ar);
 static void ar_set_error(struct aredis *ar, const char *what);
 
-void aredis_script_init(struct aredis_script *s)
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    static const char hex[] = "0123456789abcdef";
-    EVP_Digest(s->body, strlen(s->body), md, &n, EVP_sha1(), NULL);
-    for (unsigned i = 0; i < n && i < 20; i++) {
-        s->sha[2 * i] = hex[md[i] >> 4];
-        s->sha[2 * i + 1] = hex[md[i] & 15];
-    }
-    s->sha[40] = '\0';
-}
-
 static void ar_set_error(struct aredis *ar, const char *what)
 {
     snprintf(ar->error, sizeof ar->error, "%s", what);
 }
 
 /*
- * The one place a reconnection is scheduled: after the current backoff,
- * which then doubles up to retry_max_ms (reset to retry_min_ms by a
- * successful connect).  Every failure path comes here, including a connect()
- * that fails at once (a missing unix socket), which used to retry at
- * retry_min_ms forever.
+ * The one place a reconnection is scheduled: after the next delay of the
+ * shared rule (redis_backoff_next: retry_min_ms, doubling up to
+ * retry_max_ms; restarted by a successful connect), with retry_min_ms taken
+ * as at least 1 ms so a socket that refuses at once cannot spin the loop.
+ * Every failure path comes here, including a connect() that fails at once
+ * (a missing unix socket), which used to retry at retry_min_ms forever.
  */
 static void ar_schedule_retry(struct aredis *ar)
 {
+    long long min_ms = ar->conf.retry_min_ms > 0 ? ar->conf.retry_min_ms : 1;
+
+    ar->backoff_ms = redis_backoff_next(ar->backoff_ms, min_ms, ar->conf.retry_max_ms);
     ev_timer_stop(ar->loop, &ar->retry);
     ev_timer_set(&ar->retry, (double)ar->backoff_ms / 1000.0, 0.);
     ev_timer_start(ar->loop, &ar->retry);
-    ar->backoff_ms *= 2;
-    if (ar->backoff_ms > ar->conf.retry_max_ms)
-        ar->backoff_ms = ar->conf.retry_max_ms;
-    if (ar->backoff_ms < 1)
-        ar->backoff_ms = 1;
 }
 
 /* Frees the context (pending callbacks get NULL) and arms the reconnect timer. */
@@ -130,7 +116,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
         return;
     }
     ar->connected = 1;
-    ar->backoff_ms = ar->conf.retry_min_ms;
+    ar->backoff_ms = 0;     /* the next failure waits retry_min_ms again */
     ar->error[0] = '\0';
     log_notice("redis: connected to %s", ar->conf.address);
 }
@@ -250,7 +236,6 @@ struct aredis *aredis_new(struct ev_loop *loop, const struct redis_conf *conf)
     ar->loop = loop;
     buf_init(&ar->fmt, 0);
     redis_conf_copy(&ar->conf, conf);
-    ar->backoff_ms = conf->retry_min_ms > 0 ? conf->retry_min_ms : 1;
     ev_timer_init(&ar->retry, on_retry, 0., 0.);
     ar->retry.data = ar;
     double tick = (double)(conf->command_timeout_ms < conf->connect_timeout_ms ? conf->command_timeout_ms
@@ -336,8 +321,7 @@ static void on_eval_reply(redisAsyncContext *ac, void *r, void *priv)
     const redisReply *reply = r;
     ar->pending--;
     ar->last_progress = ev_now(ar->loop);
-    if (reply != NULL && reply->type == REDIS_REPLY_ERROR && !call->retried &&
-        strncmp(reply->str, "NOSCRIPT", 8) == 0) {
+    if (!call->retried && redis_script_is_noscript(reply)) {
         call->retried = 1;
         if (eval_send(call, 1) == 0)
             return;
@@ -417,7 +401,7 @@ static int eval_send(struct eval_call *call, int full)
     return 0;
 }
 
-int aredis_eval(struct aredis *ar, const struct aredis_script *s, size_t nkeys, char *const *keys,
+int aredis_eval(struct aredis *ar, const struct redis_script *s, size_t nkeys, char *const *keys,
                 const size_t *keylens, size_t nargs, char *const *args, const size_t *arglens, aredis_cb cb,
                 void *priv)
 {

@@ -9,7 +9,7 @@
  *   (connection refused, lost, or no answer within command_timeout_ms).
  *   After an error the hiredis context is thrown away, never reused, and a
  *   new connection is tried after a backoff that doubles from retry_min_ms
- *   to retry_max_ms; until then aredis_command() fails at once (returns -1,
+ *   to retry_max_ms (common/redis_backoff.h, the sync layer's rule); until then aredis_command() fails at once (returns -1,
  *   no callback), so an outage costs no time per request.  AUTH and SELECT
  *   are sent first on every new connection.
  *
@@ -30,6 +30,7 @@
 #include <hiredis/hiredis.h>
 
 #include "redis.h"
+#include "redis_script.h"
 
 struct aredis;
 typedef void (*aredis_cb)(void *priv, const redisReply *reply);
@@ -48,20 +49,14 @@ size_t aredis_pending(const struct aredis *ar);
 /* Sends a command; 0, or -1 when Redis is unavailable now (cb not called). argvlen may be NULL. */
 int aredis_command(struct aredis *ar, aredis_cb cb, void *priv, int argc, const char **argv, const size_t *argvlen);
 
-struct aredis_script {
-    const char *body;
-    char        sha[41];   /* filled by aredis_script_init */
-};
-/* Computes the SHA-1 of body (OpenSSL EVP). */
-void aredis_script_init(struct aredis_script *s);
-
 /*
  * EVALSHA s keys... args..., each string with its length (keylens,
  * arglens: an argvec's len array fits); the arrays and strings must stay
- * valid until cb runs.  Returns 0, or -1 when unavailable now (cb not
+ * valid until cb runs.  s is declared and its sha filled as for the sync
+ * layer (redis_script.h: struct redis_script, redis_script_init()).  Returns 0, or -1 when unavailable now (cb not
  * called).
  */
-int aredis_eval(struct aredis *ar, const struct aredis_script *s, size_t nkeys, char *const *keys,
+int aredis_eval(struct aredis *ar, const struct redis_script *s, size_t nkeys, char *const *keys,
                 const size_t *keylens, size_t nargs, char *const *args, const size_t *arglens, aredis_cb cb,
                 void *priv);
 

@@ -29,7 +29,7 @@ struct warmup_job {
     struct ev_loop        *loop;
     struct policy_runtime *rt;
     struct aredis         *redis;
-    struct aredis_script   reg, fetch, apply, watch, pause;
+    struct redis_script    reg, fetch, apply, watch, pause;
     ev_timer               tick;
     unsigned               gen;
     long                  *done_day;     /* per IP (model order): last day known to be evaluated */
@@ -133,7 +133,7 @@ static void push_shaping_keys(struct job_call *c, long long now)
     argvec_add_str(&c->av, netblock);
 }
 
-static int call_send(struct job_call *c, const struct aredis_script *s, aredis_cb cb)
+static int call_send(struct job_call *c, const struct redis_script *s, aredis_cb cb)
 {
     char *const *keys = argvec_seal(&c->kv), *const *args = argvec_seal(&c->av);
     if (aredis_eval(c->job->redis, s, c->kv.n, keys, c->kv.len, c->av.n, args, c->av.len, cb, c) < 0) {
@@ -491,11 +491,11 @@ struct warmup_job *warmup_job_new(struct ev_loop *loop, struct policy_runtime *r
     job->apply.body = warmup_apply_lua;
     job->watch.body = warmup_watch_lua;
     job->pause.body = warmup_pause_lua;
-    aredis_script_init(&job->reg);
-    aredis_script_init(&job->fetch);
-    aredis_script_init(&job->apply);
-    aredis_script_init(&job->watch);
-    aredis_script_init(&job->pause);
+    redis_script_init(&job->reg);
+    redis_script_init(&job->fetch);
+    redis_script_init(&job->apply);
+    redis_script_init(&job->watch);
+    redis_script_init(&job->pause);
     ev_init(&job->tick, on_tick);
     job->tick.data = job;
     job_arm(job);

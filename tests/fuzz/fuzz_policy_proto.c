@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void check_views(const struct policy_request *req, const char *buf, size_t len)
 {
     for (int a = 0; a < PA_COUNT; a++) {
-        const struct policy_view *v = &req->attr[a];
+        const struct mail_view *v = &req->attr[a];
         if (v->ptr == NULL)
             continue;
         if (v->ptr < buf || v->ptr + v->len > buf + len)

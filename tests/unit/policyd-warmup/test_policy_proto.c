@@ -184,7 +184,7 @@ static void request_longer_than_limit_fails(void **state)
 static void ulong_rejects_garbage_and_overflow(void **state)
 {
     unsigned long long v;
-    struct policy_view a = { "12x", 3 }, b = { "", 0 }, c = { "99999999999999999999", 20 }, d = { "42", 2 };
+    struct mail_view a = { "12x", 3 }, b = { "", 0 }, c = { "99999999999999999999", 20 }, d = { "42", 2 };
     assert_int_equal(policy_view_ulong(&a, 1000, &v), -1);
     assert_int_equal(policy_view_ulong(&b, 1000, &v), -1);
     assert_int_equal(policy_view_ulong(&c, ~0ULL, &v), -1);
@@ -192,7 +192,7 @@ static void ulong_rejects_garbage_and_overflow(void **state)
     assert_int_equal(policy_view_ulong(&d, 42, &v), 0);
     assert_int_equal(v, 42);
     /* A digit above a small max: max - digit must not wrap around. */
-    struct policy_view e = { "9", 1 }, f = { "17", 2 };
+    struct mail_view e = { "9", 1 }, f = { "17", 2 };
     assert_int_equal(policy_view_ulong(&e, 5, &v), -1);
     assert_int_equal(policy_view_ulong(&f, 5, &v), -1);
     assert_int_equal(policy_view_ulong(&e, 9, &v), 0);
@@ -201,9 +201,16 @@ static void ulong_rejects_garbage_and_overflow(void **state)
 
 static void case_insensitive_compare(void **state)
 {
-    struct policy_view v = { "end-of-MESSAGE", 14 };
+    struct mail_view v = { "end-of-MESSAGE", 14 };
     assert_true(policy_view_ieq(&v, "END-OF-MESSAGE"));
     assert_false(policy_view_eq(&v, "END-OF-MESSAGE"));
+    assert_false(policy_view_ieq(&v, "END-OF-MESSAG"));
+    /* An attribute given empty equals ""; an absent one (ptr NULL) equals nothing. */
+    struct mail_view empty = { "", 0 }, absent = { NULL, 0 };
+    assert_true(policy_view_ieq(&empty, ""));
+    assert_true(policy_view_eq(&empty, ""));
+    assert_false(policy_view_ieq(&absent, ""));
+    assert_false(policy_view_eq(&absent, ""));
 }
 
 int main(void)
