@@ -85,10 +85,10 @@
 
 #include "latency.h"
 
-#define ML_MAX_REPLY   (1024 * 1024)   /* largest milter reply accepted */
+#define ML_MAX_REPLY   (1024 * 1024) /* largest milter reply accepted */
 #define ML_CHUNK       MILTER_CHUNK_SIZE
 #define ML_MAX_HEADERS 32
-#define ML_WBUF        (2 * ML_CHUNK + 128)  /* client output buffer */
+#define ML_WBUF        (2 * ML_CHUNK + 128) /* client output buffer */
 
 /* What the MTA offers: protocol v6, every action, every protocol step. */
 #define ML_VERSION 6u
@@ -110,15 +110,18 @@ struct ml_opts {
     int quiet;
 };
 
-struct ml_header { char name[64]; char value[512]; };
+struct ml_header {
+    char name[64];
+    char value[512];
+};
 
 /* One connection's state; owned by its thread. */
 struct ml_conn {
     int fd;
-    uint32_t prot;          /* protocol flags the milter asked for */
-    unsigned char *rbuf;    /* reply buffer (ML_MAX_REPLY + 1) */
-    unsigned char *wbuf;    /* output buffer (ML_WBUF) */
-    size_t wlen;            /* bytes waiting in wbuf */
+    uint32_t prot;       /* protocol flags the milter asked for */
+    unsigned char *rbuf; /* reply buffer (ML_MAX_REPLY + 1) */
+    unsigned char *wbuf; /* output buffer (ML_WBUF) */
+    size_t wlen;         /* bytes waiting in wbuf */
     int tid;
 };
 
@@ -126,20 +129,20 @@ struct ml_conn {
 struct ml_msg_result {
     enum ml_outcome outcome;
     int sigs;
-    char *ins_text;         /* malloc'd "Name: value\r\n..." inserted on top */
-    char *add_text;         /* same, appended after the original headers */
+    char *ins_text; /* malloc'd "Name: value\r\n..." inserted on top */
+    char *add_text; /* same, appended after the original headers */
     char why[160];
 };
 
 static struct ml_opts opt = { NULL, 1, 1000, 2048, "example.com", 0, 0.0, 0, NULL, 0 };
-static char *body_text;        /* shared, read-only after start */
+static char *body_text; /* shared, read-only after start */
 static size_t body_len;
-static uint64_t *lat_ns;       /* per timed message */
+static uint64_t *lat_ns; /* per timed message */
 static atomic_long next_msg;
 static atomic_long n_signed, n_sigs, n_unsigned, n_failed, n_timed;
 static atomic_int wrote_sample;
-static atomic_int stop_all;     /* set when the milter cannot be reached */
-static _Atomic uint64_t deadline_ns = UINT64_MAX;  /* -T: no new message after */
+static atomic_int stop_all;                       /* set when the milter cannot be reached */
+static _Atomic uint64_t deadline_ns = UINT64_MAX; /* -T: no new message after */
 static atomic_uint last_prot;
 static pthread_barrier_t start_barrier;
 static pthread_mutex_t err_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -191,10 +194,10 @@ static int ml_connect(const char *addr)
         long port;
 
         memset(&sin, 0, sizeof(sin));
-        if (at != NULL) {                       /* milter style PORT@HOST */
+        if (at != NULL) { /* milter style PORT@HOST */
             port = strtol(spec, NULL, 10);
             snprintf(host, sizeof(host), "%s", at + 1);
-        } else if ((colon = strrchr(spec, ':')) != NULL) {  /* HOST:PORT */
+        } else if ((colon = strrchr(spec, ':')) != NULL) { /* HOST:PORT */
             port = strtol(colon + 1, NULL, 10);
             snprintf(host, sizeof(host), "%.*s", (int)(colon - spec), spec);
         } else {
@@ -295,7 +298,7 @@ static long ml_recv(struct ml_conn *c, char *cmd)
         return -1;
     *cmd = (char)c->rbuf[0];
     c->rbuf[len] = '\0';
-    return (long)len - 1;       /* data starts at rbuf + 1 */
+    return (long)len - 1; /* data starts at rbuf + 1 */
 }
 
 /* Appends a NUL-terminated string (with its NUL) to a packet being built. */
@@ -304,7 +307,7 @@ static size_t put_str(char *dst, size_t off, size_t cap, const char *s)
     size_t n = strlen(s) + 1;
 
     if (off + n > cap)
-        return cap + 1;        /* caller checks for overflow */
+        return cap + 1; /* caller checks for overflow */
     memcpy(dst + off, s, n);
     return off + n;
 }
@@ -340,26 +343,18 @@ static int ml_step_reply(struct ml_conn *c, const char *stage, char *why, size_t
             return -1;
         }
         switch (cmd) {
-        case SMFIR_PROGRESS:
-            continue;
-        case SMFIR_CONTINUE:
-            return 0;
-        case SMFIR_SKIP:
-            return 2;
-        case SMFIR_ACCEPT:
-            snprintf(why, whylen, "accepted at %s (unsigned)", stage);
-            return 1;
-        default:
-            snprintf(why, whylen, "reply '%c' at %s", cmd, stage);
-            return 1;
+        case SMFIR_PROGRESS: continue;
+        case SMFIR_CONTINUE: return 0;
+        case SMFIR_SKIP: return 2;
+        case SMFIR_ACCEPT: snprintf(why, whylen, "accepted at %s (unsigned)", stage); return 1;
+        default: snprintf(why, whylen, "reply '%c' at %s", cmd, stage); return 1;
         }
     }
 }
 
 /* Sends a step and, unless the milter waived it, reads its reply. */
-static int ml_step(struct ml_conn *c, char cmd, const void *data, size_t len,
-                   uint32_t no_mask, uint32_t nr_mask, const char *stage,
-                   char *why, size_t whylen)
+static int ml_step(struct ml_conn *c, char cmd, const void *data, size_t len, uint32_t no_mask, uint32_t nr_mask,
+                   const char *stage, char *why, size_t whylen)
 {
     if (c->prot & no_mask)
         return 0;
@@ -380,17 +375,24 @@ static int ml_open(struct ml_conn *c, char *why, size_t whylen)
     size_t off;
     long len;
     uint16_t port = htons(40000 + (uint16_t)(c->tid % 20000));
-    static const char *const conn_macros[] = {
-        "j", "mta.bench.example", "{daemon_name}", "mta.bench.example",
-        "{daemon_addr}", "127.0.0.1", "v", "Postfix 3.7.11", "_", "localhost [127.0.0.1]",
-        NULL, NULL };
+    static const char *const conn_macros[] = { "j",
+                                               "mta.bench.example",
+                                               "{daemon_name}",
+                                               "mta.bench.example",
+                                               "{daemon_addr}",
+                                               "127.0.0.1",
+                                               "v",
+                                               "Postfix 3.7.11",
+                                               "_",
+                                               "localhost [127.0.0.1]",
+                                               NULL,
+                                               NULL };
 
     if ((c->fd = ml_connect(opt.addr)) < 0) {
         snprintf(why, whylen, "connect %s: %s", opt.addr, strerror(errno));
         return -1;
     }
-    if (ml_send(c, SMFIC_OPTNEG, neg, sizeof(neg)) < 0
-        || (len = ml_recv(c, &cmd)) < 12 || cmd != SMFIC_OPTNEG) {
+    if (ml_send(c, SMFIC_OPTNEG, neg, sizeof(neg)) < 0 || (len = ml_recv(c, &cmd)) < 12 || cmd != SMFIC_OPTNEG) {
         snprintf(why, whylen, "option negotiation failed");
         return -1;
     }
@@ -410,12 +412,10 @@ static int ml_open(struct ml_conn *c, char *why, size_t whylen)
     memcpy(pkt + off, &port, 2);
     off += 2;
     off = put_str(pkt, off, sizeof(pkt), "127.0.0.1");
-    if (ml_step(c, SMFIC_CONNECT, pkt, off, SMFIP_NOCONNECT, SMFIP_NR_CONN,
-                "CONNECT", why, whylen) != 0)
+    if (ml_step(c, SMFIC_CONNECT, pkt, off, SMFIP_NOCONNECT, SMFIP_NR_CONN, "CONNECT", why, whylen) != 0)
         return -1;
     off = put_str(pkt, 0, sizeof(pkt), "client.bench.example");
-    if (ml_step(c, SMFIC_HELO, pkt, off, SMFIP_NOHELO, SMFIP_NR_HELO,
-                "HELO", why, whylen) != 0)
+    if (ml_step(c, SMFIC_HELO, pkt, off, SMFIP_NOHELO, SMFIP_NR_HELO, "HELO", why, whylen) != 0)
         return -1;
     return 0;
 }
@@ -433,8 +433,7 @@ static void ml_close(struct ml_conn *c)
 /* ---- messages ---------------------------------------------------------- */
 
 static const char *const rcpt_domains[] = {
-    "gmail.com", "outlook.com", "yahoo.com", "hotmail.com", "icloud.com",
-    "gmx.de", "orange.fr", "example.org",
+    "gmail.com", "outlook.com", "yahoo.com", "hotmail.com", "icloud.com", "gmx.de", "orange.fr", "example.org",
 };
 
 /* Fills the header list of message number seq; returns the header count. */
@@ -442,13 +441,17 @@ static int ml_headers(struct ml_header *h, long seq, const char *rcpt, const cha
 {
     int n = 0;
 
-#define HDR(nm, ...) do { \
+#define HDR(nm, ...) \
+    do { \
         snprintf(h[n].name, sizeof(h[n].name), "%s", nm); \
         snprintf(h[n].value, sizeof(h[n].value), __VA_ARGS__); \
-        n++; } while (0)
-    HDR("Received", "from client.bench.example (localhost [127.0.0.1]) by "
+        n++; \
+    } while (0)
+    HDR("Received",
+        "from client.bench.example (localhost [127.0.0.1]) by "
         "mta.bench.example (Postfix) with ESMTP id %s for <%s>; "
-        "Sat, 28 Nov 2026 11:40:00 +0000 (UTC)", qid, rcpt);
+        "Sat, 28 Nov 2026 11:40:00 +0000 (UTC)",
+        qid, rcpt);
     HDR("From", "\"Example News\" <news@%s>", opt.domain);
     HDR("To", "<%s>", rcpt);
     HDR("Subject", "Your weekly digest #%ld: five stories picked for you", seq);
@@ -459,8 +462,7 @@ static int ml_headers(struct ml_header *h, long seq, const char *rcpt, const cha
     HDR("Content-Type", "text/plain; charset=utf-8");
     HDR("Content-Transfer-Encoding", "7bit");
     HDR("List-Id", "Weekly digest <digest.%s>", opt.domain);
-    HDR("List-Unsubscribe", "<https://%s/u/%ld-%s>, <mailto:unsub-%ld@%s>",
-        opt.domain, seq, qid, seq, opt.domain);
+    HDR("List-Unsubscribe", "<https://%s/u/%ld-%s>, <mailto:unsub-%ld@%s>", opt.domain, seq, qid, seq, opt.domain);
     HDR("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
     HDR("Feedback-ID", "digest:%ld:weekly:bench", seq % 97);
 #undef HDR
@@ -471,9 +473,8 @@ static int ml_headers(struct ml_header *h, long seq, const char *rcpt, const cha
 static void ml_make_body(size_t n)
 {
     static const char *const words[] = {
-        "the", "digest", "delivery", "weekly", "reader", "story", "update",
-        "policy", "mail", "server", "signature", "domain", "warm", "message",
-        "news", "offer", "account", "report", "friends", "details",
+        "the",       "digest", "delivery", "weekly",  "reader", "story", "update",  "policy", "mail",    "server",
+        "signature", "domain", "warm",     "message", "news",   "offer", "account", "report", "friends", "details",
     };
     size_t cap = n + 128, len = 0, col = 0;
     unsigned x = 12345;
@@ -528,7 +529,7 @@ static void ml_keep_header(char **acc, const char *name, const char *value, int 
 
     if (p == NULL)
         return;
-    if (front && old > 0) {             /* build the new line at the end, then rotate */
+    if (front && old > 0) { /* build the new line at the end, then rotate */
         if ((save = malloc(old + 1)) == NULL) {
             *acc = p;
             return;
@@ -572,8 +573,8 @@ static int ml_eom_replies(struct ml_conn *c, struct ml_msg_result *r)
         const char *d = (const char *)c->rbuf + 1, *name, *value;
 
         switch (cmd) {
-        case SMFIR_INSHEADER:               /* index, name, value */
-        case SMFIR_ADDHEADER:               /* name, value */
+        case SMFIR_INSHEADER: /* index, name, value */
+        case SMFIR_ADDHEADER: /* name, value */
             if (cmd == SMFIR_INSHEADER) {
                 uint32_t idx;
 
@@ -596,23 +597,26 @@ static int ml_eom_replies(struct ml_conn *c, struct ml_msg_result *r)
              * at index 0 lands above the previous ones.
              */
             if (opt.out_file != NULL)
-                ml_keep_header(cmd == SMFIR_INSHEADER ? &r->ins_text : &r->add_text,
-                               name, value, (c->prot & SMFIP_HDR_LEADSPC) != 0,
-                               cmd == SMFIR_INSHEADER && top);
+                ml_keep_header(cmd == SMFIR_INSHEADER ? &r->ins_text : &r->add_text, name, value,
+                               (c->prot & SMFIP_HDR_LEADSPC) != 0, cmd == SMFIR_INSHEADER && top);
             continue;
-        case SMFIR_CHGHEADER: case SMFIR_CHGFROM: case SMFIR_ADDRCPT:
-        case SMFIR_DELRCPT: case SMFIR_ADDRCPT_PAR: case SMFIR_REPLBODY:
-        case SMFIR_QUARANTINE: case SMFIR_PROGRESS:
-            continue;
-        case SMFIR_ACCEPT: case SMFIR_CONTINUE:
+        case SMFIR_CHGHEADER:
+        case SMFIR_CHGFROM:
+        case SMFIR_ADDRCPT:
+        case SMFIR_DELRCPT:
+        case SMFIR_ADDRCPT_PAR:
+        case SMFIR_REPLBODY:
+        case SMFIR_QUARANTINE:
+        case SMFIR_PROGRESS: continue;
+        case SMFIR_ACCEPT:
+        case SMFIR_CONTINUE:
             r->outcome = r->sigs > 0 ? ML_SIGNED : ML_UNSIGNED;
             if (r->sigs == 0)
                 snprintf(r->why, sizeof(r->why), "accepted without a DKIM-Signature");
             return 0;
         default:
             r->outcome = ML_FAILED;
-            snprintf(r->why, sizeof(r->why), "EOM verdict '%c' (%.80s)", cmd,
-                     len > 0 ? (const char *)c->rbuf + 1 : "");
+            snprintf(r->why, sizeof(r->why), "EOM verdict '%c' (%.80s)", cmd, len > 0 ? (const char *)c->rbuf + 1 : "");
             return 0;
         }
     bad:
@@ -641,18 +645,30 @@ static int ml_message(struct ml_conn *c, long seq, struct ml_msg_result *r)
     snprintf(rcpt, sizeof(rcpt), "user%ld@%s", seq,
              rcpt_domains[seq % (long)(sizeof(rcpt_domains) / sizeof(rcpt_domains[0]))]);
     snprintf(from, sizeof(from), "<bounce-%ld@%s>", seq, opt.domain);
-    mail_macros[0] = "i"; mail_macros[1] = qid;
-    mail_macros[2] = "{mail_addr}"; mail_macros[3] = from;
-    mail_macros[4] = NULL; mail_macros[5] = NULL;
-    rcpt_macros[0] = "i"; rcpt_macros[1] = qid;
-    rcpt_macros[2] = "{rcpt_addr}"; rcpt_macros[3] = rcpt;
-    rcpt_macros[4] = NULL; rcpt_macros[5] = NULL;
-    qid_macros[0] = "i"; qid_macros[1] = qid; qid_macros[2] = NULL;
+    mail_macros[0] = "i";
+    mail_macros[1] = qid;
+    mail_macros[2] = "{mail_addr}";
+    mail_macros[3] = from;
+    mail_macros[4] = NULL;
+    mail_macros[5] = NULL;
+    rcpt_macros[0] = "i";
+    rcpt_macros[1] = qid;
+    rcpt_macros[2] = "{rcpt_addr}";
+    rcpt_macros[3] = rcpt;
+    rcpt_macros[4] = NULL;
+    rcpt_macros[5] = NULL;
+    qid_macros[0] = "i";
+    qid_macros[1] = qid;
+    qid_macros[2] = NULL;
 
-#define STEP(cmd, data, len, no, nr, name) do { \
+#define STEP(cmd, data, len, no, nr, name) \
+    do { \
         rc = ml_step(c, cmd, data, len, no, nr, name, r->why, sizeof(r->why)); \
-        if (rc < 0) return -1; \
-        if (rc == 1) goto early; } while (0)
+        if (rc < 0) \
+            return -1; \
+        if (rc == 1) \
+            goto early; \
+    } while (0)
 
     if (ml_macros(c, SMFIC_MAIL, mail_macros) < 0)
         return -1;
@@ -683,13 +699,12 @@ static int ml_message(struct ml_conn *c, long seq, struct ml_msg_result *r)
         if (leadspc)
             pkt[off++] = ' ';
         off = put_str(pkt, off, sizeof(pkt), h[i].value);
-        rc = ml_step(c, SMFIC_HEADER, pkt, off, SMFIP_NOHDRS, SMFIP_NR_HDR,
-                     "header", r->why, sizeof(r->why));
+        rc = ml_step(c, SMFIC_HEADER, pkt, off, SMFIP_NOHDRS, SMFIP_NR_HDR, "header", r->why, sizeof(r->why));
         if (rc < 0)
             return -1;
         if (rc == 1)
             goto early;
-        if (rc == 2)                        /* skip the remaining headers */
+        if (rc == 2) /* skip the remaining headers */
             break;
     }
     if (ml_macros(c, SMFIC_EOH, qid_macros) < 0)
@@ -697,8 +712,7 @@ static int ml_message(struct ml_conn *c, long seq, struct ml_msg_result *r)
     STEP(SMFIC_EOH, NULL, 0, SMFIP_NOEOH, SMFIP_NR_EOH, "EOH");
     for (sent = 0; sent < body_len && !(c->prot & SMFIP_NOBODY); sent += off) {
         off = body_len - sent < ML_CHUNK ? body_len - sent : ML_CHUNK;
-        rc = ml_step(c, SMFIC_BODY, body_text + sent, off, 0, SMFIP_NR_BODY,
-                     "BODY", r->why, sizeof(r->why));
+        rc = ml_step(c, SMFIC_BODY, body_text + sent, off, 0, SMFIP_NR_BODY, "BODY", r->why, sizeof(r->why));
         if (rc < 0)
             return -1;
         if (rc == 1)
@@ -707,8 +721,7 @@ static int ml_message(struct ml_conn *c, long seq, struct ml_msg_result *r)
             break;
     }
 #undef STEP
-    if (ml_macros(c, SMFIC_BODYEOB, qid_macros) < 0
-        || ml_send(c, SMFIC_BODYEOB, NULL, 0) < 0) {
+    if (ml_macros(c, SMFIC_BODYEOB, qid_macros) < 0 || ml_send(c, SMFIC_BODYEOB, NULL, 0) < 0) {
         snprintf(r->why, sizeof(r->why), "write error at EOM");
         return -1;
     }
@@ -724,7 +737,7 @@ early:
 static void ml_record(const struct ml_msg_result *r, long seq, uint64_t ns, int timed)
 {
     switch (r->outcome) {
-    case ML_SIGNED:             /* warm-up messages are not counted as signed */
+    case ML_SIGNED: /* warm-up messages are not counted as signed */
         if (timed) {
             atomic_fetch_add(&n_signed, 1);
             atomic_fetch_add(&n_sigs, r->sigs);
@@ -833,8 +846,8 @@ static void *ml_thread(void *arg)
     /* Warm-up message (untimed), then wait for every thread. */
     (void)ml_run_one(&c, 1000000000L + c.tid, 0);
     pthread_barrier_wait(&start_barrier);
-    while (!atomic_load(&stop_all) && lat_now_ns() < atomic_load(&deadline_ns)
-           && (seq = atomic_fetch_add(&next_msg, 1)) < opt.msgs)
+    while (!atomic_load(&stop_all) && lat_now_ns() < atomic_load(&deadline_ns) &&
+           (seq = atomic_fetch_add(&next_msg, 1)) < opt.msgs)
         (void)ml_run_one(&c, seq, 1);
     ml_close(&c);
     free(c.rbuf);
@@ -845,7 +858,7 @@ static void *ml_thread(void *arg)
 static void usage(void)
 {
     fprintf(stderr, "usage: milter_load -a inet:PORT@HOST|unix:PATH [-c CONC] [-n MSGS] "
-            "[-T SECS] [-s SIZE] [-d DOMAIN] [-1] [-P PID] [-o FILE] [-q]\n");
+                    "[-T SECS] [-s SIZE] [-d DOMAIN] [-1] [-P PID] [-o FILE] [-q]\n");
     exit(2);
 }
 
@@ -874,8 +887,8 @@ int main(int argc, char **argv)
         default: usage();
         }
     }
-    if (opt.addr == NULL || opt.conc < 1 || opt.conc > 1024 || opt.msgs < 1
-        || opt.size < 512 || opt.size > 64 * 1024 * 1024)
+    if (opt.addr == NULL || opt.conc < 1 || opt.conc > 1024 || opt.msgs < 1 || opt.size < 512 ||
+        opt.size > 64 * 1024 * 1024)
         usage();
     /* Headers are about 900 bytes; the body makes up the rest of SIZE. */
     {
@@ -887,8 +900,8 @@ int main(int argc, char **argv)
         hdr_len += 2;
     }
     ml_make_body(opt.size > hdr_len + 200 ? opt.size - hdr_len : 200);
-    if ((lat_ns = calloc((size_t)opt.msgs, sizeof(*lat_ns))) == NULL
-        || (th = calloc((size_t)opt.conc, sizeof(*th))) == NULL) {
+    if ((lat_ns = calloc((size_t)opt.msgs, sizeof(*lat_ns))) == NULL ||
+        (th = calloc((size_t)opt.conc, sizeof(*th))) == NULL) {
         perror("calloc");
         return 2;
     }
@@ -925,11 +938,10 @@ int main(int argc, char **argv)
     printf("RESULT msgs=%ld signed=%ld sigs=%ld unsigned=%ld errors=%ld secs=%.3f "
            "msg_per_s=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f cpu_ms_per_msg=%.3f "
            "size=%zu conc=%d prot=0x%x\n",
-           timed, atomic_load(&n_signed), atomic_load(&n_sigs), atomic_load(&n_unsigned),
-           atomic_load(&n_failed), secs, secs > 0 ? (double)timed / secs : 0.0,
-           lat_pct_ms(lat_ns, (size_t)timed, 50), lat_pct_ms(lat_ns, (size_t)timed, 99),
-           lat_pct_ms(lat_ns, (size_t)timed, 100), cpu_ms,
-           body_len + hdr_len, opt.conc, atomic_load(&last_prot));
+           timed, atomic_load(&n_signed), atomic_load(&n_sigs), atomic_load(&n_unsigned), atomic_load(&n_failed), secs,
+           secs > 0 ? (double)timed / secs : 0.0, lat_pct_ms(lat_ns, (size_t)timed, 50),
+           lat_pct_ms(lat_ns, (size_t)timed, 99), lat_pct_ms(lat_ns, (size_t)timed, 100), cpu_ms, body_len + hdr_len,
+           opt.conc, atomic_load(&last_prot));
     free(lat_ns);
     free(th);
     if (atomic_load(&n_failed) > 0 || atomic_load(&n_unsigned) > 0 || atomic_load(&n_signed) == 0)

@@ -25,7 +25,10 @@
 static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2, unsigned long f3,
                              unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-    (void)ctx; (void)f0; (void)f2; (void)f3;
+    (void)ctx;
+    (void)f0;
+    (void)f2;
+    (void)f3;
     *pf0 = 0;
     *pf1 = f1 & (SMFIP_NOHELO | SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_HDR |
                  SMFIP_NR_EOH | SMFIP_NR_BODY | SMFIP_HDR_LEADSPC);
@@ -33,13 +36,48 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
     return SMFIS_CONTINUE;
 }
 
-static sfsistat on_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr) { (void)ctx; (void)host; (void)addr; return SMFIS_CONTINUE; }
-static sfsistat on_mail(SMFICTX *ctx, char **argv) { (void)ctx; (void)argv; return SMFIS_CONTINUE; }
-static sfsistat on_data(SMFICTX *ctx) { (void)ctx; return SMFIS_CONTINUE; }
-static sfsistat on_header(SMFICTX *ctx, char *name, char *value) { (void)ctx; (void)name; (void)value; return SMFIS_CONTINUE; }
-static sfsistat on_eoh(SMFICTX *ctx) { (void)ctx; return SMFIS_CONTINUE; }
-static sfsistat on_body(SMFICTX *ctx, unsigned char *b, size_t n) { (void)ctx; (void)b; (void)n; return SMFIS_CONTINUE; }
-static sfsistat on_eom(SMFICTX *ctx) { (void)ctx; return SMFIS_CONTINUE; }
+static sfsistat on_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
+{
+    (void)ctx;
+    (void)host;
+    (void)addr;
+    return SMFIS_CONTINUE;
+}
+static sfsistat on_mail(SMFICTX *ctx, char **argv)
+{
+    (void)ctx;
+    (void)argv;
+    return SMFIS_CONTINUE;
+}
+static sfsistat on_data(SMFICTX *ctx)
+{
+    (void)ctx;
+    return SMFIS_CONTINUE;
+}
+static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
+{
+    (void)ctx;
+    (void)name;
+    (void)value;
+    return SMFIS_CONTINUE;
+}
+static sfsistat on_eoh(SMFICTX *ctx)
+{
+    (void)ctx;
+    return SMFIS_CONTINUE;
+}
+static sfsistat on_body(SMFICTX *ctx, unsigned char *b, size_t n)
+{
+    (void)ctx;
+    (void)b;
+    (void)n;
+    return SMFIS_CONTINUE;
+}
+static sfsistat on_eom(SMFICTX *ctx)
+{
+    (void)ctx;
+    return SMFIS_CONTINUE;
+}
 
 int main(int argc, char **argv)
 {

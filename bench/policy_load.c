@@ -54,20 +54,20 @@
 
 #include "latency.h"
 
-#define PL_REQ_MAX   2048        /* one request */
-#define PL_REPLY_MAX 4096        /* one reply, larger is an error */
+#define PL_REQ_MAX   2048 /* one request */
+#define PL_REPLY_MAX 4096 /* one reply, larger is an error */
 #define PL_STALL_NS  (10ull * 1000000000ull)
 #define PL_ACTIONS   16
 
-struct pl_msg {                  /* the message a connection is sending */
-    unsigned rcpts, sent;        /* recipients in total, requests sent */
+struct pl_msg {           /* the message a connection is sending */
+    unsigned rcpts, sent; /* recipients in total, requests sent */
     unsigned sender, client, sasl, size;
     char instance[40];
 };
 
 struct pl_conn {
     int fd;
-    int busy;                    /* a request is in flight */
+    int busy; /* a request is in flight */
     uint64_t t_sent;
     struct pl_msg msg;
     char req[PL_REQ_MAX];
@@ -82,7 +82,7 @@ static double max_secs = 0;
 static unsigned seed = 1;
 static int quiet;
 
-static int ep = -1;              /* the epoll instance */
+static int ep = -1; /* the epoll instance */
 static uint64_t *lat_ns;
 static long n_done, n_sent, n_errors;
 static char action_name[PL_ACTIONS][24];
@@ -98,13 +98,12 @@ static unsigned pl_rand(void)
 }
 
 static const char *const sender_domains[] = {
-    "news.example.com", "shop.example.net", "mail.example.org", "example.com",
-    "billing.example.io", "alerts.example.dev", "club.example.fr", "info.example.de",
-    "letters.example.co.uk", "app.example.app", "notify.example.cloud",
-    "store.example.shop", "team.example.biz", "hello.example.ai", "promo.example.store",
-    "events.example.events", "travel.example.travel", "bank.example.bank",
-    "school.example.edu", "city.example.gov", "jobs.example.jobs",
-    "media.example.media", "games.example.games", "health.example.health",
+    "news.example.com",      "shop.example.net",    "mail.example.org",     "example.com",
+    "billing.example.io",    "alerts.example.dev",  "club.example.fr",      "info.example.de",
+    "letters.example.co.uk", "app.example.app",     "notify.example.cloud", "store.example.shop",
+    "team.example.biz",      "hello.example.ai",    "promo.example.store",  "events.example.events",
+    "travel.example.travel", "bank.example.bank",   "school.example.edu",   "city.example.gov",
+    "jobs.example.jobs",     "media.example.media", "games.example.games",  "health.example.health",
     "green.example.eco",
 };
 #define N_SENDER_DOMAINS (sizeof(sender_domains) / sizeof(sender_domains[0]))
@@ -113,9 +112,9 @@ static const char *const sender_domains[] = {
 static const char *pl_rcpt_domain(unsigned r)
 {
     static const char *const others[] = {
-        "gmx.de", "web.de", "orange.fr", "free.fr", "libero.it", "mail.ru",
-        "yandex.ru", "comcast.net", "icloud.com", "protonmail.com",
-        "example.org", "university.example.edu", "corp.example.com",
+        "gmx.de",           "web.de",      "orange.fr",  "free.fr",        "libero.it",   "mail.ru",
+        "yandex.ru",        "comcast.net", "icloud.com", "protonmail.com", "example.org", "university.example.edu",
+        "corp.example.com",
     };
     unsigned p = r % 100, k = r / 100;
 
@@ -138,8 +137,7 @@ static void pl_new_message(struct pl_conn *c)
     m->client = pl_rand() % 64;
     m->sasl = pl_rand() % 3 == 0;
     m->size = 2000 + pl_rand() % 120000;
-    snprintf(m->instance, sizeof(m->instance), "%x.%llx.%x.0",
-             (unsigned)(1000 + c->fd), ++msg_serial, pl_rand());
+    snprintf(m->instance, sizeof(m->instance), "%x.%llx.%x.0", (unsigned)(1000 + c->fd), ++msg_serial, pl_rand());
 }
 
 /* Builds the next request of connection c into c->req. */
@@ -161,43 +159,41 @@ static void pl_build_request(struct pl_conn *c)
     else
         snprintf(rcpt, sizeof(rcpt), "user%u@%s", pl_rand() % 100000, pl_rcpt_domain(pl_rand()));
     n = snprintf(c->req, sizeof(c->req),
-        "request=smtpd_access_policy\n"
-        "protocol_state=%s\n"
-        "protocol_name=ESMTP\n"
-        "client_address=10.%u.%u.%u\n"
-        "client_name=app%u.clients.example\n"
-        "client_port=%u\n"
-        "reverse_client_name=app%u.clients.example\n"
-        "server_address=127.0.0.1\n"
-        "server_port=25\n"
-        "helo_name=app%u.clients.example\n"
-        "sender=%s\n"
-        "recipient=%s\n"
-        "recipient_count=%u\n"
-        "queue_id=\n"
-        "instance=%s\n"
-        "size=%u\n"
-        "etrn_domain=\n"
-        "stress=\n"
-        "sasl_method=%s\n"
-        "sasl_username=%s\n"
-        "sasl_sender=\n"
-        "ccert_subject=\n"
-        "ccert_issuer=\n"
-        "ccert_fingerprint=\n"
-        "ccert_pubkey_fingerprint=\n"
-        "encryption_protocol=TLSv1.3\n"
-        "encryption_cipher=TLS_AES_256_GCM_SHA384\n"
-        "encryption_keysize=256\n"
-        "policy_context=\n"
-        "compatibility_level=3.6\n"
-        "mail_version=3.7.11\n"
-        "\n",
-        eom ? "END-OF-MESSAGE" : "RCPT",
-        m->client / 16, m->client % 16, 10 + m->client, m->client,
-        30000 + pl_rand() % 30000, m->client, m->client,
-        sender, rcpt, eom ? m->rcpts : m->sent, m->instance,
-        eom ? m->size : 0, m->sasl ? "PLAIN" : "", sasl_user);
+                 "request=smtpd_access_policy\n"
+                 "protocol_state=%s\n"
+                 "protocol_name=ESMTP\n"
+                 "client_address=10.%u.%u.%u\n"
+                 "client_name=app%u.clients.example\n"
+                 "client_port=%u\n"
+                 "reverse_client_name=app%u.clients.example\n"
+                 "server_address=127.0.0.1\n"
+                 "server_port=25\n"
+                 "helo_name=app%u.clients.example\n"
+                 "sender=%s\n"
+                 "recipient=%s\n"
+                 "recipient_count=%u\n"
+                 "queue_id=\n"
+                 "instance=%s\n"
+                 "size=%u\n"
+                 "etrn_domain=\n"
+                 "stress=\n"
+                 "sasl_method=%s\n"
+                 "sasl_username=%s\n"
+                 "sasl_sender=\n"
+                 "ccert_subject=\n"
+                 "ccert_issuer=\n"
+                 "ccert_fingerprint=\n"
+                 "ccert_pubkey_fingerprint=\n"
+                 "encryption_protocol=TLSv1.3\n"
+                 "encryption_cipher=TLS_AES_256_GCM_SHA384\n"
+                 "encryption_keysize=256\n"
+                 "policy_context=\n"
+                 "compatibility_level=3.6\n"
+                 "mail_version=3.7.11\n"
+                 "\n",
+                 eom ? "END-OF-MESSAGE" : "RCPT", m->client / 16, m->client % 16, 10 + m->client, m->client,
+                 30000 + pl_rand() % 30000, m->client, m->client, sender, rcpt, eom ? m->rcpts : m->sent, m->instance,
+                 eom ? m->size : 0, m->sasl ? "PLAIN" : "", sasl_user);
     c->req_len = n > 0 && (size_t)n < sizeof(c->req) ? (size_t)n : 0;
     c->req_off = 0;
     m->sent++;
@@ -341,7 +337,7 @@ static int pl_read(struct pl_conn *c)
 static void usage(void)
 {
     fprintf(stderr, "usage: policy_load -a inet:HOST:PORT|unix:PATH [-c CONC] [-n REQS] "
-            "[-T SECS] [-P PID] [-S SEED] [-q]\n");
+                    "[-T SECS] [-P PID] [-S SEED] [-q]\n");
     exit(2);
 }
 
@@ -382,8 +378,7 @@ int main(int argc, char **argv)
     }
     for (i = 0; i < conc; i++) {
         if ((conns[i].fd = pl_connect()) < 0) {
-            fprintf(stderr, "policy_load: connect %s (connection %ld): %s\n", addr, i + 1,
-                    strerror(errno));
+            fprintf(stderr, "policy_load: connect %s (connection %ld): %s\n", addr, i + 1, strerror(errno));
             return 2;
         }
         (void)fcntl(conns[i].fd, F_SETFL, fcntl(conns[i].fd, F_GETFL) | O_NONBLOCK);
@@ -416,7 +411,7 @@ int main(int argc, char **argv)
 
             if (c->fd < 0 || !c->busy)
                 continue;
-            if (c->req_off < c->req_len) {          /* finish a partial write */
+            if (c->req_off < c->req_len) { /* finish a partial write */
                 ssize_t w = write(c->fd, c->req + c->req_off, c->req_len - c->req_off);
 
                 if (w > 0)
@@ -455,7 +450,7 @@ int main(int argc, char **argv)
             if (rss > rss_max)
                 rss_max = rss;
         }
-        for (i = 0; i < conc; i++) {                /* stalled servers */
+        for (i = 0; i < conc; i++) { /* stalled servers */
             if (conns[i].fd >= 0 && conns[i].busy && now > conns[i].t_sent + PL_STALL_NS) {
                 pl_error(&conns[i], "no reply within 10 s");
                 conns[i].busy = 0;
@@ -476,10 +471,9 @@ int main(int argc, char **argv)
     printf("RESULT reqs=%ld errors=%ld secs=%.3f req_per_s=%.1f p50_ms=%.3f p99_ms=%.3f "
            "p999_ms=%.3f max_ms=%.3f conc=%ld rss_start_kib=%ld rss_max_kib=%ld "
            "rss_end_kib=%ld actions=",
-           n_done, n_errors, secs, secs > 0 ? (double)n_done / secs : 0.0,
-           lat_pct_ms(lat_ns, (size_t)n_done, 50), lat_pct_ms(lat_ns, (size_t)n_done, 99),
-           lat_pct_ms(lat_ns, (size_t)n_done, 99.9), lat_pct_ms(lat_ns, (size_t)n_done, 100),
-           conc, rss_start, rss_max, rss_end);
+           n_done, n_errors, secs, secs > 0 ? (double)n_done / secs : 0.0, lat_pct_ms(lat_ns, (size_t)n_done, 50),
+           lat_pct_ms(lat_ns, (size_t)n_done, 99), lat_pct_ms(lat_ns, (size_t)n_done, 99.9),
+           lat_pct_ms(lat_ns, (size_t)n_done, 100), conc, rss_start, rss_max, rss_end);
     for (k = 0; k < PL_ACTIONS && action_name[k][0] != '\0'; k++)
         printf("%s%s:%ld", k ? "," : "", action_name[k], action_count[k]);
     printf("\n");

@@ -57,8 +57,7 @@ static const char *action_from_status(const char *st)
     }
 }
 
-static void read_recipient(const struct mail_headers *h, struct inbound_rcpt *rc, struct buf *b,
-                           const char *addr)
+static void read_recipient(const struct mail_headers *h, struct inbound_rcpt *rc, struct buf *b, const char *addr)
 {
     inbound_set(&rc->recipient, addr, strlen(addr), 0);
     char other[BOUNCE_ADDR_MAX];
@@ -93,8 +92,7 @@ static void read_recipient(const struct mail_headers *h, struct inbound_rcpt *rc
     }
 }
 
-size_t bounce_dsn_read(const char *body, size_t n, const struct mail_limits *limits,
-                       struct inbound_report *r)
+size_t bounce_dsn_read(const char *body, size_t n, const struct mail_limits *limits, struct inbound_report *r)
 {
     struct mail_field_blocks blocks;
     struct mail_error_info err;

@@ -22,7 +22,6 @@
 #include "mail_limits.h"
 
 /* Adds the recipients of body[0..n) to r.  Returns how many were added. */
-size_t bounce_dsn_read(const char *body, size_t n, const struct mail_limits *limits,
-                       struct inbound_report *r);
+size_t bounce_dsn_read(const char *body, size_t n, const struct mail_limits *limits, struct inbound_report *r);
 
 #endif

@@ -54,8 +54,7 @@ static void tag_value(const char *s, size_t n, const char *name, char **field)
     }
 }
 
-void bounce_original_read(const struct mail_headers *h, struct inbound_report *r,
-                          char to_out[BOUNCE_ADDR_MAX])
+void bounce_original_read(const struct mail_headers *h, struct inbound_report *r, char to_out[BOUNCE_ADDR_MAX])
 {
     struct inbound_original *o = &r->original;
     set_once(&o->message_id, mail_headers_find(h, "Message-ID", NULL));
@@ -101,8 +100,8 @@ static size_t first_field_line(const char *text, size_t n)
     return 0;
 }
 
-void bounce_original_read_text(const char *text, size_t n, const struct mail_limits *limits,
-                               struct inbound_report *r, char to_out[BOUNCE_ADDR_MAX])
+void bounce_original_read_text(const char *text, size_t n, const struct mail_limits *limits, struct inbound_report *r,
+                               char to_out[BOUNCE_ADDR_MAX])
 {
     size_t start = first_field_line(text, n);
     text += start;

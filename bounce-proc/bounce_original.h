@@ -16,12 +16,11 @@
 
 /* Fills the unset fields of r->original from h (views into the message).
  * to_out (BOUNCE_ADDR_MAX) receives the first To: address, or "". */
-void bounce_original_read(const struct mail_headers *h, struct inbound_report *r,
-                          char to_out[BOUNCE_ADDR_MAX]);
+void bounce_original_read(const struct mail_headers *h, struct inbound_report *r, char to_out[BOUNCE_ADDR_MAX]);
 
 /* Same for a header block quoted inside text (non-standard bounces): parses
  * text[0..n) leniently as a header section first. */
-void bounce_original_read_text(const char *text, size_t n, const struct mail_limits *limits,
-                               struct inbound_report *r, char to_out[BOUNCE_ADDR_MAX]);
+void bounce_original_read_text(const char *text, size_t n, const struct mail_limits *limits, struct inbound_report *r,
+                               char to_out[BOUNCE_ADDR_MAX]);
 
 #endif

@@ -29,30 +29,30 @@
 #include "mail_header.h"
 #include "mime.h"
 
-#define TEXT_PART_MAX (1024 * 1024)   /* human-readable text kept for reading */
-#define WALK_KINDS_MAX 1024
-#define BOUNCE_FAILED_MAX 64   /* X-Failed-Recipients addresses kept */
+#define TEXT_PART_MAX     (1024 * 1024) /* human-readable text kept for reading */
+#define WALK_KINDS_MAX    1024
+#define BOUNCE_FAILED_MAX 64 /* X-Failed-Recipients addresses kept */
 
 struct walk {
-    struct buf text;           /* first human-readable part, decoded */
-    bool       text_is_html;
-    bool       have_text;
-    char       top_from[BOUNCE_ADDR_MAX];
-    char       top_from_raw[256];              /* the From field as written ("mailer-daemon", no domain) */
-    char       top_to[BOUNCE_ADDR_MAX];        /* the bounce's addressee: the original's sender */
-    char       delivered_to[BOUNCE_ADDR_MAX];  /* Delivered-To / Envelope-to / X-Original-To */
-    char       failed[BOUNCE_FAILED_MAX][BOUNCE_ADDR_MAX];   /* X-Failed-Recipients */
-    size_t     nfailed;
-    char       original_to[BOUNCE_ADDR_MAX];
-    char       subject[256];
-    bool       auto_reply;
-    bool       dsn_part;
-    bool       global;
-    bool       original_seen;
-    const char *top_body;      /* the top-level body, raw: the text when no part is text */
-    size_t     top_body_len;
-    size_t     parts;          /* parts visited */
-    unsigned char kinds[WALK_KINDS_MAX];   /* enum mime_kind of each part visited, by index */
+    struct buf text; /* first human-readable part, decoded */
+    bool text_is_html;
+    bool have_text;
+    char top_from[BOUNCE_ADDR_MAX];
+    char top_from_raw[256];                          /* the From field as written ("mailer-daemon", no domain) */
+    char top_to[BOUNCE_ADDR_MAX];                    /* the bounce's addressee: the original's sender */
+    char delivered_to[BOUNCE_ADDR_MAX];              /* Delivered-To / Envelope-to / X-Original-To */
+    char failed[BOUNCE_FAILED_MAX][BOUNCE_ADDR_MAX]; /* X-Failed-Recipients */
+    size_t nfailed;
+    char original_to[BOUNCE_ADDR_MAX];
+    char subject[256];
+    bool auto_reply;
+    bool dsn_part;
+    bool global;
+    bool original_seen;
+    const char *top_body; /* the top-level body, raw: the text when no part is text */
+    size_t top_body_len;
+    size_t parts;                        /* parts visited */
+    unsigned char kinds[WALK_KINDS_MAX]; /* enum mime_kind of each part visited, by index */
 };
 
 static void header_copy(const struct mail_headers *h, const char *name, char *out, size_t size);
@@ -112,9 +112,10 @@ static bool is_auto_reply(const struct mail_headers *h, const char *subject)
     header_copy(h, "Precedence", v, sizeof(v));
     if (strcasecmp(v, "auto_reply") == 0)
         return true;
-    static const char *const subjects[] = {"out of office", "out of the office", "automatic reply", "auto:",
-                                           "autoreply", "auto-reply", "auto reply", "vacation", "abwesenheit",
-                                           "absence", NULL};
+    static const char *const subjects[] = {
+        "out of office", "out of the office", "automatic reply", "auto:",   "autoreply", "auto-reply",
+        "auto reply",    "vacation",          "abwesenheit",     "absence", NULL
+    };
     for (const char *const *s = subjects; *s != NULL; s++)
         if (bounce_scan_find(subject, strlen(subject), *s) >= 0)
             return true;
@@ -184,18 +185,34 @@ static void visit(const struct mime_part *p, struct inbound_report *r, const str
 /* Words with which the formats we know announce a failed delivery. */
 static bool says_bounce(const struct walk *w)
 {
-    static const char *const senders[] = {"mailer-daemon", "postmaster", "mail-daemon", "mdaemon", "mailerdaemon",
-                                          "bounce", NULL};
+    static const char *const senders[] = { "mailer-daemon", "postmaster", "mail-daemon", "mdaemon",
+                                           "mailerdaemon",  "bounce",     NULL };
     for (const char *const *s = senders; *s != NULL; s++)
         if (bounce_scan_find(w->top_from_raw, strlen(w->top_from_raw), *s) >= 0)
             return true;
-    static const char *const subjects[] = {"undeliver", "undelivered", "delivery fail", "delivery status",
-                                           "failure notice", "returned mail", "could not be delivered",
-                                           "non-delivery", "nondelivery", "delivery notification",
-                                           "mail delivery", "not delivered", "delivery problem", "rejected",
-                                           "mail system error", "delivery error", "returned to sender",
-                                           "failed delivery", "permanent error", "error sending", "could not send",
-                                           "unable to deliver", NULL};
+    static const char *const subjects[] = { "undeliver",
+                                            "undelivered",
+                                            "delivery fail",
+                                            "delivery status",
+                                            "failure notice",
+                                            "returned mail",
+                                            "could not be delivered",
+                                            "non-delivery",
+                                            "nondelivery",
+                                            "delivery notification",
+                                            "mail delivery",
+                                            "not delivered",
+                                            "delivery problem",
+                                            "rejected",
+                                            "mail system error",
+                                            "delivery error",
+                                            "returned to sender",
+                                            "failed delivery",
+                                            "permanent error",
+                                            "error sending",
+                                            "could not send",
+                                            "unable to deliver",
+                                            NULL };
     for (const char *const *s = subjects; *s != NULL; s++)
         if (bounce_scan_find(w->subject, strlen(w->subject), *s) >= 0)
             return true;
@@ -211,12 +228,12 @@ static size_t past_marker(const char *t, size_t n, size_t cut)
     while (i < n && t[i] != '\n' && t[i] != ':' && t[i] != ' ' && t[i] != '\t')
         i++;
     if (i < n && t[i] == ':' && i > cut)
-        return cut;   /* "Name:" - a header field */
+        return cut; /* "Name:" - a header field */
     while (i < n && t[i] != '\n')
         i++;
     while (i < n && (t[i] == '\n' || t[i] == '\r' || t[i] == ' ' || t[i] == '\t'))
         i++;
-    while (i > cut && t[i - 1] != '\n')   /* back to the line start */
+    while (i > cut && t[i - 1] != '\n') /* back to the line start */
         i--;
     return i;
 }
@@ -263,8 +280,8 @@ static void answers_from_text(struct walk *w, struct inbound_report *r)
     long fields = line_with_field(w->text.data, cut, "Reporting-MTA:");
     if (fields >= 0)
         cut = (size_t)fields;
-    struct bounce_text_lists lists = {.skip = NULL, .only = only};
-    struct inbound_report scratch;   /* the answers, copied over where the DSN has none */
+    struct bounce_text_lists lists = { .skip = NULL, .only = only };
+    struct inbound_report scratch; /* the answers, copied over where the DSN has none */
     inbound_report_init(&scratch);
     bounce_text_read(w->text.data, cut, &lists, &scratch);
     for (size_t i = 0; i < scratch.nrcpts; i++) {
@@ -306,11 +323,14 @@ static void notice_as_diagnostic(const char *text, size_t n, struct inbound_repo
  * commands" means the rejection came at RCPT (pipelined). */
 static const char *command_of(const struct inbound_rcpt *rc, const char *text, size_t n)
 {
-    static const struct { const char *marker; const char *cmd; } M[] = {
-        {"end of data", "DATA"}, {"after data", "DATA"}, {">>> data", "DATA"},
-        {"rcpt to", "RCPT"}, {">>> rcpt", "RCPT"}, {"after rcpt", "RCPT"}, {"rcpt command", "RCPT"},
+    static const struct {
+        const char *marker;
+        const char *cmd;
+    } M[] = {
+        { "end of data", "DATA" }, { "after data", "DATA" }, { ">>> data", "DATA" },     { "rcpt to", "RCPT" },
+        { ">>> rcpt", "RCPT" },    { "after rcpt", "RCPT" }, { "rcpt command", "RCPT" },
     };
-    static const char *const PIPELINED[] = {"need rcpt", "no valid recipients", "bad sequence of commands"};
+    static const char *const PIPELINED[] = { "need rcpt", "no valid recipients", "bad sequence of commands" };
     if (rc->diagnostic != NULL) {
         size_t dn = strlen(rc->diagnostic);
         for (size_t i = 0; i < sizeof(PIPELINED) / sizeof(PIPELINED[0]); i++)
@@ -384,8 +404,8 @@ static void auto_reply(const struct walk *w, struct inbound_report *r)
 static void gave_up(struct inbound_rcpt *rc)
 {
     bool expired_action = rc->action != NULL && strcasecmp(rc->action, "expired") == 0;
-    bool failed_temporary = rc->action != NULL && strcasecmp(rc->action, "failed") == 0 && rc->status != NULL &&
-                            rc->status[0] == '4';
+    bool failed_temporary =
+        rc->action != NULL && strcasecmp(rc->action, "failed") == 0 && rc->status != NULL && rc->status[0] == '4';
     const char *cat = rc->verdict.category;
     if (!(expired_action || failed_temporary) || rc->verdict.our_fault ||
         (strcmp(cat, "undefined") != 0 && strcmp(cat, "networkerror") != 0))
@@ -472,8 +492,13 @@ int bounce_parse(const char *msg, size_t len, const struct inbound_parse_ctx *ct
             size_t start = past_marker(w.text.data, w.text.len, cut);
             bounce_original_read_text(w.text.data + start, w.text.len - start, ctx->limits, out, w.original_to);
         }
-        const char *skip_list[] = {w.top_from, w.top_to, w.delivered_to, ctx->envelope_recipient,
-                                   out->original.from, out->original.return_path, NULL};
+        const char *skip_list[] = { w.top_from,
+                                    w.top_to,
+                                    w.delivered_to,
+                                    ctx->envelope_recipient,
+                                    out->original.from,
+                                    out->original.return_path,
+                                    NULL };
         /* entries may be NULL or empty: compact them so the list ends at its first NULL */
         size_t k = 0;
         for (size_t i = 0; i < sizeof(skip_list) / sizeof(skip_list[0]) - 1; i++)
@@ -484,7 +509,7 @@ int bounce_parse(const char *msg, size_t len, const struct inbound_parse_ctx *ct
         for (size_t i = 0; i < w.nfailed; i++)
             only_list[i] = w.failed[i];
         only_list[w.nfailed] = NULL;
-        struct bounce_text_lists lists = {.skip = skip_list, .only = only_list};
+        struct bounce_text_lists lists = { .skip = skip_list, .only = only_list };
         if (bounce_text_read(w.text.data, cut, &lists, out) == 0 && w.original_to[0] != '\0') {
             struct inbound_rcpt *rc = inbound_rcpt_add(out);
             if (rc != NULL)

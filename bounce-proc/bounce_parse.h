@@ -10,7 +10,6 @@
 #include "inbound_driver.h"
 
 /* An inbound_parse_fn (see inbound_driver.h). */
-int bounce_parse(const char *msg, size_t len, const struct inbound_parse_ctx *ctx,
-               struct inbound_report *out);
+int bounce_parse(const char *msg, size_t len, const struct inbound_parse_ctx *ctx, struct inbound_report *out);
 
 #endif

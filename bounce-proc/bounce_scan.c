@@ -54,11 +54,11 @@ int bounce_scan_smtp_code(const char *s, size_t n)
     for (size_t i = 0; i + 3 <= n; i++) {
         if ((s[i] != '2' && s[i] != '4' && s[i] != '5') || !is_digit(s[i + 1]) || !is_digit(s[i + 2]))
             continue;
-        if (i > 0 && !(s[i - 1] == ' ' || s[i - 1] == '\t' || s[i - 1] == ';' || s[i - 1] == '(' ||
-                       s[i - 1] == '\n' || s[i - 1] == ':' || s[i - 1] == '#'))
+        if (i > 0 && !(s[i - 1] == ' ' || s[i - 1] == '\t' || s[i - 1] == ';' || s[i - 1] == '(' || s[i - 1] == '\n' ||
+                       s[i - 1] == ':' || s[i - 1] == '#'))
             continue;
-        if (i + 3 < n && !(s[i + 3] == ' ' || s[i + 3] == '-' || s[i + 3] == '\r' || s[i + 3] == '\n' ||
-                           s[i + 3] == ')'))
+        if (i + 3 < n &&
+            !(s[i + 3] == ' ' || s[i + 3] == '-' || s[i + 3] == '\r' || s[i + 3] == '\n' || s[i + 3] == ')'))
             continue;
         int code = (s[i] - '0') * 100 + (s[i + 1] - '0') * 10 + (s[i + 2] - '0');
         if (code % 100 > 59)
@@ -70,7 +70,8 @@ int bounce_scan_smtp_code(const char *s, size_t n)
 
 static bool local_char(unsigned char c)
 {
-    return isalnum(c) || (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~.", c) != NULL);   /* strchr finds the NUL terminator too */
+    return isalnum(c) ||
+           (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~.", c) != NULL); /* strchr finds the NUL terminator too */
 }
 
 static bool domain_char(unsigned char c)
@@ -86,7 +87,7 @@ size_t bounce_scan_address(const char *s, size_t n, size_t *pos, char out[BOUNCE
         size_t start = i;
         if (s[i - 1] == '"') {
             /* quoted local part (RFC 5321 §4.1.2): keep the quotes, they are part of it */
-            size_t q = i - 1;   /* printable bytes only (RFC 5321 qtextSMTP), never before *pos */
+            size_t q = i - 1; /* printable bytes only (RFC 5321 qtextSMTP), never before *pos */
             while (q > *pos && s[q - 1] != '"' && (unsigned char)s[q - 1] >= 0x20 && s[q - 1] != 0x7f &&
                    s[q - 1] != '<' && i - q < 64)
                 q--;
@@ -130,7 +131,7 @@ bool bounce_scan_clean_address(const char *s, size_t n, char out[BOUNCE_ADDR_MAX
         n--;
     }
     const char *semi = memchr(s, ';', n);
-    if (semi != NULL && (size_t)(semi - s) < 16) {   /* address-type ";" (RFC 3464 §2.3.2) */
+    if (semi != NULL && (size_t)(semi - s) < 16) { /* address-type ";" (RFC 3464 §2.3.2) */
         n -= (size_t)(semi + 1 - s);
         s = semi + 1;
     }
@@ -152,7 +153,7 @@ long bounce_scan_find(const char *s, size_t n, const char *needle)
      * then the rest compared case-insensitively */
     unsigned char lo = (unsigned char)tolower((unsigned char)needle[0]);
     unsigned char up = (unsigned char)toupper((unsigned char)needle[0]);
-    const char *end = s + n - m + 1;   /* one past the last possible start */
+    const char *end = s + n - m + 1; /* one past the last possible start */
     const char *pl = memchr(s, lo, (size_t)(end - s));
     const char *pu = lo == up ? NULL : memchr(s, up, (size_t)(end - s));
     while (pl != NULL || pu != NULL) {

@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define BOUNCE_STATUS_MAX 16   /* "5.123.456" + NUL, with room */
+#define BOUNCE_STATUS_MAX 16 /* "5.123.456" + NUL, with room */
 #define BOUNCE_ADDR_MAX   320
 
 /* First enhanced status code "c.sss.ddd" (c in 2,4,5) in s[0..n), written to

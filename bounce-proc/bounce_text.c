@@ -10,16 +10,26 @@
 
 #include "bounce_scan.h"
 
-#define ANSWER_MAX 1200   /* bytes of answer read after an address */
+#define ANSWER_MAX 1200 /* bytes of answer read after an address */
 
 /* Phrases that introduce the returned original in the formats we know. */
 static const char *const original_markers[] = {
-    "copy of the message", "copy of your message", "copy of the original message",
-    "original message follows", "original message ---", "original message headers",
-    "message headers follow", "headers of the original message", "below this line is a copy",
-    "this is a copy of the message", "unsent message below",
-    "--- the header of the original message", "original message header", "message header follows",
-    "returned message", NULL,
+    "copy of the message",
+    "copy of your message",
+    "copy of the original message",
+    "original message follows",
+    "original message ---",
+    "original message headers",
+    "message headers follow",
+    "headers of the original message",
+    "below this line is a copy",
+    "this is a copy of the message",
+    "unsent message below",
+    "--- the header of the original message",
+    "original message header",
+    "message header follows",
+    "returned message",
+    NULL,
 };
 
 static bool line_starts_with(const char *s, size_t n, size_t i, const char *word)
@@ -41,7 +51,7 @@ size_t bounce_text_original_start(const char *text, size_t n)
         }
     }
     /* A quoted header block: a line starting Received:/Return-Path:/... */
-    static const char *const fields[] = {"Received: ", "Return-Path: ", "Message-ID: ", "DKIM-Signature: ", NULL};
+    static const char *const fields[] = { "Received: ", "Return-Path: ", "Message-ID: ", "DKIM-Signature: ", NULL };
     for (size_t i = 0; i < cut; i++) {
         if (i > 0 && text[i - 1] != '\n')
             continue;
@@ -59,8 +69,8 @@ size_t bounce_text_original_start(const char *text, size_t n)
 
 static bool skipped(const char *addr, const char *const *skip)
 {
-    static const char *const daemons[] = {"mailer-daemon@", "postmaster@", "mail-daemon@", "no-reply@",
-                                          "noreply@", "abuse@", "mdaemon@", NULL};
+    static const char *const daemons[] = { "mailer-daemon@", "postmaster@", "mail-daemon@", "no-reply@",
+                                           "noreply@",       "abuse@",      "mdaemon@",     NULL };
     for (const char *const *d = daemons; *d != NULL; d++)
         if (strncasecmp(addr, *d, strlen(*d)) == 0)
             return true;
@@ -93,10 +103,10 @@ static size_t answer_end(const char *t, size_t n, size_t from, size_t next_rcpt)
     size_t limit = from + ANSWER_MAX < n ? from + ANSWER_MAX : n;
     if (next_rcpt < limit)
         limit = next_rcpt;
-    if (limit < from)   /* the next address token overlaps this one: no answer */
+    if (limit < from) /* the next address token overlaps this one: no answer */
         return from;
     bool text_seen = false;
-    char last = 0;   /* last non-space byte: a paragraph ending in ':' ("because:") introduces the next */
+    char last = 0; /* last non-space byte: a paragraph ending in ':' ("because:") introduces the next */
     for (size_t i = from; i < limit; i++) {
         if (t[i] == '\n') {
             size_t j = i + 1;
@@ -187,8 +197,8 @@ static bool listed(const char *addr, const char *const *list)
 /* One address occurrence in the notice. */
 struct text_hit {
     size_t start, end;
-    bool   recipient;   /* a failed recipient named on its own */
-    char   addr[BOUNCE_ADDR_MAX];
+    bool recipient; /* a failed recipient named on its own */
+    char addr[BOUNCE_ADDR_MAX];
 };
 
 #define TEXT_HITS_MAX 512
@@ -206,8 +216,8 @@ size_t bounce_text_read(const char *text, size_t n, const struct bounce_text_lis
         if (lists->only != NULL && lists->only[0] != NULL)
             h->recipient = listed(h->addr, lists->only) && !in_command(text, h->start);
         else
-            h->recipient = !skipped(h->addr, lists->skip) && !embedded(text, n, h->start, h->end) &&
-                           !in_command(text, h->start);
+            h->recipient =
+                !skipped(h->addr, lists->skip) && !embedded(text, n, h->start, h->end) && !in_command(text, h->start);
     }
     /* an address the notice shows as a command's or a phrase's sender
      * ("after MAIL FROM:<a@b>") is the sender wherever else it appears

@@ -33,8 +33,8 @@ size_t bounce_text_original_start(const char *text, size_t n);
 /* What the reader knows besides the text.  Both lists end at the first
  * NULL entry; either list may be NULL. */
 struct bounce_text_lists {
-    const char *const *skip;   /* never recipients: the bounce's own sender and receivers, the original's sender */
-    const char *const *only;   /* when non-empty, the failed recipients (X-Failed-Recipients): no others are taken */
+    const char *const *skip; /* never recipients: the bounce's own sender and receivers, the original's sender */
+    const char *const *only; /* when non-empty, the failed recipients (X-Failed-Recipients): no others are taken */
 };
 
 /* Adds the failed recipients found in the notice text[0..n) (already cut at
@@ -43,7 +43,6 @@ struct bounce_text_lists {
  * inside an SMTP command or a "from" phrase ("after MAIL FROM:<a@b>") is
  * part of an answer, never a recipient.  Returns how many were added
  * (0 also when out of memory). */
-size_t bounce_text_read(const char *text, size_t n, const struct bounce_text_lists *lists,
-                        struct inbound_report *r);
+size_t bounce_text_read(const char *text, size_t n, const struct bounce_text_lists *lists, struct inbound_report *r);
 
 #endif

@@ -28,14 +28,14 @@ enum tok_type { TOK_WORD, TOK_QUOTED, TOK_LITERAL, TOK_SPECIAL };
 
 struct tok {
     enum tok_type type;
-    char          ch;         /* TOK_SPECIAL: the character */
-    size_t        start, end; /* [start, end) in the input */
-    bool          cfws_before;
+    char ch;           /* TOK_SPECIAL: the character */
+    size_t start, end; /* [start, end) in the input */
+    bool cfws_before;
 };
 
 struct lexer {
     struct tok *v;
-    size_t      n, cap;
+    size_t n, cap;
 };
 
 static bool is_wsp(char c)
@@ -130,7 +130,7 @@ static enum mail_error lex(const char *s, size_t len, struct lexer *lx, size_t *
                 ;
             lex_add(lx, TOK_WORD, 0, i, j, cfws);
             i = j;
-        } else {                 /* ')', ']', '\\', control bytes */
+        } else { /* ')', ']', '\\', control bytes */
             goto bad;
         }
         cfws = false;
@@ -147,14 +147,14 @@ static bool tok_is(const struct tok *t, char ch)
 }
 
 struct parser {
-    const char          *s;
-    const struct tok    *t;
-    size_t               n;
-    size_t               max;
+    const char *s;
+    const struct tok *t;
+    size_t n;
+    size_t max;
     struct address_list *out;
-    size_t               cap;
-    struct mail_view     group;
-    size_t               err_at;
+    size_t cap;
+    struct mail_view group;
+    size_t err_at;
 };
 
 static struct mail_view span(const struct parser *p, size_t a, size_t b)
@@ -171,14 +171,14 @@ static enum mail_error parse_addr_spec(struct parser *p, size_t a, size_t b, str
     for (size_t i = a; i < b; i++) {
         if (tok_is(&p->t[i], '@')) {
             if (at != b)
-                goto bad_at;              /* a second '@' */
+                goto bad_at; /* a second '@' */
             at = i;
         } else if (p->t[i].type == TOK_SPECIAL && !tok_is(&p->t[i], '.')) {
             p->err_at = p->t[i].start;
             return MAIL_ERR_ADDRESS_SYNTAX;
         }
     }
-    if (at == a) {                        /* no local part */
+    if (at == a) { /* no local part */
         p->err_at = p->t[a].start;
         return MAIL_ERR_ADDRESS_SYNTAX;
     }
@@ -197,7 +197,7 @@ static enum mail_error parse_addr_spec(struct parser *p, size_t a, size_t b, str
         m->flags |= ADDRESS_F_NO_DOMAIN;
         return MAIL_OK;
     }
-    if (at + 1 == b) {                    /* '@' with nothing after it */
+    if (at + 1 == b) { /* '@' with nothing after it */
         p->err_at = p->t[at].end;
         return MAIL_ERR_ADDRESS_SYNTAX;
     }
@@ -254,7 +254,7 @@ static enum mail_error parse_name_addr(struct parser *p, size_t i, size_t lt, si
             p->err_at = p->t[gt].start;
             return MAIL_ERR_ADDRESS_SYNTAX;
         }
-    if (gt >= p->n) {                     /* '<' without '>' */
+    if (gt >= p->n) { /* '<' without '>' */
         p->err_at = p->t[lt].start;
         return MAIL_ERR_ADDRESS_SYNTAX;
     }
@@ -270,7 +270,7 @@ static enum mail_error parse_name_addr(struct parser *p, size_t i, size_t lt, si
         m.flags |= ADDRESS_F_ROUTE;
         a = colon + 1;
     }
-    if (a >= gt) {                        /* "<>" in a header: no addr-spec */
+    if (a >= gt) { /* "<>" in a header: no addr-spec */
         p->err_at = p->t[lt].start;
         return MAIL_ERR_ADDRESS_SYNTAX;
     }
@@ -292,7 +292,7 @@ static enum mail_error parse_element(struct parser *p, size_t i, size_t *next)
         const struct tok *t = &p->t[j];
         if (tok_is(t, ',') || tok_is(t, ';') || tok_is(t, '<'))
             break;
-        if (tok_is(t, '@'))               /* "a@b.example <a@b.example>" happens */
+        if (tok_is(t, '@')) /* "a@b.example <a@b.example>" happens */
             seen_at = true;
         if (tok_is(t, ':') && !seen_at) { /* group start */
             if (p->group.ptr != NULL || j == i) {
@@ -308,7 +308,7 @@ static enum mail_error parse_element(struct parser *p, size_t i, size_t *next)
         if ((rc = parse_name_addr(p, i, j, &j)) != MAIL_OK)
             return rc;
         if (j < p->n && !tok_is(&p->t[j], ',') && !tok_is(&p->t[j], ';')) {
-            p->err_at = p->t[j].start;    /* junk after '>' */
+            p->err_at = p->t[j].start; /* junk after '>' */
             return MAIL_ERR_ADDRESS_SYNTAX;
         }
         *next = j;
@@ -342,11 +342,11 @@ enum mail_error address_list_parse(const char *text, size_t len, const struct ma
     p.max = (limits != NULL ? limits : &MAIL_LIMITS_DEFAULT)->max_addresses;
     p.out = out;
     while (i < p.n) {
-        if (tok_is(&p.t[i], ',')) {       /* empty element */
+        if (tok_is(&p.t[i], ',')) { /* empty element */
             i++;
             continue;
         }
-        if (tok_is(&p.t[i], ';')) {       /* end of group (tolerated outside one) */
+        if (tok_is(&p.t[i], ';')) { /* end of group (tolerated outside one) */
             p.group = mail_view_make(NULL, 0);
             i++;
             continue;
@@ -441,7 +441,7 @@ int address_normalize(const struct mail_address *a, struct buf *out)
         goto full;
     if (a->flags & ADDRESS_F_NO_DOMAIN)
         return 0;
-    while (d.len > 0 && d.ptr[d.len - 1] == '.')   /* "example.com." */
+    while (d.len > 0 && d.ptr[d.len - 1] == '.') /* "example.com." */
         d.len--;
     if (buf_append_char(out, '@') != BUF_OK || append_without_cfws(d, true, out) != 0)
         goto full;

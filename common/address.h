@@ -48,24 +48,24 @@
 
 struct buf;
 
-#define ADDRESS_F_QUOTED_LOCAL 0x01u  /* local part is (or contains) a quoted-string */
-#define ADDRESS_F_ROUTE        0x02u  /* had an obs-route, dropped */
-#define ADDRESS_F_NO_DOMAIN    0x04u  /* no '@domain' */
-#define ADDRESS_F_NULL         0x08u  /* "<>" (address_path_parse only) */
-#define ADDRESS_F_CFWS_INSIDE  0x10u  /* comments/whitespace inside the addr-spec */
+#define ADDRESS_F_QUOTED_LOCAL   0x01u /* local part is (or contains) a quoted-string */
+#define ADDRESS_F_ROUTE          0x02u /* had an obs-route, dropped */
+#define ADDRESS_F_NO_DOMAIN      0x04u /* no '@domain' */
+#define ADDRESS_F_NULL           0x08u /* "<>" (address_path_parse only) */
+#define ADDRESS_F_CFWS_INSIDE    0x10u /* comments/whitespace inside the addr-spec */
 #define ADDRESS_F_DOMAIN_LITERAL 0x20u /* domain is [literal] */
 
 struct mail_address {
-    struct mail_view display;  /* display name as written (quotes, encoded words kept); may be empty */
-    struct mail_view local;    /* local part as written: first to last byte, may hold CFWS (see flags) */
-    struct mail_view domain;   /* domain as written (case kept); empty with ADDRESS_F_NO_DOMAIN */
-    struct mail_view group;    /* name of the enclosing group, or empty */
-    unsigned         flags;    /* ADDRESS_F_* */
+    struct mail_view display; /* display name as written (quotes, encoded words kept); may be empty */
+    struct mail_view local;   /* local part as written: first to last byte, may hold CFWS (see flags) */
+    struct mail_view domain;  /* domain as written (case kept); empty with ADDRESS_F_NO_DOMAIN */
+    struct mail_view group;   /* name of the enclosing group, or empty */
+    unsigned flags;           /* ADDRESS_F_* */
 };
 
 struct address_list {
-    struct mail_address *v;    /* owned array */
-    size_t               n;
+    struct mail_address *v; /* owned array */
+    size_t n;
 };
 
 /*
@@ -74,8 +74,7 @@ struct address_list {
  * parsing stopped and the list holds the mailboxes before it.  Either way
  * free with address_list_free().  limits NULL = defaults (max_addresses).
  */
-enum mail_error address_list_parse(const char *text, size_t len,
-                                   const struct mail_limits *limits,
+enum mail_error address_list_parse(const char *text, size_t len, const struct mail_limits *limits,
                                    struct address_list *out, size_t *err_offset);
 void address_list_free(struct address_list *l);
 

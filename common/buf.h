@@ -14,10 +14,10 @@
 #include <stdarg.h>
 
 struct buf {
-    char  *data;    /* owned; NULL until the first append */
+    char *data; /* owned; NULL until the first append */
     size_t len;
     size_t cap;
-    size_t limit;   /* maximum len; 0 means SIZE_MAX/2 */
+    size_t limit; /* maximum len; 0 means SIZE_MAX/2 */
 };
 
 enum buf_status { BUF_OK = 0, BUF_ERR_LIMIT = -1 };
@@ -25,12 +25,12 @@ enum buf_status { BUF_OK = 0, BUF_ERR_LIMIT = -1 };
 void buf_init(struct buf *b, size_t limit);
 /* Frees the data; the struct may be reused after buf_init(). */
 void buf_free(struct buf *b);
-void buf_reset(struct buf *b);          /* len = 0, memory kept */
-int  buf_append(struct buf *b, const void *data, size_t len);
-int  buf_append_str(struct buf *b, const char *s);
-int  buf_append_char(struct buf *b, char c);
-int  buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int  buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+void buf_reset(struct buf *b); /* len = 0, memory kept */
+int buf_append(struct buf *b, const void *data, size_t len);
+int buf_append_str(struct buf *b, const char *s);
+int buf_append_char(struct buf *b, char c);
+int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Removes the first n bytes (n <= len). */
 void buf_consume(struct buf *b, size_t n);
 /* Hands the data to the caller (who frees it) and resets the buffer. */

@@ -14,10 +14,10 @@
 #include "codec.h"
 
 struct sink {
-    struct buf    *b;        /* either this ... */
-    unsigned char *mem;      /* ... or this, with: */
-    size_t         memsz;
-    size_t         n;        /* bytes written */
+    struct buf *b;      /* either this ... */
+    unsigned char *mem; /* ... or this, with: */
+    size_t memsz;
+    size_t n; /* bytes written */
 };
 
 static int sink_put(struct sink *k, const void *p, size_t n)
@@ -36,16 +36,16 @@ static int sink_put(struct sink *k, const void *p, size_t n)
 
 size_t codec_decoded_max(size_t len)
 {
-    return len;   /* base64 gives 3/4, QP at most 1 byte per input byte */
+    return len; /* base64 gives 3/4, QP at most 1 byte per input byte */
 }
 
 const char *codec_status_str(int status)
 {
     switch (status) {
-    case CODEC_OK:          return "ok";
+    case CODEC_OK: return "ok";
     case CODEC_ERR_INVALID: return "invalid encoded data";
-    case CODEC_ERR_SPACE:   return "decoded data exceeds the output limit";
-    default:                return "unknown codec status";
+    case CODEC_ERR_SPACE: return "decoded data exceeds the output limit";
+    default: return "unknown codec status";
     }
 }
 
@@ -53,11 +53,16 @@ const char *codec_status_str(int status)
 
 static int b64_value(unsigned char c)
 {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
     return -1;
 }
 
@@ -81,14 +86,16 @@ static int b64_decode(const char *in, size_t len, struct sink *k, size_t *err_of
         if (c == '=') {
             /* padding may only complete a quantum of 2 or 3 sextets */
             if (nsext + npad < 2 || nsext + npad >= 4) {
-                if (err_offset != NULL) *err_offset = i;
+                if (err_offset != NULL)
+                    *err_offset = i;
                 return CODEC_ERR_INVALID;
             }
             npad++;
             continue;
         }
         if ((v = b64_value(c)) < 0 || npad > 0) {
-            if (err_offset != NULL) *err_offset = i;
+            if (err_offset != NULL)
+                *err_offset = i;
             return CODEC_ERR_INVALID;
         }
         acc = (acc << 6) | (unsigned int)v;
@@ -104,7 +111,8 @@ static int b64_decode(const char *in, size_t len, struct sink *k, size_t *err_of
     }
     /* Final partial quantum, padded or not: 2 sextets = 1 byte, 3 = 2 bytes. */
     if (nsext == 1) {
-        if (err_offset != NULL) *err_offset = len;
+        if (err_offset != NULL)
+            *err_offset = len;
         return CODEC_ERR_INVALID;
     }
     if (nsext == 2) {
@@ -126,8 +134,8 @@ int codec_base64_decode(const char *in, size_t len, struct buf *out, size_t *err
     return b64_decode(in, len, &k, err_offset);
 }
 
-int codec_base64_decode_mem(const char *in, size_t len, unsigned char *out, size_t outsz,
-                            size_t *outlen, size_t *err_offset)
+int codec_base64_decode_mem(const char *in, size_t len, unsigned char *out, size_t outsz, size_t *outlen,
+                            size_t *err_offset)
 {
     struct sink k = { .mem = out, .memsz = outsz };
     int rc = b64_decode(in, len, &k, err_offset);
@@ -138,8 +146,7 @@ int codec_base64_decode_mem(const char *in, size_t len, unsigned char *out, size
 
 int codec_base64_encode(const void *in, size_t len, struct buf *out)
 {
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     const unsigned char *p = in;
     char q[4];
 
@@ -147,8 +154,10 @@ int codec_base64_encode(const void *in, size_t len, struct buf *out)
         unsigned int v = (unsigned int)p[i] << 16;
         size_t n = len - i < 3 ? len - i : 3;
 
-        if (n > 1) v |= (unsigned int)p[i + 1] << 8;
-        if (n > 2) v |= p[i + 2];
+        if (n > 1)
+            v |= (unsigned int)p[i + 1] << 8;
+        if (n > 2)
+            v |= p[i + 2];
         q[0] = alphabet[(v >> 18) & 63];
         q[1] = alphabet[(v >> 12) & 63];
         q[2] = n > 1 ? alphabet[(v >> 6) & 63] : '=';
@@ -163,9 +172,12 @@ int codec_base64_encode(const void *in, size_t len, struct buf *out)
 
 static int hex_value(unsigned char c)
 {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
     return -1;
 }
 
@@ -197,7 +209,7 @@ static int qp_decode(const char *in, size_t len, struct sink *k)
         bool soft = t > i && in[t - 1] == '=';
         size_t content_end = soft ? t - 1 : t;
 
-        for (size_t j = i; j < content_end; ) {
+        for (size_t j = i; j < content_end;) {
             const char *eq = memchr(in + j, '=', content_end - j);
             size_t lit = (eq != NULL ? (size_t)(eq - in) : content_end) - j;
             if (lit > 0 && (rc = sink_put(k, in + j, lit)) != CODEC_OK)
@@ -213,7 +225,7 @@ static int qp_decode(const char *in, size_t len, struct sink *k)
                 if ((rc = sink_put(k, &byte, 1)) != CODEC_OK)
                     return rc;
                 j += 3;
-            } else {                /* not an escape: keep the '=' literally */
+            } else { /* not an escape: keep the '=' literally */
                 if ((rc = sink_put(k, "=", 1)) != CODEC_OK)
                     return rc;
                 j += 1;
@@ -233,8 +245,7 @@ int codec_qp_decode(const char *in, size_t len, struct buf *out)
     return qp_decode(in, len, &k);
 }
 
-int codec_qp_decode_mem(const char *in, size_t len, unsigned char *out, size_t outsz,
-                        size_t *outlen)
+int codec_qp_decode_mem(const char *in, size_t len, unsigned char *out, size_t outsz, size_t *outlen)
 {
     struct sink k = { .mem = out, .memsz = outsz };
     int rc = qp_decode(in, len, &k);

@@ -43,20 +43,19 @@ struct buf;
 
 enum codec_status {
     CODEC_OK = 0,
-    CODEC_ERR_INVALID = -1,   /* input is not valid for this encoding */
-    CODEC_ERR_SPACE = -2      /* output bound (buf limit or outsz) reached */
+    CODEC_ERR_INVALID = -1, /* input is not valid for this encoding */
+    CODEC_ERR_SPACE = -2    /* output bound (buf limit or outsz) reached */
 };
 
 /* Upper bound of decoded size for len encoded bytes (both codecs). */
 size_t codec_decoded_max(size_t len);
 
 int codec_base64_decode(const char *in, size_t len, struct buf *out, size_t *err_offset);
-int codec_base64_decode_mem(const char *in, size_t len, unsigned char *out, size_t outsz,
-                            size_t *outlen, size_t *err_offset);
+int codec_base64_decode_mem(const char *in, size_t len, unsigned char *out, size_t outsz, size_t *outlen,
+                            size_t *err_offset);
 
 int codec_qp_decode(const char *in, size_t len, struct buf *out);
-int codec_qp_decode_mem(const char *in, size_t len, unsigned char *out, size_t outsz,
-                        size_t *outlen);
+int codec_qp_decode_mem(const char *in, size_t len, unsigned char *out, size_t outsz, size_t *outlen);
 
 /* Appends text with its encoded words decoded (see above) to out.
  * Returns CODEC_OK or CODEC_ERR_SPACE. */

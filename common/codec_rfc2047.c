@@ -41,7 +41,7 @@ static bool ci_eq(const char *a, size_t n, const char *b)
 
 static enum charset charset_of(const char *s, size_t n)
 {
-    const char *star = memchr(s, '*', n);     /* RFC 2231 language suffix */
+    const char *star = memchr(s, '*', n); /* RFC 2231 language suffix */
 
     if (star != NULL)
         n = (size_t)(star - s);
@@ -56,10 +56,9 @@ static enum charset charset_of(const char *s, size_t n)
 
 /* Windows-1252 0x80..0x9F; 0 where undefined (kept as U+FFFD). */
 static const unsigned short cp1252_high[32] = {
-    0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
-    0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0,
-    0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
-    0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
+    0x20AC, 0,      0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+    0x2039, 0x0152, 0,      0x017D, 0,      0,      0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+    0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,      0x017E, 0x0178,
 };
 
 static int put_utf8(struct buf *out, unsigned int cp)
@@ -99,9 +98,12 @@ static int convert(enum charset cs, const unsigned char *p, size_t n, struct buf
 
 static int hexv(char c)
 {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
     return -1;
 }
 
@@ -149,8 +151,7 @@ static size_t try_word(const char *in, size_t len, size_t i, struct buf *out, in
     enc = cs1 + 1;
     t0 = cs1 + 3;
     for (t1 = t0; t1 + 1 < len && !(in[t1] == '?' && in[t1 + 1] == '='); t1++)
-        if (in[t1] == ' ' || in[t1] == '\t' || in[t1] == '\r' || in[t1] == '\n' ||
-            t1 - t0 > RFC2047_WORD_MAX)
+        if (in[t1] == ' ' || in[t1] == '\t' || in[t1] == '\r' || in[t1] == '\n' || t1 - t0 > RFC2047_WORD_MAX)
             return 0;
     if (t1 + 1 >= len)
         return 0;
@@ -192,7 +193,7 @@ int codec_rfc2047_decode(const char *in, size_t len, struct buf *out)
             }
             if (rc != CODEC_OK)
                 return rc;
-            for (size_t k = ws; k < i; k++)        /* unfold: drop CR and LF */
+            for (size_t k = ws; k < i; k++) /* unfold: drop CR and LF */
                 if (in[k] != '\r' && in[k] != '\n' && buf_append_char(out, in[k]) != BUF_OK)
                     return CODEC_ERR_SPACE;
             after_word = false;

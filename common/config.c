@@ -22,9 +22,8 @@
 
 #define CFG_STRING_DEFAULT_MAX 4096
 
-const char *const cfg_known_sections[] = {
-    "log", "redis", "trace", "milter_dkim", "policy", "warmupctl", "bounce", "fbl", "maillog_tap", NULL
-};
+const char *const cfg_known_sections[] = { "log",       "redis",  "trace", "milter_dkim", "policy",
+                                           "warmupctl", "bounce", "fbl",   "maillog_tap", NULL };
 
 const char *cfg_default_path(void)
 {
@@ -117,8 +116,7 @@ static void cfg_list_clear(const struct cfg_option *o, struct cfg_list *list)
     list->count = 0;
 }
 
-static int cfg_check_range(const struct cfg_option *o, long long v, const char *file, int line,
-                           struct cfg_error *err)
+static int cfg_check_range(const struct cfg_option *o, long long v, const char *file, int line, struct cfg_error *err)
 {
     if (v < o->min || (o->max != 0 && v > o->max) || (o->max == 0 && o->min == 0 && v < 0)) {
         if (o->max != 0)
@@ -130,8 +128,7 @@ static int cfg_check_range(const struct cfg_option *o, long long v, const char *
     return 0;
 }
 
-static int cfg_check_count(const struct cfg_option *o, size_t n, const char *file, int line,
-                           struct cfg_error *err)
+static int cfg_check_count(const struct cfg_option *o, size_t n, const char *file, int line, struct cfg_error *err)
 {
     if ((long long)n < o->min || (o->max != 0 && (long long)n > o->max)) {
         cfg_errorf(err, file, line, "'%s' has %zu elements; allowed %lld to %lld", o->name, n, o->min,
@@ -141,8 +138,8 @@ static int cfg_check_count(const struct cfg_option *o, size_t n, const char *fil
     return 0;
 }
 
-static int cfg_set_string(const struct cfg_option *o, void *base, const char *value, const char *file,
-                          int line, struct cfg_error *err)
+static int cfg_set_string(const struct cfg_option *o, void *base, const char *value, const char *file, int line,
+                          struct cfg_error *err)
 {
     size_t max = o->max > 0 ? (size_t)o->max : CFG_STRING_DEFAULT_MAX;
     char **field = FIELD(base, o, char *);
@@ -156,8 +153,8 @@ static int cfg_set_string(const struct cfg_option *o, void *base, const char *va
     return 0;
 }
 
-static int cfg_set_enum(const struct cfg_option *o, void *base, const char *value, const char *file,
-                        int line, struct cfg_error *err)
+static int cfg_set_enum(const struct cfg_option *o, void *base, const char *value, const char *file, int line,
+                        struct cfg_error *err)
 {
     size_t i;
     char choices[256];
@@ -199,10 +196,10 @@ static int cfg_set_text(const struct cfg_option *o, void *base, const char *text
     case CFG_INT:
     case CFG_DURATION:
     case CFG_SIZE:
-        v = text == NULL ? 0
+        v = text == NULL              ? 0
             : o->type == CFG_DURATION ? cfg_parse_duration(text)
-            : o->type == CFG_SIZE ? cfg_parse_size(text)
-            : strtoll(text, NULL, 10);
+            : o->type == CFG_SIZE     ? cfg_parse_size(text)
+                                      : strtoll(text, NULL, 10);
         if (text != NULL && v < 0 && o->type != CFG_INT) {
             cfg_errorf(err, file, 0, "bad default \"%s\" for '%s'", text, o->name);
             return -1;
@@ -211,10 +208,8 @@ static int cfg_set_text(const struct cfg_option *o, void *base, const char *text
             return -1;
         *FIELD(base, o, long long) = v;
         return 0;
-    case CFG_STRING:
-        return cfg_set_string(o, base, text, file, 0, err);
-    case CFG_ENUM:
-        return cfg_set_enum(o, base, text != NULL ? text : o->choices[0], file, 0, err);
+    case CFG_STRING: return cfg_set_string(o, base, text, file, 0, err);
+    case CFG_ENUM: return cfg_set_enum(o, base, text != NULL ? text : o->choices[0], file, 0, err);
     case CFG_STRLIST: {
         struct cfg_strlist *list = FIELD(base, o, struct cfg_strlist);
         const char *p = text;
@@ -230,17 +225,13 @@ static int cfg_set_text(const struct cfg_option *o, void *base, const char *text
         }
         return 0;
     }
-    case CFG_GROUP:
-        return -1;  /* handled by cfg_defaults_table */
-    case CFG_LIST:
-        cfg_list_clear(o, FIELD(base, o, struct cfg_list));
-        return 0;
+    case CFG_GROUP: return -1; /* handled by cfg_defaults_table */
+    case CFG_LIST: cfg_list_clear(o, FIELD(base, o, struct cfg_list)); return 0;
     }
     return -1;
 }
 
-static int cfg_defaults_table(const struct cfg_option *table, void *base, const char *where,
-                              struct cfg_error *err)
+static int cfg_defaults_table(const struct cfg_option *table, void *base, const char *where, struct cfg_error *err)
 {
     const struct cfg_option *o;
 
@@ -277,31 +268,31 @@ static const char *cfg_setting_file(const config_setting_t *s, const char *fallb
 static const char *cfg_type_name(int type)
 {
     switch (type) {
-    case CONFIG_TYPE_GROUP:  return "a group";
+    case CONFIG_TYPE_GROUP: return "a group";
     case CONFIG_TYPE_INT:
-    case CONFIG_TYPE_INT64:  return "an integer";
-    case CONFIG_TYPE_FLOAT:  return "a float";
+    case CONFIG_TYPE_INT64: return "an integer";
+    case CONFIG_TYPE_FLOAT: return "a float";
     case CONFIG_TYPE_STRING: return "a string";
-    case CONFIG_TYPE_BOOL:   return "a boolean";
-    case CONFIG_TYPE_ARRAY:  return "an array";
-    case CONFIG_TYPE_LIST:   return "a list";
-    default:                 return "an unknown type";
+    case CONFIG_TYPE_BOOL: return "a boolean";
+    case CONFIG_TYPE_ARRAY: return "an array";
+    case CONFIG_TYPE_LIST: return "a list";
+    default: return "an unknown type";
     }
 }
 
 static int cfg_load_group(const config_setting_t *group, const struct cfg_option *table, void *base,
                           const char *fallback_file, struct cfg_error *err);
 
-static int cfg_wrong_type(const struct cfg_option *o, const config_setting_t *s, const char *file,
-                          const char *expected, struct cfg_error *err)
+static int cfg_wrong_type(const struct cfg_option *o, const config_setting_t *s, const char *file, const char *expected,
+                          struct cfg_error *err)
 {
     cfg_errorf(err, file, config_setting_source_line(s), "'%s' must be %s, not %s", o->name, expected,
                cfg_type_name(config_setting_type(s)));
     return -1;
 }
 
-static int cfg_set_number(const struct cfg_option *o, void *base, const config_setting_t *s,
-                          const char *file, struct cfg_error *err)
+static int cfg_set_number(const struct cfg_option *o, void *base, const config_setting_t *s, const char *file,
+                          struct cfg_error *err)
 {
     int line = config_setting_source_line(s);
     int type = config_setting_type(s);
@@ -327,14 +318,14 @@ static int cfg_set_number(const struct cfg_option *o, void *base, const config_s
     return 0;
 }
 
-static int cfg_set_strlist(const struct cfg_option *o, void *base, const config_setting_t *s,
-                           const char *file, struct cfg_error *err)
+static int cfg_set_strlist(const struct cfg_option *o, void *base, const config_setting_t *s, const char *file,
+                           struct cfg_error *err)
 {
     struct cfg_strlist *list = FIELD(base, o, struct cfg_strlist);
     int type = config_setting_type(s);
     int i, n;
 
-    if (type == CONFIG_TYPE_STRING) {       /* a single string stands for a one-element list */
+    if (type == CONFIG_TYPE_STRING) { /* a single string stands for a one-element list */
         cfg_strlist_clear(list);
         list->items = xmalloc(sizeof(char *));
         list->items[0] = xstrdup(config_setting_get_string(s));
@@ -367,8 +358,8 @@ static int cfg_set_strlist(const struct cfg_option *o, void *base, const config_
     return 0;
 }
 
-static int cfg_set_list(const struct cfg_option *o, void *base, const config_setting_t *s,
-                        const char *file, struct cfg_error *err)
+static int cfg_set_list(const struct cfg_option *o, void *base, const config_setting_t *s, const char *file,
+                        struct cfg_error *err)
 {
     struct cfg_list *list = FIELD(base, o, struct cfg_list);
     int type = config_setting_type(s);
@@ -385,7 +376,7 @@ static int cfg_set_list(const struct cfg_option *o, void *base, const config_set
         const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
         void *elem = (char *)list->items + (size_t)i * o->elem_size;
 
-        list->count = (size_t)i + 1;    /* so that a failure frees what was set */
+        list->count = (size_t)i + 1; /* so that a failure frees what was set */
         if (config_setting_type(e) != CONFIG_TYPE_GROUP)
             return cfg_wrong_type(o, e, file, "a list of groups", err);
         if (cfg_defaults_table(o->sub, elem, file, err) < 0)
@@ -396,8 +387,8 @@ static int cfg_set_list(const struct cfg_option *o, void *base, const config_set
     return 0;
 }
 
-static int cfg_set_setting(const struct cfg_option *o, void *base, const config_setting_t *s,
-                           const char *fallback_file, struct cfg_error *err)
+static int cfg_set_setting(const struct cfg_option *o, void *base, const config_setting_t *s, const char *fallback_file,
+                           struct cfg_error *err)
 {
     const char *file = cfg_setting_file(s, fallback_file);
     int line = config_setting_source_line(s);
@@ -411,8 +402,7 @@ static int cfg_set_setting(const struct cfg_option *o, void *base, const config_
         return 0;
     case CFG_INT:
     case CFG_DURATION:
-    case CFG_SIZE:
-        return cfg_set_number(o, base, s, file, err);
+    case CFG_SIZE: return cfg_set_number(o, base, s, file, err);
     case CFG_STRING:
         if (type != CONFIG_TYPE_STRING)
             return cfg_wrong_type(o, s, file, "a string", err);
@@ -421,14 +411,12 @@ static int cfg_set_setting(const struct cfg_option *o, void *base, const config_
         if (type != CONFIG_TYPE_STRING)
             return cfg_wrong_type(o, s, file, "a string", err);
         return cfg_set_enum(o, base, config_setting_get_string(s), file, line, err);
-    case CFG_STRLIST:
-        return cfg_set_strlist(o, base, s, file, err);
+    case CFG_STRLIST: return cfg_set_strlist(o, base, s, file, err);
     case CFG_GROUP:
         if (type != CONFIG_TYPE_GROUP)
             return cfg_wrong_type(o, s, file, "a group { ... }", err);
         return cfg_load_group(s, o->sub, FIELD(base, o, char), file, err);
-    case CFG_LIST:
-        return cfg_set_list(o, base, s, file, err);
+    case CFG_LIST: return cfg_set_list(o, base, s, file, err);
     }
     return -1;
 }
@@ -453,8 +441,8 @@ static int cfg_load_group(const config_setting_t *group, const struct cfg_option
         const char *name = config_setting_name(s);
 
         if ((o = cfg_find(table, name)) == NULL) {
-            cfg_errorf(err, cfg_setting_file(s, fallback_file), config_setting_source_line(s),
-                       "unknown key '%s'%s%s", name, gname ? " in " : "", gname ? gname : "");
+            cfg_errorf(err, cfg_setting_file(s, fallback_file), config_setting_source_line(s), "unknown key '%s'%s%s",
+                       name, gname ? " in " : "", gname ? gname : "");
             return -1;
         }
         if (cfg_set_setting(o, base, s, fallback_file, err) < 0)
@@ -487,9 +475,10 @@ static int cfg_load(config_t *cf, const char *name, const struct cfg_section *se
             if (strcmp(*known, sname) == 0)
                 break;
         if (*known == NULL) {
-            cfg_errorf(err, cfg_setting_file(s, name), config_setting_source_line(s),
-                       "unknown section '%s' (known: log, redis, trace, milter_dkim, policy, warmupctl, bounce, fbl, maillog_tap)",
-                       sname);
+            cfg_errorf(
+                err, cfg_setting_file(s, name), config_setting_source_line(s),
+                "unknown section '%s' (known: log, redis, trace, milter_dkim, policy, warmupctl, bounce, fbl, maillog_tap)",
+                sname);
             return -1;
         }
         if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
@@ -501,7 +490,7 @@ static int cfg_load(config_t *cf, const char *name, const struct cfg_section *se
             if (strcmp(sections[k].name, sname) == 0)
                 sec = &sections[k];
         if (sec == NULL)
-            continue;   /* another program's section */
+            continue; /* another program's section */
         if (cfg_load_group(s, sec->options, sec->dest, name, err) < 0)
             return -1;
     }
@@ -519,8 +508,7 @@ static int cfg_parse_error(config_t *cf, const char *name, struct cfg_error *err
     return -1;
 }
 
-int cfg_load_file(const char *path, const struct cfg_section *sections, size_t nsections,
-                  struct cfg_error *err)
+int cfg_load_file(const char *path, const struct cfg_section *sections, size_t nsections, struct cfg_error *err)
 {
     config_t cf;
     int rc;
@@ -534,8 +522,8 @@ int cfg_load_file(const char *path, const struct cfg_section *sections, size_t n
     return rc;
 }
 
-int cfg_load_defaults_and_file(const char *path, int must_exist, const struct cfg_section *sections,
-                               size_t nsections, struct cfg_error *err)
+int cfg_load_defaults_and_file(const char *path, int must_exist, const struct cfg_section *sections, size_t nsections,
+                               struct cfg_error *err)
 {
     const char *file = path != NULL ? path : cfg_default_path();
 
@@ -546,8 +534,8 @@ int cfg_load_defaults_and_file(const char *path, int must_exist, const struct cf
     return cfg_load_file(file, sections, nsections, err);
 }
 
-int cfg_load_string(const char *text, const char *name, const struct cfg_section *sections,
-                    size_t nsections, struct cfg_error *err)
+int cfg_load_string(const char *text, const char *name, const struct cfg_section *sections, size_t nsections,
+                    struct cfg_error *err)
 {
     config_t cf;
     int rc;
@@ -585,9 +573,7 @@ static void cfg_print_value(FILE *out, const struct cfg_option *o, const void *b
     size_t i;
 
     switch (o->type) {
-    case CFG_BOOL:
-        fputs(*(const int *)field ? "true" : "false", out);
-        break;
+    case CFG_BOOL: fputs(*(const int *)field ? "true" : "false", out); break;
     case CFG_INT:
     case CFG_DURATION:
     case CFG_SIZE: {
@@ -603,9 +589,7 @@ static void cfg_print_value(FILE *out, const struct cfg_option *o, const void *b
         else
             fputs("\"\"", out);
         break;
-    case CFG_ENUM:
-        cfg_print_string(out, o->choices[*(const int *)field]);
-        break;
+    case CFG_ENUM: cfg_print_string(out, o->choices[*(const int *)field]); break;
     case CFG_STRLIST: {
         const struct cfg_strlist *l = field;
 
@@ -673,17 +657,10 @@ static void cfg_free_table(const struct cfg_option *table, void *base)
             free(*FIELD(base, o, char *));
             *FIELD(base, o, char *) = NULL;
             break;
-        case CFG_STRLIST:
-            cfg_strlist_clear(FIELD(base, o, struct cfg_strlist));
-            break;
-        case CFG_GROUP:
-            cfg_free_table(o->sub, FIELD(base, o, char));
-            break;
-        case CFG_LIST:
-            cfg_list_clear(o, FIELD(base, o, struct cfg_list));
-            break;
-        default:
-            break;
+        case CFG_STRLIST: cfg_strlist_clear(FIELD(base, o, struct cfg_strlist)); break;
+        case CFG_GROUP: cfg_free_table(o->sub, FIELD(base, o, char)); break;
+        case CFG_LIST: cfg_list_clear(o, FIELD(base, o, struct cfg_list)); break;
+        default: break;
         }
     }
 }

@@ -54,13 +54,13 @@ int daemon_socket_spec_parse(const char *spec, struct socket_spec *out, char *er
     }
     if (strncmp(spec, "inet:", 5) == 0 || strncmp(spec, "inet6:", 6) == 0)
         rest = strchr(spec, ':') + 1;
-    if ((sep = strchr(rest, '@')) != NULL) {            /* PORT@HOST */
+    if ((sep = strchr(rest, '@')) != NULL) { /* PORT@HOST */
         char port[8];
 
-        if (copy_bounded(port, sizeof(port), rest, (size_t)(sep - rest)) < 0 || parse_port(port, &out->port) < 0
-            || copy_bounded(out->host, sizeof(out->host), sep + 1, strlen(sep + 1)) < 0)
+        if (copy_bounded(port, sizeof(port), rest, (size_t)(sep - rest)) < 0 || parse_port(port, &out->port) < 0 ||
+            copy_bounded(out->host, sizeof(out->host), sep + 1, strlen(sep + 1)) < 0)
             goto bad;
-    } else if ((sep = strrchr(rest, ':')) != NULL) {    /* HOST:PORT or [v6]:PORT */
+    } else if ((sep = strrchr(rest, ':')) != NULL) { /* HOST:PORT or [v6]:PORT */
         const char *h = rest;
         size_t hlen = (size_t)(sep - rest);
 
@@ -99,8 +99,8 @@ static int listen_unix(const struct socket_spec *s, int backlog, int mode, char 
     memset(&sun, 0, sizeof(sun));
     sun.sun_family = AF_UNIX;
     memcpy(sun.sun_path, s->path, strlen(s->path) + 1);
-    if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || (mode && chmod(s->path, (mode_t)mode) < 0)
-        || listen(fd, backlog) < 0) {
+    if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || (mode && chmod(s->path, (mode_t)mode) < 0) ||
+        listen(fd, backlog) < 0) {
         snprintf(err, errsize, "listen on unix:%s: %s", s->path, strerror(errno));
         close(fd);
         return -1;
@@ -217,7 +217,7 @@ int daemon_drop_privileges(const char *user, const char *group, char *err, size_
         snprintf(err, errsize, "cannot become %s: %s", user, strerror(errno));
         return -1;
     }
-    if (setuid(0) == 0) {      /* must not be able to regain root */
+    if (setuid(0) == 0) { /* must not be able to regain root */
         snprintf(err, errsize, "privilege drop to %s did not stick", user);
         return -1;
     }

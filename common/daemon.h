@@ -16,10 +16,10 @@
 #include <stddef.h>
 
 struct socket_spec {
-    int  is_unix;
-    char path[108];     /* unix: socket path */
-    char host[256];     /* inet: host, without brackets */
-    int  port;          /* inet: port */
+    int is_unix;
+    char path[108]; /* unix: socket path */
+    char host[256]; /* inet: host, without brackets */
+    int port;       /* inet: port */
 };
 
 /* Parses spec; returns 0, or -1 with a message in err. */

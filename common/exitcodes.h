@@ -10,10 +10,10 @@
 #ifndef POSTFLOW_EXITCODES_H
 #define POSTFLOW_EXITCODES_H
 
-#define PF_EXIT_OK        0   /* done (or quarantined: never bounce a bounce) */
-#define PF_EXIT_FAILURE   1   /* daemons and tools only: generic failure */
-#define PF_EXIT_USAGE    64   /* EX_USAGE: bad command line */
-#define PF_EXIT_TEMPFAIL 75   /* EX_TEMPFAIL: Redis down, disk full, OOM: retry */
-#define PF_EXIT_CONFIG   78   /* EX_CONFIG: configuration error */
+#define PF_EXIT_OK       0  /* done (or quarantined: never bounce a bounce) */
+#define PF_EXIT_FAILURE  1  /* daemons and tools only: generic failure */
+#define PF_EXIT_USAGE    64 /* EX_USAGE: bad command line */
+#define PF_EXIT_TEMPFAIL 75 /* EX_TEMPFAIL: Redis down, disk full, OOM: retry */
+#define PF_EXIT_CONFIG   78 /* EX_CONFIG: configuration error */
 
 #endif

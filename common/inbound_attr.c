@@ -27,15 +27,19 @@ static int lookup_record(const struct inbound_attr_ctx *ctx, struct inbound_attr
     char key[RKEY_MAX];
     if (rkey_attribution(ctx->rkeys, key, out->queue_id, strlen(out->queue_id)) < 0)
         return 0;
-    redisReply *rep = redis_command(ctx->redis, "HMGET", key, "ip", "pool", "provider", "sender_domain", "rcpt",
-                                    NULL);
+    redisReply *rep = redis_command(ctx->redis, "HMGET", key, "ip", "pool", "provider", "sender_domain", "rcpt", NULL);
     if (rep == NULL)
         return -1;
     if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 5) {
-        struct { char *dst; size_t size; } f[5] = {
-            {out->ip, sizeof(out->ip)}, {out->pool, sizeof(out->pool)},
-            {out->provider, sizeof(out->provider)}, {out->sender_domain, sizeof(out->sender_domain)},
-            {out->record_rcpt, sizeof(out->record_rcpt)},
+        struct {
+            char *dst;
+            size_t size;
+        } f[5] = {
+            { out->ip, sizeof(out->ip) },
+            { out->pool, sizeof(out->pool) },
+            { out->provider, sizeof(out->provider) },
+            { out->sender_domain, sizeof(out->sender_domain) },
+            { out->record_rcpt, sizeof(out->record_rcpt) },
         };
         for (size_t i = 0; i < 5; i++) {
             redisReply *e = rep->element[i];
@@ -80,11 +84,11 @@ int inbound_attr_resolve(const struct inbound_attr_ctx *ctx, const struct inboun
         copy_str(out->queue_id, sizeof(out->queue_id), r->original.queue_id);
     if (ctx->redis != NULL && out->queue_id[0] != '\0' && lookup_record(ctx, out) != 0)
         return -1;
-    const char *verp_sources[] = {ctx->envelope_recipient, r->original.return_path};
+    const char *verp_sources[] = { ctx->envelope_recipient, r->original.return_path };
     for (size_t i = 0; i < 2 && out->verp_recipient[0] == '\0'; i++)
         if (verp_sources[i] != NULL)
-            verp_decode(verp_sources[i], strlen(verp_sources[i]), ctx->verp_delim1, ctx->verp_delim2,
-                        ctx->verp_prefix, out->verp_recipient);
+            verp_decode(verp_sources[i], strlen(verp_sources[i]), ctx->verp_delim1, ctx->verp_delim2, ctx->verp_prefix,
+                        out->verp_recipient);
     copy_str(out->sender_domain, sizeof(out->sender_domain), r->original.dkim_domain);
     domain_of(r->original.from, out->sender_domain, sizeof(out->sender_domain));
     out->view.sending_ip = out->ip[0] ? out->ip : NULL;

@@ -40,25 +40,25 @@
 #include "verp.h"
 
 struct inbound_attr_ctx {
-    const struct trace_key *keys;        /* accepted trace keys (may be 0 of them) */
+    const struct trace_key *keys; /* accepted trace keys (may be 0 of them) */
     size_t nkeys;
-    long long max_age;                   /* trace max age, seconds (0: none) */
-    struct redis_conn *redis;            /* NULL: no lookup (dry run) */
+    long long max_age;        /* trace max age, seconds (0: none) */
+    struct redis_conn *redis; /* NULL: no lookup (dry run) */
     const struct rkeys *rkeys;
     const struct provider_map *providers;
     char verp_delim1, verp_delim2;
-    const char *verp_prefix;             /* or NULL */
-    const char *envelope_recipient;      /* pipe mode: the VERP address the report came to, or NULL */
+    const char *verp_prefix;        /* or NULL */
+    const char *envelope_recipient; /* pipe mode: the VERP address the report came to, or NULL */
 };
 
 struct inbound_attr_result {
     char ip[64], pool[64], provider[PROVIDER_NAME_MAX], sender_domain[256], queue_id[TRACE_QID_MAX + 1];
-    char verp_recipient[VERP_ADDR_MAX];  /* "" when no VERP address decoded */
+    char verp_recipient[VERP_ADDR_MAX]; /* "" when no VERP address decoded */
     bool trace_present;
-    enum trace_result trace;             /* when trace_present */
+    enum trace_result trace;              /* when trace_present */
     char record_rcpt[RKEY_VALUE_MAX + 1]; /* pf:q: rcpt, "" when absent (trust it only when view.verified) */
-    bool record_found;                   /* pf:q: had the queue id */
-    struct inbound_attribution view;     /* for inbound_report_json */
+    bool record_found;                    /* pf:q: had the queue id */
+    struct inbound_attribution view;      /* for inbound_report_json */
 };
 
 /* Returns 0, or -1 when Redis could not be asked (the caller exits 75). */

@@ -20,20 +20,20 @@
 #define BATCH_FILES_MAX 10000000 /* files per run */
 
 struct batch_file {
-    char  *path;
+    char *path;
     size_t size;
 };
 
 struct inbound_batch {
     struct batch_file *files;
     size_t nfiles, cap, bytes;
-    size_t next_file;            /* index of the file to open next */
-    size_t done_bytes;           /* sizes of the files opened so far */
+    size_t next_file;  /* index of the file to open next */
+    size_t done_bytes; /* sizes of the files opened so far */
     /* the file being read */
-    char  *map;
-    size_t map_len, map_offset;  /* map_offset: batch bytes before this file */
+    char *map;
+    size_t map_len, map_offset; /* map_offset: batch bytes before this file */
     size_t *starts, nstarts, next_msg;
-    char   name[4200];
+    char name[4200];
 };
 
 static int add_file(struct inbound_batch *b, const char *path, size_t size)
@@ -76,9 +76,9 @@ static int add_path(struct inbound_batch *b, const char *path, int depth, char *
     size_t n = 0, cap = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')   /* ., .., and hidden files (maildir's tmp/ is not hidden: see below) */
+        if (e->d_name[0] == '.') /* ., .., and hidden files (maildir's tmp/ is not hidden: see below) */
             continue;
-        if (strcmp(e->d_name, "tmp") == 0)   /* a maildir's tmp/ holds messages being written */
+        if (strcmp(e->d_name, "tmp") == 0) /* a maildir's tmp/ holds messages being written */
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 32;
@@ -140,8 +140,14 @@ void inbound_batch_close(struct inbound_batch *b)
     free(b);
 }
 
-size_t inbound_batch_files(const struct inbound_batch *b) { return b->nfiles; }
-size_t inbound_batch_bytes(const struct inbound_batch *b) { return b->bytes; }
+size_t inbound_batch_files(const struct inbound_batch *b)
+{
+    return b->nfiles;
+}
+size_t inbound_batch_bytes(const struct inbound_batch *b)
+{
+    return b->bytes;
+}
 
 static bool from_line(const char *data, size_t len, size_t i)
 {
@@ -157,7 +163,7 @@ size_t inbound_mbox_split(const char *data, size_t len, size_t *starts, size_t m
         starts[0] = 0;
     n = 1;
     for (const char *p = data; (p = memchr(p, '\n', len - (size_t)(p - data))) != NULL;) {
-        size_t i = (size_t)(p - data) + 1;   /* start of the next line */
+        size_t i = (size_t)(p - data) + 1; /* start of the next line */
         bool blank_before = i >= 2 && (data[i - 2] == '\n' || (data[i - 2] == '\r' && i >= 3 && data[i - 3] == '\n'));
         if (blank_before && from_line(data, len, i)) {
             if (n < max)

@@ -27,10 +27,10 @@
 struct inbound_batch;
 
 struct inbound_message {
-    char       *data;      /* writable (private mapping) */
-    size_t      len;
-    const char *name;      /* "path" or "path:N" (N-th message of an mbox) */
-    size_t      offset;    /* bytes of the batch before this message (for progress) */
+    char *data; /* writable (private mapping) */
+    size_t len;
+    const char *name; /* "path" or "path:N" (N-th message of an mbox) */
+    size_t offset;    /* bytes of the batch before this message (for progress) */
 };
 
 /* Expands paths (files and directories).  Returns NULL with err set when a

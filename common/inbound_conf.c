@@ -20,7 +20,8 @@ const struct inbound_escalation inbound_escalation_defaults[] = {
     { (char *)"mailboxfull", 3, 72 * 3600 },
     { (char *)"suspend", 2, 24 * 3600 },
 };
-const size_t inbound_escalation_ndefaults = sizeof(inbound_escalation_defaults) / sizeof(inbound_escalation_defaults[0]);
+const size_t inbound_escalation_ndefaults =
+    sizeof(inbound_escalation_defaults) / sizeof(inbound_escalation_defaults[0]);
 
 const struct inbound_escalation *inbound_escalation_find(const struct cfg_list *configured, const char *category)
 {

@@ -23,9 +23,9 @@
 /* One soft-bounce escalation rule: `count` soft bounces of one category,
  * the first and the last at least `span` apart, suppress the address. */
 struct inbound_escalation {
-    char      *category;
-    long long  count;
-    long long  span;
+    char *category;
+    long long count;
+    long long span;
 };
 
 /* Built in when soft_escalate is not configured: mailboxfull 3 events over
@@ -37,18 +37,18 @@ extern const size_t inbound_escalation_ndefaults;
 const struct inbound_escalation *inbound_escalation_find(const struct cfg_list *configured, const char *category);
 
 struct inbound_conf {
-    int        accept_unverified;      /* act on reports whose trace could not be verified */
-    char      *quarantine_dir;         /* unrecognized messages are kept here (pipe mode); NULL: logged only */
-    char      *rules_file;             /* extra classifier rules (conf/bounce-rules.conf format) */
-    char      *verp_delimiters;        /* two characters: prefix end, local/domain split ("+=") */
-    char      *verp_prefix;            /* required VERP prefix ("bounces"), or NULL: any */
-    struct cfg_list soft_escalate;     /* struct inbound_escalation; empty: the defaults */
-    long long  soft_escalate_window;   /* soft bounces are remembered this long */
-    long long  soft_suppress_ttl;      /* how long an escalated soft-bounce suppression lasts */
-    long long  seen_ttl;               /* a report (by content digest) is acted on once within this */
-    long long  stream_maxlen;          /* pf:bounces / pf:complaints capped at about this many entries */
-    long long  max_message_size;       /* bytes read per message; the rest is ignored */
-    int        suppress_unsubscribe;   /* fbl: one-click unsubscribe reports suppress (reason unsubscribe) */
+    int accept_unverified;          /* act on reports whose trace could not be verified */
+    char *quarantine_dir;           /* unrecognized messages are kept here (pipe mode); NULL: logged only */
+    char *rules_file;               /* extra classifier rules (conf/bounce-rules.conf format) */
+    char *verp_delimiters;          /* two characters: prefix end, local/domain split ("+=") */
+    char *verp_prefix;              /* required VERP prefix ("bounces"), or NULL: any */
+    struct cfg_list soft_escalate;  /* struct inbound_escalation; empty: the defaults */
+    long long soft_escalate_window; /* soft bounces are remembered this long */
+    long long soft_suppress_ttl;    /* how long an escalated soft-bounce suppression lasts */
+    long long seen_ttl;             /* a report (by content digest) is acted on once within this */
+    long long stream_maxlen;        /* pf:bounces / pf:complaints capped at about this many entries */
+    long long max_message_size;     /* bytes read per message; the rest is ignored */
+    int suppress_unsubscribe;       /* fbl: one-click unsubscribe reports suppress (reason unsubscribe) */
 };
 
 extern const struct cfg_option inbound_conf_options[];

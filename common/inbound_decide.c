@@ -70,12 +70,8 @@ void inbound_decide(const struct inbound_report *r, const struct inbound_rcpt *r
 {
     memset(out, 0, sizeof(*out));
     switch (r->kind) {
-    case INBOUND_BOUNCE:
-        bounce(rc, out);
-        break;
-    case INBOUND_COMPLAINT:
-        complaint(r, rc, suppress_unsubscribe, out);
-        break;
+    case INBOUND_BOUNCE: bounce(rc, out); break;
+    case INBOUND_COMPLAINT: complaint(r, rc, suppress_unsubscribe, out); break;
     case INBOUND_AUTHFAIL:
         out->alert = true;
         out->count = "authfail";
@@ -85,9 +81,7 @@ void inbound_decide(const struct inbound_report *r, const struct inbound_rcpt *r
         out->soft = INBOUND_SOFT_RESET;
         out->why = "auto-reply: the mailbox answers";
         break;
-    case INBOUND_UNRECOGNIZED:
-        out->why = "unrecognized";
-        return;
+    case INBOUND_UNRECOGNIZED: out->why = "unrecognized"; return;
     }
     if (rc->recipient == NULL) {
         out->suppress = NULL;

@@ -35,17 +35,17 @@
 
 enum inbound_soft_track {
     INBOUND_SOFT_NONE = 0,
-    INBOUND_SOFT_COUNT,       /* one more soft bounce for the address */
-    INBOUND_SOFT_RESET,       /* the mailbox answered: forget its soft bounces */
+    INBOUND_SOFT_COUNT, /* one more soft bounce for the address */
+    INBOUND_SOFT_RESET, /* the mailbox answered: forget its soft bounces */
 };
 
 struct inbound_action {
-    bool        acts;               /* verified, or unverified accepted */
-    const char *suppress;           /* "hard" | "complaint" | "unsubscribe" | NULL */
-    const char *count;              /* health field: "hard" | "soft" | "complaint" | "other_report" | "authfail" | NULL */
+    bool acts;            /* verified, or unverified accepted */
+    const char *suppress; /* "hard" | "complaint" | "unsubscribe" | NULL */
+    const char *count;    /* health field: "hard" | "soft" | "complaint" | "other_report" | "authfail" | NULL */
     enum inbound_soft_track soft;
-    bool        alert;              /* goes to pf:alerts */
-    const char *why;                /* static: a short reason for logs ("hard bounce", "unverified", ...) */
+    bool alert;      /* goes to pf:alerts */
+    const char *why; /* static: a short reason for logs ("hard bounce", "unverified", ...) */
 };
 
 /* Decides for recipient rc of report r; verified: the attribution proved

@@ -93,13 +93,20 @@ static int parse_options(int argc, char **argv, const char *name, struct driver_
 {
     enum { OPT_VERSION = 1000, OPT_NO_PROGRESS, OPT_BATCH, OPT_PIPE, OPT_DRY, OPT_JSON, OPT_PRINT };
     static const struct option longs[] = {
-        {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'n'},
-        {"dry-run", no_argument, NULL, OPT_DRY}, {"json", no_argument, NULL, OPT_JSON},
-        {"quiet", no_argument, NULL, 'q'}, {"verbose", no_argument, NULL, 'v'},
-        {"foreground", no_argument, NULL, 'f'}, {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
-        {"batch", no_argument, NULL, OPT_BATCH}, {"pipe", no_argument, NULL, OPT_PIPE},
-        {"version", no_argument, NULL, OPT_VERSION}, {"print-config", no_argument, NULL, OPT_PRINT}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        { "config", required_argument, NULL, 'c' },
+        { "check", no_argument, NULL, 'n' },
+        { "dry-run", no_argument, NULL, OPT_DRY },
+        { "json", no_argument, NULL, OPT_JSON },
+        { "quiet", no_argument, NULL, 'q' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "foreground", no_argument, NULL, 'f' },
+        { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+        { "batch", no_argument, NULL, OPT_BATCH },
+        { "pipe", no_argument, NULL, OPT_PIPE },
+        { "version", no_argument, NULL, OPT_VERSION },
+        { "print-config", no_argument, NULL, OPT_PRINT },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
     };
     memset(o, 0, sizeof(*o));
     o->progress = true;
@@ -153,8 +160,8 @@ static int parse_options(int argc, char **argv, const char *name, struct driver_
 static int load_trace_keys(struct driver *d)
 {
     char err[256];
-    const char *ids[2] = {d->trace.key_id, d->trace.old_key_id};
-    const char *files[2] = {d->trace.secret_file, d->trace.old_secret_file};
+    const char *ids[2] = { d->trace.key_id, d->trace.old_key_id };
+    const char *files[2] = { d->trace.secret_file, d->trace.old_secret_file };
     for (size_t i = 0; i < 2; i++) {
         if (files[i] == NULL || files[i][0] == '\0')
             continue;
@@ -171,10 +178,10 @@ static int load_trace_keys(struct driver *d)
 static int setup(struct driver *d)
 {
     const char *name = d->prog->name;
-    d->sections[0] = (struct cfg_section){"log", log_conf_options, &d->log};
-    d->sections[1] = (struct cfg_section){"redis", redis_conf_options, &d->redis_conf};
-    d->sections[2] = (struct cfg_section){"trace", trace_conf_options, &d->trace};
-    d->sections[3] = (struct cfg_section){d->prog->section, inbound_conf_options, &d->conf};
+    d->sections[0] = (struct cfg_section){ "log", log_conf_options, &d->log };
+    d->sections[1] = (struct cfg_section){ "redis", redis_conf_options, &d->redis_conf };
+    d->sections[2] = (struct cfg_section){ "trace", trace_conf_options, &d->trace };
+    d->sections[3] = (struct cfg_section){ d->prog->section, inbound_conf_options, &d->conf };
     int rc = d->opt.dry_run && d->opt.config == NULL ? startup_load_defaults(name, d->sections, 4)
                                                      : startup_load_config(name, d->opt.config, d->sections, 4);
     if (rc != 0)
@@ -193,7 +200,7 @@ static int setup(struct driver *d)
         return PF_EXIT_CONFIG;
     }
     if (d->opt.batch)
-        reply_rules_jit(d->rules);   /* thousands of messages: worth compiling; one pipe message is not */
+        reply_rules_jit(d->rules); /* thousands of messages: worth compiling; one pipe message is not */
     if ((rc = load_trace_keys(d)) != 0)
         return rc;
     d->providers = provider_map_new(NULL, 0, err, sizeof(err));
@@ -218,13 +225,23 @@ static int setup(struct driver *d)
     if (!d->opt.dry_run)
         d->redis = redis_new(&d->redis_conf);
     d->attr = (struct inbound_attr_ctx){
-        .keys = d->keys, .nkeys = d->nkeys, .max_age = d->trace.max_age, .redis = d->redis,
-        .rkeys = &d->rkeys, .providers = d->providers, .verp_delim1 = delims[0], .verp_delim2 = delims[1],
+        .keys = d->keys,
+        .nkeys = d->nkeys,
+        .max_age = d->trace.max_age,
+        .redis = d->redis,
+        .rkeys = &d->rkeys,
+        .providers = d->providers,
+        .verp_delim1 = delims[0],
+        .verp_delim2 = delims[1],
         .verp_prefix = d->conf.verp_prefix,
     };
     d->store = (struct inbound_store_ctx){
-        .redis = d->redis, .rkeys = &d->rkeys, .conf = &d->conf, .attr = &d->attr,
-        .program = name, .node = d->node,
+        .redis = d->redis,
+        .rkeys = &d->rkeys,
+        .conf = &d->conf,
+        .attr = &d->attr,
+        .program = name,
+        .node = d->node,
     };
     buf_init(&d->out, 0);
     return 0;
@@ -260,12 +277,12 @@ static int quarantine(const struct driver *d, const char *msg, size_t len, const
         return 0;
     }
     char path[4200];
-    snprintf(path, sizeof(path), "%s/%lld.%ld.%.16s.eml", d->conf.quarantine_dir, (long long)time(NULL),
-             (long)getpid(), digest);
+    snprintf(path, sizeof(path), "%s/%lld.%ld.%.16s.eml", d->conf.quarantine_dir, (long long)time(NULL), (long)getpid(),
+             digest);
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
         if (errno == EEXIST)
-            return 0;   /* the same message, this second: kept already */
+            return 0; /* the same message, this second: kept already */
         log_msg(LOG_LVL_ERROR, "quarantine %s: %s: exit 75, the MTA retries", path, strerror(errno));
         return -1;
     }
@@ -306,8 +323,12 @@ static void log_report(const struct driver *d, const struct inbound_report *r, c
                 name ? ": " : "", inbound_kind_name(r->kind), r->format ? r->format : "-", rcpt,
                 rc->status ? rc->status : "-", rc->classified ? reply_class_name(rc->verdict.cls) : "-",
                 rc->classified ? rc->verdict.category : "-", why, a->ip[0] ? a->ip : "-",
-                a->view.verified ? "yes" : a->trace_present ? trace_result_name(a->trace) : "no-trace",
-                res == NULL ? " (dry run)" : res->duplicate ? " (seen before: nothing done)" : "");
+                a->view.verified   ? "yes"
+                : a->trace_present ? trace_result_name(a->trace)
+                                   : "no-trace",
+                res == NULL      ? " (dry run)"
+                : res->duplicate ? " (seen before: nothing done)"
+                                 : "");
     }
     (void)d;
 }
@@ -318,7 +339,9 @@ static int handle(struct driver *d, char *msg, size_t len, const char *envelope_
 {
     bare_cr_to_lf(msg, len);
     struct inbound_parse_ctx pctx = {
-        .rules = d->rules, .limits = &d->limits, .envelope_sender = NULL,
+        .rules = d->rules,
+        .limits = &d->limits,
+        .envelope_sender = NULL,
         .envelope_recipient = envelope_recipient,
     };
     struct inbound_report report;
@@ -349,12 +372,13 @@ static int handle(struct driver *d, char *msg, size_t len, const char *envelope_
      * one recipient: the attribution record names it, trusted only under a verified
      * trace (an unverified queue id could point at anyone's record) */
     if (report.kind == INBOUND_COMPLAINT && attr.view.verified && strchr(attr.record_rcpt, '@') != NULL) {
-        struct inbound_rcpt *r = report.nrcpts == 0 ? inbound_rcpt_add(&report)
-                               : report.nrcpts == 1 && report.rcpts[0].recipient == NULL ? &report.rcpts[0] : NULL;
+        struct inbound_rcpt *r = report.nrcpts == 0                                        ? inbound_rcpt_add(&report)
+                                 : report.nrcpts == 1 && report.rcpts[0].recipient == NULL ? &report.rcpts[0]
+                                                                                           : NULL;
         if (r != NULL)
             inbound_set(&r->recipient, attr.record_rcpt, strlen(attr.record_rcpt), 0);
     }
-    struct inbound_store_result res = {0};
+    struct inbound_store_result res = { 0 };
     bool stored = false;
     if (report.kind == INBOUND_UNRECOGNIZED) {
         if (pipe_mode && !d->opt.dry_run && quarantine(d, msg, len, digest) != 0) {
@@ -401,7 +425,7 @@ static int read_stdin(struct buf *b)
             return -1;
         }
         if (buf_append(b, chunk, (size_t)n) != BUF_OK)
-            return 0;   /* over max_message_size: parse what fits, drain the rest */
+            return 0; /* over max_message_size: parse what fits, drain the rest */
     }
 }
 
@@ -424,8 +448,8 @@ static int run_pipe(struct driver *d)
      * reason (mailq, the log): say there why, once, when the log is elsewhere */
     if (rc == PF_EXIT_TEMPFAIL && !d->log_to_stderr) {
         const char *why = d->redis != NULL ? redis_last_error(d->redis) : "";
-        fprintf(stderr, "%s: temporary failure%s%s: exit 75, retry later\n", d->prog->name,
-                why[0] ? ", Redis: " : "", why);
+        fprintf(stderr, "%s: temporary failure%s%s: exit 75, retry later\n", d->prog->name, why[0] ? ", Redis: " : "",
+                why);
     }
     return rc;
 }
@@ -469,10 +493,10 @@ static int replay_quarantine(struct driver *d, size_t *seen, size_t *recognized)
     if (dir == NULL || dir[0] == '\0')
         return 0;
     char err[512] = "";
-    char *paths[] = {(char *)dir};
+    char *paths[] = { (char *)dir };
     struct inbound_batch *b = inbound_batch_open(paths, 1, err, sizeof(err));
     if (b == NULL)
-        return 0;   /* empty or absent: nothing kept */
+        return 0; /* empty or absent: nothing kept */
     struct inbound_message m;
     int rc = 0, got;
     while (rc == 0 && (got = inbound_batch_next(b, &m, err, sizeof(err))) != 0) {
@@ -498,27 +522,33 @@ static int run_reclassify(struct driver *d)
     int rc = replay_quarantine(d, &seen, &recognized);
     if (rc != 0)
         return rc;
-    struct inbound_reclassify_result res = {0};
+    struct inbound_reclassify_result res = { 0 };
     if (d->redis == NULL)
-        d->redis = redis_new(&d->redis_conf);   /* a dry run reads the stream too */
+        d->redis = redis_new(&d->redis_conf); /* a dry run reads the stream too */
     struct inbound_reclassify_ctx ctx = {
-        .redis = d->redis, .rkeys = &d->rkeys, .rules = d->rules, .conf = &d->conf, .program = d->prog->name,
-        .dry_run = d->opt.dry_run, .json = d->opt.json, .out = stdout,
+        .redis = d->redis,
+        .rkeys = &d->rkeys,
+        .rules = d->rules,
+        .conf = &d->conf,
+        .program = d->prog->name,
+        .dry_run = d->opt.dry_run,
+        .json = d->opt.json,
+        .out = stdout,
     };
     if (inbound_reclassify_stream(&ctx, &res) != 0)
         return PF_EXIT_TEMPFAIL;
     fprintf(stderr,
             "%s reclassify: quarantine %zu message(s), %zu now recognized%s; stream %zu bounce event(s), "
             "%zu judged differently, %zu suppression(s) %sremoved, %zu %sadded\n",
-            d->prog->name, seen, recognized, d->opt.dry_run ? " (dry run: left there)" : " and processed",
-            res.events, res.changed, res.unsuppressed, d->opt.dry_run ? "would be " : "", res.suppressed,
+            d->prog->name, seen, recognized, d->opt.dry_run ? " (dry run: left there)" : " and processed", res.events,
+            res.changed, res.unsuppressed, d->opt.dry_run ? "would be " : "", res.suppressed,
             d->opt.dry_run ? "would be " : "");
     return fflush(stdout) == 0 ? 0 : PF_EXIT_TEMPFAIL;
 }
 
 int inbound_main(int argc, char **argv, const struct inbound_program *prog)
 {
-    signal(SIGPIPE, SIG_IGN);     /* Redis closing its end: exit 75 and a retry, not a death by signal */
+    signal(SIGPIPE, SIG_IGN); /* Redis closing its end: exit 75 and a retry, not a death by signal */
     static struct driver d;   /* large; one per process */
     memset(&d, 0, sizeof(d));
     d.prog = prog;

@@ -24,10 +24,10 @@
 
 /* What a parser gets besides the message.  Read-only, owned by the driver. */
 struct inbound_parse_ctx {
-    const struct reply_rules *rules;    /* classifier rules (never NULL) */
-    const struct mail_limits *limits;   /* parsing limits (never NULL) */
-    const char *envelope_sender;        /* pipe mode: ${sender}, or NULL */
-    const char *envelope_recipient;     /* pipe mode: ${recipient} (the VERP address), or NULL */
+    const struct reply_rules *rules;  /* classifier rules (never NULL) */
+    const struct mail_limits *limits; /* parsing limits (never NULL) */
+    const char *envelope_sender;      /* pipe mode: ${sender}, or NULL */
+    const char *envelope_recipient;   /* pipe mode: ${recipient} (the VERP address), or NULL */
 };
 
 /* Parses msg[0..len) into out (initialised by the caller).  Returns 0 when the
@@ -37,8 +37,8 @@ typedef int inbound_parse_fn(const char *msg, size_t len, const struct inbound_p
                              struct inbound_report *out);
 
 struct inbound_program {
-    const char       *name;      /* "bounce-proc" */
-    const char       *section;   /* its configuration section, "bounce" */
+    const char *name;    /* "bounce-proc" */
+    const char *section; /* its configuration section, "bounce" */
     inbound_parse_fn *parse;
 };
 

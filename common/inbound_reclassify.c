@@ -29,8 +29,8 @@ static const char SUPPRESS_LUA[] =
     "if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'queue_id', ARGV[7]) end\n"
     "redis.call('PERSIST', KEYS[1])\n"
     "return 1\n";
-static struct redis_script unsuppress_script = {"reclassify_unsuppress", UNSUPPRESS_LUA, ""};
-static struct redis_script suppress_script = {"reclassify_suppress", SUPPRESS_LUA, ""};
+static struct redis_script unsuppress_script = { "reclassify_unsuppress", UNSUPPRESS_LUA, "" };
+static struct redis_script suppress_script = { "reclassify_suppress", SUPPRESS_LUA, "" };
 
 struct event {
     const char *recipient, *type, *cls, *category, *status, *diagnostic, *dsn_action, *command;
@@ -48,8 +48,8 @@ static const char *field(const redisReply *kv, const char *name)
 static int leading_code(const char *s)
 {
     for (const char *p = s; *p; p++)
-        if ((p == s || !isdigit((unsigned char)p[-1])) && (p[0] == '4' || p[0] == '5') && isdigit((unsigned char)p[1]) &&
-            isdigit((unsigned char)p[2]) && !isdigit((unsigned char)p[3]))
+        if ((p == s || !isdigit((unsigned char)p[-1])) && (p[0] == '4' || p[0] == '5') &&
+            isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) && !isdigit((unsigned char)p[3]))
             return (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
     return 0;
 }
@@ -90,17 +90,20 @@ static int one(const struct inbound_reclassify_ctx *ctx, const char *id, const r
                struct inbound_reclassify_result *res)
 {
     struct event e = {
-        field(kv, "recipient"), field(kv, "type"), field(kv, "class"), field(kv, "category"), field(kv, "status"),
-        field(kv, "diagnostic"), field(kv, "dsn_action"), field(kv, "command"), field(kv, "queue_id"),
-        field(kv, "verified"), field(kv, "action"), field(kv, "time"),
+        field(kv, "recipient"), field(kv, "type"),       field(kv, "class"),      field(kv, "category"),
+        field(kv, "status"),    field(kv, "diagnostic"), field(kv, "dsn_action"), field(kv, "command"),
+        field(kv, "queue_id"),  field(kv, "verified"),   field(kv, "action"),     field(kv, "time"),
     };
     if (strcmp(e.type, "bounce") != 0 || e.recipient[0] == '\0')
         return 0;
     res->events++;
     struct reply_input in = {
-        .status = e.status[0] ? e.status : NULL, .smtp_code = leading_code(e.diagnostic),
-        .text = e.diagnostic, .text_len = strlen(e.diagnostic),
-        .action = e.dsn_action[0] ? e.dsn_action : NULL, .command = e.command[0] ? e.command : NULL,
+        .status = e.status[0] ? e.status : NULL,
+        .smtp_code = leading_code(e.diagnostic),
+        .text = e.diagnostic,
+        .text_len = strlen(e.diagnostic),
+        .action = e.dsn_action[0] ? e.dsn_action : NULL,
+        .command = e.command[0] ? e.command : NULL,
     };
     struct reply_verdict v;
     reply_classify(ctx->rules, &in, &v);
@@ -122,17 +125,18 @@ static int one(const struct inbound_reclassify_ctx *ctx, const char *id, const r
     }
     redisReply *rep;
     if (was_hard) {
-        const char *keys[] = {key}, *args[] = {ctx->program, e.queue_id, e.status};
+        const char *keys[] = { key }, *args[] = { ctx->program, e.queue_id, e.status };
         rep = redis_eval(ctx->redis, &unsuppress_script, 1, keys, NULL, 3, args, NULL);
     } else {
         char detail[200];
         snprintf(detail, sizeof(detail), "%s %s", e.status[0] ? e.status : "-", v.category);
-        const char *keys[] = {key}, *args[] = {ctx->program, e.time, detail, v.category, e.status, v.why, e.queue_id};
+        const char *keys[] = { key },
+                   *args[] = { ctx->program, e.time, detail, v.category, e.status, v.why, e.queue_id };
         rep = redis_eval(ctx->redis, &suppress_script, 1, keys, NULL, 7, args, NULL);
     }
     if (rep == NULL || rep->type != REDIS_REPLY_INTEGER) {
-        log_msg(LOG_LVL_ERROR, "reclassify: Redis: %s", rep ? (rep->type == REDIS_REPLY_ERROR ? rep->str : "bad reply")
-                                                             : redis_last_error(ctx->redis));
+        log_msg(LOG_LVL_ERROR, "reclassify: Redis: %s",
+                rep ? (rep->type == REDIS_REPLY_ERROR ? rep->str : "bad reply") : redis_last_error(ctx->redis));
         redis_reply_free(rep);
         return -1;
     }
@@ -176,7 +180,7 @@ int inbound_reclassify_stream(const struct inbound_reclassify_ctx *ctx, struct i
                 redis_reply_free(rep);
                 return -1;
             }
-            snprintf(start, sizeof(start), "(%s", ent->element[0]->str);   /* exclusive: the next page */
+            snprintf(start, sizeof(start), "(%s", ent->element[0]->str); /* exclusive: the next page */
         }
         redis_reply_free(rep);
         if (n < PAGE)

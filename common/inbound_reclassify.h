@@ -30,13 +30,13 @@
 #include "reply_class.h"
 
 struct inbound_reclassify_ctx {
-    struct redis_conn         *redis;
-    const struct rkeys        *rkeys;
-    const struct reply_rules  *rules;
+    struct redis_conn *redis;
+    const struct rkeys *rkeys;
+    const struct reply_rules *rules;
     const struct inbound_conf *conf;
-    const char                *program;   /* pf:sup: source */
-    bool                       dry_run, json;
-    FILE                      *out;       /* JSON lines */
+    const char *program; /* pf:sup: source */
+    bool dry_run, json;
+    FILE *out; /* JSON lines */
 };
 
 struct inbound_reclassify_result {

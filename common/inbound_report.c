@@ -113,10 +113,10 @@ struct inbound_rcpt *inbound_rcpt_find(struct inbound_report *r, const char *add
 const char *inbound_kind_name(enum inbound_kind kind)
 {
     switch (kind) {
-    case INBOUND_BOUNCE:    return "bounce";
+    case INBOUND_BOUNCE: return "bounce";
     case INBOUND_AUTOREPLY: return "autoreply";
     case INBOUND_COMPLAINT: return "complaint";
-    case INBOUND_AUTHFAIL:  return "authfail";
+    case INBOUND_AUTHFAIL: return "authfail";
     case INBOUND_UNRECOGNIZED: break;
     }
     return "unrecognized";
@@ -176,11 +176,10 @@ static void rcpt_json(const struct inbound_report *r, const struct inbound_rcpt 
     buf_append_str(b, "}\n");
 }
 
-int inbound_report_json(const struct inbound_report *r, const struct inbound_attribution *attr,
-                        struct buf *out)
+int inbound_report_json(const struct inbound_report *r, const struct inbound_attribution *attr, struct buf *out)
 {
-    if (r->kind == INBOUND_UNRECOGNIZED || (r->nrcpts == 0 && r->kind != INBOUND_COMPLAINT &&
-                                            r->kind != INBOUND_AUTHFAIL)) {
+    if (r->kind == INBOUND_UNRECOGNIZED ||
+        (r->nrcpts == 0 && r->kind != INBOUND_COMPLAINT && r->kind != INBOUND_AUTHFAIL)) {
         buf_append_str(out, "{\"type\":\"unrecognized\"}\n");
     } else if (r->nrcpts == 0) {
         struct inbound_rcpt none;

@@ -13,7 +13,7 @@
 #include "log.h"
 #include "xalloc.h"
 
-#define HEALTH_TTL "691200"   /* 8 days, as pf:hl: (docs/redis-keys.md) */
+#define HEALTH_TTL    "691200" /* 8 days, as pf:hl: (docs/redis-keys.md) */
 #define ALERTS_MAXLEN "10000"
 
 /*
@@ -95,7 +95,7 @@ static const char STORE_LUA[] =
     "end\n"
     "return {dup_n, sup_n, cnt_n, esc_n, al_n, st_n}\n";
 
-static struct redis_script store_script = {"inbound_store", STORE_LUA, ""};
+static struct redis_script store_script = { "inbound_store", STORE_LUA, "" };
 
 void inbound_digest(const char *data, size_t len, char out[INBOUND_DIGEST_HEX])
 {
@@ -166,20 +166,21 @@ static void rcpt_keys(const struct inbound_store_ctx *ctx, const struct inbound_
     push(keys, key);
     const char *addr = rc->recipient;
     size_t alen = addr ? strlen(addr) : 0;
-    int len = (act->suppress || act->soft == INBOUND_SOFT_COUNT) && addr ? rkey_suppression(ctx->rkeys, key, addr, alen) : -1;
+    int len =
+        (act->suppress || act->soft == INBOUND_SOFT_COUNT) && addr ? rkey_suppression(ctx->rkeys, key, addr, alen) : -1;
     push_key(keys, len, key);
     len = act->soft != INBOUND_SOFT_NONE && addr ? rkey_soft_bounces(ctx->rkeys, key, addr, alen) : -1;
     push_key(keys, len, key);
     len = act->count && a->ip[0] && a->pool[0] ? rkey_health(ctx->rkeys, key, a->pool, a->ip, provider, hour) : -1;
     push_key(keys, len, key);
-    len = act->count && a->sender_domain[0] ? rkey_domain_health(ctx->rkeys, key, a->sender_domain, provider, hour)
-                                            : -1;
+    len =
+        act->count && a->sender_domain[0] ? rkey_domain_health(ctx->rkeys, key, a->sender_domain, provider, hour) : -1;
     push_key(keys, len, key);
 }
 
-static void rcpt_args(const struct inbound_conf *conf, const struct inbound_report *r,
-                      const struct inbound_rcpt *rc, const struct inbound_action *act,
-                      const struct inbound_attr_result *a, const char *provider, struct argv_list *args)
+static void rcpt_args(const struct inbound_conf *conf, const struct inbound_report *r, const struct inbound_rcpt *rc,
+                      const struct inbound_action *act, const struct inbound_attr_result *a, const char *provider,
+                      struct argv_list *args)
 {
     char detail[200];
     const char *cat = rc->classified ? rc->verdict.category : "";
@@ -222,7 +223,7 @@ int inbound_store_apply(const struct inbound_store_ctx *ctx, const struct inboun
     memset(res, 0, sizeof(*res));
     if (store_script.sha[0] == '\0')
         redis_script_init(&store_script);
-    struct argv_list keys = {0}, args = {0};
+    struct argv_list keys = { 0 }, args = { 0 };
     char key[RKEY_MAX];
     bool complaint = r->kind == INBOUND_COMPLAINT || r->kind == INBOUND_AUTHFAIL;
     rkey_inbound_stream(ctx->rkeys, key, complaint ? RKEY_STREAM_COMPLAINTS : RKEY_STREAM_BOUNCES);
@@ -235,7 +236,7 @@ int inbound_store_apply(const struct inbound_store_ctx *ctx, const struct inboun
     push_num(&args, c->seen_ttl);
     push_num(&args, c->stream_maxlen);
     push_num(&args, (long long)now);
-    push_num(&args, 0);   /* n, set below */
+    push_num(&args, 0); /* n, set below */
     push(&args, ctx->node);
     push(&args, ctx->program);
     push_num(&args, c->soft_escalate_window);
@@ -244,7 +245,7 @@ int inbound_store_apply(const struct inbound_store_ctx *ctx, const struct inboun
     struct inbound_rcpt none;
     memset(&none, 0, sizeof(none));
     size_t nrcpts = r->nrcpts;
-    bool recipientless = nrcpts == 0 && complaint;   /* a redacted complaint still counts */
+    bool recipientless = nrcpts == 0 && complaint; /* a redacted complaint still counts */
     for (size_t i = 0; i < (recipientless ? 1 : nrcpts); i++) {
         const struct inbound_rcpt *rc = recipientless ? &none : &r->rcpts[i];
         struct inbound_action act;
@@ -261,15 +262,15 @@ int inbound_store_apply(const struct inbound_store_ctx *ctx, const struct inboun
     snprintf(nb, sizeof(nb), "%lld", n);
     args.v[3] = xstrdup(nb);
     int rc = 0;
-    redisReply *rep = redis_eval(ctx->redis, &store_script, (int)keys.n, (const char **)keys.v, NULL,
-                                 (int)args.n, (const char **)args.v, NULL);
+    redisReply *rep = redis_eval(ctx->redis, &store_script, (int)keys.n, (const char **)keys.v, NULL, (int)args.n,
+                                 (const char **)args.v, NULL);
     if (rep == NULL) {
         log_msg(LOG_LVL_ERROR, "%s: Redis unavailable (%s): exit 75, the MTA retries", ctx->program,
                 redis_last_error(ctx->redis));
         rc = -1;
     } else if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 6) {
         long long dups = 0;
-        long long *f[] = {&dups, &res->suppressed, &res->counted, &res->escalated, &res->alerts, &res->streamed};
+        long long *f[] = { &dups, &res->suppressed, &res->counted, &res->escalated, &res->alerts, &res->streamed };
         for (size_t i = 0; i < 6; i++)
             *f[i] = rep->element[i]->type == REDIS_REPLY_INTEGER ? rep->element[i]->integer : 0;
         res->duplicate = n > 0 && dups == n;

@@ -37,20 +37,20 @@
 #include "redis.h"
 #include "redis_keys.h"
 
-#define INBOUND_DIGEST_HEX 65   /* SHA-256 in hex + NUL */
+#define INBOUND_DIGEST_HEX 65 /* SHA-256 in hex + NUL */
 
 struct inbound_store_result {
-    bool   duplicate;           /* this report was acted on before */
+    bool duplicate; /* this report was acted on before */
     long long suppressed, counted, escalated, alerts, streamed;
 };
 
 struct inbound_store_ctx {
-    struct redis_conn         *redis;
-    const struct rkeys        *rkeys;
+    struct redis_conn *redis;
+    const struct rkeys *rkeys;
     const struct inbound_conf *conf;
     const struct inbound_attr_ctx *attr;
-    const char                *program;   /* "bounce-proc": pf:sup: source, stream field */
-    const char                *node;      /* host name */
+    const char *program; /* "bounce-proc": pf:sup: source, stream field */
+    const char *node;    /* host name */
 };
 
 /* Hex SHA-256 of data[0..len). */

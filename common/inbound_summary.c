@@ -30,7 +30,7 @@ static void count_row(struct inbound_summary *s, const struct inbound_rcpt *rc)
     if (i == s->nrows) {
         if (s->nrows == SUMMARY_ROWS_MAX)
             return;
-        s->rows[s->nrows++].category = cat;   /* static vocabulary strings */
+        s->rows[s->nrows++].category = cat; /* static vocabulary strings */
     }
     enum reply_class cls = rc->classified ? rc->verdict.cls : REPLY_CLASS_UNKNOWN;
     if (cls == REPLY_CLASS_HARD)
@@ -78,8 +78,9 @@ void inbound_summary_print(struct inbound_summary *s, FILE *out)
     if (s->progress)
         fprintf(stderr, "\r%*s\r", 78, "");
     double elapsed = now_seconds() - s->started;
-    fprintf(out, "%zu messages in %.1f s (%.0f/s): %zu bounce, %zu auto-reply, %zu complaint, %zu auth-failure, "
-                 "%zu unrecognized",
+    fprintf(out,
+            "%zu messages in %.1f s (%.0f/s): %zu bounce, %zu auto-reply, %zu complaint, %zu auth-failure, "
+            "%zu unrecognized",
             s->messages, elapsed, elapsed > 0 ? (double)s->messages / elapsed : 0.0, s->kinds[INBOUND_BOUNCE],
             s->kinds[INBOUND_AUTOREPLY], s->kinds[INBOUND_COMPLAINT], s->kinds[INBOUND_AUTHFAIL],
             s->kinds[INBOUND_UNRECOGNIZED]);

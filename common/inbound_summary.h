@@ -19,11 +19,14 @@
 
 struct inbound_summary {
     size_t messages, bytes_total, errors, duplicates, suppressed, escalated;
-    size_t kinds[5];                      /* by enum inbound_kind */
-    struct { const char *category; size_t hard, soft, unknown; } rows[SUMMARY_ROWS_MAX];
+    size_t kinds[5]; /* by enum inbound_kind */
+    struct {
+        const char *category;
+        size_t hard, soft, unknown;
+    } rows[SUMMARY_ROWS_MAX];
     size_t nrows;
-    double started, last_draw;            /* monotonic seconds */
-    bool   progress;                      /* draw the progress line (stderr is a terminal) */
+    double started, last_draw; /* monotonic seconds */
+    bool progress;             /* draw the progress line (stderr is a terminal) */
 };
 
 void inbound_summary_init(struct inbound_summary *s, size_t bytes_total, bool progress);

@@ -30,13 +30,12 @@ static int log_syslog_open;
 static size_t log_untrusted_cap = LOG_PRINTABLE_MAX;
 
 static const char *const level_choices[] = { "error", "warning", "notice", "info", "debug", NULL };
-const char *const log_facility_names[] = {
-    "mail", "daemon", "user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7", NULL
-};
+const char *const log_facility_names[] = { "mail",   "daemon", "user",   "local0", "local1", "local2",
+                                           "local3", "local4", "local5", "local6", "local7", NULL };
 
 const struct cfg_option log_conf_options[] = {
-    CFG_ROW("level", CFG_ENUM, log_conf, level, "info", 0, 0,
-            "error | warning | notice | info | debug", .choices = level_choices),
+    CFG_ROW("level", CFG_ENUM, log_conf, level, "info", 0, 0, "error | warning | notice | info | debug",
+            .choices = level_choices),
     CFG_ROW("facility", CFG_ENUM, log_conf, facility, "mail", 0, 0,
             "syslog facility: mail, daemon, user, local0..local7", .choices = log_facility_names),
     CFG_ROW("max_untrusted", CFG_INT, log_conf, max_untrusted, "256", 16, LOG_PRINTABLE_MAX,
@@ -49,8 +48,8 @@ static const int level_priorities[] = { LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_IN
 
 /* Same order as log_facility_names. */
 static const int facility_values[] = {
-    LOG_MAIL, LOG_DAEMON, LOG_USER, LOG_LOCAL0, LOG_LOCAL1, LOG_LOCAL2, LOG_LOCAL3,
-    LOG_LOCAL4, LOG_LOCAL5, LOG_LOCAL6, LOG_LOCAL7,
+    LOG_MAIL,   LOG_DAEMON, LOG_USER,   LOG_LOCAL0, LOG_LOCAL1, LOG_LOCAL2,
+    LOG_LOCAL3, LOG_LOCAL4, LOG_LOCAL5, LOG_LOCAL6, LOG_LOCAL7,
 };
 
 void log_open(const char *ident, int to_stderr)
@@ -77,8 +76,8 @@ int log_configure(const struct log_conf *conf)
 {
     const int nfacilities = (int)(sizeof(facility_values) / sizeof(facility_values[0]));
 
-    if (conf->level < LOG_LVL_ERROR || conf->level > LOG_LVL_DEBUG
-        || conf->facility < 0 || conf->facility >= nfacilities)
+    if (conf->level < LOG_LVL_ERROR || conf->level > LOG_LVL_DEBUG || conf->facility < 0 ||
+        conf->facility >= nfacilities)
         return -1;
     if (conf->max_untrusted > 0)
         log_untrusted_cap = (size_t)conf->max_untrusted + 4;
@@ -123,8 +122,8 @@ static void log_emit(enum log_level level, const char *qid, int with_qid, const 
         clock_gettime(CLOCK_REALTIME, &ts);
         gmtime_r(&ts.tv_sec, &tm);
         off = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-        n = snprintf(line + off, sizeof(line) - off, ".%03ldZ %s[%ld]: %s: ", ts.tv_nsec / 1000000L,
-                     log_ident, (long)getpid(), level_names[level]);
+        n = snprintf(line + off, sizeof(line) - off, ".%03ldZ %s[%ld]: %s: ", ts.tv_nsec / 1000000L, log_ident,
+                     (long)getpid(), level_names[level]);
         off += n > 0 ? (size_t)n : 0;
     }
     if (with_qid) {
@@ -137,7 +136,7 @@ static void log_emit(enum log_level level, const char *qid, int with_qid, const 
         if (n > 0)
             off += (size_t)n;
     }
-    if (off >= sizeof(line) - 1) {          /* cut, visibly */
+    if (off >= sizeof(line) - 1) { /* cut, visibly */
         off = sizeof(line) - 5;
         memcpy(line + off, "...", 3);
         off += 3;

@@ -18,8 +18,8 @@
 enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARNING, LOG_LVL_NOTICE, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 struct log_conf {
-    int   level;        /* enum log_level (config: "error" | "warning" | "notice" | "info" | "debug") */
-    int   facility;     /* index in log_facility_names (config: "mail", "daemon", "local0".."local7", ...) */
+    int level;               /* enum log_level (config: "error" | "warning" | "notice" | "info" | "debug") */
+    int facility;            /* index in log_facility_names (config: "mail", "daemon", "local0".."local7", ...) */
     long long max_untrusted; /* cap of log_printable() output, bytes (0: LOG_PRINTABLE_MAX) */
 };
 
@@ -30,11 +30,11 @@ extern const struct cfg_option log_conf_options[];
 void log_open(const char *ident, int to_stderr);
 extern const char *const log_facility_names[];
 /* Applies level, facility and cap; returns -1 for an out-of-range value. */
-int  log_configure(const struct log_conf *conf);
-int  log_level_from_name(const char *name);          /* -1 when unknown */
+int log_configure(const struct log_conf *conf);
+int log_level_from_name(const char *name); /* -1 when unknown */
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
-int  log_enabled(enum log_level level);
+int log_enabled(enum log_level level);
 
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Same, with "QUEUEID: " first; qid may be NULL ("NOQUEUE"). */

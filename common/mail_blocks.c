@@ -82,9 +82,8 @@ static void blocks_add(struct mail_field_blocks *out, size_t *cap, struct mail_h
  * or a limit error (err filled with input offsets).
  */
 static enum mail_error parse_block(const char *buf, size_t len, size_t *pos, size_t *lines,
-                                   const struct mail_limits *lim, bool ws_line_ends,
-                                   size_t *total, struct mail_headers *block, size_t *nskipped,
-                                   struct mail_error_info *err)
+                                   const struct mail_limits *lim, bool ws_line_ends, size_t *total,
+                                   struct mail_headers *block, size_t *nskipped, struct mail_error_info *err)
 {
     size_t fcap = 0;
 
@@ -140,10 +139,8 @@ static const struct mail_limits *parse_begin(const struct mail_limits *limits, s
     return limits != NULL ? limits : &MAIL_LIMITS_DEFAULT;
 }
 
-enum mail_error mail_field_blocks_parse(const char *buf, size_t len,
-                                        const struct mail_limits *limits,
-                                        struct mail_field_blocks *out,
-                                        struct mail_error_info *err)
+enum mail_error mail_field_blocks_parse(const char *buf, size_t len, const struct mail_limits *limits,
+                                        struct mail_field_blocks *out, struct mail_error_info *err)
 {
     const struct mail_limits *lim = parse_begin(limits, err, &buf);
     size_t pos = 0, lines = 0, total = 0, bcap = 0;
@@ -168,10 +165,8 @@ enum mail_error mail_field_blocks_parse(const char *buf, size_t len,
     }
 }
 
-enum mail_error mail_headers_parse_lenient(const char *buf, size_t len,
-                                           const struct mail_limits *limits,
-                                           struct mail_headers *out, size_t *nskipped,
-                                           struct mail_error_info *err)
+enum mail_error mail_headers_parse_lenient(const char *buf, size_t len, const struct mail_limits *limits,
+                                           struct mail_headers *out, size_t *nskipped, struct mail_error_info *err)
 {
     const struct mail_limits *lim = parse_begin(limits, err, &buf);
     size_t pos = 0, lines = 0, total = 0, skipped = 0;

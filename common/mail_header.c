@@ -27,8 +27,8 @@
 
 struct mail_header_parser {
     struct mail_scan scan;
-    struct buf       in;        /* pushed bytes not yet dropped */
-    bool             finished;  /* mhp_finish() was called */
+    struct buf in; /* pushed bytes not yet dropped */
+    bool finished; /* mhp_finish() was called */
 };
 
 struct mail_header_parser *mhp_new(const struct mail_limits *limits)
@@ -60,7 +60,7 @@ enum mail_error mhp_push(struct mail_header_parser *p, const void *data, size_t 
         mail_scan_shift(&p->scan, drop);
     }
     if (buf_append(&p->in, data, len) != BUF_OK)
-        return MAIL_ERR_HEADER_TOO_LARGE;   /* only at SIZE_MAX/2 bytes */
+        return MAIL_ERR_HEADER_TOO_LARGE; /* only at SIZE_MAX/2 bytes */
     return MAIL_OK;
 }
 
@@ -76,23 +76,18 @@ enum mhp_event mhp_next(struct mail_header_parser *p, struct mhp_result *r)
 
     memset(r, 0, sizeof(*r));
     switch (mail_scan_step(s, data, p->in.len, p->finished, &r->field)) {
-    case MAIL_SCAN_FIELD:
-        r->nfields = s->nfields;
-        return MHP_FIELD;
+    case MAIL_SCAN_FIELD: r->nfields = s->nfields; return MHP_FIELD;
     case MAIL_SCAN_DONE:
         r->nfields = s->nfields;
         r->body_offset = s->base_off + s->body_offset;
-        r->body_pending = mail_view_make(data + s->body_offset,
-                                         p->in.len - s->body_offset);
+        r->body_pending = mail_view_make(data + s->body_offset, p->in.len - s->body_offset);
         r->has_separator = s->has_separator;
         return MHP_END;
     case MAIL_SCAN_FAIL:
         r->nfields = s->nfields;
         r->error = s->err;
         return MHP_ERROR;
-    default:
-        r->nfields = s->nfields;
-        return MHP_NEED_MORE;
+    default: r->nfields = s->nfields; return MHP_NEED_MORE;
     }
 }
 
@@ -109,7 +104,7 @@ enum mail_error mail_headers_parse(const char *buf, size_t len, const struct mai
     if (err != NULL)
         memset(err, 0, sizeof(*err));
     if (buf == NULL)
-        buf = "";                         /* len is 0: no pointer arithmetic on NULL */
+        buf = ""; /* len is 0: no pointer arithmetic on NULL */
     mail_scan_init(&s, limits);
     for (;;) {
         switch (mail_scan_step(&s, buf, len, true, &f)) {
@@ -124,7 +119,7 @@ enum mail_error mail_headers_parse(const char *buf, size_t len, const struct mai
             out->body_offset = s.body_offset;
             out->has_separator = s.has_separator;
             return MAIL_OK;
-        default:   /* FAIL; NEED_MORE cannot happen with eof */
+        default: /* FAIL; NEED_MORE cannot happen with eof */
             if (err != NULL)
                 *err = s.err;
             /* The body (for lenient callers) starts at the failed field. */
@@ -140,8 +135,7 @@ void mail_headers_free(struct mail_headers *h)
     memset(h, 0, sizeof(*h));
 }
 
-const struct mail_field *mail_headers_find(const struct mail_headers *h, const char *name,
-                                           size_t *iter)
+const struct mail_field *mail_headers_find(const struct mail_headers *h, const char *name, size_t *iter)
 {
     for (size_t i = iter != NULL ? *iter : 0; i < h->nfields; i++) {
         if (mail_view_eq_ci(h->fields[i].name, name)) {

@@ -81,9 +81,9 @@ struct buf;
 
 struct mail_field {
     struct mail_view name;
-    struct mail_view value;   /* after ':' to before the final CRLF/LF; folding kept */
-    struct mail_view raw;     /* the whole field with its final line ending (if any) */
-    size_t           offset;  /* offset of the field from the start of the input */
+    struct mail_view value; /* after ':' to before the final CRLF/LF; folding kept */
+    struct mail_view raw;   /* the whole field with its final line ending (if any) */
+    size_t offset;          /* offset of the field from the start of the input */
 };
 
 /* ---- incremental parser -------------------------------------------------- */
@@ -91,22 +91,22 @@ struct mail_field {
 struct mail_header_parser;
 
 enum mhp_event {
-    MHP_NEED_MORE = 0,  /* push more bytes (or call mhp_finish() at end of input) */
-    MHP_FIELD,          /* e.field holds a complete field */
-    MHP_END,            /* end of the header section: see e.body_* */
-    MHP_ERROR           /* e.error says what and where; the parser is dead */
+    MHP_NEED_MORE = 0, /* push more bytes (or call mhp_finish() at end of input) */
+    MHP_FIELD,         /* e.field holds a complete field */
+    MHP_END,           /* end of the header section: see e.body_* */
+    MHP_ERROR          /* e.error says what and where; the parser is dead */
 };
 
 struct mhp_result {
-    struct mail_field      field;        /* MHP_FIELD */
+    struct mail_field field; /* MHP_FIELD */
     /* MHP_END: offset of the first body byte from the start of the input
      * (== header section size, empty line included), and the body bytes
      * that were already pushed (a view into the parser's buffer). */
-    size_t                 body_offset;
-    struct mail_view       body_pending;
-    bool                   has_separator; /* an empty line ended the section (false: input ended) */
-    size_t                 nfields;       /* fields seen so far */
-    struct mail_error_info error;         /* MHP_ERROR */
+    size_t body_offset;
+    struct mail_view body_pending;
+    bool has_separator;           /* an empty line ended the section (false: input ended) */
+    size_t nfields;               /* fields seen so far */
+    struct mail_error_info error; /* MHP_ERROR */
 };
 
 /*
@@ -141,10 +141,10 @@ enum mhp_event mhp_next(struct mail_header_parser *p, struct mhp_result *r);
 /* ---- whole-buffer parsing ------------------------------------------------ */
 
 struct mail_headers {
-    struct mail_field *fields;      /* owned array; views point into the caller's buffer */
-    size_t             nfields;
-    size_t             body_offset; /* first body byte; == len when there is no body */
-    bool               has_separator;
+    struct mail_field *fields; /* owned array; views point into the caller's buffer */
+    size_t nfields;
+    size_t body_offset; /* first body byte; == len when there is no body */
+    bool has_separator;
 };
 
 /*
@@ -154,10 +154,8 @@ struct mail_headers {
  * fields parsed before the error with body_offset = offset of the bad line.
  * Either way the caller frees out with mail_headers_free().
  */
-enum mail_error mail_headers_parse(const char *buf, size_t len,
-                                   const struct mail_limits *limits,
-                                   struct mail_headers *out,
-                                   struct mail_error_info *err);
+enum mail_error mail_headers_parse(const char *buf, size_t len, const struct mail_limits *limits,
+                                   struct mail_headers *out, struct mail_error_info *err);
 void mail_headers_free(struct mail_headers *h);
 
 /*
@@ -169,10 +167,8 @@ void mail_headers_free(struct mail_headers *h);
  * message returned inside a bounce (whose continuation lines lost their
  * indentation, say), where the fields after the damage still matter.
  */
-enum mail_error mail_headers_parse_lenient(const char *buf, size_t len,
-                                           const struct mail_limits *limits,
-                                           struct mail_headers *out, size_t *nskipped,
-                                           struct mail_error_info *err);
+enum mail_error mail_headers_parse_lenient(const char *buf, size_t len, const struct mail_limits *limits,
+                                           struct mail_headers *out, size_t *nskipped, struct mail_error_info *err);
 
 /*
  * Finds a field by name (ASCII case-insensitive).  iter, when not NULL,
@@ -180,8 +176,7 @@ enum mail_error mail_headers_parse_lenient(const char *buf, size_t len,
  * walks every field of that name:  size_t i = 0; while ((f = find(h, "Received", &i)))
  * Returns NULL when there is no (further) match.
  */
-const struct mail_field *mail_headers_find(const struct mail_headers *h,
-                                           const char *name, size_t *iter);
+const struct mail_field *mail_headers_find(const struct mail_headers *h, const char *name, size_t *iter);
 size_t mail_headers_count(const struct mail_headers *h, const char *name);
 
 /* ---- field blocks (message/delivery-status, message/feedback-report) ----- */
@@ -198,15 +193,13 @@ size_t mail_headers_count(const struct mail_headers *h, const char *name);
  * all blocks together, max_field_size) and are errors.
  */
 struct mail_field_blocks {
-    struct mail_headers *blocks;    /* owned array; fields are views into the caller's buffer */
-    size_t               nblocks;
-    size_t               nskipped;  /* lines ignored as not being fields */
+    struct mail_headers *blocks; /* owned array; fields are views into the caller's buffer */
+    size_t nblocks;
+    size_t nskipped; /* lines ignored as not being fields */
 };
 
-enum mail_error mail_field_blocks_parse(const char *buf, size_t len,
-                                        const struct mail_limits *limits,
-                                        struct mail_field_blocks *out,
-                                        struct mail_error_info *err);
+enum mail_error mail_field_blocks_parse(const char *buf, size_t len, const struct mail_limits *limits,
+                                        struct mail_field_blocks *out, struct mail_error_info *err);
 void mail_field_blocks_free(struct mail_field_blocks *b);
 
 /*

@@ -29,8 +29,8 @@ void mail_scan_init(struct mail_scan *s, const struct mail_limits *limits)
 
 bool mail_scan_error_is_syntax(enum mail_error code)
 {
-    return code == MAIL_ERR_FIELD_NAME || code == MAIL_ERR_MISSING_COLON ||
-           code == MAIL_ERR_NUL_BYTE || code == MAIL_ERR_CONTINUATION_FIRST;
+    return code == MAIL_ERR_FIELD_NAME || code == MAIL_ERR_MISSING_COLON || code == MAIL_ERR_NUL_BYTE ||
+           code == MAIL_ERR_CONTINUATION_FIRST;
 }
 
 size_t mail_scan_keep_from(const struct mail_scan *s)
@@ -39,14 +39,10 @@ size_t mail_scan_keep_from(const struct mail_scan *s)
     case MAIL_SCAN_NAME:
     case MAIL_SCAN_NAME_WSP:
     case MAIL_SCAN_VALUE:
-    case MAIL_SCAN_EOL:
-        return s->field_start;
-    case MAIL_SCAN_END:
-        return s->body_offset;
-    case MAIL_SCAN_BLANK_CR:
-        return s->pos - 1;          /* keep the CR: an error may point at it */
-    default:
-        return s->pos;
+    case MAIL_SCAN_EOL: return s->field_start;
+    case MAIL_SCAN_END: return s->body_offset;
+    case MAIL_SCAN_BLANK_CR: return s->pos - 1; /* keep the CR: an error may point at it */
+    default: return s->pos;
     }
 }
 
@@ -87,8 +83,7 @@ static enum mail_scan_result scan_end(struct mail_scan *s, size_t body, bool sep
 }
 
 /* Emits the pending field, which ends (line ending included) at `end`. */
-static enum mail_scan_result scan_emit(struct mail_scan *s, const char *buf, size_t end,
-                                       struct mail_field *f)
+static enum mail_scan_result scan_emit(struct mail_scan *s, const char *buf, size_t end, struct mail_field *f)
 {
     size_t vend = end;
 
@@ -117,7 +112,7 @@ static enum mail_error scan_check(const struct mail_scan *s, const char *buf, bo
     unsigned char c = (unsigned char)buf[pos];
 
     if (in_field && c != '\n') {
-        size_t line = pos + 1 - s->line_start;      /* bytes so far, this one included */
+        size_t line = pos + 1 - s->line_start; /* bytes so far, this one included */
         /* One byte past the limit is allowed if it is a CR: it may be the
          * line ending's.  If anything but LF follows it, that next byte
          * fails here.  No look-ahead, so chunking cannot change the result. */
@@ -150,24 +145,20 @@ static bool is_ftext(unsigned char c)
 }
 
 /* End of input reached in state s->st. */
-static enum mail_scan_result scan_at_eof(struct mail_scan *s, const char *buf, size_t len,
-                                         struct mail_field *f)
+static enum mail_scan_result scan_at_eof(struct mail_scan *s, const char *buf, size_t len, struct mail_field *f)
 {
     switch (s->st) {
     case MAIL_SCAN_BOL:
-    case MAIL_SCAN_BLANK_CR:           /* a lone CR at the very end: nothing follows */
-        return scan_end(s, len, false);
+    case MAIL_SCAN_BLANK_CR: /* a lone CR at the very end: nothing follows */ return scan_end(s, len, false);
     case MAIL_SCAN_NAME:
-    case MAIL_SCAN_NAME_WSP:
-        return scan_fail(s, MAIL_ERR_MISSING_COLON, s->line_start);
-    default:                           /* VALUE, EOL: the last field ends the input */
-        return scan_emit(s, buf, len, f);
+    case MAIL_SCAN_NAME_WSP: return scan_fail(s, MAIL_ERR_MISSING_COLON, s->line_start);
+    default: /* VALUE, EOL: the last field ends the input */ return scan_emit(s, buf, len, f);
     }
 }
 
 /* After a value line: a whitespace byte folds, anything else ends the field. */
-static enum mail_scan_result scan_after_eol(struct mail_scan *s, const char *buf, size_t len,
-                                            bool eof, struct mail_field *f)
+static enum mail_scan_result scan_after_eol(struct mail_scan *s, const char *buf, size_t len, bool eof,
+                                            struct mail_field *f)
 {
     unsigned char c = (unsigned char)buf[s->pos];
     size_t after;
@@ -179,7 +170,7 @@ static enum mail_scan_result scan_after_eol(struct mail_scan *s, const char *buf
         scan_end(s, after, true);
         return r;
     }
-    s->line_start = s->pos;            /* folded: the field goes on */
+    s->line_start = s->pos; /* folded: the field goes on */
     s->st = MAIL_SCAN_VALUE;
     return MAIL_SCAN_CONTINUE;
 }
@@ -213,7 +204,7 @@ static enum mail_scan_result scan_line_byte(struct mail_scan *s, unsigned char c
             s->name_end = s->colon = s->pos;
             s->st = MAIL_SCAN_VALUE;
         } else if (c == ' ' || c == '\t') {
-            s->name_end = s->pos;      /* obs-optional: WSP before the colon */
+            s->name_end = s->pos; /* obs-optional: WSP before the colon */
             s->st = MAIL_SCAN_NAME_WSP;
         } else if (c == '\n' || c == '\r') {
             return scan_fail(s, MAIL_ERR_MISSING_COLON, s->line_start);
@@ -235,8 +226,7 @@ static enum mail_scan_result scan_line_byte(struct mail_scan *s, unsigned char c
             s->line_no++;
         }
         break;
-    default:
-        return scan_fail(s, MAIL_ERR_STATE, s->pos);
+    default: return scan_fail(s, MAIL_ERR_STATE, s->pos);
     }
     s->pos++;
     return MAIL_SCAN_CONTINUE;
@@ -266,8 +256,7 @@ static void skip_value_bytes(struct mail_scan *s, const char *buf, size_t len)
     s->pos = nul ? (size_t)(nul - buf) : end;
 }
 
-enum mail_scan_result mail_scan_step(struct mail_scan *s, const char *buf, size_t len,
-                                     bool eof, struct mail_field *f)
+enum mail_scan_result mail_scan_step(struct mail_scan *s, const char *buf, size_t len, bool eof, struct mail_field *f)
 {
     enum mail_scan_result r;
     enum mail_error e;

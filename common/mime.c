@@ -31,45 +31,45 @@
 #define MIME_F_ENCLOSED 0x8000u
 
 struct mime_frame {
-    size_t          index;       /* the container part */
-    unsigned        depth;
-    enum mime_kind  kind;
-    bool            digest;      /* multipart/digest: children default to message/rfc822 */
-    bool            decoded;     /* body lies in walker-owned memory */
-    size_t          origin;      /* message offset of the body (or of its encoded form) */
-    const char     *body;
-    size_t          len;
-    char           *boundary;    /* owned; multipart only */
-    size_t          blen;
-    size_t          pos;         /* next line to scan for a delimiter */
-    bool            started, done;
+    size_t index; /* the container part */
+    unsigned depth;
+    enum mime_kind kind;
+    bool digest;   /* multipart/digest: children default to message/rfc822 */
+    bool decoded;  /* body lies in walker-owned memory */
+    size_t origin; /* message offset of the body (or of its encoded form) */
+    const char *body;
+    size_t len;
+    char *boundary; /* owned; multipart only */
+    size_t blen;
+    size_t pos; /* next line to scan for a delimiter */
+    bool started, done;
 };
 
 struct mime_walker {
-    const char            *msg;
-    size_t                 len;
-    struct mail_limits     lim;
-    struct mime_frame     *stack;
-    size_t                 nstack, capstack;
-    struct mime_frame      pending;      /* container just emitted, opened at the next call */
-    bool                   has_pending;
-    struct mime_part       cur;
-    size_t                 nparts;
-    bool                   started;
-    enum mime_status       final;        /* DONE or ERROR once finished */
-    bool                   finished;
+    const char *msg;
+    size_t len;
+    struct mail_limits lim;
+    struct mime_frame *stack;
+    size_t nstack, capstack;
+    struct mime_frame pending; /* container just emitted, opened at the next call */
+    bool has_pending;
+    struct mime_part cur;
+    size_t nparts;
+    bool started;
+    enum mime_status final; /* DONE or ERROR once finished */
+    bool finished;
     struct mail_error_info err;
-    unsigned               warnings;
-    char                 **decoded;      /* owned decoded container bodies */
-    size_t                 ndecoded;
-    size_t                 decoded_total;
+    unsigned warnings;
+    char **decoded; /* owned decoded container bodies */
+    size_t ndecoded;
+    size_t decoded_total;
 };
 
 struct mime_walker *mime_walker_new(const char *msg, size_t len, const struct mail_limits *limits)
 {
     struct mime_walker *w = xcalloc(1, sizeof(*w));
 
-    w->msg = msg != NULL ? msg : "";      /* no pointer arithmetic on NULL */
+    w->msg = msg != NULL ? msg : ""; /* no pointer arithmetic on NULL */
     w->len = len;
     w->lim = limits != NULL ? *limits : MAIL_LIMITS_DEFAULT;
     return w;
@@ -101,8 +101,7 @@ unsigned mime_warnings(const struct mime_walker *w)
     return w->warnings;
 }
 
-static enum mime_status walk_fail(struct mime_walker *w, enum mail_error code, size_t offset,
-                                  size_t line)
+static enum mime_status walk_fail(struct mime_walker *w, enum mail_error code, size_t offset, size_t line)
 {
     w->err.code = code;
     w->err.offset = offset;
@@ -128,8 +127,8 @@ static size_t walk_offset(const struct mime_walker *w, const char *p, size_t ori
  * Whitespace before the "--" is tolerated (*indented set): some MTAs
  * indent a delimiter, and losing a DSN part to that loses its recipients.
  */
-static bool find_delimiter(const struct mime_frame *f, size_t from, size_t *dstart,
-                           size_t *dafter, bool *close, bool *indented)
+static bool find_delimiter(const struct mime_frame *f, size_t from, size_t *dstart, size_t *dafter, bool *close,
+                           bool *indented)
 {
     const char *b = f->body;
     size_t len = f->len, p = from;
@@ -138,8 +137,7 @@ static bool find_delimiter(const struct mime_frame *f, size_t from, size_t *dsta
         size_t d = p;
         while (d < len && (b[d] == ' ' || b[d] == '\t'))
             d++;
-        if (len - d >= 2 + f->blen && b[d] == '-' && b[d + 1] == '-' &&
-            memcmp(b + d + 2, f->boundary, f->blen) == 0) {
+        if (len - d >= 2 + f->blen && b[d] == '-' && b[d + 1] == '-' && memcmp(b + d + 2, f->boundary, f->blen) == 0) {
             size_t q = d + 2 + f->blen;
             bool cl = false;
             if (len - q >= 2 && b[q] == '-' && b[q + 1] == '-') {
@@ -160,7 +158,7 @@ static bool find_delimiter(const struct mime_frame *f, size_t from, size_t *dsta
             *indented = d > p;
             return true;
         }
-next_line:;
+    next_line:;
         const char *nl = memchr(b + d, '\n', len - d);
         if (nl == NULL)
             break;
@@ -170,8 +168,7 @@ next_line:;
 }
 
 /* Next child range of a multipart frame; false when there is none. */
-static bool multipart_next(struct mime_walker *w, struct mime_frame *f, size_t *start,
-                           size_t *clen, unsigned *flags)
+static bool multipart_next(struct mime_walker *w, struct mime_frame *f, size_t *start, size_t *clen, unsigned *flags)
 {
     size_t ds, da, end;
     bool cl, ind = false;
@@ -228,8 +225,7 @@ static bool type_is(const struct mime_part *p, const char *type, const char *sub
  * Decodes a transfer-encoded container body into walker memory.  Returns
  * false (the part stays a leaf) if the decoded-size budget is spent.
  */
-static bool decode_container(struct mime_walker *w, struct mime_part *p,
-                             const char **body, size_t *len)
+static bool decode_container(struct mime_walker *w, struct mime_part *p, const char **body, size_t *len)
 {
     struct buf b;
     int rc;
@@ -237,10 +233,9 @@ static bool decode_container(struct mime_walker *w, struct mime_part *p,
     if (p->body.len > w->len - w->decoded_total)
         return false;
     buf_init(&b, p->body.len + 1);
-    rc = p->cte == MIME_CTE_BASE64
-         ? codec_base64_decode(p->body.ptr, p->body.len, &b, NULL)
-         : codec_qp_decode(p->body.ptr, p->body.len, &b);
-    (void)rc;   /* invalid base64: walk what decoded cleanly */
+    rc = p->cte == MIME_CTE_BASE64 ? codec_base64_decode(p->body.ptr, p->body.len, &b, NULL)
+                                   : codec_qp_decode(p->body.ptr, p->body.len, &b);
+    (void)rc; /* invalid base64: walk what decoded cleanly */
     w->decoded = xrealloc(w->decoded, (w->ndecoded + 1) * sizeof(*w->decoded));
     *len = b.len;
     *body = w->decoded[w->ndecoded++] = b.data != NULL ? buf_detach(&b, NULL) : xcalloc(1, 1);
@@ -249,8 +244,7 @@ static bool decode_container(struct mime_walker *w, struct mime_part *p,
 }
 
 /* Classifies the part just parsed; may prepare a container frame. */
-static enum mime_status classify(struct mime_walker *w, struct mime_part *p, size_t origin,
-                                 bool in_decoded)
+static enum mime_status classify(struct mime_walker *w, struct mime_part *p, size_t origin, bool in_decoded)
 {
     struct mime_frame *f = &w->pending;
     const char *body = p->body.ptr;
@@ -265,8 +259,7 @@ static enum mime_status classify(struct mime_walker *w, struct mime_part *p, siz
         rc = mime_param_get(p->params, "boundary", &bnd);
         if (rc < 0) {
             buf_free(&bnd);
-            return walk_fail(w, MAIL_ERR_BOUNDARY_TOO_LONG,
-                             walk_offset(w, p->header_raw.ptr, origin), 0);
+            return walk_fail(w, MAIL_ERR_BOUNDARY_TOO_LONG, walk_offset(w, p->header_raw.ptr, origin), 0);
         }
         if (rc == 0 || bnd.len == 0) {
             buf_free(&bnd);
@@ -281,8 +274,7 @@ static enum mime_status classify(struct mime_walker *w, struct mime_part *p, siz
         p->kind = MIME_KIND_MESSAGE;
     } else if (type_is(p, "text", "rfc822-headers") || type_is(p, "message", "global-headers")) {
         p->kind = MIME_KIND_HEADERS;
-    } else if (type_is(p, "message", "delivery-status") ||
-               type_is(p, "message", "global-delivery-status") ||
+    } else if (type_is(p, "message", "delivery-status") || type_is(p, "message", "global-delivery-status") ||
                type_is(p, "message", "feedback-report")) {
         p->kind = MIME_KIND_FIELD_BLOCKS;
         return MIME_PART;
@@ -290,8 +282,7 @@ static enum mime_status classify(struct mime_walker *w, struct mime_part *p, siz
         p->kind = MIME_KIND_LEAF;
         return MIME_PART;
     }
-    if (p->kind != MIME_KIND_MULTIPART &&
-        (p->cte == MIME_CTE_BASE64 || p->cte == MIME_CTE_QP)) {
+    if (p->kind != MIME_KIND_MULTIPART && (p->cte == MIME_CTE_BASE64 || p->cte == MIME_CTE_QP)) {
         if (!decode_container(w, p, &body, &len)) {
             p->kind = MIME_KIND_LEAF;
             return MIME_PART;
@@ -316,8 +307,8 @@ static enum mime_status classify(struct mime_walker *w, struct mime_part *p, siz
  * body.  Enclosed messages are parsed leniently, body parts may lose their
  * header at a non-field line, the top-level message may not.
  */
-static enum mime_status part_parse_header(struct mime_walker *w, struct mime_part *p,
-                                          const char *base, size_t len, size_t origin)
+static enum mime_status part_parse_header(struct mime_walker *w, struct mime_part *p, const char *base, size_t len,
+                                          size_t origin)
 {
     struct mail_error_info herr;
     enum mail_error rc;
@@ -336,8 +327,7 @@ static enum mime_status part_parse_header(struct mime_walker *w, struct mime_par
         if (p->depth == 0 || !mail_scan_error_is_syntax(rc)) {
             size_t at = walk_offset(w, base, origin);
             bool in_decoded = (p->flags & MIME_F_IN_DECODED) != 0;
-            return walk_fail(w, rc, in_decoded ? at : at + herr.offset,
-                             p->depth == 0 ? herr.line : 0);
+            return walk_fail(w, rc, in_decoded ? at : at + herr.offset, p->depth == 0 ? herr.line : 0);
         }
         w->warnings |= MIME_WARN_BAD_PART_HEADER;
         p->flags |= MIME_F_HEADER_CUT;
@@ -374,9 +364,8 @@ static void part_set_types(struct mime_walker *w, struct mime_part *p, bool pare
  * Parses one part occupying base[0..len) and makes it current.
  * origin: message offset used for errors inside decoded memory.
  */
-static enum mime_status emit_part(struct mime_walker *w, const char *base, size_t len,
-                                  unsigned depth, size_t parent, unsigned flags,
-                                  bool parent_digest, size_t origin)
+static enum mime_status emit_part(struct mime_walker *w, const char *base, size_t len, unsigned depth, size_t parent,
+                                  unsigned flags, bool parent_digest, size_t origin)
 {
     struct mime_part *p = &w->cur;
 
@@ -393,7 +382,7 @@ static enum mime_status emit_part(struct mime_walker *w, const char *base, size_
         return MIME_ERROR;
     part_set_types(w, p, parent_digest);
     if (p->flags & MIME_F_HEADERS_ONLY) {
-        p->kind = MIME_KIND_LEAF;      /* the returned headers: no body to walk */
+        p->kind = MIME_KIND_LEAF; /* the returned headers: no body to walk */
         return MIME_PART;
     }
     return classify(w, p, origin, (p->flags & MIME_F_IN_DECODED) != 0);
@@ -462,15 +451,9 @@ int mime_part_decode(const struct mime_part *part, struct buf *out)
     int rc;
 
     switch (part->cte) {
-    case MIME_CTE_BASE64:
-        rc = codec_base64_decode(part->body.ptr, part->body.len, out, NULL);
-        break;
-    case MIME_CTE_QP:
-        rc = codec_qp_decode(part->body.ptr, part->body.len, out);
-        break;
-    default:
-        rc = buf_append(out, part->body.ptr, part->body.len) == BUF_OK ? CODEC_OK : CODEC_ERR_SPACE;
-        break;
+    case MIME_CTE_BASE64: rc = codec_base64_decode(part->body.ptr, part->body.len, out, NULL); break;
+    case MIME_CTE_QP: rc = codec_qp_decode(part->body.ptr, part->body.len, out); break;
+    default: rc = buf_append(out, part->body.ptr, part->body.len) == BUF_OK ? CODEC_OK : CODEC_ERR_SPACE; break;
     }
     return rc == CODEC_OK ? 0 : rc == CODEC_ERR_SPACE ? -1 : -2;
 }

@@ -89,32 +89,32 @@
 
 struct buf;
 
-#define MIME_TOKEN_MAX 127   /* longest type or subtype name kept (RFC 6838 §4.2) */
+#define MIME_TOKEN_MAX 127 /* longest type or subtype name kept (RFC 6838 §4.2) */
 
 enum mime_cte {
-    MIME_CTE_7BIT = 0,       /* also the default when the field is absent */
+    MIME_CTE_7BIT = 0, /* also the default when the field is absent */
     MIME_CTE_8BIT,
     MIME_CTE_BINARY,
     MIME_CTE_BASE64,
     MIME_CTE_QP,
-    MIME_CTE_UNKNOWN         /* present but unrecognised: treat the body as opaque */
+    MIME_CTE_UNKNOWN /* present but unrecognised: treat the body as opaque */
 };
 
 enum mime_kind {
-    MIME_KIND_LEAF = 0,      /* a body to read or decode */
-    MIME_KIND_MULTIPART,     /* children follow */
-    MIME_KIND_MESSAGE,       /* message/rfc822 or message/global: one child follows */
-    MIME_KIND_HEADERS,       /* text/rfc822-headers: one headers-only child follows */
-    MIME_KIND_FIELD_BLOCKS   /* message/delivery-status, message/feedback-report */
+    MIME_KIND_LEAF = 0,    /* a body to read or decode */
+    MIME_KIND_MULTIPART,   /* children follow */
+    MIME_KIND_MESSAGE,     /* message/rfc822 or message/global: one child follows */
+    MIME_KIND_HEADERS,     /* text/rfc822-headers: one headers-only child follows */
+    MIME_KIND_FIELD_BLOCKS /* message/delivery-status, message/feedback-report */
 };
 
 /* part flags */
-#define MIME_F_DEFAULT_TYPE   0x01u  /* no Content-Type: default applied */
-#define MIME_F_HEADERS_ONLY   0x02u  /* child of text/rfc822-headers: headers, no body */
-#define MIME_F_IN_DECODED     0x04u  /* views point into walker-owned decoded bytes */
-#define MIME_F_LAST_UNCLOSED  0x08u  /* last child of a multipart missing its close delimiter */
-#define MIME_F_HEADER_CUT     0x10u  /* body part: header stopped at a line that is not a field */
-#define MIME_F_HEADER_SKIPPED 0x20u  /* enclosed message: lines that are not fields skipped */
+#define MIME_F_DEFAULT_TYPE   0x01u /* no Content-Type: default applied */
+#define MIME_F_HEADERS_ONLY   0x02u /* child of text/rfc822-headers: headers, no body */
+#define MIME_F_IN_DECODED     0x04u /* views point into walker-owned decoded bytes */
+#define MIME_F_LAST_UNCLOSED  0x08u /* last child of a multipart missing its close delimiter */
+#define MIME_F_HEADER_CUT     0x10u /* body part: header stopped at a line that is not a field */
+#define MIME_F_HEADER_SKIPPED 0x20u /* enclosed message: lines that are not fields skipped */
 
 /* walker warnings (bitmask, accumulated over the walk) */
 #define MIME_WARN_NO_CLOSE_DELIMITER 0x01u
@@ -125,33 +125,32 @@ enum mime_kind {
 #define MIME_WARN_INDENTED_DELIMITER 0x20u
 
 struct mime_part {
-    size_t              index;       /* 0 for the top-level message, then visit order */
-    size_t              parent;      /* index of the container; (size_t)-1 for the top */
-    unsigned            depth;       /* 0 for the top-level message */
-    unsigned            flags;       /* MIME_F_* */
-    enum mime_kind      kind;
+    size_t index;   /* 0 for the top-level message, then visit order */
+    size_t parent;  /* index of the container; (size_t)-1 for the top */
+    unsigned depth; /* 0 for the top-level message */
+    unsigned flags; /* MIME_F_* */
+    enum mime_kind kind;
     /* Content-Type, lower-cased, NUL-terminated ("text", "plain"). */
-    char                type[MIME_TOKEN_MAX + 1];
-    char                subtype[MIME_TOKEN_MAX + 1];
-    struct mail_view    params;      /* raw text after the subtype (";charset=..."): see mime_param_get() */
-    enum mime_cte       cte;
-    struct mail_headers headers;     /* the part's header fields (owned by the walker) */
-    size_t              header_skipped; /* lines skipped in an enclosed message's header */
-    struct mail_view    header_raw;  /* the header section bytes, empty line included */
-    struct mail_view    body;        /* raw, still transfer-encoded */
+    char type[MIME_TOKEN_MAX + 1];
+    char subtype[MIME_TOKEN_MAX + 1];
+    struct mail_view params; /* raw text after the subtype (";charset=..."): see mime_param_get() */
+    enum mime_cte cte;
+    struct mail_headers headers; /* the part's header fields (owned by the walker) */
+    size_t header_skipped;       /* lines skipped in an enclosed message's header */
+    struct mail_view header_raw; /* the header section bytes, empty line included */
+    struct mail_view body;       /* raw, still transfer-encoded */
 };
 
 struct mime_walker;
 
 enum mime_status {
-    MIME_DONE = 0,           /* every part was visited */
-    MIME_PART,               /* *part is the next part */
-    MIME_ERROR               /* see mime_error(); the walk stops */
+    MIME_DONE = 0, /* every part was visited */
+    MIME_PART,     /* *part is the next part */
+    MIME_ERROR     /* see mime_error(); the walk stops */
 };
 
 /* msg is borrowed (must outlive the walker); limits NULL = defaults. */
-struct mime_walker *mime_walker_new(const char *msg, size_t len,
-                                    const struct mail_limits *limits);
+struct mime_walker *mime_walker_new(const char *msg, size_t len, const struct mail_limits *limits);
 void mime_walker_free(struct mime_walker *w);
 enum mime_status mime_next(struct mime_walker *w, const struct mime_part **part);
 const struct mail_error_info *mime_error(const struct mime_walker *w);
@@ -174,9 +173,7 @@ int mime_param_get(struct mail_view params, const char *name, struct buf *out);
  * *params.  Returns false (and leaves text/plain) if it is not
  * "token/token" or a token is longer than MIME_TOKEN_MAX.
  */
-bool mime_content_type_parse(struct mail_view value,
-                             char type[MIME_TOKEN_MAX + 1],
-                             char subtype[MIME_TOKEN_MAX + 1],
+bool mime_content_type_parse(struct mail_view value, char type[MIME_TOKEN_MAX + 1], char subtype[MIME_TOKEN_MAX + 1],
                              struct mail_view *params);
 
 enum mime_cte mime_cte_parse(struct mail_view value);

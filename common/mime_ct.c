@@ -68,8 +68,8 @@ static bool copy_lower(char *dst, const char *src, size_t n)
     return true;
 }
 
-bool mime_content_type_parse(struct mail_view value, char type[MIME_TOKEN_MAX + 1],
-                             char subtype[MIME_TOKEN_MAX + 1], struct mail_view *params)
+bool mime_content_type_parse(struct mail_view value, char type[MIME_TOKEN_MAX + 1], char subtype[MIME_TOKEN_MAX + 1],
+                             struct mail_view *params)
 {
     const char *s = value.ptr;
     size_t len = value.len, i, t0, t1, s0, s1;
@@ -128,7 +128,7 @@ static size_t unquote(const char *s, size_t len, size_t i, struct buf *out, int 
                 *rc = -1;
             i += 2;
         } else {
-            i++;                 /* folding CR/LF inside quotes: dropped */
+            i++; /* folding CR/LF inside quotes: dropped */
         }
     }
     return i < len ? i + 1 : len;
@@ -146,7 +146,7 @@ int mime_param_get(struct mail_view params, const char *name, struct buf *out)
             continue;
         }
         size_t a0 = i, a1 = token_end(s, len, i);
-        if (a1 == a0) {           /* junk: skip one byte and resynchronise */
+        if (a1 == a0) { /* junk: skip one byte and resynchronise */
             i++;
             continue;
         }

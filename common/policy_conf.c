@@ -15,28 +15,28 @@
 static const char *const on_down_names[] = { "open", "closed", NULL };
 const char *const policy_action_names[] = { "defer", "reject", "hold", NULL };
 static const char *const no_budget_names[] = { "defer", "defer_hard", "hold", NULL };
-const char *const rate_key_names[] = { "sender", "sender_domain", "sasl_user", "client_address",
-                                       "recipient_domain", "provider", NULL };
+const char *const rate_key_names[] = { "sender",           "sender_domain", "sasl_user", "client_address",
+                                       "recipient_domain", "provider",      NULL };
 const char *const rate_unit_names[] = { "messages", "recipients", "bytes", NULL };
 static const char *const stage_names[] = { "rcpt", "end_of_message", NULL };
 
 static const struct cfg_option rate_rule_options[] = {
-    CFG_ROW("name", CFG_STRING, rate_rule_conf, name, NULL, 0, 64,
-            "rule name (part of its Redis key; a-z 0-9 - _)", .required = 1),
-    CFG_ROW("key", CFG_ENUM, rate_rule_conf, key, "sender", 0, 0,
-            "what is counted per value: sender | sender_domain | sasl_user | client_address | recipient_domain | provider",
-            .choices = rate_key_names, .required = 1),
-    CFG_ROW("count", CFG_ENUM, rate_rule_conf, count, "messages", 0, 0,
-            "unit: messages | recipients | bytes", .choices = rate_unit_names),
-    CFG_ROW("limit", CFG_INT, rate_rule_conf, limit, "1000", 1, 1000000000000LL,
-            "most units per window", .required = 1),
+    CFG_ROW("name", CFG_STRING, rate_rule_conf, name, NULL, 0, 64, "rule name (part of its Redis key; a-z 0-9 - _)",
+            .required = 1),
+    CFG_ROW(
+        "key", CFG_ENUM, rate_rule_conf, key, "sender", 0, 0,
+        "what is counted per value: sender | sender_domain | sasl_user | client_address | recipient_domain | provider",
+        .choices = rate_key_names, .required = 1),
+    CFG_ROW("count", CFG_ENUM, rate_rule_conf, count, "messages", 0, 0, "unit: messages | recipients | bytes",
+            .choices = rate_unit_names),
+    CFG_ROW("limit", CFG_INT, rate_rule_conf, limit, "1000", 1, 1000000000000LL, "most units per window",
+            .required = 1),
     CFG_ROW("window", CFG_DURATION, rate_rule_conf, window, "1h", 10, 31 * 86400,
             "sliding window, a multiple of 10 s (counted in tenths)"),
     CFG_ROW("stage", CFG_ENUM, rate_rule_conf, stage, "rcpt", 0, 0,
             "rcpt (each RCPT TO) | end_of_message (recipient_count and size are final)", .choices = stage_names),
     CFG_ROW("action", CFG_ENUM, rate_rule_conf, action, "defer", 0, 0,
-            "defer (DEFER_IF_PERMIT 4.7.1) | reject (REJECT 5.7.1) | hold (HOLD)",
-            .choices = policy_action_names),
+            "defer (DEFER_IF_PERMIT 4.7.1) | reject (REJECT 5.7.1) | hold (HOLD)", .choices = policy_action_names),
     CFG_ROW("text", CFG_STRING, rate_rule_conf, text, NULL, 0, 200,
             "reply text; default names the rule and its window"),
     CFG_ROW("on_redis_down", CFG_ENUM, rate_rule_conf, on_redis_down, "open", 0, 0,
@@ -67,11 +67,10 @@ static const struct cfg_option ip_options[] = {
 
 static const struct cfg_option pool_options[] = {
     CFG_ROW("name", CFG_STRING, pool_conf, name, NULL, 0, 64, "pool name", .required = 1),
-    CFG_ROW("sender_domains", CFG_STRLIST, pool_conf, sender_domains, NULL, 0, 0,
-            "sender domains served by this pool"),
+    CFG_ROW("sender_domains", CFG_STRLIST, pool_conf, sender_domains, NULL, 0, 0, "sender domains served by this pool"),
     CFG_ROW("default", CFG_BOOL, pool_conf, is_default, "false", 0, 0, "serves sender domains no pool lists"),
-    CFG_ROW("ips", CFG_LIST, pool_conf, ips, NULL, 1, 64,
-            "the pool's IPs", .sub = ip_options, .elem_size = sizeof(struct ip_conf), .required = 1),
+    CFG_ROW("ips", CFG_LIST, pool_conf, ips, NULL, 1, 64, "the pool's IPs", .sub = ip_options,
+            .elem_size = sizeof(struct ip_conf), .required = 1),
     CFG_END
 };
 
@@ -94,15 +93,14 @@ static const struct cfg_option health_options[] = {
 };
 
 static const struct cfg_option warmup_options[] = {
-    CFG_ROW("enabled", CFG_BOOL, warmup_conf, enabled, "true", 0, 0,
-            "steer mail to pool IPs at END-OF-MESSAGE"),
+    CFG_ROW("enabled", CFG_BOOL, warmup_conf, enabled, "true", 0, 0, "steer mail to pool IPs at END-OF-MESSAGE"),
     CFG_ROW("on_redis_down", CFG_ENUM, warmup_conf, on_redis_down, "open", 0, 0,
-            "Redis unreachable: open (DUNNO: default transport) | closed (DEFER 451 4.3.0)",
-            .choices = on_down_names),
+            "Redis unreachable: open (DUNNO: default transport) | closed (DEFER 451 4.3.0)", .choices = on_down_names),
     CFG_ROW("no_budget_action", CFG_ENUM, warmup_conf, no_budget_action, "defer", 0, 0,
             "no IP has budget left: defer (DEFER_IF_PERMIT) | defer_hard (DEFER) | hold (HOLD)",
             .choices = no_budget_names),
-    CFG_ROW("no_budget_text", CFG_STRING, warmup_conf, no_budget_text, "4.7.1 sending volume limit reached for this sender, try again later", 0, 200,
+    CFG_ROW("no_budget_text", CFG_STRING, warmup_conf, no_budget_text,
+            "4.7.1 sending volume limit reached for this sender, try again later", 0, 200,
             "reply text when no IP has budget"),
     CFG_ROW("smoothing_hours", CFG_INT, warmup_conf, smoothing_hours, "24", 0, 24,
             "spread each daily cap evenly over this many hours (0: no smoothing)"),
@@ -110,18 +108,16 @@ static const struct cfg_option warmup_options[] = {
             "UTC hour the spreading starts"),
     CFG_ROW("smoothing_burst_percent", CFG_INT, warmup_conf, smoothing_burst_percent, "5", 0, 100,
             "share of the cap usable ahead of the even line"),
-    CFG_ROW("health", CFG_GROUP, warmup_conf, health, NULL, 0, 0,
-            "daily stage evaluation", .sub = health_options),
-    CFG_ROW("schedules", CFG_LIST, warmup_conf, schedules, NULL, 0, 64,
-            "named warm-up schedules", .sub = schedule_options, .elem_size = sizeof(struct schedule_conf)),
-    CFG_ROW("pools", CFG_LIST, warmup_conf, pools, NULL, 0, 64,
-            "IP pools", .sub = pool_options, .elem_size = sizeof(struct pool_conf)),
+    CFG_ROW("health", CFG_GROUP, warmup_conf, health, NULL, 0, 0, "daily stage evaluation", .sub = health_options),
+    CFG_ROW("schedules", CFG_LIST, warmup_conf, schedules, NULL, 0, 64, "named warm-up schedules",
+            .sub = schedule_options, .elem_size = sizeof(struct schedule_conf)),
+    CFG_ROW("pools", CFG_LIST, warmup_conf, pools, NULL, 0, 64, "IP pools", .sub = pool_options,
+            .elem_size = sizeof(struct pool_conf)),
     CFG_END
 };
 
 static const struct cfg_option suppression_options[] = {
-    CFG_ROW("enabled", CFG_BOOL, suppression_conf, enabled, "true", 0, 0,
-            "reject suppressed recipients at RCPT"),
+    CFG_ROW("enabled", CFG_BOOL, suppression_conf, enabled, "true", 0, 0, "reject suppressed recipients at RCPT"),
     CFG_ROW("on_redis_down", CFG_ENUM, suppression_conf, on_redis_down, "open", 0, 0,
             "Redis unreachable: open (DUNNO) | closed (DEFER 451 4.3.0)", .choices = on_down_names),
     CFG_ROW("check_domain", CFG_BOOL, suppression_conf, check_domain, "true", 0, 0,
@@ -154,11 +150,11 @@ const struct cfg_option policy_conf_options[] = {
             "repeated warnings (Redis down) are logged at most once per interval"),
     CFG_ROW("clock_offset", CFG_INT, policy_conf, clock_offset, "0", -3153600000LL, 3153600000LL,
             "TEST ONLY: seconds added to the clock (day rollover tests); keep 0"),
-    CFG_ROW("suppression", CFG_GROUP, policy_conf, suppression, NULL, 0, 0,
-            "suppression list at RCPT", .sub = suppression_options),
+    CFG_ROW("suppression", CFG_GROUP, policy_conf, suppression, NULL, 0, 0, "suppression list at RCPT",
+            .sub = suppression_options),
     CFG_ROW("warmup", CFG_GROUP, policy_conf, warmup, NULL, 0, 0, "IP warm-up", .sub = warmup_options),
-    CFG_ROW("rate_limits", CFG_LIST, policy_conf, rate_limits, NULL, 0, 64,
-            "rate-limit rules", .sub = rate_rule_options, .elem_size = sizeof(struct rate_rule_conf)),
+    CFG_ROW("rate_limits", CFG_LIST, policy_conf, rate_limits, NULL, 0, 64, "rate-limit rules",
+            .sub = rate_rule_options, .elem_size = sizeof(struct rate_rule_conf)),
     CFG_ROW("providers", CFG_LIST, policy_conf, providers, NULL, 0, PROVIDER_MAX - 1,
             "recipient domain -> provider map (empty: built-in gmail, microsoft, yahoo, apple)",
             .sub = provider_def_options, .elem_size = sizeof(struct provider_def)),

@@ -28,13 +28,14 @@ const struct cfg_option provider_def_options[] = {
 
 static const char *const builtin_gmail[] = { "gmail.com", "googlemail.com", NULL };
 static const char *const builtin_microsoft[] = {
-    "outlook.com", "hotmail.com", "live.com", "msn.com", "passport.com", "hotmail.co.uk",
-    "hotmail.fr", "hotmail.de", "hotmail.it", "hotmail.es", "live.co.uk", "live.fr", "live.de",
-    "outlook.fr", "outlook.de", "windowslive.com", NULL };
-static const char *const builtin_yahoo[] = {
-    "yahoo.com", "ymail.com", "rocketmail.com", "yahoo.co.uk", "yahoo.fr", "yahoo.de", "yahoo.it",
-    "yahoo.es", "yahoo.co.jp", "yahoo.com.br", "yahoo.ca", "yahoo.in", "aol.com", "aim.com",
-    "verizon.net", NULL };
+    "outlook.com", "hotmail.com",     "live.com",   "msn.com",    "passport.com", "hotmail.co.uk", "hotmail.fr",
+    "hotmail.de",  "hotmail.it",      "hotmail.es", "live.co.uk", "live.fr",      "live.de",       "outlook.fr",
+    "outlook.de",  "windowslive.com", NULL
+};
+static const char *const builtin_yahoo[] = { "yahoo.com",   "ymail.com",    "rocketmail.com", "yahoo.co.uk",
+                                             "yahoo.fr",    "yahoo.de",     "yahoo.it",       "yahoo.es",
+                                             "yahoo.co.jp", "yahoo.com.br", "yahoo.ca",       "yahoo.in",
+                                             "aol.com",     "aim.com",      "verizon.net",    NULL };
 static const char *const builtin_apple[] = { "icloud.com", "me.com", "mac.com", NULL };
 
 static const struct {
@@ -48,15 +49,15 @@ static const struct {
 };
 
 struct domain_entry {
-    char  *domain;     /* owned, lowercase */
+    char *domain; /* owned, lowercase */
     size_t provider;
 };
 
 struct provider_map {
-    char                 names[PROVIDER_MAX][PROVIDER_NAME_MAX];
-    size_t               count;
+    char names[PROVIDER_MAX][PROVIDER_NAME_MAX];
+    size_t count;
     struct domain_entry *domains;
-    size_t               ndomains;
+    size_t ndomains;
 };
 
 static int entry_cmp(const void *a, const void *b)
@@ -97,7 +98,7 @@ static int add_provider(struct provider_map *m, const char *name, char *err, siz
             snprintf(err, errlen, "provider \"%s\" listed twice", name);
             return -1;
         }
-    if (m->count + 1 >= PROVIDER_MAX) {  /* keep room for "other" */
+    if (m->count + 1 >= PROVIDER_MAX) { /* keep room for "other" */
         snprintf(err, errlen, "too many providers (at most %d)", PROVIDER_MAX - 1);
         return -1;
     }
@@ -125,8 +126,7 @@ struct provider_map *provider_map_new(const struct provider_def *defs, size_t n,
     }
     for (size_t i = 0; i < n; i++) {
         if (defs[i].name == NULL || strcmp(defs[i].name, PROVIDER_OTHER) == 0) {
-            snprintf(err, errlen, "provider name \"%s\" is reserved or missing",
-                     defs[i].name ? defs[i].name : "");
+            snprintf(err, errlen, "provider name \"%s\" is reserved or missing", defs[i].name ? defs[i].name : "");
             provider_map_free(m);
             return NULL;
         }
@@ -190,7 +190,7 @@ size_t provider_lookup(const struct provider_map *m, const char *domain, size_t 
         char c = domain[i];
         low[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
     }
-    if (low[len - 1] == '.')          /* "gmail.com." */
+    if (low[len - 1] == '.') /* "gmail.com." */
         len--;
     size_t start = 0;
     while (start < len) {

@@ -19,13 +19,13 @@
 #include <stddef.h>
 #include "config.h"
 
-#define PROVIDER_MAX      16          /* providers, "other" included */
+#define PROVIDER_MAX      16 /* providers, "other" included */
 #define PROVIDER_NAME_MAX 32
 #define PROVIDER_OTHER    "other"
 
 /* One element of the `providers` config list. */
 struct provider_def {
-    char              *name;
+    char *name;
     struct cfg_strlist domains;
 };
 extern const struct cfg_option provider_def_options[];
@@ -38,8 +38,7 @@ struct provider_map;
  * too many providers, or a domain is listed twice.  Caller frees with
  * provider_map_free().  The map copies what it needs from defs.
  */
-struct provider_map *provider_map_new(const struct provider_def *defs, size_t n,
-                                      char *err, size_t errlen);
+struct provider_map *provider_map_new(const struct provider_def *defs, size_t n, char *err, size_t errlen);
 void provider_map_free(struct provider_map *map);
 
 /* Index of the provider of `domain` (0..count-1); "other" when unmatched. */

@@ -21,18 +21,17 @@
 #define REDIS_ARGV_MAX 64
 
 struct redis_conn {
-    struct redis_conf conf;     /* strings owned */
-    redisContext     *ctx;      /* NULL while disconnected */
-    char              error[256];
-    long long         next_attempt_ms;  /* monotonic time of the next allowed connect */
-    long long         delay_ms;         /* current backoff */
+    struct redis_conf conf; /* strings owned */
+    redisContext *ctx;      /* NULL while disconnected */
+    char error[256];
+    long long next_attempt_ms; /* monotonic time of the next allowed connect */
+    long long delay_ms;        /* current backoff */
 };
 
 const struct cfg_option redis_conf_options[] = {
     CFG_ROW("address", CFG_STRING, redis_conf, address, "127.0.0.1:6379", 0, 1024,
             "unix:/path/to/redis.sock or HOST:PORT"),
-    CFG_ROW("username", CFG_STRING, redis_conf, username, NULL, 0, 256,
-            "ACL user name (Redis 6+), empty for none"),
+    CFG_ROW("username", CFG_STRING, redis_conf, username, NULL, 0, 256, "ACL user name (Redis 6+), empty for none"),
     CFG_ROW("password", CFG_STRING, redis_conf, password, NULL, 0, 1024, "password (AUTH), empty for none"),
     CFG_ROW("db", CFG_INT, redis_conf, db, "0", 0, 1000000, "database number (SELECT)"),
     CFG_ROW("connect_timeout_ms", CFG_INT, redis_conf, connect_timeout_ms, "1000", 1, 60000, "connect timeout"),
@@ -208,7 +207,7 @@ int redis_connect(struct redis_conn *rc)
     if (rc->ctx != NULL)
         return 0;
     if (rc->next_attempt_ms != 0 && redis_now_ms() < rc->next_attempt_ms)
-        return -1;  /* still backing off; rc->error keeps the cause */
+        return -1; /* still backing off; rc->error keeps the cause */
     rc->ctx = redis_open(&rc->conf, rc->error, sizeof(rc->error));
     if (rc->ctx == NULL) {
         redis_fail(rc);
@@ -269,8 +268,7 @@ redisReply *redis_command_argv(struct redis_conn *rc, int argc, const char **arg
         return NULL;
     r = redisCommandArgv(rc->ctx, argc, argv, argvlen);
     if (r == NULL) {
-        redis_seterr(rc, "redis %s: %s failed: %s", rc->conf.address, argc > 0 ? argv[0] : "command",
-                     rc->ctx->errstr);
+        redis_seterr(rc, "redis %s: %s failed: %s", rc->conf.address, argc > 0 ? argv[0] : "command", rc->ctx->errstr);
         redis_fail(rc);
         return NULL;
     }
@@ -291,9 +289,8 @@ redisReply *redis_command(struct redis_conn *rc, const char *arg0, ...)
     return redis_command_argv(rc, argc, argv, NULL);
 }
 
-redisReply *redis_eval(struct redis_conn *rc, struct redis_script *script,
-                       int nkeys, const char **keys, const size_t *keylens,
-                       int nargs, const char **args, const size_t *arglens)
+redisReply *redis_eval(struct redis_conn *rc, struct redis_script *script, int nkeys, const char **keys,
+                       const size_t *keylens, int nargs, const char **args, const size_t *arglens)
 {
     const char *argv[REDIS_ARGV_MAX + 3];
     size_t lens[REDIS_ARGV_MAX + 3];
@@ -308,9 +305,12 @@ redisReply *redis_eval(struct redis_conn *rc, struct redis_script *script,
     if (script->sha[0] == '\0')
         redis_script_init(script);
     snprintf(nkeys_text, sizeof(nkeys_text), "%d", nkeys);
-    argv[argc] = "EVALSHA"; lens[argc++] = 7;
-    argv[argc] = script->sha; lens[argc++] = 40;
-    argv[argc] = nkeys_text; lens[argc++] = strlen(nkeys_text);
+    argv[argc] = "EVALSHA";
+    lens[argc++] = 7;
+    argv[argc] = script->sha;
+    lens[argc++] = 40;
+    argv[argc] = nkeys_text;
+    lens[argc++] = strlen(nkeys_text);
     for (i = 0; i < nkeys; i++, argc++) {
         argv[argc] = keys[i];
         lens[argc] = keylens != NULL ? keylens[i] : strlen(keys[i]);
@@ -332,7 +332,7 @@ redisReply *redis_eval(struct redis_conn *rc, struct redis_script *script,
             return NULL;
         if (lr->type == REDIS_REPLY_ERROR) {
             redis_seterr(rc, "SCRIPT LOAD %s: %.*s", script->name, (int)lr->len, lr->str);
-            return lr;  /* an answer: the script does not compile */
+            return lr; /* an answer: the script does not compile */
         }
         freeReplyObject(lr);
     }

@@ -29,15 +29,15 @@
 #include "redis_script.h"
 
 struct redis_conf {
-    char     *address;            /* "unix:/run/redis/redis.sock" or "127.0.0.1:6379" */
-    char     *username;           /* ACL user, or NULL */
-    char     *password;           /* or NULL */
+    char *address;  /* "unix:/run/redis/redis.sock" or "127.0.0.1:6379" */
+    char *username; /* ACL user, or NULL */
+    char *password; /* or NULL */
     long long db;
     long long connect_timeout_ms;
     long long command_timeout_ms;
     long long retry_min_ms;
     long long retry_max_ms;
-    char     *key_prefix;         /* prepended to every key, e.g. "pf:" */
+    char *key_prefix; /* prepended to every key, e.g. "pf:" */
 };
 
 /* Option table for the `redis` section (bind to a struct redis_conf). */
@@ -73,9 +73,8 @@ redisReply *redis_command(struct redis_conn *rc, const char *arg0, ...) __attrib
  * struct redis_script and redis_script_init() are in redis_script.h (shared with the async layer);
  * a script whose sha is still "" gets it computed here.
  */
-redisReply *redis_eval(struct redis_conn *rc, struct redis_script *script,
-                       int nkeys, const char **keys, const size_t *keylens,
-                       int nargs, const char **args, const size_t *arglens);
+redisReply *redis_eval(struct redis_conn *rc, struct redis_script *script, int nkeys, const char **keys,
+                       const size_t *keylens, int nargs, const char **args, const size_t *arglens);
 
 void redis_reply_free(redisReply *reply);
 

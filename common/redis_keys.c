@@ -18,9 +18,9 @@
 #define DEFAULT_PREFIX "pf:"
 
 struct keybuf {
-    char  *out;
+    char *out;
     size_t len;
-    int    failed;
+    int failed;
 };
 
 static void kb_raw(struct keybuf *kb, const char *s, size_t n)
@@ -172,8 +172,8 @@ int rkey_ip_day(const struct rkeys *k, char *out, const char *pool, const char *
     return kb_finish(&kb);
 }
 
-int rkey_health(const struct rkeys *k, char *out, const char *pool, const char *ip,
-                const char *provider, long long hour)
+int rkey_health(const struct rkeys *k, char *out, const char *pool, const char *ip, const char *provider,
+                long long hour)
 {
     struct keybuf kb;
     kb_start(&kb, k, out, "hl:");
@@ -250,8 +250,7 @@ int rkey_soft_bounces(const struct rkeys *k, char *out, const char *address, siz
     return kb_finish(&kb);
 }
 
-int rkey_domain_health(const struct rkeys *k, char *out, const char *domain, const char *provider,
-                       long long hour)
+int rkey_domain_health(const struct rkeys *k, char *out, const char *domain, const char *provider, long long hour)
 {
     struct keybuf kb;
     kb_start(&kb, k, out, "dh:{");
@@ -273,8 +272,10 @@ int rkey_domain_health_pattern(const struct rkeys *k, char *out)
 int rkey_inbound_stream(const struct rkeys *k, char *out, enum rkey_stream which)
 {
     struct keybuf kb;
-    kb_start(&kb, k, out, which == RKEY_STREAM_COMPLAINTS ? "complaints" : which == RKEY_STREAM_ALERTS ? "alerts"
-                                                                                                      : "bounces");
+    kb_start(&kb, k, out,
+             which == RKEY_STREAM_COMPLAINTS ? "complaints"
+             : which == RKEY_STREAM_ALERTS   ? "alerts"
+                                             : "bounces");
     return kb_finish(&kb);
 }
 
@@ -300,8 +301,8 @@ int rkey_shaping(const struct rkeys *k, char *out, const char *pool, const char 
     return kb_finish(&kb);
 }
 
-int rkey_shaping_domain(const struct rkeys *k, char *out, const char *domain, const char *kind,
-                        const char *provider, const char *action)
+int rkey_shaping_domain(const struct rkeys *k, char *out, const char *domain, const char *kind, const char *provider,
+                        const char *action)
 {
     struct keybuf kb;
     kb_start(&kb, k, out, "fxd:{");

@@ -35,12 +35,12 @@
 #include <stddef.h>
 
 #define RKEY_PREFIX_MAX 64
-#define RKEY_VALUE_MAX  320   /* an address: 64 local + @ + 255 domain */
+#define RKEY_VALUE_MAX  320 /* an address: 64 local + @ + 255 domain */
 #define RKEY_MAX        1024
 
 /* The prefix, validated once (rkeys_init). */
 struct rkeys {
-    char   prefix[RKEY_PREFIX_MAX + 1];
+    char prefix[RKEY_PREFIX_MAX + 1];
     size_t prefix_len;
 };
 
@@ -83,8 +83,8 @@ int rkey_ip_day(const struct rkeys *k, char *out, const char *pool, const char *
  * Health counters of one IP x provider in one hour (HASH sent, hard, soft,
  * complaint), hour = unix time / 3600.  pf:hl:{<pool>}:<ip>:<provider>:<hour>
  */
-int rkey_health(const struct rkeys *k, char *out, const char *pool, const char *ip,
-                const char *provider, long long hour);
+int rkey_health(const struct rkeys *k, char *out, const char *pool, const char *ip, const char *provider,
+                long long hour);
 
 /* The IPs of one pool (HASH ip -> transport).  pf:pool:{<pool>} */
 int rkey_pool(const struct rkeys *k, char *out, const char *pool);
@@ -123,8 +123,7 @@ int rkey_soft_bounces(const struct rkeys *k, char *out, const char *address, siz
  * provider in one hour (HASH hard, soft, complaint): receivers judge the
  * domain as well as the IP.  pf:dh:{<domain>}:<provider>:<hour>
  */
-int rkey_domain_health(const struct rkeys *k, char *out, const char *domain, const char *provider,
-                       long long hour);
+int rkey_domain_health(const struct rkeys *k, char *out, const char *domain, const char *provider, long long hour);
 /* SCAN MATCH pattern over every such key: pf:dh:{* */
 int rkey_domain_health_pattern(const struct rkeys *k, char *out);
 
@@ -153,8 +152,8 @@ int rkey_shaping(const struct rkeys *k, char *out, const char *pool, const char 
  * A shaping effect on a sender domain a receiver named (same fields; kind
  * dkim | spf | url): pf:fxd:{<domain>}:<kind>:<provider>:<action>
  */
-int rkey_shaping_domain(const struct rkeys *k, char *out, const char *domain, const char *kind,
-                        const char *provider, const char *action);
+int rkey_shaping_domain(const struct rkeys *k, char *out, const char *domain, const char *kind, const char *provider,
+                        const char *action);
 /*
  * The index of one pool's effects, read by policyd-warmup at every
  * END-OF-MESSAGE in one HGETALL (HASH "<action>|<subject>|<provider>" ->

@@ -27,9 +27,9 @@
 #include <hiredis/hiredis.h>
 
 struct redis_script {
-    const char *name;    /* for logs: "policy_decide"; may be NULL when nothing logs it */
-    const char *body;    /* Lua source, NUL-terminated */
-    char        sha[41]; /* lowercase hex SHA-1 of body, filled by redis_script_init */
+    const char *name; /* for logs: "policy_decide"; may be NULL when nothing logs it */
+    const char *body; /* Lua source, NUL-terminated */
+    char sha[41];     /* lowercase hex SHA-1 of body, filled by redis_script_init */
 };
 
 /* Fills script->sha from script->body (OpenSSL EVP SHA-1, 40 lowercase hex digits). */

@@ -39,14 +39,14 @@
 #include "reply_status.h"
 #include "reply_vocab.h"
 
-#define REPLY_CLASS_TEXT_MAX 4096   /* bytes of diagnostic text looked at */
+#define REPLY_CLASS_TEXT_MAX 4096 /* bytes of diagnostic text looked at */
 
 /* The answer's codes, normalised once per call. */
 struct class_codes {
-    char status[REPLY_RULE_STATUS_MAX];   /* "5.7.1" or "" */
-    char cls;                             /* '2', '4', '5' or 0 */
-    int  smtp_code;
-    struct reply_status_entry entry;      /* valid when status[0] */
+    char status[REPLY_RULE_STATUS_MAX]; /* "5.7.1" or "" */
+    char cls;                           /* '2', '4', '5' or 0 */
+    int smtp_code;
+    struct reply_status_entry entry; /* valid when status[0] */
 };
 
 static bool parse_number(const char **s, int *v)
@@ -99,8 +99,8 @@ static bool vague_status(const struct class_codes *c)
 }
 
 /* Sets everything but the class, which the caller settles (it may be "auto"). */
-static void verdict_set(struct reply_verdict *out, const char *category, bool our_fault,
-                        const char *limited, const char *rule)
+static void verdict_set(struct reply_verdict *out, const char *category, bool our_fault, const char *limited,
+                        const char *rule)
 {
     out->category = category;
     out->cls = REPLY_CLASS_UNKNOWN;
@@ -145,11 +145,11 @@ static void why_text(struct reply_verdict *out, const struct reply_rule *r, cons
         snprintf(over, sizeof(over), " over status %s", c->status);
     else if (c->smtp_code)
         snprintf(over, sizeof(over), " over basic %d", c->smtp_code);
-    if (strcmp(r->pattern, "^") == 0) {   /* a rule on the status code alone */
+    if (strcmp(r->pattern, "^") == 0) { /* a rule on the status code alone */
         snprintf(out->why, sizeof(out->why), "status:%s (rule %s)", c->status[0] ? c->status : "-", r->name);
         return;
     }
-    int room = REPLY_WHY_MAX - 20 - (int)strlen(over);   /* 12 left for " after DATA" */
+    int room = REPLY_WHY_MAX - 20 - (int)strlen(over); /* 12 left for " after DATA" */
     int plen = (int)strlen(r->pattern);
     if (plen > room)
         snprintf(out->why, sizeof(out->why), "text:/%.*s.../%s", room - 3, r->pattern, over);
@@ -185,9 +185,8 @@ static void decide_codes(const struct class_codes *c, struct reply_verdict *out)
         const char *dot = strrchr(c->status, '.');
         if (c->entry.exact)
             snprintf(out->why, sizeof(out->why), "status:%s", c->status);
-        else   /* an unregistered detail: "status:5.1.99 (as 5.1.0)" */
-            snprintf(out->why, sizeof(out->why), "status:%s (as %.*s.0)", c->status,
-                     (int)(dot - c->status), c->status);
+        else /* an unregistered detail: "status:5.1.99 (as 5.1.0)" */
+            snprintf(out->why, sizeof(out->why), "status:%s (as %.*s.0)", c->status, (int)(dot - c->status), c->status);
     } else if (basic) {
         verdict_set(out, basic, false, NULL, "basic");
         snprintf(out->why, sizeof(out->why), "basic:%d", c->smtp_code);
@@ -202,8 +201,7 @@ static void decide_codes(const struct class_codes *c, struct reply_verdict *out)
  * exists.  Sisimai calls this "filtered" too. */
 static void after_data(const struct reply_input *in, struct reply_verdict *out, int *cls)
 {
-    if (in->command == NULL || strncasecmp(in->command, "DATA", 4) != 0
-        || strcmp(out->category, "userunknown") != 0)
+    if (in->command == NULL || strncasecmp(in->command, "DATA", 4) != 0 || strcmp(out->category, "userunknown") != 0)
         return;
     out->category = "filtered";
     *cls = REPLY_CLASS_SOFT;
@@ -222,12 +220,12 @@ static enum reply_class settle_class(int cls, const struct reply_input *in, cons
         cls = REPLY_CLASS_SOFT;
     if (cls == REPLY_CLASS_UNKNOWN && (out->our_fault || delayed))
         cls = REPLY_CLASS_SOFT;
-    return cls == REPLY_CLASS_HARD ? REPLY_CLASS_HARD : cls == REPLY_CLASS_SOFT ? REPLY_CLASS_SOFT
-                                                                                : REPLY_CLASS_UNKNOWN;
+    return cls == REPLY_CLASS_HARD   ? REPLY_CLASS_HARD
+           : cls == REPLY_CLASS_SOFT ? REPLY_CLASS_SOFT
+                                     : REPLY_CLASS_UNKNOWN;
 }
 
-void reply_classify(const struct reply_rules *rules, const struct reply_input *in,
-                    struct reply_verdict *out)
+void reply_classify(const struct reply_rules *rules, const struct reply_input *in, struct reply_verdict *out)
 {
     struct class_codes c;
     codes_init(&c, in);

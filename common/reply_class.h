@@ -49,22 +49,22 @@ enum reply_class {
 };
 
 struct reply_verdict {
-    const char      *category;   /* DESIGN.md vocabulary, e.g. "userunknown"; never NULL */
+    const char *category; /* DESIGN.md vocabulary, e.g. "userunknown"; never NULL */
     enum reply_class cls;
-    bool             our_fault;
-    const char      *limited;    /* NULL, or ip|netblock|dkim_domain|spf_domain|url_domain */
-    const char      *rule;       /* the deciding rule's name (for maillog-tap's "rule"), never NULL */
-    char             why[REPLY_WHY_MAX];  /* NUL-terminated, printable */
+    bool our_fault;
+    const char *limited;     /* NULL, or ip|netblock|dkim_domain|spf_domain|url_domain */
+    const char *rule;        /* the deciding rule's name (for maillog-tap's "rule"), never NULL */
+    char why[REPLY_WHY_MAX]; /* NUL-terminated, printable */
 };
 
 struct reply_input {
-    const char *status;        /* enhanced status "X.Y.Z" or NULL */
-    int         smtp_code;     /* 250..599, or 0 when unknown */
-    const char *text;          /* diagnostic text, may be NULL */
-    size_t      text_len;
-    const char *provider;      /* "gmail", "microsoft", ... or NULL */
-    const char *action;        /* DSN Action (failed|delayed|delivered|relayed|expanded) or NULL */
-    const char *command;       /* SMTP command answered ("RCPT", "DATA", ...) or NULL (added for
+    const char *status; /* enhanced status "X.Y.Z" or NULL */
+    int smtp_code;      /* 250..599, or 0 when unknown */
+    const char *text;   /* diagnostic text, may be NULL */
+    size_t text_len;
+    const char *provider; /* "gmail", "microsoft", ... or NULL */
+    const char *action;   /* DSN Action (failed|delayed|delivered|relayed|expanded) or NULL */
+    const char *command;  /* SMTP command answered ("RCPT", "DATA", ...) or NULL (added for
                                 * "user unknown" after DATA = a filter: the RCPT was accepted) */
 };
 
@@ -82,9 +82,8 @@ void reply_rules_jit(struct reply_rules *rules);
 
 /* Classifies one answer.  Never fails: with no evidence the verdict is
  * category "undefined", class unknown, why "none". */
-void reply_classify(const struct reply_rules *rules, const struct reply_input *in,
-                    struct reply_verdict *out);
+void reply_classify(const struct reply_rules *rules, const struct reply_input *in, struct reply_verdict *out);
 
-const char *reply_class_name(enum reply_class cls);   /* "hard" | "soft" | "unknown" */
+const char *reply_class_name(enum reply_class cls); /* "hard" | "soft" | "unknown" */
 
 #endif

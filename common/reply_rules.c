@@ -35,13 +35,13 @@ static const char *const LIMITED[] = { "ip", "netblock", "dkim_domain", "spf_dom
 
 struct rules_parse {
     const char *label;
-    size_t      line;
-    char       *err;
-    size_t      errsize;
-    bool        replace;
-    bool        jit;
-    char      (*drops)[REPLY_RULE_NAME_MAX];
-    size_t      ndrops;
+    size_t line;
+    char *err;
+    size_t errsize;
+    bool replace;
+    bool jit;
+    char (*drops)[REPLY_RULE_NAME_MAX];
+    size_t ndrops;
 };
 
 static int rules_fail(struct rules_parse *p, const char *fmt, ...)
@@ -131,8 +131,8 @@ static bool status_ok(const char *s, size_t len, int *basic)
     *basic = 0;
     if (len == 1 && s[0] == '*')
         return true;
-    if (len == 3 && all_chars(s, len, "") && (s[0] >= '2' && s[0] <= '5')
-        && isdigit((unsigned char)s[1]) && isdigit((unsigned char)s[2])) {
+    if (len == 3 && all_chars(s, len, "") && (s[0] >= '2' && s[0] <= '5') && isdigit((unsigned char)s[1]) &&
+        isdigit((unsigned char)s[2])) {
         *basic = (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
         return true;
     }
@@ -158,9 +158,14 @@ static bool status_ok(const char *s, size_t len, int *basic)
 
 static int parse_class(struct rules_parse *p, const char *s, size_t len, int *cls)
 {
-    static const struct { const char *name; int cls; } C[] = {
-        { "hard", REPLY_CLASS_HARD }, { "soft", REPLY_CLASS_SOFT },
-        { "unknown", REPLY_CLASS_UNKNOWN }, { "auto", REPLY_RULE_CLASS_AUTO },
+    static const struct {
+        const char *name;
+        int cls;
+    } C[] = {
+        { "hard", REPLY_CLASS_HARD },
+        { "soft", REPLY_CLASS_SOFT },
+        { "unknown", REPLY_CLASS_UNKNOWN },
+        { "auto", REPLY_RULE_CLASS_AUTO },
     };
     for (size_t i = 0; i < sizeof(C) / sizeof(C[0]); i++)
         if (strlen(C[i].name) == len && strncmp(C[i].name, s, len) == 0) {
@@ -191,8 +196,9 @@ static int parse_flag(struct rules_parse *p, struct reply_rule *r, const char *s
                 return 0;
             }
     }
-    return rules_fail(p, "bad flag \"%.*s\" (our_fault, weak, not_rcpt, limited=ip|netblock|dkim_domain|spf_domain|url_domain)",
-                      (int)(len > 30 ? 30 : len), s);
+    return rules_fail(
+        p, "bad flag \"%.*s\" (our_fault, weak, not_rcpt, limited=ip|netblock|dkim_domain|spf_domain|url_domain)",
+        (int)(len > 30 ? 30 : len), s);
 }
 
 static int parse_flags(struct rules_parse *p, struct reply_rule *r, const char *s, size_t len)
@@ -225,15 +231,15 @@ static int compile_pattern(struct rules_parse *p, struct reply_rule *r, const ch
             return rules_fail(p, "control or non-ASCII byte in the pattern (write \\xHH)");
     int ec;
     PCRE2_SIZE off;
-    r->re = pcre2_compile((PCRE2_SPTR)s, len, PCRE2_CASELESS | PCRE2_NEVER_UTF | PCRE2_NEVER_BACKSLASH_C,
-                          &ec, &off, NULL);
+    r->re =
+        pcre2_compile((PCRE2_SPTR)s, len, PCRE2_CASELESS | PCRE2_NEVER_UTF | PCRE2_NEVER_BACKSLASH_C, &ec, &off, NULL);
     if (r->re == NULL) {
         PCRE2_UCHAR msg[120];
         pcre2_get_error_message(ec, msg, sizeof(msg));
         return rules_fail(p, "bad pattern at offset %zu: %s", (size_t)off, (const char *)msg);
     }
     if (p->jit)
-        (void)pcre2_jit_compile(r->re, PCRE2_JIT_COMPLETE);   /* no JIT: interpreted, same result */
+        (void)pcre2_jit_compile(r->re, PCRE2_JIT_COMPLETE); /* no JIT: interpreted, same result */
     r->pattern = xstrndup(s, len);
     return 0;
 }
@@ -249,8 +255,8 @@ static int parse_rule(struct rules_parse *p, struct reply_rule *r, const char *s
     memset(r, 0, sizeof(*r));
     if (!all_chars(f[0], fl[0], "._-") || !copy_field(r->name, sizeof(r->name), f[0], fl[0]))
         return rules_fail(p, "bad rule name (letters, digits . _ -, at most %d)", REPLY_RULE_NAME_MAX - 1);
-    if (!(fl[1] == 1 && f[1][0] == '*')
-        && (!all_chars(f[1], fl[1], "._-") || !copy_field(r->provider, sizeof(r->provider), f[1], fl[1])))
+    if (!(fl[1] == 1 && f[1][0] == '*') &&
+        (!all_chars(f[1], fl[1], "._-") || !copy_field(r->provider, sizeof(r->provider), f[1], fl[1])))
         return rules_fail(p, "bad provider \"%.*s\"", (int)(fl[1] > 30 ? 30 : fl[1]), f[1]);
     if (!status_ok(f[2], fl[2], &r->basic) || fl[2] >= sizeof(r->status))
         return rules_fail(p, "bad status \"%.*s\" (*, 5, 5.7, 4.7.28 or 550)", (int)(fl[2] > 20 ? 20 : fl[2]), f[2]);
@@ -286,7 +292,7 @@ static int parse_directive(struct rules_parse *p, const char *s, const char *end
     if (len == 4 && strncmp(tok, "drop", 4) == 0 && next_token(&q, end, &arg, &alen)) {
         const char *rest;
         size_t rlen;
-        if (next_token(&q, end, &rest, &rlen))   /* "drop NAME" and nothing else */
+        if (next_token(&q, end, &rest, &rlen)) /* "drop NAME" and nothing else */
             return 0;
         *handled = true;
         if (alen >= REPLY_RULE_NAME_MAX)
@@ -390,8 +396,8 @@ static bool duplicate_names(struct rules_parse *p, const struct reply_rules *scr
     return false;
 }
 
-int reply_rules_load_text(struct reply_rules *rules, const char *label,
-                          const char *text, size_t len, char *err, size_t errsize)
+int reply_rules_load_text(struct reply_rules *rules, const char *label, const char *text, size_t len, char *err,
+                          size_t errsize)
 {
     struct rules_parse p = { .label = label, .err = err, .errsize = errsize, .jit = rules->jit };
     struct reply_rules scratch = { 0 };

@@ -45,25 +45,25 @@
 #define REPLY_RULE_PROVIDER_MAX 24
 #define REPLY_RULE_STATUS_MAX   12
 
-#define REPLY_RULE_CLASS_AUTO (-1)        /* otherwise an enum reply_class */
+#define REPLY_RULE_CLASS_AUTO (-1) /* otherwise an enum reply_class */
 
 struct reply_rule {
-    char        name[REPLY_RULE_NAME_MAX];
-    char        provider[REPLY_RULE_PROVIDER_MAX];   /* "" = any */
-    char        status[REPLY_RULE_STATUS_MAX];       /* "" = any */
-    int         basic;            /* status is this basic code (550), or 0 */
-    const char *category;         /* static, from reply_vocab */
-    int         cls;              /* enum reply_class or REPLY_RULE_CLASS_AUTO */
-    bool        our_fault, weak, not_rcpt;
-    const char *limited;          /* static or NULL */
-    char       *pattern;          /* owned, the source text */
-    pcre2_code *re;               /* owned */
+    char name[REPLY_RULE_NAME_MAX];
+    char provider[REPLY_RULE_PROVIDER_MAX]; /* "" = any */
+    char status[REPLY_RULE_STATUS_MAX];     /* "" = any */
+    int basic;                              /* status is this basic code (550), or 0 */
+    const char *category;                   /* static, from reply_vocab */
+    int cls;                                /* enum reply_class or REPLY_RULE_CLASS_AUTO */
+    bool our_fault, weak, not_rcpt;
+    const char *limited; /* static or NULL */
+    char *pattern;       /* owned, the source text */
+    pcre2_code *re;      /* owned */
 };
 
 struct reply_rules {
-    struct reply_rule *v;          /* owned array */
-    size_t             n, cap;
-    bool               jit;        /* patterns are JIT-compiled (reply_rules_jit) */
+    struct reply_rule *v; /* owned array */
+    size_t n, cap;
+    bool jit; /* patterns are JIT-compiled (reply_rules_jit) */
 };
 
 /* The built-in rule text (conf/bounce-rules.conf, reply_rules_default.c). */
@@ -71,8 +71,8 @@ extern const char reply_rules_default_text[];
 
 /* Parses text[0..len) as a rule file named `label` (for messages) into
  * rules.  Returns 0, or -1 with err "LABEL:LINE: what" and rules unchanged. */
-int reply_rules_load_text(struct reply_rules *rules, const char *label,
-                          const char *text, size_t len, char *err, size_t errsize);
+int reply_rules_load_text(struct reply_rules *rules, const char *label, const char *text, size_t len, char *err,
+                          size_t errsize);
 
 /* An empty set (for tests and callers that load only files). */
 struct reply_rules *reply_rules_new(void);

@@ -136,5 +136,4 @@ const char reply_rules_default_text[] =
     "policy                  *  *  policyviolation soft weak /polic(y|ies)|prohibited|administrativ|not permitted|not allowed|violat/\n"
     "security                *  *  securityerror soft weak  /authenticat|security|certificate|not authori[sz]ed/\n"
     "blocked-weak            *  *  blocked      soft  weak  /blocked|banned|refused|rejected/\n"
-    "vacation                *  *  vacation     unknown weak /out of (the )?office|on vacation|auto-?reply|automatic reply/\n"
-    ;
+    "vacation                *  *  vacation     unknown weak /out of (the )?office|on vacation|auto-?reply|automatic reply/\n";

@@ -23,9 +23,9 @@
 
 struct reply_status_entry {
     const char *category;
-    bool        vague;       /* weak text rules may override */
-    bool        our_fault;   /* our own setup is broken (auth, PTR) */
-    bool        exact;       /* the detail itself is in the table */
+    bool vague;     /* weak text rules may override */
+    bool our_fault; /* our own setup is broken (auth, PTR) */
+    bool exact;     /* the detail itself is in the table */
 };
 
 /* Looks up subject.detail (the class digit does not change the category). */

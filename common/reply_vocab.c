@@ -19,36 +19,30 @@
 #include <strings.h>
 
 enum vocab_kind {
-    VOCAB_SOFT,         /* soft whatever the code */
-    VOCAB_DEAD,         /* hard with a 5xx code (the address is dead), soft with 4xx */
-    VOCAB_NONFAIL,      /* not a failure: unknown */
-    VOCAB_UNDEFINED,    /* soft with a code, unknown without */
+    VOCAB_SOFT,      /* soft whatever the code */
+    VOCAB_DEAD,      /* hard with a 5xx code (the address is dead), soft with 4xx */
+    VOCAB_NONFAIL,   /* not a failure: unknown */
+    VOCAB_UNDEFINED, /* soft with a code, unknown without */
 };
 
 struct vocab_entry {
-    const char     *name;
+    const char *name;
     enum vocab_kind kind;
 };
 
 static const struct vocab_entry VOCAB[] = {
-    { "authfailure", VOCAB_SOFT },     { "badreputation", VOCAB_SOFT },
-    { "blocked", VOCAB_SOFT },         { "contenterror", VOCAB_SOFT },
-    { "delivered", VOCAB_NONFAIL },    { "emailtoolarge", VOCAB_SOFT },
-    { "exceedlimit", VOCAB_SOFT },     { "expired", VOCAB_SOFT },
-    { "failedstarttls", VOCAB_SOFT },  { "feedback", VOCAB_NONFAIL },
-    { "filtered", VOCAB_SOFT },        { "hasmoved", VOCAB_DEAD },
-    { "hostunknown", VOCAB_DEAD },     { "mailboxfull", VOCAB_SOFT },
-    { "mailererror", VOCAB_SOFT },     { "mesgtoobig", VOCAB_SOFT },
-    { "networkerror", VOCAB_SOFT },    { "norelaying", VOCAB_SOFT },
-    { "notaccept", VOCAB_DEAD },       { "notcompliantrfc", VOCAB_SOFT },
-    { "onhold", VOCAB_SOFT },          { "policyviolation", VOCAB_SOFT },
-    { "ratelimited", VOCAB_SOFT },     { "rejected", VOCAB_SOFT },
-    { "requireptr", VOCAB_SOFT },      { "securityerror", VOCAB_SOFT },
-    { "spamdetected", VOCAB_SOFT },    { "speeding", VOCAB_SOFT },
-    { "suppressed", VOCAB_DEAD },      { "suspend", VOCAB_SOFT },
-    { "syntaxerror", VOCAB_SOFT },     { "systemerror", VOCAB_SOFT },
-    { "systemfull", VOCAB_SOFT },      { "toomanyconn", VOCAB_SOFT },
-    { "undefined", VOCAB_UNDEFINED },  { "userunknown", VOCAB_DEAD },
+    { "authfailure", VOCAB_SOFT },     { "badreputation", VOCAB_SOFT },   { "blocked", VOCAB_SOFT },
+    { "contenterror", VOCAB_SOFT },    { "delivered", VOCAB_NONFAIL },    { "emailtoolarge", VOCAB_SOFT },
+    { "exceedlimit", VOCAB_SOFT },     { "expired", VOCAB_SOFT },         { "failedstarttls", VOCAB_SOFT },
+    { "feedback", VOCAB_NONFAIL },     { "filtered", VOCAB_SOFT },        { "hasmoved", VOCAB_DEAD },
+    { "hostunknown", VOCAB_DEAD },     { "mailboxfull", VOCAB_SOFT },     { "mailererror", VOCAB_SOFT },
+    { "mesgtoobig", VOCAB_SOFT },      { "networkerror", VOCAB_SOFT },    { "norelaying", VOCAB_SOFT },
+    { "notaccept", VOCAB_DEAD },       { "notcompliantrfc", VOCAB_SOFT }, { "onhold", VOCAB_SOFT },
+    { "policyviolation", VOCAB_SOFT }, { "ratelimited", VOCAB_SOFT },     { "rejected", VOCAB_SOFT },
+    { "requireptr", VOCAB_SOFT },      { "securityerror", VOCAB_SOFT },   { "spamdetected", VOCAB_SOFT },
+    { "speeding", VOCAB_SOFT },        { "suppressed", VOCAB_DEAD },      { "suspend", VOCAB_SOFT },
+    { "syntaxerror", VOCAB_SOFT },     { "systemerror", VOCAB_SOFT },     { "systemfull", VOCAB_SOFT },
+    { "toomanyconn", VOCAB_SOFT },     { "undefined", VOCAB_UNDEFINED },  { "userunknown", VOCAB_DEAD },
     { "vacation", VOCAB_NONFAIL },     { "virusdetected", VOCAB_SOFT },
 };
 #define VOCAB_N (sizeof(VOCAB) / sizeof(VOCAB[0]))
@@ -73,14 +67,10 @@ enum reply_class reply_vocab_class(const char *category, char code_class)
     if (e == NULL)
         return REPLY_CLASS_UNKNOWN;
     switch (e->kind) {
-    case VOCAB_SOFT:
-        return REPLY_CLASS_SOFT;
-    case VOCAB_DEAD:
-        return code_class == '4' ? REPLY_CLASS_SOFT : REPLY_CLASS_HARD;
-    case VOCAB_UNDEFINED:
-        return code_class == '4' || code_class == '5' ? REPLY_CLASS_SOFT : REPLY_CLASS_UNKNOWN;
-    case VOCAB_NONFAIL:
-        break;
+    case VOCAB_SOFT: return REPLY_CLASS_SOFT;
+    case VOCAB_DEAD: return code_class == '4' ? REPLY_CLASS_SOFT : REPLY_CLASS_HARD;
+    case VOCAB_UNDEFINED: return code_class == '4' || code_class == '5' ? REPLY_CLASS_SOFT : REPLY_CLASS_UNKNOWN;
+    case VOCAB_NONFAIL: break;
     }
     return REPLY_CLASS_UNKNOWN;
 }

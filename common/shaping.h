@@ -62,8 +62,8 @@
 
 #include "warmup_decide.h"
 
-#define SHAPING_NETBLOCK_MAX 64   /* "ffff:ffff:ffff:ffff::/64" and then some */
-#define SHAPING_ALL "all"         /* the provider of an effect on every provider */
+#define SHAPING_NETBLOCK_MAX 64    /* "ffff:ffff:ffff:ffff::/64" and then some */
+#define SHAPING_ALL          "all" /* the provider of an effect on every provider */
 
 #define SHAPING_FIELD_MAX 256
 

@@ -36,8 +36,7 @@ const char shaping_write_lua[] =
     "           'queue_id', ARGV[15], 'clean', ARGV[16], 'base', tostring(base))\n"
     "redis.call('HSETNX', KEYS[1], 'since', ARGV[10])\n"
     "redis.call('EXPIRE', KEYS[1], ends - now + 60)\n"
-    "local keep = ends\n"
-    LUA_PRUNE_INDEX
+    "local keep = ends\n" LUA_PRUNE_INDEX
     "redis.call('HSET', KEYS[2], ARGV[17], table.concat({tostring(u), tostring(ends), ARGV[4], tostring(step),\n"
     "           ARGV[5], ARGV[16], tostring(base), ARGV[7]}, ' '))\n"
     "redis.call('EXPIRE', KEYS[2], keep - now + 60)\n"
@@ -52,15 +51,13 @@ const char shaping_extend_lua[] =
     "if d[1] == 'slow' and step > 1 then ends = u + (step - 1) * clean end\n"
     "redis.call('HSET', KEYS[1], 'until', ARGV[2], 'ends', tostring(ends), 'extended_by', ARGV[4])\n"
     "redis.call('EXPIRE', KEYS[1], ends - now + 60)\n"
-    "local keep = ends\n"
-    LUA_PRUNE_INDEX
+    "local keep = ends\n" LUA_PRUNE_INDEX
     "redis.call('HSET', KEYS[2], ARGV[3], table.concat({ARGV[2], tostring(ends), d[4] or '1', tostring(step),\n"
     "           d[5] or '0', tostring(clean), d[6] or '0', d[7] or 'operator'}, ' '))\n"
     "redis.call('EXPIRE', KEYS[2], keep - now + 60)\n"
     "return 1\n";
 
-const char shaping_cancel_lua[] =
-    "local n = redis.call('DEL', KEYS[1])\n"
-    "n = n + redis.call('HDEL', KEYS[2], ARGV[1])\n"
-    "if n > 0 then return 1 end\n"
-    "return 0\n";
+const char shaping_cancel_lua[] = "local n = redis.call('DEL', KEYS[1])\n"
+                                  "n = n + redis.call('HDEL', KEYS[2], ARGV[1])\n"
+                                  "if n > 0 then return 1 end\n"
+                                  "return 0\n";

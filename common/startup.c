@@ -51,8 +51,7 @@ int startup_load_defaults(const char *prog, const struct cfg_section *sections, 
     return apply_log_section(prog, "built-in defaults", sections, n);
 }
 
-int startup_check_only(const char *prog, const char *path, const struct cfg_section *sections, size_t n,
-                       int verbose)
+int startup_check_only(const char *prog, const char *path, const struct cfg_section *sections, size_t n, int verbose)
 {
     const char *file = path != NULL ? path : cfg_default_path();
 

@@ -31,8 +31,7 @@ int startup_load_defaults(const char *prog, const struct cfg_section *sections, 
  * configuration; returns PF_EXIT_OK.  Call after startup_load_config()
  * succeeded and after the program's own semantic checks.
  */
-int startup_check_only(const char *prog, const char *path, const struct cfg_section *sections, size_t n,
-                       int verbose);
+int startup_check_only(const char *prog, const char *path, const struct cfg_section *sections, size_t n, int verbose);
 
 /* Prints "prog (postflow) VERSION" to stdout. */
 void startup_print_version(const char *prog);

@@ -31,7 +31,7 @@ char *text_safe(char *out, size_t outsize, const char *in, size_t inlen)
         size_t need = text_safe_width(c);
 
         if (o + more + 1 <= outsize)
-            mark = o;               /* the last boundary where "..." would still fit */
+            mark = o; /* the last boundary where "..." would still fit */
         if (o + need + 1 > outsize)
             break;
         if (need == 1) {

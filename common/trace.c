@@ -29,8 +29,7 @@
 #define MAC_CHARS 22
 
 const struct cfg_option trace_conf_options[] = {
-    CFG_ROW("header_name", CFG_STRING, trace_conf, header_name, "X-Postflow-Trace", 0, 64,
-            "name of the trace header"),
+    CFG_ROW("header_name", CFG_STRING, trace_conf, header_name, "X-Postflow-Trace", 0, 64, "name of the trace header"),
     CFG_ROW("key_id", CFG_STRING, trace_conf, key_id, "1", 0, TRACE_KEY_ID_MAX,
             "k= of new trace headers (letters and digits)"),
     CFG_ROW("secret_file", CFG_STRING, trace_conf, secret_file, NULL, 0, 4096,
@@ -46,11 +45,11 @@ const struct cfg_option trace_conf_options[] = {
 const char *trace_result_name(enum trace_result r)
 {
     switch (r) {
-    case TRACE_OK:          return "ok";
-    case TRACE_MALFORMED:   return "malformed";
+    case TRACE_OK: return "ok";
+    case TRACE_MALFORMED: return "malformed";
     case TRACE_UNKNOWN_KEY: return "unknown-key";
-    case TRACE_BAD_MAC:     return "bad-mac";
-    case TRACE_EXPIRED:     return "expired";
+    case TRACE_BAD_MAC: return "bad-mac";
+    case TRACE_EXPIRED: return "expired";
     }
     return "?";
 }
@@ -140,9 +139,9 @@ static int hmac(const struct trace_key *key, const char *data, size_t len, char 
         OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
         OSSL_PARAM_construct_end(),
     };
-    if (ctx != NULL && EVP_MAC_init(ctx, key->secret, key->len, params) == 1
-        && EVP_MAC_update(ctx, (const unsigned char *)data, len) == 1
-        && EVP_MAC_final(ctx, mac, &maclen, sizeof mac) == 1 && maclen >= MAC_BYTES) {
+    if (ctx != NULL && EVP_MAC_init(ctx, key->secret, key->len, params) == 1 &&
+        EVP_MAC_update(ctx, (const unsigned char *)data, len) == 1 &&
+        EVP_MAC_final(ctx, mac, &maclen, sizeof mac) == 1 && maclen >= MAC_BYTES) {
         mac_encode(mac, out);
         ok = 1;
     }
@@ -158,13 +157,12 @@ static int canonical(char *out, size_t outsize, const char *kid, const char *qid
     return (n < 0 || (size_t)n >= outsize) ? -1 : n;
 }
 
-int trace_format(const struct trace_key *key, const char *qid, time_t t, const char *domain,
-                 char *out, size_t outsize)
+int trace_format(const struct trace_key *key, const char *qid, time_t t, const char *domain, char *out, size_t outsize)
 {
     char dom[TRACE_DOMAIN_MAX + 1], mac[MAC_CHARS + 1];
     size_t dlen = strlen(domain);
-    if (outsize < TRACE_VALUE_MAX || !valid_token(qid, strlen(qid), TRACE_QID_MAX, "._-")
-        || !valid_token(domain, dlen, TRACE_DOMAIN_MAX, ".-"))
+    if (outsize < TRACE_VALUE_MAX || !valid_token(qid, strlen(qid), TRACE_QID_MAX, "._-") ||
+        !valid_token(domain, dlen, TRACE_DOMAIN_MAX, ".-"))
         return -1;
     for (size_t i = 0; i <= dlen; i++)
         dom[i] = (domain[i] >= 'A' && domain[i] <= 'Z') ? (char)(domain[i] + 32) : domain[i];
@@ -191,8 +189,8 @@ static size_t squeeze(const char *in, size_t len, char *out, size_t outsize)
     return o;
 }
 
-enum trace_result trace_verify(const struct trace_key *keys, size_t nkeys, const char *value, size_t len,
-                               time_t now, long long max_age, struct trace_ref *ref)
+enum trace_result trace_verify(const struct trace_key *keys, size_t nkeys, const char *value, size_t len, time_t now,
+                               long long max_age, struct trace_ref *ref)
 {
     char text[TRACE_VALUE_MAX + 1], canon[TRACE_VALUE_MAX + 1], mac[MAC_CHARS + 1];
     const char *v = NULL, *k = NULL, *q = NULL, *t = NULL, *d = NULL, *m = NULL;
@@ -215,15 +213,12 @@ enum trace_result trace_verify(const struct trace_key *keys, size_t nkeys, const
         default: return TRACE_MALFORMED;
         }
         if (*slot != NULL)
-            return TRACE_MALFORMED;     /* duplicate tag */
+            return TRACE_MALFORMED; /* duplicate tag */
         *slot = eq + 1;
     }
-    if (!v || !k || !q || !t || !d || !m || strcmp(v, "1") != 0
-        || !valid_token(k, strlen(k), TRACE_KEY_ID_MAX, NULL)
-        || !valid_token(q, strlen(q), TRACE_QID_MAX, "._-")
-        || !valid_token(d, strlen(d), TRACE_DOMAIN_MAX, ".-")
-        || !valid_token(t, strlen(t), 12, NULL) || strspn(t, "0123456789") != strlen(t)
-        || strlen(m) != MAC_CHARS)
+    if (!v || !k || !q || !t || !d || !m || strcmp(v, "1") != 0 || !valid_token(k, strlen(k), TRACE_KEY_ID_MAX, NULL) ||
+        !valid_token(q, strlen(q), TRACE_QID_MAX, "._-") || !valid_token(d, strlen(d), TRACE_DOMAIN_MAX, ".-") ||
+        !valid_token(t, strlen(t), 12, NULL) || strspn(t, "0123456789") != strlen(t) || strlen(m) != MAC_CHARS)
         return TRACE_MALFORMED;
     memcpy(ref->key_id, k, strlen(k) + 1);
     memcpy(ref->qid, q, strlen(q) + 1);

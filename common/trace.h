@@ -30,43 +30,43 @@
 #include "config.h"
 
 struct trace_conf {
-    char     *header_name;       /* "X-Postflow-Trace" */
-    char     *key_id;            /* k= of new headers */
-    char     *secret_file;       /* current secret (>= 16 bytes) */
-    char     *old_key_id;        /* accepted when verifying, during rotation */
-    char     *old_secret_file;
-    long long max_age;           /* verify: refuse older references (seconds) */
+    char *header_name; /* "X-Postflow-Trace" */
+    char *key_id;      /* k= of new headers */
+    char *secret_file; /* current secret (>= 16 bytes) */
+    char *old_key_id;  /* accepted when verifying, during rotation */
+    char *old_secret_file;
+    long long max_age; /* verify: refuse older references (seconds) */
 };
 
 /* Option table of the `trace` section (bind to a struct trace_conf). */
 extern const struct cfg_option trace_conf_options[];
 
-#define TRACE_KEY_ID_MAX   15
-#define TRACE_SECRET_MIN   16
-#define TRACE_SECRET_MAX   256
-#define TRACE_QID_MAX      63
-#define TRACE_DOMAIN_MAX   253
-#define TRACE_VALUE_MAX    400   /* a formatted value always fits */
+#define TRACE_KEY_ID_MAX 15
+#define TRACE_SECRET_MIN 16
+#define TRACE_SECRET_MAX 256
+#define TRACE_QID_MAX    63
+#define TRACE_DOMAIN_MAX 253
+#define TRACE_VALUE_MAX  400 /* a formatted value always fits */
 
 struct trace_key {
-    char          id[TRACE_KEY_ID_MAX + 1];
+    char id[TRACE_KEY_ID_MAX + 1];
     unsigned char secret[TRACE_SECRET_MAX];
-    size_t        len;
+    size_t len;
 };
 
 struct trace_ref {
-    char   key_id[TRACE_KEY_ID_MAX + 1];
-    char   qid[TRACE_QID_MAX + 1];
-    char   domain[TRACE_DOMAIN_MAX + 1];
+    char key_id[TRACE_KEY_ID_MAX + 1];
+    char qid[TRACE_QID_MAX + 1];
+    char domain[TRACE_DOMAIN_MAX + 1];
     time_t t;
 };
 
 enum trace_result {
     TRACE_OK = 0,
-    TRACE_MALFORMED = -1,    /* not a v=1 trace value, or a field out of its syntax */
-    TRACE_UNKNOWN_KEY = -2,  /* k= names no key we have */
-    TRACE_BAD_MAC = -3,      /* forged or altered */
-    TRACE_EXPIRED = -4,      /* older than max_age, or from the future */
+    TRACE_MALFORMED = -1,   /* not a v=1 trace value, or a field out of its syntax */
+    TRACE_UNKNOWN_KEY = -2, /* k= names no key we have */
+    TRACE_BAD_MAC = -3,     /* forged or altered */
+    TRACE_EXPIRED = -4,     /* older than max_age, or from the future */
 };
 
 /* Sets a key from bytes; returns 0, or -1 when id or length is out of range. */
@@ -84,8 +84,7 @@ int trace_key_load(struct trace_key *key, const char *id, const char *path, char
  * must match their syntax ([A-Za-z0-9._-], domain lower-cased here).
  * Returns the length, or -1 (bad field, or outsize < TRACE_VALUE_MAX).
  */
-int trace_format(const struct trace_key *key, const char *qid, time_t t, const char *domain,
-                 char *out, size_t outsize);
+int trace_format(const struct trace_key *key, const char *qid, time_t t, const char *domain, char *out, size_t outsize);
 
 /*
  * Parses and checks a header value (folding and white space tolerated).
@@ -93,8 +92,8 @@ int trace_format(const struct trace_key *key, const char *qid, time_t t, const c
  * TRACE_OK, and also on TRACE_BAD_MAC/TRACE_EXPIRED (for logging), ref
  * holds the parsed fields.
  */
-enum trace_result trace_verify(const struct trace_key *keys, size_t nkeys, const char *value, size_t len,
-                               time_t now, long long max_age, struct trace_ref *ref);
+enum trace_result trace_verify(const struct trace_key *keys, size_t nkeys, const char *value, size_t len, time_t now,
+                               long long max_age, struct trace_ref *ref);
 
 const char *trace_result_name(enum trace_result r);
 

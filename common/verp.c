@@ -17,8 +17,7 @@ static bool domain_ok(const char *d, size_t n)
     return true;
 }
 
-bool verp_decode(const char *addr, size_t n, char delim1, char delim2, const char *prefix,
-                 char out[VERP_ADDR_MAX])
+bool verp_decode(const char *addr, size_t n, char delim1, char delim2, const char *prefix, char out[VERP_ADDR_MAX])
 {
     out[0] = '\0';
     const char *at = n > 0 ? memrchr(addr, '@', n) : NULL;

@@ -27,7 +27,6 @@
  * (local/domain split) into out (VERP_ADDR_MAX bytes, lowercased domain).
  * `prefix`, when not NULL and not empty, must equal the part before delim1.
  * Returns false when addr is not a VERP address of that shape (out = ""). */
-bool verp_decode(const char *addr, size_t n, char delim1, char delim2, const char *prefix,
-                 char out[VERP_ADDR_MAX]);
+bool verp_decode(const char *addr, size_t n, char delim1, char delim2, const char *prefix, char out[VERP_ADDR_MAX]);
 
 #endif

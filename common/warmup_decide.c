@@ -23,7 +23,7 @@ long long warmup_cap(const struct wm_schedule *s, long stage)
 {
     if (s == NULL)
         return WM_UNLIMITED;
-    if (stage < 0)          /* a hand-edited state: treat as the first stage */
+    if (stage < 0) /* a hand-edited state: treat as the first stage */
         stage = 0;
     return (size_t)stage < s->ncaps ? s->caps[stage] : WM_UNLIMITED;
 }
@@ -68,7 +68,8 @@ static int reached(long long part, long long whole, long limit_ppm)
 
 static void pct(char *out, size_t n, long long part, long long whole)
 {
-    long long bp = whole > 0 ? (part * 10000 + whole / 2) / whole : 0;   /* basis points, rounded half up as warmupctl shows them */
+    long long bp =
+        whole > 0 ? (part * 10000 + whole / 2) / whole : 0; /* basis points, rounded half up as warmupctl shows them */
     snprintf(out, n, "%lld.%02lld%%", bp / 100, bp % 100);
 }
 
@@ -103,7 +104,7 @@ static long limit_of(const struct wm_health *h, enum wm_field f)
  * enough mail.  The reason text is built from it.
  */
 struct wm_match {
-    long          provider;   /* -1: all providers */
+    long provider; /* -1: all providers */
     enum wm_field field;
 };
 
@@ -119,7 +120,7 @@ static int find_match(const struct wm_health *h, const struct wm_ip_counts *c, c
     for (long i = -1; i < (long)c->nproviders && i < PROVIDER_MAX; i++) {
         const struct wm_day_counts *d = i < 0 ? total : &c->provider[i];
         if (i >= 0 && d->sent < h->min_provider_sent)
-            continue;       /* too little mail to judge this provider alone: only the total counts */
+            continue; /* too little mail to judge this provider alone: only the total counts */
         long long part = field_of(d, field);
         if (at_limit ? reached(part, d->sent, limit) : over(part, d->sent, limit)) {
             m->provider = i;
@@ -158,13 +159,13 @@ int warmup_complaints_over(const struct wm_health *h, const struct wm_ip_counts 
     return 1;
 }
 
-void warmup_evaluate(const struct wm_health *h, long stage, size_t nstages, long long cap,
-                     const struct wm_ip_counts *c, struct wm_evaluation *out)
+void warmup_evaluate(const struct wm_health *h, long stage, size_t nstages, long long cap, const struct wm_ip_counts *c,
+                     struct wm_evaluation *out)
 {
     struct wm_day_counts total;
     struct wm_match m;
     warmup_counts_total(c, &total);
-    if (stage < 0)          /* a hand-edited state: capped as stage 0 (warmup_cap), so judged as stage 0 */
+    if (stage < 0) /* a hand-edited state: capped as stage 0 (warmup_cap), so judged as stage 0 */
         stage = 0;
     out->new_stage = stage;
     if (find_match(h, c, &total, WF_COMPLAINT, 0, &m)) {
@@ -186,8 +187,8 @@ void warmup_evaluate(const struct wm_health *h, long stage, size_t nstages, long
     }
     /* Exactly at a limit: not over it (no pause, no step back) but not healthy either
      * (DESIGN: a day advances only with hard < 1%, soft < 3%, complaints < 0.1%). */
-    if (find_match(h, c, &total, WF_COMPLAINT, 1, &m) || find_match(h, c, &total, WF_HARD, 1, &m)
-        || find_match(h, c, &total, WF_SOFT, 1, &m)) {
+    if (find_match(h, c, &total, WF_COMPLAINT, 1, &m) || find_match(h, c, &total, WF_HARD, 1, &m) ||
+        find_match(h, c, &total, WF_SOFT, 1, &m)) {
         out->verdict = WM_HOLD;
         match_reason(c, &total, &m, "at the limit (a healthy day stays below it)", out->reason, sizeof out->reason);
         return;

@@ -52,8 +52,8 @@ struct wm_day_counts {
  * not stored: the verdict sums the providers itself, so it cannot disagree.
  */
 struct wm_ip_counts {
-    size_t               nproviders;                    /* <= PROVIDER_MAX */
-    const char          *name[PROVIDER_MAX];
+    size_t nproviders; /* <= PROVIDER_MAX */
+    const char *name[PROVIDER_MAX];
     struct wm_day_counts provider[PROVIDER_MAX];
 };
 
@@ -64,8 +64,8 @@ enum wm_verdict { WM_ADVANCE, WM_HOLD, WM_STEP_BACK, WM_PAUSE, WM_KEEP };
 
 struct wm_evaluation {
     enum wm_verdict verdict;
-    long            new_stage;
-    char            reason[200];
+    long new_stage;
+    char reason[200];
 };
 
 /*
@@ -85,8 +85,8 @@ struct wm_evaluation {
  * A day with no mail holds.  A negative stage (hand-edited state) is judged
  * as stage 0, as warmup_cap() caps it.
  */
-void warmup_evaluate(const struct wm_health *h, long stage, size_t nstages, long long cap,
-                     const struct wm_ip_counts *c, struct wm_evaluation *out);
+void warmup_evaluate(const struct wm_health *h, long stage, size_t nstages, long long cap, const struct wm_ip_counts *c,
+                     struct wm_evaluation *out);
 
 /*
  * The rolling check between daily evaluations: 1 when the complaints of the

@@ -23,8 +23,8 @@ static int token_ok(const char *s, const char *extra)
         return 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_' || c == '.' || strchr(extra, c) != NULL))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+              c == '.' || strchr(extra, c) != NULL))
             return 0;
     }
     return 1;
@@ -32,7 +32,7 @@ static int token_ok(const char *s, const char *extra)
 
 long warmup_parse_percent(const char *text)
 {
-    long whole = 0, frac = 0, scale = 10000;  /* ppm per 1 percent */
+    long whole = 0, frac = 0, scale = 10000; /* ppm per 1 percent */
     const char *p = text;
     int digits = 0;
     if (p == NULL)
@@ -82,7 +82,7 @@ int warmup_parse_caps(const char *text, long long *caps, size_t max)
             return -1;
         long long v = strtoll(p, &end, 10);
         if (*end == 'k' || *end == 'K') {
-            if (v > 1000000000LL / 1000)    /* checked before multiplying: no wrap-around */
+            if (v > 1000000000LL / 1000) /* checked before multiplying: no wrap-around */
                 return -1;
             v *= 1000;
             end++;
@@ -97,8 +97,8 @@ int warmup_parse_caps(const char *text, long long *caps, size_t max)
     return n == 0 ? -1 : (int)n;
 }
 
-static int build_schedule(const struct schedule_conf *sc, const struct provider_map *pm,
-                          struct wm_schedule *s, char *err, size_t errlen)
+static int build_schedule(const struct schedule_conf *sc, const struct provider_map *pm, struct wm_schedule *s,
+                          char *err, size_t errlen)
 {
     if (!token_ok(sc->name, "")) {
         snprintf(err, errlen, "schedule name \"%s\": use 1-64 of A-Z a-z 0-9 - _ .", sc->name ? sc->name : "");
@@ -133,8 +133,8 @@ static int build_schedule(const struct schedule_conf *sc, const struct provider_
         int p = provider_find(pm, tok);
         long ppm = warmup_parse_percent(eq + 1);
         if (p < 0 || ppm < 0) {
-            snprintf(err, errlen, "schedule %s: share \"%s=%s\": unknown provider or bad percent",
-                     sc->name, tok, eq + 1);
+            snprintf(err, errlen, "schedule %s: share \"%s=%s\": unknown provider or bad percent", sc->name, tok,
+                     eq + 1);
             rc = -1;
             break;
         }
@@ -171,8 +171,8 @@ static int build_ip(const struct warmup_model *m, const struct pool_conf *pc, co
     else
         snprintf(ip->transport, sizeof ip->transport, "smtp-%s", ic->address);
     if (!token_ok(ip->transport, ":")) {
-        snprintf(err, errlen, "pool %s: transport \"%s\" has characters Postfix would not accept",
-                 pc->name, ip->transport);
+        snprintf(err, errlen, "pool %s: transport \"%s\" has characters Postfix would not accept", pc->name,
+                 ip->transport);
         return -1;
     }
     snprintf(ip->interface, sizeof ip->interface, "%s",
@@ -185,8 +185,7 @@ static int build_ip(const struct warmup_model *m, const struct pool_conf *pc, co
     if (ic->schedule != NULL && ic->schedule[0] != '\0') {
         ip->schedule = find_schedule(m, ic->schedule);
         if (ip->schedule == NULL) {
-            snprintf(err, errlen, "pool %s: IP %s: no schedule named \"%s\"", pc->name, ic->address,
-                     ic->schedule);
+            snprintf(err, errlen, "pool %s: IP %s: no schedule named \"%s\"", pc->name, ic->address, ic->schedule);
             return -1;
         }
     }
@@ -204,8 +203,7 @@ static int ip_seen(const struct warmup_model *m, const char *addr)
 
 static int domain_seen(const struct warmup_model *m, const char *d)
 {
-    return warmup_model_pool_for(m, d, strlen(d)) != NULL &&
-           warmup_model_pool_for(m, d, strlen(d)) != m->default_pool;
+    return warmup_model_pool_for(m, d, strlen(d)) != NULL && warmup_model_pool_for(m, d, strlen(d)) != m->default_pool;
 }
 
 static int build_pool(struct warmup_model *m, const struct pool_conf *pc, char *err, size_t errlen)
@@ -225,7 +223,7 @@ static int build_pool(struct warmup_model *m, const struct pool_conf *pc, char *
     const struct ip_conf *ics = pc->ips.items;
     pool->ips = xcalloc(pc->ips.count ? pc->ips.count : 1, sizeof *pool->ips);
     pool->domains = xcalloc(pc->sender_domains.count ? pc->sender_domains.count : 1, sizeof(char *));
-    m->npools++;   /* from here on, warmup_model_free() releases the pool */
+    m->npools++; /* from here on, warmup_model_free() releases the pool */
     for (size_t i = 0; i < pc->ips.count; i++) {
         if (build_ip(m, pc, &ics[i], &pool->ips[i], err, errlen) < 0)
             return -1;
@@ -286,8 +284,8 @@ static int build_rule(const struct rate_rule_conf *rc, struct wm_rule *r, char *
         snprintf(r->text, sizeof r->text, "%s", rc->text);
     } else {
         snprintf(r->text, sizeof r->text, "%s rate limit \"%s\" reached (%lld %s per %llds), try again later",
-                 r->action == ACT_REJECT ? "5.7.1" : "4.7.1", rc->name, rc->limit,
-                 rate_unit_names[rc->count], rc->window);
+                 r->action == ACT_REJECT ? "5.7.1" : "4.7.1", rc->name, rc->limit, rate_unit_names[rc->count],
+                 rc->window);
     }
     return 0;
 }
@@ -317,8 +315,10 @@ static int build_all(const struct policy_conf *c, struct warmup_model *m, char *
         return -1;
     if (w->smoothing_start_hour + w->smoothing_hours > 24) {
         /* Caps are per UTC day: a line still rising at midnight never reaches the cap. */
-        snprintf(err, errlen, "warmup: smoothing_start_hour + smoothing_hours = %lld: the smoothing must end by "
-                 "24:00 UTC, when the daily counters start again", w->smoothing_start_hour + w->smoothing_hours);
+        snprintf(err, errlen,
+                 "warmup: smoothing_start_hour + smoothing_hours = %lld: the smoothing must end by "
+                 "24:00 UTC, when the daily counters start again",
+                 w->smoothing_start_hour + w->smoothing_hours);
         return -1;
     }
     m->smooth_hours = w->smoothing_hours;

@@ -24,53 +24,53 @@
 #define WM_STAGES_MAX 32
 
 struct wm_schedule {
-    char      name[WM_NAME_MAX];
-    long long caps[WM_STAGES_MAX];      /* recipients per day, per stage */
-    size_t    ncaps;
-    long      share_ppm[PROVIDER_MAX];  /* per provider index; -1 = no own share */
+    char name[WM_NAME_MAX];
+    long long caps[WM_STAGES_MAX]; /* recipients per day, per stage */
+    size_t ncaps;
+    long share_ppm[PROVIDER_MAX]; /* per provider index; -1 = no own share */
 };
 
 struct wm_ip {
-    char                      address[WM_NAME_MAX];
-    char                      transport[WM_NAME_MAX];
-    char                      interface[WM_NAME_MAX];
+    char address[WM_NAME_MAX];
+    char transport[WM_NAME_MAX];
+    char interface[WM_NAME_MAX];
     const struct wm_schedule *schedule; /* NULL: warm, no cap */
 };
 
 struct wm_pool {
-    char          name[WM_NAME_MAX];
-    struct wm_ip *ips;                  /* owned */
-    size_t        nips;
-    char        **domains;              /* owned, lowercase */
-    size_t        ndomains;
-    int           is_default;
+    char name[WM_NAME_MAX];
+    struct wm_ip *ips; /* owned */
+    size_t nips;
+    char **domains; /* owned, lowercase */
+    size_t ndomains;
+    int is_default;
 };
 
 struct wm_rule {
-    char      name[WM_NAME_MAX];
-    int       key, unit, stage, action, on_redis_down;
+    char name[WM_NAME_MAX];
+    int key, unit, stage, action, on_redis_down;
     long long limit, window;
-    char      text[256];
+    char text[256];
 };
 
 struct wm_health {
-    long      hard_ppm, soft_ppm, complaint_ppm;
+    long hard_ppm, soft_ppm, complaint_ppm;
     long long min_volume_percent;
-    int       step_back;
-    long long min_provider_sent;  /* a provider is judged on its own from this many sent */
+    int step_back;
+    long long min_provider_sent; /* a provider is judged on its own from this many sent */
 };
 
 struct warmup_model {
-    struct wm_schedule  *schedules;     /* owned */
-    size_t               nschedules;
-    struct wm_pool      *pools;         /* owned */
-    size_t               npools;
+    struct wm_schedule *schedules; /* owned */
+    size_t nschedules;
+    struct wm_pool *pools; /* owned */
+    size_t npools;
     const struct wm_pool *default_pool; /* or NULL */
-    struct wm_rule      *rules;         /* owned */
-    size_t               nrules;
-    struct wm_health     health;
-    long long            smooth_hours, smooth_start_hour, smooth_burst_percent;
-    struct provider_map *providers;     /* owned */
+    struct wm_rule *rules;              /* owned */
+    size_t nrules;
+    struct wm_health health;
+    long long smooth_hours, smooth_start_hour, smooth_burst_percent;
+    struct provider_map *providers; /* owned */
 };
 
 /* Builds *m from conf.  Returns 0, or -1 with a message in err (m left empty). */

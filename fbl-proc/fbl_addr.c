@@ -84,7 +84,7 @@ bool fbl_addr_redacted(const char *addr, const struct fbl_redaction *red)
     for (size_t i = 0; i < local; i++)
         if (strchr("xX*#._-", addr[i]) != NULL)
             masked++;
-    if (local >= 3 && masked == local)   /* "xxxx@", "***@": a mask, not a mailbox */
+    if (local >= 3 && masked == local) /* "xxxx@", "***@": a mask, not a mailbox */
         return true;
     for (size_t i = 0; red != NULL && i < red->n; i++) {
         size_t m = strlen(red->mark[i]);

@@ -26,12 +26,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define FBL_ADDR_MAX 320          /* 64 + 1 + 253, with room: RFC 5321 §4.5.3.1 */
-#define FBL_REDACT_MAX 4          /* declared placeholders kept per report */
+#define FBL_ADDR_MAX   320 /* 64 + 1 + 253, with room: RFC 5321 §4.5.3.1 */
+#define FBL_REDACT_MAX 4   /* declared placeholders kept per report */
 #define FBL_REDACT_LEN 64
 
-struct fbl_redaction {            /* placeholders a report declares (Redacted-Address) */
-    char   mark[FBL_REDACT_MAX][FBL_REDACT_LEN];
+struct fbl_redaction { /* placeholders a report declares (Redacted-Address) */
+    char mark[FBL_REDACT_MAX][FBL_REDACT_LEN];
     size_t n;
 };
 

@@ -10,14 +10,19 @@
 #include "buf.h"
 #include "mail_header.h"
 
-
 static const struct {
     const char *name;
     const char *type;
 } arf_types[] = {
-    {"abuse", "abuse"},           {"fraud", "fraud"},          {"virus", "virus"},
-    {"other", "other"},           {"not-spam", "not-spam"},    {"auth-failure", "auth-failure"},
-    {"opt-out", "unsubscribe"},   {"opt-out-list", "unsubscribe"}, {"unsubscribe", "unsubscribe"},
+    { "abuse", "abuse" },
+    { "fraud", "fraud" },
+    { "virus", "virus" },
+    { "other", "other" },
+    { "not-spam", "not-spam" },
+    { "auth-failure", "auth-failure" },
+    { "opt-out", "unsubscribe" },
+    { "opt-out-list", "unsubscribe" },
+    { "unsubscribe", "unsubscribe" },
 };
 
 const char *fbl_arf_type(const char *value, size_t n)
@@ -71,7 +76,7 @@ static void set_ip(char **field, const char *s, size_t n)
         s++, n--;
     while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == ']'))
         n--;
-    if (n == 0 || n > 45)   /* INET6_ADDRSTRLEN - 1 */
+    if (n == 0 || n > 45) /* INET6_ADDRSTRLEN - 1 */
         return;
     bool dot = false, colon = false;
     for (size_t i = 0; i < n; i++) {
@@ -111,7 +116,7 @@ static unsigned long parse_count(const char *s, size_t n)
     while (i < n && (s[i] == ' ' || s[i] == '\t'))
         i++;
     for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
-        if (v > 100000000UL)   /* absurd: keep the bound, not the number */
+        if (v > 100000000UL) /* absurd: keep the bound, not the number */
             return v;
         v = v * 10 + (unsigned long)(s[i] - '0');
     }
@@ -192,8 +197,8 @@ size_t fbl_arf_read(const char *body, size_t n, const struct mail_limits *limits
     struct buf v;
     size_t added = 0;
     memset(&fb, 0, sizeof(fb));
-    mail_field_blocks_parse(body, n, limits, &fb, &err);   /* on a limit: the fields before it count */
-    buf_init(&v, limits->max_field_size);   /* a field the parser let through unfolds whole */
+    mail_field_blocks_parse(body, n, limits, &fb, &err); /* on a limit: the fields before it count */
+    buf_init(&v, limits->max_field_size);                /* a field the parser let through unfolds whole */
     arf->seen = true;
     /* Two passes: the type and the placeholders a report declares must be
      * known before its recipients are added, wherever they stand. */
@@ -212,7 +217,7 @@ size_t fbl_arf_read(const char *body, size_t n, const struct mail_limits *limits
                 bool whole = mail_field_unfold(f->value, &v) == 0;
                 const char *s = v.data ? v.data : "";
                 if (!whole && (red || rcpt))
-                    continue;   /* a cut address could name someone else */
+                    continue; /* a cut address could name someone else */
                 if (red)
                     fbl_addr_redaction_add(&arf->red, s, v.len);
                 else if (rcpt)

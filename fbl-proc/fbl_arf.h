@@ -45,12 +45,12 @@
 #include "mail_limits.h"
 
 struct fbl_arf {
-    bool                 seen;          /* a feedback-report body was read */
-    const char          *type;          /* normalised Feedback-Type (static), NULL if absent */
-    char                 auth_failure[64]; /* Auth-Failure value (RFC 6591 §3.1), or "" */
+    bool seen;             /* a feedback-report body was read */
+    const char *type;      /* normalised Feedback-Type (static), NULL if absent */
+    char auth_failure[64]; /* Auth-Failure value (RFC 6591 §3.1), or "" */
     struct fbl_redaction red;
-    size_t               redacted_rcpts;
-    size_t               reported_uris;
+    size_t redacted_rcpts;
+    size_t reported_uris;
 };
 
 /* Reads body[0..n) into r and arf.  Returns the recipients added. */

@@ -14,14 +14,14 @@
 #include "buf.h"
 
 struct jp {
-    const char       *s;
-    size_t            n, i;
-    size_t            values, max_values;
-    struct mail_view  path[FBL_JSON_DEPTH_MAX];
-    size_t            depth;
-    size_t            serial, object;
-    fbl_json_fn      *fn;
-    void             *arg;
+    const char *s;
+    size_t n, i;
+    size_t values, max_values;
+    struct mail_view path[FBL_JSON_DEPTH_MAX];
+    size_t depth;
+    size_t serial, object;
+    fbl_json_fn *fn;
+    void *arg;
 };
 
 static int parse_value(struct jp *p);
@@ -37,7 +37,11 @@ static int emit(struct jp *p, enum fbl_json_type type, const char *ptr, size_t l
     if (++p->values > p->max_values)
         return -1;
     struct fbl_json_value v = {
-        .path = p->path, .depth = p->depth, .object = p->object, .type = type, .raw = mail_view_make(ptr, len),
+        .path = p->path,
+        .depth = p->depth,
+        .object = p->object,
+        .type = type,
+        .raw = mail_view_make(ptr, len),
     };
     if (p->fn != NULL)
         p->fn(&v, p->arg);
@@ -133,26 +137,18 @@ static int parse_value(struct jp *p)
     if (p->i >= p->n)
         return -1;
     switch (p->s[p->i]) {
-    case '{':
-        p->i++;
-        return parse_container(p, true);
-    case '[':
-        p->i++;
-        return parse_container(p, false);
+    case '{': p->i++; return parse_container(p, true);
+    case '[': p->i++; return parse_container(p, false);
     case '"': {
         struct mail_view v;
         if (parse_string(p, &v) != 0)
             return -1;
         return emit(p, FBL_JSON_STRING, v.ptr, v.len);
     }
-    case 't':
-        return parse_literal(p, "true", FBL_JSON_TRUE);
-    case 'f':
-        return parse_literal(p, "false", FBL_JSON_FALSE);
-    case 'n':
-        return parse_literal(p, "null", FBL_JSON_NULL);
-    default:
-        return parse_number(p);
+    case 't': return parse_literal(p, "true", FBL_JSON_TRUE);
+    case 'f': return parse_literal(p, "false", FBL_JSON_FALSE);
+    case 'n': return parse_literal(p, "null", FBL_JSON_NULL);
+    default: return parse_number(p);
     }
 }
 
@@ -245,8 +241,8 @@ static int unescape_u(const char *s, size_t n, size_t *i, struct buf *out)
     if (n - *i < 5 || hex4(s + *i + 1, &hi) != 0)
         return -1;
     *i += 5;
-    if (hi >= 0xD800 && hi < 0xDC00 && n - *i >= 6 && s[*i] == '\\' && s[*i + 1] == 'u' &&
-        hex4(s + *i + 2, &lo) == 0 && lo >= 0xDC00 && lo < 0xE000) {
+    if (hi >= 0xD800 && hi < 0xDC00 && n - *i >= 6 && s[*i] == '\\' && s[*i + 1] == 'u' && hex4(s + *i + 2, &lo) == 0 &&
+        lo >= 0xDC00 && lo < 0xE000) {
         *i += 6;
         return put_utf8(out, 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00));
     }

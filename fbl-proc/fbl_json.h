@@ -38,11 +38,11 @@ struct buf;
 enum fbl_json_type { FBL_JSON_STRING, FBL_JSON_NUMBER, FBL_JSON_TRUE, FBL_JSON_FALSE, FBL_JSON_NULL };
 
 struct fbl_json_value {
-    const struct mail_view *path;  /* path[0..depth): member names, raw; empty view = array element */
-    size_t                  depth;
-    size_t                  object; /* serial number of the innermost enclosing object (pairs its members) */
-    enum fbl_json_type      type;
-    struct mail_view        raw;    /* string: between the quotes, escapes kept; others: the token */
+    const struct mail_view *path; /* path[0..depth): member names, raw; empty view = array element */
+    size_t depth;
+    size_t object; /* serial number of the innermost enclosing object (pairs its members) */
+    enum fbl_json_type type;
+    struct mail_view raw; /* string: between the quotes, escapes kept; others: the token */
 };
 
 typedef void fbl_json_fn(const struct fbl_json_value *v, void *arg);

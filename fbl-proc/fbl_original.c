@@ -72,7 +72,7 @@ void fbl_original_read(const struct mail_headers *h, struct inbound_report *r, s
 {
     struct inbound_original *o = &r->original;
     struct buf b;
-    buf_init(&b, 0);   /* bounded by the header parser's max_field_size */
+    buf_init(&b, 0); /* bounded by the header parser's max_field_size */
     keep_first(&o->message_id, h, "Message-ID", &b);
     keep_first(&o->subject, h, "Subject", &b);
     keep_address(&o->from, h, "From", &b);
@@ -84,7 +84,7 @@ void fbl_original_read(const struct mail_headers *h, struct inbound_report *r, s
     }
     const struct mail_field *dkim = mail_headers_find(h, "DKIM-Signature", NULL);
     if (o->dkim_domain == NULL && dkim != NULL) {
-        if (unfolded(dkim, &b))   /* a cut list could cut d= */
+        if (unfolded(dkim, &b)) /* a cut list could cut d= */
             tag_value(b.data, b.len, "d", &o->dkim_domain);
     }
     if (!rc->seen) {
@@ -96,8 +96,8 @@ void fbl_original_read(const struct mail_headers *h, struct inbound_report *r, s
     buf_free(&b);
 }
 
-void fbl_original_read_text(const char *text, size_t n, const struct mail_limits *limits,
-                            struct inbound_report *r, struct fbl_original_rcpt *rc)
+void fbl_original_read_text(const char *text, size_t n, const struct mail_limits *limits, struct inbound_report *r,
+                            struct fbl_original_rcpt *rc)
 {
     struct mail_headers h;
     struct mail_error_info err;
@@ -110,8 +110,9 @@ void fbl_original_read_text(const char *text, size_t n, const struct mail_limits
 void fbl_original_forget(struct inbound_report *r, struct fbl_original_rcpt *rc)
 {
     struct inbound_original *o = &r->original;
-    char **fields[] = {&o->message_id, &o->trace, &o->queue_id, &o->from,
-                       &o->return_path, &o->subject, &o->dkim_domain};
+    char **fields[] = {
+        &o->message_id, &o->trace, &o->queue_id, &o->from, &o->return_path, &o->subject, &o->dkim_domain
+    };
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
         free(*fields[i]);
         *fields[i] = NULL;

@@ -26,17 +26,17 @@
 #include "mail_header.h"
 
 struct fbl_original_rcpt {
-    char to[FBL_ADDR_MAX];        /* To:'s only mailbox, or "" (none, several, no domain) */
-    char hotmail[FBL_ADDR_MAX];   /* X-HmXmrOriginalRecipient's address, or "" */
-    bool hotmail_field;           /* X-HmXmrOriginalRecipient present (even redacted) */
-    bool seen;                    /* a returned original was read */
+    char to[FBL_ADDR_MAX];      /* To:'s only mailbox, or "" (none, several, no domain) */
+    char hotmail[FBL_ADDR_MAX]; /* X-HmXmrOriginalRecipient's address, or "" */
+    bool hotmail_field;         /* X-HmXmrOriginalRecipient present (even redacted) */
+    bool seen;                  /* a returned original was read */
 };
 
 void fbl_original_read(const struct mail_headers *h, struct inbound_report *r, struct fbl_original_rcpt *rc);
 
 /* Same for a header block given as text: text[0..n) is parsed leniently. */
-void fbl_original_read_text(const char *text, size_t n, const struct mail_limits *limits,
-                            struct inbound_report *r, struct fbl_original_rcpt *rc);
+void fbl_original_read_text(const char *text, size_t n, const struct mail_limits *limits, struct inbound_report *r,
+                            struct fbl_original_rcpt *rc);
 
 /* Forgets what was read (r->original freed and emptied, *rc cleared). */
 void fbl_original_forget(struct inbound_report *r, struct fbl_original_rcpt *rc);

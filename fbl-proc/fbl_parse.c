@@ -38,22 +38,22 @@
 #include "mime.h"
 #include "xalloc.h"
 
-#define JSON_PART_MAX  (1024 * 1024)   /* a JSON notification body kept for reading */
-#define FEEDBACK_MAX   (1024 * 1024)   /* a decoded feedback-report body */
-#define WALK_PARTS_MAX 4096            /* parts whose parent is remembered */
+#define JSON_PART_MAX  (1024 * 1024) /* a JSON notification body kept for reading */
+#define FEEDBACK_MAX   (1024 * 1024) /* a decoded feedback-report body */
+#define WALK_PARTS_MAX 4096          /* parts whose parent is remembered */
 #define NO_PART        ((size_t)-1)
 
 struct walk {
-    struct fbl_top           top;
-    struct fbl_arf           arf;
+    struct fbl_top top;
+    struct fbl_arf arf;
     struct fbl_original_rcpt orig;
-    size_t                   orig_holder;     /* the multipart holding the original read */
-    size_t                   feedback_holder; /* the multipart holding the feedback part */
-    bool                     dsn;
-    struct buf               json;
-    bool                     have_json;
-    size_t                   parent[WALK_PARTS_MAX];
-    unsigned char            kind[WALK_PARTS_MAX];
+    size_t orig_holder;     /* the multipart holding the original read */
+    size_t feedback_holder; /* the multipart holding the feedback part */
+    bool dsn;
+    struct buf json;
+    bool have_json;
+    size_t parent[WALK_PARTS_MAX];
+    unsigned char kind[WALK_PARTS_MAX];
 };
 
 /* Unfolds the field into b; false when absent or cut at b's limit. */
@@ -70,12 +70,13 @@ static void read_top(const struct mime_part *p, struct fbl_top *top)
     buf_init(&b, 4096);
     if (unfold_into(&p->headers, "From", &b))
         fbl_addr_clean(b.data, b.len, top->from);
-    (void)unfold_into(&p->headers, "Subject", &b);   /* cut: compared whole, so no match */
+    (void)unfold_into(&p->headers, "Subject", &b); /* cut: compared whole, so no match */
     size_t n = b.len < sizeof(top->subject) - 1 ? b.len : sizeof(top->subject) - 1;
     if (n > 0)
         memcpy(top->subject, b.data, n);
     top->subject[n] = '\0';
-    top->apple_unsubscribe = unfold_into(&p->headers, "X-Apple-Unsubscribe", &b) && b.len == 4 && strncasecmp(b.data, "true", 4) == 0;
+    top->apple_unsubscribe =
+        unfold_into(&p->headers, "X-Apple-Unsubscribe", &b) && b.len == 4 && strncasecmp(b.data, "true", 4) == 0;
     top->multipart = p->kind == MIME_KIND_MULTIPART;
     top->multipart_report = top->multipart && strcmp(p->subtype, "report") == 0;
     buf_free(&b);
@@ -86,7 +87,7 @@ static void decoded(const struct mime_part *p, struct buf *out)
 {
     buf_reset(out);
     if (p->cte == MIME_CTE_BASE64 || p->cte == MIME_CTE_QP)
-        mime_part_decode(p, out);   /* a bad byte or the limit: what decoded before it is read */
+        mime_part_decode(p, out); /* a bad byte or the limit: what decoded before it is read */
     else
         buf_append(out, p->body.ptr, p->body.len);
 }
@@ -108,7 +109,7 @@ static void visit_feedback(const struct mime_part *p, struct inbound_report *r, 
                            struct walk *w)
 {
     if (w->arf.seen)
-        return;   /* one report per message: the first feedback part is it */
+        return; /* one report per message: the first feedback part is it */
     struct buf body;
     buf_init(&body, FEEDBACK_MAX);
     decoded(p, &body);
@@ -131,8 +132,8 @@ static void visit_json(const struct mime_part *p, struct walk *w)
 {
     decoded(p, &w->json);
     size_t i = 0;
-    while (i < w->json.len && (w->json.data[i] == ' ' || w->json.data[i] == '\r' || w->json.data[i] == '\n' ||
-                               w->json.data[i] == '\t'))
+    while (i < w->json.len &&
+           (w->json.data[i] == ' ' || w->json.data[i] == '\r' || w->json.data[i] == '\n' || w->json.data[i] == '\t'))
         i++;
     w->have_json = i < w->json.len && w->json.data[i] == '{';
 }
@@ -150,7 +151,7 @@ static void visit(const struct mime_part *p, struct inbound_report *r, const str
         if (strcmp(p->subtype, "feedback-report") == 0)
             visit_feedback(p, r, ctx, w);
         else
-            w->dsn = true;   /* delivery-status, global-delivery-status */
+            w->dsn = true; /* delivery-status, global-delivery-status */
         return;
     }
     size_t container = p->parent;
@@ -181,7 +182,7 @@ static void visit(const struct mime_part *p, struct inbound_report *r, const str
  * original's own word for it, unless redacted. */
 static const char *arf_fallback_rcpt(const struct walk *w)
 {
-    const char *c[] = {w->orig.hotmail, w->orig.to};
+    const char *c[] = { w->orig.hotmail, w->orig.to };
     for (size_t i = 0; i < 2; i++)
         if (c[i][0] != '\0' && !fbl_addr_redacted(c[i], &w->arf.red))
             return c[i];
@@ -244,11 +245,11 @@ int fbl_parse(const char *msg, size_t len, const struct inbound_parse_ctx *ctx, 
         buf_free(&fixed);
         return -1;
     }
-    struct walk *w = xcalloc(1, sizeof(*w));   /* ~40 KiB: not for the stack */
+    struct walk *w = xcalloc(1, sizeof(*w)); /* ~40 KiB: not for the stack */
     buf_init(&w->json, JSON_PART_MAX);
     w->orig_holder = w->feedback_holder = NO_PART;
     const struct mime_part *p;
-    while (mime_next(mw, &p) == MIME_PART)   /* on a limit: decide on what was seen */
+    while (mime_next(mw, &p) == MIME_PART) /* on a limit: decide on what was seen */
         visit(p, out, ctx, w);
     decide(out, w);
     if (out->kind == INBOUND_UNRECOGNIZED)

@@ -30,7 +30,6 @@
 
 /* An inbound_parse_fn (see inbound_driver.h): returns 0 whatever the message
  * turned out to be, -1 only when it could not be read for lack of memory. */
-int fbl_parse(const char *msg, size_t len, const struct inbound_parse_ctx *ctx,
-               struct inbound_report *out);
+int fbl_parse(const char *msg, size_t len, const struct inbound_parse_ctx *ctx, struct inbound_report *out);
 
 #endif

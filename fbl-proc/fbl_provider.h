@@ -36,11 +36,11 @@
 
 /* What the top-level header says (fbl_parse.c fills it). */
 struct fbl_top {
-    char from[FBL_ADDR_MAX];     /* From:'s only address, or "" */
-    char subject[256];           /* unfolded, cut */
-    bool apple_unsubscribe;      /* X-Apple-Unsubscribe: true */
-    bool multipart_report;       /* Content-Type multipart/report (any report-type) */
-    bool multipart;              /* any multipart */
+    char from[FBL_ADDR_MAX]; /* From:'s only address, or "" */
+    char subject[256];       /* unfolded, cut */
+    bool apple_unsubscribe;  /* X-Apple-Unsubscribe: true */
+    bool multipart_report;   /* Content-Type multipart/report (any report-type) */
+    bool multipart;          /* any multipart */
 };
 
 bool fbl_provider_is_jmrp(const struct fbl_top *top, const struct fbl_original_rcpt *orig);

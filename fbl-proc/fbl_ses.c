@@ -17,13 +17,13 @@
 #include "fbl_json.h"
 #include "mail_header.h"
 
-#define SES_MESSAGE_MAX (1024 * 1024)   /* the SNS Message string, unescaped */
+#define SES_MESSAGE_MAX (1024 * 1024) /* the SNS Message string, unescaped */
 #define SES_STRING_MAX  4096
 
 struct probe {
-    bool             complaint;
-    bool             envelope;   /* SNS "Type":"Notification" */
-    struct mail_view message;    /* SNS "Message", raw */
+    bool complaint;
+    bool envelope;            /* SNS "Type":"Notification" */
+    struct mail_view message; /* SNS "Message", raw */
 };
 
 static bool raw_is(struct mail_view v, const char *s)
@@ -46,10 +46,10 @@ static void probe_value(const struct fbl_json_value *v, void *arg)
 
 struct collect {
     struct inbound_report *r;
-    struct buf             s;          /* scratch: one unescaped string */
-    const char            *type;       /* normalised complaintFeedbackType */
-    size_t                 header_obj; /* the mail.headers[] element being read */
-    struct mail_view       header_name, header_value;
+    struct buf s;      /* scratch: one unescaped string */
+    const char *type;  /* normalised complaintFeedbackType */
+    size_t header_obj; /* the mail.headers[] element being read */
+    struct mail_view header_name, header_value;
 };
 
 static const char *unescaped(struct collect *c, struct mail_view raw)
@@ -110,8 +110,8 @@ static void collect_value(const struct fbl_json_value *v, void *arg)
     if (v->type != FBL_JSON_STRING)
         return;
     if (fbl_json_path_is(v, "complaint/complainedRecipients/*/emailAddress")) {
-        if ((s = unescaped(c, v->raw)) != NULL && fbl_addr_clean(s, c->s.len, addr) &&
-            !fbl_addr_redacted(addr, NULL) && inbound_rcpt_find(r, addr) == NULL)
+        if ((s = unescaped(c, v->raw)) != NULL && fbl_addr_clean(s, c->s.len, addr) && !fbl_addr_redacted(addr, NULL) &&
+            inbound_rcpt_find(r, addr) == NULL)
             fbl_arf_rcpt_add(r, addr, NULL, NULL);
     } else if (fbl_json_path_is(v, "complaint/complaintFeedbackType")) {
         if ((s = unescaped(c, v->raw)) != NULL) {

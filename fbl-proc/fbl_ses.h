@@ -31,7 +31,7 @@
 
 #include "inbound_report.h"
 
-#define FBL_SES_VALUES_MAX 20000   /* JSON scalars read per notification */
+#define FBL_SES_VALUES_MAX 20000 /* JSON scalars read per notification */
 
 /* Reads text[0..n) into r when it is an SES complaint notification
  * (r->kind, format "ses", recipients).  Returns true when it was one. */

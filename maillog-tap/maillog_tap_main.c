@@ -35,23 +35,24 @@
 
 static void usage(FILE *fp)
 {
-    fprintf(fp, "usage: maillog-tap --lint-rules [FILE] [--corpus FILE] [-v]\n"
-                "       maillog-tap --dry-run --json [--from-start] [--rules FILE] [--exim] FILE...\n"
-                "       maillog-tap --dry-run --json --follow [--checkpoint FILE] [--from-start] [--rules FILE] FILE\n"
-                "       maillog-tap [-c FILE] [-f] [-n [-v]] --follow [--checkpoint FILE] [--rules FILE] [--json] [FILE]\n"
-                "       maillog-tap --print-config [-c FILE]\n"
-                "       maillog-tap --version | --help\n");
+    fprintf(fp,
+            "usage: maillog-tap --lint-rules [FILE] [--corpus FILE] [-v]\n"
+            "       maillog-tap --dry-run --json [--from-start] [--rules FILE] [--exim] FILE...\n"
+            "       maillog-tap --dry-run --json --follow [--checkpoint FILE] [--from-start] [--rules FILE] FILE\n"
+            "       maillog-tap [-c FILE] [-f] [-n [-v]] --follow [--checkpoint FILE] [--rules FILE] [--json] [FILE]\n"
+            "       maillog-tap --print-config [-c FILE]\n"
+            "       maillog-tap --version | --help\n");
 }
 
 struct opts {
-    int         lint, dry_run, json, from_start, exim, verbose, follow, foreground, check, print_config;
+    int lint, dry_run, json, from_start, exim, verbose, follow, foreground, check, print_config;
     const char *checkpoint;
     const char *config;
-    int         rules_given;
+    int rules_given;
     const char *rules;
     const char *corpus;
-    char      **files;
-    int         nfiles;
+    char **files;
+    int nfiles;
 };
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -118,17 +119,23 @@ int main(int argc, char **argv)
     int pr = parse_args(argc, argv, &o);
     if (pr == 0 && !o.lint && !o.dry_run && (o.config != NULL || o.follow || o.check) && o.nfiles <= 1) {
         struct tap_daemon_opts d = {
-            .config = o.config, .checkpoint = o.checkpoint, .rules = o.rules_given ? o.rules : NULL,
-            .log_file = o.nfiles == 1 ? o.files[0] : NULL, .exim = o.exim, .from_start = o.from_start,
-            .json = o.json, .foreground = o.foreground, .check = o.check, .verbose = o.verbose,
+            .config = o.config,
+            .checkpoint = o.checkpoint,
+            .rules = o.rules_given ? o.rules : NULL,
+            .log_file = o.nfiles == 1 ? o.files[0] : NULL,
+            .exim = o.exim,
+            .from_start = o.from_start,
+            .json = o.json,
+            .foreground = o.foreground,
+            .check = o.check,
+            .verbose = o.verbose,
             .print_config = o.print_config,
         };
         int rc = tap_daemon_run(&d);
         free(o.files);
         return rc;
     }
-    if (pr < 0 || (!o.lint && !(o.dry_run && o.json && o.nfiles > 0)) ||
-        (o.follow && o.nfiles != 1)) {
+    if (pr < 0 || (!o.lint && !(o.dry_run && o.json && o.nfiles > 0)) || (o.follow && o.nfiles != 1)) {
         usage(stderr);
         free(o.files);
         return PF_EXIT_USAGE;
@@ -137,7 +144,7 @@ int main(int argc, char **argv)
     struct tap_rules *rules = tap_rules_load_file(o.rules, err, sizeof(err));
     struct reply_rules *classifier = reply_rules_default(err, sizeof(err));
     if (classifier != NULL)
-        reply_rules_jit(classifier);   /* a replay classifies thousands of replies: worth compiling */
+        reply_rules_jit(classifier); /* a replay classifies thousands of replies: worth compiling */
     struct tap_provider *tp = tap_provider_new(err, sizeof(err));
     int rc = PF_EXIT_OK;
     if (rules == NULL || classifier == NULL || tp == NULL) {
@@ -153,12 +160,13 @@ int main(int argc, char **argv)
     } else if (o.follow) {
         struct tap_replay_opts ro = { .from_start = o.from_start, .exim = o.exim };
         struct tap_replay *r = tap_replay_new(rules, classifier, tp, &ro);
-        rc = tap_watch(r, o.files[0], o.checkpoint, o.from_start, 200, stdout, NULL) == 0 ? PF_EXIT_OK : PF_EXIT_FAILURE;
+        rc =
+            tap_watch(r, o.files[0], o.checkpoint, o.from_start, 200, stdout, NULL) == 0 ? PF_EXIT_OK : PF_EXIT_FAILURE;
         tap_replay_free(r);
     } else {
         struct tap_replay_opts ro = { .from_start = o.from_start, .exim = o.exim };
-        rc = tap_replay_files(rules, classifier, tp, &ro, o.files, (size_t)o.nfiles, stdout) == 0
-                 ? PF_EXIT_OK : PF_EXIT_FAILURE;
+        rc = tap_replay_files(rules, classifier, tp, &ro, o.files, (size_t)o.nfiles, stdout) == 0 ? PF_EXIT_OK
+                                                                                                  : PF_EXIT_FAILURE;
     }
     tap_rules_free(rules);
     reply_rules_free(classifier);

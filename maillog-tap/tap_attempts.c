@@ -16,11 +16,11 @@
 
 struct tap_attempts {
     uint64_t *slots;
-    size_t    cap;         /* power of two */
-    size_t    live;
-    size_t    tombs;
-    size_t    limit;
-    size_t    untracked;
+    size_t cap; /* power of two */
+    size_t live;
+    size_t tombs;
+    size_t limit;
+    size_t untracked;
 };
 
 static uint64_t fingerprint(const char *q, size_t ql, const char *r, size_t rl)
@@ -30,17 +30,17 @@ static uint64_t fingerprint(const char *q, size_t ql, const char *r, size_t rl)
         h ^= (unsigned char)q[i];
         h *= 1099511628211ULL;
     }
-    h ^= 0xff;                         /* separator: ("ab","c") != ("a","bc") */
+    h ^= 0xff; /* separator: ("ab","c") != ("a","bc") */
     h *= 1099511628211ULL;
     for (size_t i = 0; i < rl; i++) {
         unsigned char c = (unsigned char)r[i];
         h ^= (c >= 'A' && c <= 'Z') ? c + 32 : c;
         h *= 1099511628211ULL;
     }
-    h ^= h >> 29;                      /* mix the low bits used for the index */
+    h ^= h >> 29; /* mix the low bits used for the index */
     h *= 0xbf58476d1ce4e5b9ULL;
     h ^= h >> 32;
-    return h < 2 ? h + 2 : h;          /* 0 and 1 mark empty and deleted slots */
+    return h < 2 ? h + 2 : h; /* 0 and 1 mark empty and deleted slots */
 }
 
 struct tap_attempts *tap_attempts_new(size_t limit)
@@ -77,8 +77,7 @@ static void rebuild(struct tap_attempts *a, size_t cap)
     free(old);
 }
 
-bool tap_attempts_add(struct tap_attempts *a, const char *qid, size_t qlen, const char *rcpt, size_t rlen,
-                      bool final)
+bool tap_attempts_add(struct tap_attempts *a, const char *qid, size_t qlen, const char *rcpt, size_t rlen, bool final)
 {
     uint64_t f = fingerprint(qid, qlen, rcpt, rlen);
     size_t i = (size_t)f & (a->cap - 1), tomb = (size_t)-1;
@@ -99,7 +98,7 @@ bool tap_attempts_add(struct tap_attempts *a, const char *qid, size_t qlen, cons
         i = (i + 1) & (a->cap - 1);
     }
     if (final)
-        return true;                    /* first and last attempt: nothing to remember */
+        return true; /* first and last attempt: nothing to remember */
     if (a->live >= a->limit) {
         a->untracked++;
         return true;

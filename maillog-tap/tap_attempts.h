@@ -34,8 +34,7 @@ void tap_attempts_free(struct tap_attempts *a);
  * Records one outcome of (qid, rcpt); final = sent or bounced (the message
  * leaves the set).  Returns true when this is the first attempt seen.
  */
-bool tap_attempts_add(struct tap_attempts *a, const char *qid, size_t qlen, const char *rcpt, size_t rlen,
-                      bool final);
+bool tap_attempts_add(struct tap_attempts *a, const char *qid, size_t qlen, const char *rcpt, size_t rlen, bool final);
 
 size_t tap_attempts_inflight(const struct tap_attempts *a);
 size_t tap_attempts_untracked(const struct tap_attempts *a);

@@ -10,9 +10,9 @@ const char *tap_action_of(enum tap_status st)
 {
     switch (st) {
     case TAP_STATUS_DEFERRED: return "delayed";
-    case TAP_STATUS_BOUNCED:  return "failed";
-    case TAP_STATUS_SENT:     return "delivered";
-    default:                  return NULL;
+    case TAP_STATUS_BOUNCED: return "failed";
+    case TAP_STATUS_SENT: return "delivered";
+    default: return NULL;
     }
 }
 
@@ -21,8 +21,8 @@ struct tap_str tap_judged_text(const struct tap_event *ev)
     return ev->reply.p != NULL ? ev->reply : ev->text;
 }
 
-void tap_classify(const struct reply_rules *rules, const struct tap_provider *tp,
-                  const struct tap_event *ev, struct tap_verdict *out)
+void tap_classify(const struct reply_rules *rules, const struct tap_provider *tp, const struct tap_event *ev,
+                  struct tap_verdict *out)
 {
     char status[16] = "";
     struct tap_str dsn = ev->dsn.p != NULL ? ev->dsn : ev->reply_dsn;

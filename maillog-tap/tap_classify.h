@@ -27,7 +27,7 @@
 #include "tap_provider.h"
 
 struct tap_verdict {
-    const char          *provider;   /* never NULL ("other") */
+    const char *provider; /* never NULL ("other") */
     struct reply_verdict reply;
 };
 
@@ -37,7 +37,7 @@ const char *tap_action_of(enum tap_status st);
 /* The text a rule or the classifier judges: reply, else the MTA's words. */
 struct tap_str tap_judged_text(const struct tap_event *ev);
 
-void tap_classify(const struct reply_rules *rules, const struct tap_provider *tp,
-                  const struct tap_event *ev, struct tap_verdict *out);
+void tap_classify(const struct reply_rules *rules, const struct tap_provider *tp, const struct tap_event *ev,
+                  struct tap_verdict *out);
 
 #endif

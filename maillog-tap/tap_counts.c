@@ -44,16 +44,15 @@ static uint32_t mix(uint32_t h, const char *s)
     return h;
 }
 
-static size_t bucket_of(const char *domain, const char *ip, const char *transport, const char *provider,
-                        long long hour)
+static size_t bucket_of(const char *domain, const char *ip, const char *transport, const char *provider, long long hour)
 {
     uint32_t h = mix(mix(mix(mix(2166136261u, domain), ip), transport), provider);
     h = (h ^ (uint32_t)hour) * 16777619u;
     return h % TAP_COUNTS_BUCKETS;
 }
 
-static struct tap_count_row *row_for(struct tap_counts *c, const char *domain, const char *ip,
-                                     const char *transport, const char *provider, long long hour)
+static struct tap_count_row *row_for(struct tap_counts *c, const char *domain, const char *ip, const char *transport,
+                                     const char *provider, long long hour)
 {
     size_t b = bucket_of(domain, ip, transport, provider, hour);
     for (size_t i = c->heads[b]; i != 0; i = c->rows[i - 1].next) {
@@ -81,15 +80,14 @@ static struct tap_count_row *row_for(struct tap_counts *c, const char *domain, c
 static int field_of(const struct tap_event *ev, enum tap_count_field *out)
 {
     switch (ev->status) {
-    case TAP_STATUS_SENT:     *out = TAP_COUNT_DELIVERED; return 0;
+    case TAP_STATUS_SENT: *out = TAP_COUNT_DELIVERED; return 0;
     case TAP_STATUS_DEFERRED: *out = TAP_COUNT_DEFERRED; return 0;
-    case TAP_STATUS_BOUNCED:  *out = TAP_COUNT_REJECTED; return 0;
-    default:                  return -1;
+    case TAP_STATUS_BOUNCED: *out = TAP_COUNT_REJECTED; return 0;
+    default: return -1;
     }
 }
 
-void tap_counts_add_domain(struct tap_counts *c, const struct tap_event *ev, const char *provider,
-                           const char *domain)
+void tap_counts_add_domain(struct tap_counts *c, const struct tap_event *ev, const char *provider, const char *domain)
 {
     enum tap_count_field f;
     char dom[256], prov[32];

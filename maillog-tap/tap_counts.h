@@ -34,20 +34,20 @@
 enum tap_count_field { TAP_COUNT_DELIVERED, TAP_COUNT_DEFERRED, TAP_COUNT_REJECTED, TAP_COUNT_FIELDS };
 
 struct tap_count_row {
-    char      domain[256];     /* a sender-domain row (pf:dh:): the domain; "" for an IP row */
-    char      ip[64];          /* "" when the log names no IP */
-    char      transport[64];
-    char      provider[32];
-    long long hour;            /* unix time / 3600 */
+    char domain[256]; /* a sender-domain row (pf:dh:): the domain; "" for an IP row */
+    char ip[64];      /* "" when the log names no IP */
+    char transport[64];
+    char provider[32];
+    long long hour; /* unix time / 3600 */
     long long n[TAP_COUNT_FIELDS];
-    size_t    next;            /* hash chain, index + 1 (0: end) */
+    size_t next; /* hash chain, index + 1 (0: end) */
 };
 
 struct tap_counts {
     struct tap_count_row *rows;
-    size_t                n, cap;
-    size_t               *heads;   /* TAP_COUNTS_BUCKETS, index + 1 */
-    long long             outcomes;
+    size_t n, cap;
+    size_t *heads; /* TAP_COUNTS_BUCKETS, index + 1 */
+    long long outcomes;
 };
 
 void tap_counts_init(struct tap_counts *c);
@@ -61,8 +61,7 @@ void tap_counts_drop_first(struct tap_counts *c, size_t k);
 void tap_counts_add(struct tap_counts *c, const struct tap_event *ev, const char *provider);
 
 /* The same outcome once more, for the envelope sender's domain of its message (pf:dh:). */
-void tap_counts_add_domain(struct tap_counts *c, const struct tap_event *ev, const char *provider,
-                           const char *domain);
+void tap_counts_add_domain(struct tap_counts *c, const struct tap_event *ev, const char *provider, const char *domain);
 
 /* The field name of f in the health key: "delivered" | "deferred" | "rejected". */
 const char *tap_counts_field_name(enum tap_count_field f);

@@ -25,26 +25,26 @@
 
 #define PROG "maillog-tap"
 #define ROW(type, field, def, min, max, doc) \
-    { #field, type, offsetof(struct tap_daemon_conf, field), def, min, max, doc, NULL, NULL, 0, 0 }
+    { \
+#field, type, offsetof(struct tap_daemon_conf, field), def, min, max, doc, NULL, NULL, 0, 0 \
+    }
 
 const struct cfg_option tap_daemon_options[] = {
     ROW(CFG_STRING, log_file, NULL, 0, 4096, "the delivery log followed (Postfix maillog_file, syslog, Exim mainlog)"),
     ROW(CFG_STRING, checkpoint, NULL, 0, 4096, "position file (device, inode, offset); unset: start at the end"),
-    ROW(CFG_STRING, rules_file, POSTFLOW_SYSCONFDIR "/postflow/shaping-rules.conf", 0, 4096,
-        "traffic-shaping rules"),
+    ROW(CFG_STRING, rules_file, POSTFLOW_SYSCONFDIR "/postflow/shaping-rules.conf", 0, 4096, "traffic-shaping rules"),
     ROW(CFG_BOOL, exim, "false", 0, 0, "read every line as Exim's main log"),
     ROW(CFG_BOOL, from_start, "false", 0, 0, "without a checkpoint, read the log from its first byte"),
     ROW(CFG_INT, poll_interval, "200", 10, 10000, "milliseconds between looks at the log"),
-    ROW(CFG_INT, max_pending, "100000", 100, 10000000,
-        "effects waiting for Redis before the log is not read further"),
+    ROW(CFG_INT, max_pending, "100000", 100, 10000000, "effects waiting for Redis before the log is not read further"),
     CFG_END
 };
 
 struct daemon {
     struct tap_store *store;
-    struct tap_fxq    q;
+    struct tap_fxq q;
     struct tap_counts counts;
-    int               failing;     /* Redis refused the last drain */
+    int failing; /* Redis refused the last drain */
 };
 
 static void on_effect(void *ctx, const struct tap_event *ev, const struct tap_verdict *v,
@@ -64,7 +64,7 @@ static void on_outcome(void *ctx, const struct tap_event *ev, const struct tap_v
     if (ev->status != TAP_STATUS_SENT && !ev->remote_reply)
         return;
     tap_counts_add(&d->counts, ev, v->provider);
-    if (ev->queue_id.p != NULL)   /* per sender domain x provider too, from the attribution record */
+    if (ev->queue_id.p != NULL) /* per sender domain x provider too, from the attribution record */
         tap_counts_add_domain(&d->counts, ev, v->provider,
                               tap_store_attributed_domain(d->store, ev->queue_id.p, ev->queue_id.n));
 }
@@ -84,7 +84,7 @@ static int sink_drain(void *ctx)
     if (rc == 0)
         rc = tap_store_drain(d->store, &d->q, now);
     if (rc > 0)
-        return -1;          /* waiting for the pool registry: not an outage */
+        return -1; /* waiting for the pool registry: not an outage */
     if (rc < 0 && !d->failing)
         log_error("redis unavailable: %zu effects wait in memory, the checkpoint waits for them", d->q.n);
     else if (rc == 0 && d->failing)
@@ -130,7 +130,7 @@ static int run(const struct tap_daemon_opts *o, struct tap_daemon_conf *c, struc
     struct tap_rules *rules = tap_rules_load_file(c->rules_file, err, sizeof err);
     struct reply_rules *classifier = rules ? reply_rules_default(err, sizeof err) : NULL;
     if (classifier != NULL)
-        reply_rules_jit(classifier);   /* a long-running follower: worth compiling */
+        reply_rules_jit(classifier); /* a long-running follower: worth compiling */
     struct tap_provider *tp = classifier ? tap_provider_new(err, sizeof err) : NULL;
     if (gethostname(node, sizeof node - 1) != 0)
         snprintf(node, sizeof node, "unknown");
@@ -145,13 +145,17 @@ static int run(const struct tap_daemon_opts *o, struct tap_daemon_conf *c, struc
     } else {
         tap_fxq_init(&d.q, (size_t)c->max_pending);
         tap_counts_init(&d.counts);
-        struct tap_replay_opts ro = { .from_start = c->from_start, .exim = c->exim, .quiet = !o->json,
-                                      .on_effect = on_effect, .effect_ctx = &d, .on_outcome = on_outcome,
+        struct tap_replay_opts ro = { .from_start = c->from_start,
+                                      .exim = c->exim,
+                                      .quiet = !o->json,
+                                      .on_effect = on_effect,
+                                      .effect_ctx = &d,
+                                      .on_outcome = on_outcome,
                                       .resolve_ip = resolve_ip };
         struct tap_replay *r = tap_replay_new(rules, classifier, tp, &ro);
         struct tap_watch_sink sink = { sink_drain, sink_full, &d };
-        log_notice("following %s (rules %s, %zu rules; redis %s)", c->log_file, c->rules_file,
-                   tap_rules_count(rules), rconf->address ? rconf->address : "127.0.0.1:6379");
+        log_notice("following %s (rules %s, %zu rules; redis %s)", c->log_file, c->rules_file, tap_rules_count(rules),
+                   rconf->address ? rconf->address : "127.0.0.1:6379");
         if (tap_watch(r, c->log_file, c->checkpoint, c->from_start, (int)c->poll_interval, stdout, &sink) < 0)
             rc = PF_EXIT_FAILURE;
         const struct tap_store_stats *st = tap_store_stats(d.store);
@@ -179,7 +183,7 @@ int tap_daemon_run(const struct tap_daemon_opts *o)
         { "redis", redis_conf_options, &rconf },
         { "maillog_tap", tap_daemon_options, &conf },
     };
-    signal(SIGPIPE, SIG_IGN);     /* Redis closing its end is an error to retry, not our death */
+    signal(SIGPIPE, SIG_IGN); /* Redis closing its end is an error to retry, not our death */
     log_open(PROG, o->foreground || o->check);
     int rc = startup_load_config(PROG, o->config, sections, 3);
     if (rc != 0)

@@ -28,21 +28,21 @@
 #include "config.h"
 
 struct tap_daemon_conf {
-    char     *log_file;
-    char     *checkpoint;
-    char     *rules_file;
-    int       exim;
-    int       from_start;
-    long long poll_interval;   /* milliseconds */
+    char *log_file;
+    char *checkpoint;
+    char *rules_file;
+    int exim;
+    int from_start;
+    long long poll_interval; /* milliseconds */
     long long max_pending;
 };
 
 extern const struct cfg_option tap_daemon_options[];
 
 struct tap_daemon_opts {
-    const char *config;        /* -c FILE, NULL: the default file */
-    const char *checkpoint, *rules, *log_file;   /* command line, NULL: the file's */
-    int         exim, from_start, json, foreground, check, verbose, print_config;
+    const char *config;                        /* -c FILE, NULL: the default file */
+    const char *checkpoint, *rules, *log_file; /* command line, NULL: the file's */
+    int exim, from_start, json, foreground, check, verbose, print_config;
 };
 
 /* Returns a PF_EXIT_* status. */

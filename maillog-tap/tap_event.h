@@ -32,11 +32,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define TAP_LINE_MAX 16384   /* longest log line parsed; longer lines are TAP_LINE_OTHER */
+#define TAP_LINE_MAX 16384 /* longest log line parsed; longer lines are TAP_LINE_OTHER */
 
 struct tap_str {
-    const char *p;   /* NULL when absent */
-    size_t      n;
+    const char *p; /* NULL when absent */
+    size_t n;
 };
 
 enum tap_kind {
@@ -59,29 +59,29 @@ enum tap_mta {
 };
 
 struct tap_event {
-    enum tap_kind   kind;
-    enum tap_mta    mta;
-    long long       time;          /* Unix seconds (UTC), -1 when unreadable */
-    struct tap_str  syslog_name;   /* Postfix: "postfix/smtp-192.0.2.10", "postfix-ip2" */
-    struct tap_str  service;       /* Postfix: smtp, lmtp, error, local ...; Exim: the T= transport */
-    struct tap_str  transport;     /* the per-IP label: "smtp-192.0.2.10", "postfix-ip2", Exim T= */
-    struct tap_str  source_ip;     /* the sending IP when the log names it (label or Exim I=) */
-    struct tap_str  queue_id;
-    struct tap_str  recipient;
-    struct tap_str  relay_host;    /* remote host name, NULL when none */
-    struct tap_str  relay_ip;
-    int             relay_port;    /* 0 when absent */
-    struct tap_str  dsn;           /* enhanced status the MTA logged ("4.7.28"), may be absent */
+    enum tap_kind kind;
+    enum tap_mta mta;
+    long long time;             /* Unix seconds (UTC), -1 when unreadable */
+    struct tap_str syslog_name; /* Postfix: "postfix/smtp-192.0.2.10", "postfix-ip2" */
+    struct tap_str service;     /* Postfix: smtp, lmtp, error, local ...; Exim: the T= transport */
+    struct tap_str transport;   /* the per-IP label: "smtp-192.0.2.10", "postfix-ip2", Exim T= */
+    struct tap_str source_ip;   /* the sending IP when the log names it (label or Exim I=) */
+    struct tap_str queue_id;
+    struct tap_str recipient;
+    struct tap_str relay_host; /* remote host name, NULL when none */
+    struct tap_str relay_ip;
+    int relay_port;     /* 0 when absent */
+    struct tap_str dsn; /* enhanced status the MTA logged ("4.7.28"), may be absent */
     enum tap_status status;
-    struct tap_str  text;          /* the MTA's whole explanation (inside the parentheses) */
-    struct tap_str  reply;         /* the remote server's reply: "421-4.7.28 ... gsmtp", no suffix */
-    int             smtp_code;     /* basic code of the reply's last line, 0 when none */
-    struct tap_str  reply_dsn;     /* enhanced code of the reply's last line, may be absent */
-    const char     *command;       /* static: CONNECT, EHLO, MAIL, RCPT, DATA, ... or NULL */
-    bool            remote_reply;  /* reply is the remote server's own answer */
+    struct tap_str text;      /* the MTA's whole explanation (inside the parentheses) */
+    struct tap_str reply;     /* the remote server's reply: "421-4.7.28 ... gsmtp", no suffix */
+    int smtp_code;            /* basic code of the reply's last line, 0 when none */
+    struct tap_str reply_dsn; /* enhanced code of the reply's last line, may be absent */
+    const char *command;      /* static: CONNECT, EHLO, MAIL, RCPT, DATA, ... or NULL */
+    bool remote_reply;        /* reply is the remote server's own answer */
 };
 
-const char *tap_status_name(enum tap_status st);   /* "sent" | "deferred" | "bounced" | "none" */
+const char *tap_status_name(enum tap_status st); /* "sent" | "deferred" | "bounced" | "none" */
 const char *tap_kind_name(enum tap_kind kind);
 
 #endif

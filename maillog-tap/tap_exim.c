@@ -143,8 +143,7 @@ static int read_fields(const char *p, const char *end, struct tap_event *ev)
                     ev->source_ip = view(a, (size_t)(b - a));
                 break;
             }
-            default:
-                break;
+            default: break;
             }
         }
     }
@@ -196,8 +195,7 @@ static enum tap_kind read_outcome(struct tap_event *ev, const char *p, const cha
         ev->kind = TAP_LINE_REPEAT;
         return ev->kind;
     }
-    if (!host && !(ev->status == TAP_STATUS_DEFERRED && ev->transport.p != NULL &&
-                   network_defer(p, fields_end))) {
+    if (!host && !(ev->status == TAP_STATUS_DEFERRED && ev->transport.p != NULL && network_defer(p, fields_end))) {
         ev->kind = TAP_LINE_LOCAL;
         return ev->kind;
     }
@@ -216,7 +214,7 @@ static enum tap_kind read_outcome(struct tap_event *ev, const char *p, const cha
     if (ev->reply.p != NULL)
         tap_reply_code(ev->reply.p, ev->reply.n, &ev->smtp_code, &ev->reply_dsn);
     if (ev->reply_dsn.p != NULL)
-        ev->dsn = ev->reply_dsn;       /* Exim logs no dsn= of its own */
+        ev->dsn = ev->reply_dsn; /* Exim logs no dsn= of its own */
     ev->kind = TAP_LINE_OUTCOME;
     return ev->kind;
 }
@@ -236,7 +234,7 @@ enum tap_kind tap_exim_parse(const char *line, size_t n, struct tap_event *ev)
     if (used == 0 || line[10] != ' ' || line + used >= end || line[used] != ' ')
         goto other;
     const char *p = line + used + 1;
-    if (p < end && *p == '[') {                    /* +pid */
+    if (p < end && *p == '[') { /* +pid */
         const char *rb = memchr(p, ']', (size_t)(end - p));
         if (rb == NULL || rb - p > 12 || rb + 1 >= end || rb[1] != ' ')
             goto other;
@@ -266,13 +264,12 @@ enum tap_kind tap_exim_parse(const char *line, size_t n, struct tap_event *ev)
         goto other;
     ev->recipient = view(a, (size_t)(p - a));
     return read_outcome(ev, p, end);
-other:
-    {
-        long long t = ev->time;
-        memset(ev, 0, sizeof(*ev));
-        ev->mta = TAP_MTA_EXIM;
-        ev->time = t;
-        ev->kind = TAP_LINE_OTHER;
-    }
+other : {
+    long long t = ev->time;
+    memset(ev, 0, sizeof(*ev));
+    ev->mta = TAP_MTA_EXIM;
+    ev->time = t;
+    ev->kind = TAP_LINE_OTHER;
+}
     return ev->kind;
 }

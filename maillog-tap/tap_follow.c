@@ -23,18 +23,18 @@
 #define CHUNK 65536
 
 struct tap_follow {
-    char     *path;
-    int       fd;
+    char *path;
+    int fd;
     unsigned long long dev, ino;
     long long read_pos;
     long long line_start;
-    bool      then_path;      /* reading PATH.1 after a restart: the path comes next, from 0 */
-    bool      skipping;       /* inside an overlong line */
-    char     *line;           /* TAP_LINE_MAX bytes */
-    size_t    len;
-    char     *chunk;
-    size_t    overlong, rotations;
-    bool      lost_rotation;
+    bool then_path; /* reading PATH.1 after a restart: the path comes next, from 0 */
+    bool skipping;  /* inside an overlong line */
+    char *line;     /* TAP_LINE_MAX bytes */
+    size_t len;
+    char *chunk;
+    size_t overlong, rotations;
+    bool lost_rotation;
 };
 
 static int open_at(struct tap_follow *f, const char *path, long long offset, char *err, size_t errlen)
@@ -48,7 +48,7 @@ static int open_at(struct tap_follow *f, const char *path, long long offset, cha
         return -1;
     }
     if (offset < 0 || offset > (long long)st.st_size)
-        offset = offset < 0 ? (long long)st.st_size : 0;   /* -1: the end; past the end: truncated, from 0 */
+        offset = offset < 0 ? (long long)st.st_size : 0; /* -1: the end; past the end: truncated, from 0 */
     if (lseek(fd, (off_t)offset, SEEK_SET) < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         close(fd);
@@ -71,8 +71,8 @@ static int same_file(const char *path, unsigned long long dev, unsigned long lon
     return stat(path, &st) == 0 && (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
-struct tap_follow *tap_follow_open(const char *path, const struct tap_checkpoint *cp, bool from_start,
-                                   char *err, size_t errlen)
+struct tap_follow *tap_follow_open(const char *path, const struct tap_checkpoint *cp, bool from_start, char *err,
+                                   size_t errlen)
 {
     struct tap_follow *f = xcalloc(1, sizeof(*f));
     f->fd = -1;
@@ -135,7 +135,7 @@ static long take(struct tap_follow *f, const char *p, size_t n, tap_follow_line_
         f->read_pos += (long long)part;
         if (nl == NULL)
             break;
-        f->read_pos++;                      /* the '\n' */
+        f->read_pos++; /* the '\n' */
         if (!f->skipping) {
             fn(f->line, f->len, ctx);
             lines++;
@@ -188,7 +188,7 @@ long tap_follow_poll(struct tap_follow *f, tap_follow_line_fn fn, void *ctx, cha
         }
         struct stat st;
         if (stat(f->path, &st) < 0)
-            return lines;                     /* renamed, the new file not there yet */
+            return lines; /* renamed, the new file not there yet */
         if ((unsigned long long)st.st_ino != f->ino || (unsigned long long)st.st_dev != f->dev) {
             /* renamed: one more read of the old file, then the new one from 0 */
             got = read(f->fd, f->chunk, CHUNK);
@@ -249,8 +249,8 @@ int tap_checkpoint_save(const char *path, const struct tap_checkpoint *cp, char 
     snprintf(tmp, n, "%s.tmp", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     char text[128];
-    int len = snprintf(text, sizeof(text), "%s\ndev %llu\nino %llu\noffset %lld\n", CHECKPOINT_MAGIC, cp->dev,
-                       cp->ino, cp->offset);
+    int len = snprintf(text, sizeof(text), "%s\ndev %llu\nino %llu\noffset %lld\n", CHECKPOINT_MAGIC, cp->dev, cp->ino,
+                       cp->offset);
     int rc = -1;
     if (fd < 0)
         snprintf(err, errlen, "%s: %s", tmp, strerror(errno));

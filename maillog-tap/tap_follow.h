@@ -47,7 +47,7 @@
 struct tap_checkpoint {
     unsigned long long dev;
     unsigned long long ino;
-    long long          offset;
+    long long offset;
 };
 
 struct tap_follow;
@@ -60,8 +60,8 @@ typedef void (*tap_follow_line_fn)(const char *line, size_t len, void *ctx);
  * it, from_start reads from the first byte, otherwise from the end.
  * Returns NULL with err set when the path cannot be opened.
  */
-struct tap_follow *tap_follow_open(const char *path, const struct tap_checkpoint *cp, bool from_start,
-                                   char *err, size_t errlen);
+struct tap_follow *tap_follow_open(const char *path, const struct tap_checkpoint *cp, bool from_start, char *err,
+                                   size_t errlen);
 void tap_follow_close(struct tap_follow *f);
 
 /* Reads what is there, following a rotation; returns the number of lines

@@ -13,11 +13,11 @@
 const char *tap_fx_kind_name(enum tap_key_kind k)
 {
     switch (k) {
-    case TAP_KEY_NETBLOCK:    return "netblock";
+    case TAP_KEY_NETBLOCK: return "netblock";
     case TAP_KEY_DKIM_DOMAIN: return "dkim";
-    case TAP_KEY_SPF_DOMAIN:  return "spf";
-    case TAP_KEY_URL_DOMAIN:  return "url";
-    default:                  return "ip";
+    case TAP_KEY_SPF_DOMAIN: return "spf";
+    case TAP_KEY_URL_DOMAIN: return "url";
+    default: return "ip";
     }
 }
 
@@ -80,7 +80,7 @@ bool tap_fxq_full(const struct tap_fxq *q)
 
 void tap_fxq_push(struct tap_fxq *q, const struct tap_fx *fx)
 {
-    if (q->n == q->cap) {                      /* grow, unrolling the ring */
+    if (q->n == q->cap) { /* grow, unrolling the ring */
         size_t cap = q->cap ? q->cap * 2 : 16;
         struct tap_fx *v = xcalloc(cap, sizeof *v);
         for (size_t i = 0; i < q->n; i++)

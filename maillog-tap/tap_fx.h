@@ -34,29 +34,29 @@
 #include "tap_event.h"
 #include "tap_shape.h"
 
-#define TAP_FX_REASON_MAX 512   /* the reply text kept (bytes, with the NUL) */
+#define TAP_FX_REASON_MAX 512 /* the reply text kept (bytes, with the NUL) */
 
 struct tap_fx {
-    char      action[8];                 /* suspend | slow | hold | alert */
-    char      kind[12];                  /* ip | netblock | dkim | spf | url */
-    char      subject[TAP_KEY_VALUE_MAX]; /* IP, transport label, netblock, domain ("?" unknown) */
-    char      ip[64];                    /* the sending IP the log names, "" when only a label */
-    char      transport[64];
-    char      provider[32];
+    char action[8];                  /* suspend | slow | hold | alert */
+    char kind[12];                   /* ip | netblock | dkim | spf | url */
+    char subject[TAP_KEY_VALUE_MAX]; /* IP, transport label, netblock, domain ("?" unknown) */
+    char ip[64];                     /* the sending IP the log names, "" when only a label */
+    char transport[64];
+    char provider[32];
     long long start, until;
-    double    factor;                    /* slow: the rule's factor per step; else 1 */
-    long long floor;                     /* slow */
-    long long clean;                     /* slow: seconds per step back up */
-    int       step;                      /* slow */
-    char      rule[TAP_RULE_NAME_MAX];
-    char      reason[TAP_FX_REASON_MAX]; /* the reply, printable, cut */
-    char      evidence[128];             /* "count 3 in 600s", "rate 12/40 in 3600s", "immediate" */
-    char      queue_id[64];
-    char      recipient[256];
-    char      status[16];                /* the DSN the MTA logged */
-    char      category[32];
-    char      why[160];
-    bool      demoted;
+    double factor;   /* slow: the rule's factor per step; else 1 */
+    long long floor; /* slow */
+    long long clean; /* slow: seconds per step back up */
+    int step;        /* slow */
+    char rule[TAP_RULE_NAME_MAX];
+    char reason[TAP_FX_REASON_MAX]; /* the reply, printable, cut */
+    char evidence[128];             /* "count 3 in 600s", "rate 12/40 in 3600s", "immediate" */
+    char queue_id[64];
+    char recipient[256];
+    char status[16]; /* the DSN the MTA logged */
+    char category[32];
+    char why[160];
+    bool demoted;
 };
 
 /* Fills *fx from an effect and its outcome (everything copied, bounded). */
@@ -68,7 +68,7 @@ const char *tap_fx_kind_name(enum tap_key_kind k);
 
 struct tap_fxq {
     struct tap_fx *v;
-    size_t         head, n, cap, max;
+    size_t head, n, cap, max;
 };
 
 void tap_fxq_init(struct tap_fxq *q, size_t max);

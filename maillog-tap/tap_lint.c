@@ -26,8 +26,8 @@ static char *next_field(char **p)
 }
 
 /* The shared classifier's verdict on a corpus reply. */
-static void classify_sample(const struct reply_rules *classifier, const char *provider, const char *reply,
-                            size_t n, struct reply_verdict *v)
+static void classify_sample(const struct reply_rules *classifier, const char *provider, const char *reply, size_t n,
+                            struct reply_verdict *v)
 {
     int code;
     struct tap_str dsn;
@@ -43,7 +43,9 @@ static void classify_sample(const struct reply_rules *classifier, const char *pr
         .text = reply,
         .text_len = n,
         .provider = provider,
-        .action = code / 100 == 4 ? "delayed" : code / 100 == 5 ? "failed" : NULL,
+        .action = code / 100 == 4   ? "delayed"
+                  : code / 100 == 5 ? "failed"
+                                    : NULL,
         .command = NULL,
     };
     reply_classify(classifier, &in, v);

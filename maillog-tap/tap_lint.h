@@ -33,9 +33,9 @@
 #include "tap_rules.h"
 
 struct tap_lint_stats {
-    FILE  *list;         /* in: when set, one line per reply: its winning rule and verdict */
+    FILE *list; /* in: when set, one line per reply: its winning rule and verdict */
     size_t samples;
-    size_t matched;      /* samples some rule won */
+    size_t matched; /* samples some rule won */
     size_t errors;
 };
 

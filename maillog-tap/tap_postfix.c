@@ -47,7 +47,7 @@ static const char *skip_header(const char *p, const char *end, long long ref, lo
     if (used == 0 || p + used >= end || p[used] != ' ')
         return NULL;
     p += used + 1;
-    const char *sp = find_char(p, end, ' ');     /* host name */
+    const char *sp = find_char(p, end, ' '); /* host name */
     if (sp == NULL || sp == p)
         return NULL;
     return sp + 1;
@@ -75,7 +75,7 @@ static const char *read_tag(const char *p, const char *end, struct tap_event *ev
         if (*s == '/')
             slash = s;
     if (slash == NULL || slash == p || slash + 1 == tag_end)
-        return NULL;                 /* not a Postfix "name/program" tag */
+        return NULL; /* not a Postfix "name/program" tag */
     ev->syslog_name = view(p, (size_t)(slash - p));
     ev->service = view(slash + 1, (size_t)(tag_end - slash - 1));
     const char *inner = NULL;
@@ -187,7 +187,7 @@ static void read_reply(struct tap_event *ev)
             ev->command = "OTHER";
         rend = irt;
     } else if (ev->command == NULL) {
-        ev->command = "CONNECT";      /* greeting or unsolicited reply (field notes, pitfall 4) */
+        ev->command = "CONNECT"; /* greeting or unsolicited reply (field notes, pitfall 4) */
     }
     ev->reply = view(r, (size_t)(rend - r));
     tap_reply_code(ev->reply.p, ev->reply.n, &ev->smtp_code, &ev->reply_dsn);
@@ -297,13 +297,12 @@ enum tap_kind tap_postfix_parse(const char *line, size_t n, long long ref, struc
     }
     ev->kind = TAP_LINE_OUTCOME;
     return ev->kind;
-other:
-    {
-        long long t = ev->time;
-        memset(ev, 0, sizeof(*ev));
-        ev->mta = TAP_MTA_POSTFIX;
-        ev->time = t;
-        ev->kind = TAP_LINE_OTHER;
-    }
+other : {
+    long long t = ev->time;
+    memset(ev, 0, sizeof(*ev));
+    ev->mta = TAP_MTA_POSTFIX;
+    ev->time = t;
+    ev->kind = TAP_LINE_OTHER;
+}
     return ev->kind;
 }

@@ -22,27 +22,28 @@ struct tap_provider {
 
 static char *gmail_rcpt[] = { "gmail.com", "googlemail.com" };
 static char *gmail_mx[] = { "google.com", "googlemail.com" };
-static char *ms_rcpt[] = { "outlook.com", "hotmail.com", "live.com", "msn.com", "passport.com", "hotmail.co.uk",
-                           "hotmail.fr", "hotmail.de", "hotmail.it", "hotmail.es", "live.co.uk", "live.fr",
-                           "live.de", "outlook.fr", "outlook.de", "windowslive.com" };
+static char *ms_rcpt[] = { "outlook.com",  "hotmail.com",   "live.com",   "msn.com",
+                           "passport.com", "hotmail.co.uk", "hotmail.fr", "hotmail.de",
+                           "hotmail.it",   "hotmail.es",    "live.co.uk", "live.fr",
+                           "live.de",      "outlook.fr",    "outlook.de", "windowslive.com" };
 static char *ms_mx[] = { "outlook.com", "hotmail.com" };
-static char *yahoo_rcpt[] = { "yahoo.com", "ymail.com", "rocketmail.com", "yahoo.co.uk", "yahoo.fr", "yahoo.de",
-                              "yahoo.it", "yahoo.es", "yahoo.co.jp", "yahoo.com.br", "yahoo.ca", "yahoo.in",
-                              "aol.com", "aim.com", "verizon.net" };
+static char *yahoo_rcpt[] = { "yahoo.com", "ymail.com", "rocketmail.com", "yahoo.co.uk", "yahoo.fr",
+                              "yahoo.de",  "yahoo.it",  "yahoo.es",       "yahoo.co.jp", "yahoo.com.br",
+                              "yahoo.ca",  "yahoo.in",  "aol.com",        "aim.com",     "verizon.net" };
 static char *yahoo_mx[] = { "yahoodns.net", "aol.com" };
 static char *apple_rcpt[] = { "icloud.com", "me.com", "mac.com" };
 static char *apple_mx[] = { "icloud.com" };
 static char *comcast_rcpt[] = { "comcast.net", "xfinity.com" };
 static char *comcast_mx[] = { "comcast.net", "xfinity.com" };
-static char *gmx_rcpt[] = { "gmx.net", "gmx.de", "gmx.at", "gmx.ch", "gmx.com", "gmx.fr", "gmx.co.uk", "web.de",
-                            "mail.com" };
+static char *gmx_rcpt[] = { "gmx.net", "gmx.de",    "gmx.at", "gmx.ch",  "gmx.com",
+                            "gmx.fr",  "gmx.co.uk", "web.de", "mail.com" };
 static char *gmx_mx[] = { "gmx.net", "gmx.com", "web.de", "mail.com" };
 static char *orange_rcpt[] = { "orange.fr", "wanadoo.fr" };
 static char *orange_mx[] = { "orange.fr" };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 static const struct {
-    char  *name;
+    char *name;
     char **rcpt;
     size_t nrcpt;
     char **mx;
@@ -103,8 +104,8 @@ static int hostname_ok(const char *s, size_t n)
     return 1;
 }
 
-const char *tap_provider_of(const struct tap_provider *tp, const char *rcpt, size_t rcpt_len,
-                            const char *relay, size_t relay_len)
+const char *tap_provider_of(const struct tap_provider *tp, const char *rcpt, size_t rcpt_len, const char *relay,
+                            size_t relay_len)
 {
     if (rcpt != NULL && rcpt_len > 0) {
         const char *at = NULL;

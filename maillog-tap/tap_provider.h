@@ -37,8 +37,8 @@ void tap_provider_free(struct tap_provider *tp);
 /* Provider of a delivery: recipient "local@domain" (or a bare domain) and
  * relay host (either may be NULL / 0 length).  Never NULL: "other" when
  * nothing matches. */
-const char *tap_provider_of(const struct tap_provider *tp, const char *rcpt, size_t rcpt_len,
-                            const char *relay, size_t relay_len);
+const char *tap_provider_of(const struct tap_provider *tp, const char *rcpt, size_t rcpt_len, const char *relay,
+                            size_t relay_len);
 
 /* True when name is a provider of the table ("other" included). */
 int tap_provider_known(const struct tap_provider *tp, const char *name);

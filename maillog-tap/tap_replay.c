@@ -31,28 +31,28 @@
 #include "tap_shape.h"
 #include "xalloc.h"
 
-#define ROWS_MAX        4096
-#define ATTEMPTS_LIMIT  (4u << 20)   /* in-flight messages remembered (32 MiB) */
+#define ROWS_MAX       4096
+#define ATTEMPTS_LIMIT (4u << 20) /* in-flight messages remembered (32 MiB) */
 
 struct row {
-    char        transport[64];
-    char        ip[64];
+    char transport[64];
+    char ip[64];
     const char *provider;
-    long long   attempts, messages, sent, deferred, bounced;
+    long long attempts, messages, sent, deferred, bounced;
 };
 
 struct tap_replay {
-    const struct tap_rules    *rules;
-    const struct reply_rules  *classifier;
+    const struct tap_rules *rules;
+    const struct reply_rules *classifier;
     const struct tap_provider *tp;
     const struct tap_replay_opts *opts;
-    struct tap_shape          *shape;
-    struct tap_attempts       *attempts;
-    struct row                *rows;
-    size_t                     nrows;
+    struct tap_shape *shape;
+    struct tap_attempts *attempts;
+    struct row *rows;
+    size_t nrows;
     long long lines, outcomes, repeats, locals, others, overlong, effects, rows_dropped;
     long long first_time, last_time;
-    struct buf                 out;
+    struct buf out;
 };
 
 static void copy_label(struct tap_str v, char *out, size_t outsize)
@@ -98,8 +98,7 @@ static void outcome(struct tap_replay *r, const struct tap_event *ev, FILE *out)
     if (ev->remote_reply && ev->reply.p != NULL && ev->status != TAP_STATUS_SENT)
         rule = tap_rules_match_reply(r->rules, v.provider, ev->reply.p, ev->reply.n);
     bool final = ev->status != TAP_STATUS_DEFERRED;
-    bool first = tap_attempts_add(r->attempts, ev->queue_id.p, ev->queue_id.n, ev->recipient.p, ev->recipient.n,
-                                  final);
+    bool first = tap_attempts_add(r->attempts, ev->queue_id.p, ev->queue_id.n, ev->recipient.p, ev->recipient.n, final);
     struct row *w = row_for(r, ev, v.provider);
     if (w != NULL) {
         w->attempts++;
@@ -139,7 +138,7 @@ void tap_replay_line(struct tap_replay *r, const char *p, size_t n, long long re
     char ip[64];
     if (k == TAP_LINE_OUTCOME && ev.source_ip.p == NULL && ev.queue_id.p != NULL && r->opts->resolve_ip != NULL &&
         r->opts->resolve_ip(r->opts->effect_ctx, &ev, ip, sizeof ip)) {
-        ev.source_ip.p = ip;          /* lives until the end of this call, as the event does */
+        ev.source_ip.p = ip; /* lives until the end of this call, as the event does */
         ev.source_ip.n = strlen(ip);
     }
     switch (k) {
@@ -154,8 +153,8 @@ void tap_replay_line(struct tap_replay *r, const char *p, size_t n, long long re
         outcome(r, &ev, out);
         break;
     case TAP_LINE_REPEAT: r->repeats++; break;
-    case TAP_LINE_LOCAL:  r->locals++; break;
-    default:              r->others++; break;
+    case TAP_LINE_LOCAL: r->locals++; break;
+    default: r->others++; break;
     }
 }
 
@@ -178,7 +177,7 @@ static int replay_file(struct tap_replay *r, const char *path, FILE *out)
     long long ref = (long long)time(NULL), size = 0;
     if (fstat(fileno(fp), &st) == 0) {
         if (S_ISREG(st.st_mode)) {
-            ref = (long long)st.st_mtime;     /* the year of a BSD timestamp: the file's */
+            ref = (long long)st.st_mtime; /* the year of a BSD timestamp: the file's */
             size = (long long)st.st_size;
         }
     }
@@ -187,7 +186,7 @@ static int replay_file(struct tap_replay *r, const char *path, FILE *out)
     while (fgets(buf, TAP_LINE_MAX + 2, fp) != NULL) {
         size_t n = strlen(buf);
         if (n > 0 && buf[n - 1] != '\n' && !feof(fp)) {
-            int c;                              /* overlong: skip to the end of the line */
+            int c; /* overlong: skip to the end of the line */
             while ((c = getc(fp)) != EOF && c != '\n')
                 ;
             r->overlong++;
@@ -213,7 +212,7 @@ static int replay_file(struct tap_replay *r, const char *path, FILE *out)
 
 static void rate(struct buf *b, const char *key, long long n, long long d)
 {
-    buf_printf(b, ",\"%s\":", key);     /* keys are our own literals */
+    buf_printf(b, ",\"%s\":", key); /* keys are our own literals */
     if (d == 0)
         buf_append_str(b, "null");
     else
@@ -232,18 +231,20 @@ void tap_replay_summary(struct tap_replay *r, size_t nfiles, FILE *out)
         json_cstr(b, w->ip[0] ? w->ip : NULL);
         buf_append_str(b, ",\"provider\":");
         json_cstr(b, w->provider);
-        buf_printf(b, ",\"attempts\":%lld,\"messages\":%lld,\"retries\":%lld,\"sent\":%lld,\"deferred\":%lld,"
-                      "\"bounced\":%lld", w->attempts, w->messages, w->attempts - w->messages, w->sent,
-                   w->deferred, w->bounced);
+        buf_printf(b,
+                   ",\"attempts\":%lld,\"messages\":%lld,\"retries\":%lld,\"sent\":%lld,\"deferred\":%lld,"
+                   "\"bounced\":%lld",
+                   w->attempts, w->messages, w->attempts - w->messages, w->sent, w->deferred, w->bounced);
         rate(b, "deferral_rate", w->deferred, w->attempts);
         rate(b, "rejection_rate", w->bounced, w->attempts);
         buf_append_str(b, "}\n");
     }
-    buf_printf(b, "{\"type\":\"summary\",\"files\":%zu,\"lines\":%lld,\"outcomes\":%lld,\"repeats\":%lld,"
-                  "\"local\":%lld,\"other\":%lld,\"overlong\":%lld,\"effects\":%lld,\"first_time\":%lld,"
-                  "\"last_time\":%lld,\"inflight\":%zu,\"untracked\":%zu,\"rows_dropped\":%lld}\n",
-               nfiles, r->lines, r->outcomes, r->repeats, r->locals, r->others, r->overlong, r->effects,
-               r->first_time, r->last_time, tap_attempts_inflight(r->attempts),
+    buf_printf(b,
+               "{\"type\":\"summary\",\"files\":%zu,\"lines\":%lld,\"outcomes\":%lld,\"repeats\":%lld,"
+               "\"local\":%lld,\"other\":%lld,\"overlong\":%lld,\"effects\":%lld,\"first_time\":%lld,"
+               "\"last_time\":%lld,\"inflight\":%zu,\"untracked\":%zu,\"rows_dropped\":%lld}\n",
+               nfiles, r->lines, r->outcomes, r->repeats, r->locals, r->others, r->overlong, r->effects, r->first_time,
+               r->last_time, tap_attempts_inflight(r->attempts),
                tap_attempts_untracked(r->attempts) + tap_shape_untracked(r->shape), r->rows_dropped);
     tap_replay_flush(r, out);
 }
@@ -279,9 +280,8 @@ long long tap_replay_lines(const struct tap_replay *r)
     return r->lines;
 }
 
-int tap_replay_files(const struct tap_rules *rules, const struct reply_rules *classifier,
-                     const struct tap_provider *tp, const struct tap_replay_opts *opts,
-                     char **files, size_t nfiles, FILE *out)
+int tap_replay_files(const struct tap_rules *rules, const struct reply_rules *classifier, const struct tap_provider *tp,
+                     const struct tap_replay_opts *opts, char **files, size_t nfiles, FILE *out)
 {
     struct tap_replay *r = tap_replay_new(rules, classifier, tp, opts);
     int rc = 0;

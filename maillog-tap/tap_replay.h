@@ -37,13 +37,13 @@ typedef void (*tap_replay_outcome_fn)(void *ctx, const struct tap_event *ev, con
 typedef bool (*tap_replay_ip_fn)(void *ctx, const struct tap_event *ev, char *ip, size_t ipsize);
 
 struct tap_replay_opts {
-    int from_start;   /* read each file from its first byte (the only mode built yet) */
-    int exim;         /* the files are Exim main logs (default: Postfix) */
-    int quiet;        /* no delivery/effect JSON lines (the daemon); rates and summary still */
-    tap_replay_effect_fn on_effect;   /* may be NULL */
+    int from_start;                 /* read each file from its first byte (the only mode built yet) */
+    int exim;                       /* the files are Exim main logs (default: Postfix) */
+    int quiet;                      /* no delivery/effect JSON lines (the daemon); rates and summary still */
+    tap_replay_effect_fn on_effect; /* may be NULL */
     void *effect_ctx;
-    tap_replay_outcome_fn on_outcome;  /* may be NULL; called with effect_ctx */
-    tap_replay_ip_fn resolve_ip;       /* may be NULL; called with effect_ctx */
+    tap_replay_outcome_fn on_outcome; /* may be NULL; called with effect_ctx */
+    tap_replay_ip_fn resolve_ip;      /* may be NULL; called with effect_ctx */
 };
 
 struct tap_replay;
@@ -62,8 +62,7 @@ void tap_replay_summary(struct tap_replay *r, size_t nfiles, FILE *out);
 long long tap_replay_lines(const struct tap_replay *r);
 
 /* Returns 0, or -1 when a file cannot be read (reported on stderr). */
-int tap_replay_files(const struct tap_rules *rules, const struct reply_rules *classifier,
-                     const struct tap_provider *tp, const struct tap_replay_opts *opts,
-                     char **files, size_t nfiles, FILE *out);
+int tap_replay_files(const struct tap_rules *rules, const struct reply_rules *classifier, const struct tap_provider *tp,
+                     const struct tap_replay_opts *opts, char **files, size_t nfiles, FILE *out);
 
 #endif

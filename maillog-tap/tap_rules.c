@@ -19,22 +19,22 @@
 #include "tap_text.h"
 #include "xalloc.h"
 
-#define TAP_MATCH_LIMIT 100000   /* PCRE2 backtracking steps per match */
+#define TAP_MATCH_LIMIT 100000 /* PCRE2 backtracking steps per match */
 
 struct tap_rules {
-    struct tap_rule      *rules;
-    size_t                n;
-    pcre2_match_data     *md;
-    pcre2_match_context  *mctx;
+    struct tap_rule *rules;
+    size_t n;
+    pcre2_match_data *md;
+    pcre2_match_context *mctx;
 };
 
 const char *tap_effect_name(enum tap_effect_kind k)
 {
     switch (k) {
     case TAP_EFFECT_SUSPEND: return "suspend";
-    case TAP_EFFECT_SLOW:    return "slow";
-    case TAP_EFFECT_HOLD:    return "hold";
-    case TAP_EFFECT_ALERT:   return "alert";
+    case TAP_EFFECT_SLOW: return "slow";
+    case TAP_EFFECT_HOLD: return "hold";
+    case TAP_EFFECT_ALERT: return "alert";
     }
     return "?";
 }
@@ -42,12 +42,12 @@ const char *tap_effect_name(enum tap_effect_kind k)
 const char *tap_key_name(enum tap_key_kind k)
 {
     switch (k) {
-    case TAP_KEY_IP:          return "ip";
-    case TAP_KEY_NETBLOCK:    return "netblock";
+    case TAP_KEY_IP: return "ip";
+    case TAP_KEY_NETBLOCK: return "netblock";
     case TAP_KEY_DKIM_DOMAIN: return "dkim_domain";
-    case TAP_KEY_SPF_DOMAIN:  return "spf_domain";
-    case TAP_KEY_URL_DOMAIN:  return "url_domain";
-    case TAP_KEY_LIMITED:     return "limited";
+    case TAP_KEY_SPF_DOMAIN: return "spf_domain";
+    case TAP_KEY_URL_DOMAIN: return "url_domain";
+    case TAP_KEY_LIMITED: return "limited";
     }
     return "?";
 }
@@ -56,8 +56,8 @@ const char *tap_trigger_name(enum tap_trigger_kind k)
 {
     switch (k) {
     case TAP_TRIGGER_IMMEDIATE: return "immediate";
-    case TAP_TRIGGER_COUNT:     return "count";
-    case TAP_TRIGGER_RATE:      return "rate";
+    case TAP_TRIGGER_COUNT: return "count";
+    case TAP_TRIGGER_RATE: return "rate";
     }
     return "?";
 }
@@ -159,8 +159,8 @@ static int parse_trigger(const char *s, size_t n, struct tap_trigger *t, const c
     }
     if (k == 4 && l[0] == 4 && strncmp(p[0], "rate", 4) == 0) {
         t->kind = TAP_TRIGGER_RATE;
-        if (l[1] < 2 || p[1][l[1] - 1] != '%' || parse_real(p[1], l[1] - 1, &t->percent) < 0 ||
-            t->percent <= 0 || t->percent > 100) {
+        if (l[1] < 2 || p[1][l[1] - 1] != '%' || parse_real(p[1], l[1] - 1, &t->percent) < 0 || t->percent <= 0 ||
+            t->percent > 100) {
             *why = "rate:P%/WINDOW/MIN needs 0 < P <= 100 with a % sign";
             return -1;
         }
@@ -218,9 +218,16 @@ static int parse_effect(const char *s, size_t n, struct tap_effect *e, const cha
 
 static int parse_key(const char *s, size_t n, enum tap_key_kind *key)
 {
-    static const struct { const char *w; enum tap_key_kind k; } keys[] = {
-        { "ip", TAP_KEY_IP }, { "netblock", TAP_KEY_NETBLOCK }, { "dkim_domain", TAP_KEY_DKIM_DOMAIN },
-        { "spf_domain", TAP_KEY_SPF_DOMAIN }, { "url_domain", TAP_KEY_URL_DOMAIN }, { "limited", TAP_KEY_LIMITED },
+    static const struct {
+        const char *w;
+        enum tap_key_kind k;
+    } keys[] = {
+        { "ip", TAP_KEY_IP },
+        { "netblock", TAP_KEY_NETBLOCK },
+        { "dkim_domain", TAP_KEY_DKIM_DOMAIN },
+        { "spf_domain", TAP_KEY_SPF_DOMAIN },
+        { "url_domain", TAP_KEY_URL_DOMAIN },
+        { "limited", TAP_KEY_LIMITED },
     };
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         if (strlen(keys[i].w) == n && strncmp(keys[i].w, s, n) == 0) {
@@ -292,8 +299,8 @@ static int field(const char *line, size_t n, size_t *pos, const char **f, size_t
     return i > s ? 0 : -1;
 }
 
-static int parse_line(struct tap_rules *rs, const char *line, size_t n, int lineno, const char **why,
-                      char *msg, size_t msglen)
+static int parse_line(struct tap_rules *rs, const char *line, size_t n, int lineno, const char **why, char *msg,
+                      size_t msglen)
 {
     struct tap_rule r;
     memset(&r, 0, sizeof(r));
@@ -486,11 +493,10 @@ bool tap_rule_matches(const struct tap_rules *rules, const struct tap_rule *r, c
     if (text == NULL)
         return false;
     int rc = pcre2_match(r->re, (PCRE2_SPTR)text, n, 0, 0, rules->md, rules->mctx);
-    return rc >= 0;    /* PCRE2_ERROR_MATCHLIMIT and friends: no match */
+    return rc >= 0; /* PCRE2_ERROR_MATCHLIMIT and friends: no match */
 }
 
-const struct tap_rule *tap_rules_match(const struct tap_rules *rules, const char *provider,
-                                       const char *text, size_t n)
+const struct tap_rule *tap_rules_match(const struct tap_rules *rules, const char *provider, const char *text, size_t n)
 {
     for (int tier = 0; tier < 2; tier++)
         for (size_t i = 0; i < rules->n; i++) {
@@ -508,8 +514,8 @@ enum tap_effect_kind tap_rules_effect_for(const struct tap_rule *r, bool our_fau
     return our_fault ? TAP_EFFECT_ALERT : r->effect.kind;
 }
 
-const struct tap_rule *tap_rules_match_reply(const struct tap_rules *rules, const char *provider,
-                                             const char *reply, size_t n)
+const struct tap_rule *tap_rules_match_reply(const struct tap_rules *rules, const char *provider, const char *reply,
+                                             size_t n)
 {
     char unfolded[TAP_LINE_MAX + 1];
     if (reply == NULL)

@@ -42,16 +42,16 @@
 #define TAP_RULE_PROVIDERS 8
 
 enum tap_trigger_kind {
-    TAP_TRIGGER_IMMEDIATE = 1,  /* every matching reply */
-    TAP_TRIGGER_COUNT,          /* N matching replies within window */
-    TAP_TRIGGER_RATE,           /* matching / all outcomes >= percent over window, with >= min outcomes */
+    TAP_TRIGGER_IMMEDIATE = 1, /* every matching reply */
+    TAP_TRIGGER_COUNT,         /* N matching replies within window */
+    TAP_TRIGGER_RATE,          /* matching / all outcomes >= percent over window, with >= min outcomes */
 };
 
 enum tap_effect_kind {
-    TAP_EFFECT_SUSPEND = 1,     /* no mail on key x provider for duration */
-    TAP_EFFECT_SLOW,            /* hourly rate x factor (>= floor/h), one step back up per clean period */
-    TAP_EFFECT_HOLD,            /* no warm-up stage advance for duration */
-    TAP_EFFECT_ALERT,           /* operators only */
+    TAP_EFFECT_SUSPEND = 1, /* no mail on key x provider for duration */
+    TAP_EFFECT_SLOW,        /* hourly rate x factor (>= floor/h), one step back up per clean period */
+    TAP_EFFECT_HOLD,        /* no warm-up stage advance for duration */
+    TAP_EFFECT_ALERT,       /* operators only */
 };
 
 enum tap_key_kind {
@@ -60,35 +60,35 @@ enum tap_key_kind {
     TAP_KEY_DKIM_DOMAIN,
     TAP_KEY_SPF_DOMAIN,
     TAP_KEY_URL_DOMAIN,
-    TAP_KEY_LIMITED,            /* what the reply says it limits (classifier's `limited`), else ip */
+    TAP_KEY_LIMITED, /* what the reply says it limits (classifier's `limited`), else ip */
 };
 
 struct tap_trigger {
     enum tap_trigger_kind kind;
-    long long count;            /* COUNT: N */
-    double    percent;          /* RATE: threshold, 0 < p <= 100 */
-    long long min_volume;       /* RATE: outcomes needed in the window */
-    long long window;           /* seconds (COUNT, RATE) */
+    long long count;      /* COUNT: N */
+    double percent;       /* RATE: threshold, 0 < p <= 100 */
+    long long min_volume; /* RATE: outcomes needed in the window */
+    long long window;     /* seconds (COUNT, RATE) */
 };
 
 struct tap_effect {
     enum tap_effect_kind kind;
-    long long duration;         /* SUSPEND, HOLD: seconds */
-    double    factor;           /* SLOW: 0 < factor < 1 */
-    long long floor;            /* SLOW: messages per hour never gone below */
-    long long clean;            /* SLOW: seconds without a match before one step back up */
+    long long duration; /* SUSPEND, HOLD: seconds */
+    double factor;      /* SLOW: 0 < factor < 1 */
+    long long floor;    /* SLOW: messages per hour never gone below */
+    long long clean;    /* SLOW: seconds without a match before one step back up */
 };
 
 struct tap_rule {
-    char               name[TAP_RULE_NAME_MAX];
-    int                line;                      /* in its file */
-    size_t             nproviders;                /* 0 = "*" */
-    char               providers[TAP_RULE_PROVIDERS][32];
+    char name[TAP_RULE_NAME_MAX];
+    int line;          /* in its file */
+    size_t nproviders; /* 0 = "*" */
+    char providers[TAP_RULE_PROVIDERS][32];
     struct tap_trigger trigger;
-    struct tap_effect  effect;
-    enum tap_key_kind  key;
-    char              *pattern;                   /* owned, as written between the slashes */
-    void              *re;                        /* pcre2_code * */
+    struct tap_effect effect;
+    enum tap_key_kind key;
+    char *pattern; /* owned, as written between the slashes */
+    void *re;      /* pcre2_code * */
 };
 
 struct tap_rules;
@@ -108,13 +108,12 @@ bool tap_rule_scoped(const struct tap_rule *r, const char *provider);
 bool tap_rule_matches(const struct tap_rules *rules, const struct tap_rule *r, const char *text, size_t n);
 
 /* The winning rule for a reply from provider, or NULL. */
-const struct tap_rule *tap_rules_match(const struct tap_rules *rules, const char *provider,
-                                       const char *text, size_t n);
+const struct tap_rule *tap_rules_match(const struct tap_rules *rules, const char *provider, const char *text, size_t n);
 
 /* Same over a reply as logged: continuation-line code prefixes are removed
  * first (tap_reply_unfold()), which is the text the patterns are written for. */
-const struct tap_rule *tap_rules_match_reply(const struct tap_rules *rules, const char *provider,
-                                             const char *reply, size_t n);
+const struct tap_rule *tap_rules_match_reply(const struct tap_rules *rules, const char *provider, const char *reply,
+                                             size_t n);
 
 /* True when two rules would do the same thing (effect with its parameters, and key). */
 bool tap_rules_same_effect(const struct tap_rule *a, const struct tap_rule *b);

@@ -19,7 +19,7 @@
 #include "tap_text.h"
 #include "xalloc.h"
 
-#define NBUCKETS 12
+#define NBUCKETS      12
 #define STATE_KEY_MAX (TAP_KEY_VALUE_MAX + 64)
 
 struct window {
@@ -28,18 +28,18 @@ struct window {
 };
 
 struct state {
-    char          key[STATE_KEY_MAX];   /* "rule|value|provider"; "" = free */
+    char key[STATE_KEY_MAX]; /* "rule|value|provider"; "" = free */
     struct window matches;
     struct window total;
-    long long     until;                /* running effect (or alert dedup) end */
-    int           step;
+    long long until; /* running effect (or alert dedup) end */
+    int step;
 };
 
 struct tap_shape {
     const struct tap_rules *rules;
-    struct state           *slots;      /* TAP_SHAPE_STATES, open addressing */
-    size_t                  used;
-    size_t                  untracked;
+    struct state *slots; /* TAP_SHAPE_STATES, open addressing */
+    size_t used;
+    size_t untracked;
 };
 
 static long long width_of(long long window)
@@ -106,7 +106,7 @@ static struct state *state_get(struct tap_shape *sh, const char *key)
     for (size_t probe = 0; probe < TAP_SHAPE_STATES; probe++, i = (i + 1) % TAP_SHAPE_STATES) {
         struct state *s = &sh->slots[i];
         if (s->key[0] == '\0') {
-            if (sh->used >= TAP_SHAPE_STATES * 3 / 4) {   /* keep probes short */
+            if (sh->used >= TAP_SHAPE_STATES * 3 / 4) { /* keep probes short */
                 sh->untracked++;
                 return NULL;
             }
@@ -126,7 +126,7 @@ static void copy_view(struct tap_str v, char *out, size_t outsize)
     size_t n = v.n < outsize - 1 ? v.n : outsize - 1;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)v.p[i];
-        out[i] = (c < 0x21 || c > 0x7e || c == '|') ? '_' : (char)c;   /* keys stay one printable token */
+        out[i] = (c < 0x21 || c > 0x7e || c == '|') ? '_' : (char)c; /* keys stay one printable token */
     }
     out[n] = '\0';
 }
@@ -190,11 +190,11 @@ static enum tap_key_kind resolve_key(enum tap_key_kind k, const struct tap_verdi
 void tap_shape_key_value(enum tap_key_kind kind, const struct tap_event *ev, char *out, size_t outsize)
 {
     switch (kind) {
-    case TAP_KEY_NETBLOCK:    netblock_value(ev, out, outsize); break;
+    case TAP_KEY_NETBLOCK: netblock_value(ev, out, outsize); break;
     case TAP_KEY_DKIM_DOMAIN: named_domain(ev, "dkim domain ", out, outsize); break;
-    case TAP_KEY_SPF_DOMAIN:  named_domain(ev, "spf domain ", out, outsize); break;
-    case TAP_KEY_URL_DOMAIN:  snprintf(out, outsize, "?"); break;
-    default:                  ip_value(ev, out, outsize); break;
+    case TAP_KEY_SPF_DOMAIN: named_domain(ev, "spf domain ", out, outsize); break;
+    case TAP_KEY_URL_DOMAIN: snprintf(out, outsize, "?"); break;
+    default: ip_value(ev, out, outsize); break;
     }
 }
 
@@ -221,7 +221,7 @@ static bool fire(const struct tap_rule *r, struct state *s, long long now, struc
     case TAP_EFFECT_SUSPEND:
     case TAP_EFFECT_HOLD:
         if (now < s->until)
-            return false;                  /* the running effect stands */
+            return false; /* the running effect stands */
         s->until = now + r->effect.duration;
         break;
     case TAP_EFFECT_SLOW:
@@ -244,7 +244,7 @@ static bool fire(const struct tap_rule *r, struct state *s, long long now, struc
     eff->start = now;
     eff->until = s->until;
     if (r->trigger.kind == TAP_TRIGGER_COUNT)
-        memset(&s->matches, 0, sizeof(s->matches));   /* count afresh */
+        memset(&s->matches, 0, sizeof(s->matches)); /* count afresh */
     return true;
 }
 

@@ -49,23 +49,23 @@
 #include "tap_event.h"
 #include "tap_rules.h"
 
-#define TAP_SHAPE_STATES 16384
+#define TAP_SHAPE_STATES  16384
 #define TAP_KEY_VALUE_MAX 128
 
 struct tap_shape_effect {
     const struct tap_rule *rule;
-    enum tap_effect_kind   kind;          /* after the our-fault demotion */
-    enum tap_key_kind      key;           /* never TAP_KEY_LIMITED: resolved */
-    char                   value[TAP_KEY_VALUE_MAX];
-    const char            *provider;
-    long long              start;
-    long long              until;         /* suspend/hold: end; slow: end of the clean period; alert: dedup end */
-    int                    step;          /* slow: 1, 2, ... */
-    double                 factor;        /* slow: factor^step */
-    long long              floor;         /* slow */
-    long long              count;         /* matching replies in the window when it fired */
-    long long              total;         /* rate: outcomes in the window */
-    bool                   demoted;       /* the rule's effect was not alert, the reply is our fault */
+    enum tap_effect_kind kind; /* after the our-fault demotion */
+    enum tap_key_kind key;     /* never TAP_KEY_LIMITED: resolved */
+    char value[TAP_KEY_VALUE_MAX];
+    const char *provider;
+    long long start;
+    long long until; /* suspend/hold: end; slow: end of the clean period; alert: dedup end */
+    int step;        /* slow: 1, 2, ... */
+    double factor;   /* slow: factor^step */
+    long long floor; /* slow */
+    long long count; /* matching replies in the window when it fired */
+    long long total; /* rate: outcomes in the window */
+    bool demoted;    /* the rule's effect was not alert, the reply is our fault */
 };
 
 struct tap_shape;

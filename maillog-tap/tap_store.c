@@ -13,11 +13,11 @@
 #include "shaping.h"
 #include "xalloc.h"
 
-#define POOL_IPS_MAX     4096
-#define REFRESH_EVERY    30      /* seconds between registry reads */
-#define MISS_RETRY_MS    300     /* at least this long between reads caused by an unknown IP */
-#define MISS_GRACE_MS    2000    /* an unknown IP is settled by a read this long after its first miss */
-#define ALERTS_MAXLEN    "10000" /* the same cap bounce-proc uses */
+#define POOL_IPS_MAX  4096
+#define REFRESH_EVERY 30      /* seconds between registry reads */
+#define MISS_RETRY_MS 300     /* at least this long between reads caused by an unknown IP */
+#define MISS_GRACE_MS 2000    /* an unknown IP is settled by a read this long after its first miss */
+#define ALERTS_MAXLEN "10000" /* the same cap bounce-proc uses */
 
 /* Base counters per effect: 2 hours x 22 IPs of one netblock.  redis_eval
  * takes at most 64 keys + arguments: 2 keys + 44 base keys + 17 arguments. */
@@ -27,19 +27,18 @@
  * each key brings 3 arguments; a row may need a key in each of a few pools. */
 #define COUNT_KEYS_MAX 16
 #define COUNT_ROW_KEYS 4
-#define HEALTH_TTL "691200"      /* 8 days, as policyd-warmup keeps pf:hl: */
+#define HEALTH_TTL     "691200" /* 8 days, as policyd-warmup keeps pf:hl: */
 
 /* KEYS health keys; ARGV per key: delivered, deferred, rejected. */
-static const char counts_lua[] =
-    "local names = {'delivered', 'deferred', 'rejected'}\n"
-    "for i = 1, #KEYS do\n"
-    "  for j = 1, 3 do\n"
-    "    local n = tonumber(ARGV[(i - 1) * 3 + j])\n"
-    "    if n > 0 then redis.call('HINCRBY', KEYS[i], names[j], n) end\n"
-    "  end\n"
-    "  redis.call('EXPIRE', KEYS[i], " HEALTH_TTL ")\n"
-    "end\n"
-    "return #KEYS\n";
+static const char counts_lua[] = "local names = {'delivered', 'deferred', 'rejected'}\n"
+                                 "for i = 1, #KEYS do\n"
+                                 "  for j = 1, 3 do\n"
+                                 "    local n = tonumber(ARGV[(i - 1) * 3 + j])\n"
+                                 "    if n > 0 then redis.call('HINCRBY', KEYS[i], names[j], n) end\n"
+                                 "  end\n"
+                                 "  redis.call('EXPIRE', KEYS[i], " HEALTH_TTL ")\n"
+                                 "end\n"
+                                 "return #KEYS\n";
 
 struct pool_ip {
     char ip[64];
@@ -52,16 +51,16 @@ struct pool_ip {
 
 struct qid_ip {
     char qid[64];
-    char ip[64];            /* "" : the record has none */
-    char domain[256];       /* its sender_domain, "" none */
+    char ip[64];      /* "" : the record has none */
+    char domain[256]; /* its sender_domain, "" none */
 };
 
 #define MISS_MAX 1024
 
 /* An IP or label the registry did not have, and when it was first missed. */
 struct miss {
-    char      subject[64];
-    long long since;        /* monotonic ms */
+    char subject[64];
+    long long since; /* monotonic ms */
 };
 
 static long long mono_ms(void)
@@ -72,19 +71,19 @@ static long long mono_ms(void)
 }
 
 struct tap_store {
-    struct miss           *miss;        /* MISS_MAX */
-    size_t                 nmiss;
-    struct qid_ip         *qcache;      /* QID_CACHE entries, by hash of the queue id */
-    struct redis_conn     *redis;
-    struct rkeys           keys;
-    struct redis_script    script;
-    struct redis_script    counts;
-    char                   node[128];
-    struct pool_ip        *ips;
-    size_t                 nips;
-    long long              refreshed;   /* wall time of the last good read, 0 never */
-    long long              tried;       /* wall time of the last attempt */
-    long long              refreshed_ms, tried_ms;   /* the same on the monotonic clock, ms */
+    struct miss *miss; /* MISS_MAX */
+    size_t nmiss;
+    struct qid_ip *qcache; /* QID_CACHE entries, by hash of the queue id */
+    struct redis_conn *redis;
+    struct rkeys keys;
+    struct redis_script script;
+    struct redis_script counts;
+    char node[128];
+    struct pool_ip *ips;
+    size_t nips;
+    long long refreshed;              /* wall time of the last good read, 0 never */
+    long long tried;                  /* wall time of the last attempt */
+    long long refreshed_ms, tried_ms; /* the same on the monotonic clock, ms */
     struct tap_store_stats st;
 };
 
@@ -198,8 +197,8 @@ static bool entry_matches(const struct pool_ip *e, const struct tap_fx *fx, bool
  * current hour's).
  */
 struct fx_target {
-    char   detail[RKEY_MAX], index[RKEY_MAX], field[SHAPING_FIELD_MAX];
-    char   base[BASE_KEYS_MAX][RKEY_MAX];
+    char detail[RKEY_MAX], index[RKEY_MAX], field[SHAPING_FIELD_MAX];
+    char base[BASE_KEYS_MAX][RKEY_MAX];
     size_t nbase;
 };
 
@@ -215,8 +214,9 @@ static int write_key(struct tap_store *s, const struct fx_target *t, const struc
     snprintf(since, sizeof since, "%lld", fx->start);
     snprintf(clean, sizeof clean, "%lld", fx->clean);
     snprintf(origin, sizeof origin, "maillog-tap@%s", s->node);
-    const char *args[17] = { fx->action, until, now_s, factor, floor_, step, fx->rule, fx->reason, fx->evidence,
-                             since, origin, subject, fx->kind, fx->provider, fx->queue_id, clean, t->field };
+    const char *args[17] = { fx->action, until,        now_s,        factor, floor_,  step,
+                             fx->rule,   fx->reason,   fx->evidence, since,  origin,  subject,
+                             fx->kind,   fx->provider, fx->queue_id, clean,  t->field };
     const char *keys[2 + BASE_KEYS_MAX] = { t->detail, t->index };
     for (size_t i = 0; i < t->nbase; i++)
         keys[2 + i] = t->base[i];
@@ -247,12 +247,42 @@ static int write_alert(struct tap_store *s, const struct tap_fx *fx, long long n
     char key[RKEY_MAX], when[32];
     rkey_inbound_stream(&s->keys, key, RKEY_STREAM_ALERTS);
     snprintf(when, sizeof when, "%lld", now);
-    const char *argv[] = { "XADD", key, "MAXLEN", "~", ALERTS_MAXLEN, "*",
-                           "time", when, "node", s->node, "source", "maillog-tap", "type", "delivery",
-                           "recipient", fx->recipient, "category", fx->category, "status", fx->status,
-                           "why", fx->why, "ip", fx->ip[0] ? fx->ip : fx->transport, "provider", fx->provider,
-                           "sender_domain", "", "verified", "1", "diagnostic", fx->reason, "queue_id",
-                           fx->queue_id, "rule", fx->rule };
+    const char *argv[] = { "XADD",
+                           key,
+                           "MAXLEN",
+                           "~",
+                           ALERTS_MAXLEN,
+                           "*",
+                           "time",
+                           when,
+                           "node",
+                           s->node,
+                           "source",
+                           "maillog-tap",
+                           "type",
+                           "delivery",
+                           "recipient",
+                           fx->recipient,
+                           "category",
+                           fx->category,
+                           "status",
+                           fx->status,
+                           "why",
+                           fx->why,
+                           "ip",
+                           fx->ip[0] ? fx->ip : fx->transport,
+                           "provider",
+                           fx->provider,
+                           "sender_domain",
+                           "",
+                           "verified",
+                           "1",
+                           "diagnostic",
+                           fx->reason,
+                           "queue_id",
+                           fx->queue_id,
+                           "rule",
+                           fx->rule };
     redisReply *r = redis_command_argv(s->redis, (int)(sizeof argv / sizeof argv[0]), argv, NULL);
     if (r == NULL || r->type == REDIS_REPLY_ERROR) {
         if (r != NULL)
@@ -263,8 +293,7 @@ static int write_alert(struct tap_store *s, const struct tap_fx *fx, long long n
     }
     redis_reply_free(r);
     s->st.alerts++;
-    log_warning("alert %s x %s (rule %s): %s", fx->ip[0] ? fx->ip : fx->transport, fx->provider, fx->rule,
-                fx->why);
+    log_warning("alert %s x %s (rule %s): %s", fx->ip[0] ? fx->ip : fx->transport, fx->provider, fx->rule, fx->why);
     return 0;
 }
 
@@ -336,7 +365,7 @@ static int unknown_subject(struct tap_store *s, const char *subject, long long n
         i++;
     if (i == s->nmiss) {
         if (s->nmiss == MISS_MAX)
-            s->nmiss = i = 0;                  /* forget them all: each is looked up once more */
+            s->nmiss = i = 0; /* forget them all: each is looked up once more */
         copy_str(s->miss[i].subject, sizeof s->miss[i].subject, subject, strlen(subject));
         s->miss[i].since = mono_ms();
         s->nmiss++;
@@ -392,7 +421,7 @@ static int write_ip(struct tap_store *s, const struct tap_fx *fx, long long now)
             if (!entry_matches(e, fx, netblock))
                 continue;
             const char *subject = netblock ? e->netblock : e->ip;
-            bool dup = false;    /* one key per pool x subject: a netblock has several IPs */
+            bool dup = false; /* one key per pool x subject: a netblock has several IPs */
             for (size_t j = 0; j < i && !dup; j++)
                 dup = entry_matches(&s->ips[j], fx, netblock) && strcmp(s->ips[j].pool, e->pool) == 0 &&
                       strcmp(netblock ? s->ips[j].netblock : s->ips[j].ip, subject) == 0;
@@ -422,7 +451,7 @@ int tap_store_drain(struct tap_store *s, struct tap_fxq *q, long long now)
         if (strcmp(fx->action, "alert") == 0)
             rc = write_alert(s, fx, now);
         else if (fx->until <= now) {
-            s->st.dropped++;                /* over before Redis came back */
+            s->st.dropped++; /* over before Redis came back */
             rc = 0;
         } else if (strcmp(fx->kind, "ip") == 0 || strcmp(fx->kind, "netblock") == 0)
             rc = write_ip(s, fx, now);
@@ -438,9 +467,9 @@ int tap_store_drain(struct tap_store *s, struct tap_fxq *q, long long now)
 /* ---- outcome counters ----------------------------------------------------- */
 
 struct count_call {
-    char      keys[COUNT_KEYS_MAX][RKEY_MAX];
-    char      args[COUNT_KEYS_MAX * 3][24];
-    size_t    n;
+    char keys[COUNT_KEYS_MAX][RKEY_MAX];
+    char args[COUNT_KEYS_MAX * 3][24];
+    size_t n;
 };
 
 static int refresh_if_old(struct tap_store *s, long long now)
@@ -454,7 +483,7 @@ static int refresh_if_old(struct tap_store *s, long long now)
 static size_t row_keys(const struct tap_store *s, const struct tap_count_row *row, struct count_call *call)
 {
     size_t added = 0;
-    if (row->domain[0] != '\0') {          /* a sender-domain row: its pf:dh: key, no registry */
+    if (row->domain[0] != '\0') { /* a sender-domain row: its pf:dh: key, no registry */
         if (rkey_domain_health(&s->keys, call->keys[call->n], row->domain, row->provider, row->hour) <= 0)
             return 0;
         for (int f = 0; f < TAP_COUNT_FIELDS; f++)
@@ -514,16 +543,16 @@ int tap_store_counts(struct tap_store *s, struct tap_counts *c, long long now)
             if (row_keys(s, row, &call) > 0)
                 outcomes += row->domain[0] ? 0 : total;
             else if (row->domain[0] != '\0')
-                continue;                    /* a domain unfit for a key: not counted */
+                continue; /* a domain unfit for a key: not counted */
             else if (unknown_subject(s, row->ip[0] ? row->ip : row->transport, now) == 0)
                 s->st.unpooled += total;
             else {
-                waiting = true;              /* wait for the registry (unknown_subject) */
+                waiting = true; /* wait for the registry (unknown_subject) */
                 break;
             }
         }
         if (call.n > 0 && send_counts(s, &call) < 0) {
-            tap_counts_drop_first(c, done);     /* the rows written are gone; the rest waits */
+            tap_counts_drop_first(c, done); /* the rows written are gone; the rest waits */
             return -1;
         }
         s->st.counted += outcomes;
@@ -552,7 +581,7 @@ static const struct qid_ip *attribution(struct tap_store *s, const char *qid, si
     if (strlen(e->qid) != n || memcmp(e->qid, qid, n) != 0) {
         redisReply *r = redis_command(s->redis, "HMGET", key, "ip", "sender_domain", (char *)NULL);
         if (r == NULL)
-            return NULL;                        /* Redis down: unknown, not cached */
+            return NULL; /* Redis down: unknown, not cached */
         memcpy(e->qid, qid, n);
         e->qid[n] = '\0';
         e->ip[0] = e->domain[0] = '\0';

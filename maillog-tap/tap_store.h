@@ -42,14 +42,14 @@
 #include "tap_fx.h"
 
 struct tap_store_stats {
-    long long written;      /* pf:fx / pf:fxd keys created or extended */
-    long long kept;         /* an equal or longer effect existed */
+    long long written; /* pf:fx / pf:fxd keys created or extended */
+    long long kept;    /* an equal or longer effect existed */
     long long alerts;
-    long long dropped;      /* unpooled, unnamed domain, expired */
-    long long failures;     /* Redis calls that failed (the record stayed queued) */
-    long long counted;      /* outcomes added to pf:hl: health keys */
-    long long unpooled;     /* outcomes of an IP in no pool (not counted) */
-    long long attributed;   /* outcomes whose IP came from the attribution record */
+    long long dropped;    /* unpooled, unnamed domain, expired */
+    long long failures;   /* Redis calls that failed (the record stayed queued) */
+    long long counted;    /* outcomes added to pf:hl: health keys */
+    long long unpooled;   /* outcomes of an IP in no pool (not counted) */
+    long long attributed; /* outcomes whose IP came from the attribution record */
 };
 
 struct tap_store;

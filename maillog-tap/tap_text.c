@@ -8,9 +8,15 @@
 #include <strings.h>
 #include <time.h>
 
-static int is_digit(char c) { return c >= '0' && c <= '9'; }
+static int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
 
-static int lower(int c) { return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c; }
+static int lower(int c)
+{
+    return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
+}
 
 /* n digits at p as a number, or -1. */
 static int digits(const char *p, size_t avail, size_t n)
@@ -40,8 +46,8 @@ long long tap_time_utc(int year, int mon, int day, int hh, int mm, int ss)
 
 static int time_ok(int mon, int day, int hh, int mm, int ss)
 {
-    return mon >= 1 && mon <= 12 && day >= 1 && day <= 31 && hh >= 0 && hh <= 23 &&
-           mm >= 0 && mm <= 59 && ss >= 0 && ss <= 60;
+    return mon >= 1 && mon <= 12 && day >= 1 && day <= 31 && hh >= 0 && hh <= 23 && mm >= 0 && mm <= 59 && ss >= 0 &&
+           ss <= 60;
 }
 
 /* ":MM:SS" after HH at p; returns bytes used (8 with HH) or 0. */
@@ -55,7 +61,7 @@ static size_t clock_at(const char *p, size_t n, int *hh, int *mm, int *ss)
     if (*hh < 0 || *mm < 0 || *ss < 0)
         return 0;
     size_t i = 8;
-    if (i < n && p[i] == '.') {           /* fraction: dropped, seconds resolution */
+    if (i < n && p[i] == '.') { /* fraction: dropped, seconds resolution */
         size_t j = i + 1;
         while (j < n && j - i <= 9 && is_digit(p[j]))
             j++;
@@ -72,8 +78,7 @@ size_t tap_time_bsd(const char *p, size_t n, long long ref, long long *out)
         return 0;
     int mon = 0;
     for (int m = 0; m < 12; m++)
-        if (lower(p[0]) == months[m * 3] && lower(p[1]) == months[m * 3 + 1] &&
-            lower(p[2]) == months[m * 3 + 2])
+        if (lower(p[0]) == months[m * 3] && lower(p[1]) == months[m * 3 + 1] && lower(p[2]) == months[m * 3 + 2])
             mon = m + 1;
     if (mon == 0)
         return 0;
@@ -90,7 +95,7 @@ size_t tap_time_bsd(const char *p, size_t n, long long ref, long long *out)
         return 0;
     int year = tm.tm_year + 1900;
     long long t = tap_time_utc(year, mon, day, hh, mm, ss);
-    if (t > ref + 2 * 86400)     /* "Dec 31" read on Jan 1: last year */
+    if (t > ref + 2 * 86400) /* "Dec 31" read on Jan 1: last year */
         t = tap_time_utc(year - 1, mon, day, hh, mm, ss);
     *out = t;
     return 7 + used;
@@ -150,12 +155,18 @@ static size_t enhanced_at(const char *p, size_t avail)
     if (avail < 5 || (p[0] != '2' && p[0] != '4' && p[0] != '5') || p[1] != '.')
         return 0;
     size_t i = 2, k = 0;
-    while (i < avail && is_digit(p[i]) && k < 3) { i++; k++; }
+    while (i < avail && is_digit(p[i]) && k < 3) {
+        i++;
+        k++;
+    }
     if (k == 0 || i >= avail || p[i] != '.')
         return 0;
     i++;
     k = 0;
-    while (i < avail && is_digit(p[i]) && k < 3) { i++; k++; }
+    while (i < avail && is_digit(p[i]) && k < 3) {
+        i++;
+        k++;
+    }
     if (k == 0 || (i < avail && (is_digit(p[i]) || p[i] == '.')))
         return 0;
     return i;
@@ -242,9 +253,14 @@ static int starts(const char *p, size_t n, const char *w)
 
 const char *tap_command_name(const char *p, size_t n)
 {
-    while (n > 0 && *p == ' ') { p++; n--; }
-    if (starts(p, n, "pipelined "))
-        { p += 10; n -= 10; }
+    while (n > 0 && *p == ' ') {
+        p++;
+        n--;
+    }
+    if (starts(p, n, "pipelined ")) {
+        p += 10;
+        n -= 10;
+    }
     if (starts(p, n, "end of data") || starts(p, n, "end of DATA"))
         return "DATA";
     if (starts(p, n, "DATA") || starts(p, n, "BDAT"))
@@ -295,7 +311,10 @@ int tap_is_ip(const char *s, size_t n)
         while (i < n) {
             size_t j = i;
             int v = 0;
-            while (j < n && s[j] != '.') { v = v * 10 + (s[j] - '0'); j++; }
+            while (j < n && s[j] != '.') {
+                v = v * 10 + (s[j] - '0');
+                j++;
+            }
             if (j == i || j - i > 3 || v > 255)
                 return 0;
             parts++;
@@ -316,7 +335,7 @@ size_t tap_reply_unfold(const char *text, size_t n, char *out, size_t outsize)
         return 0;
     char sep = ' ';
     int first = code_at(text, n, &sep);
-    int more = first != 0 && sep == '-';   /* continuation lines follow only a '-' line */
+    int more = first != 0 && sep == '-'; /* continuation lines follow only a '-' line */
     size_t o = 0, i = 0;
     while (i < n && o + 1 < outsize) {
         size_t start = 0;

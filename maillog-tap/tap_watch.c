@@ -20,7 +20,7 @@ static void on_signal(int sig)
 
 struct feed {
     struct tap_replay *r;
-    FILE              *out;
+    FILE *out;
 };
 
 static void feed_line(const char *line, size_t len, void *ctx)
@@ -79,7 +79,7 @@ int tap_watch(struct tap_replay *r, const char *path, const char *checkpoint, bo
     struct feed feed = { r, out };
     int rc = 0;
     struct timespec pause = { interval_ms / 1000, (long)(interval_ms % 1000) * 1000000L };
-    bool pending = false;    /* lines read whose effects are not all stored yet */
+    bool pending = false; /* lines read whose effects are not all stored yet */
     while (!stop_requested) {
         long n = 0;
         if (sink == NULL || !sink->full(sink->ctx))

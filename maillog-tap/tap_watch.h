@@ -34,7 +34,7 @@
  * no more lines until drain succeeds.
  */
 struct tap_watch_sink {
-    int  (*drain)(void *ctx);
+    int (*drain)(void *ctx);
     bool (*full)(void *ctx);
     void *ctx;
 };

@@ -36,9 +36,9 @@ static int is_wsp(unsigned char c)
 
 /* A small output gatherer for header canonicalization. */
 struct hout {
-    dkim_sink_fn  sink;
-    void         *arg;
-    size_t        len;
+    dkim_sink_fn sink;
+    void *arg;
+    size_t len;
     unsigned char buf[512];
 };
 
@@ -77,11 +77,11 @@ static void canon_header_relaxed(const char *raw, size_t rawlen, size_t colon, s
     for (size_t i = colon + 1; i < rawlen; i++) {
         unsigned char c = (unsigned char)raw[i];
         if (c == '\r' && i + 1 < rawlen && raw[i + 1] == '\n') {
-            i++;                    /* unfold: CRLF is deleted */
+            i++; /* unfold: CRLF is deleted */
             continue;
         }
         if (is_wsp(c)) {
-            wsp = started;          /* leading white space is dropped */
+            wsp = started; /* leading white space is dropped */
             continue;
         }
         if (wsp)
@@ -92,8 +92,7 @@ static void canon_header_relaxed(const char *raw, size_t rawlen, size_t colon, s
     }
 }
 
-int dkim_canon_header(enum dkim_canon mode, const char *raw, size_t rawlen, int with_crlf,
-                      dkim_sink_fn sink, void *arg)
+int dkim_canon_header(enum dkim_canon mode, const char *raw, size_t rawlen, int with_crlf, dkim_sink_fn sink, void *arg)
 {
     const char *colon = memchr(raw, ':', rawlen);
     if (colon == NULL)
@@ -106,15 +105,14 @@ int dkim_canon_header(enum dkim_canon mode, const char *raw, size_t rawlen, int 
         canon_header_relaxed(raw, rawlen, (size_t)(colon - raw), &o);
         hout_flush(&o);
     } else if (rawlen > 0) {
-        sink(arg, raw, rawlen);     /* simple: byte for byte (section 3.4.1) */
+        sink(arg, raw, rawlen); /* simple: byte for byte (section 3.4.1) */
     }
     if (with_crlf)
         sink(arg, "\r\n", 2);
     return 0;
 }
 
-void dkim_body_canon_init(struct dkim_body_canon *bc, enum dkim_canon mode,
-                          dkim_sink_fn sink, void *arg)
+void dkim_body_canon_init(struct dkim_body_canon *bc, enum dkim_canon mode, dkim_sink_fn sink, void *arg)
 {
     memset(bc, 0, offsetof(struct dkim_body_canon, out));
     bc->mode = mode;
@@ -219,7 +217,7 @@ void dkim_body_canon_update(struct dkim_body_canon *bc, const void *data, size_t
         if (bc->cr) {
             bc->cr = 0;
             if (c == '\n') {
-                bc->wsp = 0;        /* relaxed: white space at end of line goes */
+                bc->wsp = 0; /* relaxed: white space at end of line goes */
                 bc->pending_crlf++;
                 continue;
             }

@@ -38,25 +38,24 @@ const char *dkim_canon_name(enum dkim_canon c);
  * appears in the message, without its final CRLF).  with_crlf adds the
  * terminating CRLF.  Returns 0, or -1 if raw has no colon.
  */
-int dkim_canon_header(enum dkim_canon mode, const char *raw, size_t rawlen, int with_crlf,
-                      dkim_sink_fn sink, void *arg);
+int dkim_canon_header(enum dkim_canon mode, const char *raw, size_t rawlen, int with_crlf, dkim_sink_fn sink,
+                      void *arg);
 
 struct dkim_body_canon {
     enum dkim_canon mode;
-    dkim_sink_fn    sink;
-    void           *arg;
-    uint64_t        pending_crlf;  /* line ends seen but not yet emitted */
-    int             cr;            /* a CR was seen, waiting for LF */
-    int             wsp;           /* relaxed: white space seen, not yet emitted */
-    int             content;       /* some non-empty line has been emitted */
-    uint64_t        bytes_in;      /* raw body bytes fed */
-    uint64_t        bytes_out;     /* canonical bytes emitted */
-    size_t          outlen;
-    unsigned char   out[DKIM_CANON_CHUNK];
+    dkim_sink_fn sink;
+    void *arg;
+    uint64_t pending_crlf; /* line ends seen but not yet emitted */
+    int cr;                /* a CR was seen, waiting for LF */
+    int wsp;               /* relaxed: white space seen, not yet emitted */
+    int content;           /* some non-empty line has been emitted */
+    uint64_t bytes_in;     /* raw body bytes fed */
+    uint64_t bytes_out;    /* canonical bytes emitted */
+    size_t outlen;
+    unsigned char out[DKIM_CANON_CHUNK];
 };
 
-void dkim_body_canon_init(struct dkim_body_canon *bc, enum dkim_canon mode,
-                          dkim_sink_fn sink, void *arg);
+void dkim_body_canon_init(struct dkim_body_canon *bc, enum dkim_canon mode, dkim_sink_fn sink, void *arg);
 void dkim_body_canon_update(struct dkim_body_canon *bc, const void *data, size_t len);
 /* Emits what the end of the body implies and flushes the sink. */
 void dkim_body_canon_final(struct dkim_body_canon *bc);

@@ -33,8 +33,7 @@ void dkim_key_free(struct dkim_key *key)
     key->pkey = NULL;
 }
 
-int dkim_key_adopt(EVP_PKEY *pkey, struct dkim_key *key, char *warn, size_t warnsize,
-                   struct dkim_err *err)
+int dkim_key_adopt(EVP_PKEY *pkey, struct dkim_key *key, char *warn, size_t warnsize, struct dkim_err *err)
 {
     if (warn != NULL && warnsize > 0)
         warn[0] = '\0';
@@ -46,14 +45,13 @@ int dkim_key_adopt(EVP_PKEY *pkey, struct dkim_key *key, char *warn, size_t warn
         key->alg = DKIM_ALG_RSA_SHA256;
         key->bits = EVP_PKEY_get_bits(pkey);
         if (key->bits < DKIM_RSA_MIN_BITS) {
-            dkim_err_set(err, "RSA key of %d bits refused (minimum %d, RFC 8301)", key->bits,
-                         DKIM_RSA_MIN_BITS);
+            dkim_err_set(err, "RSA key of %d bits refused (minimum %d, RFC 8301)", key->bits, DKIM_RSA_MIN_BITS);
             EVP_PKEY_free(pkey);
             return -1;
         }
         if (key->bits < DKIM_RSA_WARN_BITS && warn != NULL)
-            snprintf(warn, warnsize, "RSA key of %d bits is weak; use %d bits or more (RFC 8301)",
-                     key->bits, DKIM_RSA_WARN_BITS);
+            snprintf(warn, warnsize, "RSA key of %d bits is weak; use %d bits or more (RFC 8301)", key->bits,
+                     DKIM_RSA_WARN_BITS);
     } else {
         dkim_err_set(err, "unsupported key type %s (RSA or Ed25519 only)",
                      EVP_PKEY_get0_type_name(pkey) ? EVP_PKEY_get0_type_name(pkey) : "?");
@@ -64,8 +62,8 @@ int dkim_key_adopt(EVP_PKEY *pkey, struct dkim_key *key, char *warn, size_t warn
     return 0;
 }
 
-int dkim_key_load_pem(const char *pem, size_t len, struct dkim_key *key,
-                      char *warn, size_t warnsize, struct dkim_err *err)
+int dkim_key_load_pem(const char *pem, size_t len, struct dkim_key *key, char *warn, size_t warnsize,
+                      struct dkim_err *err)
 {
     BIO *bio = BIO_new_mem_buf(pem, (int)len);
     EVP_PKEY *pkey = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
@@ -78,8 +76,8 @@ int dkim_key_load_pem(const char *pem, size_t len, struct dkim_key *key,
     return dkim_key_adopt(pkey, key, warn, warnsize, err);
 }
 
-int dkim_key_load_file(const char *path, int allow_group_read, struct dkim_key *key,
-                       char *warn, size_t warnsize, struct dkim_err *err)
+int dkim_key_load_file(const char *path, int allow_group_read, struct dkim_key *key, char *warn, size_t warnsize,
+                       struct dkim_err *err)
 {
     struct stat st;
     char *text = NULL;
@@ -98,15 +96,17 @@ int dkim_key_load_file(const char *path, int allow_group_read, struct dkim_key *
         goto out;
     }
     if ((st.st_mode & 077) != 0 && !allow_group_read) {
-        dkim_err_set(err, "%s: private key is accessible by group or other (mode %04o); "
-                     "chmod 600 it", path, (unsigned)(st.st_mode & 07777));
+        dkim_err_set(err,
+                     "%s: private key is accessible by group or other (mode %04o); "
+                     "chmod 600 it",
+                     path, (unsigned)(st.st_mode & 07777));
         goto out;
     }
     if (st.st_size <= 0 || st.st_size > KEY_FILE_MAX) {
         dkim_err_set(err, "%s: size %lld is not that of a key", path, (long long)st.st_size);
         goto out;
     }
-    text = OPENSSL_secure_malloc((size_t)st.st_size);   /* plain malloc when no secure heap */
+    text = OPENSSL_secure_malloc((size_t)st.st_size); /* plain malloc when no secure heap */
     if (text == NULL) {
         dkim_err_set(err, "%s: out of memory", path);
         goto out;
@@ -142,16 +142,18 @@ int dkim_key_dns_record(const struct dkim_key *key, struct buf *out, struct dkim
             dkim_err_openssl(err, "ed25519 public key");
             return -1;
         }
-        return buf_append_str(out, "v=DKIM1; k=ed25519; p=") == BUF_OK
-               && codec_base64_encode(raw, rawlen, out) == CODEC_OK ? 0 : -1;
+        return buf_append_str(out, "v=DKIM1; k=ed25519; p=") == BUF_OK &&
+                       codec_base64_encode(raw, rawlen, out) == CODEC_OK
+                   ? 0
+                   : -1;
     }
     derlen = i2d_PUBKEY(key->pkey, &der);
     if (derlen <= 0) {
         dkim_err_openssl(err, "rsa public key");
         return -1;
     }
-    if (buf_append_str(out, "v=DKIM1; k=rsa; p=") != BUF_OK
-        || codec_base64_encode(der, (size_t)derlen, out) != CODEC_OK)
+    if (buf_append_str(out, "v=DKIM1; k=rsa; p=") != BUF_OK ||
+        codec_base64_encode(der, (size_t)derlen, out) != CODEC_OK)
         rc = -1;
     OPENSSL_free(der);
     return rc;
@@ -193,8 +195,7 @@ int dkim_key_write_pem(const struct dkim_key *key, const char *path, struct dkim
         dkim_err_openssl(err, "BIO");
         return -1;
     }
-    int ok = PEM_write_bio_PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL, NULL) == 1
-             && BIO_flush(bio) == 1;
+    int ok = PEM_write_bio_PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL, NULL) == 1 && BIO_flush(bio) == 1;
     BIO_free(bio);
     if (!ok) {
         unlink(path);

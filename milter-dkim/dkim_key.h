@@ -18,13 +18,13 @@
 #include "buf.h"
 #include "dkim_sign.h"
 
-#define DKIM_RSA_MIN_BITS   1024
-#define DKIM_RSA_WARN_BITS  2048
+#define DKIM_RSA_MIN_BITS  1024
+#define DKIM_RSA_WARN_BITS 2048
 
 struct dkim_key {
-    EVP_PKEY     *pkey;   /* owned */
+    EVP_PKEY *pkey; /* owned */
     enum dkim_alg alg;
-    int           bits;
+    int bits;
 };
 
 /*
@@ -33,16 +33,15 @@ struct dkim_key {
  * non-fatal remark ("" when none).  Returns 0, or -1 with err set (the text
  * names the file).  On success the caller owns key->pkey (dkim_key_free).
  */
-int dkim_key_load_file(const char *path, int allow_group_read, struct dkim_key *key,
-                       char *warn, size_t warnsize, struct dkim_err *err);
+int dkim_key_load_file(const char *path, int allow_group_read, struct dkim_key *key, char *warn, size_t warnsize,
+                       struct dkim_err *err);
 
 /* Same from PEM text in memory (no file-mode check). */
-int dkim_key_load_pem(const char *pem, size_t len, struct dkim_key *key,
-                      char *warn, size_t warnsize, struct dkim_err *err);
+int dkim_key_load_pem(const char *pem, size_t len, struct dkim_key *key, char *warn, size_t warnsize,
+                      struct dkim_err *err);
 
 /* Wraps an existing EVP_PKEY (ownership passes to key). Checks type and size as above. */
-int dkim_key_adopt(EVP_PKEY *pkey, struct dkim_key *key, char *warn, size_t warnsize,
-                   struct dkim_err *err);
+int dkim_key_adopt(EVP_PKEY *pkey, struct dkim_key *key, char *warn, size_t warnsize, struct dkim_err *err);
 
 void dkim_key_free(struct dkim_key *key);
 

@@ -31,8 +31,9 @@ static const char *prog = "dkim-keygen";
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: %s -d DOMAIN -s SELECTOR [-a rsa|ed25519] [-b BITS] [-o DIR]\n"
-                 "  writes DIR/SELECTOR.private (mode 0600) and DIR/SELECTOR.txt, prints the TXT record\n",
+    fprintf(out,
+            "usage: %s -d DOMAIN -s SELECTOR [-a rsa|ed25519] [-b BITS] [-o DIR]\n"
+            "  writes DIR/SELECTOR.private (mode 0600) and DIR/SELECTOR.txt, prints the TXT record\n",
             prog);
 }
 
@@ -41,8 +42,8 @@ static int valid_label_text(const char *s)
     if (*s == '\0' || strlen(s) > 253)
         return 0;
     for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '-'
-              || *s == '.' || *s == '_'))
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '-' ||
+              *s == '.' || *s == '_'))
             return 0;
     return 1;
 }
@@ -65,7 +66,9 @@ int main(int argc, char **argv)
     const char *domain = NULL, *selector = NULL, *dir = ".", *algname = "rsa";
     int bits = 2048, ch;
     static const struct option longopts[] = {
-        { "version", no_argument, NULL, 'V' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+        { "version", no_argument, NULL, 'V' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
     };
     while ((ch = getopt_long(argc, argv, "d:s:a:b:o:h", longopts, NULL)) != -1) {
         switch (ch) {
@@ -75,7 +78,7 @@ int main(int argc, char **argv)
         case 'b': {
             char *end;
             long v = strtol(optarg, &end, 10);
-            bits = end != optarg && *end == '\0' && v > 0 && v <= 16384 ? (int)v : -1;   /* -1: refused below */
+            bits = end != optarg && *end == '\0' && v > 0 && v <= 16384 ? (int)v : -1; /* -1: refused below */
             break;
         }
         case 'o': dir = optarg; break;
@@ -85,8 +88,8 @@ int main(int argc, char **argv)
         }
     }
     int alg = dkim_alg_from_name(algname);
-    if (domain == NULL || selector == NULL || optind != argc || alg < 0 || !valid_label_text(domain)
-        || !valid_label_text(selector)) {
+    if (domain == NULL || selector == NULL || optind != argc || alg < 0 || !valid_label_text(domain) ||
+        !valid_label_text(selector)) {
         usage(stderr);
         return PF_EXIT_USAGE;
     }

@@ -88,8 +88,7 @@ static void digest_sink(void *arg, const void *data, size_t len)
 int dkim_bodyhash_init(struct dkim_bodyhash *bh, enum dkim_canon canon, struct dkim_err *err)
 {
     bh->md = EVP_MD_CTX_new();
-    if (bh->md == NULL || dkim_sha256() == NULL
-        || EVP_DigestInit_ex(bh->md, dkim_sha256(), NULL) != 1) {
+    if (bh->md == NULL || dkim_sha256() == NULL || EVP_DigestInit_ex(bh->md, dkim_sha256(), NULL) != 1) {
         dkim_err_openssl(err, "body hash init");
         EVP_MD_CTX_free(bh->md);
         bh->md = NULL;
@@ -138,8 +137,7 @@ int dkim_hdr_is(const struct dkim_hdr *h, const char *name)
     return strlen(name) == n && strncasecmp(h->raw, name, n) == 0;
 }
 
-void dkim_select_headers(const struct dkim_hdr *hdrs, size_t nhdrs,
-                         const char *const *names, size_t nnames, long *idx)
+void dkim_select_headers(const struct dkim_hdr *hdrs, size_t nhdrs, const char *const *names, size_t nnames, long *idx)
 {
     for (size_t i = 0; i < nnames; i++) {
         /* The k-th mention of a name takes the k-th instance from the bottom. */
@@ -166,8 +164,8 @@ void dkim_select_headers(const struct dkim_hdr *hdrs, size_t nhdrs,
 
 struct folder {
     struct buf *out;
-    size_t      col;
-    int         rc;
+    size_t col;
+    int rc;
 };
 
 static void fold_put(struct folder *f, const char *s, size_t len, int space)
@@ -217,8 +215,7 @@ int dkim_sig_format(const struct dkim_sig_params *p, struct buf *out)
         fold_tag(&f, "x=%lld;", (long long)p->expire);
     for (size_t i = 0; i < p->nnames; i++) {
         char seg[256];
-        int n = snprintf(seg, sizeof seg, "%s%s%s", i == 0 ? "h=" : ":", p->names[i],
-                         i + 1 == p->nnames ? ";" : "");
+        int n = snprintf(seg, sizeof seg, "%s%s%s", i == 0 ? "h=" : ":", p->names[i], i + 1 == p->nnames ? ";" : "");
         if (n < 0 || (size_t)n >= sizeof seg) {
             f.rc |= BUF_ERR_LIMIT;
             break;
@@ -239,7 +236,7 @@ int dkim_sig_append_b(struct buf *out, const unsigned char *sig, size_t siglen)
 {
     struct buf b64;
     int rc = 0;
-    buf_init(&b64, 0);     /* no memory until the first append */
+    buf_init(&b64, 0); /* no memory until the first append */
     if (siglen == 0)
         return BUF_OK;
     if (codec_base64_encode(sig, siglen, &b64) != CODEC_OK) {
@@ -263,8 +260,8 @@ int dkim_sig_append_b(struct buf *out, const unsigned char *sig, size_t siglen)
 
 struct sign_sink {
     EVP_MD_CTX *ctx;
-    int         rsa;
-    int         failed;
+    int rsa;
+    int failed;
 };
 
 static void sign_sink_put(void *arg, const void *data, size_t len)
@@ -275,10 +272,8 @@ static void sign_sink_put(void *arg, const void *data, size_t len)
         s->failed = 1;
 }
 
-int dkim_sign_compute(EVP_PKEY *key, enum dkim_alg alg, enum dkim_canon hcanon,
-                      const struct dkim_hdr *hdrs, size_t nhdrs,
-                      const char *const *names, size_t nnames,
-                      const char *sigfield, size_t sigfieldlen,
+int dkim_sign_compute(EVP_PKEY *key, enum dkim_alg alg, enum dkim_canon hcanon, const struct dkim_hdr *hdrs,
+                      size_t nhdrs, const char *const *names, size_t nnames, const char *sigfield, size_t sigfieldlen,
                       unsigned char *sig, size_t *siglen, struct dkim_err *err)
 {
     struct sign_sink s = { EVP_MD_CTX_new(), alg == DKIM_ALG_RSA_SHA256, 0 };
@@ -315,17 +310,16 @@ int dkim_sign_compute(EVP_PKEY *key, enum dkim_alg alg, enum dkim_canon hcanon,
     *siglen = DKIM_SIG_MAX;
     if (s.rsa) {
         size_t need = 0;
-        if (EVP_DigestSignFinal(s.ctx, NULL, &need) != 1 || need > DKIM_SIG_MAX
-            || EVP_DigestSignFinal(s.ctx, sig, siglen) != 1) {
+        if (EVP_DigestSignFinal(s.ctx, NULL, &need) != 1 || need > DKIM_SIG_MAX ||
+            EVP_DigestSignFinal(s.ctx, sig, siglen) != 1) {
             dkim_err_openssl(err, "rsa-sha256 signing");
             goto out;
         }
     } else {
         /* RFC 8463 section 3: Ed25519 (pure) over the SHA-256 of the data. */
-        if (EVP_DigestFinal_ex(s.ctx, hash, &hashlen) != 1
-            || EVP_MD_CTX_reset(s.ctx) != 1
-            || EVP_DigestSignInit(s.ctx, NULL, NULL, NULL, key) != 1
-            || EVP_DigestSign(s.ctx, sig, siglen, hash, hashlen) != 1) {
+        if (EVP_DigestFinal_ex(s.ctx, hash, &hashlen) != 1 || EVP_MD_CTX_reset(s.ctx) != 1 ||
+            EVP_DigestSignInit(s.ctx, NULL, NULL, NULL, key) != 1 ||
+            EVP_DigestSign(s.ctx, sig, siglen, hash, hashlen) != 1) {
             dkim_err_openssl(err, "ed25519-sha256 signing");
             goto out;
         }

@@ -33,10 +33,10 @@
 
 enum dkim_alg { DKIM_ALG_RSA_SHA256 = 0, DKIM_ALG_ED25519_SHA256 = 1 };
 
-#define DKIM_HASH_LEN     32     /* SHA-256 */
-#define DKIM_SIG_MAX      1024   /* RSA-8192: 1024 bytes */
-#define DKIM_ERR_MAX      256
-#define DKIM_NAMES_MAX    128    /* most h= entries in one signature */
+#define DKIM_HASH_LEN  32   /* SHA-256 */
+#define DKIM_SIG_MAX   1024 /* RSA-8192: 1024 bytes */
+#define DKIM_ERR_MAX   256
+#define DKIM_NAMES_MAX 128 /* most h= entries in one signature */
 
 struct dkim_err {
     char text[DKIM_ERR_MAX];
@@ -45,23 +45,23 @@ struct dkim_err {
 /* A header field as it appears in the message: "Name:value", folds as CRLF, no final CRLF. View, not owned. */
 struct dkim_hdr {
     const char *raw;
-    size_t      len;
+    size_t len;
 };
 
-const char *dkim_alg_name(enum dkim_alg alg);        /* "rsa-sha256" / "ed25519-sha256" */
-int dkim_alg_from_name(const char *name);             /* also accepts "rsa", "ed25519"; -1 when unknown */
+const char *dkim_alg_name(enum dkim_alg alg); /* "rsa-sha256" / "ed25519-sha256" */
+int dkim_alg_from_name(const char *name);     /* also accepts "rsa", "ed25519"; -1 when unknown */
 
 /* ---- body hash --------------------------------------------------------- */
 struct dkim_bodyhash {
-    EVP_MD_CTX            *md;     /* owned */
+    EVP_MD_CTX *md; /* owned */
     struct dkim_body_canon canon;
 };
 
 /* Returns 0 or -1 (OpenSSL failure, err set). */
-int  dkim_bodyhash_init(struct dkim_bodyhash *bh, enum dkim_canon canon, struct dkim_err *err);
+int dkim_bodyhash_init(struct dkim_bodyhash *bh, enum dkim_canon canon, struct dkim_err *err);
 void dkim_bodyhash_update(struct dkim_bodyhash *bh, const void *data, size_t len);
 /* Finishes the canonical stream and writes the SHA-256 into out. Returns 0 or -1. */
-int  dkim_bodyhash_final(struct dkim_bodyhash *bh, unsigned char out[DKIM_HASH_LEN], struct dkim_err *err);
+int dkim_bodyhash_final(struct dkim_bodyhash *bh, unsigned char out[DKIM_HASH_LEN], struct dkim_err *err);
 /* Frees the digest context (safe after final, and on a never-initialized zeroed struct). */
 void dkim_bodyhash_free(struct dkim_bodyhash *bh);
 
@@ -72,8 +72,7 @@ void dkim_bodyhash_free(struct dkim_bodyhash *bh);
  * -1 when none is left (an oversigned or absent header, signed as a null
  * string).  Names compare case-insensitively.
  */
-void dkim_select_headers(const struct dkim_hdr *hdrs, size_t nhdrs,
-                         const char *const *names, size_t nnames, long *idx);
+void dkim_select_headers(const struct dkim_hdr *hdrs, size_t nhdrs, const char *const *names, size_t nnames, long *idx);
 
 /* Header name of a raw field: returns its length (up to the colon, trailing WSP excluded). */
 size_t dkim_hdr_name_len(const struct dkim_hdr *h);
@@ -82,16 +81,16 @@ int dkim_hdr_is(const struct dkim_hdr *h, const char *name);
 
 /* ---- the signature header --------------------------------------------- */
 struct dkim_sig_params {
-    enum dkim_alg       alg;
-    enum dkim_canon     hcanon, bcanon;
-    const char         *domain;     /* d= */
-    const char         *selector;   /* s= */
-    const char         *identity;   /* i= or NULL */
-    time_t              timestamp;  /* t= */
-    time_t              expire;     /* x= or 0 */
-    const char *const  *names;      /* h= */
-    size_t              nnames;
-    unsigned char       bodyhash[DKIM_HASH_LEN];
+    enum dkim_alg alg;
+    enum dkim_canon hcanon, bcanon;
+    const char *domain;       /* d= */
+    const char *selector;     /* s= */
+    const char *identity;     /* i= or NULL */
+    time_t timestamp;         /* t= */
+    time_t expire;            /* x= or 0 */
+    const char *const *names; /* h= */
+    size_t nnames;
+    unsigned char bodyhash[DKIM_HASH_LEN];
 };
 
 /*
@@ -109,10 +108,8 @@ int dkim_sig_append_b(struct buf *out, const unsigned char *sig, size_t siglen);
  * with key.  sig receives up to DKIM_SIG_MAX bytes, *siglen its length.
  * nnames <= DKIM_NAMES_MAX.  Returns 0 or -1 with err set.
  */
-int dkim_sign_compute(EVP_PKEY *key, enum dkim_alg alg, enum dkim_canon hcanon,
-                      const struct dkim_hdr *hdrs, size_t nhdrs,
-                      const char *const *names, size_t nnames,
-                      const char *sigfield, size_t sigfieldlen,
+int dkim_sign_compute(EVP_PKEY *key, enum dkim_alg alg, enum dkim_canon hcanon, const struct dkim_hdr *hdrs,
+                      size_t nhdrs, const char *const *names, size_t nnames, const char *sigfield, size_t sigfieldlen,
                       unsigned char *sig, size_t *siglen, struct dkim_err *err);
 
 /* Drains the OpenSSL error queue into err (prefix first). */

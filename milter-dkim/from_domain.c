@@ -26,8 +26,8 @@ static int domain_copy(const struct mail_address *a, char *out, size_t outsize)
         return -1;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)d[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'
-              || c == '.' || c >= 0x80))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+              c >= 0x80))
             return -1;
         out[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : (char)c;
     }

@@ -112,7 +112,7 @@ static int header_begin(struct mdkim_msg *m)
 static void header_end(struct mdkim_msg *m, int rc, size_t start)
 {
     if (rc != 0) {
-        m->hbuf.len = start;    /* drop the partial field; the message goes unsigned */
+        m->hbuf.len = start; /* drop the partial field; the message goes unsigned */
         header_limit(m);
         return;
     }
@@ -165,8 +165,7 @@ static void check_from(struct mdkim_msg *m)
     }
     struct dkim_hdr h = hdr_at(m, (size_t)from);
     const char *colon = memchr(h.raw, ':', h.len);
-    int n = from_domain_parse(colon + 1, h.len - (size_t)(colon + 1 - h.raw), m->from_domain,
-                              sizeof m->from_domain);
+    int n = from_domain_parse(colon + 1, h.len - (size_t)(colon + 1 - h.raw), m->from_domain, sizeof m->from_domain);
     if (n == 0)
         m->skip = MDKIM_SKIP_NO_FROM;
     else if (n > 1)
@@ -285,20 +284,20 @@ static size_t build_names(const struct mdkim_msg *m, const struct dkim_hdr *h, s
             for (size_t k = 0; k <= count_named(h, nh, s->oversign[i]) && n < max; k++)
                 names[n++] = s->oversign[i];
     if (traced && n + 1 < max) {
-        names[n++] = s->trace_header;   /* ours, and once more: it cannot be added twice */
+        names[n++] = s->trace_header; /* ours, and once more: it cannot be added twice */
         names[n++] = s->trace_header;
     }
     return n;
 }
 
-static int add_trace(struct mdkim_msg *m, time_t now, const char *qid, struct mdkim_out *out,
-                     struct dkim_hdr *h, size_t *nh)
+static int add_trace(struct mdkim_msg *m, time_t now, const char *qid, struct mdkim_out *out, struct dkim_hdr *h,
+                     size_t *nh)
 {
     char value[TRACE_VALUE_MAX];
     if (!m->snap->trace_enabled || qid == NULL)
         return 0;
     if (trace_format(&m->snap->trace_key, qid, now, m->from_domain, value, sizeof value) < 0)
-        return 0;   /* queue id not a token: no trace header, the message is still signed */
+        return 0; /* queue id not a token: no trace header, the message is still signed */
     struct buf *f = &out->fields[MDKIM_MAX_SIGS];
     if (buf_printf(f, "%s: %s", m->snap->trace_header, value) != BUF_OK)
         return -1;
@@ -339,10 +338,16 @@ int mdkim_msg_eom(struct mdkim_msg *m, time_t now, const char *qid, struct mdkim
         const struct mdkim_key *k = &m->snap->keys[m->sel[i]];
         struct buf *f = &out->fields[out->nfields];
         struct dkim_sig_params p = {
-            .alg = k->key.alg, .hcanon = k->hcanon, .bcanon = k->bcanon,
-            .domain = k->domain, .selector = k->selector, .identity = NULL,
-            .timestamp = now, .expire = m->snap->signature_ttl ? now + m->snap->signature_ttl : 0,
-            .names = names, .nnames = nnames,
+            .alg = k->key.alg,
+            .hcanon = k->hcanon,
+            .bcanon = k->bcanon,
+            .domain = k->domain,
+            .selector = k->selector,
+            .identity = NULL,
+            .timestamp = now,
+            .expire = m->snap->signature_ttl ? now + m->snap->signature_ttl : 0,
+            .names = names,
+            .nnames = nnames,
         };
         unsigned char sig[DKIM_SIG_MAX];
         size_t siglen = 0;
@@ -351,8 +356,8 @@ int mdkim_msg_eom(struct mdkim_msg *m, time_t now, const char *qid, struct mdkim
             dkim_err_set(&m->err, "signature field too long");
             goto out;
         }
-        if (dkim_sign_compute(k->key.pkey, k->key.alg, k->hcanon, h, nh, names, nnames,
-                              f->data, f->len, sig, &siglen, &m->err) != 0)
+        if (dkim_sign_compute(k->key.pkey, k->key.alg, k->hcanon, h, nh, names, nnames, f->data, f->len, sig, &siglen,
+                              &m->err) != 0)
             goto out;
         if (dkim_sig_append_b(f, sig, siglen) != BUF_OK) {
             dkim_err_set(&m->err, "signature field too long");
@@ -361,7 +366,7 @@ int mdkim_msg_eom(struct mdkim_msg *m, time_t now, const char *qid, struct mdkim
         out->sigs[out->nsigs++] = (struct mdkim_sigref){ k->domain, k->selector, k->key.alg };
         out->nfields++;
     }
-    if (traced) {   /* the trace field goes below the signatures */
+    if (traced) { /* the trace field goes below the signatures */
         struct buf tmp = out->fields[out->nfields];
         out->fields[out->nfields] = out->fields[MDKIM_MAX_SIGS];
         out->fields[MDKIM_MAX_SIGS] = tmp;

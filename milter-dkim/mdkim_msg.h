@@ -28,47 +28,47 @@
 
 enum mdkim_skip {
     MDKIM_SKIP_NONE = 0,
-    MDKIM_SKIP_UNTRUSTED,       /* client not trusted */
-    MDKIM_SKIP_NO_FROM,         /* no From field, or a From without mailbox */
-    MDKIM_SKIP_MULTI_FROM,      /* several From fields or several mailboxes */
-    MDKIM_SKIP_FROM_SYNTAX,     /* unparseable From, or no domain */
-    MDKIM_SKIP_NO_RULE,         /* no signing_table rule for the From domain */
-    MDKIM_SKIP_NO_KEY,          /* rule found, but no key usable now (dates, alignment) */
-    MDKIM_SKIP_HEADER_LIMIT,    /* header block over max_header_bytes / max_headers */
+    MDKIM_SKIP_UNTRUSTED,    /* client not trusted */
+    MDKIM_SKIP_NO_FROM,      /* no From field, or a From without mailbox */
+    MDKIM_SKIP_MULTI_FROM,   /* several From fields or several mailboxes */
+    MDKIM_SKIP_FROM_SYNTAX,  /* unparseable From, or no domain */
+    MDKIM_SKIP_NO_RULE,      /* no signing_table rule for the From domain */
+    MDKIM_SKIP_NO_KEY,       /* rule found, but no key usable now (dates, alignment) */
+    MDKIM_SKIP_HEADER_LIMIT, /* header block over max_header_bytes / max_headers */
     MDKIM_SKIP__COUNT
 };
 
 const char *mdkim_skip_name(enum mdkim_skip s);
 
-struct mdkim_sigref {           /* what was signed, for the log line */
+struct mdkim_sigref { /* what was signed, for the log line */
     const char *domain, *selector;
     enum dkim_alg alg;
 };
 
 struct mdkim_msg {
     const struct mdkim_snap *snap;
-    struct buf       hbuf;          /* header fields "Name:value", CRLF folds, back to back */
-    size_t          *hoff, *hlen;   /* owned arrays */
-    size_t           nh, caph;
-    enum mdkim_skip  skip;
-    int              deciding_done;
-    int              failed;        /* an internal error happened */
-    char             from_domain[FROM_DOMAIN_MAX + 1];
-    size_t           sel[MDKIM_MAX_SIGS];   /* key indexes in snap->keys */
-    size_t           nsel;
-    struct dkim_bodyhash bh[2];     /* by enum dkim_canon */
-    int              bh_on[2];
-    uint64_t         body_bytes;
-    struct dkim_err  err;
-    char             note[DKIM_ERR_MAX + 32];   /* a remark for the log ("" when none), e.g. a broken extra key */
+    struct buf hbuf;     /* header fields "Name:value", CRLF folds, back to back */
+    size_t *hoff, *hlen; /* owned arrays */
+    size_t nh, caph;
+    enum mdkim_skip skip;
+    int deciding_done;
+    int failed; /* an internal error happened */
+    char from_domain[FROM_DOMAIN_MAX + 1];
+    size_t sel[MDKIM_MAX_SIGS]; /* key indexes in snap->keys */
+    size_t nsel;
+    struct dkim_bodyhash bh[2]; /* by enum dkim_canon */
+    int bh_on[2];
+    uint64_t body_bytes;
+    struct dkim_err err;
+    char note[DKIM_ERR_MAX + 32]; /* a remark for the log ("" when none), e.g. a broken extra key */
 };
 
 struct mdkim_out {
-    struct buf          fields[MDKIM_MAX_SIGS + 1];  /* "Name: value" with CRLF folds, top-down order */
-    size_t              nfields;
+    struct buf fields[MDKIM_MAX_SIGS + 1]; /* "Name: value" with CRLF folds, top-down order */
+    size_t nfields;
     struct mdkim_sigref sigs[MDKIM_MAX_SIGS];
-    size_t              nsigs;
-    size_t              drop_existing_trace;   /* forged trace headers to remove (count) */
+    size_t nsigs;
+    size_t drop_existing_trace; /* forged trace headers to remove (count) */
 };
 
 void mdkim_msg_init(struct mdkim_msg *m, const struct mdkim_snap *snap);

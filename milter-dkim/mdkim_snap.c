@@ -114,8 +114,10 @@ static int rule_cmp(const void *a, const void *b)
 /* The entry's settings (not the key file): errors here are configuration errors. */
 static int key_settings(const struct mdkim_key_conf *kc, struct mdkim_key *k, char *err, size_t errsize)
 {
-    static const enum dkim_canon hc[] = { DKIM_CANON_RELAXED, DKIM_CANON_RELAXED, DKIM_CANON_SIMPLE, DKIM_CANON_SIMPLE };
-    static const enum dkim_canon bc[] = { DKIM_CANON_RELAXED, DKIM_CANON_SIMPLE, DKIM_CANON_RELAXED, DKIM_CANON_SIMPLE };
+    static const enum dkim_canon hc[] = { DKIM_CANON_RELAXED, DKIM_CANON_RELAXED, DKIM_CANON_SIMPLE,
+                                          DKIM_CANON_SIMPLE };
+    static const enum dkim_canon bc[] = { DKIM_CANON_RELAXED, DKIM_CANON_SIMPLE, DKIM_CANON_RELAXED,
+                                          DKIM_CANON_SIMPLE };
 
     k->name = xstrdup(kc->name);
     k->domain = lower_dup(kc->domain);
@@ -125,13 +127,13 @@ static int key_settings(const struct mdkim_key_conf *kc, struct mdkim_key *k, ch
     k->unaligned = kc->unaligned;
     k->not_before = k->not_after = 0;
     if (is_set(kc->not_before) && (k->not_before = mdkim_parse_date(kc->not_before)) == (time_t)-1) {
-        snprintf(err, errsize, "key '%s': not_before '%s' is not YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ",
-                 kc->name, kc->not_before);
+        snprintf(err, errsize, "key '%s': not_before '%s' is not YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ", kc->name,
+                 kc->not_before);
         return -1;
     }
     if (is_set(kc->not_after) && (k->not_after = mdkim_parse_date(kc->not_after)) == (time_t)-1) {
-        snprintf(err, errsize, "key '%s': not_after '%s' is not YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ",
-                 kc->name, kc->not_after);
+        snprintf(err, errsize, "key '%s': not_after '%s' is not YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ", kc->name,
+                 kc->not_after);
         return -1;
     }
     if (k->not_after && k->not_after < time(NULL))
@@ -140,8 +142,7 @@ static int key_settings(const struct mdkim_key_conf *kc, struct mdkim_key *k, ch
 }
 
 /* The key file: missing, unreadable, group-readable, not a key, wrong type or too small. */
-static int key_file(const struct mdkim_key_conf *kc, int allow_group, struct mdkim_key *k, char *err,
-                    size_t errsize)
+static int key_file(const struct mdkim_key_conf *kc, int allow_group, struct mdkim_key *k, char *err, size_t errsize)
 {
     struct dkim_err derr;
     char warn[200];
@@ -152,10 +153,10 @@ static int key_file(const struct mdkim_key_conf *kc, int allow_group, struct mdk
     }
     if (warn[0] != '\0')
         log_warning("key '%s' (%s): %s", kc->name, kc->key_file, warn);
-    if ((kc->algorithm == 1 && k->key.alg != DKIM_ALG_RSA_SHA256)
-        || (kc->algorithm == 2 && k->key.alg != DKIM_ALG_ED25519_SHA256)) {
-        snprintf(err, errsize, "key '%s': %s holds a %s key, not %s", kc->name, kc->key_file,
-                 dkim_alg_name(k->key.alg), mdkim_algorithm_names[kc->algorithm]);
+    if ((kc->algorithm == 1 && k->key.alg != DKIM_ALG_RSA_SHA256) ||
+        (kc->algorithm == 2 && k->key.alg != DKIM_ALG_ED25519_SHA256)) {
+        snprintf(err, errsize, "key '%s': %s holds a %s key, not %s", kc->name, kc->key_file, dkim_alg_name(k->key.alg),
+                 mdkim_algorithm_names[kc->algorithm]);
         dkim_key_free(&k->key);
         return -1;
     }
@@ -178,8 +179,8 @@ static int valid_name_token(const char *s)
         return 0;
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'
-              || c == '.' || c == '_'))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+              c == '_'))
             return 0;
     }
     return 1;
@@ -227,8 +228,8 @@ static int build_rules(const struct mdkim_conf *conf, struct mdkim_snap *s, char
     return 0;
 }
 
-static int build_headers(const struct mdkim_conf *conf, const struct trace_conf *trace,
-                         struct mdkim_snap *s, char *err, size_t errsize)
+static int build_headers(const struct mdkim_conf *conf, const struct trace_conf *trace, struct mdkim_snap *s, char *err,
+                         size_t errsize)
 {
     int has_from = 0;
     s->headers = strv_dup(&conf->headers);

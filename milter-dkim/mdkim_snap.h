@@ -23,44 +23,44 @@
 #include "netlist.h"
 #include "trace.h"
 
-#define MDKIM_MAX_SIGS 8      /* signatures per message (keys per rule) */
+#define MDKIM_MAX_SIGS         8 /* signatures per message (keys per rule) */
 #define FROM_DOMAIN_LOOKUP_MAX 260
 
 struct mdkim_key {
-    char           *name, *domain, *selector;   /* owned */
+    char *name, *domain, *selector; /* owned */
     struct dkim_key key;
     enum dkim_canon hcanon, bcanon;
-    time_t          not_before, not_after;      /* 0: unbounded */
-    int             unaligned;
-    char           *error;      /* owned; not NULL: the key file could not be used (why) */
+    time_t not_before, not_after; /* 0: unbounded */
+    int unaligned;
+    char *error; /* owned; not NULL: the key file could not be used (why) */
 };
 
 enum mdkim_rule_kind { MDKIM_RULE_EXACT, MDKIM_RULE_SUFFIX, MDKIM_RULE_ANY };
 
 struct mdkim_rule {
-    char                *pattern;   /* owned, lower case: "example.com", "*.example.com", "*" */
+    char *pattern; /* owned, lower case: "example.com", "*.example.com", "*" */
     enum mdkim_rule_kind kind;
-    size_t               keys[MDKIM_MAX_SIGS];
-    size_t               nkeys;
+    size_t keys[MDKIM_MAX_SIGS];
+    size_t nkeys;
 };
 
 struct mdkim_snap {
-    atomic_int         refs;
-    struct mdkim_key  *keys;
-    size_t             nkeys;
-    struct mdkim_rule *rules;       /* sorted by pattern */
-    size_t             nrules;
-    struct netlist     trusted;
-    char             **headers;     /* owned copies */
-    size_t             nheaders;
-    char             **oversign;
-    size_t             noversign;
-    int                on_error;
-    int                trust_sasl, trust_non_smtpd;
-    long long          signature_ttl, max_header_bytes, max_headers;
-    int                trace_enabled;
-    struct trace_key   trace_key;
-    char              *trace_header;   /* owned */
+    atomic_int refs;
+    struct mdkim_key *keys;
+    size_t nkeys;
+    struct mdkim_rule *rules; /* sorted by pattern */
+    size_t nrules;
+    struct netlist trusted;
+    char **headers; /* owned copies */
+    size_t nheaders;
+    char **oversign;
+    size_t noversign;
+    int on_error;
+    int trust_sasl, trust_non_smtpd;
+    long long signature_ttl, max_header_bytes, max_headers;
+    int trace_enabled;
+    struct trace_key trace_key;
+    char *trace_header; /* owned */
 };
 
 /*

@@ -29,14 +29,14 @@
 #define QID_MAX 64
 
 struct conn {
-    unsigned long proto;        /* protocol flags agreed in negotiate */
-    struct sockaddr_storage client;  /* client address (ss_family 0: none given) */
-    int           local;        /* Postfix non_smtpd (simulated localhost connect) */
-    int           in_msg;
-    int           trusted;
-    int           decision;     /* mdkim_msg_eoh result: 1 sign, 0 skip, -1 fault */
+    unsigned long proto;            /* protocol flags agreed in negotiate */
+    struct sockaddr_storage client; /* client address (ss_family 0: none given) */
+    int local;                      /* Postfix non_smtpd (simulated localhost connect) */
+    int in_msg;
+    int trusted;
+    int decision; /* mdkim_msg_eoh result: 1 sign, 0 skip, -1 fault */
     struct mdkim_snap *snap;
-    struct mdkim_msg   msg;
+    struct mdkim_msg msg;
 };
 
 static sfsistat noreply(const struct conn *c, unsigned long flag)
@@ -59,9 +59,8 @@ static void msg_end(struct conn *c)
     }
 }
 
-static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
-                             unsigned long f3, unsigned long *pf0, unsigned long *pf1,
-                             unsigned long *pf2, unsigned long *pf3)
+static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2, unsigned long f3,
+                             unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
     /*
      * No reply to anything before end of message, except DATA: Postfix's smtpd flushes the envelope
@@ -71,8 +70,8 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
      * (measured by bench/milter_load, which writes like Postfix; docs/benchmarks.md).  Our DATA
      * reply carries the ACK at once.
      */
-    static const unsigned long wanted = SMFIP_NOHELO | SMFIP_NORCPT | SMFIP_NOUNKNOWN
-        | SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY | SMFIP_HDR_LEADSPC;
+    static const unsigned long wanted = SMFIP_NOHELO | SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_MAIL |
+                                        SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY | SMFIP_HDR_LEADSPC;
     struct conn *c = xcalloc(1, sizeof *c);
     (void)f2;
     (void)f3;
@@ -112,7 +111,7 @@ static int is_local_submission(const char *host, const _SOCK_ADDR *addr)
 static sfsistat cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 {
     struct conn *c = conn_get(ctx);
-    if (c == NULL) {                /* an MTA that skipped negotiation */
+    if (c == NULL) { /* an MTA that skipped negotiation */
         c = xcalloc(1, sizeof *c);
         smfi_setpriv(ctx, c);
     }
@@ -137,9 +136,8 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
         return noreply(c, SMFIP_NR_MAIL);
     const char *auth = smfi_getsymval(ctx, "{auth_authen}");
     /* Trust is decided with the message's snapshot, so a reload applies from the next message. */
-    c->trusted = netlist_match_sockaddr(&c->snap->trusted, (const struct sockaddr *)&c->client)
-                 || (c->snap->trust_sasl && auth != NULL && auth[0] != '\0')
-                 || (c->snap->trust_non_smtpd && c->local);
+    c->trusted = netlist_match_sockaddr(&c->snap->trusted, (const struct sockaddr *)&c->client) ||
+                 (c->snap->trust_sasl && auth != NULL && auth[0] != '\0') || (c->snap->trust_non_smtpd && c->local);
     mdkim_msg_init(&c->msg, c->snap);
     c->in_msg = 1;
     c->decision = 0;
@@ -152,7 +150,7 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
     if (c != NULL && c->in_msg) {
         if (c->proto & SMFIP_HDR_LEADSPC) {
             mdkim_msg_header(&c->msg, name, value);
-        } else {            /* the MTA dropped the space after the colon: put the usual one back */
+        } else { /* the MTA dropped the space after the colon: put the usual one back */
             struct buf v;
             buf_init(&v, 0);
             buf_append_char(&v, ' ');
@@ -194,7 +192,7 @@ static int insert_fields(SMFICTX *ctx, const struct conn *c, const struct mdkim_
     for (size_t i = out->nfields; i-- > 0;) {
         const struct buf *f = &out->fields[i];
         char *text = xstrndup(f->data, f->len), *w = text;
-        for (const char *r = text; *r; r++)     /* CRLF -> LF */
+        for (const char *r = text; *r; r++) /* CRLF -> LF */
             if (!(r[0] == '\r' && r[1] == '\n'))
                 *w++ = *r;
         *w = '\0';
@@ -250,15 +248,14 @@ static sfsistat cb_eom(SMFICTX *ctx)
         mdkim_out_init(&out);
         if (mdkim_msg_eom(&c->msg, time(NULL), qid, &out) != 0) {
             verdict = fault(c, qid, c->msg.err.text);
-        } else if (drop_forged_trace(ctx, c, out.drop_existing_trace) != 0
-                   || insert_fields(ctx, c, &out) != 0) {
+        } else if (drop_forged_trace(ctx, c, out.drop_existing_trace) != 0 || insert_fields(ctx, c, &out) != 0) {
             verdict = fault(c, qid, "the MTA refused a header change");
         } else {
             if (c->msg.note[0] != '\0')
                 log_qid(LOG_LVL_WARNING, qid, "%s", c->msg.note);
             if (out.drop_existing_trace)
-                log_qid(LOG_LVL_NOTICE, qid, "removed %zu %s field(s) present before signing",
-                        out.drop_existing_trace, c->snap->trace_header);
+                log_qid(LOG_LVL_NOTICE, qid, "removed %zu %s field(s) present before signing", out.drop_existing_trace,
+                        c->snap->trace_header);
             char sigs[MDKIM_MAX_SIGS * 300];
             mdkim_out_describe(&out, sigs, sizeof sigs);
             log_qid(LOG_LVL_INFO, qid, "signed %s body=%llu bytes", sigs, (unsigned long long)c->msg.body_bytes);

@@ -59,7 +59,7 @@
 static const char *prog = "milter-dkim";
 
 struct options {
-    struct milter_reload_source src;   /* -c, -d -s -k: what the start and every reload read */
+    struct milter_reload_source src; /* -c, -d -s -k: what the start and every reload read */
     const char *socket, *qid;
     int foreground, check, sign, print_config;
 };
@@ -84,8 +84,10 @@ static void usage(FILE *out)
 static int parse_args(int argc, char **argv, struct options *o)
 {
     static const struct option longopts[] = {
-        { "sign", no_argument, NULL, 'S' },       { "print-config", no_argument, NULL, 'P' },
-        { "version", no_argument, NULL, 'V' },    { "help", no_argument, NULL, 'h' },
+        { "sign", no_argument, NULL, 'S' },
+        { "print-config", no_argument, NULL, 'P' },
+        { "version", no_argument, NULL, 'V' },
+        { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     int ch;
@@ -121,9 +123,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 
 /* Everything loaded from the file plus the command-line key. */
 struct loaded {
-    struct log_conf    log;
-    struct trace_conf  trace;
-    struct mdkim_conf  conf;
+    struct log_conf log;
+    struct trace_conf trace;
+    struct mdkim_conf conf;
     struct cfg_section sections[MDKIM_NSECTIONS];
 };
 
@@ -148,9 +150,8 @@ static int load_config(const struct options *o, struct loaded *l)
         cfg_free(l->sections, MDKIM_NSECTIONS);
         return rc;
     }
-    if (o->src.domains != NULL
-        && mdkim_config_add_cmdline(&l->conf, o->src.domains, o->src.selector, o->src.keyfile, err,
-                                    sizeof err) != 0) {
+    if (o->src.domains != NULL &&
+        mdkim_config_add_cmdline(&l->conf, o->src.domains, o->src.selector, o->src.keyfile, err, sizeof err) != 0) {
         fprintf(stderr, "%s: %s\n", prog, err);
         cfg_free(l->sections, MDKIM_NSECTIONS);
         return PF_EXIT_USAGE;
@@ -172,8 +173,8 @@ static int build_snapshot(const struct loaded *l, unsigned flags, struct mdkim_s
 /* Set once privileges are dropped (before any thread): reloads read the files as this user. */
 static char g_run_user[80];
 
-static atomic_int milter_ended;     /* smfi_main() returned */
-static atomic_int stop_requested;   /* the main thread is stopping libmilter */
+static atomic_int milter_ended;   /* smfi_main() returned */
+static atomic_int stop_requested; /* the main thread is stopping libmilter */
 
 static void *milter_main(void *arg)
 {
@@ -216,8 +217,8 @@ static int open_listener(const struct options *o, const struct loaded *l, char *
         fprintf(stderr, "%s: socket '%s': %s\n", prog, socket, err);
         return PF_EXIT_CONFIG;
     }
-    if (milter_cb_register() != 0 || smfi_setconn(spec) != MI_SUCCESS || smfi_setbacklog(256) != MI_SUCCESS
-        || smfi_settimeout(600) != MI_SUCCESS) {
+    if (milter_cb_register() != 0 || smfi_setconn(spec) != MI_SUCCESS || smfi_setbacklog(256) != MI_SUCCESS ||
+        smfi_settimeout(600) != MI_SUCCESS) {
         fprintf(stderr, "%s: libmilter refused the setup for %s\n", prog, spec);
         return PF_EXIT_FAILURE;
     }
@@ -294,7 +295,7 @@ static int run_daemon(struct options *o, struct loaded *l)
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);     /* before any thread exists, libmilter's included */
+    pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread exists, libmilter's included */
     signal(SIGPIPE, SIG_IGN);
     struct milter_reload_conf rc_conf = {
         .src = o->src,
@@ -350,8 +351,7 @@ int main(int argc, char **argv)
     if (snap->nkeys == 0)
         log_warning("no keys configured: nothing will be signed");
     if (o.check && cmdline_only(&o)) {
-        printf("%s: configuration OK (command line -d %s; %s not read)\n", prog, o.src.domains,
-               cfg_default_path());
+        printf("%s: configuration OK (command line -d %s; %s not read)\n", prog, o.src.domains, cfg_default_path());
         rc = PF_EXIT_OK;
     } else if (o.check) {
         rc = startup_check_only(prog, o.src.config, l.sections, MDKIM_NSECTIONS, 0);

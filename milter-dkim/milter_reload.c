@@ -34,8 +34,7 @@ int milter_reload_cmdline_only(const struct milter_reload_source *src)
 }
 
 /* Defaults, then the file unless cmdline only; never prints.  Returns 0 or -1 with err. */
-static int read_file(const struct milter_reload_source *src, const struct cfg_section *sections,
-                     struct cfg_error *err)
+static int read_file(const struct milter_reload_source *src, const struct cfg_section *sections, struct cfg_error *err)
 {
     if (milter_reload_cmdline_only(src))
         return cfg_defaults(sections, MDKIM_NSECTIONS, err);
@@ -45,16 +44,15 @@ static int read_file(const struct milter_reload_source *src, const struct cfg_se
 static void reload_refused(const char *why)
 {
     if (g_conf.run_user != NULL && g_conf.run_user[0] != '\0')
-        log_error("reload refused, old configuration kept: %s (reloads read files as user %s)", why,
-                  g_conf.run_user);
+        log_error("reload refused, old configuration kept: %s (reloads read files as user %s)", why, g_conf.run_user);
     else
         log_error("reload refused, old configuration kept: %s", why);
 }
 
 struct loaded {
-    struct log_conf    log;
-    struct trace_conf  trace;
-    struct mdkim_conf  conf;
+    struct log_conf log;
+    struct trace_conf trace;
+    struct mdkim_conf conf;
     struct cfg_section sections[MDKIM_NSECTIONS];
 };
 
@@ -70,9 +68,8 @@ static void reload_now(void)
     int ok = read_file(src, l.sections, &cerr) == 0;
     if (!ok) {
         reload_refused(cerr.text);
-    } else if (src->domains != NULL
-               && mdkim_config_add_cmdline(&l.conf, src->domains, src->selector, src->keyfile,
-                                           err, sizeof err) != 0) {
+    } else if (src->domains != NULL &&
+               mdkim_config_add_cmdline(&l.conf, src->domains, src->selector, src->keyfile, err, sizeof err) != 0) {
         ok = 0;
         reload_refused(err);
     } else if (mdkim_snap_build(&l.conf, &l.trace, 0, &snap, err, sizeof err) != 0) {

@@ -37,9 +37,9 @@ struct milter_reload_source {
 
 struct milter_reload_conf {
     struct milter_reload_source src;
-    const char *stats_file;     /* NULL: no stats file */
-    long long   stats_interval; /* seconds between stats writes */
-    const char *run_user;       /* user privileges were dropped to, or NULL (for the log) */
+    const char *stats_file;   /* NULL: no stats file */
+    long long stats_interval; /* seconds between stats writes */
+    const char *run_user;     /* user privileges were dropped to, or NULL (for the log) */
 };
 
 /*

@@ -13,22 +13,22 @@
 #include <sys/socket.h>
 
 struct netlist_entry {
-    int           family;      /* AF_INET or AF_INET6 */
+    int family; /* AF_INET or AF_INET6 */
     unsigned char addr[16];
-    int           prefix;
+    int prefix;
 };
 
 struct netlist {
-    struct netlist_entry *v;   /* owned */
-    size_t                n;
+    struct netlist_entry *v; /* owned */
+    size_t n;
 };
 
 /* Parses items; returns 0, or -1 with the bad item in err. Free with netlist_free(). */
-int  netlist_parse(struct netlist *nl, char *const *items, size_t count, char *err, size_t errsize);
+int netlist_parse(struct netlist *nl, char *const *items, size_t count, char *err, size_t errsize);
 void netlist_free(struct netlist *nl);
 /* 1 if sa (AF_INET/AF_INET6) is in the list. */
-int  netlist_match_sockaddr(const struct netlist *nl, const struct sockaddr *sa);
+int netlist_match_sockaddr(const struct netlist *nl, const struct sockaddr *sa);
 /* Same for a textual address; 0 if text is not an address. */
-int  netlist_match_text(const struct netlist *nl, const char *text);
+int netlist_match_text(const struct netlist *nl, const char *text);
 
 #endif

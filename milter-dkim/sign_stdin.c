@@ -25,13 +25,13 @@
 #define CHUNK 65536
 
 struct reader {
-    struct buf          hdr;     /* header block as read */
-    struct mail_headers h;       /* its fields: views into hdr (common/mail_header) */
-    int                 crlf;    /* line end style of the input */
-    int                 has_sep; /* an empty line ended the header */
-    size_t              sep_len; /* its bytes as read ("\n", "\r\n", ...), at the end of hdr */
-    int                 overflow;  /* header bigger than the limit */
-    int                 no_header; /* the block is not a sequence of header fields */
+    struct buf hdr;        /* header block as read */
+    struct mail_headers h; /* its fields: views into hdr (common/mail_header) */
+    int crlf;              /* line end style of the input */
+    int has_sep;           /* an empty line ended the header */
+    size_t sep_len;        /* its bytes as read ("\n", "\r\n", ...), at the end of hdr */
+    int overflow;          /* header bigger than the limit */
+    int no_header;         /* the block is not a sequence of header fields */
 };
 
 /* Reads the header block, one line at a time, into r->hdr. */
@@ -158,8 +158,8 @@ static void passthrough_rest(FILE *in, FILE *out)
 }
 
 /* Writes the new fields, the original header (minus stale trace fields), the separator and the body. */
-static int write_signed(FILE *out, const struct reader *r, const struct mdkim_out *res,
-                        const struct mdkim_snap *snap, FILE *spool)
+static int write_signed(FILE *out, const struct reader *r, const struct mdkim_out *res, const struct mdkim_snap *snap,
+                        FILE *spool)
 {
     const char *eol = r->crlf ? "\r\n" : "\n";
     for (size_t i = 0; i < res->nfields; i++)
@@ -173,15 +173,15 @@ static int write_signed(FILE *out, const struct reader *r, const struct mdkim_ou
     }
     const struct mail_view last = r->h.fields[r->h.nfields - 1].raw;
     if (last.ptr[last.len - 1] != '\n')
-        fputs(eol, out);            /* the header ended at EOF without a line end */
-    if (r->has_sep)                 /* as read: the line ends of the input may be mixed */
+        fputs(eol, out); /* the header ended at EOF without a line end */
+    if (r->has_sep)      /* as read: the line ends of the input may be mixed */
         fwrite(r->hdr.data + r->hdr.len - r->sep_len, 1, r->sep_len, out);
     return copy_file(spool, out);
 }
 
 /* Signs a message whose header block was read into r; the body is still on in. */
-static int sign_parsed(const struct mdkim_snap *snap, const struct reader *r, FILE *in, FILE *out,
-                       const char *qid, time_t now)
+static int sign_parsed(const struct mdkim_snap *snap, const struct reader *r, FILE *in, FILE *out, const char *qid,
+                       time_t now)
 {
     struct mdkim_msg m;
     struct mdkim_out res;
@@ -247,8 +247,8 @@ int sign_stream(const struct mdkim_snap *snap, FILE *in, FILE *out, const char *
     if (!r.overflow)
         split_fields(&r);
     if (r.overflow || r.no_header || r.h.nfields == 0) {
-        log_qid(LOG_LVL_NOTICE, qid, "not signed: %s", r.overflow ? "header block over max_header_bytes"
-                                                                  : "message has no header fields");
+        log_qid(LOG_LVL_NOTICE, qid, "not signed: %s",
+                r.overflow ? "header block over max_header_bytes" : "message has no header fields");
         fwrite(r.hdr.data ? r.hdr.data : "", 1, r.hdr.len, out);
         passthrough_rest(in, out);
     } else {

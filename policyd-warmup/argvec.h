@@ -20,17 +20,17 @@
 #include <stddef.h>
 
 struct argvec {
-    char   *arena;      /* owned: the strings, each followed by a NUL */
-    size_t  used, cap;
-    size_t *off;        /* owned: offset of string i in the arena */
-    size_t *len;        /* owned: its length */
-    char  **ptr;        /* owned: filled by argvec_seal() */
-    size_t  n, ncap;
+    char *arena; /* owned: the strings, each followed by a NUL */
+    size_t used, cap;
+    size_t *off; /* owned: offset of string i in the arena */
+    size_t *len; /* owned: its length */
+    char **ptr;  /* owned: filled by argvec_seal() */
+    size_t n, ncap;
 };
 
 /* An all-zero argvec is empty and valid. */
-void argvec_reset(struct argvec *v);        /* n = 0, memory kept */
-void argvec_free(struct argvec *v);         /* memory released; the argvec is empty again */
+void argvec_reset(struct argvec *v); /* n = 0, memory kept */
+void argvec_free(struct argvec *v);  /* memory released; the argvec is empty again */
 void argvec_add(struct argvec *v, const char *s, size_t len);
 void argvec_add_str(struct argvec *v, const char *s);
 void argvec_add_ll(struct argvec *v, long long x);

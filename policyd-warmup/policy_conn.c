@@ -32,28 +32,28 @@
 #define READ_CHUNK 4096
 
 struct policy_conn {
-    struct policy_conns   *cs;
-    struct policy_conn    *prev, *next;
-    int                    fd;
-    char                   peer[64];     /* "192.0.2.1:4711", "[2001:db8::1]:4711" or "unix", for logs */
-    ev_io                  rio, wio;
-    ev_timer               idle;         /* fires idle_timeout after the last activity (see on_idle) */
-    ev_tstamp              last_active, idle_timeout;
-    char                  *buf;
-    size_t                 len, cap;
-    size_t                 resume;
-    int                    eof, busy, dead;
-    int                    in_process, again;  /* conn_process() running / asked to run again */
-    struct msg_state       ms;
+    struct policy_conns *cs;
+    struct policy_conn *prev, *next;
+    int fd;
+    char peer[64]; /* "192.0.2.1:4711", "[2001:db8::1]:4711" or "unix", for logs */
+    ev_io rio, wio;
+    ev_timer idle; /* fires idle_timeout after the last activity (see on_idle) */
+    ev_tstamp last_active, idle_timeout;
+    char *buf;
+    size_t len, cap;
+    size_t resume;
+    int eof, busy, dead;
+    int in_process, again; /* conn_process() running / asked to run again */
+    struct msg_state ms;
     /* the request in flight */
-    struct policy_request  req;
+    struct policy_request req;
     struct policy_runtime *rt;
-    struct plan_env        env;
-    struct plan            plan;
-    int                    retried;
+    struct plan_env env;
+    struct plan plan;
+    int retried;
     /* the answer being written */
-    char                   out[PLAN_ACTION_MAX + 16];
-    size_t                 outlen, outoff;
+    char out[PLAN_ACTION_MAX + 16];
+    size_t outlen, outoff;
 };
 
 static void conn_process(struct policy_conn *c);
@@ -106,7 +106,7 @@ static void conn_touch(struct policy_conn *c)
 
 static void request_done(struct policy_conn *c)
 {
-    if (c->rt != NULL) {       /* the plan's memory stays for the next request */
+    if (c->rt != NULL) { /* the plan's memory stays for the next request */
         policy_runtime_unref(c->rt);
         c->rt = NULL;
     }
@@ -188,8 +188,8 @@ static void log_outcome(struct policy_conn *c)
     attr_printable(sb, sizeof sb, c, PA_SENDER);
     attr_printable(cl, sizeof cl, c, PA_CLIENT_ADDRESS);
     attr_printable(inst, sizeof inst, c, PA_INSTANCE);
-    log_qid(lvl, qid[0] ? qid : NULL, "%s from=<%s> to=<%s> client=%s instance=%s: %s", state[0] ? state : "-",
-            sb, rb, cl[0] ? cl : "-", inst[0] ? inst : "-", p->action);
+    log_qid(lvl, qid[0] ? qid : NULL, "%s from=<%s> to=<%s> client=%s instance=%s: %s", state[0] ? state : "-", sb, rb,
+            cl[0] ? cl : "-", inst[0] ? inst : "-", p->action);
 }
 
 /* Rate-limited warning for an outage. */
@@ -198,7 +198,8 @@ static void note_unavailable(struct policy_conns *cs, const char *why)
     unsigned long long n;
     if (policy_conn_gate_pass(cs, &cs->gate_down, &n))
         log_warning("redis unavailable (%s): %llu request(s) answered by the on_redis_down rules "
-                    "since the last report", why, n);
+                    "since the last report",
+                    why, n);
 }
 
 /* Rate-limited error for a script call Redis answered with an error (OOM, a bug) or garbage. */
@@ -210,8 +211,8 @@ static void note_script_error(struct policy_conns *cs, const char *what, const c
     if (!policy_conn_gate_pass(cs, &cs->gate_script, &n))
         return;
     log_printable(shown, sizeof shown, text, len);
-    log_error("redis: %s: %s (%llu request(s) answered by the on_redis_down rules since the last report)",
-              what, shown, n);
+    log_error("redis: %s: %s (%llu request(s) answered by the on_redis_down rules since the last report)", what, shown,
+              n);
 }
 
 static void conn_finish_plan(struct policy_conn *c)
@@ -278,14 +279,14 @@ static void on_script_reply(void *priv, const redisReply *reply)
                 policy_plan_unavailable(&c->plan);
         }
     }
-    conn_finish_plan(c);   /* c may be freed from here on */
+    conn_finish_plan(c); /* c may be freed from here on */
 }
 
 static int conn_send_script(struct policy_conn *c)
 {
     struct plan *p = &c->plan;
-    if (aredis_eval(c->cs->redis, p->is_rcpt ? &c->cs->script_rcpt : &c->cs->script, p->nkeys, p->keys, p->keylens, p->nargs, p->args, p->arglens,
-                    on_script_reply, c) < 0)
+    if (aredis_eval(c->cs->redis, p->is_rcpt ? &c->cs->script_rcpt : &c->cs->script, p->nkeys, p->keys, p->keylens,
+                    p->nargs, p->args, p->arglens, on_script_reply, c) < 0)
         return -1;
     c->busy = 1;
     /* Reading goes on (a pipelining client's next request waits in the buffer, which is bounded:
@@ -342,7 +343,7 @@ static void conn_process_one(struct policy_conn *c)
     lim.max_value = (size_t)cs->rt->files.policy.max_value;
     enum policy_parse_status st = policy_parse(c->buf, c->len, c->eof, &lim, &c->resume, &c->req);
     if (st == POLICY_OK) {
-        conn_handle(c);     /* may answer at once (re-entering conn_process) or go busy */
+        conn_handle(c); /* may answer at once (re-entering conn_process) or go busy */
         return;
     }
     if (st == POLICY_NEED_MORE) {
@@ -353,8 +354,7 @@ static void conn_process_one(struct policy_conn *c)
         return;
     }
     cs->m.protocol_errors++;
-    log_warning("malformed policy request (%s) from %s; closing the connection", policy_parse_strerror(st),
-                c->peer);
+    log_warning("malformed policy request (%s) from %s; closing the connection", policy_parse_strerror(st), c->peer);
     conn_close(c);
 }
 
@@ -396,11 +396,11 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
         }
     }
     if (c->len == c->cap) {
-        if (c->busy || c->outlen > 0) {   /* full of requests that wait for an answer: read later */
+        if (c->busy || c->outlen > 0) { /* full of requests that wait for an answer: read later */
             ev_io_stop(loop, &c->rio);
             return;
         }
-        conn_process(c);          /* over the limit and still no request: the parser says why */
+        conn_process(c); /* over the limit and still no request: the parser says why */
         return;
     }
     ssize_t n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
@@ -423,7 +423,7 @@ static void on_idle(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct policy_conn *c = w->data;
     ev_tstamp left = c->last_active + c->idle_timeout - ev_now(loop);
-    if (left > 0.001) {        /* active since the timer was set: wait for the rest */
+    if (left > 0.001) { /* active since the timer was set: wait for the rest */
         w->repeat = left;
         ev_timer_again(loop, w);
         return;
@@ -450,7 +450,6 @@ static void peer_name(const struct sockaddr_storage *ss, socklen_t len, char *ou
         snprintf(out, n, "unix");
     }
 }
-
 
 void policy_conn_open(struct policy_conns *cs, int fd, const struct sockaddr_storage *peer, socklen_t peerlen)
 {

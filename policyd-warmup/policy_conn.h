@@ -50,22 +50,22 @@
 #include "redis_async.h"
 
 struct policy_conn_gate {
-    ev_tstamp          last;     /* when a line was last logged; -1e9: never */
-    unsigned long long held;     /* events since then */
+    ev_tstamp last;          /* when a line was last logged; -1e9: never */
+    unsigned long long held; /* events since then */
 };
 
 struct policy_conn;
 
 struct policy_conns {
-    struct ev_loop          *loop;
-    struct policy_runtime   *rt;           /* one reference, owned by the server */
-    struct aredis           *redis;        /* owned by the server */
-    struct redis_script      script;       /* END-OF-MESSAGE */
-    struct redis_script      script_rcpt;  /* RCPT */
-    struct policy_metrics    m;
-    struct policy_conn_gate  gate_down, gate_script;
-    struct policy_conn      *list;         /* open connections, doubly linked */
-    size_t                   n;
+    struct ev_loop *loop;
+    struct policy_runtime *rt;       /* one reference, owned by the server */
+    struct aredis *redis;            /* owned by the server */
+    struct redis_script script;      /* END-OF-MESSAGE */
+    struct redis_script script_rcpt; /* RCPT */
+    struct policy_metrics m;
+    struct policy_conn_gate gate_down, gate_script;
+    struct policy_conn *list; /* open connections, doubly linked */
+    size_t n;
 };
 
 void policy_conn_gate_init(struct policy_conn_gate *g);

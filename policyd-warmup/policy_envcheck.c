@@ -98,18 +98,18 @@ rlim_t envcheck_fd_limit(long long max_connections, size_t nlisteners)
             log_warning("setrlimit(RLIMIT_NOFILE, %llu): %s", (unsigned long long)want, strerror(errno));
             rl.rlim_cur = was;
         } else {
-            log_notice("descriptor limit raised from %llu to %llu for max_connections = %lld",
-                       (unsigned long long)was, (unsigned long long)want, max_connections);
+            log_notice("descriptor limit raised from %llu to %llu for max_connections = %lld", (unsigned long long)was,
+                       (unsigned long long)want, max_connections);
         }
     }
     if (rl.rlim_cur != RLIM_INFINITY && (unsigned long long)rl.rlim_cur < need) {
         unsigned long long room = rl.rlim_cur > ENVCHECK_FD_MARGIN + nlisteners
-                                  ? (unsigned long long)rl.rlim_cur - ENVCHECK_FD_MARGIN - nlisteners : 0;
+                                      ? (unsigned long long)rl.rlim_cur - ENVCHECK_FD_MARGIN - nlisteners
+                                      : 0;
         log_warning("descriptor limit %llu (hard %llu) is below the %llu that max_connections = %lld needs; "
                     "beyond about %llu connections accept() will fail: raise the hard limit "
                     "(systemd LimitNOFILE=, ulimit -Hn) or lower policy.max_connections",
-                    (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max, need, max_connections,
-                    room);
+                    (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max, need, max_connections, room);
     }
     return rl.rlim_cur;
 }

@@ -39,13 +39,24 @@ void policy_metrics_flush(const struct policy_metrics *m, struct aredis *redis, 
         return;
     enum { N = 15 };
     char v[N][24];
-    const char *names[N] = { "requests", "requests_rcpt", "requests_eom", "connections", "protocol_errors",
-                             "suppressed", "rate_limited", "warmup_steered", "warmup_no_budget", "warmup_shaped",
-                             "redis_errors", "redis_down_open", "redis_down_closed", "started", "updated" };
-    unsigned long long vals[N] = { m->requests, m->requests_rcpt, m->requests_eom, m->connections,
-                                   m->protocol_errors, m->suppressed, m->rate_limited, m->warmup_steered,
-                                   m->warmup_no_budget, m->warmup_shaped, m->redis_errors, m->redis_down_open,
-                                   m->redis_down_closed, (unsigned long long)m->started,
+    const char *names[N] = { "requests",          "requests_rcpt", "requests_eom", "connections",
+                             "protocol_errors",   "suppressed",    "rate_limited", "warmup_steered",
+                             "warmup_no_budget",  "warmup_shaped", "redis_errors", "redis_down_open",
+                             "redis_down_closed", "started",       "updated" };
+    unsigned long long vals[N] = { m->requests,
+                                   m->requests_rcpt,
+                                   m->requests_eom,
+                                   m->connections,
+                                   m->protocol_errors,
+                                   m->suppressed,
+                                   m->rate_limited,
+                                   m->warmup_steered,
+                                   m->warmup_no_budget,
+                                   m->warmup_shaped,
+                                   m->redis_errors,
+                                   m->redis_down_open,
+                                   m->redis_down_closed,
+                                   (unsigned long long)m->started,
                                    (unsigned long long)time(NULL) };
     const char *argv[2 + 2 * N];
     argv[0] = "HSET";

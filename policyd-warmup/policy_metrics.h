@@ -27,7 +27,7 @@ struct policy_metrics {
     unsigned long long requests, requests_rcpt, requests_eom, connections, protocol_errors;
     unsigned long long suppressed, rate_limited, warmup_steered, warmup_no_budget, warmup_shaped;
     unsigned long long redis_errors, redis_down_open, redis_down_closed;
-    long long          started;
+    long long started;
 };
 
 /* Counts the outcome of one answered request (plan_outcome: suppressed, rate-limited, ...). */

@@ -68,7 +68,7 @@ static void plan_seal(struct plan *p)
         m->argl = xrealloc(m->argl, n * sizeof *m->argl);
         m->argcap = n;
     }
-    if (m->hv.n > 0) {          /* (an empty argvec has no arrays, and memcpy from NULL is undefined) */
+    if (m->hv.n > 0) { /* (an empty argvec has no arrays, and memcpy from NULL is undefined) */
         memcpy(m->argp, h, m->hv.n * sizeof *h);
         memcpy(m->argl, m->hv.len, m->hv.n * sizeof *m->argl);
     }
@@ -144,17 +144,17 @@ static size_t main_provider(const struct plan_env *env, const struct msg_state *
 }
 
 struct msg_facts {
-    int                is_rcpt;
+    int is_rcpt;
     struct mail_view sender, sender_domain, rcpt, rcpt_domain;
-    size_t             provider;        /* RCPT: of the recipient; EOM: main provider */
-    long long          rcpts;           /* EOM: recipients of the message */
-    long long          size;
-    int                first_rcpt;      /* RCPT: first of its message */
-    char               provider_name[PROVIDER_NAME_MAX];
+    size_t provider; /* RCPT: of the recipient; EOM: main provider */
+    long long rcpts; /* EOM: recipients of the message */
+    long long size;
+    int first_rcpt; /* RCPT: first of its message */
+    char provider_name[PROVIDER_NAME_MAX];
     /* EOM: the message's providers and their recipients (message_providers()) */
-    size_t             nprov;
-    size_t             pidx[MAX_PROVS];
-    long long          pcnt[MAX_PROVS];
+    size_t nprov;
+    size_t pidx[MAX_PROVS];
+    long long pcnt[MAX_PROVS];
 };
 
 /* Providers of the message with their recipient counts. */
@@ -167,7 +167,7 @@ static size_t message_providers(const struct plan_env *env, const struct msg_sta
             idx[n] = i;
             cnt[n++] = ms->provider_rcpts[i];
         }
-    if (n == 0) {           /* no RCPT seen (Exim, or policy only at end of data) */
+    if (n == 0) { /* no RCPT seen (Exim, or policy only at end of data) */
         idx[0] = f->provider;
         cnt[0] = f->rcpts;
         n = 1;
@@ -225,7 +225,7 @@ static void plan_bucket(const struct plan_env *env, struct plan *p, size_t i, co
         return;
     int n = rkey_ratelimit(env->keys, key, r->name, v->ptr, v->len);
     if (n < 0)
-        return;     /* a value unfit for a key (spaces, control bytes): not counted */
+        return; /* a value unfit for a key (spaces, control bytes): not counted */
     add_key(p, key, n);
     add_argll(p, r->limit);
     add_argll(p, r->window);
@@ -299,7 +299,7 @@ static int plan_warmup_ip(const struct plan_env *env, const struct wm_pool *pool
     const struct warmup_model *m = env->model;
     char key[RKEY_MAX];
     int n;
-    long stage = e != NULL && e->known ? e->stage : 0;   /* what the script must find */
+    long stage = e != NULL && e->known ? e->stage : 0; /* what the script must find */
     long eff = stage < 0 ? 0 : stage;
     long long cap = warmup_cap(ip->schedule, eff);
     int group = ip->schedule != NULL && (size_t)eff < ip->schedule->ncaps ? 1 : 2;
@@ -341,8 +341,7 @@ static int plan_warmup(const struct plan_env *env, const struct policy_request *
     int n;
 
     if (!env->warmup_on || !view_nonempty(&f->sender_domain) ||
-        (pool = warmup_model_pool_for(m, f->sender_domain.ptr, f->sender_domain.len)) == NULL ||
-        pool->nips == 0)
+        (pool = warmup_model_pool_for(m, f->sender_domain.ptr, f->sender_domain.len)) == NULL || pool->nips == 0)
         return 0;
     if (env->warmup_down == ON_DOWN_CLOSED)
         p->any_closed = 1;
@@ -378,8 +377,8 @@ static int plan_warmup(const struct plan_env *env, const struct policy_request *
     if (dom[0] != '\0') {
         size_t ok = 0;
         for (size_t j = 0; j < np; j++)
-            ok += rkey_domain_health(env->keys, key, dom, provider_name(m->providers, pidx[j]),
-                                     warmup_hour(env->now)) > 0;
+            ok += rkey_domain_health(env->keys, key, dom, provider_name(m->providers, pidx[j]), warmup_hour(env->now)) >
+                  0;
         for (size_t j = 0; ok == np && j < np; j++) {
             n = rkey_domain_health(env->keys, key, dom, provider_name(m->providers, pidx[j]), warmup_hour(env->now));
             add_key(p, key, n);
@@ -425,8 +424,8 @@ static void facts_fill(const struct plan_env *env, const struct policy_request *
         f->nprov = message_providers(env, ms, f, f->pidx, f->pcnt);
 }
 
-static void header_args(const struct plan_env *env, struct plan *p, const struct msg_facts *f, size_t nsup,
-                        int nprov, int has_attr)
+static void header_args(const struct plan_env *env, struct plan *p, const struct msg_facts *f, size_t nsup, int nprov,
+                        int has_attr)
 {
     struct argvec *h = &p->mem.hv;
     argvec_reset(h);
@@ -434,7 +433,7 @@ static void header_args(const struct plan_env *env, struct plan *p, const struct
     argvec_add_str(h, p->is_rcpt ? "rcpt" : "eom");
     argvec_add_ll(h, (long long)nsup);
     argvec_add_ll(h, (long long)p->nrules);
-    if (p->is_rcpt)         /* the RCPT script (policy_rcpt_lua) needs no more */
+    if (p->is_rcpt) /* the RCPT script (policy_rcpt_lua) needs no more */
         return;
     argvec_add_ll(h, p->pool ? (long long)p->pool->nips : 0);
     argvec_add_ll(h, nprov);
@@ -529,8 +528,10 @@ void policy_plan_unavailable(struct plan *p)
 
 static const char *reason_words(const char *r, size_t len)
 {
-    static const struct { const char *code, *words; } map[] = {
-        { "hard", "hard bounce" }, { "complaint", "spam complaint" }, { "manual", "added by an operator" },
+    static const struct {
+        const char *code, *words;
+    } map[] = {
+        { "hard", "hard bounce" },         { "complaint", "spam complaint" },    { "manual", "added by an operator" },
         { "unsubscribe", "unsubscribed" }, { "import", "imported suppression" },
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
@@ -539,15 +540,15 @@ static const char *reason_words(const char *r, size_t len)
     return NULL;
 }
 
-static void answer_suppressed(const struct plan_env *env, struct plan *p, const char *const *it,
-                              const size_t *lens, size_t n)
+static void answer_suppressed(const struct plan_env *env, struct plan *p, const char *const *it, const size_t *lens,
+                              size_t n)
 {
     char reason[64], detail[128];
     const char *words = reason_words(it[1], lens[1]);
     text_safe(reason, sizeof reason, it[1], lens[1]);
     text_safe(detail, sizeof detail, n > 2 ? it[2] : "", n > 2 ? lens[2] : 0);
-    snprintf(p->action, sizeof p->action, "550 %s (%s%s%s)", env->suppression_text,
-             words ? words : reason, detail[0] ? ": " : "", detail);
+    snprintf(p->action, sizeof p->action, "550 %s (%s%s%s)", env->suppression_text, words ? words : reason,
+             detail[0] ? ": " : "", detail);
     p->outcome = OUT_SUPPRESSED;
 }
 
@@ -600,8 +601,8 @@ static void cache_update(const struct plan_env *env, const struct plan *p, const
     }
 }
 
-int policy_plan_answer(const struct plan_env *env, struct plan *p, const char *const *it, const size_t *lens,
-                       size_t n, struct ip_cache *cache)
+int policy_plan_answer(const struct plan_env *env, struct plan *p, const char *const *it, const size_t *lens, size_t n,
+                       struct ip_cache *cache)
 {
     static const char *const no_budget_verbs[] = { "DEFER_IF_PERMIT", "DEFER", "HOLD" };
     p->outcome = OUT_DUNNO;
@@ -623,8 +624,7 @@ int policy_plan_answer(const struct plan_env *env, struct plan *p, const char *c
             return 0;
         }
         if (strcmp(it[0], "nobudget") == 0) {
-            snprintf(p->action, sizeof p->action, "%s %s", no_budget_verbs[env->no_budget_action],
-                     env->no_budget_text);
+            snprintf(p->action, sizeof p->action, "%s %s", no_budget_verbs[env->no_budget_action], env->no_budget_text);
             p->outcome = OUT_NO_BUDGET;
             return 0;
         }
@@ -635,8 +635,8 @@ int policy_plan_answer(const struct plan_env *env, struct plan *p, const char *c
             goto bad;
         const struct wm_ip *ip = &p->pool->ips[chosen - 1];
         if (p->is_exim)
-            snprintf(p->action, sizeof p->action, "DUNNO interface=%s ip=%s pool=%s", ip->interface,
-                     ip->address, p->pool->name);
+            snprintf(p->action, sizeof p->action, "DUNNO interface=%s ip=%s pool=%s", ip->interface, ip->address,
+                     p->pool->name);
         else
             snprintf(p->action, sizeof p->action, "FILTER %s:", ip->transport);
         p->outcome = OUT_STEERED;

@@ -14,7 +14,10 @@
 #include <string.h>
 
 #define ATTR(id, text) [id] = { text, sizeof text - 1 }
-static const struct { const char *name; size_t len; } attr_names[PA_COUNT] = {
+static const struct {
+    const char *name;
+    size_t len;
+} attr_names[PA_COUNT] = {
     ATTR(PA_REQUEST, "request"),
     ATTR(PA_PROTOCOL_STATE, "protocol_state"),
     ATTR(PA_PROTOCOL_NAME, "protocol_name"),
@@ -71,8 +74,8 @@ static size_t line_body_len(const char *line, size_t with_lf)
  * and including the empty line) or 0 when not complete yet; *err set on a
  * limit violation.
  */
-static size_t find_end(const char *buf, size_t len, const struct policy_limits *lim,
-                       size_t *resume, enum policy_parse_status *err)
+static size_t find_end(const char *buf, size_t len, const struct policy_limits *lim, size_t *resume,
+                       enum policy_parse_status *err)
 {
     size_t pos = *resume;
     size_t max_line = lim->max_name + 1 + lim->max_value + 1; /* + CR */
@@ -108,8 +111,8 @@ static size_t find_end(const char *buf, size_t len, const struct policy_limits *
 
 static int name_byte_ok(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+           c == '.';
 }
 
 static enum policy_parse_status parse_line(const char *line, size_t n, const struct policy_limits *lim,
@@ -118,9 +121,8 @@ static enum policy_parse_status parse_line(const char *line, size_t n, const str
     /* The name, checked byte by byte up to '=' (one pass: NUL is not a name byte). */
     size_t nlen = 0;
     while (nlen < n && line[nlen] != '=') {
-        if (!name_byte_ok((unsigned char)line[nlen]))   /* rare: say what is wrong first */
-            return memchr(line, '\0', n) != NULL || memchr(line, '=', n) == NULL ? POLICY_ERR_SYNTAX
-                                                                                   : POLICY_ERR_NAME;
+        if (!name_byte_ok((unsigned char)line[nlen])) /* rare: say what is wrong first */
+            return memchr(line, '\0', n) != NULL || memchr(line, '=', n) == NULL ? POLICY_ERR_SYNTAX : POLICY_ERR_NAME;
         nlen++;
     }
     if (nlen == n)
@@ -153,7 +155,7 @@ static enum policy_parse_status parse_lines(const char *buf, size_t end, const s
     memset(req, 0, sizeof *req);
     while (pos < end) {
         const char *nl = memchr(buf + pos, '\n', end - pos);
-        size_t with_lf = (size_t)(nl - (buf + pos)) + 1;   /* nl != NULL: complete lines only */
+        size_t with_lf = (size_t)(nl - (buf + pos)) + 1; /* nl != NULL: complete lines only */
         size_t body = line_body_len(buf + pos, with_lf);
         if (body == 0)
             break;
@@ -170,9 +172,8 @@ static enum policy_parse_status parse_lines(const char *buf, size_t end, const s
     return POLICY_OK;
 }
 
-enum policy_parse_status policy_parse(const char *buf, size_t len, int eof,
-                                      const struct policy_limits *lim, size_t *resume,
-                                      struct policy_request *req)
+enum policy_parse_status policy_parse(const char *buf, size_t len, int eof, const struct policy_limits *lim,
+                                      size_t *resume, struct policy_request *req)
 {
     enum policy_parse_status err;
     if (*resume > len)

@@ -28,9 +28,20 @@
 
 /* The attributes the daemon uses; everything else is skipped. */
 enum policy_attr {
-    PA_REQUEST = 0, PA_PROTOCOL_STATE, PA_PROTOCOL_NAME, PA_QUEUE_ID, PA_INSTANCE,
-    PA_SENDER, PA_RECIPIENT, PA_RECIPIENT_COUNT, PA_CLIENT_ADDRESS, PA_CLIENT_NAME,
-    PA_SASL_USERNAME, PA_SIZE, PA_HELO_NAME, PA_MTA,
+    PA_REQUEST = 0,
+    PA_PROTOCOL_STATE,
+    PA_PROTOCOL_NAME,
+    PA_QUEUE_ID,
+    PA_INSTANCE,
+    PA_SENDER,
+    PA_RECIPIENT,
+    PA_RECIPIENT_COUNT,
+    PA_CLIENT_ADDRESS,
+    PA_CLIENT_NAME,
+    PA_SASL_USERNAME,
+    PA_SIZE,
+    PA_HELO_NAME,
+    PA_MTA,
     PA_COUNT
 };
 
@@ -41,27 +52,27 @@ enum policy_attr {
  */
 struct policy_request {
     struct mail_view attr[PA_COUNT];
-    size_t           nattrs;        /* lines seen, known or not */
-    size_t           size;          /* bytes of the request, terminating empty line included */
+    size_t nattrs; /* lines seen, known or not */
+    size_t size;   /* bytes of the request, terminating empty line included */
 };
 
 struct policy_limits {
-    size_t max_request;     /* bytes of one request, empty line included */
-    size_t max_attrs;       /* lines per request */
-    size_t max_name;        /* bytes of an attribute name */
-    size_t max_value;       /* bytes of an attribute value */
+    size_t max_request; /* bytes of one request, empty line included */
+    size_t max_attrs;   /* lines per request */
+    size_t max_name;    /* bytes of an attribute name */
+    size_t max_value;   /* bytes of an attribute value */
 };
 
 enum policy_parse_status {
-    POLICY_NEED_MORE = 0,   /* no complete request yet, limits not exceeded */
-    POLICY_OK = 1,          /* *req filled; req->size bytes make up the request */
-    POLICY_ERR_SIZE = -1,   /* request longer than max_request */
-    POLICY_ERR_ATTRS = -2,  /* more than max_attrs lines */
-    POLICY_ERR_NAME = -3,   /* empty or too long name, or bad byte in a name */
-    POLICY_ERR_VALUE = -4,  /* value too long */
-    POLICY_ERR_SYNTAX = -5, /* a line without '=', or a NUL byte */
-    POLICY_ERR_DUP = -6,    /* a known attribute given twice */
-    POLICY_ERR_REQUEST = -7,/* request= missing or not smtpd_access_policy */
+    POLICY_NEED_MORE = 0,     /* no complete request yet, limits not exceeded */
+    POLICY_OK = 1,            /* *req filled; req->size bytes make up the request */
+    POLICY_ERR_SIZE = -1,     /* request longer than max_request */
+    POLICY_ERR_ATTRS = -2,    /* more than max_attrs lines */
+    POLICY_ERR_NAME = -3,     /* empty or too long name, or bad byte in a name */
+    POLICY_ERR_VALUE = -4,    /* value too long */
+    POLICY_ERR_SYNTAX = -5,   /* a line without '=', or a NUL byte */
+    POLICY_ERR_DUP = -6,      /* a known attribute given twice */
+    POLICY_ERR_REQUEST = -7,  /* request= missing or not smtpd_access_policy */
     POLICY_ERR_TRUNCATED = -8 /* end of input (half-close) inside a request */
 };
 
@@ -77,9 +88,8 @@ void policy_limits_default(struct policy_limits *lim);
  * readsocket strings written without the final "\n"), anything else
  * returns POLICY_ERR_TRUNCATED (or POLICY_NEED_MORE for no bytes at all).
  */
-enum policy_parse_status policy_parse(const char *buf, size_t len, int eof,
-                                      const struct policy_limits *lim, size_t *resume,
-                                      struct policy_request *req);
+enum policy_parse_status policy_parse(const char *buf, size_t len, int eof, const struct policy_limits *lim,
+                                      size_t *resume, struct policy_request *req);
 
 /* A short English text for a status, for logs. */
 const char *policy_parse_strerror(enum policy_parse_status st);

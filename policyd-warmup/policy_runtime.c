@@ -129,9 +129,9 @@ int policy_runtime_redis_same(const struct policy_runtime *ra, const struct poli
 {
     const struct redis_conf *a = &ra->files.redis, *b = &rb->files.redis;
     return str_same(a->address, b->address) && str_same(a->username, b->username) &&
-           str_same(a->password, b->password) && a->db == b->db &&
-           a->connect_timeout_ms == b->connect_timeout_ms && a->command_timeout_ms == b->command_timeout_ms &&
-           a->retry_min_ms == b->retry_min_ms && a->retry_max_ms == b->retry_max_ms;
+           str_same(a->password, b->password) && a->db == b->db && a->connect_timeout_ms == b->connect_timeout_ms &&
+           a->command_timeout_ms == b->command_timeout_ms && a->retry_min_ms == b->retry_min_ms &&
+           a->retry_max_ms == b->retry_max_ms;
 }
 
 size_t policy_runtime_start_only_changes(const struct policy_runtime *ra, const struct policy_runtime *rb,

@@ -18,16 +18,16 @@
 #include "warmup_model.h"
 
 struct policy_runtime {
-    int                 refs;
-    char               *path;          /* config file (NULL: defaults only) */
-    struct cfg_section  sections[3];
-    size_t              nsections;
+    int refs;
+    char *path; /* config file (NULL: defaults only) */
+    struct cfg_section sections[3];
+    size_t nsections;
     struct policy_files files;
     struct warmup_model model;
-    struct rkeys        keys;
-    struct ip_cache     cache;
-    struct plan_env     env;           /* env.now is set per request */
-    char                node[65];
+    struct rkeys keys;
+    struct ip_cache cache;
+    struct plan_env env; /* env.now is set per request */
+    char node[65];
 };
 
 /*

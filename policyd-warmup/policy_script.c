@@ -153,12 +153,7 @@
 const char policy_rcpt_lua[] =
     "local now = tonumber(ARGV[1])\n"
     "local nsup, nrules = tonumber(ARGV[3]), tonumber(ARGV[4])\n"
-    "local k, a = 1, 5\n"
-    LUA_SUPPRESSION
-    LUA_RULES_CHECK
-    LUA_RULES_COMMIT
-    "return {'ok', '0'}\n"
-    ;
+    "local k, a = 1, 5\n" LUA_SUPPRESSION LUA_RULES_CHECK LUA_RULES_COMMIT "return {'ok', '0'}\n";
 
 const char policy_script_lua[] =
     "local now = tonumber(ARGV[1])\n"
@@ -167,18 +162,12 @@ const char policy_script_lua[] =
     "local today, yesterday, attr_ttl, total = ARGV[7], ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10])\n"
     "local ndh, nfx = tonumber(ARGV[18]), tonumber(ARGV[19])\n"
     "local k, a = 1, 20\n"
-    "\n"
-    LUA_SUPPRESSION
-    "\n"
-    LUA_RULES_CHECK
-    "\n"
+    "\n" LUA_SUPPRESSION "\n" LUA_RULES_CHECK "\n"
     "local provs = {}\n"
     "for j = 1, nprov do\n"
     "  provs[j] = {ARGV[a], tonumber(ARGV[a + 1])}\n"
     "  a = a + 2\n"
-    "end\n"
-    LUA_SHAPING
-    "local ips, states, best, stale = {}, {}, nil, false\n"
+    "end\n" LUA_SHAPING "local ips, states, best, stale = {}, {}, nil, false\n"
     "for i = 1, nips do\n"
     "  local ip = {state = KEYS[k], day = KEYS[k + 1], hl = {}, index = i}\n"
     "  for j = 1, nprov do ip.hl[j] = KEYS[k + 1 + j] end\n"
@@ -236,9 +225,7 @@ const char policy_script_lua[] =
     "  end\n"
     "  return reply(stale and 'stale' or 'nobudget', 0)\n"
     "end\n"
-    "\n"
-    LUA_RULES_COMMIT
-    "local dh = k\n"
+    "\n" LUA_RULES_COMMIT "local dh = k\n"
     "k = k + ndh\n"
     "if best ~= nil then\n"
     "  redis.call('HINCRBY', best.day, 'all', total)\n"
@@ -265,5 +252,4 @@ const char policy_script_lua[] =
     "  end\n"
     "  return reply('ok', best.index)\n"
     "end\n"
-    "return reply('ok', 0)\n"
-    ;
+    "return reply('ok', 0)\n";

@@ -4,7 +4,7 @@
 #ifndef POLICY_SCRIPT_H
 #define POLICY_SCRIPT_H
 
-extern const char policy_script_lua[];   /* END-OF-MESSAGE */
-extern const char policy_rcpt_lua[];     /* RCPT */
+extern const char policy_script_lua[]; /* END-OF-MESSAGE */
+extern const char policy_rcpt_lua[];   /* RCPT */
 
 #endif

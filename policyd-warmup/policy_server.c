@@ -31,19 +31,19 @@
 #include "xalloc.h"
 
 #define MAX_LISTENERS 16
-#define ACCEPT_PAUSE 0.1     /* seconds without accept() after EMFILE/ENFILE */
+#define ACCEPT_PAUSE  0.1 /* seconds without accept() after EMFILE/ENFILE */
 
 struct policy_server {
-    struct policy_conns     conns;        /* loop, runtime, Redis, scripts, counters, open connections */
-    struct warmup_job      *job;
-    char                   *config_path;
-    int                     path_explicit;
-    int                     fds[MAX_LISTENERS];
-    ev_io                   lio[MAX_LISTENERS];
-    size_t                  nfds;
-    ev_timer                accept_pause; /* listeners stopped: out of descriptors */
-    ev_timer                metrics_timer;
-    ev_signal               sig_hup, sig_term, sig_int;
+    struct policy_conns conns; /* loop, runtime, Redis, scripts, counters, open connections */
+    struct warmup_job *job;
+    char *config_path;
+    int path_explicit;
+    int fds[MAX_LISTENERS];
+    ev_io lio[MAX_LISTENERS];
+    size_t nfds;
+    ev_timer accept_pause; /* listeners stopped: out of descriptors */
+    ev_timer metrics_timer;
+    ev_signal sig_hup, sig_term, sig_int;
     struct policy_conn_gate gate_fds, gate_refused;
 };
 
@@ -78,7 +78,8 @@ static void listeners_pause(struct policy_server *s, int err)
     ev_timer_start(s->conns.loop, &s->accept_pause);
     if (policy_conn_gate_pass(&s->conns, &s->gate_fds, &n))
         log_warning("accept: %s (%zu client connections open); not accepting new ones for %d ms "
-                    "(%llu time(s) since the last report)", strerror(err), s->conns.n, (int)(ACCEPT_PAUSE * 1000), n);
+                    "(%llu time(s) since the last report)",
+                    strerror(err), s->conns.n, (int)(ACCEPT_PAUSE * 1000), n);
 }
 
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
@@ -141,7 +142,7 @@ int policy_server_reload(struct policy_server *s)
     if (rt->files.policy.max_connections != s->conns.rt->files.policy.max_connections)
         envcheck_fd_limit(rt->files.policy.max_connections, s->nfds);
     if (!policy_runtime_redis_same(rt, s->conns.rt)) {
-        aredis_free(s->conns.redis);   /* in-flight calls get NULL: answered by on_redis_down */
+        aredis_free(s->conns.redis); /* in-flight calls get NULL: answered by on_redis_down */
         s->conns.redis = aredis_new(s->conns.loop, &rt->files.redis);
     }
     policy_runtime_unref(s->conns.rt);
@@ -166,8 +167,8 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 
 /* ---- life cycle ---------------------------------------------------------- */
 
-struct policy_server *policy_server_new(struct ev_loop *loop, struct policy_runtime *rt, const int *fds,
-                                        size_t nfds, const char *config_path, int path_explicit)
+struct policy_server *policy_server_new(struct ev_loop *loop, struct policy_runtime *rt, const int *fds, size_t nfds,
+                                        const char *config_path, int path_explicit)
 {
     struct policy_server *s = xcalloc(1, sizeof *s);
     s->conns.loop = loop;

@@ -30,8 +30,8 @@ struct policy_server;
  * Takes over rt (one reference) and the listening fds (closed by
  * policy_server_free).  config_path/explicit are kept for SIGHUP reloads.
  */
-struct policy_server *policy_server_new(struct ev_loop *loop, struct policy_runtime *rt, const int *fds,
-                                        size_t nfds, const char *config_path, int path_explicit);
+struct policy_server *policy_server_new(struct ev_loop *loop, struct policy_runtime *rt, const int *fds, size_t nfds,
+                                        const char *config_path, int path_explicit);
 /* Runs until SIGTERM/SIGINT; returns 0. */
 int policy_server_run(struct policy_server *s);
 void policy_server_free(struct policy_server *s);

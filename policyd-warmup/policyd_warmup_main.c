@@ -34,7 +34,7 @@
 #include "policy_server.h"
 #include "startup.h"
 
-#define PROG "policyd-warmup"
+#define PROG        "policyd-warmup"
 #define MAX_SOCKETS 16
 
 static void usage(FILE *out)
@@ -53,9 +53,9 @@ static void usage(FILE *out)
 
 struct options {
     const char *config;
-    int         foreground, check, print;
+    int foreground, check, print;
     const char *sockets[MAX_SOCKETS];
-    size_t      nsockets;
+    size_t nsockets;
 };
 
 static int parse_args(int argc, char **argv, struct options *o)
@@ -157,7 +157,7 @@ int main(int argc, char **argv)
     sigemptyset(&hup);
     sigaddset(&hup, SIGHUP);
     sigprocmask(SIG_BLOCK, &hup, NULL);
-    if (open_sockets(rt, &o, fds, &nfds) < 0) {      /* the error is already reported */
+    if (open_sockets(rt, &o, fds, &nfds) < 0) { /* the error is already reported */
         close_all(fds, nfds);
         policy_runtime_unref(rt);
         return PF_EXIT_FAILURE;
@@ -179,7 +179,7 @@ int main(int argc, char **argv)
         log_warning("cannot write pid file %s", rt->files.policy.pid_file);
     struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
     struct policy_server *s = policy_server_new(loop, rt, fds, nfds, o.config, o.config != NULL);
-    sigprocmask(SIG_UNBLOCK, &hup, NULL);     /* a HUP received meanwhile reloads now */
+    sigprocmask(SIG_UNBLOCK, &hup, NULL); /* a HUP received meanwhile reloads now */
     log_notice("started (postflow %s), %zu pool(s), %zu rate rule(s)", POSTFLOW_VERSION, rt->model.npools,
                rt->model.nrules);
     rc = policy_server_run(s);

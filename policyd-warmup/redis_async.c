@@ -26,38 +26,38 @@
 #include "xalloc.h"
 
 struct aredis {
-    struct ev_loop    *loop;
-    struct redis_conf  conf;          /* strings owned */
-    redisAsyncContext *ac;            /* NULL when DOWN */
-    int                connected;     /* connect callback said OK */
-    int                broken;        /* error seen inside a callback: free from the watchdog */
-    ev_tstamp          started;       /* when the current context was created */
-    ev_tstamp          last_progress; /* last reply (or send when idle) */
-    size_t             pending;
-    long long          backoff_ms;    /* delay of the last retry; 0 = none since the last connect */
-    ev_timer           retry;         /* reconnect after backoff */
-    ev_timer           watchdog;
-    char               error[256];
-    struct buf         fmt;           /* scratch: the command being encoded */
-    unsigned           unflushed;     /* commands queued since the last early write */
+    struct ev_loop *loop;
+    struct redis_conf conf;  /* strings owned */
+    redisAsyncContext *ac;   /* NULL when DOWN */
+    int connected;           /* connect callback said OK */
+    int broken;              /* error seen inside a callback: free from the watchdog */
+    ev_tstamp started;       /* when the current context was created */
+    ev_tstamp last_progress; /* last reply (or send when idle) */
+    size_t pending;
+    long long backoff_ms; /* delay of the last retry; 0 = none since the last connect */
+    ev_timer retry;       /* reconnect after backoff */
+    ev_timer watchdog;
+    char error[256];
+    struct buf fmt;     /* scratch: the command being encoded */
+    unsigned unflushed; /* commands queued since the last early write */
 };
 
 struct eval_call {
-    struct aredis              *ar;
-    const struct redis_script  *script;
-    size_t                      nkeys, nargs;
-    char *const                *keys;
-    char *const                *args;
-    const size_t               *keylens, *arglens;
-    aredis_cb                   cb;
-    void                       *priv;
-    int                         retried;
+    struct aredis *ar;
+    const struct redis_script *script;
+    size_t nkeys, nargs;
+    char *const *keys;
+    char *const *args;
+    const size_t *keylens, *arglens;
+    aredis_cb cb;
+    void *priv;
+    int retried;
 };
 
 struct cmd_call {
     struct aredis *ar;
-    aredis_cb      cb;
-    void          *priv;
+    aredis_cb cb;
+    void *priv;
 };
 
 static void ar_connect(struct aredis *ar);
@@ -116,7 +116,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
         return;
     }
     ar->connected = 1;
-    ar->backoff_ms = 0;     /* the next failure waits retry_min_ms again */
+    ar->backoff_ms = 0; /* the next failure waits retry_min_ms again */
     ar->error[0] = '\0';
     log_notice("redis: connected to %s", ar->conf.address);
 }
@@ -157,7 +157,7 @@ static void ar_connect(struct aredis *ar)
         size_t hl = colon ? (size_t)(colon - addr) : strlen(addr);
         if (hl >= sizeof host)
             hl = sizeof host - 1;
-        if (hl >= 2 && addr[0] == '[' && addr[hl - 1] == ']') {   /* [::1]:6379 */
+        if (hl >= 2 && addr[0] == '[' && addr[hl - 1] == ']') { /* [::1]:6379 */
             addr++;
             hl -= 2;
         }
@@ -224,8 +224,8 @@ static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
     } else if (!ar->connected && now - ar->started > (double)ar->conf.connect_timeout_ms / 1000.0) {
         ar_drop(ar, "connect timeout");
     } else if (ar->pending > 0 && now - ar->last_progress > (double)ar->conf.command_timeout_ms / 1000.0) {
-        log_warning("redis: no reply for %lld ms with %zu commands pending; reconnecting",
-                    ar->conf.command_timeout_ms, ar->pending);
+        log_warning("redis: no reply for %lld ms with %zu commands pending; reconnecting", ar->conf.command_timeout_ms,
+                    ar->pending);
         ar_drop(ar, "command timeout");
     }
 }
@@ -239,7 +239,8 @@ struct aredis *aredis_new(struct ev_loop *loop, const struct redis_conf *conf)
     ev_timer_init(&ar->retry, on_retry, 0., 0.);
     ar->retry.data = ar;
     double tick = (double)(conf->command_timeout_ms < conf->connect_timeout_ms ? conf->command_timeout_ms
-                                                                               : conf->connect_timeout_ms) / 4000.0;
+                                                                               : conf->connect_timeout_ms) /
+                  4000.0;
     ev_timer_init(&ar->watchdog, on_watchdog, tick, tick);
     ar->watchdog.data = ar;
     ev_timer_start(loop, &ar->watchdog);
@@ -390,7 +391,7 @@ static int eval_send(struct eval_call *call, int full)
         bad |= resp_bulk(b, call->keys[i], call->keylens[i]);
     for (size_t i = 0; i < call->nargs; i++)
         bad |= resp_bulk(b, call->args[i], call->arglens[i]);
-    if (bad)            /* never send a cut command: Redis would read the next one as its rest */
+    if (bad) /* never send a cut command: Redis would read the next one as its rest */
         return -1;
     if (ar->pending == 0)
         ar->last_progress = ev_now(ar->loop);
@@ -401,9 +402,8 @@ static int eval_send(struct eval_call *call, int full)
     return 0;
 }
 
-int aredis_eval(struct aredis *ar, const struct redis_script *s, size_t nkeys, char *const *keys,
-                const size_t *keylens, size_t nargs, char *const *args, const size_t *arglens, aredis_cb cb,
-                void *priv)
+int aredis_eval(struct aredis *ar, const struct redis_script *s, size_t nkeys, char *const *keys, const size_t *keylens,
+                size_t nargs, char *const *args, const size_t *arglens, aredis_cb cb, void *priv)
 {
     struct eval_call *call = xcalloc(1, sizeof *call);
     call->ar = ar;

@@ -56,8 +56,7 @@ int aredis_command(struct aredis *ar, aredis_cb cb, void *priv, int argc, const 
  * layer (redis_script.h: struct redis_script, redis_script_init()).  Returns 0, or -1 when unavailable now (cb not
  * called).
  */
-int aredis_eval(struct aredis *ar, const struct redis_script *s, size_t nkeys, char *const *keys,
-                const size_t *keylens, size_t nargs, char *const *args, const size_t *arglens, aredis_cb cb,
-                void *priv);
+int aredis_eval(struct aredis *ar, const struct redis_script *s, size_t nkeys, char *const *keys, const size_t *keylens,
+                size_t nargs, char *const *args, const size_t *arglens, aredis_cb cb, void *priv);
 
 #endif

@@ -26,23 +26,23 @@
 #include "xalloc.h"
 
 struct warmup_job {
-    struct ev_loop        *loop;
+    struct ev_loop *loop;
     struct policy_runtime *rt;
-    struct aredis         *redis;
-    struct redis_script    reg, fetch, apply, watch, pause;
-    ev_timer               tick;
-    unsigned               gen;
-    long                  *done_day;     /* per IP (model order): last day known to be evaluated */
-    unsigned char         *seen;         /* per IP: its state was in Redis since start/reload */
-    size_t                 ndone;
+    struct aredis *redis;
+    struct redis_script reg, fetch, apply, watch, pause;
+    ev_timer tick;
+    unsigned gen;
+    long *done_day;      /* per IP (model order): last day known to be evaluated */
+    unsigned char *seen; /* per IP: its state was in Redis since start/reload */
+    size_t ndone;
 };
 
 struct job_call {
     struct warmup_job *job;
-    unsigned           gen;
-    size_t             pool, ip;
-    long               day;          /* evaluated day */
-    struct argvec      kv, av;       /* KEYS and ARGV of the script call */
+    unsigned gen;
+    size_t pool, ip;
+    long day;             /* evaluated day */
+    struct argvec kv, av; /* KEYS and ARGV of the script call */
 };
 
 static struct job_call *call_new(struct warmup_job *job, size_t pool, size_t ip)
@@ -97,8 +97,8 @@ static void push_health_keys(struct job_call *c, long long first, int hour_args)
     argvec_add_ll(&c->av, HEALTH_HOURS);
     for (size_t pr = 0; pr < provider_count(rt->model.providers); pr++)
         for (long long h = first; h < first + HEALTH_HOURS; h++) {
-            rkey_health(&rt->keys, key, pool->name, pool->ips[c->ip].address,
-                        provider_name(rt->model.providers, pr), h);
+            rkey_health(&rt->keys, key, pool->name, pool->ips[c->ip].address, provider_name(rt->model.providers, pr),
+                        h);
             argvec_add_str(&c->kv, key);
             if (hour_args)
                 argvec_add_ll(&c->av, h);
@@ -196,7 +196,7 @@ static void on_registered(void *priv, const redisReply *reply)
     struct warmup_job *job = c->job;
     if (c->gen == job->gen) {
         if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-            if (reply != NULL)     /* tried again at the next tick */
+            if (reply != NULL) /* tried again at the next tick */
                 log_error("redis: registering pool %s failed: %s", job->rt->model.pools[c->pool].name, reply->str);
         } else if (reply->type == REDIS_REPLY_ARRAY) {
             registered_pool(job, c->pool, reply);
@@ -249,7 +249,7 @@ static void job_register(struct warmup_job *job)
             argvec_add_str(&c->av, slot < job->ndone && job->seen[slot] ? "1" : "0");
         }
         if (call_send(c, &job->reg, on_registered) < 0)
-            return;     /* Redis unavailable: next tick */
+            return; /* Redis unavailable: next tick */
     }
 }
 
@@ -307,11 +307,11 @@ static void evaluate_ip(struct job_call *c, const redisReply *r)
     if (last[0] != '\0' && strtol(last, NULL, 10) >= c->day) {
         size_t slot = ip_slot(job, c->pool, c->ip);
         if (slot < job->ndone)
-            job->done_day[slot] = c->day;    /* no need to ask again today */
+            job->done_day[slot] = c->day; /* no need to ask again today */
         return;
     }
     if (last[0] == '\0' || paused)
-        return;     /* no state yet (registration pending), or paused: an operator decides */
+        return; /* no state yet (registration pending), or paused: an operator decides */
     struct wm_evaluation ev;
     size_t nstages = ip->schedule ? ip->schedule->ncaps : 0;
     warmup_evaluate(&rt->model.health, stage, nstages, warmup_cap(ip->schedule, stage), &counts, &ev);
@@ -341,8 +341,8 @@ static void evaluate_ip(struct job_call *c, const redisReply *r)
 static void on_fetched(void *priv, const redisReply *reply)
 {
     struct job_call *c = priv;
-    if (c->gen == c->job->gen && reply != NULL && reply->type == REDIS_REPLY_ARRAY
-        && reply->elements == 4 + 4 * provider_count(c->job->rt->model.providers))
+    if (c->gen == c->job->gen && reply != NULL && reply->type == REDIS_REPLY_ARRAY &&
+        reply->elements == 4 + 4 * provider_count(c->job->rt->model.providers))
         evaluate_ip(c, reply);
     else if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
         log_error("redis: reading warm-up health failed: %s", reply->str);
@@ -366,7 +366,7 @@ static void job_evaluate(struct warmup_job *job)
             push_health_keys(c, first_hour, 0);
             push_shaping_keys(c, now);
             if (call_send(c, &job->fetch, on_fetched) < 0)
-                return;    /* Redis unavailable: next tick */
+                return; /* Redis unavailable: next tick */
         }
     }
 }
@@ -409,8 +409,8 @@ static void watch_ip(struct job_call *c, const redisReply *r)
 static void on_watched(void *priv, const redisReply *reply)
 {
     struct job_call *c = priv;
-    if (c->gen == c->job->gen && reply != NULL && reply->type == REDIS_REPLY_ARRAY
-        && reply->elements == 1 + 2 * provider_count(c->job->rt->model.providers))
+    if (c->gen == c->job->gen && reply != NULL && reply->type == REDIS_REPLY_ARRAY &&
+        reply->elements == 1 + 2 * provider_count(c->job->rt->model.providers))
         watch_ip(c, reply);
     else if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
         log_error("redis: reading warm-up complaints failed: %s", reply->str);
@@ -432,7 +432,7 @@ static void job_watch(struct warmup_job *job)
             struct job_call *c = call_for_ip(job, p, i, 0);
             push_health_keys(c, now_hour - (HEALTH_HOURS - 1), 1);
             if (call_send(c, &job->watch, on_watched) < 0)
-                return;    /* Redis unavailable: next tick */
+                return; /* Redis unavailable: next tick */
         }
     }
 }
@@ -442,7 +442,7 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
     struct warmup_job *job = w->data;
     double every = (double)job->rt->files.policy.warmup.health.evaluate_interval;
     if (!aredis_connected(job->redis)) {
-        w->repeat = every < 1. ? every : 1.;     /* look again soon, not a whole interval later */
+        w->repeat = every < 1. ? every : 1.; /* look again soon, not a whole interval later */
         ev_timer_again(loop, w);
         return;
     }

@@ -31,5 +31,5 @@ cat <<'HEAD'
 
 const char reply_rules_default_text[] =
 HEAD
-sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$/\\n"/' "$conf"
-echo '    ;'
+# the last line ends the statement, as clang-format writes it (make lint checks the result)
+sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$/\\n"/' -e '$s/$/;/' "$conf"

@@ -38,7 +38,7 @@
 set -eu
 
 PACKAGES="
-build-essential pkg-config clang libclang-rt-dev
+build-essential pkg-config clang libclang-rt-dev clang-format
 libmilter-dev libhiredis-dev libconfig-dev libcmocka-dev libev-dev libssl-dev libpcre2-dev
 redis-server postfix
 python3 python3-pytest python3-redis python3-dkim python3-nacl python3-dnspython

@@ -39,10 +39,10 @@
 #endif
 
 struct command {
-    const char *word1, *word2;      /* "suppress", "add"; word2 NULL for one-word commands */
-    int         min_ops, max_ops;   /* operands after the command words */
-    unsigned    opts;               /* WOPT_* accepted */
-    int       (*run)(struct wctl *w, const struct wctl_args *a);
+    const char *word1, *word2; /* "suppress", "add"; word2 NULL for one-word commands */
+    int min_ops, max_ops;      /* operands after the command words */
+    unsigned opts;             /* WOPT_* accepted */
+    int (*run)(struct wctl *w, const struct wctl_args *a);
     const char *usage;
 };
 
@@ -84,13 +84,15 @@ static void usage(FILE *fp)
     fprintf(fp, "usage: warmupctl [-c FILE] COMMAND [--json]\n\ncommands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(fp, "  %s\n", COMMANDS[i].usage);
-    fprintf(fp, "\n  -c FILE     configuration (default %s)\n"
-                "  --json      machine-readable output (read commands)\n"
-                "  -n          check the configuration and exit (0 or 78)\n"
-                "  --print-config  print the effective redis, policy, warmupctl and log sections\n"
-                "  --help, --version\n"
-                "\nexit status: 0 ok; 1 failure, not suppressed (check), bad rows (import);\n"
-                "64 usage; 75 Redis unreachable; 78 configuration error\n", cfg_default_path());
+    fprintf(fp,
+            "\n  -c FILE     configuration (default %s)\n"
+            "  --json      machine-readable output (read commands)\n"
+            "  -n          check the configuration and exit (0 or 78)\n"
+            "  --print-config  print the effective redis, policy, warmupctl and log sections\n"
+            "  --help, --version\n"
+            "\nexit status: 0 ok; 1 failure, not suppressed (check), bad rows (import);\n"
+            "64 usage; 75 Redis unreachable; 78 configuration error\n",
+            cfg_default_path());
 }
 
 static const struct command *find_command(const struct wctl_args *a)
@@ -109,9 +111,12 @@ static int check_command(const struct command *c, const struct wctl_args *a)
 {
     int words = c->word2 != NULL ? 2 : 1;
     int ops = a->npos - words;
-    static const struct { unsigned bit; const char *name; } OPTNAMES[] = {
-        { WOPT_JSON, "--json" }, { WOPT_REASON, "--reason" }, { WOPT_DETAIL, "--detail" },
-        { WOPT_POOL, "--pool" }, { WOPT_LIMIT, "--limit" }, { WOPT_FORCE, "--force" }, { WOPT_HTML, "--html" },
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } OPTNAMES[] = {
+        { WOPT_JSON, "--json" },   { WOPT_REASON, "--reason" }, { WOPT_DETAIL, "--detail" }, { WOPT_POOL, "--pool" },
+        { WOPT_LIMIT, "--limit" }, { WOPT_FORCE, "--force" },   { WOPT_HTML, "--html" },
     };
 
     if (ops < c->min_ops || ops > c->max_ops) {
@@ -120,8 +125,8 @@ static int check_command(const struct command *c, const struct wctl_args *a)
     }
     for (size_t i = 0; i < sizeof OPTNAMES / sizeof OPTNAMES[0]; i++)
         if ((a->given & OPTNAMES[i].bit) && !(c->opts & OPTNAMES[i].bit)) {
-            fprintf(stderr, "warmupctl: %s does not apply to this command (usage: warmupctl %s)\n",
-                    OPTNAMES[i].name, c->usage);
+            fprintf(stderr, "warmupctl: %s does not apply to this command (usage: warmupctl %s)\n", OPTNAMES[i].name,
+                    c->usage);
             return -1;
         }
     return 0;
@@ -167,13 +172,13 @@ static const struct command *cli_command(int argc, char **argv, struct wctl_args
 /* Everything read from the configuration file, and the policy model built from it. */
 #define NSECTIONS 4
 struct setup {
-    struct redis_conf   rconf;
-    struct policy_conf  pconf;
-    struct wctl_conf    wconf;
-    struct log_conf     lconf;
+    struct redis_conf rconf;
+    struct policy_conf pconf;
+    struct wctl_conf wconf;
+    struct log_conf lconf;
     struct warmup_model model;
-    int                 have_model;
-    struct cfg_section  secs[NSECTIONS];
+    int have_model;
+    struct cfg_section secs[NSECTIONS];
 };
 
 static void setup_free(struct setup *s)

@@ -63,7 +63,7 @@ int wctl_connect(struct wctl *w)
 static redisReply *checked(struct wctl *w, redisReply *r)
 {
     if (r == NULL) {
-        if (redis_is_connected(w->rc)) {     /* refused before sending: not an outage */
+        if (redis_is_connected(w->rc)) { /* refused before sending: not an outage */
             wctl_err("Redis command failed: %s", redis_last_error(w->rc));
             w->status = PF_EXIT_FAILURE;
         } else {
@@ -85,8 +85,8 @@ redisReply *wctl_cmd(struct wctl *w, int argc, const char **argv, const size_t *
     return checked(w, redis_command_argv(w->rc, argc, argv, lens));
 }
 
-redisReply *wctl_eval(struct wctl *w, struct redis_script *s, int nkeys, const char **keys,
-                      int nargs, const char **args)
+redisReply *wctl_eval(struct wctl *w, struct redis_script *s, int nkeys, const char **keys, int nargs,
+                      const char **args)
 {
     if (s->sha[0] == '\0')
         redis_script_init(s);
@@ -107,9 +107,8 @@ int wctl_scan(struct wctl *w, const char *pattern,
 
         if (r == NULL)
             return -1;
-        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-            r->element[0]->type != REDIS_REPLY_STRING || r->element[0]->len >= sizeof cursor ||
-            r->element[1]->type != REDIS_REPLY_ARRAY) {
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING ||
+            r->element[0]->len >= sizeof cursor || r->element[1]->type != REDIS_REPLY_ARRAY) {
             wctl_err("unexpected SCAN reply");
             redis_reply_free(r);
             w->status = PF_EXIT_FAILURE;
@@ -166,5 +165,5 @@ long long wctl_hash_ll(const redisReply *r, const char *name, long long def)
 
 long wctl_day(long long t)
 {
-    return warmup_day(t);       /* the daemon's own definition of a day */
+    return warmup_day(t); /* the daemon's own definition of a day */
 }

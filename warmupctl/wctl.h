@@ -29,37 +29,42 @@
 #include "redis.h"
 #include "redis_keys.h"
 
-#define WCTL_MAX_PROVIDERS 16   /* = PROVIDER_MAX */
+#define WCTL_MAX_PROVIDERS 16 /* = PROVIDER_MAX */
 #define WCTL_MAX_POS       8
 
 struct warmup_model;
 
 /* The `warmupctl` section of postflow.conf. */
 struct wctl_conf {
-    char              *node;       /* name in events; NULL = policy.node_name, else host name */
-    long long          scan_count; /* SCAN COUNT hint */
-    int                audit_log;  /* where change lines go: WAUDIT_* (wctl_audit.h) */
+    char *node;           /* name in events; NULL = policy.node_name, else host name */
+    long long scan_count; /* SCAN COUNT hint */
+    int audit_log;        /* where change lines go: WAUDIT_* (wctl_audit.h) */
 };
 extern const struct cfg_option wctl_args_conf_options[];
 
 /* The command line, parsed once by wctl_args_parse(). */
 struct wctl_args {
-    const char *pos[WCTL_MAX_POS];  /* command words and operands, in order */
-    int         npos;
-    int         json, help, version, force;   /* --force: suppress remove of a complaint entry */
-    int         check, print_config;       /* -n, --print-config */
+    const char *pos[WCTL_MAX_POS]; /* command words and operands, in order */
+    int npos;
+    int json, help, version, force; /* --force: suppress remove of a complaint entry */
+    int check, print_config;        /* -n, --print-config */
     const char *config;             /* -c FILE */
     const char *reason;             /* --reason */
     const char *detail;             /* --detail */
     const char *pool;               /* --pool */
     const char *html;               /* --html FILE|- (report) */
-    long long   limit;              /* --limit, -1 = none */
-    unsigned    given;              /* WOPT_* bits of the options present */
+    long long limit;                /* --limit, -1 = none */
+    unsigned given;                 /* WOPT_* bits of the options present */
 };
 
 enum {
-    WOPT_JSON = 1u << 0, WOPT_REASON = 1u << 1, WOPT_DETAIL = 1u << 2,
-    WOPT_POOL = 1u << 3, WOPT_LIMIT = 1u << 4, WOPT_FORCE = 1u << 5, WOPT_HTML = 1u << 6
+    WOPT_JSON = 1u << 0,
+    WOPT_REASON = 1u << 1,
+    WOPT_DETAIL = 1u << 2,
+    WOPT_POOL = 1u << 3,
+    WOPT_LIMIT = 1u << 4,
+    WOPT_FORCE = 1u << 5,
+    WOPT_HTML = 1u << 6
 };
 
 /*
@@ -70,17 +75,17 @@ enum {
 int wctl_args_parse(int argc, char **argv, struct wctl_args *a, char *err, size_t errsize);
 
 struct wctl {
-    struct redis_conn       *rc;
+    struct redis_conn *rc;
     const struct redis_conf *rconf;
-    const struct wctl_conf  *conf;
-    const struct warmup_model *model;   /* the policy section, checked (schedules, pools, providers) */
-    struct rkeys             keys;
-    int                      json;
-    long long                now;       /* Unix seconds (UTC), policy clock (+ clock_offset) */
-    char                     node[256];
-    char                     who[192];  /* the operator, for change lines (wctl_audit.c) */
-    struct buf               out;       /* what the command prints on stdout */
-    int                      status;    /* exit status set by wctl_cmd() failures */
+    const struct wctl_conf *conf;
+    const struct warmup_model *model; /* the policy section, checked (schedules, pools, providers) */
+    struct rkeys keys;
+    int json;
+    long long now; /* Unix seconds (UTC), policy clock (+ clock_offset) */
+    char node[256];
+    char who[192];  /* the operator, for change lines (wctl_audit.c) */
+    struct buf out; /* what the command prints on stdout */
+    int status;     /* exit status set by wctl_cmd() failures */
 };
 
 /* Sends a command (argv as redisCommandArgv; lens may be NULL).  See above. */
@@ -91,8 +96,8 @@ redisReply *wctl_cmd(struct wctl *w, int argc, const char **argv, const size_t *
  * chunks of that size.
  */
 #define WCTL_EVAL_MAX 60
-redisReply *wctl_eval(struct wctl *w, struct redis_script *s, int nkeys, const char **keys,
-                      int nargs, const char **args);
+redisReply *wctl_eval(struct wctl *w, struct redis_script *s, int nkeys, const char **keys, int nargs,
+                      const char **args);
 /* Connects now; prints the "cannot reach" message and returns -1 on failure. */
 int wctl_connect(struct wctl *w);
 

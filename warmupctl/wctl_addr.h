@@ -28,7 +28,7 @@
 
 #include "redis_keys.h"
 
-#define WCTL_ADDR_MAX RKEY_VALUE_MAX   /* bytes, without the NUL */
+#define WCTL_ADDR_MAX RKEY_VALUE_MAX /* bytes, without the NUL */
 
 /*
  * Normalises in[0..len) into out (WCTL_ADDR_MAX + 1 bytes, NUL-terminated).

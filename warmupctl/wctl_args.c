@@ -31,12 +31,12 @@ const struct cfg_option wctl_args_conf_options[] = {
 
 struct valopt {
     const char *name;
-    unsigned    bit;
+    unsigned bit;
 };
 
 static const struct valopt VALOPTS[] = {
-    { "--reason", WOPT_REASON }, { "--detail", WOPT_DETAIL },
-    { "--pool", WOPT_POOL }, { "--limit", WOPT_LIMIT }, { "--html", WOPT_HTML }, { NULL, 0 },
+    { "--reason", WOPT_REASON }, { "--detail", WOPT_DETAIL }, { "--pool", WOPT_POOL },
+    { "--limit", WOPT_LIMIT },   { "--html", WOPT_HTML },     { NULL, 0 },
 };
 
 static int set_value(struct wctl_args *a, unsigned bit, const char *v, char *err, size_t errsize)
@@ -46,8 +46,8 @@ static int set_value(struct wctl_args *a, unsigned bit, const char *v, char *err
     switch (bit) {
     case WOPT_REASON: a->reason = v; break;
     case WOPT_DETAIL: a->detail = v; break;
-    case WOPT_POOL:   a->pool = v; break;
-    case WOPT_HTML:   a->html = v; break;
+    case WOPT_POOL: a->pool = v; break;
+    case WOPT_HTML: a->html = v; break;
     case WOPT_LIMIT:
         a->limit = strtoll(v, &end, 10);
         if (*v == '\0' || *end != '\0' || a->limit < 1) {

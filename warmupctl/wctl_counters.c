@@ -25,37 +25,35 @@
 
 #define PATTERN_MAX 256
 
-static struct redis_script DUMP = {
-    "warmupctl_dump",
-    "local out = {}\n"
-    "for i, k in ipairs(KEYS) do\n"
-    "  local t = redis.call('TYPE', k)['ok']\n"
-    "  local v\n"
-    "  if t == 'hash' then v = redis.call('HGETALL', k)\n"
-    "  elseif t == 'string' then v = {redis.call('GET', k)}\n"
-    "  elseif t == 'set' then v = redis.call('SMEMBERS', k)\n"
-    "  elseif t == 'list' then v = redis.call('LRANGE', k, 0, -1)\n"
-    "  elseif t == 'zset' then v = redis.call('ZRANGE', k, 0, -1, 'WITHSCORES')\n"
-    "  elseif t == 'stream' then v = {tostring(redis.call('XLEN', k))}\n"
-    "  else v = {} end\n"
-    "  out[i] = {k, t, redis.call('TTL', k), v}\n"
-    "end\n"
-    "return out\n",
-    ""
-};
+static struct redis_script DUMP = { "warmupctl_dump",
+                                    "local out = {}\n"
+                                    "for i, k in ipairs(KEYS) do\n"
+                                    "  local t = redis.call('TYPE', k)['ok']\n"
+                                    "  local v\n"
+                                    "  if t == 'hash' then v = redis.call('HGETALL', k)\n"
+                                    "  elseif t == 'string' then v = {redis.call('GET', k)}\n"
+                                    "  elseif t == 'set' then v = redis.call('SMEMBERS', k)\n"
+                                    "  elseif t == 'list' then v = redis.call('LRANGE', k, 0, -1)\n"
+                                    "  elseif t == 'zset' then v = redis.call('ZRANGE', k, 0, -1, 'WITHSCORES')\n"
+                                    "  elseif t == 'stream' then v = {tostring(redis.call('XLEN', k))}\n"
+                                    "  else v = {} end\n"
+                                    "  out[i] = {k, t, redis.call('TTL', k), v}\n"
+                                    "end\n"
+                                    "return out\n",
+                                    "" };
 
 struct dumped {
-    char      *key, *type;   /* owned */
-    long long  ttl;
-    size_t     n;
-    char     **v;            /* owned: n strings */
+    char *key, *type; /* owned */
+    long long ttl;
+    size_t n;
+    char **v; /* owned: n strings */
 };
 
 struct dump_ctx {
     struct dumped *d;
-    size_t         n, cap;
-    long long      limit;
-    int            all;      /* no pattern: skip suppression entries */
+    size_t n, cap;
+    long long limit;
+    int all; /* no pattern: skip suppression entries */
 };
 
 /* Dumps up to WCTL_EVAL_MAX keys of a page. */
@@ -70,7 +68,7 @@ static int dump_chunk(struct wctl *w, const char **kv, size_t nk, struct dump_ct
         struct dumped *d;
         if (e->type != REDIS_REPLY_ARRAY || e->elements != 4 || e->element[1]->type != REDIS_REPLY_STRING ||
             strcmp(e->element[1]->str, "none") == 0)
-            continue;                   /* expired since SCAN */
+            continue; /* expired since SCAN */
         if (c->limit > 0 && (long long)c->n >= c->limit)
             break;
         if (c->n == c->cap) {

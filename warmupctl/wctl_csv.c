@@ -21,13 +21,13 @@ static int is_blank(char c)
 const char *wctl_csv_strerror(enum csv_status st)
 {
     switch (st) {
-    case CSV_OK:               return "ok";
-    case CSV_ERR_QUOTE:        return "quote inside an unquoted field";
-    case CSV_ERR_AFTER_QUOTE:  return "text after a closing quote";
+    case CSV_OK: return "ok";
+    case CSV_ERR_QUOTE: return "quote inside an unquoted field";
+    case CSV_ERR_AFTER_QUOTE: return "text after a closing quote";
     case CSV_ERR_UNTERMINATED: return "unterminated quoted field";
-    case CSV_ERR_FIELDS:       return "too many fields";
-    case CSV_ERR_NUL:          return "NUL byte in record";
-    case CSV_ERR_LONG:         return "record too long (unbalanced quote?)";
+    case CSV_ERR_FIELDS: return "too many fields";
+    case CSV_ERR_NUL: return "NUL byte in record";
+    case CSV_ERR_LONG: return "record too long (unbalanced quote?)";
     }
     return "unknown CSV error";
 }
@@ -133,7 +133,7 @@ enum csv_status wctl_csv_split(char *rec, size_t len, struct csv_record *out)
         out->nfields++;
         if (pos >= len)
             return CSV_OK;
-        pos++;          /* the ',' */
+        pos++; /* the ',' */
         /*
          * Each field's bytes were written at w <= pos; a field view must not
          * be overwritten by the next field, so the next field starts after
@@ -206,8 +206,7 @@ static ssize_t line_read(struct csv_reader *r, size_t room, int *over)
     return (ssize_t)n;
 }
 
-int wctl_csv_reader_next(struct csv_reader *r, struct csv_record *out, unsigned long *lineno,
-                    enum csv_status *st)
+int wctl_csv_reader_next(struct csv_reader *r, struct csv_record *out, unsigned long *lineno, enum csv_status *st)
 {
     for (;;) {
         ssize_t n;
@@ -253,7 +252,7 @@ int wctl_csv_reader_next(struct csv_reader *r, struct csv_record *out, unsigned 
             return 0;
         chomp(&r->rec);
         if (r->rec.len == 0)
-            continue;           /* empty line */
+            continue; /* empty line */
         if (n < 0 && !wctl_csv_record_complete(r->rec.data, r->rec.len)) {
             *st = CSV_ERR_UNTERMINATED;
             return -1;

@@ -32,17 +32,17 @@
 
 #include "buf.h"
 
-#define CSV_MAX_FIELDS 32
+#define CSV_MAX_FIELDS         32
 #define CSV_RECORD_MAX_DEFAULT 65536
 
 struct csv_field {
     const char *ptr;
-    size_t      len;
+    size_t len;
 };
 
 struct csv_record {
     struct csv_field f[CSV_MAX_FIELDS];
-    size_t           nfields;
+    size_t nfields;
 };
 
 enum csv_status {
@@ -72,13 +72,13 @@ int wctl_csv_record_complete(const char *rec, size_t len);
 enum csv_status wctl_csv_split(char *rec, size_t len, struct csv_record *out);
 
 struct csv_reader {
-    FILE         *fp;          /* not owned */
-    struct buf    rec;         /* current record */
-    char         *line;        /* one physical line, owned; at most max_record + 3 bytes */
-    size_t        linecap;
-    unsigned long lines_read;  /* physical lines consumed so far */
-    size_t        max_record;
-    int           at_start;
+    FILE *fp;       /* not owned */
+    struct buf rec; /* current record */
+    char *line;     /* one physical line, owned; at most max_record + 3 bytes */
+    size_t linecap;
+    unsigned long lines_read; /* physical lines consumed so far */
+    size_t max_record;
+    int at_start;
 };
 
 /* max_record 0 means CSV_RECORD_MAX_DEFAULT.  The reader does not own fp. */
@@ -91,8 +91,7 @@ void wctl_csv_reader_free(struct csv_reader *r);
  * can be called again), -2 for a read error (errno set).  *lineno gets the
  * line number of the record's first line (1-based).
  */
-int wctl_csv_reader_next(struct csv_reader *r, struct csv_record *out, unsigned long *lineno,
-                    enum csv_status *st);
+int wctl_csv_reader_next(struct csv_reader *r, struct csv_record *out, unsigned long *lineno, enum csv_status *st);
 
 /* Appends one field to b, quoted when it holds ',', '"', CR, LF or edge blanks. */
 int wctl_csv_write_field(struct buf *b, const char *s, size_t len);

@@ -19,33 +19,31 @@
 #include "xalloc.h"
 
 /* Per key: sent, complaint, hard, soft (0 when absent). */
-static struct redis_script DOMAIN_READ = {
-    "warmupctl_domain_read",
-    "local out = {}\n"
-    "for _, k in ipairs(KEYS) do\n"
-    "  local v = redis.call('HMGET', k, 'sent', 'complaint', 'hard', 'soft')\n"
-    "  for i = 1, 4 do out[#out + 1] = tonumber(v[i]) or 0 end\n"
-    "end\n"
-    "return out\n",
-    ""
-};
+static struct redis_script DOMAIN_READ = { "warmupctl_domain_read",
+                                           "local out = {}\n"
+                                           "for _, k in ipairs(KEYS) do\n"
+                                           "  local v = redis.call('HMGET', k, 'sent', 'complaint', 'hard', 'soft')\n"
+                                           "  for i = 1, 4 do out[#out + 1] = tonumber(v[i]) or 0 end\n"
+                                           "end\n"
+                                           "return out\n",
+                                           "" };
 
 int wctl_domain_parse_key(const struct rkeys *k, const char *key, size_t len, struct wdom_row *out)
 {
     char pat[RKEY_MAX], again[RKEY_MAX];
-    int plen = rkey_domain_health_pattern(k, pat);     /* "<prefix>dh:{*" */
+    int plen = rkey_domain_health_pattern(k, pat); /* "<prefix>dh:{*" */
     if (plen < 2 || len >= RKEY_MAX || memchr(key, '\0', len) != NULL)
         return -1;
     size_t head = (size_t)plen - 1;
     if (len <= head || memcmp(key, pat, head) != 0)
         return -1;
     const char *s = key + head, *end = key + len;
-    const char *colon = end;                            /* the last ':' -> hour */
+    const char *colon = end; /* the last ':' -> hour */
     while (colon > s && colon[-1] != ':')
         colon--;
     if (colon == s || colon == end)
         return -1;
-    const char *pcolon = colon - 1;                     /* the ':' before the provider */
+    const char *pcolon = colon - 1; /* the ':' before the provider */
     while (pcolon > s && pcolon[-1] != ':')
         pcolon--;
     if (pcolon <= s + 1 || pcolon[-2] != '}')
@@ -122,7 +120,7 @@ void wctl_domain_merge(struct wdom_list *l)
     for (size_t i = 0; i < l->n; i++) {
         struct wdom_row *r = &l->rows[i];
         if (i > 0 && cmp_row(r, &l->rows[i - 1]) == 0)
-            continue;                                   /* the same key twice */
+            continue; /* the same key twice */
         struct wdom_row *o = out > 0 ? &l->rows[out - 1] : NULL;
         if (o != NULL && strcmp(o->domain, r->domain) == 0 && strcmp(o->provider, r->provider) == 0) {
             o->sent += r->sent;
@@ -147,7 +145,7 @@ void wctl_domain_free(struct wdom_list *l)
 
 struct domain_scan {
     struct wdom_list *l;
-    long long         first, last;    /* hours kept */
+    long long first, last; /* hours kept */
 };
 
 static int read_chunk(struct wctl *w, struct wdom_row *rows, const char **keys, int n, struct wdom_list *l)
@@ -179,8 +177,8 @@ static int domain_page(struct wctl *w, redisReply **keys, size_t nkeys, void *ar
     const char *kv[WCTL_EVAL_MAX];
     int n = 0;
     for (size_t i = 0; i < nkeys; i++) {
-        if (wctl_domain_parse_key(&w->keys, keys[i]->str, keys[i]->len, &rows[n]) != 0 ||
-            rows[n].hour < s->first || rows[n].hour > s->last)
+        if (wctl_domain_parse_key(&w->keys, keys[i]->str, keys[i]->len, &rows[n]) != 0 || rows[n].hour < s->first ||
+            rows[n].hour > s->last)
             continue;
         kv[n] = keys[i]->str;
         if (++n == WCTL_EVAL_MAX) {
@@ -227,12 +225,13 @@ void wctl_domain_render_table(const struct wdom_list *l, struct buf *b)
     wctl_table_init(&t, 6, heads, 0x1Cu);
     for (size_t i = 0; i < l->n; i++) {
         const struct wdom_row *r = &l->rows[i];
-        char sent[32], compl[32], rate[32];
+        char sent[32], compl [32], rate[32];
         snprintf(sent, sizeof sent, "%lld", r->sent);
         snprintf(compl, sizeof compl, "%lld", r->complaint);
         percent(r->complaint, r->sent, rate);
-        const char *cols[6] = { r->domain, r->provider, sent, compl, rate,
-                                wctl_domain_level_name(wctl_domain_level(r->complaint, r->sent)) };
+        const char *cols[6] = {
+            r->domain, r->provider, sent, compl, rate, wctl_domain_level_name(wctl_domain_level(r->complaint, r->sent))
+        };
         wctl_table_add(&t, cols);
     }
     buf_append_str(b, "\nsender domains, last 24 h (complaint rate: warn at 0.1 %, over at 0.3 %)\n");
@@ -252,8 +251,8 @@ void wctl_domain_render_json(const struct wdom_list *l, struct buf *b)
         json_cstr(b, r->domain);
         json_key(b, "provider", 0);
         json_cstr(b, r->provider);
-        buf_printf(b, ",\"sent_24h\":%lld,\"complaints_24h\":%lld,\"hard_24h\":%lld,\"soft_24h\":%lld",
-                   r->sent, r->complaint, r->hard, r->soft);
+        buf_printf(b, ",\"sent_24h\":%lld,\"complaints_24h\":%lld,\"hard_24h\":%lld,\"soft_24h\":%lld", r->sent,
+                   r->complaint, r->hard, r->soft);
         json_key(b, "complaint_rate", 0);
         if (r->sent > 0)
             buf_printf(b, "%.6f", (double)r->complaint / (double)r->sent);
@@ -269,7 +268,9 @@ void wctl_domain_render_json(const struct wdom_list *l, struct buf *b)
 
 void wctl_domain_render_prom(const struct wdom_list *l, struct buf *b)
 {
-    static const struct { const char *name, *help; } fam[] = {
+    static const struct {
+        const char *name, *help;
+    } fam[] = {
         { "postflow_domain_sent_24h", "recipients sent for the sender domain in the last 24 hours (policyd-warmup)" },
         { "postflow_domain_complaints_24h", "complaints about the sender domain's mail in the last 24 hours "
                                             "(fbl-proc; keep below 0.1 % of sent, never 0.3 %)" },

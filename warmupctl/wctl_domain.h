@@ -42,22 +42,22 @@
 #define WDOM_OVER_PER_10000 30
 
 enum wdom_level {
-    WDOM_NO_SENT = 0,   /* nothing sent counted: no rate (complaints may still show) */
-    WDOM_OK,            /* below 0.1 % */
-    WDOM_WARN,          /* 0.1 % or more, below 0.3 % */
-    WDOM_OVER,          /* 0.3 % or more */
+    WDOM_NO_SENT = 0, /* nothing sent counted: no rate (complaints may still show) */
+    WDOM_OK,          /* below 0.1 % */
+    WDOM_WARN,        /* 0.1 % or more, below 0.3 % */
+    WDOM_OVER,        /* 0.3 % or more */
 };
 
 struct wdom_row {
-    char      domain[RKEY_VALUE_MAX + 1];
-    char      provider[64];
-    long long hour;                          /* while collecting: the key's hour; after the merge: unused */
-    long long sent, complaint, hard, soft;   /* last 24 hours */
+    char domain[RKEY_VALUE_MAX + 1];
+    char provider[64];
+    long long hour;                        /* while collecting: the key's hour; after the merge: unused */
+    long long sent, complaint, hard, soft; /* last 24 hours */
 };
 
 struct wdom_list {
-    struct wdom_row *rows;   /* owned, sorted by domain then provider after wctl_domain_merge() */
-    size_t           n, cap;
+    struct wdom_row *rows; /* owned, sorted by domain then provider after wctl_domain_merge() */
+    size_t n, cap;
 };
 
 /*

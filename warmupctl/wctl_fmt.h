@@ -13,15 +13,15 @@
 #include "buf.h"
 
 struct wsup_entry {
-    const char *address;   /* lowercased, as in the key */
-    const char *reason;    /* NULL when the field is missing */
+    const char *address; /* lowercased, as in the key */
+    const char *reason;  /* NULL when the field is missing */
     const char *source;
     const char *detail;
     const char *queue_id;
-    long long   time;      /* 0 when missing */
-    const char *category;  /* bounce-proc's verdict (NULL when missing) */
+    long long time;       /* 0 when missing */
+    const char *category; /* bounce-proc's verdict (NULL when missing) */
     const char *status;
-    const char *why;       /* the rule that decided */
+    const char *why; /* the rule that decided */
 };
 
 /* "2026-11-28 10:20:30" (UTC) into out[20 + 1]; "-" for 0. */

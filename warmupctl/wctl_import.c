@@ -68,10 +68,10 @@ struct import_counts {
 
 struct batch {
     struct wimp_entry e[BATCH];
-    char              key[BATCH][RKEY_MAX];
-    char              ts[BATCH][32];
-    unsigned long     first_line;     /* of the batch's first row */
-    size_t            n;
+    char key[BATCH][RKEY_MAX];
+    char ts[BATCH][32];
+    unsigned long first_line; /* of the batch's first row */
+    size_t n;
 };
 
 static void report_bad(const char *path, unsigned long line, const char *why, struct import_counts *n)
@@ -128,7 +128,7 @@ static int batch_add(struct wctl *w, struct batch *b, const struct wimp_entry *e
     if (b->n == BATCH && batch_flush(w, b, source, n) < 0)
         return -1;
     if (wctl_suppress_key(w, e->address, b->key[b->n]) < 0) {
-        n->bad++;                       /* cannot happen: the address was normalised */
+        n->bad++; /* cannot happen: the address was normalised */
         return 0;
     }
     if (b->n == 0)
@@ -141,17 +141,17 @@ static int batch_add(struct wctl *w, struct batch *b, const struct wimp_entry *e
 static void import_source(char *out, size_t n, const char *path)
 {
     snprintf(out, n, "import:%.280s", base_name(path));
-    for (char *p = out; *p != '\0'; p++)             /* a file name is untrusted text too */
+    for (char *p = out; *p != '\0'; p++) /* a file name is untrusted text too */
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             *p = '?';
 }
 
-static int import_stream(struct wctl *w, FILE *fp, const char *path, const char *forced,
-                         struct import_counts *n, struct wimp_layout *lay)
+static int import_stream(struct wctl *w, FILE *fp, const char *path, const char *forced, struct import_counts *n,
+                         struct wimp_layout *lay)
 {
     struct csv_reader rd;
     struct csv_record rec;
-    static struct batch batch;          /* large: keep it off the stack */
+    static struct batch batch; /* large: keep it off the stack */
     char source[300];
     int have_layout = 0, rc = 0;
 
@@ -206,7 +206,8 @@ static int import_stream(struct wctl *w, FILE *fp, const char *path, const char 
         rc = -1;
     if (rc == -1) {
         wctl_err("%s:%lu: stopped; rows before this line are imported, later ones may not be; "
-                 "importing again is safe", path, batch.first_line);
+                 "importing again is safe",
+                 path, batch.first_line);
         rc = w->status ? w->status : PF_EXIT_FAILURE;
     }
     wctl_csv_reader_free(&rd);
@@ -244,20 +245,22 @@ int wctl_import_cmd(struct wctl *w, const struct wctl_args *a)
     if (n.imported > 0) {
         char shown[LOG_PRINTABLE_MAX];
         log_printable(shown, sizeof shown, path, strlen(path));
-        wctl_audit(w, "suppress import %s (%s format): none -> %s for %lld address(es); %lld row(s), "
-                   "%lld already suppressed (left as they were), %lld bad%s", shown, wctl_import_fmt_name(lay.fmt),
-                   forced ? forced : "the file's reasons", n.imported, n.rows, n.existing, n.bad,
-                   rc == 0 ? "" : "; stopped early");
+        wctl_audit(w,
+                   "suppress import %s (%s format): none -> %s for %lld address(es); %lld row(s), "
+                   "%lld already suppressed (left as they were), %lld bad%s",
+                   shown, wctl_import_fmt_name(lay.fmt), forced ? forced : "the file's reasons", n.imported, n.rows,
+                   n.existing, n.bad, rc == 0 ? "" : "; stopped early");
     }
     if (w->json) {
         buf_append_str(&w->out, "{\"file\":");
         json_cstr(&w->out, path);
-        buf_printf(&w->out, ",\"format\":\"%s\",\"rows\":%lld,\"imported\":%lld,\"existing\":%lld,"
-                   "\"bad\":%lld,\"complete\":%s}\n", wctl_import_fmt_name(lay.fmt), n.rows, n.imported,
-                   n.existing, n.bad, rc == 0 ? "true" : "false");
+        buf_printf(&w->out,
+                   ",\"format\":\"%s\",\"rows\":%lld,\"imported\":%lld,\"existing\":%lld,"
+                   "\"bad\":%lld,\"complete\":%s}\n",
+                   wctl_import_fmt_name(lay.fmt), n.rows, n.imported, n.existing, n.bad, rc == 0 ? "true" : "false");
     } else {
-        buf_printf(&w->out, "%s: %s format, %lld rows: %lld imported, %lld already suppressed, %lld bad\n",
-                   path, wctl_import_fmt_name(lay.fmt), n.rows, n.imported, n.existing, n.bad);
+        buf_printf(&w->out, "%s: %s format, %lld rows: %lld imported, %lld already suppressed, %lld bad\n", path,
+                   wctl_import_fmt_name(lay.fmt), n.rows, n.imported, n.existing, n.bad);
     }
     if (rc != 0)
         return rc;

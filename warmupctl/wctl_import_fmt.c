@@ -21,10 +21,10 @@ static const char *const REASONS[] = { "hard", "complaint", "manual", "unsubscri
 const char *wctl_import_fmt_name(enum wimp_format fmt)
 {
     switch (fmt) {
-    case WIMP_POSTFLOW:   return "postflow";
-    case WIMP_SES:        return "ses";
+    case WIMP_POSTFLOW: return "postflow";
+    case WIMP_SES: return "ses";
     case WIMP_SES_IMPORT: return "ses-import";
-    case WIMP_SENDGRID:   return "sendgrid";
+    case WIMP_SENDGRID: return "sendgrid";
     }
     return "?";
 }
@@ -177,12 +177,12 @@ static const char *row_reason(const struct wimp_layout *lay, const struct csv_re
         return NULL;
     case WIMP_SENDGRID:
         if (lay->col_ip >= 0)
-            return "complaint";                         /* spam reports */
+            return "complaint"; /* spam reports */
         if (lay->col_status >= 0)
             return (status->len > 0 && status->ptr[0] == '5') ? "hard" : "import";
         if (lay->col_reason >= 0)
-            return "hard";                              /* invalid emails */
-        return "unsubscribe";                           /* global unsubscribes */
+            return "hard";    /* invalid emails */
+        return "unsubscribe"; /* global unsubscribes */
     }
     *why = "unknown format";
     return NULL;
@@ -218,7 +218,7 @@ static void row_detail(const struct wimp_layout *lay, const struct csv_record *r
         size_t n = parts[i]->len;
         if (n == 0)
             continue;
-        if (w + 2 >= sizeof(tmp))       /* full: the rest would not fit (and the room below would underflow) */
+        if (w + 2 >= sizeof(tmp)) /* full: the rest would not fit (and the room below would underflow) */
             break;
         if (n > sizeof(tmp) - w - 2)
             n = sizeof(tmp) - w - 2;
@@ -230,7 +230,7 @@ static void row_detail(const struct wimp_layout *lay, const struct csv_record *r
 }
 
 int wctl_import_fmt_map(const struct wimp_layout *lay, const struct csv_record *rec, const char *forced_reason,
-             struct wimp_entry *e, const char **why)
+                        struct wimp_entry *e, const char **why)
 {
     const struct csv_field *addr = col(rec, lay->col_addr);
     const struct csv_field *t = col(rec, lay->col_time);
@@ -333,14 +333,13 @@ int wctl_import_fmt_parse_time(const char *s, size_t len, long long *out)
         return 0;
     }
     i = 0;
-    if ((y = digits(s, len, &i, 4)) < 1970 || !expect(s, len, &i, '-') ||
-        (mo = digits(s, len, &i, 2)) < 1 || mo > 12 || !expect(s, len, &i, '-') ||
-        (d = digits(s, len, &i, 2)) < 1 || d > 31)
+    if ((y = digits(s, len, &i, 4)) < 1970 || !expect(s, len, &i, '-') || (mo = digits(s, len, &i, 2)) < 1 || mo > 12 ||
+        !expect(s, len, &i, '-') || (d = digits(s, len, &i, 2)) < 1 || d > 31)
         return -1;
     if (i < len && (s[i] == 'T' || s[i] == 't' || s[i] == ' ') && i + 1 < len && s[i + 1] >= '0' && s[i + 1] <= '9') {
         i++;
-        if ((h = digits(s, len, &i, 2)) < 0 || h > 23 || !expect(s, len, &i, ':') ||
-            (mi = digits(s, len, &i, 2)) < 0 || mi > 59)
+        if ((h = digits(s, len, &i, 2)) < 0 || h > 23 || !expect(s, len, &i, ':') || (mi = digits(s, len, &i, 2)) < 0 ||
+            mi > 59)
             return -1;
         if (expect(s, len, &i, ':') && ((se = digits(s, len, &i, 2)) < 0 || se > 60))
             return -1;
@@ -358,7 +357,7 @@ int wctl_import_fmt_parse_time(const char *s, size_t len, long long *out)
     tm.tm_min = (int)mi;
     tm.tm_sec = (int)se;
     t = timegm(&tm);
-    if (t == (time_t)-1 || tm.tm_mday != (int)d)   /* 2024-02-31 normalised to March */
+    if (t == (time_t)-1 || tm.tm_mday != (int)d) /* 2024-02-31 normalised to March */
         return -1;
     *out = (long long)t - off;
     return 0;

@@ -41,15 +41,15 @@ enum wimp_format { WIMP_POSTFLOW, WIMP_SES, WIMP_SES_IMPORT, WIMP_SENDGRID };
 
 struct wimp_layout {
     enum wimp_format fmt;
-    int has_header;     /* 1: the first record was the header (not data) */
-    int col_addr, col_reason, col_time, col_detail, col_status, col_ip;  /* -1 = absent */
+    int has_header; /* 1: the first record was the header (not data) */
+    int col_addr, col_reason, col_time, col_detail, col_status, col_ip; /* -1 = absent */
 };
 
 struct wimp_entry {
-    char        address[WCTL_ADDR_MAX + 1];
-    const char *reason;          /* static: "hard", "complaint", ... */
-    long long   time;            /* Unix seconds, 0 = now */
-    char        detail[WIMP_DETAIL_MAX + 1];
+    char address[WCTL_ADDR_MAX + 1];
+    const char *reason; /* static: "hard", "complaint", ... */
+    long long time;     /* Unix seconds, 0 = now */
+    char detail[WIMP_DETAIL_MAX + 1];
 };
 
 /* Name of a format ("postflow", "ses", "ses-import", "sendgrid"). */
@@ -67,7 +67,7 @@ int wctl_import_fmt_detect(const struct csv_record *first, struct wimp_layout *l
  * (every field empty), -1 with *why for a bad row.
  */
 int wctl_import_fmt_map(const struct wimp_layout *lay, const struct csv_record *rec, const char *forced_reason,
-             struct wimp_entry *e, const char **why);
+                        struct wimp_entry *e, const char **why);
 
 /* Parses a time (see above) into Unix seconds; empty gives 0.  -1 on error. */
 int wctl_import_fmt_parse_time(const char *s, size_t n, long long *out);

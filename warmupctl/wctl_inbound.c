@@ -77,8 +77,8 @@ void wctl_inbound_render_prom(const struct wnode_list *l, struct buf *b)
                 f = bar ? bar + 1 : NULL;
             }
             struct wprom_label lab[5] = {
-                { "program", l->nodes[i].name }, { "type", parts[0] }, { "class", parts[1] },
-                { "category", parts[2] }, { "verified", parts[3] },
+                { "program", l->nodes[i].name }, { "type", parts[0] },     { "class", parts[1] },
+                { "category", parts[2] },        { "verified", parts[3] },
             };
             wctl_prom_sample_ll(b, FAMILY, lab, 5, l->nodes[i].value[j]);
         }

@@ -72,7 +72,7 @@ static struct redis_script IP_CHANGE = {
 
 /* Pools that list the IP: this host's policy config, then the Redis registry. */
 struct pool_hits {
-    char   names[4][RKEY_MAX];
+    char names[4][RKEY_MAX];
     size_t n;
 };
 
@@ -137,7 +137,8 @@ static int find_pool(struct wctl *w, const char *ip, char *pool, size_t poolsize
     }
     if (h.n == 0) {
         wctl_err("%s is in no pool of this host's policy config nor of the Redis registry; "
-                 "name one with --pool", ip);
+                 "name one with --pool",
+                 ip);
         w->status = PF_EXIT_FAILURE;
         return -1;
     }
@@ -145,14 +146,12 @@ static int find_pool(struct wctl *w, const char *ip, char *pool, size_t poolsize
     return 0;
 }
 
-static int add_event(struct wctl *w, const char *pool, const char *ip, const char *event,
-                     const char *from, const char *to, const char *reason)
+static int add_event(struct wctl *w, const char *pool, const char *ip, const char *event, const char *from,
+                     const char *to, const char *reason)
 {
     char key[RKEY_MAX], ts[32];
-    const char *argv[] = {
-        "XADD", key, "MAXLEN", "~", "10000", "*", "time", ts, "node", w->node, "pool", pool,
-        "ip", ip, "event", event, "from", from, "to", to, "reason", reason
-    };
+    const char *argv[] = { "XADD", key,  "MAXLEN", "~",     "10000", "*",    "time", ts,   "node", w->node,  "pool",
+                           pool,   "ip", ip,       "event", event,   "from", from,   "to", to,     "reason", reason };
     redisReply *r;
 
     rkey_events(&w->keys, key);
@@ -176,8 +175,7 @@ static int ip_arg(const char *s, char out[INET6_ADDRSTRLEN + 1])
     unsigned char bin[16];
     size_t n = strlen(s);
 
-    if (n == 0 || n > INET6_ADDRSTRLEN ||
-        (inet_pton(AF_INET, s, bin) != 1 && inet_pton(AF_INET6, s, bin) != 1)) {
+    if (n == 0 || n > INET6_ADDRSTRLEN || (inet_pton(AF_INET, s, bin) != 1 && inet_pton(AF_INET6, s, bin) != 1)) {
         char safe[WCTL_SAFE_MAX];
         text_safe(safe, sizeof safe, s, n);
         wctl_err("\"%s\" is not an IPv4 or IPv6 address", safe);
@@ -216,10 +214,10 @@ static int parse_stage(const char *s, long *out)
 
 /* The operands of an ip command, checked. */
 struct ip_op {
-    const char *op;                         /* "pause", "resume", "set-stage", "reset" */
-    char        ip[INET6_ADDRSTRLEN + 1];
-    char        stage[32];                  /* set-stage: the new stage */
-    char        reason[400];                /* "operator[: TEXT]" */
+    const char *op; /* "pause", "resume", "set-stage", "reset" */
+    char ip[INET6_ADDRSTRLEN + 1];
+    char stage[32];   /* set-stage: the new stage */
+    char reason[400]; /* "operator[: TEXT]" */
 };
 
 static int ip_op_parse(const struct wctl_args *a, struct ip_op *o)
@@ -251,8 +249,8 @@ static int ip_op_parse(const struct wctl_args *a, struct ip_op *o)
     return 0;
 }
 
-static void ip_print(struct wctl *w, const struct ip_op *o, const char *pool, const char *from,
-                     const char *to, int was_paused)
+static void ip_print(struct wctl *w, const struct ip_op *o, const char *pool, const char *from, const char *to,
+                     int was_paused)
 {
     if (w->json) {
         buf_append_str(&w->out, "{\"pool\":");

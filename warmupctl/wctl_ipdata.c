@@ -19,17 +19,15 @@
 #include "wctl_ipdata.h"
 #include "xalloc.h"
 
-static struct redis_script HEALTH_SUM = {
-    "warmupctl_health_sum",
-    "local sums = {}\n"
-    "for i = 1, #ARGV do sums[i] = 0 end\n"
-    "for _, k in ipairs(KEYS) do\n"
-    "  local v = redis.call('HMGET', k, unpack(ARGV))\n"
-    "  for i = 1, #ARGV do sums[i] = sums[i] + (tonumber(v[i]) or 0) end\n"
-    "end\n"
-    "return sums\n",
-    ""
-};
+static struct redis_script HEALTH_SUM = { "warmupctl_health_sum",
+                                          "local sums = {}\n"
+                                          "for i = 1, #ARGV do sums[i] = 0 end\n"
+                                          "for _, k in ipairs(KEYS) do\n"
+                                          "  local v = redis.call('HMGET', k, unpack(ARGV))\n"
+                                          "  for i = 1, #ARGV do sums[i] = sums[i] + (tonumber(v[i]) or 0) end\n"
+                                          "end\n"
+                                          "return sums\n",
+                                          "" };
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -55,7 +53,7 @@ static int read_state(struct wctl *w, struct wip_row *r)
     redisReply *h;
 
     if (rkey_ip_state(&w->keys, key, r->pool, r->ip) < 0)
-        return 0;                       /* a name the schema refuses: show as new */
+        return 0; /* a name the schema refuses: show as new */
     if ((h = wctl_cmd(w, 2, argv, NULL)) == NULL)
         return -1;
     r->has_state = h->type == REDIS_REPLY_ARRAY && h->elements > 0;

@@ -18,39 +18,39 @@
 #include "buf.h"
 #include "wctl.h"
 
-#define WIP_CAP_UNKNOWN   (-1)  /* no schedule known for the IP on this host */
-#define WIP_CAP_UNLIMITED (-2)  /* past the last stage of its schedule */
+#define WIP_CAP_UNKNOWN   (-1) /* no schedule known for the IP on this host */
+#define WIP_CAP_UNLIMITED (-2) /* past the last stage of its schedule */
 
 struct wip_health {
-    char      provider[64];
+    char provider[64];
     long long sent, hard, soft, complaint;   /* last 24 hours */
     long long delivered, deferred, rejected; /* receivers' answers in the MTA's log (maillog-tap) */
 };
 
 struct wip_row {
-    char     *pool, *ip, *transport;      /* owned */
-    int       has_state;                  /* the ip state hash exists */
+    char *pool, *ip, *transport; /* owned */
+    int has_state;               /* the ip state hash exists */
     long long stage;
-    int       paused;
-    char     *paused_reason;              /* owned, or NULL */
+    int paused;
+    char *paused_reason; /* owned, or NULL */
     long long paused_at;
-    char     *schedule;                   /* owned, or NULL */
-    long      start, stage_since, last_eval;
-    long long cap;                        /* today's cap, or WIP_CAP_* */
-    long long budget;                     /* of it usable by now (smoothing), or WIP_CAP_* */
-    int       configured;                 /* the IP is in this host's policy config */
-    long long used, msgs;                 /* today: recipients, messages */
+    char *schedule; /* owned, or NULL */
+    long start, stage_since, last_eval;
+    long long cap;        /* today's cap, or WIP_CAP_* */
+    long long budget;     /* of it usable by now (smoothing), or WIP_CAP_* */
+    int configured;       /* the IP is in this host's policy config */
+    long long used, msgs; /* today: recipients, messages */
     long long sent24, hard24, soft24, complaint24;
     long long delivered24, deferred24, rejected24;
-    size_t    nprov;
+    size_t nprov;
     struct wip_health prov[WCTL_MAX_PROVIDERS];
 };
 
 struct wip_list {
-    struct wip_row *rows;   /* owned */
-    size_t          n;
-    long            day;    /* yyyymmdd the "today" values belong to */
-    long long       now;
+    struct wip_row *rows; /* owned */
+    size_t n;
+    long day; /* yyyymmdd the "today" values belong to */
+    long long now;
 };
 
 /* Reads everything; 0, or -1 (reported, w->status set).  Free with wctl_ipdata_free(). */
@@ -76,7 +76,7 @@ void wctl_plan_cap(const struct wctl *w, struct wip_row *r);
  * transport) appends a row.  (wctl_plan.c)
  */
 void wctl_plan_add_configured(const struct wctl *w, struct wip_list *l, size_t *cap,
-                             void (*add)(struct wip_list *l, size_t *cap, const char *pool,
-                                         const char *ip, const char *transport));
+                              void (*add)(struct wip_list *l, size_t *cap, const char *pool, const char *ip,
+                                          const char *transport));
 
 #endif

@@ -71,8 +71,8 @@ static const struct {
 
 struct node_scan {
     struct wnode_list *l;
-    size_t             cap;
-    size_t             plen;   /* length of "pf:metrics:" */
+    size_t cap;
+    size_t plen; /* length of "pf:metrics:" */
 };
 
 static int node_add(struct wctl *w, const char *key, size_t len, struct node_scan *s)
@@ -86,10 +86,10 @@ static int node_add(struct wctl *w, const char *key, size_t len, struct node_sca
     memcpy(name, key + s->plen, n);
     name[n] = '\0';
     if (rkey_metrics(&w->keys, again, name) < 0 || strcmp(again, key) != 0)
-        return 0;                               /* not a metrics key after all */
+        return 0; /* not a metrics key after all */
     for (size_t i = 0; i < s->l->n; i++)
         if (strcmp(s->l->nodes[i].name, name) == 0)
-            return 0;                           /* SCAN may repeat a key */
+            return 0; /* SCAN may repeat a key */
     if ((h = wctl_cmd(w, 2, argv, NULL)) == NULL)
         return -1;
     if (s->l->n == s->cap) {
@@ -109,7 +109,7 @@ static int node_add(struct wctl *w, const char *key, size_t len, struct node_sca
                 continue;
             v = strtoll(h->element[i + 1]->str, &end, 10);
             if (end == h->element[i + 1]->str || *end != '\0')
-                continue;                       /* only numbers are metrics */
+                continue; /* only numbers are metrics */
             nd->field[nd->n] = xstrdup(h->element[i]->str);
             nd->value[nd->n++] = v;
         }
@@ -185,7 +185,7 @@ static void ip_family(const struct wip_list *l, struct buf *b, const char *name,
             wctl_prom_family(b, name, "gauge", help);
         any = 1;
         switch (v) {
-        case IV_STAGE:  wctl_prom_sample_ll(b, name, lab, 2, r->stage); break;
+        case IV_STAGE: wctl_prom_sample_ll(b, name, lab, 2, r->stage); break;
         case IV_PAUSED: wctl_prom_sample_ll(b, name, lab, 2, r->paused); break;
         case IV_CAP:
             if (r->cap == WIP_CAP_UNLIMITED)
@@ -193,8 +193,8 @@ static void ip_family(const struct wip_list *l, struct buf *b, const char *name,
             else
                 wctl_prom_sample_ll(b, name, lab, 2, r->cap);
             break;
-        case IV_USED:   wctl_prom_sample_ll(b, name, lab, 2, r->used); break;
-        case IV_MSGS:   wctl_prom_sample_ll(b, name, lab, 2, r->msgs); break;
+        case IV_USED: wctl_prom_sample_ll(b, name, lab, 2, r->used); break;
+        case IV_MSGS: wctl_prom_sample_ll(b, name, lab, 2, r->msgs); break;
         }
     }
 }
@@ -210,7 +210,9 @@ static void health_family(const struct wip_list *l, struct buf *b, const char *n
         for (size_t p = 0; p < r->nprov; p++) {
             const struct wip_health *h = &r->prov[p];
             struct wprom_label lab[3] = { { "pool", r->pool }, { "ip", r->ip }, { "provider", h->provider } };
-            const long long vals[] = { h->sent, h->hard, h->soft, h->complaint, h->delivered, h->deferred, h->rejected };
+            const long long vals[] = {
+                h->sent, h->hard, h->soft, h->complaint, h->delivered, h->deferred, h->rejected
+            };
             long long x = vals[v];
             if (!any)
                 wctl_prom_family(b, name, "gauge", help);
@@ -293,7 +295,7 @@ void wctl_metrics_render_prom(const struct wip_list *l, const struct wnode_list 
     health_family(l, b, "postflow_delivery_rejected_24h", "rejections at delivery time, 24 h", HV_REJECTED);
     node_families(nl, b);
     wctl_prom_family(b, "postflow_warmupctl_collected_timestamp_seconds", "gauge",
-                 "Unix time warmupctl read these values from Redis");
+                     "Unix time warmupctl read these values from Redis");
     wctl_prom_sample_ll(b, "postflow_warmupctl_collected_timestamp_seconds", NULL, 0, l->now);
 }
 

@@ -11,15 +11,15 @@
 #include "wctl_ipdata.h"
 
 struct wnode {
-    char      *name;      /* owned */
-    size_t     n;
-    char     **field;     /* owned */
-    long long *value;     /* owned */
+    char *name; /* owned */
+    size_t n;
+    char **field;     /* owned */
+    long long *value; /* owned */
 };
 
 struct wnode_list {
-    struct wnode *nodes;  /* owned, sorted by name */
-    size_t        n;
+    struct wnode *nodes; /* owned, sorted by name */
+    size_t n;
 };
 
 /* Reads every pf:metrics:* hash (numeric fields only). 0 or -1 (reported). */

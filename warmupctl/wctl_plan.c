@@ -48,13 +48,13 @@ void wctl_plan_cap(const struct wctl *w, struct wip_row *r)
         return;
     }
     r->cap = cap;
-    r->budget = warmup_budget(cap, w->now, w->model->smooth_hours, w->model->smooth_start_hour,
-                              w->model->smooth_burst_percent);
+    r->budget =
+        warmup_budget(cap, w->now, w->model->smooth_hours, w->model->smooth_start_hour, w->model->smooth_burst_percent);
 }
 
 void wctl_plan_add_configured(const struct wctl *w, struct wip_list *l, size_t *cap,
-                             void (*add)(struct wip_list *l, size_t *cap, const char *pool,
-                                         const char *ip, const char *transport))
+                              void (*add)(struct wip_list *l, size_t *cap, const char *pool, const char *ip,
+                                          const char *transport))
 {
     const struct warmup_model *m = w->model;
     size_t known = l->n;
@@ -66,8 +66,7 @@ void wctl_plan_add_configured(const struct wctl *w, struct wip_list *l, size_t *
             const struct wm_ip *ip = &m->pools[p].ips[i];
             int seen = 0;
             for (size_t k = 0; k < known && !seen; k++)
-                seen = strcmp(l->rows[k].pool, m->pools[p].name) == 0 &&
-                       strcasecmp(l->rows[k].ip, ip->address) == 0;
+                seen = strcmp(l->rows[k].pool, m->pools[p].name) == 0 && strcasecmp(l->rows[k].ip, ip->address) == 0;
             if (!seen)
                 add(l, cap, m->pools[p].name, ip->address, ip->transport);
         }

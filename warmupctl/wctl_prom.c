@@ -79,15 +79,14 @@ static void labels_out(struct buf *b, const char *name, const struct wprom_label
     buf_append_str(b, "} ");
 }
 
-void wctl_prom_sample_ll(struct buf *b, const char *name, const struct wprom_label *labels,
-                     size_t nlabels, long long value)
+void wctl_prom_sample_ll(struct buf *b, const char *name, const struct wprom_label *labels, size_t nlabels,
+                         long long value)
 {
     labels_out(b, name, labels, nlabels);
     buf_printf(b, "%lld\n", value);
 }
 
-void wctl_prom_sample_d(struct buf *b, const char *name, const struct wprom_label *labels,
-                    size_t nlabels, double value)
+void wctl_prom_sample_d(struct buf *b, const char *name, const struct wprom_label *labels, size_t nlabels, double value)
 {
     labels_out(b, name, labels, nlabels);
     if (isnan(value))

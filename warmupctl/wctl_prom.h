@@ -22,8 +22,8 @@
 #include "buf.h"
 
 struct wprom_label {
-    const char *name;    /* a valid label name (static) */
-    const char *value;   /* any bytes, escaped on output */
+    const char *name;  /* a valid label name (static) */
+    const char *value; /* any bytes, escaped on output */
 };
 
 /* 1 when name is a valid metric name. */
@@ -40,10 +40,10 @@ int wctl_prom_sanitize(const char *in, char *out, size_t outsize);
 void wctl_prom_family(struct buf *b, const char *name, const char *type, const char *help);
 
 /* One sample with an integer value. */
-void wctl_prom_sample_ll(struct buf *b, const char *name, const struct wprom_label *labels,
-                     size_t nlabels, long long value);
+void wctl_prom_sample_ll(struct buf *b, const char *name, const struct wprom_label *labels, size_t nlabels,
+                         long long value);
 /* One sample with a float value (+Inf/-Inf/NaN allowed). */
-void wctl_prom_sample_d(struct buf *b, const char *name, const struct wprom_label *labels,
-                    size_t nlabels, double value);
+void wctl_prom_sample_d(struct buf *b, const char *name, const struct wprom_label *labels, size_t nlabels,
+                        double value);
 
 #endif

@@ -37,18 +37,18 @@
 #include "wctl.h"
 #include "wctl_ipdata.h"
 
-#define WREP_DAYS        14      /* days per volume chart, today included */
-#define WREP_EVENTS_READ 10000   /* newest pf:events entries read (the stream's MAXLEN) */
-#define WREP_IP_EVENTS   20      /* events kept per IP, newest first */
-#define WREP_BOUNCES_READ 5000   /* newest pf:bounces entries read */
-#define WREP_CATS        16      /* distinct bounce categories counted per IP */
-#define WREP_TOP_CATS    5       /* of them shown */
-#define WREP_FX_MAX      500     /* shaping effects kept */
-#define WREP_TEXT        256     /* bytes kept of a free text (reason, evidence) */
+#define WREP_DAYS         14    /* days per volume chart, today included */
+#define WREP_EVENTS_READ  10000 /* newest pf:events entries read (the stream's MAXLEN) */
+#define WREP_IP_EVENTS    20    /* events kept per IP, newest first */
+#define WREP_BOUNCES_READ 5000  /* newest pf:bounces entries read */
+#define WREP_CATS         16    /* distinct bounce categories counted per IP */
+#define WREP_TOP_CATS     5     /* of them shown */
+#define WREP_FX_MAX       500   /* shaping effects kept */
+#define WREP_TEXT         256   /* bytes kept of a free text (reason, evidence) */
 
 struct wrep_day {
-    long      day;        /* yyyymmdd */
-    int       has_data;   /* the pf:day: hash exists */
+    long day;             /* yyyymmdd */
+    int has_data;         /* the pf:day: hash exists */
     long long used, msgs; /* recipients, messages */
     long long stage;      /* stage that day (from the events), -1 unknown */
     long long cap;        /* cap of that stage, or WIP_CAP_UNKNOWN / WIP_CAP_UNLIMITED */
@@ -56,42 +56,42 @@ struct wrep_day {
 
 struct wrep_event {
     long long time;
-    char      event[24], from[16], to[16], node[64];
-    char      reason[WREP_TEXT];
+    char event[24], from[16], to[16], node[64];
+    char reason[WREP_TEXT];
 };
 
 struct wrep_cat {
-    char      name[64];
+    char name[64];
     long long n;
 };
 
 struct wrep_fx {
-    int       domain;          /* 1: pf:fxd: (tag = sender domain); 0: pf:fx: (tag = pool) */
-    char      tag[128];
-    char      action[16], kind[16], subject[64], provider[64], rule[64];
-    char      origin[128], evidence[128], reason[WREP_TEXT];
+    int domain; /* 1: pf:fxd: (tag = sender domain); 0: pf:fx: (tag = pool) */
+    char tag[128];
+    char action[16], kind[16], subject[64], provider[64], rule[64];
+    char origin[128], evidence[128], reason[WREP_TEXT];
     long long since, until;
-    int       ramping;         /* a slow effect past its until, still ramping back up */
+    int ramping; /* a slow effect past its until, still ramping back up */
 };
 
 struct wrep_ip {
-    struct wrep_day   days[WREP_DAYS];       /* [0] oldest ... [WREP_DAYS - 1] today */
-    struct wrep_event ev[WREP_IP_EVENTS];    /* newest first */
-    size_t            nev;
-    struct wrep_cat   cats[WREP_CATS];       /* by count, largest first */
-    size_t            ncats;
-    long long         bounces, cats_other;   /* bounces counted; of them beyond WREP_CATS names */
+    struct wrep_day days[WREP_DAYS];      /* [0] oldest ... [WREP_DAYS - 1] today */
+    struct wrep_event ev[WREP_IP_EVENTS]; /* newest first */
+    size_t nev;
+    struct wrep_cat cats[WREP_CATS]; /* by count, largest first */
+    size_t ncats;
+    long long bounces, cats_other; /* bounces counted; of them beyond WREP_CATS names */
 };
 
 struct wrep {
-    struct wip_list ips;       /* owned: the rows of `status` */
-    struct wrep_ip *ip;        /* owned, parallel to ips.rows */
-    struct wrep_fx *fx;        /* owned, active and ramping effects */
-    size_t          nfx, fx_dropped;
-    long long       now;
-    long            hard_ppm, soft_ppm, complaint_ppm;   /* health thresholds (policy config) */
-    char            node[256];
-    long long       bounces_read, bounces_unattributed;
+    struct wip_list ips; /* owned: the rows of `status` */
+    struct wrep_ip *ip;  /* owned, parallel to ips.rows */
+    struct wrep_fx *fx;  /* owned, active and ramping effects */
+    size_t nfx, fx_dropped;
+    long long now;
+    long hard_ppm, soft_ppm, complaint_ppm; /* health thresholds (policy config) */
+    char node[256];
+    long long bounces_read, bounces_unattributed;
 };
 
 /* Reads everything; 0, or -1 (reported, w->status set).  Free with wctl_report_free(). */

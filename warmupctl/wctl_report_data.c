@@ -25,7 +25,7 @@
 #include "xalloc.h"
 
 #define DAY_SECONDS 86400LL
-#define STAGE_MAX   1000000LL     /* a larger "stage" is garbage, not history */
+#define STAGE_MAX   1000000LL /* a larger "stage" is garbage, not history */
 
 void wctl_report_copy(char *out, size_t outsize, const char *s)
 {
@@ -36,7 +36,7 @@ void wctl_report_copy(char *out, size_t outsize, const char *s)
     if (s == NULL)
         s = "";
     n = strnlen(s, outsize - 1);
-    if (s[n] != '\0')                           /* cut: back off to a sequence start */
+    if (s[n] != '\0') /* cut: back off to a sequence start */
         while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
             n--;
     memcpy(out, s, n);
@@ -86,10 +86,10 @@ static long long stage_of(const char *s)
 
 static long long stage_at(const struct wip_row *r, const struct wrep_ip *ip, long long end)
 {
-    for (size_t i = 0; i < ip->nev; i++)        /* newest first */
+    for (size_t i = 0; i < ip->nev; i++) /* newest first */
         if (ip->ev[i].time < end && stage_of(ip->ev[i].to) >= 0)
             return stage_of(ip->ev[i].to);
-    for (size_t i = ip->nev; i-- > 0;)          /* all kept events are later: the oldest's "from" */
+    for (size_t i = ip->nev; i-- > 0;) /* all kept events are later: the oldest's "from" */
         if (stage_of(ip->ev[i].from) >= 0)
             return stage_of(ip->ev[i].from);
     return r->has_state ? r->stage : (r->configured ? 0 : -1);
@@ -101,7 +101,7 @@ static void day_caps(const struct wctl *w, const struct wip_row *r, struct wrep_
 
     for (int k = 0; k < WREP_DAYS; k++) {
         struct wrep_day *d = &ip->days[WREP_DAYS - 1 - k];
-        struct wip_row probe = *r;              /* shallow: wctl_plan_cap reads pool/ip, sets cap */
+        struct wip_row probe = *r; /* shallow: wctl_plan_cap reads pool/ip, sets cap */
 
         d->stage = k == 0 && r->has_state ? r->stage : stage_at(r, ip, today_start - (k - 1) * DAY_SECONDS);
         if (d->stage < 0)

@@ -27,8 +27,8 @@
 
 struct fx_scan {
     struct wrep *rep;
-    size_t       cap;
-    int          domain;
+    size_t cap;
+    int domain;
 };
 
 static void tag_of(const char *key, char *out, size_t outsize)
@@ -65,7 +65,10 @@ static struct wrep_fx *fx_slot(struct fx_scan *s)
 
 static void fx_fill(struct wrep_fx *f, const redisReply *h)
 {
-    static const struct { const char *name; size_t off, size; } TEXT[] = {
+    static const struct {
+        const char *name;
+        size_t off, size;
+    } TEXT[] = {
 #define T(m) { #m, offsetof(struct wrep_fx, m), sizeof(((struct wrep_fx *)0)->m) }
         T(action), T(kind), T(subject), T(provider), T(rule), T(origin), T(evidence), T(reason),
 #undef T
@@ -92,11 +95,11 @@ static int fx_add(struct wctl *w, const char *key, struct fx_scan *s)
         fx_fill(&f, h);
     redis_reply_free(h);
     if (f.action[0] == '\0')
-        return 0;                               /* gone since SCAN, or not an effect */
+        return 0; /* gone since SCAN, or not an effect */
     f.ramping = f.until <= w->now;
     if (f.ramping && strcmp(f.action, "slow") != 0)
-        return 0;                               /* expired, its TTL not yet run out */
-    for (size_t i = 0; i < s->rep->nfx; i++)      /* SCAN may repeat a key */
+        return 0;                            /* expired, its TTL not yet run out */
+    for (size_t i = 0; i < s->rep->nfx; i++) /* SCAN may repeat a key */
         if (memcmp(&s->rep->fx[i], &f, sizeof f) == 0)
             return 0;
     struct wrep_fx *slot = fx_slot(s);
@@ -161,8 +164,8 @@ static int in_netblock(const char *ip, const char *net)
     memcpy(base, net, (size_t)(slash - net));
     base[slash - net] = '\0';
     bits = strtol(slash + 1, &end, 10);
-    if (*end != '\0' || slash[1] == '\0' || bits < 0 || bits > (long)len * 8 ||
-        inet_pton(af, ip, a) != 1 || inet_pton(af, base, n) != 1)
+    if (*end != '\0' || slash[1] == '\0' || bits < 0 || bits > (long)len * 8 || inet_pton(af, ip, a) != 1 ||
+        inet_pton(af, base, n) != 1)
         return 0;
     for (long i = 0; i < bits; i++) {
         unsigned char m = (unsigned char)(0x80u >> (i % 8));

@@ -46,14 +46,14 @@ void wctl_report_esc(struct buf *b, const char *s)
     for (; *s != '\0'; s++) {
         unsigned char c = (unsigned char)*s;
         switch (c) {
-        case '&':  buf_append_str(b, "&amp;"); break;
-        case '<':  buf_append_str(b, "&lt;"); break;
-        case '>':  buf_append_str(b, "&gt;"); break;
-        case '"':  buf_append_str(b, "&quot;"); break;
+        case '&': buf_append_str(b, "&amp;"); break;
+        case '<': buf_append_str(b, "&lt;"); break;
+        case '>': buf_append_str(b, "&gt;"); break;
+        case '"': buf_append_str(b, "&quot;"); break;
         case '\'': buf_append_str(b, "&#39;"); break;
         default:
             if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7F)
-                buf_append_str(b, "\xEF\xBF\xBD");   /* U+FFFD */
+                buf_append_str(b, "\xEF\xBF\xBD"); /* U+FFFD */
             else
                 buf_append_char(b, (char)c);
         }
@@ -71,12 +71,15 @@ static void head(const struct wrep *rep, struct buf *b)
                       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
     buf_append_str(b, "postflow warm-up report: ");
     wctl_report_esc(b, rep->node);
-    buf_printf(b, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>postflow warm-up report</h1>\n"
-                  "<p class=\"meta\">", STYLE);
+    buf_printf(b,
+               "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>postflow warm-up report</h1>\n"
+               "<p class=\"meta\">",
+               STYLE);
     buf_printf(b, "%s UTC, from ", t);
     wctl_report_esc(b, rep->node);
-    buf_printf(b, ". Limits: hard bounces %.2f%%, soft bounces and deferrals at delivery %.2f%%, complaints %.2f%% "
-                  "of the recipients of the last 24 hours.</p>\n",
+    buf_printf(b,
+               ". Limits: hard bounces %.2f%%, soft bounces and deferrals at delivery %.2f%%, complaints %.2f%% "
+               "of the recipients of the last 24 hours.</p>\n",
                rep->hard_ppm / 1e4, rep->soft_ppm / 1e4, rep->complaint_ppm / 1e4);
 }
 
@@ -184,7 +187,8 @@ void wctl_report_render_html(const struct wrep *rep, struct buf *b)
     all_effects(rep, b);
     for (size_t i = 0; i < rep->ips.n; i++)
         wctl_report_ip_section(rep, i, b);
-    buf_printf(b, "<p class=\"muted\">Bounces counted: %lld in the last %d days (of the newest %d entries of "
-                  "the bounce stream), %lld not attributed to a sending IP.</p>\n</body>\n</html>\n",
+    buf_printf(b,
+               "<p class=\"muted\">Bounces counted: %lld in the last %d days (of the newest %d entries of "
+               "the bounce stream), %lld not attributed to a sending IP.</p>\n</body>\n</html>\n",
                rep->bounces_read, WREP_DAYS, WREP_BOUNCES_READ, rep->bounces_unattributed);
 }

@@ -77,19 +77,26 @@ static void title(const struct wip_row *r, size_t i, struct buf *b)
 
 static void volume(const struct wrep_ip *x, struct buf *b)
 {
-    buf_printf(b, "<h3>Recipients per day against the cap (last %d days, UTC)</h3>\n"
-                  "<p class=\"legend\"><span><i class=\"sw\" style=\"background:#3f7fd0\"></i>sent</span>"
-                  "<span><i class=\"sw\" style=\"background:#c62828\"></i>over the cap</span>"
-                  "<span><i class=\"sw\" style=\"border-top:2px dashed #c62828;height:0\"></i>cap of the "
-                  "day's stage</span></p>\n", WREP_DAYS);
+    buf_printf(b,
+               "<h3>Recipients per day against the cap (last %d days, UTC)</h3>\n"
+               "<p class=\"legend\"><span><i class=\"sw\" style=\"background:#3f7fd0\"></i>sent</span>"
+               "<span><i class=\"sw\" style=\"background:#c62828\"></i>over the cap</span>"
+               "<span><i class=\"sw\" style=\"border-top:2px dashed #c62828;height:0\"></i>cap of the "
+               "day's stage</span></p>\n",
+               WREP_DAYS);
     wctl_report_svg_volume(x, b);
 }
 
 static void rate_row(struct buf *b, const char *what, long long part, long long whole, long ppm)
 {
     const char *cls = wctl_report_ip_rate_class(part, whole, ppm);
-    static const struct { const char *cls, *word; } WORDS[] = {
-        { "muted", "no mail" }, { "ok", "below the limit" }, { "warn", "at the limit" }, { "bad", "over the limit" },
+    static const struct {
+        const char *cls, *word;
+    } WORDS[] = {
+        { "muted", "no mail" },
+        { "ok", "below the limit" },
+        { "warn", "at the limit" },
+        { "bad", "over the limit" },
     };
     const char *word = "";
     char pct[32];
@@ -98,9 +105,10 @@ static void rate_row(struct buf *b, const char *what, long long part, long long 
         if (strcmp(WORDS[i].cls, cls) == 0)
             word = WORDS[i].word;
     wctl_fmt_percent(part, whole, pct);
-    buf_printf(b, "<tr><td>%s</td><td class=\"n\">%lld / %lld</td><td class=\"n %s\">%s%s</td>"
-                  "<td class=\"n\">%.2f%%</td><td>", what, part, whole, cls, pct, whole > 0 ? "%" : "",
-               ppm / 1e4);
+    buf_printf(b,
+               "<tr><td>%s</td><td class=\"n\">%lld / %lld</td><td class=\"n %s\">%s%s</td>"
+               "<td class=\"n\">%.2f%%</td><td>",
+               what, part, whole, cls, pct, whole > 0 ? "%" : "", ppm / 1e4);
     wctl_report_svg_gauge(part, whole, ppm, b);
     buf_printf(b, "</td><td class=\"%s\">%s</td></tr>\n", cls, word);
 }
@@ -114,8 +122,7 @@ static void health(const struct wrep *rep, const struct wip_row *r, struct buf *
     rate_row(b, "soft bounces", r->soft24, r->sent24, rep->soft_ppm);
     rate_row(b, "complaints", r->complaint24, r->sent24, rep->complaint_ppm);
     /* maillog-tap's count of the receivers' answers: deferrals over delivery attempts, against the soft limit */
-    rate_row(b, "deferred at delivery", r->deferred24, r->delivered24 + r->deferred24 + r->rejected24,
-             rep->soft_ppm);
+    rate_row(b, "deferred at delivery", r->deferred24, r->delivered24 + r->deferred24 + r->rejected24, rep->soft_ppm);
     buf_append_str(b, "</table>\n");
 }
 
@@ -171,8 +178,7 @@ static void categories(const struct wrep_ip *x, struct buf *b)
         buf_printf(b, "<td class=\"n\">%lld</td><td class=\"n\">%s%%</td></tr>\n", x->cats[c].n, pct);
     }
     if (rest > 0)
-        buf_printf(b, "<tr><td class=\"muted\">other categories</td><td class=\"n\">%lld</td><td></td></tr>\n",
-                   rest);
+        buf_printf(b, "<tr><td class=\"muted\">other categories</td><td class=\"n\">%lld</td><td></td></tr>\n", rest);
     buf_append_str(b, "</table>\n");
 }
 

@@ -21,7 +21,7 @@
 
 #include "wctl_report.h"
 
-#define CW 720      /* chart width, height, plot margins */
+#define CW 720 /* chart width, height, plot margins */
 #define CH 220
 #define ML 64
 #define MR 12
@@ -73,8 +73,9 @@ static void axes(long long ymax, struct buf *b)
     for (int g = 0; g <= 4; g++) {
         long long v = ymax / 4 * g;
         double y = y_of(g == 4 ? ymax : v, ymax);
-        buf_printf(b, "<line class=\"grid\" x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\"/>"
-                      "<text class=\"ylab\" x=\"%d\" y=\"%.1f\">%lld</text>\n",
+        buf_printf(b,
+                   "<line class=\"grid\" x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\"/>"
+                   "<text class=\"ylab\" x=\"%d\" y=\"%.1f\">%lld</text>\n",
                    ML, CW - MR, y, y, ML - 6, y + 4, g == 4 ? ymax : v);
     }
 }
@@ -93,14 +94,16 @@ static void day_slot(const struct wrep_day *d, int i, long long ymax, struct buf
     day_label(d->day, lab);
     if (d->has_data) {
         int over = d->cap >= 0 && d->used > d->cap;
-        buf_printf(b, "<rect class=\"bar%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\">"
-                      "<title>%ld: %lld recipients, %lld messages</title></rect>\n",
+        buf_printf(b,
+                   "<rect class=\"bar%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\">"
+                   "<title>%ld: %lld recipients, %lld messages</title></rect>\n",
                    over ? " over" : "", x + slot * 0.2, y, slot * 0.6, base - y, d->day, d->used, d->msgs);
     }
     if (d->cap >= 0) {
         double yc = y_of(d->cap, ymax);
-        buf_printf(b, "<line class=\"cap\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\">"
-                      "<title>%ld: cap %lld (stage %lld)</title></line>\n",
+        buf_printf(b,
+                   "<line class=\"cap\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\">"
+                   "<title>%ld: cap %lld (stage %lld)</title></line>\n",
                    x + slot * 0.08, x + slot * 0.92, yc, yc, d->day, d->cap, d->stage);
     }
     if (i % 2 == (WREP_DAYS - 1) % 2)
@@ -111,14 +114,15 @@ void wctl_report_svg_volume(const struct wrep_ip *ip, struct buf *b)
 {
     long long ymax = chart_max(ip);
 
-    buf_printf(b, "<svg class=\"chart volume\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
-                  "role=\"img\" aria-label=\"recipients per day against the daily cap, last %d days\">\n",
+    buf_printf(b,
+               "<svg class=\"chart volume\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
+               "role=\"img\" aria-label=\"recipients per day against the daily cap, last %d days\">\n",
                CW, CH, WREP_DAYS);
     axes(ymax, b);
     for (int i = 0; i < WREP_DAYS; i++)
         day_slot(&ip->days[i], i, ymax, b);
-    buf_printf(b, "<line class=\"axis\" x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\"/>\n</svg>\n",
-               ML, CW - MR, y_of(0, ymax), y_of(0, ymax));
+    buf_printf(b, "<line class=\"axis\" x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\"/>\n</svg>\n", ML, CW - MR,
+               y_of(0, ymax), y_of(0, ymax));
 }
 
 void wctl_report_svg_gauge(long long part, long long whole, long threshold_ppm, struct buf *b)
@@ -131,9 +135,10 @@ void wctl_report_svg_gauge(long long part, long long whole, long threshold_ppm, 
     if (rate > scale)
         scale = rate * 1.1;
     lim = threshold_ppm > 0 ? (double)threshold_ppm / scale * w : -1;
-    buf_printf(b, "<svg class=\"gauge\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f %.0f\" "
-                  "width=\"%.0f\" height=\"%.0f\" role=\"img\" aria-label=\"rate against its limit\">"
-                  "<rect class=\"track\" x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\"/>",
+    buf_printf(b,
+               "<svg class=\"gauge\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f %.0f\" "
+               "width=\"%.0f\" height=\"%.0f\" role=\"img\" aria-label=\"rate against its limit\">"
+               "<rect class=\"track\" x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\"/>",
                w, h, w, h, w, h);
     if (whole > 0)
         buf_printf(b, "<rect class=\"val%s\" x=\"0\" y=\"2\" width=\"%.1f\" height=\"%.0f\"/>",

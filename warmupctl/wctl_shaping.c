@@ -15,7 +15,7 @@
 #include "wctl_fmt.h"
 #include "xalloc.h"
 
-#define WFX_STEP_MAX 64   /* a factor^s loop never runs longer than this */
+#define WFX_STEP_MAX 64 /* a factor^s loop never runs longer than this */
 
 /* ---- names ------------------------------------------------------------------ */
 
@@ -31,7 +31,8 @@ static int name_bad(const char *arg, const char *why)
     char safe[WFX_NAME_MAX * 4];
     text_safe(safe, sizeof safe, arg, strlen(arg));
     wctl_err("\"%s\" is not an effect name (%s): want POOL/SUBJECT/PROVIDER/ACTION or "
-             "@DOMAIN/KIND/PROVIDER/ACTION, as `warmupctl shaping list` prints them", safe, why);
+             "@DOMAIN/KIND/PROVIDER/ACTION, as `warmupctl shaping list` prints them",
+             safe, why);
     return -1;
 }
 
@@ -63,7 +64,7 @@ int wctl_shaping_name_parse(const char *arg, struct wfx_name *n)
     n->provider = prev + 1;
     n->action = last + 1;
     if (n->domain)
-        lower(s);       /* a pool name keeps its case, as in the key */
+        lower(s); /* a pool name keeps its case, as in the key */
     lower(first + 1);
     lower(prev + 1);
     lower(last + 1);
@@ -72,8 +73,8 @@ int wctl_shaping_name_parse(const char *arg, struct wfx_name *n)
     return 0;
 }
 
-int wctl_shaping_name_keys(const struct wctl *w, const struct wfx_name *n, char detail[RKEY_MAX],
-                           char index[RKEY_MAX], char *field, size_t fieldsize)
+int wctl_shaping_name_keys(const struct wctl *w, const struct wfx_name *n, char detail[RKEY_MAX], char index[RKEY_MAX],
+                           char *field, size_t fieldsize)
 {
     int ok;
 
@@ -132,8 +133,8 @@ static int fx_fill(const struct wctl *w, const char *key, struct wfx *e)
         strcmp(again, key) != 0)
         return -1;
     snprintf(e->key, sizeof e->key, "%s", key);
-    snprintf(e->name, sizeof e->name, "%s%s/%s/%s/%s", e->domain ? "@" : "", e->scope,
-             e->domain ? e->kind : e->subject, e->provider, e->action);
+    snprintf(e->name, sizeof e->name, "%s%s/%s/%s/%s", e->domain ? "@" : "", e->scope, e->domain ? e->kind : e->subject,
+             e->provider, e->action);
     e->rule = wctl_hash_get(h, "rule");
     e->reason = wctl_hash_get(h, "reason");
     e->evidence = wctl_hash_get(h, "evidence");
@@ -183,7 +184,7 @@ static int collect_page(struct wctl *w, redisReply **keys, size_t nkeys, void *a
         if (rc < 0)
             return -1;
         for (size_t j = 0; rc == 1 && j < l->n && !dup; j++)
-            dup = strcmp(l->fx[j].key, e.key) == 0;      /* SCAN may repeat a key */
+            dup = strcmp(l->fx[j].key, e.key) == 0; /* SCAN may repeat a key */
         if (rc == 0 || dup || e.ends <= w->now) {
             wctl_shaping_fx_free(&e);
             continue;

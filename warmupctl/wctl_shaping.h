@@ -40,32 +40,32 @@
 
 /* What a command-line NAME designates (strings point into `text`). */
 struct wfx_name {
-    int         domain;               /* 1: @DOMAIN/KIND/PROVIDER/ACTION */
-    const char *scope, *subject, *provider, *action;   /* subject = kind for a domain */
-    char        text[WFX_NAME_MAX];
+    int domain;                                      /* 1: @DOMAIN/KIND/PROVIDER/ACTION */
+    const char *scope, *subject, *provider, *action; /* subject = kind for a domain */
+    char text[WFX_NAME_MAX];
 };
 
 struct wfx {
-    redisReply *h;                    /* owned HGETALL reply */
-    int         domain;
-    char        scope[RKEY_VALUE_MAX + 1];   /* pool or domain */
+    redisReply *h; /* owned HGETALL reply */
+    int domain;
+    char scope[RKEY_VALUE_MAX + 1]; /* pool or domain */
     const char *subject, *kind, *provider, *action, *rule, *reason, *evidence, *origin, *queue_id;
     const char *factor, *extended_by; /* factor as stored (per step) */
-    long long   since, until, ends, step, floor, clean, base;
-    char        name[WFX_NAME_MAX];
-    char        key[RKEY_MAX];
+    long long since, until, ends, step, floor, clean, base;
+    char name[WFX_NAME_MAX];
+    char key[RKEY_MAX];
 };
 
 struct wfx_list {
-    struct wfx *fx;                   /* owned, sorted by name */
-    size_t      n, cap;
+    struct wfx *fx; /* owned, sorted by name */
+    size_t n, cap;
 };
 
 /* Parses a NAME (see above); -1 (reported, usage) when it is not one. */
 int wctl_shaping_name_parse(const char *arg, struct wfx_name *n);
 /* The detail key, the index key and the index field of a name; -1 (reported) when impossible. */
-int wctl_shaping_name_keys(const struct wctl *w, const struct wfx_name *n, char detail[RKEY_MAX],
-                           char index[RKEY_MAX], char *field, size_t fieldsize);
+int wctl_shaping_name_keys(const struct wctl *w, const struct wfx_name *n, char detail[RKEY_MAX], char index[RKEY_MAX],
+                           char *field, size_t fieldsize);
 
 /* Reads the effect of one detail key into e.  1 found, 0 absent (or not an effect), -1 Redis trouble. */
 int wctl_shaping_read(struct wctl *w, const char *key, struct wfx *e);

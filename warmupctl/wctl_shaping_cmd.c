@@ -31,9 +31,9 @@
 #include "wctl_shaping.h"
 #include "wctl_table.h"
 
-#define REASON_MAX     200
-#define EXTEND_MAX     (366LL * 86400)   /* a year: beyond that it is not shaping any more */
-#define SAFE_MAX       4096
+#define REASON_MAX 200
+#define EXTEND_MAX (366LL * 86400) /* a year: beyond that it is not shaping any more */
+#define SAFE_MAX   4096
 
 static struct redis_script CANCEL = { "warmupctl_shaping_cancel", shaping_cancel_lua, "" };
 static struct redis_script EXTEND = { "warmupctl_shaping_extend", shaping_extend_lua, "" };
@@ -62,8 +62,9 @@ static void list_row(struct wtable *t, const struct wfx *e, long long now)
 
 int wctl_shaping_list_cmd(struct wctl *w, const struct wctl_args *a)
 {
-    static const char *const heads[] = { "EFFECT", "RULE", "SINCE (UTC)", "UNTIL (UTC)", "LIMIT/H", "ORIGIN",
-                                         "EVIDENCE" };
+    static const char *const heads[] = {
+        "EFFECT", "RULE", "SINCE (UTC)", "UNTIL (UTC)", "LIMIT/H", "ORIGIN", "EVIDENCE"
+    };
     struct wfx_list l;
     struct wtable t;
 
@@ -95,8 +96,8 @@ int wctl_shaping_list_cmd(struct wctl *w, const struct wctl_args *a)
 
 struct target {
     struct wfx_name n;
-    char            detail[RKEY_MAX], index[RKEY_MAX], field[SHAPING_FIELD_MAX];
-    char            shown[LOG_PRINTABLE_MAX];   /* the name, printable */
+    char detail[RKEY_MAX], index[RKEY_MAX], field[SHAPING_FIELD_MAX];
+    char shown[LOG_PRINTABLE_MAX]; /* the name, printable */
 };
 
 /* Parses NAME into t; PF_EXIT_OK or PF_EXIT_USAGE (reported). */
@@ -159,8 +160,10 @@ static void show_text(struct buf *b, const struct wfx *e, long long now, long lo
     if (strcmp(e->action, "slow") == 0) {
         snprintf(v, sizeof v, "%lld/h now%s", l, now >= e->until ? ", ramping up" : "");
         show_line(b, "limit", l >= 0 ? v : "none now");
-        snprintf(v, sizeof v, "base %lld/h x %s per step, step %lld, floor %lld/h, one step back per %lld s "
-                 "after until", e->base, e->factor ? e->factor : "?", e->step, e->floor, e->clean);
+        snprintf(v, sizeof v,
+                 "base %lld/h x %s per step, step %lld, floor %lld/h, one step back per %lld s "
+                 "after until",
+                 e->base, e->factor ? e->factor : "?", e->step, e->floor, e->clean);
         show_line(b, "slow-down", v);
     }
     show_line(b, "origin", e->origin);

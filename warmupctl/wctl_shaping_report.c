@@ -34,7 +34,7 @@ void wctl_shaping_render_status(const struct wfx_list *l, long long now, struct 
     struct wtable t;
 
     if (l->n == 0)
-        return;         /* like the domain table: no section when there is nothing (JSON: []) */
+        return; /* like the domain table: no section when there is nothing (JSON: []) */
     buf_printf(b, "\nshaping effects: %zu\n", l->n);
     wctl_table_init(&t, 3, heads, 0);
     for (size_t i = 0; i < l->n; i++) {

@@ -51,16 +51,15 @@ static void left_text(const struct wip_row *r, char out[32])
 
 void wctl_status_render_table(const struct wip_list *l, struct buf *b)
 {
-    static const char *const heads[] = {
-        "POOL", "IP", "STAGE", "CAP", "USED", "LEFT", "SENT24H", "HARD%", "SOFT%", "COMPL%", "DEFER%", "STATE"
-    };
+    static const char *const heads[] = { "POOL",    "IP",    "STAGE", "CAP",    "USED",   "LEFT",
+                                         "SENT24H", "HARD%", "SOFT%", "COMPL%", "DEFER%", "STATE" };
     struct wtable t;
 
     /* numbers right-aligned: columns 2..10 */
     wctl_table_init(&t, 12, heads, 0x7FCu);
     for (size_t i = 0; i < l->n; i++) {
         const struct wip_row *r = &l->rows[i];
-        char stage[32], cap[32], used[32], left[32], sent[32], hard[32], soft[32], compl[32], defer[32];
+        char stage[32], cap[32], used[32], left[32], sent[32], hard[32], soft[32], compl [32], defer[32];
         const char *cols[12];
 
         if (r->has_state)
@@ -73,7 +72,7 @@ void wctl_status_render_table(const struct wip_list *l, struct buf *b)
         snprintf(sent, sizeof sent, "%lld", r->sent24);
         wctl_fmt_percent(r->hard24, r->sent24, hard);
         wctl_fmt_percent(r->soft24, r->sent24, soft);
-        wctl_fmt_percent(r->complaint24, r->sent24, compl);
+        wctl_fmt_percent(r->complaint24, r->sent24, compl );
         wctl_fmt_percent(r->deferred24, r->delivered24 + r->deferred24 + r->rejected24, defer);
         cols[0] = r->pool;
         cols[1] = r->ip;
@@ -84,7 +83,7 @@ void wctl_status_render_table(const struct wip_list *l, struct buf *b)
         cols[6] = sent;
         cols[7] = hard;
         cols[8] = soft;
-        cols[9] = compl;
+        cols[9] = compl ;
         cols[10] = defer;
         cols[11] = wctl_ipdata_state(r);
         wctl_table_add(&t, cols);
@@ -163,8 +162,9 @@ static void json_row(const struct wip_row *r, struct buf *b)
     for (size_t p = 0; p < r->nprov; p++) {
         const struct wip_health *h = &r->prov[p];
         json_key(b, h->provider, p == 0);
-        buf_printf(b, "{\"sent_24h\":%lld,\"hard_24h\":%lld,\"soft_24h\":%lld,\"complaints_24h\":%lld,"
-                      "\"delivered_24h\":%lld,\"deferred_24h\":%lld,\"rejected_24h\":%lld}",
+        buf_printf(b,
+                   "{\"sent_24h\":%lld,\"hard_24h\":%lld,\"soft_24h\":%lld,\"complaints_24h\":%lld,"
+                   "\"delivered_24h\":%lld,\"deferred_24h\":%lld,\"rejected_24h\":%lld}",
                    h->sent, h->hard, h->soft, h->complaint, h->delivered, h->deferred, h->rejected);
     }
     buf_append_str(b, "}}");
@@ -190,7 +190,7 @@ int wctl_status_cmd(struct wctl *w, const struct wctl_args *a)
         return w->status ? w->status : PF_EXIT_FAILURE;
     struct wfx_list fx;
     if (wctl_domain_collect(w, &d) < 0 || wctl_shaping_collect(w, &fx) < 0) {
-        wctl_domain_free(&d);              /* collect leaves an empty list when it fails */
+        wctl_domain_free(&d); /* collect leaves an empty list when it fails */
         wctl_ipdata_free(&l);
         return w->status ? w->status : PF_EXIT_FAILURE;
     }
@@ -206,8 +206,7 @@ int wctl_status_cmd(struct wctl *w, const struct wctl_args *a)
             buf_append_char(&w->out, '}');
         }
         buf_append_char(&w->out, '\n');
-    }
-    else {
+    } else {
         if (l.n == 0)
             buf_append_str(&w->out, "no pools registered in Redis (policyd-warmup registers them at start)\n");
         else

@@ -44,13 +44,11 @@ static struct redis_script SUP_REPLACE = {
 };
 
 /* Deletes an entry; returns {1 if it existed, its reason}. */
-static struct redis_script SUP_REMOVE = {
-    "warmupctl_sup_remove",
-    "local old = redis.call('HGET', KEYS[1], 'reason') or ''\n"
-    "if old == 'complaint' and ARGV[1] ~= '1' then return {-1, old} end\n"
-    "return {redis.call('DEL', KEYS[1]), old}\n",
-    ""
-};
+static struct redis_script SUP_REMOVE = { "warmupctl_sup_remove",
+                                          "local old = redis.call('HGET', KEYS[1], 'reason') or ''\n"
+                                          "if old == 'complaint' and ARGV[1] ~= '1' then return {-1, old} end\n"
+                                          "return {redis.call('DEL', KEYS[1]), old}\n",
+                                          "" };
 
 /* {existed, reason} (or a bare integer) -> existed, with the old reason made printable into old. */
 static int existed_and_old(const redisReply *r, char *old, size_t oldsize)
@@ -98,8 +96,8 @@ int wctl_suppress_key(struct wctl *w, const char *addr, char key[RKEY_MAX])
     return 0;
 }
 
-int wctl_suppress_write(struct wctl *w, const char *addr, const char *reason, const char *source,
-               long long when, const char *detail, struct redis_script *script, char *old, size_t oldsize)
+int wctl_suppress_write(struct wctl *w, const char *addr, const char *reason, const char *source, long long when,
+                        const char *detail, struct redis_script *script, char *old, size_t oldsize)
 {
     char key[RKEY_MAX], ts[32];
     const char *keys[1] = { key };
@@ -231,7 +229,7 @@ int wctl_suppress_check_cmd(struct wctl *w, const struct wctl_args *a)
     memset(&e, 0, sizeof e);
     found = sup_get(w, addr, &r, &e);
     at = strchr(addr, '@');
-    if (found == 0 && at != addr) {           /* then the whole domain, as at RCPT */
+    if (found == 0 && at != addr) { /* then the whole domain, as at RCPT */
         redis_reply_free(r);
         r = NULL;
         found = sup_get(w, at, &r, &e);
@@ -254,9 +252,8 @@ int wctl_suppress_check_cmd(struct wctl *w, const struct wctl_args *a)
         wctl_fmt_time(e.time, ts);
         text_safe(safe, sizeof safe, e.detail != NULL ? e.detail : "", e.detail != NULL ? strlen(e.detail) : 0);
         buf_printf(&w->out, "%s is suppressed%s%s: reason %s, since %s UTC, by %s%s%s\n", addr,
-                   e.address != addr ? " via " : "", e.address != addr ? e.address : "",
-                   e.reason ? e.reason : "?", ts, e.source ? e.source : "?",
-                   safe[0] ? ": " : "", safe);
+                   e.address != addr ? " via " : "", e.address != addr ? e.address : "", e.reason ? e.reason : "?", ts,
+                   e.source ? e.source : "?", safe[0] ? ": " : "", safe);
         if (e.why != NULL && e.why[0] != '\0') {
             text_safe(safe, sizeof safe, e.why, strlen(e.why));
             buf_printf(&w->out, "  why: %s\n", safe);
@@ -277,7 +274,7 @@ int wctl_suppress_addr_from_key(const struct wctl *w, const char *key, size_t le
 
     if (plen < 1 || pat[plen - 1] != '*')
         return -1;
-    plen--;                                   /* "pf:sup:{" */
+    plen--; /* "pf:sup:{" */
     if (len < (size_t)plen + 2 || memcmp(key, pat, (size_t)plen) != 0 || key[len - 1] != '}')
         return -1;
     n = len - (size_t)plen - 1;
@@ -285,8 +282,7 @@ int wctl_suppress_addr_from_key(const struct wctl *w, const char *key, size_t le
         return -1;
     memcpy(addr, key + plen, n);
     addr[n] = '\0';
-    if (rkey_suppression(&w->keys, again, addr, n) < 0 || strlen(again) != len ||
-        memcmp(again, key, len) != 0)
+    if (rkey_suppression(&w->keys, again, addr, n) < 0 || strlen(again) != len || memcmp(again, key, len) != 0)
         return -1;
     return 0;
 }
@@ -318,8 +314,8 @@ static int fetch_chunk(struct wctl *w, redisReply **keys, size_t nkeys,
         const char *t;
 
         if (wctl_suppress_addr_from_key(w, keys[i]->str, keys[i]->len, addr) < 0)
-            continue;                       /* not ours (a prefix glob that matched more) */
-        memset(&e, 0, sizeof e);            /* list/export show the five fields they fetch */
+            continue;            /* not ours (a prefix glob that matched more) */
+        memset(&e, 0, sizeof e); /* list/export show the five fields they fetch */
         e.address = addr;
         e.reason = fetched(row, 0);
         e.source = fetched(row, 1);
@@ -328,7 +324,7 @@ static int fetch_chunk(struct wctl *w, redisReply **keys, size_t nkeys,
         e.detail = fetched(row, 3);
         e.queue_id = fetched(row, 4);
         if (e.reason == NULL && e.source == NULL && t == NULL)
-            continue;                       /* deleted since SCAN saw it */
+            continue; /* deleted since SCAN saw it */
         rc = fn(w, &e, arg);
     }
     redis_reply_free(r);
@@ -336,7 +332,7 @@ static int fetch_chunk(struct wctl *w, redisReply **keys, size_t nkeys,
 }
 
 int wctl_suppress_fetch_page(struct wctl *w, redisReply **keys, size_t nkeys,
-                    int (*fn)(struct wctl *w, const struct wsup_entry *e, void *arg), void *arg)
+                             int (*fn)(struct wctl *w, const struct wsup_entry *e, void *arg), void *arg)
 {
     for (size_t off = 0; off < nkeys; off += WCTL_EVAL_MAX) {
         size_t n = nkeys - off < WCTL_EVAL_MAX ? nkeys - off : WCTL_EVAL_MAX;
@@ -348,10 +344,10 @@ int wctl_suppress_fetch_page(struct wctl *w, redisReply **keys, size_t nkeys,
 }
 
 struct list_ctx {
-    const char   *reason;
-    long long     limit, count;
+    const char *reason;
+    long long limit, count;
     struct wtable table;
-    int           first;
+    int first;
 };
 
 static int list_one(struct wctl *w, const struct wsup_entry *e, void *arg)
@@ -419,7 +415,7 @@ int wctl_suppress_list_cmd(struct wctl *w, const struct wctl_args *a)
 }
 
 struct export_ctx {
-    FILE     *fp;
+    FILE *fp;
     long long count;
 };
 
@@ -429,7 +425,7 @@ static int export_one(struct wctl *w, const struct wsup_entry *e, void *arg)
 
     wctl_fmt_sup_csv(&w->out, e);
     c->count++;
-    if (w->out.len >= 65536) {             /* stream: the list may be large */
+    if (w->out.len >= 65536) { /* stream: the list may be large */
         if (fwrite(w->out.data, 1, w->out.len, c->fp) != w->out.len)
             return -1;
         buf_reset(&w->out);

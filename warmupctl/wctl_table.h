@@ -24,11 +24,11 @@
 #define WTABLE_MAX_COLS 16
 
 struct wtable {
-    size_t  ncols;
-    const char *head[WTABLE_MAX_COLS];   /* static strings */
-    int     right[WTABLE_MAX_COLS];      /* 1: right-aligned (numbers) */
-    char  **cells;                       /* owned: nrows * ncols strings */
-    size_t  nrows, cap;
+    size_t ncols;
+    const char *head[WTABLE_MAX_COLS]; /* static strings */
+    int right[WTABLE_MAX_COLS];        /* 1: right-aligned (numbers) */
+    char **cells;                      /* owned: nrows * ncols strings */
+    size_t nrows, cap;
 };
 
 /* heads: ncols static strings; right_mask bit i = column i right-aligned. */

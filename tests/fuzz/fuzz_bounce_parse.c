@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lim.max_mime_depth = 6;
     lim.max_mime_parts = 60;
     lim.max_boundary_len = 70;
-    struct inbound_parse_ctx ctx = {.rules = rules, .limits = &lim};
+    struct inbound_parse_ctx ctx = { .rules = rules, .limits = &lim };
     struct inbound_report r;
     inbound_report_init(&r);
     r.rcpt_limit = 50;

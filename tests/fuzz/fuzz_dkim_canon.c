@@ -83,8 +83,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t nh = 0;
     for (size_t pos = 0; pos < hlen && nh < 64;) {
         size_t end = pos;
-        while (end + 1 < hlen && !(text[end] == '\r' && text[end + 1] == '\n'
-                                   && end + 2 < hlen && text[end + 2] != ' ' && text[end + 2] != '\t'))
+        while (end + 1 < hlen && !(text[end] == '\r' && text[end + 1] == '\n' && end + 2 < hlen &&
+                                   text[end + 2] != ' ' && text[end + 2] != '\t'))
             end++;
         if (end + 1 >= hlen)
             end = hlen;

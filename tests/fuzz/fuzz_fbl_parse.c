@@ -31,8 +31,8 @@ static void check(bool ok)
 
 static bool known_type(const char *t)
 {
-    static const char *const types[] = {"abuse", "fraud", "virus", "other", "not-spam", "auth-failure",
-                                        "unsubscribe", NULL};
+    static const char *const types[] = { "abuse",    "fraud",        "virus",       "other",
+                                         "not-spam", "auth-failure", "unsubscribe", NULL };
     for (const char *const *p = types; *p != NULL; p++)
         if (strcmp(t, *p) == 0)
             return true;
@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lim.max_mime_depth = 6;
     lim.max_mime_parts = 60;
     lim.max_boundary_len = 70;
-    struct inbound_parse_ctx ctx = {.rules = rules, .limits = &lim};
+    struct inbound_parse_ctx ctx = { .rules = rules, .limits = &lim };
     struct inbound_report r;
     inbound_report_init(&r);
     r.rcpt_limit = 50;

@@ -49,9 +49,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         warmup_model_build(&files.policy, &model, err, sizeof err) < 0)
         abort();
     rkeys_init(&keys, "pf:");
-    env = (struct plan_env){ .model = &model, .keys = &keys, .node = "fuzz", .now = 1795867200LL,
-                             .attribution_ttl = 3600, .suppression_on = 1, .suppression_domain = 1,
-                             .warmup_on = 1, .no_budget_text = "4.7.1 no budget",
+    env = (struct plan_env){ .model = &model,
+                             .keys = &keys,
+                             .node = "fuzz",
+                             .now = 1795867200LL,
+                             .attribution_ttl = 3600,
+                             .suppression_on = 1,
+                             .suppression_domain = 1,
+                             .warmup_on = 1,
+                             .no_budget_text = "4.7.1 no budget",
                              .suppression_text = "5.1.1 suppressed" };
     return 0;
 }
@@ -68,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static struct msg_state ms;
     struct policy_limits lim;
     struct policy_request req;
-    static struct plan p;       /* reused from one input to the next, as a connection reuses it */
+    static struct plan p; /* reused from one input to the next, as a connection reuses it */
     size_t resume = 0;
     const char *buf = (const char *)data;
     const char *sep = memmem(buf, size, "\n--\n", 4);
@@ -101,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         policy_plan_commit_rcpt(&p, &ms);
     else
         policy_plan_msg_reset(&ms);
-    if (size % 7 == 0)          /* sometimes start from nothing, as a new connection does */
+    if (size % 7 == 0) /* sometimes start from nothing, as a new connection does */
         policy_plan_free(&p);
     return 0;
 }

@@ -45,14 +45,14 @@ struct loaded {
 /* Builds a snapshot from configuration text; aborts on failure (the target is then useless). */
 static struct mdkim_snap *snap_from(const char *text)
 {
-    struct loaded l;             /* the snapshot keeps its own copies: l is freed once it is built */
+    struct loaded l; /* the snapshot keeps its own copies: l is freed once it is built */
     struct cfg_error cerr;
     struct mdkim_snap *snap;
     char err[512];
     memset(&l, 0, sizeof l);
     mdkim_config_sections(l.sections, &l.log, &l.trace, &l.conf);
-    if (cfg_defaults(l.sections, MDKIM_NSECTIONS, &cerr) != 0
-        || cfg_load_string(text, "fuzz.conf", l.sections, MDKIM_NSECTIONS, &cerr) != 0) {
+    if (cfg_defaults(l.sections, MDKIM_NSECTIONS, &cerr) != 0 ||
+        cfg_load_string(text, "fuzz.conf", l.sections, MDKIM_NSECTIONS, &cerr) != 0) {
         fprintf(stderr, "fuzz_sign_stdin: config: %s\n", cerr.text);
         abort();
     }
@@ -87,7 +87,8 @@ static void setup(struct mdkim_snap **plain, struct mdkim_snap **traced)
              "milter_dkim = { max_header_bytes = 4096; max_headers = 16;\n"
              "  keys = ( { name = \"k\"; domain = \"example.com\"; selector = \"s\"; key_file = \"%s\";\n"
              "             canonicalization = \"relaxed/simple\"; unaligned = true; } );\n"
-             "  signing_table = ( { from = \"*\"; keys = [\"k\"]; } ); };\n", key);
+             "  signing_table = ( { from = \"*\"; keys = [\"k\"]; } ); };\n",
+             key);
     *plain = snap_from(text);
     snprintf(text, sizeof text,
              "trace = { secret_file = \"%s\"; key_id = \"k1\"; };\n"
@@ -95,7 +96,8 @@ static void setup(struct mdkim_snap **plain, struct mdkim_snap **traced)
              "  keys = ( { name = \"k\"; domain = \"example.com\"; selector = \"s\"; key_file = \"%s\";\n"
              "             canonicalization = \"simple/simple\"; } );\n"
              "  signing_table = ( { from = \"example.com\"; keys = [\"k\"]; },\n"
-             "                    { from = \"*.example.com\"; keys = [\"k\"]; } ); };\n", secret, key);
+             "                    { from = \"*.example.com\"; keys = [\"k\"]; } ); };\n",
+             secret, key);
     *traced = snap_from(text);
     unlink(key);
     unlink(secret);
@@ -144,15 +146,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc != PF_EXIT_OK)
         abort();
     /* Unsigned mail comes back as read, plus the line end SMTP would add to a last line without one. */
-    int changed = outlen < len || memcmp(outbuf, msg, len) != 0
-                  || strspn(outbuf + len, "\r\n") != outlen - len || outlen - len > 4;
+    int changed = outlen < len || memcmp(outbuf, msg, len) != 0 || strspn(outbuf + len, "\r\n") != outlen - len ||
+                  outlen - len > 4;
     if (!use_trace) {
         if (!is_subsequence(msg, len, outbuf, outlen))
-            abort();                /* a byte read was lost or reordered */
+            abort(); /* a byte read was lost or reordered */
         if (changed && !starts_with(outbuf, outlen, "DKIM-Signature:"))
             abort();
-    } else if (changed && !starts_with(outbuf, outlen, "DKIM-Signature:")
-               && !starts_with(outbuf, outlen, "X-Postflow-Trace:")) {
+    } else if (changed && !starts_with(outbuf, outlen, "DKIM-Signature:") &&
+               !starts_with(outbuf, outlen, "X-Postflow-Trace:")) {
         abort();
     }
     free(outbuf);

@@ -118,7 +118,7 @@ static void groups_yield_their_members_and_empty_groups_none(void **state)
     assert_int_equal(l.v[2].group.len, 0);
     address_list_free(&l);
     expect_list("undisclosed-recipients:;", 0, "");
-    expect_list("Team: a@example.com", 1, "a@example.com");   /* missing ';' tolerated */
+    expect_list("Team: a@example.com", 1, "a@example.com"); /* missing ';' tolerated */
 }
 
 static void obsolete_forms_are_tolerated(void **state)
@@ -152,11 +152,14 @@ static void mailbox_without_domain_is_flagged(void **state)
 
 static void syntax_errors_are_reported_with_an_offset(void **state)
 {
-    static const struct { const char *text; size_t at; } bad[] = {
+    static const struct {
+        const char *text;
+        size_t at;
+    } bad[] = {
         { "\"unclosed@example.com", 0 },
         { "a@example.com (unclosed", 14 },
         { "Name <a@example.com", 5 },
-        { "<a@b@c>", 4 },              /* the second @ */
+        { "<a@b@c>", 4 }, /* the second @ */
         { "a@", 2 },
         { "@example.com", 0 },
         { "<>", 0 },
@@ -220,7 +223,7 @@ static void normalize_never_exceeds_the_buffer_limit(void **state)
     buf_init(&b, 10);
     buf_append_str(&b, "x");
     assert_int_equal(address_normalize(&a, &b), -1);
-    assert_int_equal(b.len, 1);                       /* nothing half-written */
+    assert_int_equal(b.len, 1); /* nothing half-written */
     assert_string_equal(b.data, "x");
     buf_free(&b);
 }

@@ -68,7 +68,7 @@ static void consume_and_detach_transfer_data(void **state)
     assert_memory_equal(p, "x\0y", 3);
     assert_null(b.data);
     free(p);
-    p = buf_detach(&b, &len);      /* empty buffer detaches as "" */
+    p = buf_detach(&b, &len); /* empty buffer detaches as "" */
     assert_int_equal(len, 0);
     assert_string_equal(p, "");
     free(p);

@@ -63,10 +63,10 @@ static void base64_accepts_missing_final_padding(void **state)
 static void base64_reports_invalid_bytes_with_their_offset(void **state)
 {
     b64_invalid_at("Zm9v*mFy", 4);
-    b64_invalid_at("Zm9vYg==Zm9v", 8);   /* data after padding */
-    b64_invalid_at("Z===", 1);           /* padding after one sextet */
-    b64_invalid_at("Zm9vY", 5);          /* a lone final sextet */
-    b64_invalid_at("Zm9v-_", 4);         /* base64url is not base64 */
+    b64_invalid_at("Zm9vYg==Zm9v", 8); /* data after padding */
+    b64_invalid_at("Z===", 1);         /* padding after one sextet */
+    b64_invalid_at("Zm9vY", 5);        /* a lone final sextet */
+    b64_invalid_at("Zm9v-_", 4);       /* base64url is not base64 */
 }
 
 static void base64_keeps_what_decoded_before_an_error(void **state)
@@ -88,7 +88,7 @@ static void base64_output_bound_is_never_exceeded(void **state)
     memset(out, 'X', sizeof(out));
     assert_int_equal(codec_base64_decode_mem(S("Zm9vYmFy"), out, 4, &n, NULL), CODEC_ERR_SPACE);
     assert_int_equal(n, 3);
-    assert_int_equal(out[3], 'X');            /* the 4th byte was not written */
+    assert_int_equal(out[3], 'X'); /* the 4th byte was not written */
     assert_int_equal(codec_base64_decode_mem(S("Zm9vYmFy"), out, 6, &n, NULL), CODEC_OK);
     assert_int_equal(n, 6);
     assert_memory_equal(out, "foobar", 6);

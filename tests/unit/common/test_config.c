@@ -17,9 +17,9 @@
 #include "redis.h"
 
 struct key_entry {
-    char     *name;
-    char     *selector;
-    int       algorithm;
+    char *name;
+    char *selector;
+    int algorithm;
 };
 
 struct limits {
@@ -28,14 +28,14 @@ struct limits {
 };
 
 struct sample_conf {
-    int                enabled;
-    long long          workers;
-    char              *socket;
-    int                mode;
+    int enabled;
+    long long workers;
+    char *socket;
+    int mode;
     struct cfg_strlist domains;
-    long long          window;
-    struct limits      limits;
-    struct cfg_list    keys;
+    long long window;
+    struct limits limits;
+    struct cfg_list keys;
 };
 
 static const char *const modes[] = { "accept", "tempfail", NULL };
@@ -44,15 +44,13 @@ static const char *const algorithms[] = { "rsa-sha256", "ed25519-sha256", NULL }
 static const struct cfg_option key_options[] = {
     CFG_ROW("name", CFG_STRING, key_entry, name, NULL, 0, 64, "key name", .required = 1),
     CFG_ROW("selector", CFG_STRING, key_entry, selector, "default", 0, 63, "selector"),
-    CFG_ROW("algorithm", CFG_ENUM, key_entry, algorithm, "rsa-sha256", 0, 0,
-            "algorithm", .choices = algorithms),
+    CFG_ROW("algorithm", CFG_ENUM, key_entry, algorithm, "rsa-sha256", 0, 0, "algorithm", .choices = algorithms),
     CFG_END
 };
 
 static const struct cfg_option limit_options[] = {
     CFG_ROW("max_line", CFG_INT, limits, max_line, "998", 78, 1000000, "line"),
-    CFG_ROW("max_size", CFG_SIZE, limits, max_size, "10M", 1024, 0, "size"),
-    CFG_END
+    CFG_ROW("max_size", CFG_SIZE, limits, max_size, "10M", 1024, 0, "size"), CFG_END
 };
 
 static const struct cfg_option sample_options[] = {
@@ -63,8 +61,8 @@ static const struct cfg_option sample_options[] = {
     CFG_ROW("domains", CFG_STRLIST, sample_conf, domains, "a.example,b.example", 0, 3, "domains"),
     CFG_ROW("window", CFG_DURATION, sample_conf, window, "1h", 1, 604800, "window"),
     CFG_ROW("limits", CFG_GROUP, sample_conf, limits, NULL, 0, 0, "limits", .sub = limit_options),
-    CFG_ROW("keys", CFG_LIST, sample_conf, keys, NULL, 0, 8,
-            "keys", .sub = key_options, .elem_size = sizeof(struct key_entry)),
+    CFG_ROW("keys", CFG_LIST, sample_conf, keys, NULL, 0, 8, "keys", .sub = key_options,
+            .elem_size = sizeof(struct key_entry)),
     CFG_END
 };
 
@@ -116,19 +114,18 @@ static void defaults_fill_every_field(void **state)
 static void file_values_override_defaults(void **state)
 {
     struct cfg_error err;
-    const char *text =
-        "milter_dkim = {\n"
-        "  enabled = false;\n"
-        "  workers = 16;\n"
-        "  on_error = \"tempfail\";\n"
-        "  domains = [\"x.example\"];\n"
-        "  window = \"5m\";\n"
-        "  limits = { max_size = \"64K\"; };\n"
-        "  keys = ( { name = \"k1\"; algorithm = \"ed25519-sha256\"; },\n"
-        "           { name = \"k2\"; selector = \"s2\"; } );\n"
-        "};\n"
-        "redis = { address = \"unix:/run/redis.sock\"; db = 2; };\n"
-        "policy = { anything = \"other program's section is skipped\"; };\n";
+    const char *text = "milter_dkim = {\n"
+                       "  enabled = false;\n"
+                       "  workers = 16;\n"
+                       "  on_error = \"tempfail\";\n"
+                       "  domains = [\"x.example\"];\n"
+                       "  window = \"5m\";\n"
+                       "  limits = { max_size = \"64K\"; };\n"
+                       "  keys = ( { name = \"k1\"; algorithm = \"ed25519-sha256\"; },\n"
+                       "           { name = \"k2\"; selector = \"s2\"; } );\n"
+                       "};\n"
+                       "redis = { address = \"unix:/run/redis.sock\"; db = 2; };\n"
+                       "policy = { anything = \"other program's section is skipped\"; };\n";
 
     assert_int_equal(load(text, &err), 0);
     assert_int_equal(conf.enabled, 0);
@@ -175,7 +172,8 @@ static void unknown_section_is_an_error(void **state)
 static void out_of_range_values_are_errors(void **state)
 {
     expect_error("milter_dkim = {\n workers = 65;\n};", "test.conf:2: 'workers' = 65 is out of range [1, 64]");
-    expect_error("milter_dkim = { limits = {\n max_size = 10;\n}; };", "test.conf:2: 'max_size' = 10 must be at least 1024");
+    expect_error("milter_dkim = { limits = {\n max_size = 10;\n}; };",
+                 "test.conf:2: 'max_size' = 10 must be at least 1024");
     expect_error("milter_dkim = { domains = [\"a\",\"b\",\"c\",\"d\"]; };", "'domains' has 4 elements");
 }
 
@@ -224,7 +222,7 @@ static void absent_file_means_defaults_unless_it_must_exist(void **state)
 
     conf.workers = 99;
     assert_int_equal(cfg_load_defaults_and_file("/nonexistent/postflow.conf", 0, sections, NSECTIONS, &err), 0);
-    assert_int_equal(conf.workers, 4);          /* defaults applied */
+    assert_int_equal(conf.workers, 4); /* defaults applied */
     assert_int_equal(cfg_load_defaults_and_file("/nonexistent/postflow.conf", 1, sections, NSECTIONS, &err), -1);
     assert_non_null(strstr(err.text, "/nonexistent/postflow.conf: cannot read"));
 }
@@ -237,7 +235,9 @@ static void printed_config_loads_back_identically(void **state)
     FILE *f = fdopen(fd, "w");
 
     assert_int_equal(load("milter_dkim = { workers = 9; limits = { max_size = \"8G\"; };"
-                          " keys = ( { name = \"k\\\"q\"; } ); };", &err), 0);
+                          " keys = ( { name = \"k\\\"q\"; } ); };",
+                          &err),
+                     0);
     cfg_print(f, sections, NSECTIONS);
     fclose(f);
     cfg_free(sections, NSECTIONS);
@@ -247,7 +247,7 @@ static void printed_config_loads_back_identically(void **state)
         fail_msg("%s", err.text);
     unlink(path);
     assert_int_equal(conf.workers, 9);
-    assert_int_equal(conf.limits.max_size, 8LL * 1024 * 1024 * 1024);   /* 64-bit value survives */
+    assert_int_equal(conf.limits.max_size, 8LL * 1024 * 1024 * 1024); /* 64-bit value survives */
     assert_int_equal(conf.keys.count, 1);
     assert_string_equal(((struct key_entry *)conf.keys.items)[0].name, "k\"q");
 }

@@ -61,7 +61,7 @@ static void opens_unix_socket_and_replaces_stale_one(void **state)
     snprintf(spec, sizeof(spec), "unix:%s", path);
     fd = daemon_listen_open(spec, 16, 0660, err, sizeof(err));
     assert_true(fd >= 0);
-    close(fd);                      /* leaves a stale socket file behind */
+    close(fd); /* leaves a stale socket file behind */
     fd = daemon_listen_open(spec, 16, 0660, err, sizeof(err));
     assert_true(fd >= 0);
     assert_int_equal(stat(path, &st), 0);

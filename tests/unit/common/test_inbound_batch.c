@@ -90,10 +90,10 @@ static void directory_and_maildir(void **state)
                     "From y@example.org Mon Jan  1 00:00:00 2024\nSubject: m2\n\n2\n");
 
     char err[256] = "";
-    char *paths[] = {root};
+    char *paths[] = { root };
     struct inbound_batch *b = inbound_batch_open(paths, 1, err, sizeof(err));
     assert_non_null(b);
-    assert_int_equal(inbound_batch_files(b), 5);   /* a, b, box, cur/1, new/2: not tmp/3 */
+    assert_int_equal(inbound_batch_files(b), 5); /* a, b, box, cur/1, new/2: not tmp/3 */
     assert_true(inbound_batch_bytes(b) > 0);
     struct inbound_message m;
     int rc;
@@ -114,11 +114,11 @@ static void directory_and_maildir(void **state)
             seen_a = true;
         if (strstr(m.name, "box.mbox") != NULL) {
             mbox_msgs++;
-            assert_non_null(strchr(m.name, ':'));   /* "path:N" */
+            assert_non_null(strchr(m.name, ':')); /* "path:N" */
             assert_memory_equal(m.data, "From ", 5);
             /* each message of the mbox on its own */
             assert_int_equal(memmem(m.data + 1, m.len - 1, "\nFrom ", 6) == NULL, 1);
-            m.data[0] = 'f';   /* private mapping: writable, the file stays as it is */
+            m.data[0] = 'f'; /* private mapping: writable, the file stays as it is */
         }
     }
     inbound_batch_close(b);
@@ -134,18 +134,18 @@ static void directory_and_maildir(void **state)
     fclose(fp);
 
     /* a path that does not exist: NULL with a reason */
-    char *missing[] = {"/nonexistent/pf-batch"};
+    char *missing[] = { "/nonexistent/pf-batch" };
     err[0] = '\0';
     assert_null(inbound_batch_open(missing, 1, err, sizeof(err)));
     assert_true(err[0] != '\0');
 
-    static const char *const files[] = {"a.eml", "b.eml", "box.mbox", "md/cur/1.host:2,S", "md/new/2.host",
-                                        "md/tmp/3.host", NULL};
+    static const char *const files[] = { "a.eml",         "b.eml",         "box.mbox", "md/cur/1.host:2,S",
+                                         "md/new/2.host", "md/tmp/3.host", NULL };
     for (const char *const *f = files; *f != NULL; f++) {
         snprintf(path, sizeof(path), "%s/%s", root, *f);
         unlink(path);
     }
-    static const char *const dirs[] = {"md/cur", "md/new", "md/tmp", "md", "", NULL};
+    static const char *const dirs[] = { "md/cur", "md/new", "md/tmp", "md", "", NULL };
     for (const char *const *d = dirs; *d != NULL; d++) {
         snprintf(path, sizeof(path), "%s/%s", root, *d);
         rmdir(path);

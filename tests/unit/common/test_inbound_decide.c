@@ -36,7 +36,7 @@ static void decide(enum inbound_kind kind, const struct inbound_rcpt *rc, bool v
                    bool suppress_unsubscribe, struct inbound_action *a)
 {
     struct inbound_report r = rep(kind);
-    memset(a, 0x5a, sizeof(*a));   /* every field must be set by the call */
+    memset(a, 0x5a, sizeof(*a)); /* every field must be set by the call */
     inbound_decide(&r, rc, verified, accept_unverified, suppress_unsubscribe, a);
 }
 
@@ -102,7 +102,7 @@ static void our_fault_alerts_only(void **state)
 
 static void delivered_relayed_expanded_do_nothing(void **state)
 {
-    static const char *const actions[] = {"delivered", "relayed", "expanded", "DELIVERED"};
+    static const char *const actions[] = { "delivered", "relayed", "expanded", "DELIVERED" };
     for (size_t i = 0; i < 4; i++) {
         struct inbound_rcpt rc = bounce_rcpt(actions[i], REPLY_CLASS_HARD, false);
         struct inbound_action a;
@@ -212,7 +212,7 @@ static void redacted_recipient_never_suppresses(void **state)
     decide(INBOUND_BOUNCE, &rc, true, false, false, &a);
     assert_null(a.suppress);
     assert_int_equal(a.soft, INBOUND_SOFT_NONE);
-    assert_str_or_null(a.count, "hard");   /* the health counter still moves */
+    assert_str_or_null(a.count, "hard"); /* the health counter still moves */
     struct inbound_rcpt c;
     memset(&c, 0, sizeof(c));
     c.feedback_type = "abuse";

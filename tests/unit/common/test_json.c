@@ -27,8 +27,8 @@ static void json_escapes_quotes_controls_and_bad_utf8(void **state)
     buf_init(&b, 0);
     assert_string_equal(json_of(&b, "a\"b\\c", 5), "\"a\\\"b\\\\c\"");
     assert_string_equal(json_of(&b, "\r\n\t\x01\x7f", 5), "\"\\r\\n\\t\\u0001\\u007f\"");
-    assert_string_equal(json_of(&b, "caf\xc3\xa9", 5), "\"caf\xc3\xa9\"");          /* valid UTF-8 kept */
-    assert_string_equal(json_of(&b, "x\xff\xc3y", 4), "\"x\\ufffd\\ufffdy\"");      /* invalid replaced */
+    assert_string_equal(json_of(&b, "caf\xc3\xa9", 5), "\"caf\xc3\xa9\"");            /* valid UTF-8 kept */
+    assert_string_equal(json_of(&b, "x\xff\xc3y", 4), "\"x\\ufffd\\ufffdy\"");        /* invalid replaced */
     assert_string_equal(json_of(&b, "\xed\xa0\x80", 3), "\"\\ufffd\\ufffd\\ufffd\""); /* surrogate */
     assert_string_equal(json_of(&b, "\xe0\x80\xaf", 3), "\"\\ufffd\\ufffd\\ufffd\""); /* overlong */
     assert_string_equal(json_of(&b, "a\0b", 3), "\"a\\u0000b\"");

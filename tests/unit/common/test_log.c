@@ -94,7 +94,7 @@ static void configure_rejects_out_of_range_values(void **state)
     conf.level = LOG_LVL_NOTICE;
     conf.facility = 99;
     assert_int_equal(log_configure(&conf), -1);
-    conf.facility = 6;  /* local3 */
+    conf.facility = 6; /* local3 */
     assert_string_equal(log_facility_names[6], "local3");
     assert_int_equal(log_configure(&conf), 0);
     assert_int_equal(log_get_level(), LOG_LVL_NOTICE);

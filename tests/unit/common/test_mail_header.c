@@ -43,8 +43,7 @@ static bool view_is(struct mail_view v, const char *s)
  * <sep> <pending>" or "ERR <code> <offset> <line>".  Two transcripts are
  * equal iff the parser saw the same thing.
  */
-static void transcript(const char *msg, size_t len, size_t chunk,
-                       const struct mail_limits *lim, struct buf *out)
+static void transcript(const char *msg, size_t len, size_t chunk, const struct mail_limits *lim, struct buf *out)
 {
     struct mail_header_parser *p = mhp_new(lim);
     struct mhp_result r;
@@ -118,8 +117,8 @@ static void assert_chunking_invariant(const char *msg, size_t len, const struct 
     buf_free(&part);
 }
 
-static enum mail_error parse(const char *msg, size_t len, const struct mail_limits *lim,
-                             struct mail_headers *h, struct mail_error_info *err)
+static enum mail_error parse(const char *msg, size_t len, const struct mail_limits *lim, struct mail_headers *h,
+                             struct mail_error_info *err)
 {
     return mail_headers_parse(msg, len, lim, h, err);
 }
@@ -277,7 +276,7 @@ static void empty_input_is_an_empty_header_section(void **state)
     struct mail_header_parser *p = mhp_new(NULL);
     struct mhp_result r;
 
-    mhp_finish(p);                                 /* nothing pushed at all */
+    mhp_finish(p); /* nothing pushed at all */
     assert_int_equal(mhp_next(p, &r), MHP_END);
     assert_int_equal(r.body_offset, 0);
     assert_int_equal(r.body_pending.len, 0);
@@ -293,8 +292,7 @@ static void empty_input_is_an_empty_header_section(void **state)
 
 /* ---- malformed input ------------------------------------------------------- */
 
-static void expect_error(const char *msg, size_t len, enum mail_error code, size_t offset,
-                         size_t nfields_before)
+static void expect_error(const char *msg, size_t len, enum mail_error code, size_t offset, size_t nfields_before)
 {
     struct mail_headers h;
     struct mail_error_info err;
@@ -458,10 +456,10 @@ static void line_one_byte_over_max_line_is_an_error(void **state)
 static void default_line_limit_accepts_long_real_world_lines(void **state)
 {
     struct mail_headers h;
-    char *m = make_line_msg(5000, "\r\n");   /* > 998, as long To: lists are */
+    char *m = make_line_msg(5000, "\r\n"); /* > 998, as long To: lists are */
 
     assert_int_equal(parse(m, strlen(m), NULL, &h, NULL), MAIL_OK);
-    assert_int_equal(h.fields[0].value.len, 4998);   /* after "X:" */
+    assert_int_equal(h.fields[0].value.len, 4998); /* after "X:" */
     mail_headers_free(&h);
     free(m);
 }
@@ -519,10 +517,10 @@ static void field_larger_than_max_field_size_is_an_error(void **state)
     buf_init(&m, 0);
     buf_append_str(&m, "A: b\r\nTo: x\r\n");
     for (int i = 0; i < 20; i++)
-        buf_append_str(&m, " folded\r\n");          /* 9 bytes per line */
+        buf_append_str(&m, " folded\r\n"); /* 9 bytes per line */
     buf_append_str(&m, "\r\n");
     assert_int_equal(parse(m.data, m.len, &lim, &h, &err), MAIL_ERR_FIELD_TOO_LARGE);
-    assert_int_equal(err.offset, 6 + 100);             /* the 101st byte of the field */
+    assert_int_equal(err.offset, 6 + 100); /* the 101st byte of the field */
     assert_int_equal(h.nfields, 1);
     mail_headers_free(&h);
     assert_chunking_invariant(m.data, m.len, &lim);
@@ -539,8 +537,8 @@ static void header_section_larger_than_max_header_size_is_an_error(void **state)
     lim.max_header_size = 1000;
     buf_init(&m, 0);
     for (int i = 0; i < 100; i++)
-        buf_append_str(&m, "Xy: 12345\n");        /* 10 bytes per field */
-    buf_append_str(&m, "\n");                     /* byte 1001: the empty line */
+        buf_append_str(&m, "Xy: 12345\n"); /* 10 bytes per field */
+    buf_append_str(&m, "\n");              /* byte 1001: the empty line */
     assert_int_equal(parse(m.data, m.len, &lim, &h, &err), MAIL_ERR_HEADER_TOO_LARGE);
     assert_int_equal(err.offset, 1000);
     mail_headers_free(&h);
@@ -607,8 +605,9 @@ static char *read_sample(const char *name, size_t *len)
 static void real_bounces_give_the_same_events_in_any_chunking(void **state)
 {
     static const char *const files[] = {
-        "dsn-postfix-rfc822-lf.eml", "dsn-postfix-rfc822-crlf.eml", "dsn-postfix-headers-lf.eml",
-        "arf-01-lf.eml", "dsn-rfc3464-3rcpt-indented-lf.eml", "bounce-exim-plain-lf.eml",
+        "dsn-postfix-rfc822-lf.eml",         "dsn-postfix-rfc822-crlf.eml",
+        "dsn-postfix-headers-lf.eml",        "arf-01-lf.eml",
+        "dsn-rfc3464-3rcpt-indented-lf.eml", "bounce-exim-plain-lf.eml",
     };
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         size_t len;
@@ -644,7 +643,7 @@ static void end_event_reports_body_offset_and_pending_body_bytes(void **state)
     struct mail_header_parser *p = mhp_new(NULL);
     struct mhp_result r;
 
-    assert_int_equal(mhp_push(p, msg, 8), MAIL_OK);           /* "A: 1\r\nB:" */
+    assert_int_equal(mhp_push(p, msg, 8), MAIL_OK); /* "A: 1\r\nB:" */
     assert_int_equal(mhp_next(p, &r), MHP_FIELD);
     assert_true(view_is(r.field.name, "A"));
     assert_int_equal(mhp_next(p, &r), MHP_NEED_MORE);
@@ -693,11 +692,11 @@ static void overlong_line_is_reported_before_it_is_complete(void **state)
     p = mhp_new(&lim);
     memset(chunk, 'a', sizeof(chunk));
     mhp_push(p, "X: ", 3);
-    for (int i = 0; i < 15; i++) {                 /* 3 + 960 bytes: fine so far */
+    for (int i = 0; i < 15; i++) { /* 3 + 960 bytes: fine so far */
         mhp_push(p, chunk, sizeof(chunk));
         assert_int_equal(mhp_next(p, &r), MHP_NEED_MORE);
     }
-    mhp_push(p, chunk, sizeof(chunk));               /* crosses 1000, no LF yet */
+    mhp_push(p, chunk, sizeof(chunk)); /* crosses 1000, no LF yet */
     assert_int_equal(mhp_next(p, &r), MHP_ERROR);
     assert_int_equal(r.error.code, MAIL_ERR_LINE_TOO_LONG);
     assert_int_equal(r.error.offset, 1000);

@@ -43,10 +43,10 @@ static bool view_is(struct mail_view v, const char *s)
 static const char *kind_name(enum mime_kind k)
 {
     switch (k) {
-    case MIME_KIND_LEAF:         return "leaf";
-    case MIME_KIND_MULTIPART:    return "multi";
-    case MIME_KIND_MESSAGE:      return "msg";
-    case MIME_KIND_HEADERS:      return "hdrs";
+    case MIME_KIND_LEAF: return "leaf";
+    case MIME_KIND_MULTIPART: return "multi";
+    case MIME_KIND_MESSAGE: return "msg";
+    case MIME_KIND_HEADERS: return "hdrs";
     case MIME_KIND_FIELD_BLOCKS: return "blocks";
     }
     return "?";
@@ -57,8 +57,8 @@ static const char *kind_name(enum mime_kind k)
  * parent=<p> [body=<bytes>]" (body shown for leaves shorter than 40 bytes),
  * then "DONE" or "ERROR <code>".  Returns the final status.
  */
-static enum mime_status walk(const char *msg, size_t len, const struct mail_limits *lim,
-                             struct buf *out, unsigned *warnings)
+static enum mime_status walk(const char *msg, size_t len, const struct mail_limits *lim, struct buf *out,
+                             unsigned *warnings)
 {
     struct mime_walker *w = mime_walker_new(msg, len, lim);
     const struct mime_part *p;
@@ -68,8 +68,8 @@ static enum mime_status walk(const char *msg, size_t len, const struct mail_limi
     buf_reset(out);
     while ((st = mime_next(w, &p)) == MIME_PART) {
         assert_int_equal(p->index, expect_index++);
-        buf_printf(out, "%u %s/%s %s parent=%ld", p->depth, p->type, p->subtype,
-                   kind_name(p->kind), p->parent == (size_t)-1 ? -1L : (long)p->parent);
+        buf_printf(out, "%u %s/%s %s parent=%ld", p->depth, p->type, p->subtype, kind_name(p->kind),
+                   p->parent == (size_t)-1 ? -1L : (long)p->parent);
         if (p->kind == MIME_KIND_LEAF && p->body.len < 40) {
             buf_append_str(out, " body=");
             buf_append(out, p->body.ptr, p->body.len);
@@ -124,8 +124,7 @@ static char *read_sample(const char *name, size_t *len)
 
 static void single_part_message_is_one_text_plain_leaf(void **state)
 {
-    assert_walk(S("From: a\r\nSubject: x\r\n\r\nhello"),
-                "0 text/plain leaf parent=-1 body=hello\nDONE", 0);
+    assert_walk(S("From: a\r\nSubject: x\r\n\r\nhello"), "0 text/plain leaf parent=-1 body=hello\nDONE", 0);
 }
 
 static void content_type_is_lower_cased_and_parameters_kept(void **state)
@@ -148,20 +147,19 @@ static void content_type_is_lower_cased_and_parameters_kept(void **state)
     mime_walker_free(w);
 }
 
-static const char multipart_crlf[] =
-    "Content-Type: multipart/mixed; boundary=\"b1\"\r\n"
-    "\r\n"
-    "preamble text\r\n"
-    "--b1\r\n"
-    "Content-Type: text/plain\r\n"
-    "\r\n"
-    "first\r\n"
-    "--b1 \t\r\n"
-    "\r\n"
-    "second, no header\r\n"
-    "\r\n"
-    "--b1--\r\n"
-    "epilogue --b1\r\n";
+static const char multipart_crlf[] = "Content-Type: multipart/mixed; boundary=\"b1\"\r\n"
+                                     "\r\n"
+                                     "preamble text\r\n"
+                                     "--b1\r\n"
+                                     "Content-Type: text/plain\r\n"
+                                     "\r\n"
+                                     "first\r\n"
+                                     "--b1 \t\r\n"
+                                     "\r\n"
+                                     "second, no header\r\n"
+                                     "\r\n"
+                                     "--b1--\r\n"
+                                     "epilogue --b1\r\n";
 
 static void multipart_children_are_visited_in_order_with_exact_bodies(void **state)
 {
@@ -169,29 +167,29 @@ static void multipart_children_are_visited_in_order_with_exact_bodies(void **sta
                 "0 multipart/mixed multi parent=-1\n"
                 "1 text/plain leaf parent=0 body=first\n"
                 "1 text/plain leaf parent=0 body=second, no header\r\n\n"
-                "DONE", 0);
+                "DONE",
+                0);
 }
 
 static void multipart_with_bare_lf_works_the_same(void **state)
 {
-    const char msg[] =
-        "Content-Type: multipart/alternative; boundary=xyz\n\n"
-        "--xyz\nContent-Type: text/plain\n\nplain\n"
-        "--xyz\nContent-Type: text/html\n\n<b>html</b>\n"
-        "--xyz--\n";
+    const char msg[] = "Content-Type: multipart/alternative; boundary=xyz\n\n"
+                       "--xyz\nContent-Type: text/plain\n\nplain\n"
+                       "--xyz\nContent-Type: text/html\n\n<b>html</b>\n"
+                       "--xyz--\n";
 
     assert_walk(S(msg),
                 "0 multipart/alternative multi parent=-1\n"
                 "1 text/plain leaf parent=0 body=plain\n"
                 "1 text/html leaf parent=0 body=<b>html</b>\n"
-                "DONE", 0);
+                "DONE",
+                0);
 }
 
 static void missing_close_delimiter_runs_last_part_to_the_end(void **state)
 {
-    const char msg[] =
-        "Content-Type: multipart/mixed; boundary=b\n\n"
-        "--b\n\none\n--b\n\ntwo\n";
+    const char msg[] = "Content-Type: multipart/mixed; boundary=b\n\n"
+                       "--b\n\none\n--b\n\ntwo\n";
     struct mime_walker *w = mime_walker_new(S(msg), NULL);
     const struct mime_part *p;
 
@@ -211,11 +209,10 @@ static void boundary_that_prefixes_another_does_not_match_it(void **state)
 {
     /* outer "ab" is a prefix of inner "abc" and the inner lines come
      * first: "--abc" must not be taken as an outer delimiter. */
-    const char msg[] =
-        "Content-Type: multipart/mixed; boundary=ab\n\n"
-        "--ab\nContent-Type: multipart/alternative; boundary=abc\n\n"
-        "--abc\n\ninner1\n--abc\n\ninner2\n--abc--\n"
-        "--ab\n\nouter2\n--ab--\n";
+    const char msg[] = "Content-Type: multipart/mixed; boundary=ab\n\n"
+                       "--ab\nContent-Type: multipart/alternative; boundary=abc\n\n"
+                       "--abc\n\ninner1\n--abc\n\ninner2\n--abc--\n"
+                       "--ab\n\nouter2\n--ab--\n";
 
     assert_walk(S(msg),
                 "0 multipart/mixed multi parent=-1\n"
@@ -223,58 +220,58 @@ static void boundary_that_prefixes_another_does_not_match_it(void **state)
                 "2 text/plain leaf parent=1 body=inner1\n"
                 "2 text/plain leaf parent=1 body=inner2\n"
                 "1 text/plain leaf parent=0 body=outer2\n"
-                "DONE", 0);
+                "DONE",
+                0);
 }
 
 static void indented_delimiter_is_accepted_with_a_warning(void **state)
 {
-    const char msg[] =
-        "Content-Type: multipart/mixed; boundary=b\n\n"
-        "--b\n\none\n \t--b\n\ntwo --b\n  --bx\n--b--\n";
+    const char msg[] = "Content-Type: multipart/mixed; boundary=b\n\n"
+                       "--b\n\none\n \t--b\n\ntwo --b\n  --bx\n--b--\n";
 
     assert_walk(S(msg),
                 "0 multipart/mixed multi parent=-1\n"
                 "1 text/plain leaf parent=0 body=one\n"
                 "1 text/plain leaf parent=0 body=two --b\n  --bx\n"
-                "DONE", MIME_WARN_INDENTED_DELIMITER);
+                "DONE",
+                MIME_WARN_INDENTED_DELIMITER);
 }
 
 static void inner_part_cannot_leak_past_its_parents_delimiter(void **state)
 {
     /* The inner multipart is never closed; the outer delimiter still ends it. */
-    const char msg[] =
-        "Content-Type: multipart/mixed; boundary=outer\n\n"
-        "--outer\nContent-Type: multipart/mixed; boundary=inner\n\n"
-        "--inner\n\nx\n"
-        "--outer\n\ny\n--outer--\n";
+    const char msg[] = "Content-Type: multipart/mixed; boundary=outer\n\n"
+                       "--outer\nContent-Type: multipart/mixed; boundary=inner\n\n"
+                       "--inner\n\nx\n"
+                       "--outer\n\ny\n--outer--\n";
 
     assert_walk(S(msg),
                 "0 multipart/mixed multi parent=-1\n"
                 "1 multipart/mixed multi parent=0\n"
                 "2 text/plain leaf parent=1 body=x\n"
                 "1 text/plain leaf parent=0 body=y\n"
-                "DONE", MIME_WARN_NO_CLOSE_DELIMITER);
+                "DONE",
+                MIME_WARN_NO_CLOSE_DELIMITER);
 }
 
 static void multipart_without_boundary_is_a_leaf_with_a_warning(void **state)
 {
-    assert_walk(S("Content-Type: multipart/mixed\n\nbody"),
-                "0 multipart/mixed leaf parent=-1 body=body\nDONE", MIME_WARN_NO_BOUNDARY);
+    assert_walk(S("Content-Type: multipart/mixed\n\nbody"), "0 multipart/mixed leaf parent=-1 body=body\nDONE",
+                MIME_WARN_NO_BOUNDARY);
     assert_walk(S("Content-Type: multipart/mixed; boundary=q\n\nno delimiter here\n"),
                 "0 multipart/mixed multi parent=-1\nDONE", MIME_WARN_NO_BOUNDARY);
 }
 
 static void unparseable_content_type_defaults_to_text_plain(void **state)
 {
-    assert_walk(S("Content-Type: garbage\n\nx"),
-                "0 text/plain leaf parent=-1 body=x\nDONE", MIME_WARN_BAD_CONTENT_TYPE);
+    assert_walk(S("Content-Type: garbage\n\nx"), "0 text/plain leaf parent=-1 body=x\nDONE",
+                MIME_WARN_BAD_CONTENT_TYPE);
 }
 
 static void part_with_broken_header_keeps_going_with_a_warning(void **state)
 {
-    const char msg[] =
-        "Content-Type: multipart/mixed; boundary=b\n\n"
-        "--b\nContent-Type: text/plain\nthis line is text\n--b--\n";
+    const char msg[] = "Content-Type: multipart/mixed; boundary=b\n\n"
+                       "--b\nContent-Type: text/plain\nthis line is text\n--b--\n";
     struct mime_walker *w = mime_walker_new(S(msg), NULL);
     const struct mime_part *p;
 
@@ -294,35 +291,34 @@ static void broken_top_level_header_is_an_error(void **state)
 
     buf_init(&out, 0);
     assert_int_equal(walk(S("From: a\nnot a header\n\nbody"), NULL, &out, NULL), MIME_ERROR);
-    assert_string_equal(out.data, "ERROR 6");   /* MAIL_ERR_MISSING_COLON */
+    assert_string_equal(out.data, "ERROR 6"); /* MAIL_ERR_MISSING_COLON */
     buf_free(&out);
 }
 
 static void message_rfc822_is_walked_as_a_child_message(void **state)
 {
-    const char msg[] =
-        "Content-Type: multipart/mixed; boundary=b\n\n"
-        "--b\nContent-Type: message/rfc822\n\n"
-        "From: inner@example.com\nContent-Type: multipart/alternative; boundary=c\n\n"
-        "--c\n\nalt1\n--c--\n"
-        "--b--\n";
+    const char msg[] = "Content-Type: multipart/mixed; boundary=b\n\n"
+                       "--b\nContent-Type: message/rfc822\n\n"
+                       "From: inner@example.com\nContent-Type: multipart/alternative; boundary=c\n\n"
+                       "--c\n\nalt1\n--c--\n"
+                       "--b--\n";
 
     assert_walk(S(msg),
                 "0 multipart/mixed multi parent=-1\n"
                 "1 message/rfc822 msg parent=0\n"
                 "2 multipart/alternative multi parent=1\n"
                 "3 text/plain leaf parent=2 body=alt1\n"
-                "DONE", 0);
+                "DONE",
+                0);
 }
 
 static void mangled_returned_header_lines_are_skipped_not_fatal(void **state)
 {
     /* A bounce that lost the indentation of a folded Received: line. */
-    const char msg[] =
-        "Content-Type: multipart/report; boundary=b\n\n"
-        "--b\nContent-Type: message/rfc822\n\n"
-        "Received: from x\nby mx.example (Postfix)\nX-Postflow-Trace: abc\n\nreturned body\n"
-        "--b--\n";
+    const char msg[] = "Content-Type: multipart/report; boundary=b\n\n"
+                       "--b\nContent-Type: message/rfc822\n\n"
+                       "Received: from x\nby mx.example (Postfix)\nX-Postflow-Trace: abc\n\nreturned body\n"
+                       "--b--\n";
     struct mime_walker *w = mime_walker_new(S(msg), NULL);
     const struct mime_part *p;
 
@@ -343,9 +339,8 @@ static void mangled_returned_header_lines_are_skipped_not_fatal(void **state)
 
 static void text_rfc822_headers_gives_a_headers_only_child(void **state)
 {
-    const char msg[] =
-        "Content-Type: text/rfc822-headers\n\n"
-        "From: a@example.com\nContent-Type: multipart/mixed; boundary=zz\nSubject: s\n";
+    const char msg[] = "Content-Type: text/rfc822-headers\n\n"
+                       "From: a@example.com\nContent-Type: multipart/mixed; boundary=zz\nSubject: s\n";
     struct mime_walker *w = mime_walker_new(S(msg), NULL);
     const struct mime_part *p;
 
@@ -354,7 +349,7 @@ static void text_rfc822_headers_gives_a_headers_only_child(void **state)
     assert_int_equal(mime_next(w, &p), MIME_PART);
     assert_int_equal(p->depth, 1);
     assert_true(p->flags & MIME_F_HEADERS_ONLY);
-    assert_int_equal(p->kind, MIME_KIND_LEAF);           /* never walked into */
+    assert_int_equal(p->kind, MIME_KIND_LEAF); /* never walked into */
     assert_string_equal(p->type, "multipart");
     assert_int_equal(p->headers.nfields, 3);
     assert_non_null(mail_headers_find(&p->headers, "Subject", NULL));
@@ -364,9 +359,8 @@ static void text_rfc822_headers_gives_a_headers_only_child(void **state)
 
 static void quoted_printable_rfc822_headers_are_decoded_before_parsing(void **state)
 {
-    const char msg[] =
-        "Content-Type: text/rfc822-headers\nContent-Transfer-Encoding: quoted-printable\n\n"
-        "Subject: caf=C3=A9 with a very long soft=\n broken line\nX-Id: 42\n";
+    const char msg[] = "Content-Type: text/rfc822-headers\nContent-Transfer-Encoding: quoted-printable\n\n"
+                       "Subject: caf=C3=A9 with a very long soft=\n broken line\nX-Id: 42\n";
     struct mime_walker *w = mime_walker_new(S(msg), NULL);
     const struct mime_part *p;
 
@@ -383,9 +377,8 @@ static void quoted_printable_rfc822_headers_are_decoded_before_parsing(void **st
 static void base64_message_rfc822_is_decoded_and_walked_with_a_warning(void **state)
 {
     /* "From: x@example.com\nSubject: inner\n\nhi\n" in base64 */
-    const char msg[] =
-        "Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n"
-        "RnJvbTogeEBleGFtcGxlLmNvbQpTdWJqZWN0OiBp\nbm5lcgoKaGkK\n";
+    const char msg[] = "Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n"
+                       "RnJvbTogeEBleGFtcGxlLmNvbQpTdWJqZWN0OiBp\nbm5lcgoKaGkK\n";
 
     assert_walk(S(msg), "0 message/rfc822 msg parent=-1\n1 text/plain leaf parent=0 body=hi\n\nDONE",
                 MIME_WARN_ENCODED_MESSAGE);
@@ -393,15 +386,15 @@ static void base64_message_rfc822_is_decoded_and_walked_with_a_warning(void **st
 
 static void digest_children_default_to_message_rfc822(void **state)
 {
-    const char msg[] =
-        "Content-Type: multipart/digest; boundary=d\n\n"
-        "--d\n\nSubject: one\n\nbody1\n--d--\n";
+    const char msg[] = "Content-Type: multipart/digest; boundary=d\n\n"
+                       "--d\n\nSubject: one\n\nbody1\n--d--\n";
 
     assert_walk(S(msg),
                 "0 multipart/digest multi parent=-1\n"
                 "1 message/rfc822 msg parent=0\n"
                 "2 text/plain leaf parent=1 body=body1\n"
-                "DONE", 0);
+                "DONE",
+                0);
 }
 
 /* ---- limits and bombs ------------------------------------------------------ */
@@ -414,7 +407,7 @@ static char *nested_multiparts(unsigned depth, size_t *len)
     for (unsigned i = 0; i < depth; i++)
         buf_printf(&b, "Content-Type: multipart/mixed; boundary=\"b%u\"\n\n--b%u\n", i, i);
     buf_append_str(&b, "\ninnermost\n");
-    for (unsigned i = depth; i-- > 0; )
+    for (unsigned i = depth; i-- > 0;)
         buf_printf(&b, "--b%u--\n", i);
     return buf_detach(&b, len);
 }
@@ -422,7 +415,7 @@ static char *nested_multiparts(unsigned depth, size_t *len)
 static void nesting_up_to_max_depth_is_walked(void **state)
 {
     size_t len, n = 0;
-    char *m = nested_multiparts(20, &len);      /* parts at depth 0..20 */
+    char *m = nested_multiparts(20, &len); /* parts at depth 0..20 */
     struct mime_walker *w = mime_walker_new(m, len, NULL);
     const struct mime_part *p;
 
@@ -446,7 +439,7 @@ static void nesting_bomb_of_10000_levels_stops_at_max_depth(void **state)
         n++;
     assert_int_equal(st, MIME_ERROR);
     assert_int_equal(mime_error(w)->code, MAIL_ERR_MIME_DEPTH);
-    assert_int_equal(n, 21);                    /* depth 0..20 visited, 21 refused */
+    assert_int_equal(n, 21); /* depth 0..20 visited, 21 refused */
     mime_walker_free(w);
     free(m);
 }
@@ -475,7 +468,7 @@ static void parts_bomb_of_100000_parts_stops_at_max_parts(void **state)
         n++;
     assert_int_equal(st, MIME_ERROR);
     assert_int_equal(mime_error(w)->code, MAIL_ERR_MIME_PARTS);
-    assert_int_equal(n, 1000);                  /* the top-level message counts */
+    assert_int_equal(n, 1000); /* the top-level message counts */
     mime_walker_free(w);
     free(m);
 }
@@ -510,18 +503,18 @@ static void boundary_longer_than_the_limit_is_an_error(void **state)
     struct buf out;
     char b70[71], b71[72];
 
-    lim.max_boundary_len = 70;                /* the RFC 2046 value */
-    memset(b70, 'a', 70); b70[70] = '\0';
-    memset(b71, 'a', 71); b71[71] = '\0';
+    lim.max_boundary_len = 70; /* the RFC 2046 value */
+    memset(b70, 'a', 70);
+    b70[70] = '\0';
+    memset(b71, 'a', 71);
+    b71[71] = '\0';
     buf_init(&out, 0);
-    snprintf(msg, sizeof(msg), "Content-Type: multipart/mixed; boundary=%s\n\n--%s\n\nx\n--%s--\n",
-             b70, b70, b70);
+    snprintf(msg, sizeof(msg), "Content-Type: multipart/mixed; boundary=%s\n\n--%s\n\nx\n--%s--\n", b70, b70, b70);
     assert_int_equal(walk(msg, strlen(msg), &lim, &out, NULL), MIME_DONE);
-    snprintf(msg, sizeof(msg), "Content-Type: multipart/mixed; boundary=%s\n\n--%s\n\nx\n--%s--\n",
-             b71, b71, b71);
+    snprintf(msg, sizeof(msg), "Content-Type: multipart/mixed; boundary=%s\n\n--%s\n\nx\n--%s--\n", b71, b71, b71);
     assert_int_equal(walk(msg, strlen(msg), &lim, &out, NULL), MIME_ERROR);
-    assert_string_equal(out.data, "ERROR 12");      /* the part itself is refused */
-    assert_int_equal(walk(msg, strlen(msg), NULL, &out, NULL), MIME_DONE);   /* default: 256 */
+    assert_string_equal(out.data, "ERROR 12");                             /* the part itself is refused */
+    assert_int_equal(walk(msg, strlen(msg), NULL, &out, NULL), MIME_DONE); /* default: 256 */
     buf_free(&out);
 }
 
@@ -529,9 +522,8 @@ static void header_limit_inside_a_part_is_an_error_not_a_warning(void **state)
 {
     struct mail_limits lim = MAIL_LIMITS_INIT;
     struct buf out;
-    const char msg[] =
-        "Content-Type: multipart/mixed; boundary=b\n\n"
-        "--b\nX-Long: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n\nx\n--b--\n";
+    const char msg[] = "Content-Type: multipart/mixed; boundary=b\n\n"
+                       "--b\nX-Long: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n\nx\n--b--\n";
 
     lim.max_line = 50;
     buf_init(&out, 0);
@@ -580,14 +572,13 @@ static void postfix_dsn_with_returned_message_lf_and_crlf_agree(void **state)
         struct buf rcpt, tr;
         buf_init(&rcpt, 0);
         buf_init(&tr, 0);
-        assert_int_equal(dsn_recipients(m, len, &rcpt, &tr), 2);   /* per-message + 1 recipient */
+        assert_int_equal(dsn_recipients(m, len, &rcpt, &tr), 2); /* per-message + 1 recipient */
         assert_string_equal(rcpt.data, "rfc822; r@p351355.pool.example.ne.jp\n");
-        assert_string_equal(tr.data,
-                            "0 multipart/report multi\n"
-                            "1 text/plain leaf\n"
-                            "1 message/delivery-status blocks\n"
-                            "1 message/rfc822 msg\n"
-                            "2 text/plain leaf\n");
+        assert_string_equal(tr.data, "0 multipart/report multi\n"
+                                     "1 text/plain leaf\n"
+                                     "1 message/delivery-status blocks\n"
+                                     "1 message/rfc822 msg\n"
+                                     "2 text/plain leaf\n");
         buf_free(&rcpt);
         buf_free(&tr);
         free(m);
@@ -626,16 +617,14 @@ static void indented_delimiter_in_a_real_dsn_still_yields_three_recipients(void 
     buf_init(&rcpt, 0);
     buf_init(&tr, 0);
     assert_int_equal(dsn_recipients(m, len, &rcpt, &tr), 4);
-    assert_string_equal(rcpt.data,
-                        "rfc822;kijitora@nyaan.example.com\n"
-                        "rfc822;sabatora@cat.example.net\n"
-                        "rfc822;mikeneko@neko.example.or.jp\n");
-    assert_string_equal(tr.data,
-                        "0 multipart/report multi\n"
-                        "1 text/plain leaf\n"
-                        "1 message/delivery-status blocks\n"
-                        "1 message/rfc822 msg\n"
-                        "2 text/plain leaf\n");
+    assert_string_equal(rcpt.data, "rfc822;kijitora@nyaan.example.com\n"
+                                   "rfc822;sabatora@cat.example.net\n"
+                                   "rfc822;mikeneko@neko.example.or.jp\n");
+    assert_string_equal(tr.data, "0 multipart/report multi\n"
+                                 "1 text/plain leaf\n"
+                                 "1 message/delivery-status blocks\n"
+                                 "1 message/rfc822 msg\n"
+                                 "2 text/plain leaf\n");
     buf_free(&rcpt);
     buf_free(&tr);
     free(m);
@@ -651,8 +640,7 @@ static void plain_text_exim_bounce_is_one_leaf_with_its_headers(void **state)
     assert_int_equal(mime_next(w, &p), MIME_PART);
     assert_int_equal(p->kind, MIME_KIND_LEAF);
     assert_true(p->flags & MIME_F_DEFAULT_TYPE);
-    assert_true(view_is(mail_headers_find(&p->headers, "X-Failed-Recipients", NULL)->value,
-                        " kijitora@example.ed.jp"));
+    assert_true(view_is(mail_headers_find(&p->headers, "X-Failed-Recipients", NULL)->value, " kijitora@example.ed.jp"));
     assert_int_equal(mail_headers_count(&p->headers, "Received"), 2);
     assert_non_null(memmem(p->body.ptr, p->body.len, "This is a copy of the message", 29));
     assert_int_equal(mime_next(w, &p), MIME_DONE);
@@ -687,7 +675,7 @@ static void arf_report_exposes_feedback_fields_and_original(void **state)
             mail_field_blocks_free(&fb);
             seen |= 1;
         }
-        if (p->depth == 2 && p->parent == 3) {      /* the reported message */
+        if (p->depth == 2 && p->parent == 3) { /* the reported message */
             const struct mail_field *f = mail_headers_find(&p->headers, "Subject", NULL);
             assert_true(view_is(f->value, " Kijitora cat family"));
             seen |= 2;
@@ -704,19 +692,18 @@ static void arf_report_exposes_feedback_fields_and_original(void **state)
 
 static void field_blocks_split_per_recipient_and_count_skipped_lines(void **state)
 {
-    const char body[] =
-        "\r\n"
-        "Reporting-MTA: dns; mx.example.com\r\n"
-        "\r\n\r\n"
-        "Final-Recipient: rfc822; a@example.com\r\n"
-        "Action: failed\r\n"
-        "Diagnostic-Code: smtp; 550 5.1.1 user\r\n"
-        "    unknown\r\n"
-        "garbage line without colon\r\n"
-        "Status: 5.1.1\r\n"
-        "  \t \r\n"
-        "Final-Recipient: rfc822; b@example.com\r\n"
-        "Action: delayed\r\n";
+    const char body[] = "\r\n"
+                        "Reporting-MTA: dns; mx.example.com\r\n"
+                        "\r\n\r\n"
+                        "Final-Recipient: rfc822; a@example.com\r\n"
+                        "Action: failed\r\n"
+                        "Diagnostic-Code: smtp; 550 5.1.1 user\r\n"
+                        "    unknown\r\n"
+                        "garbage line without colon\r\n"
+                        "Status: 5.1.1\r\n"
+                        "  \t \r\n"
+                        "Final-Recipient: rfc822; b@example.com\r\n"
+                        "Action: delayed\r\n";
     struct mail_field_blocks fb;
     struct buf v;
 
@@ -753,9 +740,8 @@ static void field_blocks_enforce_the_total_field_limit(void **state)
 static void param_lookup_handles_quotes_escapes_comments_and_sloppiness(void **state)
 {
     struct buf v;
-    struct mail_view p = mail_view_make(S(
-        "; name=\"a \\\"quoted\\\" \\\\ file.pdf\" (comment; boundary=no) ;"
-        "BOUNDARY=----=_Part_1_2.3 charset=utf-8;filename*=x"));
+    struct mail_view p = mail_view_make(S("; name=\"a \\\"quoted\\\" \\\\ file.pdf\" (comment; boundary=no) ;"
+                                          "BOUNDARY=----=_Part_1_2.3 charset=utf-8;filename*=x"));
 
     buf_init(&v, 0);
     assert_int_equal(mime_param_get(p, "name", &v), 1);
@@ -764,10 +750,10 @@ static void param_lookup_handles_quotes_escapes_comments_and_sloppiness(void **s
     assert_int_equal(mime_param_get(p, "boundary", &v), 1);
     assert_string_equal(v.data, "----=_Part_1_2.3");
     buf_reset(&v);
-    assert_int_equal(mime_param_get(p, "charset", &v), 1);       /* missing ';' tolerated */
+    assert_int_equal(mime_param_get(p, "charset", &v), 1); /* missing ';' tolerated */
     assert_string_equal(v.data, "utf-8");
     buf_reset(&v);
-    assert_int_equal(mime_param_get(p, "filename", &v), 0);      /* RFC 2231 form not matched */
+    assert_int_equal(mime_param_get(p, "filename", &v), 0); /* RFC 2231 form not matched */
     assert_int_equal(mime_param_get(p, "absent", &v), 0);
     buf_free(&v);
     buf_init(&v, 4);
@@ -781,8 +767,9 @@ static void folded_content_type_value_is_parsed(void **state)
     struct mail_view params;
     struct buf v;
 
-    assert_true(mime_content_type_parse(mail_view_make(S(" multipart/report;\r\n\treport-type=delivery-status;\r\n\tboundary=\"x/y\"")),
-                                        type, sub, &params));
+    assert_true(mime_content_type_parse(
+        mail_view_make(S(" multipart/report;\r\n\treport-type=delivery-status;\r\n\tboundary=\"x/y\"")), type, sub,
+        &params));
     assert_string_equal(type, "multipart");
     assert_string_equal(sub, "report");
     buf_init(&v, 0);
@@ -806,12 +793,11 @@ static void transfer_encoding_names_are_case_insensitive(void **state)
 
 static void part_body_is_decoded_by_its_transfer_encoding(void **state)
 {
-    const char msg[] =
-        "Content-Type: multipart/mixed; boundary=b\n\n"
-        "--b\nContent-Transfer-Encoding: base64\n\naGVs\nbG8=\n"
-        "--b\nContent-Transfer-Encoding: quoted-printable\n\nsoft=\nbreak =3D\n"
-        "--b\nContent-Transfer-Encoding: base64\n\n!!!\n"
-        "--b--\n";
+    const char msg[] = "Content-Type: multipart/mixed; boundary=b\n\n"
+                       "--b\nContent-Transfer-Encoding: base64\n\naGVs\nbG8=\n"
+                       "--b\nContent-Transfer-Encoding: quoted-printable\n\nsoft=\nbreak =3D\n"
+                       "--b\nContent-Transfer-Encoding: base64\n\n!!!\n"
+                       "--b--\n";
     struct mime_walker *w = mime_walker_new(S(msg), NULL);
     const struct mime_part *p;
     struct buf v;

@@ -24,9 +24,9 @@ static void builtin_map_knows_the_big_providers(void **state)
     assert_string_equal(lookup(m, "GoogleMail.COM"), "gmail");
     assert_string_equal(lookup(m, "hotmail.co.uk"), "microsoft");
     assert_string_equal(lookup(m, "yahoo.co.jp"), "yahoo");
-    assert_string_equal(lookup(m, "mail.yahoo.co.jp"), "yahoo");      /* subdomain */
-    assert_string_equal(lookup(m, "gmail.com."), "gmail");            /* trailing dot */
-    assert_string_equal(lookup(m, "notgmail.com"), "other");          /* not a suffix match */
+    assert_string_equal(lookup(m, "mail.yahoo.co.jp"), "yahoo"); /* subdomain */
+    assert_string_equal(lookup(m, "gmail.com."), "gmail");       /* trailing dot */
+    assert_string_equal(lookup(m, "notgmail.com"), "other");     /* not a suffix match */
     assert_string_equal(lookup(m, "example.org"), "other");
     assert_string_equal(lookup(m, ""), "other");
     /* bytes from mail may hold a NUL: compared by length, never read past either string */

@@ -40,9 +40,22 @@ static void server_start(const char *password)
 
     assert_true(pid >= 0);
     if (pid == 0) {
-        const char *argv[] = { "redis-server", "--port", "0", "--unixsocket", sock_path, "--save", "",
-                               "--appendonly", "no", "--dir", workdir, "--loglevel", "warning",
-                               password ? "--requirepass" : NULL, password, NULL };
+        const char *argv[] = { "redis-server",
+                               "--port",
+                               "0",
+                               "--unixsocket",
+                               sock_path,
+                               "--save",
+                               "",
+                               "--appendonly",
+                               "no",
+                               "--dir",
+                               workdir,
+                               "--loglevel",
+                               "warning",
+                               password ? "--requirepass" : NULL,
+                               password,
+                               NULL };
         int devnull = open("/dev/null", 1);
 
         dup2(devnull, 1);
@@ -50,10 +63,10 @@ static void server_start(const char *password)
         _exit(127);
     }
     server_pid = pid;
-    for (int i = 0; i < 500; i++) {         /* up to 5 s until it answers PING */
+    for (int i = 0; i < 500; i++) { /* up to 5 s until it answers PING */
         redisContext *c = redisConnectUnix(sock_path);
         redisReply *r = c != NULL && !c->err ? redisCommand(c, "PING") : NULL;
-        int up = r != NULL;     /* PONG, or NOAUTH when a password is set */
+        int up = r != NULL; /* PONG, or NOAUTH when a password is set */
 
         if (r != NULL)
             freeReplyObject(r);
@@ -100,7 +113,7 @@ static struct redis_conf test_conf(void)
     c.address = address;
     c.connect_timeout_ms = 500;
     c.command_timeout_ms = 1000;
-    c.retry_min_ms = 300;   /* wide enough that a loaded machine still sees the backoff window */
+    c.retry_min_ms = 300; /* wide enough that a loaded machine still sees the backoff window */
     c.retry_max_ms = 600;
     c.key_prefix = "test:";
     return c;
@@ -125,7 +138,7 @@ static void commands_round_trip_binary_safe_values(void **state)
     assert_int_equal(r->len, 6);
     assert_memory_equal(r->str, "a\0b %s", 6);
     redis_reply_free(r);
-    r = redis_command(rc, "NOSUCHCOMMAND", NULL);      /* an answer, not an outage */
+    r = redis_command(rc, "NOSUCHCOMMAND", NULL); /* an answer, not an outage */
     assert_non_null(r);
     assert_int_equal(r->type, REDIS_REPLY_ERROR);
     redis_reply_free(r);
@@ -147,7 +160,7 @@ static void eval_reloads_script_after_flush(void **state)
     rc = redis_new(&c);
     redis_script_init(&script);
     assert_int_equal(strlen(script.sha), 40);
-    r = redis_eval(rc, &script, 1, keys, NULL, 1, args, NULL);   /* first call: NOSCRIPT -> load */
+    r = redis_eval(rc, &script, 1, keys, NULL, 1, args, NULL); /* first call: NOSCRIPT -> load */
     assert_non_null(r);
     assert_int_equal(r->type, REDIS_REPLY_INTEGER);
     assert_int_equal(r->integer, 5);
@@ -189,7 +202,7 @@ static void outage_gives_clear_error_then_backoff_then_reconnect(void **state)
     assert_non_null(strstr(redis_last_error(rc), sock_path));
 
     server_start(NULL);
-    sleep_ms(700);   /* longer than retry_max_ms */
+    sleep_ms(700); /* longer than retry_max_ms */
     r = redis_command(rc, "PING", NULL);
     assert_non_null(r);
     assert_string_equal(r->str, "PONG");
@@ -225,7 +238,7 @@ static void auth_and_select_are_applied(void **state)
     c.db = 0;
     rc = redis_new(&c);
     r = redis_command(rc, "EXISTS", "where", NULL);
-    assert_int_equal(r->integer, 0);        /* written in db 3, not db 0 */
+    assert_int_equal(r->integer, 0); /* written in db 3, not db 0 */
     redis_reply_free(r);
     redis_free(rc);
     server_kill();

@@ -27,7 +27,7 @@ static void doubles_from_min_up_to_max(void **state)
     long long got[9];
 
     (void)state;
-    sequence(100, 5000, got, 9);            /* the shipped defaults */
+    sequence(100, 5000, got, 9); /* the shipped defaults */
     for (size_t i = 0; i < 9; i++)
         assert_int_equal(got[i], want[i]);
 }
@@ -42,7 +42,7 @@ static void a_cap_between_doublings_is_reached_exactly(void **state)
     assert_int_equal(got[1], 600);
     assert_int_equal(got[2], 700);
     assert_int_equal(got[3], 700);
-    sequence(50, 50, got, 3);               /* min == max: a constant delay */
+    sequence(50, 50, got, 3); /* min == max: a constant delay */
     assert_int_equal(got[0], 50);
     assert_int_equal(got[2], 50);
 }
@@ -73,10 +73,10 @@ static void zero_min_means_no_delay(void **state)
     long long got[3];
 
     (void)state;
-    sequence(0, 5000, got, 3);              /* 0 doubled stays 0: retry at every call (sync) */
+    sequence(0, 5000, got, 3); /* 0 doubled stays 0: retry at every call (sync) */
     assert_int_equal(got[0], 0);
     assert_int_equal(got[2], 0);
-    sequence(1, 5, got, 3);                 /* the async layer's floor of 1 ms still doubles */
+    sequence(1, 5, got, 3); /* the async layer's floor of 1 ms still doubles */
     assert_int_equal(got[0], 1);
     assert_int_equal(got[1], 2);
     assert_int_equal(got[2], 4);
@@ -93,12 +93,9 @@ static void large_delays_do_not_overflow(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(doubles_from_min_up_to_max),
-        cmocka_unit_test(a_cap_between_doublings_is_reached_exactly),
-        cmocka_unit_test(a_fresh_start_waits_min_again),
-        cmocka_unit_test(a_max_below_min_keeps_min),
-        cmocka_unit_test(zero_min_means_no_delay),
-        cmocka_unit_test(large_delays_do_not_overflow),
+        cmocka_unit_test(doubles_from_min_up_to_max),    cmocka_unit_test(a_cap_between_doublings_is_reached_exactly),
+        cmocka_unit_test(a_fresh_start_waits_min_again), cmocka_unit_test(a_max_below_min_keeps_min),
+        cmocka_unit_test(zero_min_means_no_delay),       cmocka_unit_test(large_delays_do_not_overflow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

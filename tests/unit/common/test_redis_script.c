@@ -17,7 +17,7 @@ static void sha_of(const char *body, char *out)
 {
     struct redis_script s = { "t", body, "" };
 
-    memset(s.sha, 'x', sizeof s.sha);   /* init must write all 40 digits and the NUL */
+    memset(s.sha, 'x', sizeof s.sha); /* init must write all 40 digits and the NUL */
     redis_script_init(&s);
     memcpy(out, s.sha, sizeof s.sha);
 }
@@ -79,17 +79,17 @@ static void noscript_is_only_the_noscript_error(void **state)
 
     r = reply_of(REDIS_REPLY_ERROR, "ERR Error running script: attempt to compare nil");
     assert_false(redis_script_is_noscript(&r));
-    r = reply_of(REDIS_REPLY_ERROR, "NOSCRIP");            /* cut: not the error */
+    r = reply_of(REDIS_REPLY_ERROR, "NOSCRIP"); /* cut: not the error */
     assert_false(redis_script_is_noscript(&r));
     r = reply_of(REDIS_REPLY_ERROR, "noscript no matching script");
-    assert_false(redis_script_is_noscript(&r));            /* Redis spells it in capitals */
-    r = reply_of(REDIS_REPLY_STATUS, "NOSCRIPT");          /* an answer, not an error */
+    assert_false(redis_script_is_noscript(&r));   /* Redis spells it in capitals */
+    r = reply_of(REDIS_REPLY_STATUS, "NOSCRIPT"); /* an answer, not an error */
     assert_false(redis_script_is_noscript(&r));
     r = reply_of(REDIS_REPLY_STRING, "NOSCRIPT");
     assert_false(redis_script_is_noscript(&r));
     r = reply_of(REDIS_REPLY_ERROR, NULL);
     assert_false(redis_script_is_noscript(&r));
-    assert_false(redis_script_is_noscript(NULL));          /* Redis unavailable */
+    assert_false(redis_script_is_noscript(NULL)); /* Redis unavailable */
 }
 
 int main(void)

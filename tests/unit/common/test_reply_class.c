@@ -40,8 +40,12 @@ static int teardown(void **state)
 static struct reply_verdict classify(const char *status, int code, const char *text, const char *provider,
                                      const char *action)
 {
-    struct reply_input in = { .status = status, .smtp_code = code, .text = text,
-                              .text_len = text ? strlen(text) : 0, .provider = provider, .action = action };
+    struct reply_input in = { .status = status,
+                              .smtp_code = code,
+                              .text = text,
+                              .text_len = text ? strlen(text) : 0,
+                              .provider = provider,
+                              .action = action };
     struct reply_verdict v;
     memset(&v, 0x5a, sizeof(v));
     reply_classify(rules, &in, &v);
@@ -97,17 +101,21 @@ static void every_iana_code_has_a_category_and_the_right_class(void **state)
 
 static void registry_codes_map_to_their_meaning(void **state)
 {
-    static const struct { const char *st, *cat; bool our_fault; enum reply_class cls; } W[] = {
-        { "5.1.1", "userunknown", false, REPLY_CLASS_HARD },   { "5.1.2", "hostunknown", false, REPLY_CLASS_HARD },
-        { "5.1.6", "hasmoved", false, REPLY_CLASS_HARD },      { "5.1.10", "notaccept", false, REPLY_CLASS_HARD },
-        { "5.2.2", "mailboxfull", false, REPLY_CLASS_SOFT },   { "4.2.2", "mailboxfull", false, REPLY_CLASS_SOFT },
-        { "5.2.1", "suspend", false, REPLY_CLASS_SOFT },       { "5.3.4", "emailtoolarge", false, REPLY_CLASS_SOFT },
-        { "4.4.7", "expired", false, REPLY_CLASS_SOFT },       { "5.4.4", "hostunknown", false, REPLY_CLASS_HARD },
-        { "4.1.1", "userunknown", false, REPLY_CLASS_SOFT },   { "5.7.25", "requireptr", true, REPLY_CLASS_SOFT },
-        { "5.7.23", "authfailure", true, REPLY_CLASS_SOFT },   { "5.7.20", "authfailure", true, REPLY_CLASS_SOFT },
-        { "5.7.26", "authfailure", true, REPLY_CLASS_SOFT },   { "5.7.31", "authfailure", true, REPLY_CLASS_SOFT },
-        { "5.7.32", "authfailure", true, REPLY_CLASS_SOFT },   { "5.7.40", "authfailure", true, REPLY_CLASS_SOFT },
-        { "4.7.28", "ratelimited", false, REPLY_CLASS_SOFT },  { "5.7.1", "rejected", false, REPLY_CLASS_SOFT },
+    static const struct {
+        const char *st, *cat;
+        bool our_fault;
+        enum reply_class cls;
+    } W[] = {
+        { "5.1.1", "userunknown", false, REPLY_CLASS_HARD },  { "5.1.2", "hostunknown", false, REPLY_CLASS_HARD },
+        { "5.1.6", "hasmoved", false, REPLY_CLASS_HARD },     { "5.1.10", "notaccept", false, REPLY_CLASS_HARD },
+        { "5.2.2", "mailboxfull", false, REPLY_CLASS_SOFT },  { "4.2.2", "mailboxfull", false, REPLY_CLASS_SOFT },
+        { "5.2.1", "suspend", false, REPLY_CLASS_SOFT },      { "5.3.4", "emailtoolarge", false, REPLY_CLASS_SOFT },
+        { "4.4.7", "expired", false, REPLY_CLASS_SOFT },      { "5.4.4", "hostunknown", false, REPLY_CLASS_HARD },
+        { "4.1.1", "userunknown", false, REPLY_CLASS_SOFT },  { "5.7.25", "requireptr", true, REPLY_CLASS_SOFT },
+        { "5.7.23", "authfailure", true, REPLY_CLASS_SOFT },  { "5.7.20", "authfailure", true, REPLY_CLASS_SOFT },
+        { "5.7.26", "authfailure", true, REPLY_CLASS_SOFT },  { "5.7.31", "authfailure", true, REPLY_CLASS_SOFT },
+        { "5.7.32", "authfailure", true, REPLY_CLASS_SOFT },  { "5.7.40", "authfailure", true, REPLY_CLASS_SOFT },
+        { "4.7.28", "ratelimited", false, REPLY_CLASS_SOFT }, { "5.7.1", "rejected", false, REPLY_CLASS_SOFT },
         { "5.7.515", "authfailure", true, REPLY_CLASS_SOFT },
     };
     for (size_t i = 0; i < sizeof(W) / sizeof(W[0]); i++) {
@@ -149,10 +157,10 @@ static void real_texts_get_the_verdict_their_meaning_says(void **state)
             }
         }
         rows++;
-        struct reply_verdict v = classify(strcmp(f[1], "-") ? f[1] : NULL, (int)strtol(f[2], NULL, 10), f[6],
-                                          NULL, "failed");
-        if (strcmp(v.category, f[3]) != 0 || strcmp(reply_class_name(v.cls), f[4]) != 0
-            || v.our_fault != (f[5][0] == '1')) {
+        struct reply_verdict v =
+            classify(strcmp(f[1], "-") ? f[1] : NULL, (int)strtol(f[2], NULL, 10), f[6], NULL, "failed");
+        if (strcmp(v.category, f[3]) != 0 || strcmp(reply_class_name(v.cls), f[4]) != 0 ||
+            v.our_fault != (f[5][0] == '1')) {
             fprintf(stderr, "%s: want %s/%s/%s, got %s/%s/%d by %s\n", f[0], f[3], f[4], f[5], v.category,
                     reply_class_name(v.cls), v.our_fault, v.why);
             wrong++;
@@ -165,7 +173,8 @@ static void real_texts_get_the_verdict_their_meaning_says(void **state)
 
 static void rate_limit_and_reputation_text_win_over_a_bare_5_1_1(void **state)
 {
-    struct reply_verdict v = classify("5.1.1", 550, "550 5.1.1 Too many connections from your IP, slow down", NULL, NULL);
+    struct reply_verdict v =
+        classify("5.1.1", 550, "550 5.1.1 Too many connections from your IP, slow down", NULL, NULL);
     assert_string_equal(v.category, "ratelimited");
     assert_int_equal(v.cls, REPLY_CLASS_SOFT);
     v = classify("5.1.1", 550, "550 5.1.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org",
@@ -186,7 +195,9 @@ static void mailbox_full_text_wins_over_any_5xx_code(void **state)
 
 static void gmail_4_7_28_names_what_is_limited(void **state)
 {
-    static const struct { const char *key, *limited, *rule; } W[] = {
+    static const struct {
+        const char *key, *limited, *rule;
+    } W[] = {
         { "your IP address", "ip", "gmail-4.7.28-ip" },
         { "your IP Netblock", "netblock", "gmail-4.7.28-netblock" },
         { "your DKIM domain", "dkim_domain", "gmail-4.7.28-dkim" },
@@ -198,7 +209,8 @@ static void gmail_4_7_28_names_what_is_limited(void **state)
         snprintf(text, sizeof(text),
                  "421-4.7.28 [203.0.113.5] Our system has detected an unusual rate of 421-4.7.28 unsolicited mail "
                  "originating from %s. To protect our 421-4.7.28 users from spam, mail sent from %s has been "
-                 "temporarily rate limited. - gsmtp", W[i].key, W[i].key);
+                 "temporarily rate limited. - gsmtp",
+                 W[i].key, W[i].key);
         struct reply_verdict v = classify("4.7.28", 421, text, "gmail", NULL);
         assert_string_equal(v.category, "ratelimited");
         assert_int_equal(v.cls, REPLY_CLASS_SOFT);
@@ -214,15 +226,18 @@ static void gmail_4_7_28_names_what_is_limited(void **state)
 
 static void microsoft_texts(void **state)
 {
-    struct reply_verdict v = classify("5.7.515", 550,
+    struct reply_verdict v = classify(
+        "5.7.515", 550,
         "550 5.7.515 Access denied, sending domain example.com does not meet the required authentication level.",
         "microsoft", NULL);
     assert_string_equal(v.category, "authfailure");
     assert_true(v.our_fault);
     assert_int_equal(v.cls, REPLY_CLASS_SOFT);
-    v = classify("5.7.1", 550,
+    v = classify(
+        "5.7.1", 550,
         "550 5.7.1 Unfortunately, messages from [203.0.113.5] weren't sent. Please contact your Internet service "
-        "provider since part of their network is on our block list (S3150).", "microsoft", NULL);
+        "provider since part of their network is on our block list (S3150).",
+        "microsoft", NULL);
     assert_string_equal(v.category, "blocked");
     assert_string_equal(v.limited, "ip");
 }
@@ -292,8 +307,9 @@ static void weak_rules_do_not_override_a_specific_status(void **state)
 
 static void user_unknown_after_data_is_a_filter(void **state)
 {
-    struct reply_input in = { .status = "5.1.1", .smtp_code = 550, .text = "550 5.1.1 User unknown",
-                              .text_len = 22, .command = "DATA" };
+    struct reply_input in = {
+        .status = "5.1.1", .smtp_code = 550, .text = "550 5.1.1 User unknown", .text_len = 22, .command = "DATA"
+    };
     struct reply_verdict v;
     reply_classify(rules, &in, &v);
     assert_string_equal(v.category, "filtered");
@@ -328,7 +344,7 @@ static void hostile_input_is_handled(void **state)
         v = classify(BAD[i], 0, "\xff\xfe\x00zz", NULL, NULL);
         assert_string_equal(v.category, "undefined");
     }
-    reply_classify(NULL, &in, &v);   /* no rules: codes only */
+    reply_classify(NULL, &in, &v); /* no rules: codes only */
     assert_string_equal(v.category, "undefined");
 }
 

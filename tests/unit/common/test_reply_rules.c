@@ -46,7 +46,8 @@ static void the_compiled_in_default_is_the_shipped_conf_file(void **state)
     size_t n = fread(conf, 1, sizeof(conf), fp);
     fclose(fp);
     if (n != strlen(reply_rules_default_text) || memcmp(conf, reply_rules_default_text, n) != 0)
-        fail_msg("common/reply_rules_default.c is stale: run sh scripts/gen-reply-rules.sh > common/reply_rules_default.c");
+        fail_msg(
+            "common/reply_rules_default.c is stale: run sh scripts/gen-reply-rules.sh > common/reply_rules_default.c");
     char err[256] = "";
     struct reply_rules *r = reply_rules_default(err, sizeof(err));
     assert_non_null(r);
@@ -58,9 +59,13 @@ static void a_rule_line_sets_every_field(void **state)
 {
     struct reply_rules *r = reply_rules_new();
     char err[256] = "";
-    assert_int_equal(reply_rules_load_text(r, "t.conf",
-        S("# comment\n\n  x-1  gmail  4.7.28  ratelimited  soft  our_fault,limited=dkim_domain,weak  /dkim (domain)/  \n"
-          "x-2 * 550 userunknown auto - /^/\r\n"), err, sizeof(err)), 0);
+    assert_int_equal(
+        reply_rules_load_text(
+            r, "t.conf",
+            S("# comment\n\n  x-1  gmail  4.7.28  ratelimited  soft  our_fault,limited=dkim_domain,weak  /dkim (domain)/  \n"
+              "x-2 * 550 userunknown auto - /^/\r\n"),
+            err, sizeof(err)),
+        0);
     assert_int_equal(r->n, 2);
     assert_string_equal(r->v[0].name, "x-1");
     assert_string_equal(r->v[0].provider, "gmail");
@@ -82,13 +87,14 @@ static void error_is(const char *text, const char *want)
     assert_int_equal(reply_rules_load_text(r, "my.conf", text, strlen(text), err, sizeof(err)), -1);
     if (strncmp(err, want, strlen(want)) != 0)
         fail_msg("got \"%s\", want \"%s...\"", err, want);
-    assert_int_equal(r->n, 0);   /* nothing of a broken file is kept */
+    assert_int_equal(r->n, 0); /* nothing of a broken file is kept */
     reply_rules_free(r);
 }
 
 static void broken_rule_files_say_file_and_line(void **state)
 {
-    error_is("ok * * blocked soft - /x/\n# c\nbad * * blocked soft - /(unclosed/\n", "my.conf:3: bad pattern at offset");
+    error_is("ok * * blocked soft - /x/\n# c\nbad * * blocked soft - /(unclosed/\n",
+             "my.conf:3: bad pattern at offset");
     error_is("r * * nosuchcategory soft - /x/\n", "my.conf:1: unknown category \"nosuchcategory\"");
     error_is("\nr * * blocked sometimes - /x/\n", "my.conf:2: bad class \"sometimes\"");
     error_is("r * * blocked soft limited=planet /x/\n", "my.conf:1: bad flag \"limited=planet\"");
@@ -128,7 +134,7 @@ static void configured_rules_extend_and_override_the_defaults(void **state)
               "drop spam\n");
     assert_int_equal(reply_rules_load_file(r, path, err, sizeof(err)), 0);
     unlink(path);
-    assert_int_equal(r->n, n);   /* +1 new, -1 dropped */
+    assert_int_equal(r->n, n); /* +1 new, -1 dropped */
     assert_string_equal(r->v[0].name, "site-acme");
     v = classify(r, "5.2.2", "552 5.2.2 mailbox full");
     assert_int_equal(v.cls, REPLY_CLASS_HARD);
@@ -153,7 +159,7 @@ static void replace_drops_the_defaults(void **state)
     unlink(path);
     assert_int_equal(r->n, 1);
     struct reply_verdict v = classify(r, "5.2.2", "552 5.2.2 mailbox full");
-    assert_string_equal(v.why, "status:5.2.2");   /* no text rules left; the status table stays */
+    assert_string_equal(v.why, "status:5.2.2"); /* no text rules left; the status table stays */
     v = classify(r, "5.2.2", "zzz");
     assert_string_equal(v.rule, "only");
     reply_rules_free(r);
@@ -163,8 +169,11 @@ static void provider_rules_are_tried_first_and_only_for_their_provider(void **st
 {
     struct reply_rules *r = reply_rules_new();
     char err[256] = "";
-    assert_int_equal(reply_rules_load_text(r, "t", S("any * * blocked soft - /limit/\n"
-                                                    "gm gmail * ratelimited soft - /limit/\n"), err, sizeof(err)), 0);
+    assert_int_equal(reply_rules_load_text(r, "t",
+                                           S("any * * blocked soft - /limit/\n"
+                                             "gm gmail * ratelimited soft - /limit/\n"),
+                                           err, sizeof(err)),
+                     0);
     struct reply_input in = { .status = "4.7.0", .text = "limit", .text_len = 5, .provider = "gmail" };
     struct reply_verdict v;
     reply_classify(r, &in, &v);
@@ -179,8 +188,11 @@ static void status_scopes_match_whole_components(void **state)
 {
     struct reply_rules *r = reply_rules_new();
     char err[256] = "";
-    assert_int_equal(reply_rules_load_text(r, "t", S("five * 5.7.5 blocked soft - /x/\n"
-                                                    "class4 * 4 ratelimited soft - /x/\n"), err, sizeof(err)), 0);
+    assert_int_equal(reply_rules_load_text(r, "t",
+                                           S("five * 5.7.5 blocked soft - /x/\n"
+                                             "class4 * 4 ratelimited soft - /x/\n"),
+                                           err, sizeof(err)),
+                     0);
     assert_string_equal(classify(r, "5.7.5", "x").rule, "five");
     assert_string_equal(classify(r, "5.7.515", "x").rule, "status");
     assert_string_equal(classify(r, "4.2.2", "x").rule, "class4");

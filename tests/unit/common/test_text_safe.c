@@ -23,7 +23,7 @@ static long decode(const char *s, size_t n, char *out, size_t outsize)
         if (o == outsize)
             return -1;
         if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
-            return -1;                    /* the output itself must be printable ASCII */
+            return -1; /* the output itself must be printable ASCII */
         if (s[i] != '\\') {
             out[o++] = s[i];
             continue;
@@ -71,11 +71,11 @@ static void a_rendering_that_fits_exactly_is_not_cut(void **state)
 {
     char out[8];
 
-    text_safe(out, sizeof out, "abc\x01", 4);   /* 3 + 4 bytes + NUL = 8 */
+    text_safe(out, sizeof out, "abc\x01", 4); /* 3 + 4 bytes + NUL = 8 */
     assert_string_equal(out, "abc\\x01");
     text_safe(out, sizeof out, "abcdefg", 7);
     assert_string_equal(out, "abcdefg");
-    text_safe(out, sizeof out, "abcdefgh", 8);  /* one byte more: cut, with the marker */
+    text_safe(out, sizeof out, "abcdefgh", 8); /* one byte more: cut, with the marker */
     assert_string_equal(out, "abcd...");
 }
 
@@ -109,7 +109,8 @@ static void tiny_buffers_get_what_fits_and_zero_is_left_alone(void **state)
  * rendering or a prefix of it at an escape boundary followed by "...". */
 static void every_cap_gives_a_prefix_of_the_full_rendering(void **state)
 {
-    const char in[] = "Bounce \\ for <\xe2\x80\x8b" "bob@example.com>\r\n\tX-Forged: yes\x7f";
+    const char in[] = "Bounce \\ for <\xe2\x80\x8b"
+                      "bob@example.com>\r\n\tX-Forged: yes\x7f";
     char full[256], out[256], back[256];
     size_t fl;
 

@@ -58,7 +58,7 @@ static void test_tampering_and_forgery(void **state)
     assert_int_equal(trace_verify(&key1, 1, t, strlen(t), 1000, 0, &ref), TRACE_BAD_MAC);
     snprintf(t, sizeof t, "%s", v);
     char *d = strstr(t, "d=example.com");
-    d[2] = 'E';     /* case change of the domain is canonicalized, still valid */
+    d[2] = 'E'; /* case change of the domain is canonicalized, still valid */
     assert_int_equal(trace_verify(&key1, 1, t, strlen(t), 1000, 0, &ref), TRACE_OK);
     const char *forged = "v=1; k=k1; q=ABC; t=1000; d=example.com; m=AAAAAAAAAAAAAAAAAAAAAA";
     assert_int_equal(trace_verify(&key1, 1, forged, strlen(forged), 1000, 0, &ref), TRACE_BAD_MAC);
@@ -95,11 +95,14 @@ static void test_malformed_values(void **state)
     (void)state;
     struct trace_ref ref;
     const char *bad[] = {
-        "", "garbage", "v=2; k=k1; q=A; t=1; d=e.com; m=AAAAAAAAAAAAAAAAAAAAAA",
+        "",
+        "garbage",
+        "v=2; k=k1; q=A; t=1; d=e.com; m=AAAAAAAAAAAAAAAAAAAAAA",
         "v=1; k=k1; q=A; q=B; t=1; d=e.com; m=AAAAAAAAAAAAAAAAAAAAAA",
         "v=1; k=k1; q=A\x01; t=1; d=e.com; m=AAAAAAAAAAAAAAAAAAAAAA",
         "v=1; k=k1; q=A; t=-1; d=e.com; m=AAAAAAAAAAAAAAAAAAAAAA",
-        "v=1; k=k1; q=A; t=1; d=e.com; m=short", "v=1; k=k1; q=A; t=1; d=e.com; x=1; m=AAAAAAAAAAAAAAAAAAAAAA",
+        "v=1; k=k1; q=A; t=1; d=e.com; m=short",
+        "v=1; k=k1; q=A; t=1; d=e.com; x=1; m=AAAAAAAAAAAAAAAAAAAAAA",
         "v=1; k=k1; q=A; t=1; d=e.com",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)

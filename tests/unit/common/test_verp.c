@@ -91,10 +91,8 @@ static void malformed(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(usual_shape),
-        cmocka_unit_test(local_part_holding_the_split_delimiter),
-        cmocka_unit_test(prefix_must_match),
-        cmocka_unit_test(other_delimiters),
+        cmocka_unit_test(usual_shape),       cmocka_unit_test(local_part_holding_the_split_delimiter),
+        cmocka_unit_test(prefix_must_match), cmocka_unit_test(other_delimiters),
         cmocka_unit_test(malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -45,7 +45,7 @@ static void cap_per_stage_then_unlimited(void **state)
     assert_int_equal(warmup_cap(&s, 4), 50000);
     assert_int_equal(warmup_cap(&s, 5), WM_UNLIMITED);
     assert_int_equal(warmup_cap(NULL, 0), WM_UNLIMITED);
-    assert_int_equal(warmup_cap(&s, -3), 100);      /* a hand-edited negative stage */
+    assert_int_equal(warmup_cap(&s, -3), 100); /* a hand-edited negative stage */
 }
 
 static void smoothing_spreads_the_cap_linearly(void **state)
@@ -84,7 +84,7 @@ static void no_smoothing_or_unlimited_pass_through(void **state)
 static void provider_share_of_the_cap(void **state)
 {
     struct wm_schedule s = sched();
-    s.share_ppm[0] = 400000;   /* 40 % */
+    s.share_ppm[0] = 400000; /* 40 % */
     assert_int_equal(warmup_share(&s, 0, 500), 200);
     assert_int_equal(warmup_share(&s, 1, 500), WM_UNLIMITED);
     assert_int_equal(warmup_share(&s, 0, WM_UNLIMITED), WM_UNLIMITED);
@@ -151,9 +151,9 @@ static void a_day_at_a_limit_holds_and_only_a_day_over_it_steps_back(void **stat
 {
     struct wm_health h = health();
     struct wm_evaluation ev;
-    struct wm_ip_counts at_limit = one(1000, 10, 30, 1);   /* exactly 1 %, 3 %, 0.1 % */
+    struct wm_ip_counts at_limit = one(1000, 10, 30, 1); /* exactly 1 %, 3 %, 0.1 % */
     warmup_evaluate(&h, 1, 5, 500, &at_limit, &ev);
-    assert_int_equal(ev.verdict, WM_HOLD);                 /* not healthy (< is the rule), not over */
+    assert_int_equal(ev.verdict, WM_HOLD); /* not healthy (< is the rule), not over */
     assert_int_equal(ev.new_stage, 1);
     assert_non_null(strstr(ev.reason, "complaints 0.10% of 1000 at the limit"));
     struct wm_ip_counts hard_at = one(1000, 10, 0, 0);
@@ -179,7 +179,7 @@ static void hard_bounces_hold_at_stage_zero_or_when_configured(void **state)
     struct wm_evaluation ev;
     struct wm_ip_counts c = one(100, 5, 0, 0);
     warmup_evaluate(&h, 0, 5, 100, &c, &ev);
-    assert_int_equal(ev.verdict, WM_HOLD);        /* nothing to step back to */
+    assert_int_equal(ev.verdict, WM_HOLD); /* nothing to step back to */
     h.step_back = 0;
     warmup_evaluate(&h, 3, 5, 10000, &c, &ev);
     assert_int_equal(ev.verdict, WM_HOLD);
@@ -228,7 +228,7 @@ static void negative_stage_is_evaluated_as_stage_zero(void **state)
     assert_int_equal(ev.new_stage, 1);
     struct wm_ip_counts bounced = one(100, 5, 0, 0);
     warmup_evaluate(&h, -2, 5, 100, &bounced, &ev);
-    assert_int_equal(ev.verdict, WM_HOLD);          /* nothing below stage 0 */
+    assert_int_equal(ev.verdict, WM_HOLD); /* nothing below stage 0 */
     assert_int_equal(ev.new_stage, 0);
 }
 
@@ -237,12 +237,12 @@ static void rolling_complaints_pause_by_the_daily_rule(void **state)
     /* Between daily evaluations the last 24 hours are watched for complaints only. */
     struct wm_health h = health();
     char reason[160];
-    struct wm_ip_counts spike = one(1000, 40, 40, 2);         /* 0.2 % > 0.1 % */
+    struct wm_ip_counts spike = one(1000, 40, 40, 2); /* 0.2 % > 0.1 % */
     assert_int_equal(warmup_complaints_over(&h, &spike, reason, sizeof reason), 1);
     assert_non_null(strstr(reason, "complaints 0.20% of 1000"));
-    struct wm_ip_counts at_limit = one(1000, 40, 40, 1);      /* 0.1 %: not over */
+    struct wm_ip_counts at_limit = one(1000, 40, 40, 1); /* 0.1 %: not over */
     assert_int_equal(warmup_complaints_over(&h, &at_limit, reason, sizeof reason), 0);
-    struct wm_ip_counts nothing_sent = one(0, 0, 0, 3);       /* no rate without mail */
+    struct wm_ip_counts nothing_sent = one(0, 0, 0, 3); /* no rate without mail */
     assert_int_equal(warmup_complaints_over(&h, &nothing_sent, reason, sizeof reason), 0);
 }
 
@@ -273,7 +273,7 @@ static void one_provider_over_the_complaint_limit_pauses_although_the_total_is_c
     struct wm_health h = health();
     struct wm_evaluation ev;
     struct wm_ip_counts c = clean_day();
-    c.provider[0].complaint = 5;                        /* gmail 0.5 %; all providers 0.05 % */
+    c.provider[0].complaint = 5; /* gmail 0.5 %; all providers 0.05 % */
     warmup_evaluate(&h, 3, 5, 10000, &c, &ev);
     assert_int_equal(ev.verdict, WM_PAUSE);
     assert_int_equal(ev.new_stage, 3);
@@ -289,10 +289,10 @@ static void a_provider_with_too_little_mail_is_only_counted_in_the_total(void **
     struct wm_health h = health();
     struct wm_evaluation ev;
     struct wm_ip_counts c = four(4000, 4000, 199, 1801);
-    c.provider[2].complaint = 1;                        /* yahoo: 1 of 199 = 0.50 %, below min_provider_sent */
+    c.provider[2].complaint = 1; /* yahoo: 1 of 199 = 0.50 %, below min_provider_sent */
     warmup_evaluate(&h, 3, 5, 10000, &c, &ev);
     assert_int_equal(ev.verdict, WM_ADVANCE);
-    c.provider[2].sent = 200;                           /* from 200 sent it is judged on its own */
+    c.provider[2].sent = 200; /* from 200 sent it is judged on its own */
     c.provider[3].sent = 1800;
     warmup_evaluate(&h, 3, 5, 10000, &c, &ev);
     assert_int_equal(ev.verdict, WM_PAUSE);
@@ -305,7 +305,7 @@ static void the_total_is_judged_when_every_provider_is_too_small(void **state)
     struct wm_evaluation ev;
     struct wm_ip_counts c = four(150, 150, 150, 150);
     for (size_t i = 0; i < 4; i++)
-        c.provider[i].complaint = 1;                    /* 4 of 600: 0.66 % of the total */
+        c.provider[i].complaint = 1; /* 4 of 600: 0.66 % of the total */
     warmup_evaluate(&h, 1, 5, 500, &c, &ev);
     assert_int_equal(ev.verdict, WM_PAUSE);
     assert_string_equal(ev.reason, "complaints 0.67% of 600 over the limit");
@@ -316,10 +316,10 @@ static void one_provider_over_the_hard_limit_steps_back_and_is_named(void **stat
     struct wm_health h = health();
     struct wm_evaluation ev;
     struct wm_ip_counts c = clean_day();
-    c.provider[1].hard = 15;                            /* microsoft 15 of 4000 = 0.37 % */
+    c.provider[1].hard = 15; /* microsoft 15 of 4000 = 0.37 % */
     warmup_evaluate(&h, 3, 5, 10000, &c, &ev);
-    assert_int_equal(ev.verdict, WM_ADVANCE);           /* 0.37 % is below 1 % */
-    c.provider[0].hard = 15;                            /* gmail 1.50 %; all providers 0.30 % */
+    assert_int_equal(ev.verdict, WM_ADVANCE); /* 0.37 % is below 1 % */
+    c.provider[0].hard = 15;                  /* gmail 1.50 %; all providers 0.30 % */
     warmup_evaluate(&h, 3, 5, 10000, &c, &ev);
     assert_int_equal(ev.verdict, WM_STEP_BACK);
     assert_int_equal(ev.new_stage, 2);
@@ -335,7 +335,7 @@ static void one_provider_over_the_soft_limit_holds(void **state)
     struct wm_health h = health();
     struct wm_evaluation ev;
     struct wm_ip_counts c = clean_day();
-    c.provider[2].soft = 91;                            /* yahoo 3.03 % */
+    c.provider[2].soft = 91; /* yahoo 3.03 % */
     warmup_evaluate(&h, 3, 5, 10000, &c, &ev);
     assert_int_equal(ev.verdict, WM_HOLD);
     assert_int_equal(ev.new_stage, 3);
@@ -347,17 +347,17 @@ static void a_provider_exactly_at_a_limit_holds(void **state)
     struct wm_health h = health();
     struct wm_evaluation ev;
     struct wm_ip_counts c = clean_day();
-    c.provider[0].complaint = 1;                        /* gmail exactly 0.1 %: not over, not healthy */
+    c.provider[0].complaint = 1; /* gmail exactly 0.1 %: not over, not healthy */
     warmup_evaluate(&h, 3, 5, 10000, &c, &ev);
     assert_int_equal(ev.verdict, WM_HOLD);
     assert_int_equal(ev.new_stage, 3);
     assert_non_null(strstr(ev.reason, "gmail: complaints 0.10% of 1000 at the limit"));
     c.provider[0].complaint = 0;
-    c.provider[3].hard = 20;                            /* other exactly 1 % */
+    c.provider[3].hard = 20; /* other exactly 1 % */
     warmup_evaluate(&h, 3, 5, 10000, &c, &ev);
     assert_int_equal(ev.verdict, WM_HOLD);
     assert_non_null(strstr(ev.reason, "other: hard bounces 1.00% of 2000 at the limit"));
-    c.provider[3].hard = 19;                            /* just below: healthy */
+    c.provider[3].hard = 19; /* just below: healthy */
     warmup_evaluate(&h, 3, 5, 10000, &c, &ev);
     assert_int_equal(ev.verdict, WM_ADVANCE);
 }
@@ -367,8 +367,8 @@ static void complaints_of_one_provider_outrank_bounces_of_another(void **state)
     struct wm_health h = health();
     struct wm_evaluation ev;
     struct wm_ip_counts c = clean_day();
-    c.provider[0].hard = 50;                            /* gmail 5 % hard */
-    c.provider[2].complaint = 4;                        /* yahoo 0.13 % complaints */
+    c.provider[0].hard = 50;     /* gmail 5 % hard */
+    c.provider[2].complaint = 4; /* yahoo 0.13 % complaints */
     warmup_evaluate(&h, 3, 5, 10000, &c, &ev);
     assert_int_equal(ev.verdict, WM_PAUSE);
     assert_non_null(strstr(ev.reason, "yahoo: complaints 0.13% of 3000"));
@@ -379,10 +379,10 @@ static void rolling_watch_judges_each_provider(void **state)
     struct wm_health h = health();
     char reason[200];
     struct wm_ip_counts c = four(400, 2000, 1000, 600);
-    c.provider[0].complaint = 1;                        /* gmail 0.25 %, all providers 0.02 % */
+    c.provider[0].complaint = 1; /* gmail 0.25 %, all providers 0.02 % */
     assert_int_equal(warmup_complaints_over(&h, &c, reason, sizeof reason), 1);
     assert_string_equal(reason, "gmail: complaints 0.25% of 400 over the limit (all providers 0.03% of 4000)");
-    c.provider[0].sent = 100;                           /* too little gmail mail to judge it alone */
+    c.provider[0].sent = 100; /* too little gmail mail to judge it alone */
     c.provider[3].sent = 900;
     assert_int_equal(warmup_complaints_over(&h, &c, reason, sizeof reason), 0);
 }

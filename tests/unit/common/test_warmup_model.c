@@ -61,7 +61,7 @@ static void a_good_configuration_builds(void **state)
     assert_null(m.pools[0].ips[1].schedule);
     assert_int_equal(m.health.hard_ppm, 20000);
     assert_int_equal(m.health.complaint_ppm, 500);
-    assert_int_equal(m.health.soft_ppm, 30000);   /* default 3% */
+    assert_int_equal(m.health.soft_ppm, 30000); /* default 3% */
     assert_ptr_equal(warmup_model_pool_for(&m, "news.example.COM", 16), &m.pools[0]);
     assert_ptr_equal(warmup_model_pool_for(&m, "other.example", 13), &m.pools[1]);
     warmup_model_free(&m);
@@ -79,7 +79,8 @@ static void expect_error(const char *text, const char *needle)
 static void unknown_schedule_is_an_error(void **state)
 {
     expect_error("policy = { warmup = { pools = ( { name = \"p\"; ips = ( { address = \"192.0.2.1\"; "
-                 "schedule = \"nope\"; } ); } ); }; };", "no schedule named \"nope\"");
+                 "schedule = \"nope\"; } ); } ); }; };",
+                 "no schedule named \"nope\"");
 }
 
 static void bad_ip_is_an_error(void **state)
@@ -91,7 +92,8 @@ static void bad_ip_is_an_error(void **state)
 static void same_ip_in_two_pools_is_an_error(void **state)
 {
     expect_error("policy = { warmup = { pools = ( { name = \"a\"; ips = ( { address = \"192.0.2.1\"; } ); },"
-                 "{ name = \"b\"; ips = ( { address = \"192.0.2.1\"; } ); } ); }; };", "listed twice");
+                 "{ name = \"b\"; ips = ( { address = \"192.0.2.1\"; } ); } ); }; };",
+                 "listed twice");
 }
 
 static void pool_name_with_a_brace_is_an_error(void **state)
@@ -102,8 +104,10 @@ static void pool_name_with_a_brace_is_an_error(void **state)
 
 static void two_default_pools_are_an_error(void **state)
 {
-    expect_error("policy = { warmup = { pools = ( { name = \"a\"; default = true; ips = ( { address = \"192.0.2.1\"; } ); },"
-                 "{ name = \"b\"; default = true; ips = ( { address = \"192.0.2.2\"; } ); } ); }; };", "both default");
+    expect_error(
+        "policy = { warmup = { pools = ( { name = \"a\"; default = true; ips = ( { address = \"192.0.2.1\"; } ); },"
+        "{ name = \"b\"; default = true; ips = ( { address = \"192.0.2.2\"; } ); } ); }; };",
+        "both default");
 }
 
 static void bad_caps_and_shares_are_errors(void **state)
@@ -111,8 +115,9 @@ static void bad_caps_and_shares_are_errors(void **state)
     expect_error("policy = { warmup = { schedules = ( { name = \"s\"; caps = \"100, ten\"; } ); }; };", "caps");
     expect_error("policy = { warmup = { schedules = ( { name = \"s\"; caps = \"100\"; shares = \"aol=10%\"; } ); }; };",
                  "unknown provider");
-    expect_error("policy = { warmup = { schedules = ( { name = \"s\"; caps = \"100\"; shares = \"gmail=140%\"; } ); }; };",
-                 "bad percent");
+    expect_error(
+        "policy = { warmup = { schedules = ( { name = \"s\"; caps = \"100\"; shares = \"gmail=140%\"; } ); }; };",
+        "bad percent");
 }
 
 static void bad_threshold_is_an_error(void **state)
@@ -123,7 +128,8 @@ static void bad_threshold_is_an_error(void **state)
 static void duplicate_rate_rule_is_an_error(void **state)
 {
     expect_error("policy = { rate_limits = ( { name = \"r\"; key = \"sender\"; limit = 1; },"
-                 "{ name = \"r\"; key = \"sender\"; limit = 2; } ); };", "defined twice");
+                 "{ name = \"r\"; key = \"sender\"; limit = 2; } ); };",
+                 "defined twice");
 }
 
 static void unknown_key_in_the_file_is_reported_with_its_line(void **state)
@@ -135,7 +141,9 @@ static void default_rule_text_names_the_rule(void **state)
 {
     struct warmup_model m;
     assert_int_equal(build("policy = { rate_limits = ( { name = \"per-user\"; key = \"sasl_user\"; "
-                           "count = \"recipients\"; limit = 500; window = \"1h\"; } ); };", &m), 0);
+                           "count = \"recipients\"; limit = 500; window = \"1h\"; } ); };",
+                           &m),
+                     0);
     assert_string_equal(m.rules[0].text,
                         "4.7.1 rate limit \"per-user\" reached (500 recipients per 3600s), try again later");
     warmup_model_free(&m);
@@ -173,7 +181,7 @@ static void caps_beyond_the_range_are_refused_without_overflow(void **state)
     assert_int_equal(warmup_parse_caps("18446744073709552k", caps, 4), -1);
     assert_int_equal(warmup_parse_caps("99999999999999999999k", caps, 4), -1);
     assert_int_equal(warmup_parse_caps("9223372036854776k", caps, 4), -1);
-    assert_int_equal(warmup_parse_caps("1000000k", caps, 4), 1);       /* 1e9: the largest cap */
+    assert_int_equal(warmup_parse_caps("1000000k", caps, 4), 1); /* 1e9: the largest cap */
     assert_int_equal(caps[0], 1000000000LL);
     assert_int_equal(warmup_parse_caps("1000001k", caps, 4), -1);
 }
@@ -195,7 +203,9 @@ static void rate_window_must_be_whole_tenths(void **state)
                  "multiple of 10");
     struct warmup_model m;
     assert_int_equal(build("policy = { rate_limits = ( { name = \"r\"; key = \"sender\"; limit = 5; "
-                           "window = \"90s\"; } ); };", &m), 0);
+                           "window = \"90s\"; } ); };",
+                           &m),
+                     0);
     assert_int_equal(m.rules[0].window, 90);
     warmup_model_free(&m);
 }

@@ -65,7 +65,7 @@ static char *read_file(const char *path, size_t *len)
 
 static void parse_mem(const char *msg, size_t len, struct inbound_report *r)
 {
-    struct inbound_parse_ctx ctx = {.rules = rules, .limits = &limits};
+    struct inbound_parse_ctx ctx = { .rules = rules, .limits = &limits };
     inbound_report_init(r);
     assert_int_equal(fbl_parse(msg, len, &ctx, r), 0);
 }
@@ -120,14 +120,14 @@ static void arf_yahoo_report_names_its_complainer(void **state)
     assert_string_equal(r.original.message_id, "<000000000000000000000000.smtp@example.com>");
     assert_string_equal(r.original.from, "shironeko@example.com");
     assert_string_equal(r.original.return_path, "shironeko@example.com");
-    assert_null(r.source_ip);   /* the report has none */
+    assert_null(r.source_ip); /* the report has none */
     inbound_report_free(&r);
 }
 
 /* "To: redacted@example.net" and "Redacted-Address: redacted@": no one to suppress. */
 static void arf_redacted_recipient_stays_null_in_every_line_ending(void **state)
 {
-    static const char *const files[] = {"arf-01-lf.eml", "arf-01-crlf.eml", "arf-01-cr.eml"};
+    static const char *const files[] = { "arf-01-lf.eml", "arf-01-crlf.eml", "arf-01-cr.eml" };
     for (size_t i = 0; i < 3; i++) {
         struct inbound_report r;
         parse_sample(files[i], &r);
@@ -153,9 +153,9 @@ static void arf_redacted_recipient_stays_null_in_every_line_ending(void **state)
 
 static void arf_lists_every_original_rcpt_to(void **state)
 {
-    static const char *const want[] = {"kijitora@example.com", "sironeko@example.com", "mikeneko@example.com",
-                                       "sabatora@example.com", "sirokiji@example.org", "kuroneko@example.com",
-                                       "sabineko@example.com"};
+    static const char *const want[] = { "kijitora@example.com", "sironeko@example.com", "mikeneko@example.com",
+                                        "sabatora@example.com", "sirokiji@example.org", "kuroneko@example.com",
+                                        "sabineko@example.com" };
     struct inbound_report r;
     parse_sample("arf-16-lf.eml", &r);
     assert_int_equal(r.kind, INBOUND_COMPLAINT);
@@ -209,7 +209,7 @@ static void arf_recipient_recovered_from_the_originals_to(void **state)
 static void arf_field_names_are_case_insensitive_and_redacted_body_is_harmless(void **state)
 {
     struct inbound_report r;
-    parse_sample("arf-25-lf.eml", &r);   /* "Source-Ip", original body "REDACTED" */
+    parse_sample("arf-25-lf.eml", &r); /* "Source-Ip", original body "REDACTED" */
     assert_int_equal(r.kind, INBOUND_COMPLAINT);
     assert_int_equal(r.nrcpts, 1);
     assert_rcpt(&r, 0, "hashed@example.com", "abuse");
@@ -239,7 +239,7 @@ static void rfc6591_auth_failure_is_never_a_complaint(void **state)
     buf_free(&j);
     inbound_report_free(&r);
 
-    parse_sample("arf-19-lf.eml", &r);   /* text/rfc822-headers, DKIM-Domain */
+    parse_sample("arf-19-lf.eml", &r); /* text/rfc822-headers, DKIM-Domain */
     assert_int_equal(r.kind, INBOUND_AUTHFAIL);
     assert_rcpt(&r, 0, "kijitora@example.org", "auth-failure");
     assert_string_equal(r.source_ip, "203.0.113.2");
@@ -299,29 +299,29 @@ static void ses_complaint_notification_by_mail(void **state)
 
 /* ---- hand-made reports -------------------------------------------------- */
 
-#define ARF_HEAD                                                                       \
-    "From: feedback@isp.example\r\n"                                                 \
-    "To: fbl@bounce.example.org\r\n"                                                 \
-    "Subject: report\r\n"                                                            \
-    "MIME-Version: 1.0\r\n"                                                          \
+#define ARF_HEAD \
+    "From: feedback@isp.example\r\n" \
+    "To: fbl@bounce.example.org\r\n" \
+    "Subject: report\r\n" \
+    "MIME-Version: 1.0\r\n" \
     "Content-Type: multipart/report; report-type=feedback-report; boundary=\"b1\"\r\n" \
-    "\r\n"                                                                           \
-    "--b1\r\n"                                                                       \
-    "Content-Type: text/plain\r\n"                                                   \
-    "\r\n"                                                                           \
-    "This is an abuse report.\r\n"                                                   \
+    "\r\n" \
+    "--b1\r\n" \
+    "Content-Type: text/plain\r\n" \
+    "\r\n" \
+    "This is an abuse report.\r\n" \
     "--b1\r\n"
 
-#define ORIGINAL                                                \
-    "--b1\r\n"                                                  \
-    "Content-Type: message/rfc822\r\n"                          \
-    "\r\n"                                                      \
-    "From: News <news@example.org>\r\n"                        \
-    "To: someone@example.net\r\n"                               \
-    "Message-ID: <m1@example.org>\r\n"                          \
+#define ORIGINAL \
+    "--b1\r\n" \
+    "Content-Type: message/rfc822\r\n" \
+    "\r\n" \
+    "From: News <news@example.org>\r\n" \
+    "To: someone@example.net\r\n" \
+    "Message-ID: <m1@example.org>\r\n" \
     "X-Postflow-Trace: v=1; k=1; q=4F2A1C3B; t=1764324000; d=example.org; m=abc\r\n" \
-    "\r\n"                                                      \
-    "hello\r\n"                                                 \
+    "\r\n" \
+    "hello\r\n" \
     "--b1--\r\n"
 
 static void one_arf(const char *feedback_fields, struct inbound_report *r)
@@ -339,14 +339,14 @@ static void feedback_types_decide_kind_and_type(void **state)
         const char *written, *type;
         enum inbound_kind kind;
     } cases[] = {
-        {"abuse", "abuse", INBOUND_COMPLAINT},
-        {"Fraud", "fraud", INBOUND_COMPLAINT},
-        {"virus", "virus", INBOUND_COMPLAINT},
-        {"other", "other", INBOUND_COMPLAINT},
-        {"not-spam", "not-spam", INBOUND_COMPLAINT},
-        {"auth-failure", "auth-failure", INBOUND_AUTHFAIL},
-        {"opt-out-list", "unsubscribe", INBOUND_COMPLAINT},
-        {"something-new", "other", INBOUND_COMPLAINT},   /* RFC 5965 §7.3: unknown = other */
+        { "abuse", "abuse", INBOUND_COMPLAINT },
+        { "Fraud", "fraud", INBOUND_COMPLAINT },
+        { "virus", "virus", INBOUND_COMPLAINT },
+        { "other", "other", INBOUND_COMPLAINT },
+        { "not-spam", "not-spam", INBOUND_COMPLAINT },
+        { "auth-failure", "auth-failure", INBOUND_AUTHFAIL },
+        { "opt-out-list", "unsubscribe", INBOUND_COMPLAINT },
+        { "something-new", "other", INBOUND_COMPLAINT }, /* RFC 5965 §7.3: unknown = other */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char fields[256];
@@ -401,14 +401,15 @@ static void redaction_placeholders_are_nobody(void **state)
     /* declared by the report */
     one_arf("Feedback-Type: abuse\r\nOriginal-Rcpt-To: anon@example.net\r\nRedacted-Address: anon@\r\n", &r);
     assert_int_equal(r.nrcpts, 1);
-    assert_rcpt(&r, 0, "someone@example.net", "abuse");   /* the original's To: is not redacted */
+    assert_rcpt(&r, 0, "someone@example.net", "abuse"); /* the original's To: is not redacted */
     inbound_report_free(&r);
     /* masked, and the original's To: masked too */
     struct buf m;
     buf_init(&m, 0);
-    buf_printf(&m, "%sContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\n"
-                   "Original-Rcpt-To: ******@example.net\r\n\r\n--b1\r\nContent-Type: text/rfc822-headers\r\n\r\n"
-                   "To: xxxxxxxx@example.net\r\nMessage-ID: <m2@example.org>\r\n\r\n--b1--\r\n",
+    buf_printf(&m,
+               "%sContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\n"
+               "Original-Rcpt-To: ******@example.net\r\n\r\n--b1\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+               "To: xxxxxxxx@example.net\r\nMessage-ID: <m2@example.org>\r\n\r\n--b1--\r\n",
                ARF_HEAD);
     parse_mem(m.data, m.len, &r);
     buf_free(&m);
@@ -427,9 +428,10 @@ static void encoded_parts_are_decoded(void **state)
     buf_init(&b64, 0);
     codec_base64_encode(orig, strlen(orig), &b64);
     buf_init(&m, 0);
-    buf_printf(&m, "%sContent-Type: message/feedback-report\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
-                   "Feedback-Type: ab=\r\nuse\r\nOriginal-Rcpt-To: =3Cqp@example.net=3E\r\n\r\n"
-                   "--b1\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n%s\r\n--b1--\r\n",
+    buf_printf(&m,
+               "%sContent-Type: message/feedback-report\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+               "Feedback-Type: ab=\r\nuse\r\nOriginal-Rcpt-To: =3Cqp@example.net=3E\r\n\r\n"
+               "--b1\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n%s\r\n--b1--\r\n",
                ARF_HEAD, b64.data);
     struct inbound_report r;
     parse_mem(m.data, m.len, &r);
@@ -445,11 +447,12 @@ static void forwarded_arf_reads_the_reports_own_original(void **state)
 {
     struct buf m;
     buf_init(&m, 0);
-    buf_printf(&m, "From: desk@abuse.example\r\nSubject: Fwd: report\r\nMIME-Version: 1.0\r\n"
-                   "Content-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n--outer\r\nContent-Type: text/plain\r\n\r\n"
-                   "see attached\r\n--outer\r\nContent-Type: message/rfc822\r\n\r\n"
-                   "%sContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\n"
-                   "Original-Rcpt-To: u@example.net\r\n\r\n%s\r\n--outer--\r\n",
+    buf_printf(&m,
+               "From: desk@abuse.example\r\nSubject: Fwd: report\r\nMIME-Version: 1.0\r\n"
+               "Content-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n--outer\r\nContent-Type: text/plain\r\n\r\n"
+               "see attached\r\n--outer\r\nContent-Type: message/rfc822\r\n\r\n"
+               "%sContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\n"
+               "Original-Rcpt-To: u@example.net\r\n\r\n%s\r\n--outer--\r\n",
                ARF_HEAD, ORIGINAL);
     struct inbound_report r;
     parse_mem(m.data, m.len, &r);
@@ -458,7 +461,7 @@ static void forwarded_arf_reads_the_reports_own_original(void **state)
     assert_string_equal(r.format, "arf");
     assert_rcpt(&r, 0, "u@example.net", "abuse");
     assert_string_equal(r.original.message_id, "<m1@example.org>");
-    assert_string_equal(r.original.from, "news@example.org");   /* not feedback@isp.example */
+    assert_string_equal(r.original.from, "news@example.org"); /* not feedback@isp.example */
     inbound_report_free(&r);
 }
 
@@ -472,7 +475,7 @@ static void recipient_limit_is_kept(void **state)
     struct buf m;
     buf_init(&m, 0);
     buf_printf(&m, "%sContent-Type: message/feedback-report\r\n\r\n%s\r\n%s", ARF_HEAD, f.data, ORIGINAL);
-    struct inbound_parse_ctx ctx = {.rules = rules, .limits = &limits};
+    struct inbound_parse_ctx ctx = { .rules = rules, .limits = &limits };
     struct inbound_report r;
     inbound_report_init(&r);
     r.rcpt_limit = 3;
@@ -487,9 +490,10 @@ static void recipient_limit_is_kept(void **state)
 
 static void jmrp_from_microsoft_without_hotmail_field(void **state)
 {
-    const char *msg = "From: staff@hotmail.com\r\nSubject: complaint\r\nMIME-Version: 1.0\r\n"
-                      "Content-Type: multipart/mixed; boundary=\"x\"\r\n\r\n--x\r\nContent-Type: message/rfc822\r\n\r\n"
-                      "From: n@example.org\r\nTo: redacted@hotmail.com\r\nMessage-ID: <j@example.org>\r\n\r\nbody\r\n--x--\r\n";
+    const char *msg =
+        "From: staff@hotmail.com\r\nSubject: complaint\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=\"x\"\r\n\r\n--x\r\nContent-Type: message/rfc822\r\n\r\n"
+        "From: n@example.org\r\nTo: redacted@hotmail.com\r\nMessage-ID: <j@example.org>\r\n\r\nbody\r\n--x--\r\n";
     struct inbound_report r;
     parse_str(msg, &r);
     assert_int_equal(r.kind, INBOUND_COMPLAINT);
@@ -509,7 +513,7 @@ static void a_user_forwarding_mail_is_not_jmrp(void **state)
     parse_str(msg, &r);
     assert_int_equal(r.kind, INBOUND_UNRECOGNIZED);
     assert_int_equal(r.nrcpts, 0);
-    assert_null(r.original.message_id);   /* nothing left behind */
+    assert_null(r.original.message_id); /* nothing left behind */
     inbound_report_free(&r);
 }
 
@@ -528,13 +532,13 @@ static void sns_envelope_json_with_trace_header(void **state)
     assert_int_equal(r.kind, INBOUND_COMPLAINT);
     assert_string_equal(r.format, "ses");
     assert_int_equal(r.nrcpts, 2);
-    assert_rcpt(&r, 0, "A@example.net", "abuse");   /* no complaintFeedbackType: a complaint all the same */
+    assert_rcpt(&r, 0, "A@example.net", "abuse"); /* no complaintFeedbackType: a complaint all the same */
     assert_rcpt(&r, 1, "b@example.net", "abuse");
     assert_null(r.feedback_type);
     assert_string_equal(r.arrival_date, "2026-01-01T00:00:00Z");
     assert_string_equal(r.original_mail_from, "news@example.org");
     assert_string_equal(r.original.trace, "v=1; q=ABC");
-    assert_string_equal(r.original.message_id, "<s1@example.org>");   /* value before name */
+    assert_string_equal(r.original.message_id, "<s1@example.org>"); /* value before name */
     inbound_report_free(&r);
 }
 
@@ -629,8 +633,9 @@ static void truncated_report_keeps_what_it_read(void **state)
 {
     struct buf m;
     buf_init(&m, 0);
-    buf_printf(&m, "%sContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\n"
-                   "Original-Rcpt-To: u@example.net\r\nSource-IP: 192.0.2.",
+    buf_printf(&m,
+               "%sContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\n"
+               "Original-Rcpt-To: u@example.net\r\nSource-IP: 192.0.2.",
                ARF_HEAD);
     /* every prefix parses without harm; the full one is a complaint */
     for (size_t n = 0; n <= m.len; n++) {
@@ -657,7 +662,7 @@ static void huge_fields_are_read_whole_or_not_at_all(void **state)
     for (int i = 0; i < 5000; i++)
         buf_append_str(&f, "c");
     buf_append_str(&f, ") longer-name@example.net\r\nUser-Agent: ");
-    for (int i = 0; i < 20000; i++)   /* over the value bound, under max_line */
+    for (int i = 0; i < 20000; i++) /* over the value bound, under max_line */
         buf_append_char(&f, 'a');
     buf_append_str(&f, "\r\n");
     buf_init(&m, 0);
@@ -666,8 +671,8 @@ static void huge_fields_are_read_whole_or_not_at_all(void **state)
     parse_mem(m.data, m.len, &r);
     assert_int_equal(r.kind, INBOUND_COMPLAINT);
     assert_int_equal(r.nrcpts, 1);
-    assert_rcpt(&r, 0, "longer-name@example.net", "abuse");   /* read whole, never cut */
-    assert_non_null(r.user_agent);           /* text is cut to the model's bound */
+    assert_rcpt(&r, 0, "longer-name@example.net", "abuse"); /* read whole, never cut */
+    assert_non_null(r.user_agent);                          /* text is cut to the model's bound */
     assert_int_equal(strlen(r.user_agent), INBOUND_FIELD_MAX);
     inbound_report_free(&r);
     /* one line over max_line: the fields before it count, it and those after do not */
@@ -749,7 +754,7 @@ static void deep_or_endless_json_is_refused(void **state)
         buf_append_str(&m, "1,");
     buf_append_str(&m, "1]}");
     parse_mem(m.data, m.len, &r);
-    assert_int_equal(r.kind, INBOUND_UNRECOGNIZED);   /* more scalars than FBL_SES_VALUES_MAX */
+    assert_int_equal(r.kind, INBOUND_UNRECOGNIZED); /* more scalars than FBL_SES_VALUES_MAX */
     inbound_report_free(&r);
     buf_free(&m);
 }
@@ -757,7 +762,7 @@ static void deep_or_endless_json_is_refused(void **state)
 /* ---- the pieces --------------------------------------------------------- */
 
 struct seen {
-    char   got[512];
+    char got[512];
     size_t n;
 };
 
@@ -777,10 +782,10 @@ static void json_walk_paths_and_errors(void **state)
     long used = fbl_json_walk(doc, strlen(doc), 100, record, &s);
     assert_int_equal(used, (long)(strstr(doc, " trailing") - doc));
     assert_string_equal(s.got, "2:1 3:x\\\"y 1:true 1:null");
-    static const char *const bad[] = {"{", "{\"a\" 1}", "[1 2]", "{\"a\":tru}", "\"a\nb\"", "{\"a\":1,}", "", "}"};
+    static const char *const bad[] = { "{", "{\"a\" 1}", "[1 2]", "{\"a\":tru}", "\"a\nb\"", "{\"a\":1,}", "", "}" };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(fbl_json_walk(bad[i], strlen(bad[i]), 100, NULL, NULL), -1);
-    assert_int_equal(fbl_json_walk("[1,2,3]", 7, 2, NULL, NULL), -1);   /* max_values */
+    assert_int_equal(fbl_json_walk("[1,2,3]", 7, 2, NULL, NULL), -1); /* max_values */
 }
 
 static void json_unescape_to_utf8(void **state)

@@ -69,13 +69,13 @@ static void test_provider_by_domain_then_mx(void **state)
 
 static void test_gmail_rate_limit_names_the_ip(void **state)
 {
-    struct tap_verdict v = judge(
-        "Nov 28 11:39:45 mx1 postfix/smtp-192.0.2.10/smtp[10712]: 7A8F9A72501: to=<user@gmail.com>, "
-        "relay=gmail-smtp-in.l.google.com[142.250.102.27]:25, delay=1.2, delays=0.1/0/0.5/0.6, dsn=4.7.28, "
-        "status=deferred (host gmail-smtp-in.l.google.com[142.250.102.27] said: 421-4.7.28 Gmail has detected "
-        "an unusual rate of unsolicited mail originating from your IP address 192.0.2.10. 421 4.7.28 To protect "
-        "our users from spam, mail sent from your IP address has been temporarily rate limited. - gsmtp "
-        "(in reply to end of DATA command))");
+    struct tap_verdict v =
+        judge("Nov 28 11:39:45 mx1 postfix/smtp-192.0.2.10/smtp[10712]: 7A8F9A72501: to=<user@gmail.com>, "
+              "relay=gmail-smtp-in.l.google.com[142.250.102.27]:25, delay=1.2, delays=0.1/0/0.5/0.6, dsn=4.7.28, "
+              "status=deferred (host gmail-smtp-in.l.google.com[142.250.102.27] said: 421-4.7.28 Gmail has detected "
+              "an unusual rate of unsolicited mail originating from your IP address 192.0.2.10. 421 4.7.28 To protect "
+              "our users from spam, mail sent from your IP address has been temporarily rate limited. - gsmtp "
+              "(in reply to end of DATA command))");
     assert_string_equal(v.provider, "gmail");
     assert_string_equal(v.reply.category, "ratelimited");
     assert_int_equal(v.reply.cls, REPLY_CLASS_SOFT);
@@ -98,11 +98,11 @@ static void test_microsoft_5_7_515_is_our_fault(void **state)
 
 static void test_hard_user_unknown_and_network_error(void **state)
 {
-    struct tap_verdict v = judge(
-        "Nov 28 11:42:00 mx1 postfix/smtp[10714]: 1A2B3C4D5F: to=<nobody@gmail.com>, "
-        "relay=gmail-smtp-in.l.google.com[142.250.102.27]:25, delay=0.9, delays=0/0/0.5/0.4, dsn=5.1.1, "
-        "status=bounced (host gmail-smtp-in.l.google.com[142.250.102.27] said: 550-5.1.1 The email account that "
-        "you tried to reach does not exist. 550 5.1.1 - gsmtp (in reply to RCPT TO command))");
+    struct tap_verdict v =
+        judge("Nov 28 11:42:00 mx1 postfix/smtp[10714]: 1A2B3C4D5F: to=<nobody@gmail.com>, "
+              "relay=gmail-smtp-in.l.google.com[142.250.102.27]:25, delay=0.9, delays=0/0/0.5/0.4, dsn=5.1.1, "
+              "status=bounced (host gmail-smtp-in.l.google.com[142.250.102.27] said: 550-5.1.1 The email account that "
+              "you tried to reach does not exist. 550 5.1.1 - gsmtp (in reply to RCPT TO command))");
     assert_string_equal(v.reply.category, "userunknown");
     assert_int_equal(v.reply.cls, REPLY_CLASS_HARD);
     v = judge("Nov 28 11:42:01 mx1 postfix/smtp[10714]: 1A2B3C4D60: to=<x@example.org>, relay=none, delay=30, "

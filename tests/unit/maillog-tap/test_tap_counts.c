@@ -50,12 +50,12 @@ static void rows_split_by_ip_provider_and_hour(void **state)
     tap_counts_add(&c, &a, "gmail");
     a.status = TAP_STATUS_BOUNCED;
     tap_counts_add(&c, &a, "yahoo");
-    a.time = 7200 + 3600;                          /* the next hour */
+    a.time = 7200 + 3600; /* the next hour */
     tap_counts_add(&c, &a, "yahoo");
-    a.status = TAP_STATUS_NONE;                    /* not an outcome */
+    a.status = TAP_STATUS_NONE; /* not an outcome */
     tap_counts_add(&c, &a, "yahoo");
     a.status = TAP_STATUS_SENT;
-    a.time = -1;                                   /* unreadable time: not counted */
+    a.time = -1; /* unreadable time: not counted */
     tap_counts_add(&c, &a, "yahoo");
     struct tap_event b = event(NULL, "postfix-ip2", 7300, TAP_STATUS_DEFERRED);
     tap_counts_add(&c, &b, "gmail");
@@ -83,9 +83,9 @@ static void rows_split_by_ip_provider_and_hour(void **state)
     assert_string_equal(c.rows[4].domain, "example.com");
     assert_string_equal(c.rows[4].ip, "");
     assert_int_equal(c.rows[4].n[TAP_COUNT_DEFERRED], 2);
-    assert_int_equal(find(&c, "192.0.2.10", "gmail", 2)->n[TAP_COUNT_DEFERRED], 1);   /* untouched */
-    assert_int_equal(c.outcomes, 6);               /* outcomes are the IP rows' */
-    tap_counts_drop_first(&c, 2);                  /* written: the rest keeps counting in place */
+    assert_int_equal(find(&c, "192.0.2.10", "gmail", 2)->n[TAP_COUNT_DEFERRED], 1); /* untouched */
+    assert_int_equal(c.outcomes, 6);                                                /* outcomes are the IP rows' */
+    tap_counts_drop_first(&c, 2); /* written: the rest keeps counting in place */
     assert_int_equal(c.n, 3);
     tap_counts_add(&c, &b, "gmail");
     assert_int_equal(c.n, 3);

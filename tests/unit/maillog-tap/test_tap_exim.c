@@ -116,15 +116,19 @@ static void test_failed_rcpt(void **state)
 static void test_repeats_locals_and_network_defers(void **state)
 {
     assert_int_equal(parse("2026-11-28 10:02:00 1gLZgZ-0001a5-ME == a@gmail.com R=dnslookup T=remote_smtp "
-                           "defer (-53): retry time not reached for any host for 'gmail.com'"), TAP_LINE_REPEAT);
+                           "defer (-53): retry time not reached for any host for 'gmail.com'"),
+                     TAP_LINE_REPEAT);
     assert_int_equal(parse("2026-11-28 10:02:00 1gLZgZ-0001a5-ME == a@gmail.com routing defer (-51): "
-                           "retry time not reached"), TAP_LINE_REPEAT);
+                           "retry time not reached"),
+                     TAP_LINE_REPEAT);
     assert_int_equal(parse("2026-11-28 10:02:01 1gLZgZ-0001a5-ME ** x@nowhere.invalid <x@nowhere.invalid>: "
-                           "Unrouteable address"), TAP_LINE_LOCAL);
+                           "Unrouteable address"),
+                     TAP_LINE_LOCAL);
     assert_int_equal(parse("2026-11-28 10:02:02 1gLZgZ-0001a5-ME => root <root@mx1> R=system_aliases T=local_delivery"),
                      TAP_LINE_LOCAL);
     assert_int_equal(parse("2026-11-28 10:02:03 1gLZgZ-0001a5-ME == b@example.com R=dnslookup T=remote_smtp "
-                           "defer (110): Connection timed out"), TAP_LINE_OUTCOME);
+                           "defer (110): Connection timed out"),
+                     TAP_LINE_OUTCOME);
     assert_false(ev.remote_reply);
     assert_string_equal(ev.command, "CONNECT");
     assert_int_equal(parse("2026-11-28 10:02:04 1gLZgZ-0001a5-ME <= a@example.org H=app [10.0.0.5] P=esmtp S=1234"),

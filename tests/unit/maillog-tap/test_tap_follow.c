@@ -23,9 +23,9 @@
 static char dir[64], logpath[96], rotated[100], cppath[96];
 
 struct seen {
-    char   text[8192];
+    char text[8192];
     size_t len;
-    long   lines;
+    long lines;
 };
 
 static void collect(const char *line, size_t len, void *ctx)
@@ -97,7 +97,7 @@ static void test_growing_file_and_partial_lines(void **state)
     assert_int_equal(poll_into(f, &s), 1);
     struct tap_checkpoint cp;
     tap_follow_checkpoint(f, &cp);
-    assert_int_equal(cp.offset, 8);                /* after "d\n": the partial line is not ours yet */
+    assert_int_equal(cp.offset, 8); /* after "d\n": the partial line is not ours yet */
     append(logpath, "-line\n");
     assert_int_equal(poll_into(f, &s), 1);
     assert_string_equal(s.text, "a|b|c|d|half-line|");
@@ -123,7 +123,7 @@ static void test_rename_rotation_reads_the_old_file_to_its_end(void **state)
     assert_int_equal(poll_into(f, &s), 2);
     append(logpath, "3\n4-unterminated");
     assert_int_equal(rename(logpath, rotated), 0);
-    append(rotated, "\n5\n");                   /* the writer still had the old file open */
+    append(rotated, "\n5\n"); /* the writer still had the old file open */
     append(logpath, "6\n7\n");
     assert_int_equal(poll_into(f, &s), 5);
     assert_string_equal(s.text, "1|2|3|4-unterminated|5|6|7|");
@@ -165,14 +165,14 @@ static void test_restart_from_checkpoint_neither_skips_nor_repeats(void **state)
     tap_follow_checkpoint(f, &cp);
     assert_int_equal(tap_checkpoint_save(cppath, &cp, err, sizeof(err)), 0);
     tap_follow_close(f);
-    append(logpath, "l4\nl5\n");                 /* written while we were down */
+    append(logpath, "l4\nl5\n"); /* written while we were down */
     assert_int_equal(tap_checkpoint_load(cppath, &back, err, sizeof(err)), 0);
     assert_true(back.dev == cp.dev && back.ino == cp.ino && back.offset == cp.offset);
     f = tap_follow_open(logpath, &back, false, err, sizeof(err));
     assert_non_null(f);
     assert_int_equal(poll_into(f, &s), 2);
     assert_string_equal(s.text, "l1|l2|l3|l4|l5|");
-    assert_int_equal(s.lines, 5);              /* the lines written, each once */
+    assert_int_equal(s.lines, 5); /* the lines written, each once */
     assert_false(tap_follow_lost_rotation(f));
     tap_follow_close(f);
 }

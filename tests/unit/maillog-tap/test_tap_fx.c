@@ -25,9 +25,9 @@ static void record_is_a_copy_with_its_evidence(void **state)
 {
     (void)state;
     char err[256];
-    struct tap_rules *rules = tap_rules_load_text(
-        "cnt gmail count:3/10m suspend:1h ip /unusual rate/\n"
-        "rt  yahoo rate:10%/1h/20 slow:0.5:50:2h netblock /tss04/\n", "t.conf", err, sizeof err);
+    struct tap_rules *rules = tap_rules_load_text("cnt gmail count:3/10m suspend:1h ip /unusual rate/\n"
+                                                  "rt  yahoo rate:10%/1h/20 slow:0.5:50:2h netblock /tss04/\n",
+                                                  "t.conf", err, sizeof err);
     assert_non_null(rules);
     char line[] = "421-4.7.28 unusual rate of unsolicited mail";
     struct tap_event ev;
@@ -41,12 +41,17 @@ static void record_is_a_copy_with_its_evidence(void **state)
     ev.remote_reply = true;
     struct tap_verdict v = { "gmail", { .category = "ratelimited" } };
     snprintf(v.reply.why, sizeof v.reply.why, "rate");
-    struct tap_shape_effect eff = { .rule = tap_rules_at(rules, 0), .kind = TAP_EFFECT_SUSPEND, .key = TAP_KEY_IP,
-                                    .provider = "gmail", .start = 100, .until = 3700, .count = 3 };
+    struct tap_shape_effect eff = { .rule = tap_rules_at(rules, 0),
+                                    .kind = TAP_EFFECT_SUSPEND,
+                                    .key = TAP_KEY_IP,
+                                    .provider = "gmail",
+                                    .start = 100,
+                                    .until = 3700,
+                                    .count = 3 };
     snprintf(eff.value, sizeof eff.value, "192.0.2.10");
     struct tap_fx fx;
     tap_fx_from(&fx, &ev, &v, &eff);
-    memset(line, 'X', sizeof line - 1);           /* the line is gone */
+    memset(line, 'X', sizeof line - 1); /* the line is gone */
     assert_string_equal(fx.action, "suspend");
     assert_string_equal(fx.kind, "ip");
     assert_string_equal(fx.subject, "192.0.2.10");
@@ -77,7 +82,7 @@ static void record_is_a_copy_with_its_evidence(void **state)
     assert_string_equal(fx.kind, "netblock");
     assert_string_equal(fx.evidence, "rate 4/30 in 3600s");
     assert_string_equal(fx.provider, "other");
-    assert_true(fx.factor == 0.5);             /* the rule's step, not factor^step */
+    assert_true(fx.factor == 0.5); /* the rule's step, not factor^step */
     assert_int_equal(fx.clean, 7200);
     assert_int_equal(fx.floor, 50);
     assert_true(strlen(fx.reason) < TAP_FX_REASON_MAX);
@@ -92,7 +97,7 @@ static void queue_keeps_order_says_full_and_never_drops(void **state)
     struct tap_fx fx;
     memset(&fx, 0, sizeof fx);
     long long next = 0;
-    for (long long i = 0; i < 15; i++) {       /* fill, take some: the ring wraps before it grows */
+    for (long long i = 0; i < 15; i++) { /* fill, take some: the ring wraps before it grows */
         fx.until = i;
         tap_fxq_push(&q, &fx);
     }
@@ -100,7 +105,7 @@ static void queue_keeps_order_says_full_and_never_drops(void **state)
         assert_int_equal(tap_fxq_peek(&q)->until, next);
         tap_fxq_pop(&q);
     }
-    for (long long i = 15; i < 40; i++) {      /* past max: still taken */
+    for (long long i = 15; i < 40; i++) { /* past max: still taken */
         fx.until = i;
         tap_fxq_push(&q, &fx);
     }
@@ -113,7 +118,7 @@ static void queue_keeps_order_says_full_and_never_drops(void **state)
             assert_false(tap_fxq_full(&q));
     }
     assert_int_equal(next, 40);
-    tap_fxq_pop(&q);                           /* empty: nothing happens */
+    tap_fxq_pop(&q); /* empty: nothing happens */
     assert_null(tap_fxq_peek(&q));
     tap_fxq_free(&q);
 }

@@ -112,7 +112,7 @@ static void test_maillog_file_fraction_and_iso_timestamps(void **state)
         "status=sent (250 2.6.0 <x@y> [InternalId=1] Queued mail for delivery)";
     assert_int_equal(parse(b), TAP_LINE_OUTCOME);
     assert_true(ev.time == tap_time_utc(2026, 11, 28, 11, 39, 45));
-    assert_view(ev.transport, "smtp");        /* plain postfix/smtp: the default transport */
+    assert_view(ev.transport, "smtp"); /* plain postfix/smtp: the default transport */
     assert_null(ev.source_ip.p);
 }
 
@@ -179,14 +179,17 @@ static void test_multiline_keeps_last_code(void **state)
 static void test_local_and_other_lines(void **state)
 {
     assert_int_equal(parse("Nov 28 11:44:00 mx1 postfix/local[3]: ABCDE12347: to=<root@mx1>, relay=local, delay=0, "
-                           "delays=0/0/0/0, dsn=2.0.0, status=sent (delivered to mailbox)"), TAP_LINE_LOCAL);
+                           "delays=0/0/0/0, dsn=2.0.0, status=sent (delivered to mailbox)"),
+                     TAP_LINE_LOCAL);
     assert_int_equal(parse("Nov 28 11:44:00 mx1 postfix/pipe[4]: ABCDE12348: to=<b@bounce.example>, relay=bounceproc, "
                            "delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (delivered via bounceproc service)"),
                      TAP_LINE_LOCAL);
-    assert_int_equal(parse("Nov 28 11:44:01 mx1 postfix/qmgr[5]: ABCDE12347: from=<a@b>, size=100, nrcpt=1 (queue active)"),
-                     TAP_LINE_OTHER);
-    assert_int_equal(parse("Nov 28 11:44:01 mx1 postfix/qmgr[5]: ABCDE12347: from=<a@b>, status=expired, returned to sender"),
-                     TAP_LINE_OTHER);
+    assert_int_equal(
+        parse("Nov 28 11:44:01 mx1 postfix/qmgr[5]: ABCDE12347: from=<a@b>, size=100, nrcpt=1 (queue active)"),
+        TAP_LINE_OTHER);
+    assert_int_equal(
+        parse("Nov 28 11:44:01 mx1 postfix/qmgr[5]: ABCDE12347: from=<a@b>, status=expired, returned to sender"),
+        TAP_LINE_OTHER);
     assert_int_equal(parse("Nov 28 11:44:02 mx1 sshd[6]: Accepted publickey for root"), TAP_LINE_OTHER);
     assert_int_equal(parse(""), TAP_LINE_OTHER);
     /* the earlier-MX attempt without to= is not an outcome (field notes, addendum) */
@@ -208,7 +211,7 @@ static void test_reply_code_scanner(void **state)
     tap_reply_code(exim, strlen(exim), &code, &dsn);
     assert_int_equal(code, 421);
     assert_non_null(dsn.p);
-    assert_true(dsn.p > exim + 40);        /* the last line's code, not the first */
+    assert_true(dsn.p > exim + 40); /* the last line's code, not the first */
     tap_reply_code("421", 3, &code, &dsn);
     assert_int_equal(code, 421);
     tap_reply_code("4211 x", 6, &code, &dsn);

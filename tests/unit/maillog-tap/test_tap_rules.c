@@ -54,13 +54,12 @@ static void expect_error(const char *text, const char *want)
 static void test_parse_fields(void **state)
 {
     char err[256] = "";
-    struct tap_rules *r = tap_rules_load_text(
-        "# comment\n\n"
-        "a  gmail,yahoo  count:3/10m  suspend:1h  ip  /x y/\n"
-        "b  *  rate:2.5%/1h/50  slow:0.5:100:2h  limited  /z/\n"
-        "c  apple  immediate  hold:1d  dkim_domain  /w/\n"
-        "d  *  immediate  alert  url_domain  /v/   \n",
-        "t.conf", err, sizeof(err));
+    struct tap_rules *r = tap_rules_load_text("# comment\n\n"
+                                              "a  gmail,yahoo  count:3/10m  suspend:1h  ip  /x y/\n"
+                                              "b  *  rate:2.5%/1h/50  slow:0.5:100:2h  limited  /z/\n"
+                                              "c  apple  immediate  hold:1d  dkim_domain  /w/\n"
+                                              "d  *  immediate  alert  url_domain  /v/   \n",
+                                              "t.conf", err, sizeof(err));
     if (r == NULL)
         fail_msg("%s", err);
     assert_int_equal(tap_rules_count(r), 4);
@@ -132,10 +131,9 @@ static void test_durations(void **state)
 static void test_provider_tier_first_then_star(void **state)
 {
     char err[256] = "";
-    struct tap_rules *r = tap_rules_load_text(
-        "generic   *      immediate  alert       ip  /rate limited/\n"
-        "gmail-ip  gmail  immediate  suspend:1h  ip  /your ip address/\n",
-        "t.conf", err, sizeof(err));
+    struct tap_rules *r = tap_rules_load_text("generic   *      immediate  alert       ip  /rate limited/\n"
+                                              "gmail-ip  gmail  immediate  suspend:1h  ip  /your ip address/\n",
+                                              "t.conf", err, sizeof(err));
     assert_non_null(r);
     const char *t = "421 4.7.28 email sent from your IP address has been temporarily rate limited";
     /* the provider's own rule wins although the * rule comes first in the file */
@@ -241,31 +239,42 @@ static void test_linter_failures(void **state)
     /* a rule no reply reaches */
     assert_int_equal(lint_text("ip gmail immediate suspend:1h ip /your ip address/\n"
                                "own * immediate alert ip /5\\.7\\.515/\n"
-                               "dead yahoo immediate alert ip /tss04/\n", corpus, report, sizeof(report)), 1);
+                               "dead yahoo immediate alert ip /tss04/\n",
+                               corpus, report, sizeof(report)),
+                     1);
     assert_non_null(strstr(report, "rule dead (line 3): wins no reply"));
     /* a rule shadowed by an earlier one with the same effect is dead too */
     assert_int_equal(lint_text("ip gmail immediate suspend:1h ip /your ip address/\n"
                                "ip2 gmail immediate suspend:1h ip /ip address/\n"
-                               "own * immediate alert ip /5\\.7\\.515/\n", corpus, report, sizeof(report)), 1);
+                               "own * immediate alert ip /5\\.7\\.515/\n",
+                               corpus, report, sizeof(report)),
+                     1);
     assert_non_null(strstr(report, "rule ip2"));
     /* two rules of one tier, different effects, on one reply */
     assert_int_equal(lint_text("ip gmail immediate suspend:1h ip /your ip address/\n"
                                "slow gmail immediate slow:0.5:10:1h ip /unusual rate/\n"
-                               "own * immediate alert ip /5\\.7\\.515/\n", corpus, report, sizeof(report)), 2);
+                               "own * immediate alert ip /5\\.7\\.515/\n",
+                               corpus, report, sizeof(report)),
+                     2);
     assert_non_null(strstr(report, "rules ip (line 1) and slow (line 2) disagree"));
     /* slowing traffic for our own fault (Microsoft 5.7.515) */
     assert_int_equal(lint_text("ip gmail immediate suspend:1h ip /your ip address/\n"
-                               "own * immediate suspend:1h ip /5\\.7\\.515/\n", corpus, report, sizeof(report)), 1);
+                               "own * immediate suspend:1h ip /5\\.7\\.515/\n",
+                               corpus, report, sizeof(report)),
+                     1);
     assert_non_null(strstr(report, "our own setup"));
     /* a provider that never occurs (KumoMTA's dead Gmail rules) */
     assert_int_equal(lint_text("ip gmail immediate suspend:1h ip /your ip address/\n"
                                "own * immediate alert ip /5\\.7\\.515/\n"
-                               "g googlemail immediate alert ip /x/\n", corpus, report, sizeof(report)), 2);
+                               "g googlemail immediate alert ip /x/\n",
+                               corpus, report, sizeof(report)),
+                     2);
     assert_non_null(strstr(report, "unknown provider \"googlemail\""));
     /* corpus lines need a source */
     assert_int_equal(lint_text("ip gmail immediate suspend:1h ip /your ip address/\n",
                                "gmail\t\t421 4.7.28 your IP address\ngmail\tdoc\t421 your IP address\n", report,
-                               sizeof(report)), 1);
+                               sizeof(report)),
+                     1);
     assert_non_null(strstr(report, "a source is required"));
 }
 

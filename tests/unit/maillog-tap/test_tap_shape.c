@@ -30,15 +30,14 @@ static struct tap_rules *rules;
 static int setup(void **state)
 {
     char err[256] = "";
-    rules = tap_rules_load_text(
-        "cnt   gmail  count:3/10m      suspend:1h       ip           /unusual rate/\n"
-        "rt    yahoo  rate:10%/1h/20   hold:1d          ip           /tss04/\n"
-        "slw   microsoft count:1/1h    slow:0.5:50:2h   ip           /rate limited/\n"
-        "al    apple  immediate        alert            ip           /blocked/\n"
-        "dk    comcast immediate       slow:0.5:10:1h   dkim_domain  /dkim domain/\n"
-        "nb    gmx    immediate        suspend:1h       netblock     /listed/\n"
-        "own   *      immediate        suspend:1h       ip           /5\\.7\\.515/\n",
-        "t.conf", err, sizeof(err));
+    rules = tap_rules_load_text("cnt   gmail  count:3/10m      suspend:1h       ip           /unusual rate/\n"
+                                "rt    yahoo  rate:10%/1h/20   hold:1d          ip           /tss04/\n"
+                                "slw   microsoft count:1/1h    slow:0.5:50:2h   ip           /rate limited/\n"
+                                "al    apple  immediate        alert            ip           /blocked/\n"
+                                "dk    comcast immediate       slow:0.5:10:1h   dkim_domain  /dkim domain/\n"
+                                "nb    gmx    immediate        suspend:1h       netblock     /listed/\n"
+                                "own   *      immediate        suspend:1h       ip           /5\\.7\\.515/\n",
+                                "t.conf", err, sizeof(err));
     if (rules == NULL)
         fprintf(stderr, "%s\n", err);
     return rules == NULL;
@@ -179,15 +178,17 @@ static void test_key_values(void **state)
     char out[TAP_KEY_VALUE_MAX];
     struct tap_event ev = event(NULL, "postfix-ip2", "x", TAP_STATUS_DEFERRED);
     tap_shape_key_value(TAP_KEY_IP, &ev, out, sizeof(out));
-    assert_string_equal(out, "postfix-ip2");        /* no IP in the log: the transport label */
+    assert_string_equal(out, "postfix-ip2"); /* no IP in the log: the transport label */
     ev = event("192.0.2.77", "smtp-192.0.2.77", "x", TAP_STATUS_DEFERRED);
     tap_shape_key_value(TAP_KEY_NETBLOCK, &ev, out, sizeof(out));
     assert_string_equal(out, "192.0.2.0/24");
     ev = event("2001:db8:1:2:3:4:5:6", "smtp-v6", "x", TAP_STATUS_DEFERRED);
     tap_shape_key_value(TAP_KEY_NETBLOCK, &ev, out, sizeof(out));
     assert_string_equal(out, "2001:db8:1:2::/64");
-    ev = event("192.0.2.77", "t", "421 4.7.28 unusual rate of unsolicited email originating from your DKIM domain "
-                                  "News.Example.ORG. To protect", TAP_STATUS_DEFERRED);
+    ev = event("192.0.2.77", "t",
+               "421 4.7.28 unusual rate of unsolicited email originating from your DKIM domain "
+               "News.Example.ORG. To protect",
+               TAP_STATUS_DEFERRED);
     tap_shape_key_value(TAP_KEY_DKIM_DOMAIN, &ev, out, sizeof(out));
     assert_string_equal(out, "news.example.org");
     ev = event("192.0.2.77", "t", "421 4.7.28 from your DKIM domain. To protect", TAP_STATUS_DEFERRED);
@@ -200,18 +201,18 @@ static void test_key_values(void **state)
 static void test_attempts_retry_and_final(void **state)
 {
     struct tap_attempts *a = tap_attempts_new(4);
-    assert_true(tap_attempts_add(a, "Q1", 2, "a@x", 3, false));     /* deferred: first */
-    assert_false(tap_attempts_add(a, "Q1", 2, "A@X", 3, false));    /* retry (address case ignored) */
-    assert_false(tap_attempts_add(a, "Q1", 2, "a@x", 3, true));     /* sent: a retry, and it leaves */
+    assert_true(tap_attempts_add(a, "Q1", 2, "a@x", 3, false));  /* deferred: first */
+    assert_false(tap_attempts_add(a, "Q1", 2, "A@X", 3, false)); /* retry (address case ignored) */
+    assert_false(tap_attempts_add(a, "Q1", 2, "a@x", 3, true));  /* sent: a retry, and it leaves */
     assert_int_equal(tap_attempts_inflight(a), 0);
-    assert_true(tap_attempts_add(a, "Q1", 2, "b@x", 3, true));      /* first and final */
-    assert_true(tap_attempts_add(a, "Q", 1, "1a@x", 4, false));     /* ("Q","1a@x") is not ("Q1","a@x") */
+    assert_true(tap_attempts_add(a, "Q1", 2, "b@x", 3, true));  /* first and final */
+    assert_true(tap_attempts_add(a, "Q", 1, "1a@x", 4, false)); /* ("Q","1a@x") is not ("Q1","a@x") */
     for (int i = 0; i < 10; i++) {
         char q[8];
         snprintf(q, sizeof(q), "Z%d", i);
         assert_true(tap_attempts_add(a, q, strlen(q), "r@x", 3, false));
     }
-    assert_int_equal(tap_attempts_inflight(a), 4);                  /* the limit */
+    assert_int_equal(tap_attempts_inflight(a), 4); /* the limit */
     assert_int_equal(tap_attempts_untracked(a), 7);
     tap_attempts_free(a);
     /* many in flight and done: the table grows and reuses deleted slots */
@@ -254,8 +255,9 @@ static void test_replay_sample_log(void **state)
                                  "\"ip\":\"192.0.2.10\",\"transport\":\"smtp-192.0.2.10\",\"provider\":\"gmail\","
                                  "\"rule\":\"gmail-rate-ip\""));
     /* Microsoft 5.7.515 is our fault: an alert, never a slow-down */
-    assert_non_null(strstr(text, "\"action\":\"alert\",\"key\":\"ip\",\"value\":\"192.0.2.11\",\"ip\":\"192.0.2.11\","
-                                 "\"transport\":\"smtp-192.0.2.11\",\"provider\":\"microsoft\",\"rule\":\"own-setup\""));
+    assert_non_null(strstr(text,
+                           "\"action\":\"alert\",\"key\":\"ip\",\"value\":\"192.0.2.11\",\"ip\":\"192.0.2.11\","
+                           "\"transport\":\"smtp-192.0.2.11\",\"provider\":\"microsoft\",\"rule\":\"own-setup\""));
     /* retries are attempts, not messages: yahoo on .11 had 3 attempts of 1 message */
     assert_non_null(strstr(text, "\"transport\":\"smtp-192.0.2.11\",\"ip\":\"192.0.2.11\",\"provider\":\"yahoo\","
                                  "\"attempts\":3,\"messages\":1,\"retries\":2,\"sent\":1,\"deferred\":2,\"bounced\":0,"
@@ -279,7 +281,7 @@ static void test_replay_exim_sample_by_detection(void **state)
     size_t len = 0;
     FILE *out = open_memstream(&text, &len);
     char *files[] = { "tests/data/exim-mainlog-sample.log" };
-    struct tap_replay_opts o = { .from_start = 1 };      /* no --exim: recognised by its lines */
+    struct tap_replay_opts o = { .from_start = 1 }; /* no --exim: recognised by its lines */
     assert_int_equal(tap_replay_files(shipped, classifier, tp, &o, files, 1, out), 0);
     fclose(out);
     /* =>, ==, ** and the errno defer are outcomes; the retry-time repeat, the

@@ -14,7 +14,7 @@
 #include "dkim_canon.h"
 
 struct sbuf {
-    char   data[65536];
+    char data[65536];
     size_t len;
 };
 
@@ -35,8 +35,8 @@ static void expect_header(enum dkim_canon mode, const char *raw, const char *wan
 }
 
 /* Feeds body in pieces of `step` bytes (0: all at once). */
-static void expect_body_step(enum dkim_canon mode, const char *body, size_t len, const char *want,
-                             size_t wantlen, size_t step)
+static void expect_body_step(enum dkim_canon mode, const char *body, size_t len, const char *want, size_t wantlen,
+                             size_t step)
 {
     struct sbuf out = { .len = 0 };
     static struct dkim_body_canon bc;
@@ -78,8 +78,8 @@ static void test_rfc6376_example_simple(void **state)
 static void test_empty_body(void **state)
 {
     (void)state;
-    expect_body(DKIM_CANON_SIMPLE, "", "\r\n");          /* section 3.4.3 */
-    expect_body(DKIM_CANON_RELAXED, "", "");             /* section 3.4.4 (errata 1384) */
+    expect_body(DKIM_CANON_SIMPLE, "", "\r\n"); /* section 3.4.3 */
+    expect_body(DKIM_CANON_RELAXED, "", "");    /* section 3.4.4 (errata 1384) */
     expect_body(DKIM_CANON_SIMPLE, "\r\n\r\n\r\n", "\r\n");
     expect_body(DKIM_CANON_RELAXED, "\r\n \r\n\t\r\n", "");
 }
@@ -120,7 +120,8 @@ static void test_header_relaxed_details(void **state)
 {
     (void)state;
     expect_header(DKIM_CANON_RELAXED, "SUBJECT:   hello   world   ", "subject:hello world\r\n");
-    expect_header(DKIM_CANON_RELAXED, "To:\r\n a@example.com,\r\n\tb@example.com", "to:a@example.com, b@example.com\r\n");
+    expect_header(DKIM_CANON_RELAXED, "To:\r\n a@example.com,\r\n\tb@example.com",
+                  "to:a@example.com, b@example.com\r\n");
     expect_header(DKIM_CANON_RELAXED, "X-Empty:", "x-empty:\r\n");
     expect_header(DKIM_CANON_RELAXED, "X-8bit: caf\xc3\xa9  \xff", "x-8bit:caf\xc3\xa9 \xff\r\n");
     struct sbuf out = { .len = 0 };
@@ -171,14 +172,13 @@ static void test_chunking_is_invisible(void **state)
     }
 }
 
-
 /*
  * A reference model written from the RFC's words, line by line and not
  * streaming: the streaming canonicalizer must agree with it on any input.
  */
 static size_t reference_body(enum dkim_canon mode, const char *body, size_t len, char *out)
 {
-    size_t o = 0, kept = 0;          /* kept: output length up to the last non-empty line */
+    size_t o = 0, kept = 0; /* kept: output length up to the last non-empty line */
     size_t pos = 0;
     while (pos < len) {
         size_t e = pos;

@@ -28,22 +28,21 @@ static const char ED_SEED_B64[] = "nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A="
 static const char ED_PUB_B64[] = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
 
 /* RFC 8463 A.1: the RSA secret key. */
-static const char RSA_PEM[] =
-    "-----BEGIN RSA PRIVATE KEY-----\n"
-    "MIICXQIBAAKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQi\n"
-    "Y/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqM\n"
-    "KrM3rG4hstT5QjvHO9PzoxZyVYLzBfO2EeC3Ip3G+2kryOTIKT+l/K4w3QIDAQAB\n"
-    "AoGAH0cxOhFZDgzXWhDhnAJDw5s4roOXN4OhjiXa8W7Y3rhX3FJqmJSPuC8N9vQm\n"
-    "6SVbaLAE4SG5mLMueHlh4KXffEpuLEiNp9Ss3O4YfLiQpbRqE7Tm5SxKjvvQoZZe\n"
-    "zHorimOaChRL2it47iuWxzxSiRMv4c+j70GiWdxXnxe4UoECQQDzJB/0U58W7RZy\n"
-    "6enGVj2kWF732CoWFZWzi1FicudrBFoy63QwcowpoCazKtvZGMNlPWnC7x/6o8Gc\n"
-    "uSe0ga2xAkEA8C7PipPm1/1fTRQvj1o/dDmZp243044ZNyxjg+/OPN0oWCbXIGxy\n"
-    "WvmZbXriOWoSALJTjExEgraHEgnXssuk7QJBALl5ICsYMu6hMxO73gnfNayNgPxd\n"
-    "WFV6Z7ULnKyV7HSVYF0hgYOHjeYe9gaMtiJYoo0zGN+L3AAtNP9huqkWlzECQE1a\n"
-    "licIeVlo1e+qJ6Mgqr0Q7Aa7falZ448ccbSFYEPD6oFxiOl9Y9se9iYHZKKfIcst\n"
-    "o7DUw1/hz2Ck4N5JrgUCQQCyKveNvjzkkd8HjYs0SwM0fPjK16//5qDZ2UiDGnOe\n"
-    "uEzxBDAr518Z8VFbR41in3W4Y3yCDgQlLlcETrS+zYcL\n"
-    "-----END RSA PRIVATE KEY-----\n";
+static const char RSA_PEM[] = "-----BEGIN RSA PRIVATE KEY-----\n"
+                              "MIICXQIBAAKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQi\n"
+                              "Y/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqM\n"
+                              "KrM3rG4hstT5QjvHO9PzoxZyVYLzBfO2EeC3Ip3G+2kryOTIKT+l/K4w3QIDAQAB\n"
+                              "AoGAH0cxOhFZDgzXWhDhnAJDw5s4roOXN4OhjiXa8W7Y3rhX3FJqmJSPuC8N9vQm\n"
+                              "6SVbaLAE4SG5mLMueHlh4KXffEpuLEiNp9Ss3O4YfLiQpbRqE7Tm5SxKjvvQoZZe\n"
+                              "zHorimOaChRL2it47iuWxzxSiRMv4c+j70GiWdxXnxe4UoECQQDzJB/0U58W7RZy\n"
+                              "6enGVj2kWF732CoWFZWzi1FicudrBFoy63QwcowpoCazKtvZGMNlPWnC7x/6o8Gc\n"
+                              "uSe0ga2xAkEA8C7PipPm1/1fTRQvj1o/dDmZp243044ZNyxjg+/OPN0oWCbXIGxy\n"
+                              "WvmZbXriOWoSALJTjExEgraHEgnXssuk7QJBALl5ICsYMu6hMxO73gnfNayNgPxd\n"
+                              "WFV6Z7ULnKyV7HSVYF0hgYOHjeYe9gaMtiJYoo0zGN+L3AAtNP9huqkWlzECQE1a\n"
+                              "licIeVlo1e+qJ6Mgqr0Q7Aa7falZ448ccbSFYEPD6oFxiOl9Y9se9iYHZKKfIcst\n"
+                              "o7DUw1/hz2Ck4N5JrgUCQQCyKveNvjzkkd8HjYs0SwM0fPjK16//5qDZ2UiDGnOe\n"
+                              "uEzxBDAr518Z8VFbR41in3W4Y3yCDgQlLlcETrS+zYcL\n"
+                              "-----END RSA PRIVATE KEY-----\n";
 
 /* RFC 8463 A.3: the message headers and body. */
 static const char *const A3_HEADERS[] = {
@@ -60,22 +59,20 @@ static const char *const A3_NAMES[] = {
 static const char A3_BH[] = "2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=";
 
 /* The A.3 signature fields with b= emptied, as RFC 6376 section 3.7 hashes them. */
-static const char A3_ED_FIELD[] =
-    "DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed;\r\n"
-    " d=football.example.com; i=@football.example.com;\r\n"
-    " q=dns/txt; s=brisbane; t=1528637909; h=from : to :\r\n"
-    " subject : date : message-id : from : subject : date;\r\n"
-    " bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=;\r\n"
-    " b=";
+static const char A3_ED_FIELD[] = "DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed;\r\n"
+                                  " d=football.example.com; i=@football.example.com;\r\n"
+                                  " q=dns/txt; s=brisbane; t=1528637909; h=from : to :\r\n"
+                                  " subject : date : message-id : from : subject : date;\r\n"
+                                  " bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=;\r\n"
+                                  " b=";
 static const char A3_ED_B[] =
     "/gCrinpcQOoIfuHNQIbq4pgh9kyIK3AQUdt9OdqQehSwhEIug4D11BusFa3bT3FY5OsU7ZbnKELq+eXdp1Q1Dw==";
-static const char A3_RSA_FIELD[] =
-    "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;\r\n"
-    " d=football.example.com; i=@football.example.com;\r\n"
-    " q=dns/txt; s=test; t=1528637909; h=from : to : subject :\r\n"
-    " date : message-id : from : subject : date;\r\n"
-    " bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=;\r\n"
-    " b=";
+static const char A3_RSA_FIELD[] = "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;\r\n"
+                                   " d=football.example.com; i=@football.example.com;\r\n"
+                                   " q=dns/txt; s=test; t=1528637909; h=from : to : subject :\r\n"
+                                   " date : message-id : from : subject : date;\r\n"
+                                   " bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=;\r\n"
+                                   " b=";
 static const char A3_RSA_B[] =
     "F45dVWDfMbQDGHJFlXUNB2HKfbCeLRyhDXgFpEL8GwpsRe0IeIixNTe3DhCVlUrSjV4BwcVcOF6+FF3Zo9Rpo1tFOeS9mPYQ"
     "TnGdaSGsgeefOsk2JzdA+L10TeYt9BgDfQNZtKdN1WO//KgIqXP7OdEFE4LjFYNcUxZQ4FADY+8=";
@@ -123,8 +120,8 @@ static void sign_and_compare(EVP_PKEY *pkey, enum dkim_alg alg, const char *fiel
     struct buf b64;
 
     a3_headers(hdrs);
-    int rc = dkim_sign_compute(pkey, alg, DKIM_CANON_RELAXED, hdrs, 5, A3_NAMES, 8,
-                               field, strlen(field), sig, &siglen, &err);
+    int rc = dkim_sign_compute(pkey, alg, DKIM_CANON_RELAXED, hdrs, 5, A3_NAMES, 8, field, strlen(field), sig, &siglen,
+                               &err);
     if (rc != 0)
         fail_msg("sign: %s", err.text);
     buf_init(&b64, 0);
@@ -153,7 +150,7 @@ static void test_rfc8463_rsa_signature(void **state)
     assert_int_equal(dkim_key_load_pem(RSA_PEM, strlen(RSA_PEM), &key, warn, sizeof warn, &err), 0);
     assert_int_equal(key.alg, DKIM_ALG_RSA_SHA256);
     assert_int_equal(key.bits, 1024);
-    assert_non_null(strstr(warn, "weak"));      /* 1024 bits: accepted with a warning */
+    assert_non_null(strstr(warn, "weak")); /* 1024 bits: accepted with a warning */
     sign_and_compare(key.pkey, key.alg, A3_RSA_FIELD, A3_RSA_B);
     dkim_key_free(&key);
 }
@@ -177,8 +174,8 @@ static void test_rfc8463_dns_record(void **state)
 static void test_select_oversigned_and_duplicates(void **state)
 {
     (void)state;
-    const char *raw[] = { "Received: a", "From: x@example.com", "Subject: one", "To: t@example.net",
-                          "Subject: two", "FROM: y@example.com" };
+    const char *raw[] = { "Received: a",       "From: x@example.com", "Subject: one",
+                          "To: t@example.net", "Subject: two",        "FROM: y@example.com" };
     struct dkim_hdr h[6];
     for (size_t i = 0; i < 6; i++) {
         h[i].raw = raw[i];
@@ -187,24 +184,39 @@ static void test_select_oversigned_and_duplicates(void **state)
     const char *names[] = { "from", "subject", "from", "subject", "subject", "cc" };
     long idx[6];
     dkim_select_headers(h, 6, names, 6, idx);
-    assert_int_equal(idx[0], 5);   /* bottom-most From first */
+    assert_int_equal(idx[0], 5); /* bottom-most From first */
     assert_int_equal(idx[1], 4);
     assert_int_equal(idx[2], 1);
     assert_int_equal(idx[3], 2);
-    assert_int_equal(idx[4], -1);  /* oversigned: none left */
-    assert_int_equal(idx[5], -1);  /* absent */
+    assert_int_equal(idx[4], -1); /* oversigned: none left */
+    assert_int_equal(idx[5], -1); /* absent */
 }
 
 static void test_sig_format_folds_and_has_tags(void **state)
 {
     (void)state;
-    const char *names[] = { "From", "To", "Subject", "Date", "Message-ID", "List-Unsubscribe",
-                            "List-Unsubscribe-Post", "From", "Subject", "To", "List-Unsubscribe",
+    const char *names[] = { "From",
+                            "To",
+                            "Subject",
+                            "Date",
+                            "Message-ID",
+                            "List-Unsubscribe",
+                            "List-Unsubscribe-Post",
+                            "From",
+                            "Subject",
+                            "To",
+                            "List-Unsubscribe",
                             "List-Unsubscribe-Post" };
     struct dkim_sig_params p = {
-        .alg = DKIM_ALG_ED25519_SHA256, .hcanon = DKIM_CANON_RELAXED, .bcanon = DKIM_CANON_SIMPLE,
-        .domain = "example.com", .selector = "ed1", .timestamp = 1700000000, .expire = 1700086400,
-        .names = names, .nnames = 12,
+        .alg = DKIM_ALG_ED25519_SHA256,
+        .hcanon = DKIM_CANON_RELAXED,
+        .bcanon = DKIM_CANON_SIMPLE,
+        .domain = "example.com",
+        .selector = "ed1",
+        .timestamp = 1700000000,
+        .expire = 1700086400,
+        .names = names,
+        .nnames = 12,
     };
     struct buf out;
     buf_init(&out, 8192);
@@ -244,7 +256,7 @@ static void test_key_file_mode_and_type(void **state)
     snprintf(path, sizeof path, "%s/k.pem", dir);
     assert_int_equal(dkim_key_generate(DKIM_ALG_ED25519_SHA256, 0, &key, &err), 0);
     assert_int_equal(dkim_key_write_pem(&key, path, &err), 0);
-    assert_int_equal(dkim_key_write_pem(&key, path, &err), -1);  /* never overwrites */
+    assert_int_equal(dkim_key_write_pem(&key, path, &err), -1); /* never overwrites */
     dkim_key_free(&key);
     struct stat st;
     assert_int_equal(stat(path, &st), 0);

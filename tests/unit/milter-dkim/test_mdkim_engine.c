@@ -76,8 +76,9 @@ static void load(struct fixture *f, const char *extra)
              "                    { from = \"*.example.org\"; keys = [\"sub\"]; },\n"
              "                    { from = \"*.deep.example.org\"; keys = [\"sub\", \"esp\"]; },\n"
              "                    { from = \"*\"; keys = [\"esp\"]; } );\n"
-             "  %s\n};\n", secretpath, keypath, keypath, keypath, keypath, extra);
-    memset(f, 0, sizeof *f);     /* cfg_defaults() frees what a field held */
+             "  %s\n};\n",
+             secretpath, keypath, keypath, keypath, keypath, extra);
+    memset(f, 0, sizeof *f); /* cfg_defaults() frees what a field held */
     mdkim_config_sections(f->sections, &f->log, &f->trace, &f->conf);
     assert_int_equal(cfg_defaults(f->sections, MDKIM_NSECTIONS, &cerr), 0);
     if (cfg_load_string(text, "test.conf", f->sections, MDKIM_NSECTIONS, &cerr) != 0)
@@ -100,7 +101,7 @@ static void test_lookup_order(void **state)
     assert_string_equal(mdkim_snap_lookup(f.snap, "example.com")->pattern, "example.com");
     assert_string_equal(mdkim_snap_lookup(f.snap, "x.example.org")->pattern, "*.example.org");
     assert_string_equal(mdkim_snap_lookup(f.snap, "a.deep.example.org")->pattern, "*.deep.example.org");
-    assert_string_equal(mdkim_snap_lookup(f.snap, "example.org")->pattern, "*");   /* *.x is subdomains only */
+    assert_string_equal(mdkim_snap_lookup(f.snap, "example.org")->pattern, "*"); /* *.x is subdomains only */
     assert_string_equal(mdkim_snap_lookup(f.snap, "sub.example.com")->pattern, "*");
     unload(&f);
 }
@@ -140,16 +141,16 @@ static void test_key_choice_and_skips(void **state)
     load(&f, "");
     const char *own[] = { "From: a@example.com", NULL };
     assert_int_equal(decide(&f, own, 1, &m), 1);
-    assert_int_equal(m.nsel, 1);                 /* "old" expired in 2001 */
+    assert_int_equal(m.nsel, 1); /* "old" expired in 2001 */
     assert_string_equal(f.snap->keys[m.sel[0]].name, "a");
     mdkim_msg_free(&m);
     const char *deep[] = { "From: x@a.deep.example.org", NULL };
     assert_int_equal(decide(&f, deep, 1, &m), 1);
-    assert_int_equal(m.nsel, 1);                 /* esp does not align and is not marked unaligned */
+    assert_int_equal(m.nsel, 1); /* esp does not align and is not marked unaligned */
     mdkim_msg_free(&m);
     const char *other[] = { "From: x@unknown.example", NULL };
     assert_int_equal(decide(&f, other, 1, &m), 0);
-    assert_int_equal(m.skip, MDKIM_SKIP_NO_KEY);  /* the catch-all only has an unaligned key */
+    assert_int_equal(m.skip, MDKIM_SKIP_NO_KEY); /* the catch-all only has an unaligned key */
     mdkim_msg_free(&m);
     assert_int_equal(decide(&f, own, 0, &m), 0);
     assert_int_equal(m.skip, MDKIM_SKIP_UNTRUSTED);
@@ -272,17 +273,18 @@ static void test_broken_key_gives_on_error(void **state)
         memset(&log, 0, sizeof log);
         memset(&trace, 0, sizeof trace);
         memset(&conf, 0, sizeof conf);
-        snprintf(text, sizeof text,
-                 "milter_dkim = { on_error = \"%s\";\n"
-                 "  keys = ( { name = \"good\"; domain = \"example.com\"; selector = \"a\"; key_file = \"%s\"; },\n"
-                 "           { name = \"gone\"; domain = \"example.com\"; selector = \"b\"; key_file = \"/nonexistent/b.pem\"; } );\n"
-                 "  signing_table = ( { from = \"example.com\"; keys = [\"good\", \"gone\"]; },\n"
-                 "                    { from = \"*.example.com\"; keys = [\"gone\"]; } ); };\n",
-                 tempfail ? "tempfail" : "accept", keypath);
+        snprintf(
+            text, sizeof text,
+            "milter_dkim = { on_error = \"%s\";\n"
+            "  keys = ( { name = \"good\"; domain = \"example.com\"; selector = \"a\"; key_file = \"%s\"; },\n"
+            "           { name = \"gone\"; domain = \"example.com\"; selector = \"b\"; key_file = \"/nonexistent/b.pem\"; } );\n"
+            "  signing_table = ( { from = \"example.com\"; keys = [\"good\", \"gone\"]; },\n"
+            "                    { from = \"*.example.com\"; keys = [\"gone\"]; } ); };\n",
+            tempfail ? "tempfail" : "accept", keypath);
         mdkim_config_sections(s, &log, &trace, &conf);
         assert_int_equal(cfg_defaults(s, MDKIM_NSECTIONS, &cerr), 0);
         assert_int_equal(cfg_load_string(text, "t.conf", s, MDKIM_NSECTIONS, &cerr), 0);
-        assert_int_equal(mdkim_snap_build(&conf, &trace, 0, &snap, err, sizeof err), -1);   /* -n, reload */
+        assert_int_equal(mdkim_snap_build(&conf, &trace, 0, &snap, err, sizeof err), -1); /* -n, reload */
         if (mdkim_snap_build(&conf, &trace, MDKIM_SNAP_TOLERATE_KEY_ERRORS, &snap, err, sizeof err) != 0)
             fail_msg("tolerant build: %s", err);
         assert_non_null(snap->keys[1].error);
@@ -292,10 +294,10 @@ static void test_broken_key_gives_on_error(void **state)
         mdkim_msg_header_raw(&m, both[0], strlen(both[0]));
         int r = mdkim_msg_eoh(&m, 1, 1700000000);
         if (tempfail) {
-            assert_int_equal(r, -1);               /* every signature or none */
+            assert_int_equal(r, -1); /* every signature or none */
             assert_non_null(strstr(m.err.text, "nonexistent"));
         } else {
-            assert_int_equal(r, 1);                /* signed with the good key, the missing one noted */
+            assert_int_equal(r, 1); /* signed with the good key, the missing one noted */
             assert_int_equal(m.nsel, 1);
             assert_non_null(strstr(m.note, "gone"));
         }

@@ -45,12 +45,12 @@ static void test_accepted_socket_inherits_nodelay(void **state)
     close(c);
     char spec[64];
     snprintf(spec, sizeof spec, "inet:%d@127.0.0.1", ntohs(sa.sin_port));
-    assert_int_equal(milter_sock_poke(spec), 0);    /* what wakes libmilter's listener */
+    assert_int_equal(milter_sock_poke(spec), 0); /* what wakes libmilter's listener */
     a = accept(l, NULL, NULL);
     assert_true(a >= 0);
     close(a);
     close(l);
-    assert_int_equal(milter_sock_poke(spec), -1);   /* nobody listens any more */
+    assert_int_equal(milter_sock_poke(spec), -1); /* nobody listens any more */
 }
 
 static void test_spec_translation(void **state)

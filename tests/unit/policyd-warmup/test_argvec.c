@@ -20,9 +20,9 @@ static void strings_keep_their_bytes_and_lengths_across_growth(void **state)
     char big[3000];
     memset(big, 'x', sizeof big);
     argvec_add_str(&v, "EVALSHA");
-    argvec_add(&v, "a\0b", 3);                 /* embedded NUL kept, length says 3 */
-    argvec_add(&v, big, sizeof big);            /* forces the arena to move */
-    for (int i = 0; i < 100; i++)               /* and the index arrays */
+    argvec_add(&v, "a\0b", 3);       /* embedded NUL kept, length says 3 */
+    argvec_add(&v, big, sizeof big); /* forces the arena to move */
+    for (int i = 0; i < 100; i++)    /* and the index arrays */
         argvec_add_ll(&v, i - 50);
     char *const *p = argvec_seal(&v);
     assert_int_equal(v.n, 103);
@@ -44,7 +44,7 @@ static void strings_keep_their_bytes_and_lengths_across_growth(void **state)
     argvec_free(&v);
     assert_null(v.arena);
     assert_int_equal(v.n, 0);
-    argvec_free(&v);                            /* twice is harmless */
+    argvec_free(&v); /* twice is harmless */
 }
 
 static void fmt_ll_matches_printf_at_the_edges(void **state)

@@ -12,20 +12,19 @@
 
 #include "policy_proto.h"
 
-static const char POSTFIX_REQ[] =
-    "request=smtpd_access_policy\n"
-    "protocol_state=RCPT\n"
-    "protocol_name=ESMTP\n"
-    "client_address=127.0.0.1\n"
-    "client_name=unknown\n"
-    "instance=4753.6b0aaf93.7819a.0\n"
-    "sender=sender@example.com\n"
-    "recipient=User@Gmail.com\n"
-    "recipient_count=0\n"
-    "sasl_username=\n"
-    "ccert_subject=\n"
-    "size=0\n"
-    "\n";
+static const char POSTFIX_REQ[] = "request=smtpd_access_policy\n"
+                                  "protocol_state=RCPT\n"
+                                  "protocol_name=ESMTP\n"
+                                  "client_address=127.0.0.1\n"
+                                  "client_name=unknown\n"
+                                  "instance=4753.6b0aaf93.7819a.0\n"
+                                  "sender=sender@example.com\n"
+                                  "recipient=User@Gmail.com\n"
+                                  "recipient_count=0\n"
+                                  "sasl_username=\n"
+                                  "ccert_subject=\n"
+                                  "size=0\n"
+                                  "\n";
 
 static enum policy_parse_status parse_all(const char *s, size_t len, int eof, struct policy_request *req)
 {

@@ -83,17 +83,17 @@ static void detects_incomplete_records(void **state)
     assert_true(wctl_csv_record_complete("a,\"b\",c", 7));
     assert_false(wctl_csv_record_complete("a,\"b", 4));
     assert_true(wctl_csv_record_complete("\"x\"\"y\"", 6));
-    assert_true(wctl_csv_record_complete("ab\"c,d", 6));      /* a stray quote opens nothing */
-    assert_false(wctl_csv_record_complete("a, \"b,\nc", 8));  /* blanks before the quote */
+    assert_true(wctl_csv_record_complete("ab\"c,d", 6));     /* a stray quote opens nothing */
+    assert_false(wctl_csv_record_complete("a, \"b,\nc", 8)); /* blanks before the quote */
 }
 
 static void reader_joins_quoted_lines_and_counts_lines(void **state)
 {
-    static const char text[] =
-        "\xEF\xBB\xBF" "address,reason\r\n"
-        "\r\n"
-        "\"multi\nline\",hard\n"
-        "last@x.example,manual";
+    static const char text[] = "\xEF\xBB\xBF"
+                               "address,reason\r\n"
+                               "\r\n"
+                               "\"multi\nline\",hard\n"
+                               "last@x.example,manual";
     FILE *fp = fmemopen((void *)text, sizeof text - 1, "r");
     struct csv_reader rd;
     struct csv_record r;
@@ -103,14 +103,14 @@ static void reader_joins_quoted_lines_and_counts_lines(void **state)
     wctl_csv_reader_init(&rd, fp, 0);
     assert_int_equal(wctl_csv_reader_next(&rd, &r, &line, &st), 1);
     assert_int_equal(line, 1);
-    assert_field(&r, 0, "address");          /* BOM removed */
-    assert_field(&r, 1, "reason");           /* CR removed */
+    assert_field(&r, 0, "address"); /* BOM removed */
+    assert_field(&r, 1, "reason");  /* CR removed */
     assert_int_equal(wctl_csv_reader_next(&rd, &r, &line, &st), 1);
-    assert_int_equal(line, 3);                /* empty line 2 skipped */
+    assert_int_equal(line, 3); /* empty line 2 skipped */
     assert_field(&r, 0, "multi\nline");
     assert_int_equal(wctl_csv_reader_next(&rd, &r, &line, &st), 1);
     assert_int_equal(line, 5);
-    assert_field(&r, 0, "last@x.example");    /* no final newline */
+    assert_field(&r, 0, "last@x.example"); /* no final newline */
     assert_int_equal(wctl_csv_reader_next(&rd, &r, &line, &st), 0);
     wctl_csv_reader_free(&rd);
     fclose(fp);
@@ -179,7 +179,7 @@ static void reader_memory_stays_bounded_on_one_huge_line(void **state)
     wctl_csv_reader_init(&rd, fp, 1024);
     assert_int_equal(wctl_csv_reader_next(&rd, &r, &line, &st), -1);
     assert_int_equal(st, CSV_ERR_LONG);
-    assert_true(rd.linecap <= 4096);         /* not the 8 MiB line */
+    assert_true(rd.linecap <= 4096); /* not the 8 MiB line */
     assert_true(rd.rec.cap <= 4096);
     assert_int_equal(wctl_csv_reader_next(&rd, &r, &line, &st), 1);
     assert_int_equal(line, 2);

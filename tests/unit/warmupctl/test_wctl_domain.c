@@ -33,9 +33,15 @@ static void keys_parse_back_into_their_parts(void **state)
     assert_string_equal(r.provider, "yahoo");
     /* not such keys */
     static const char *const bad[] = {
-        "pf:dh:{example.com}:gmail:", "pf:dh:{example.com}:gmail:12x", "pf:dh:{example.com}gmail:12",
-        "pf:dh:{}:gmail:12", "pf:dh:{example.com}::12", "pf:hl:{main}:192.0.2.1:gmail:12", "pf:dh:{",
-        "xx:dh:{example.com}:gmail:12", "pf:dh:{Example.com}:gmail:12",
+        "pf:dh:{example.com}:gmail:",
+        "pf:dh:{example.com}:gmail:12x",
+        "pf:dh:{example.com}gmail:12",
+        "pf:dh:{}:gmail:12",
+        "pf:dh:{example.com}::12",
+        "pf:hl:{main}:192.0.2.1:gmail:12",
+        "pf:dh:{",
+        "xx:dh:{example.com}:gmail:12",
+        "pf:dh:{Example.com}:gmail:12",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(wctl_domain_parse_key(&k, bad[i], strlen(bad[i]), &r), -1);
@@ -51,23 +57,23 @@ static void levels_follow_the_bulk_sender_thresholds(void **state)
     assert_int_equal(wctl_domain_level(0, 0), WDOM_NO_SENT);
     assert_int_equal(wctl_domain_level(3, 0), WDOM_NO_SENT);
     assert_int_equal(wctl_domain_level(0, 100000), WDOM_OK);
-    assert_int_equal(wctl_domain_level(9, 10000), WDOM_OK);      /* 0.09 % */
-    assert_int_equal(wctl_domain_level(10, 10000), WDOM_WARN);   /* 0.1 % exactly */
-    assert_int_equal(wctl_domain_level(29, 10000), WDOM_WARN);   /* 0.29 % */
-    assert_int_equal(wctl_domain_level(30, 10000), WDOM_OVER);   /* 0.3 % exactly */
-    assert_int_equal(wctl_domain_level(1, 999), WDOM_WARN);      /* 0.1001 % */
+    assert_int_equal(wctl_domain_level(9, 10000), WDOM_OK);    /* 0.09 % */
+    assert_int_equal(wctl_domain_level(10, 10000), WDOM_WARN); /* 0.1 % exactly */
+    assert_int_equal(wctl_domain_level(29, 10000), WDOM_WARN); /* 0.29 % */
+    assert_int_equal(wctl_domain_level(30, 10000), WDOM_OVER); /* 0.3 % exactly */
+    assert_int_equal(wctl_domain_level(1, 999), WDOM_WARN);    /* 0.1001 % */
     assert_int_equal(wctl_domain_level(1, 1000), WDOM_WARN);
     assert_int_equal(wctl_domain_level(1, 1001), WDOM_OK);
-    assert_int_equal(wctl_domain_level(1, 333), WDOM_OVER);      /* 0.3003 % */
+    assert_int_equal(wctl_domain_level(1, 333), WDOM_OVER); /* 0.3003 % */
     assert_int_equal(wctl_domain_level(1, 334), WDOM_WARN);
-    assert_int_equal(wctl_domain_level(5, 3), WDOM_OVER);        /* more complaints than sent */
+    assert_int_equal(wctl_domain_level(5, 3), WDOM_OVER); /* more complaints than sent */
     assert_string_equal(wctl_domain_level_name(WDOM_OK), "ok");
     assert_string_equal(wctl_domain_level_name(WDOM_WARN), "warn");
     assert_string_equal(wctl_domain_level_name(WDOM_OVER), "over");
     assert_string_equal(wctl_domain_level_name(WDOM_NO_SENT), "-");
 }
 
-static struct wdom_row row(const char *dom, const char *prov, long long hour, long long sent, long long compl)
+static struct wdom_row row(const char *dom, const char *prov, long long hour, long long sent, long long compl )
 {
     struct wdom_row r;
     memset(&r, 0, sizeof r);
@@ -75,16 +81,16 @@ static struct wdom_row row(const char *dom, const char *prov, long long hour, lo
     snprintf(r.provider, sizeof r.provider, "%s", prov);
     r.hour = hour;
     r.sent = sent;
-    r.complaint = compl;
+    r.complaint = compl ;
     return r;
 }
 
 static void fill(struct wdom_list *l)
 {
     struct wdom_row rows[] = {
-        row("example.com", "yahoo", 10, 500, 1), row("b.example", "gmail", 10, 0, 2),
+        row("example.com", "yahoo", 10, 500, 1),  row("b.example", "gmail", 10, 0, 2),
         row("example.com", "gmail", 11, 3000, 2), row("example.com", "gmail", 10, 1000, 2),
-        row("example.com", "gmail", 11, 3000, 2),          /* SCAN reported hour 11 twice */
+        row("example.com", "gmail", 11, 3000, 2), /* SCAN reported hour 11 twice */
     };
     memset(l, 0, sizeof *l);
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
@@ -107,7 +113,7 @@ static void hours_are_summed_once_per_domain_and_provider(void **state)
     assert_int_equal(l.rows[2].sent, 500);
     wctl_domain_free(&l);
     memset(&l, 0, sizeof l);
-    wctl_domain_merge(&l);                                  /* empty: nothing to do */
+    wctl_domain_merge(&l); /* empty: nothing to do */
     assert_int_equal(l.n, 0);
 }
 

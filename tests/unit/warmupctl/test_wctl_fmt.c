@@ -30,11 +30,11 @@ static void formats_times_and_rates(void **state)
 
 static void renders_suppression_entries(void **state)
 {
-    struct wsup_entry e = { "a@b.example", "hard", "bounce-proc", "5.1.1 \"userunknown\", x", "4F2A1C",
-                            1700000000, NULL, NULL, NULL };
+    struct wsup_entry e = { "a@b.example", "hard", "bounce-proc", "5.1.1 \"userunknown\", x", "4F2A1C", 1700000000,
+                            NULL,          NULL,   NULL };
     struct wsup_entry bare = { "@d.example", NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL };
-    struct wsup_entry judged = { "c@b.example", "hard", "bounce-proc", "5.1.1 userunknown", NULL, 1, "userunknown",
-                                 "5.1.1", "status:5.1.1" };
+    struct wsup_entry judged = { "c@b.example", "hard",  "bounce-proc", "5.1.1 userunknown", NULL, 1,
+                                 "userunknown", "5.1.1", "status:5.1.1" };
     struct buf b;
     (void)state;
     buf_init(&b, 0);

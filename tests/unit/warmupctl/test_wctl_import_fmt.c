@@ -94,10 +94,10 @@ static void detects_headerless_ses_bulk_import(void **state)
     struct wimp_entry e;
     const char *why;
     (void)state;
-    rec("recipient2@example.com, COMPLAINT", w, &r);     /* AWS's own example has the blank */
+    rec("recipient2@example.com, COMPLAINT", w, &r); /* AWS's own example has the blank */
     assert_int_equal(wctl_import_fmt_detect(&r, &lay, &why), 0);
     assert_int_equal(lay.fmt, WIMP_SES_IMPORT);
-    assert_false(lay.has_header);                         /* the first record is data */
+    assert_false(lay.has_header); /* the first record is data */
     assert_int_equal(wctl_import_fmt_map(&lay, &r, NULL, &e, &why), 1);
     assert_string_equal(e.address, "recipient2@example.com");
     assert_string_equal(e.reason, "complaint");

@@ -31,12 +31,11 @@ static void prom_names_and_escapes(void **state)
     wctl_prom_sample_ll(&b, "m", lab, 2, 42);
     wctl_prom_sample_d(&b, "m", NULL, 0, INFINITY);
     wctl_prom_sample_d(&b, "m", NULL, 0, 0.25);
-    assert_string_equal(b.data,
-                        "# HELP m help with \\\\ and\\nnewline\n"
-                        "# TYPE m gauge\n"
-                        "m{pool=\"a\\\"b\\\\c\\nd\",ip=\"192.0.2.1\"} 42\n"
-                        "m +Inf\n"
-                        "m 0.25\n");
+    assert_string_equal(b.data, "# HELP m help with \\\\ and\\nnewline\n"
+                                "# TYPE m gauge\n"
+                                "m{pool=\"a\\\"b\\\\c\\nd\",ip=\"192.0.2.1\"} 42\n"
+                                "m +Inf\n"
+                                "m 0.25\n");
     buf_free(&b);
 }
 

@@ -33,7 +33,7 @@ static void setup_list(void)
     rows[0].hard24 = 12;
     rows[0].soft24 = 5;
     rows[0].complaint24 = 1;
-    rows[0].delivered24 = 180;     /* the receivers' answers maillog-tap counted: 20 of 200 deferred */
+    rows[0].delivered24 = 180; /* the receivers' answers maillog-tap counted: 20 of 200 deferred */
     rows[0].deferred24 = 20;
     rows[0].nprov = 2;
     snprintf(rows[0].prov[0].provider, 64, "gmail");
@@ -64,7 +64,8 @@ static void status_table_shows_caps_rates_and_state(void **state)
     setup_list();
     buf_init(&b, 0);
     wctl_status_render_table(&list, &b);
-    assert_string_equal(b.data,
+    assert_string_equal(
+        b.data,
         "POOL  IP           STAGE        CAP  USED       LEFT  SENT24H  HARD%  SOFT%  COMPL%  DEFER%  STATE\n"
         "main  192.0.2.10       2       2000  1500        500     1000   1.20   0.50    0.10   10.00  warming\n"
         "main  2001:db8::1      6  unlimited     0  unlimited        0      -      -       -       -  paused\n");
@@ -79,7 +80,7 @@ static void states_follow_the_data(void **state)
     r.cap = WIP_CAP_UNKNOWN;
     assert_string_equal(wctl_ipdata_state(&r), "new");
     r.cap = WIP_CAP_UNLIMITED;
-    assert_string_equal(wctl_ipdata_state(&r), "warm");         /* no schedule: warm from the start */
+    assert_string_equal(wctl_ipdata_state(&r), "warm"); /* no schedule: warm from the start */
     r.has_state = 1;
     r.cap = WIP_CAP_UNKNOWN;
     assert_string_equal(wctl_ipdata_state(&r), "warming");
@@ -97,10 +98,12 @@ static void status_json_has_numbers_nulls_and_providers(void **state)
     buf_init(&b, 0);
     wctl_status_render_json(&list, &b);
     assert_non_null(strstr(b.data, "{\"time\":1795866425,\"day\":20261128,\"ips\":[{\"pool\":\"main\","));
-    assert_non_null(strstr(b.data, "\"cap\":2000,\"budget_now\":1800,\"configured\":true,\"used\":1500,\"left\":500,\"messages\":700,"));
+    assert_non_null(strstr(
+        b.data, "\"cap\":2000,\"budget_now\":1800,\"configured\":true,\"used\":1500,\"left\":500,\"messages\":700,"));
     assert_non_null(strstr(b.data, "\"hard_rate\":0.012000,"));
     assert_non_null(strstr(b.data, "\"providers\":{\"gmail\":{\"sent_24h\":600,\"hard_24h\":12,"));
-    assert_non_null(strstr(b.data, "\"cap\":\"unlimited\",\"budget_now\":\"unlimited\",\"configured\":false,\"used\":0,\"left\":null,"));
+    assert_non_null(strstr(
+        b.data, "\"cap\":\"unlimited\",\"budget_now\":\"unlimited\",\"configured\":false,\"used\":0,\"left\":null,"));
     assert_non_null(strstr(b.data, "\"hard_rate\":null,"));
     assert_non_null(strstr(b.data, "\"paused_reason\":\"operator: \\\"too\\\" many\""));
     assert_non_null(strstr(b.data, "\"transport\":null"));
@@ -119,20 +122,19 @@ static void prometheus_families_are_contiguous_with_labels(void **state)
     setup_list();
     buf_init(&b, 0);
     wctl_metrics_render_prom(&list, &nodes, &b);
-    assert_non_null(strstr(b.data,
-        "# TYPE postflow_warmup_ip_stage gauge\n"
-        "postflow_warmup_ip_stage{pool=\"main\",ip=\"192.0.2.10\"} 2\n"
-        "postflow_warmup_ip_stage{pool=\"main\",ip=\"2001:db8::1\"} 6\n"));
+    assert_non_null(strstr(b.data, "# TYPE postflow_warmup_ip_stage gauge\n"
+                                   "postflow_warmup_ip_stage{pool=\"main\",ip=\"192.0.2.10\"} 2\n"
+                                   "postflow_warmup_ip_stage{pool=\"main\",ip=\"2001:db8::1\"} 6\n"));
     assert_non_null(strstr(b.data, "postflow_warmup_ip_cap{pool=\"main\",ip=\"2001:db8::1\"} +Inf\n"));
-    assert_non_null(strstr(b.data,
-        "postflow_warmup_hard_bounces_24h{pool=\"main\",ip=\"192.0.2.10\",provider=\"gmail\"} 12\n"));
-    assert_non_null(strstr(b.data,
-        "# TYPE postflow_policyd_requests_total counter\npostflow_policyd_requests_total{node=\"mx1\"} 5000\n"));
+    assert_non_null(
+        strstr(b.data, "postflow_warmup_hard_bounces_24h{pool=\"main\",ip=\"192.0.2.10\",provider=\"gmail\"} 12\n"));
+    assert_non_null(
+        strstr(b.data,
+               "# TYPE postflow_policyd_requests_total counter\npostflow_policyd_requests_total{node=\"mx1\"} 5000\n"));
     /* an unknown field still becomes a valid name */
     assert_non_null(strstr(b.data, "postflow_policyd_redis_down_open_total{node=\"mx1\"} 7\n"));
-    assert_non_null(strstr(b.data,
-        "# TYPE postflow_policyd_started_timestamp_seconds gauge\n"
-        "postflow_policyd_started_timestamp_seconds{node=\"mx1\"} 1700000000\n"));
+    assert_non_null(strstr(b.data, "# TYPE postflow_policyd_started_timestamp_seconds gauge\n"
+                                   "postflow_policyd_started_timestamp_seconds{node=\"mx1\"} 1700000000\n"));
     assert_int_equal(b.data[b.len - 1], '\n');
     buf_free(&b);
 }

@@ -24,7 +24,7 @@ static void names_split_at_the_first_and_the_last_two_slashes(void **state)
     assert_string_equal(n.provider, "gmail");
     assert_string_equal(n.action, "suspend");
     assert_int_equal(wctl_shaping_name_parse("Main/2001:DB8::/64/Yahoo/SLOW", &n), 0);
-    assert_string_equal(n.scope, "Main");              /* a pool keeps its case */
+    assert_string_equal(n.scope, "Main"); /* a pool keeps its case */
     assert_string_equal(n.subject, "2001:db8::/64");
     assert_string_equal(n.provider, "yahoo");
     assert_string_equal(n.action, "slow");
@@ -37,9 +37,18 @@ static void names_split_at_the_first_and_the_last_two_slashes(void **state)
 static void malformed_names_are_refused(void **state)
 {
     static const char *const bad[] = {
-        "", "main", "main/gmail/slow", "main//gmail/slow", "/192.0.2.10/gmail/slow", "main/192.0.2.10//slow",
-        "main/192.0.2.10/gmail/", "main/192.0.2.10/gmail/pause", "@/dkim/all/slow", "main/192.0.2.0//gmail/slow",
-        "@", "///",
+        "",
+        "main",
+        "main/gmail/slow",
+        "main//gmail/slow",
+        "/192.0.2.10/gmail/slow",
+        "main/192.0.2.10//slow",
+        "main/192.0.2.10/gmail/",
+        "main/192.0.2.10/gmail/pause",
+        "@/dkim/all/slow",
+        "main/192.0.2.0//gmail/slow",
+        "@",
+        "///",
     };
     struct wfx_name n;
     char longname[WFX_NAME_MAX + 10];
@@ -81,23 +90,23 @@ static void the_limit_follows_the_ramp_back_up(void **state)
     assert_int_equal(wctl_shaping_limit(&e, 1600), 400);
     assert_int_equal(wctl_shaping_limit(&e, 2199), 400);
     assert_int_equal(wctl_shaping_limit(&e, 2200), -1);
-    e = slow(1000, 1, "0.5000", 10, 600, 800);          /* one step: over at until */
+    e = slow(1000, 1, "0.5000", 10, 600, 800); /* one step: over at until */
     assert_int_equal(wctl_shaping_limit(&e, 999), 400);
     assert_int_equal(wctl_shaping_limit(&e, 1000), -1);
 }
 
 static void the_floor_and_odd_values(void **state)
 {
-    struct wfx e = slow(1000, 5, "0.5", 30, 60, 100);   /* 100 x 1/32 = 3 -> floor 30 */
+    struct wfx e = slow(1000, 5, "0.5", 30, 60, 100); /* 100 x 1/32 = 3 -> floor 30 */
     (void)state;
     assert_int_equal(wctl_shaping_limit(&e, 0), 30);
-    e = slow(1000, 2, "0.3333", 0, 60, 0);              /* nothing sent: floor 0 */
+    e = slow(1000, 2, "0.3333", 0, 60, 0); /* nothing sent: floor 0 */
     assert_int_equal(wctl_shaping_limit(&e, 0), 0);
-    e = slow(1000, 2, "x", 0, 60, 100);                 /* a factor that is not one: no limit shown */
+    e = slow(1000, 2, "x", 0, 60, 100); /* a factor that is not one: no limit shown */
     assert_int_equal(wctl_shaping_limit(&e, 0), -1);
     e = slow(1000, 2, "1.5", 0, 60, 100);
     assert_int_equal(wctl_shaping_limit(&e, 0), -1);
-    e = slow(1000, 3, "0.5", 0, 0, 100);                /* no clean period: over at until */
+    e = slow(1000, 3, "0.5", 0, 0, 100); /* no clean period: over at until */
     assert_int_equal(wctl_shaping_limit(&e, 1000), -1);
     e.action = "suspend";
     assert_int_equal(wctl_shaping_limit(&e, 0), -1);

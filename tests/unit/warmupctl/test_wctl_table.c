@@ -25,10 +25,9 @@ static void table_aligns_columns_and_neutralises_controls(void **state)
     wctl_table_add(&t, r1);
     wctl_table_add(&t, r2);
     wctl_table_render(&t, &b);
-    assert_string_equal(b.data,
-                        "NAME       N  NOTE\n"
-                        "alpha      5  x?[2Jy\n"
-                        "b      12345  -\n");
+    assert_string_equal(b.data, "NAME       N  NOTE\n"
+                                "alpha      5  x?[2Jy\n"
+                                "b      12345  -\n");
     wctl_table_free(&t);
     buf_free(&b);
 }
