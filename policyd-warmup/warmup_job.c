@@ -1,6 +1,8 @@
 /*
  * NAME
- *   warmup_job.c - pool registration and the daily health evaluation.
+ *   warmup_job.c - the timer, pool registration and the daily health
+ *   evaluation (the complaint watch is warmup_watch.c, the script calls
+ *   warmup_job_call.c).
  *
  * DESCRIPTION
  *   See warmup_job.h.  Every script call owns a `struct job_call` (its
@@ -22,88 +24,10 @@
 #include "policy_runtime.h"
 #include "redis_async.h"
 #include "warmup_decide.h"
+#include "warmup_job_call.h"
 #include "warmup_job_scripts.h"
+#include "warmup_watch.h"
 #include "xalloc.h"
-
-struct warmup_job {
-    struct ev_loop *loop;
-    struct policy_runtime *rt;
-    struct aredis *redis;
-    struct redis_script reg, fetch, apply, watch, pause;
-    ev_timer tick;
-    unsigned gen;
-    long *done_day;      /* per IP (model order): last day known to be evaluated */
-    unsigned char *seen; /* per IP: its state was in Redis since start/reload */
-    size_t ndone;
-};
-
-struct job_call {
-    struct warmup_job *job;
-    unsigned gen;
-    size_t pool, ip;
-    long day;             /* evaluated day */
-    struct argvec kv, av; /* KEYS and ARGV of the script call */
-};
-
-static struct job_call *call_new(struct warmup_job *job, size_t pool, size_t ip)
-{
-    struct job_call *c = xcalloc(1, sizeof *c);
-    c->job = job;
-    c->gen = job->gen;
-    c->pool = pool;
-    c->ip = ip;
-    return c;
-}
-
-static void call_free(struct job_call *c)
-{
-    argvec_free(&c->kv);
-    argvec_free(&c->av);
-    free(c);
-}
-
-/*
- * A call about IP `ip` of pool `p` whose KEYS start with the IP's state key,
- * then (with_events) pf:events.  Owned by the caller until call_send().
- */
-static struct job_call *call_for_ip(struct warmup_job *job, size_t p, size_t ip, int with_events)
-{
-    const struct policy_runtime *rt = job->rt;
-    const struct wm_pool *pool = &rt->model.pools[p];
-    char key[RKEY_MAX];
-    struct job_call *c = call_new(job, p, ip);
-    rkey_ip_state(&rt->keys, key, pool->name, pool->ips[ip].address);
-    argvec_add_str(&c->kv, key);
-    if (with_events) {
-        rkey_events(&rt->keys, key);
-        argvec_add_str(&c->kv, key);
-    }
-    return c;
-}
-
-#define HEALTH_HOURS 24
-
-/*
- * Appends the IP's hourly health keys for hours [first, first + 24), every
- * provider (provider after provider, in map order), to c's KEYS, and the
- * number of keys per provider (24) to its ARGV; with hour_args, each key's
- * hour to its ARGV too.
- */
-static void push_health_keys(struct job_call *c, long long first, int hour_args)
-{
-    const struct policy_runtime *rt = c->job->rt;
-    const struct wm_pool *pool = &rt->model.pools[c->pool];
-    char key[RKEY_MAX];
-    argvec_add_ll(&c->av, HEALTH_HOURS);
-    for (size_t pr = 0; pr < provider_count(rt->model.providers); pr++)
-        for (long long h = first; h < first + HEALTH_HOURS; h++) {
-            rkey_health(&rt->keys, key, pool->name, pool->ips[c->ip].address, provider_name(rt->model.providers, pr),
-                        h);
-            argvec_add_str(&c->kv, key);
-            if (hour_args)
-                argvec_add_ll(&c->av, h);
-        }
-}
 
 /*
  * Appends the shaping indexes a hold may sit in (the pool's, then one per
@@ -133,21 +57,6 @@ static void push_shaping_keys(struct job_call *c, long long now)
     argvec_add_str(&c->av, netblock);
 }
 
-static int call_send(struct job_call *c, const struct redis_script *s, aredis_cb cb)
-{
-    char *const *keys = argvec_seal(&c->kv), *const *args = argvec_seal(&c->av);
-    if (aredis_eval(c->job->redis, s, c->kv.n, keys, c->kv.len, c->av.n, args, c->av.len, cb, c) < 0) {
-        call_free(c);
-        return -1;
-    }
-    return 0;
-}
-
-static long long job_now(const struct warmup_job *job)
-{
-    return policy_runtime_now(job->rt, (long long)time(NULL));
-}
-
 /* Index of (pool, ip) in done_day. */
 static size_t ip_slot(const struct warmup_job *job, size_t pool, size_t ip)
 {
@@ -155,11 +64,6 @@ static size_t ip_slot(const struct warmup_job *job, size_t pool, size_t ip)
     for (size_t p = 0; p < pool; p++)
         n += job->rt->model.pools[p].nips;
     return n + ip;
-}
-
-static const char *reply_str(const redisReply *r, size_t i)
-{
-    return i < r->elements && r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : "";
 }
 
 /* ---- registration -------------------------------------------------------- */
@@ -175,7 +79,7 @@ static void registered_pool(struct warmup_job *job, size_t p, const redisReply *
     const struct wm_pool *pool = &job->rt->model.pools[p];
     long long fresh = 0;
     for (size_t i = 0; i < pool->nips && i < reply->elements; i++) {
-        const char *what = reply_str(reply, i);
+        const char *what = warmup_reply_str(reply, i);
         size_t slot = ip_slot(job, p, i);
         if (slot < job->ndone)
             job->seen[slot] = 1;
@@ -202,7 +106,7 @@ static void on_registered(void *priv, const redisReply *reply)
             registered_pool(job, c->pool, reply);
         }
     }
-    call_free(c);
+    warmup_call_free(c);
 }
 
 /* "100,500,2000" for a schedule, "" for none. */
@@ -222,10 +126,10 @@ static void job_register(struct warmup_job *job)
 {
     const struct policy_runtime *rt = job->rt;
     char key[RKEY_MAX], caps[WM_STAGES_MAX * 12];
-    long long now = job_now(job);
+    long long now = warmup_job_now(job);
     for (size_t p = 0; p < rt->model.npools; p++) {
         const struct wm_pool *pool = &rt->model.pools[p];
-        struct job_call *c = call_new(job, p, 0);
+        struct job_call *c = warmup_call_new(job, p, 0);
         rkey_pools(&rt->keys, key);
         argvec_add_str(&c->kv, key);
         rkey_pool(&rt->keys, key, pool->name);
@@ -248,7 +152,7 @@ static void job_register(struct warmup_job *job)
             size_t slot = ip_slot(job, p, i);
             argvec_add_str(&c->av, slot < job->ndone && job->seen[slot] ? "1" : "0");
         }
-        if (call_send(c, &job->reg, on_registered) < 0)
+        if (warmup_call_send(c, &job->reg, on_registered) < 0)
             return; /* Redis unavailable: next tick */
     }
 }
@@ -260,37 +164,7 @@ static void on_applied(void *priv, const redisReply *reply)
     struct job_call *c = priv;
     if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
         log_error("redis: applying a warm-up verdict failed: %s", reply->str);
-    call_free(c);
-}
-
-static long long reply_ll(const redisReply *r, size_t i)
-{
-    return strtoll(reply_str(r, i), NULL, 10);
-}
-
-/*
- * The per-provider counters of a fetch or watch reply: `width` numbers per
- * provider from element `first` (4: sent, hard, soft, complaint; 2: sent,
- * complaint).  The reply was checked to have them all.
- */
-static void counts_from_reply(const struct policy_runtime *rt, const redisReply *r, size_t first, size_t width,
-                              struct wm_ip_counts *out)
-{
-    memset(out, 0, sizeof *out);
-    out->nproviders = provider_count(rt->model.providers);
-    for (size_t p = 0; p < out->nproviders && p < PROVIDER_MAX; p++) {
-        size_t at = first + p * width;
-        struct wm_day_counts *d = &out->provider[p];
-        out->name[p] = provider_name(rt->model.providers, p);
-        d->sent = reply_ll(r, at);
-        if (width == 4) {
-            d->hard = reply_ll(r, at + 1);
-            d->soft = reply_ll(r, at + 2);
-            d->complaint = reply_ll(r, at + 3);
-        } else {
-            d->complaint = reply_ll(r, at + 1);
-        }
-    }
+    warmup_call_free(c);
 }
 
 static void evaluate_ip(struct job_call *c, const redisReply *r)
@@ -299,11 +173,11 @@ static void evaluate_ip(struct job_call *c, const redisReply *r)
     const struct policy_runtime *rt = job->rt;
     const struct wm_pool *pool = &rt->model.pools[c->pool];
     const struct wm_ip *ip = &pool->ips[c->ip];
-    const char *last = reply_str(r, 0);
-    long stage = strtol(reply_str(r, 1), NULL, 10);
-    int paused = strcmp(reply_str(r, 2), "1") == 0;
+    const char *last = warmup_reply_str(r, 0);
+    long stage = strtol(warmup_reply_str(r, 1), NULL, 10);
+    int paused = strcmp(warmup_reply_str(r, 2), "1") == 0;
     struct wm_ip_counts counts;
-    counts_from_reply(rt, r, 3, 4, &counts);
+    warmup_reply_counts(rt, r, 3, 4, &counts);
     if (last[0] != '\0' && strtol(last, NULL, 10) >= c->day) {
         size_t slot = ip_slot(job, c->pool, c->ip);
         if (slot < job->ndone)
@@ -315,11 +189,11 @@ static void evaluate_ip(struct job_call *c, const redisReply *r)
     struct wm_evaluation ev;
     size_t nstages = ip->schedule ? ip->schedule->ncaps : 0;
     warmup_evaluate(&rt->model.health, stage, nstages, warmup_cap(ip->schedule, stage), &counts, &ev);
-    const char *hold = reply_str(r, 3 + 4 * provider_count(rt->model.providers));
+    const char *hold = warmup_reply_str(r, 3 + 4 * provider_count(rt->model.providers));
     if (hold[0] != '\0')
         shaping_hold(&ev, stage, hold);
-    long long now = job_now(job);
-    struct job_call *a = call_for_ip(job, c->pool, c->ip, 1);
+    long long now = warmup_job_now(job);
+    struct job_call *a = warmup_call_for_ip(job, c->pool, c->ip, 1);
     argvec_add_str(&a->av, last);
     argvec_add_ll(&a->av, c->day);
     argvec_add_ll(&a->av, stage);
@@ -335,7 +209,7 @@ static void evaluate_ip(struct job_call *c, const redisReply *r)
     if (ev.verdict != WM_KEEP)
         log_notice("warm-up %s/%s day %ld: %s stage %ld -> %ld (%s)", pool->name, ip->address, c->day,
                    warmup_verdict_name(ev.verdict), stage, ev.new_stage, ev.reason);
-    call_send(a, &job->apply, on_applied);
+    warmup_call_send(a, &job->apply, on_applied);
 }
 
 static void on_fetched(void *priv, const redisReply *reply)
@@ -346,13 +220,13 @@ static void on_fetched(void *priv, const redisReply *reply)
         evaluate_ip(c, reply);
     else if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
         log_error("redis: reading warm-up health failed: %s", reply->str);
-    call_free(c);
+    warmup_call_free(c);
 }
 
 static void job_evaluate(struct warmup_job *job)
 {
     const struct policy_runtime *rt = job->rt;
-    long long now = job_now(job);
+    long long now = warmup_job_now(job);
     long long yday = now - 86400;
     long long first_hour = warmup_hour(yday - ((yday % 86400) + 86400) % 86400);
     for (size_t p = 0; p < rt->model.npools; p++) {
@@ -361,77 +235,11 @@ static void job_evaluate(struct warmup_job *job)
             size_t slot = ip_slot(job, p, i);
             if (slot < job->ndone && job->done_day[slot] == warmup_day(yday))
                 continue;
-            struct job_call *c = call_for_ip(job, p, i, 0);
+            struct job_call *c = warmup_call_for_ip(job, p, i, 0);
             c->day = warmup_day(yday);
-            push_health_keys(c, first_hour, 0);
+            warmup_call_health_keys(c, first_hour, 0);
             push_shaping_keys(c, now);
-            if (call_send(c, &job->fetch, on_fetched) < 0)
-                return; /* Redis unavailable: next tick */
-        }
-    }
-}
-
-/* ---- the rolling complaint watch ------------------------------------------ */
-
-static void on_paused(void *priv, const redisReply *reply)
-{
-    struct job_call *c = priv;
-    if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
-        log_error("redis: pausing an IP failed: %s", reply->str);
-    call_free(c);
-}
-
-/* Pauses the IP at once when the watched hours have complaints over the limit. */
-static void watch_ip(struct job_call *c, const redisReply *r)
-{
-    struct warmup_job *job = c->job;
-    const struct policy_runtime *rt = job->rt;
-    const struct wm_pool *pool = &rt->model.pools[c->pool];
-    const struct wm_ip *ip = &pool->ips[c->ip];
-    struct wm_ip_counts counts;
-    counts_from_reply(rt, r, 1, 2, &counts);
-    char reason[240], why[200];
-    if (!warmup_complaints_over(&rt->model.health, &counts, why, sizeof why))
-        return;
-    snprintf(reason, sizeof reason, "%s in the last 24 h", why);
-    long long now = job_now(job);
-    struct job_call *a = call_for_ip(job, c->pool, c->ip, 1);
-    argvec_add_str(&a->av, reason);
-    argvec_add_ll(&a->av, now);
-    argvec_add_str(&a->av, rt->node);
-    argvec_add_str(&a->av, pool->name);
-    argvec_add_str(&a->av, ip->address);
-    argvec_add_str(&a->av, reply_str(r, 0));
-    log_notice("warm-up %s/%s: pause (%s)", pool->name, ip->address, reason);
-    call_send(a, &job->pause, on_paused);
-}
-
-static void on_watched(void *priv, const redisReply *reply)
-{
-    struct job_call *c = priv;
-    if (c->gen == c->job->gen && reply != NULL && reply->type == REDIS_REPLY_ARRAY &&
-        reply->elements == 1 + 2 * provider_count(c->job->rt->model.providers))
-        watch_ip(c, reply);
-    else if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
-        log_error("redis: reading warm-up complaints failed: %s", reply->str);
-    call_free(c);
-}
-
-/*
- * Between daily evaluations: the complaints of the last 24 hours of every IP
- * that is not paused (one script call per IP).  Complaints are what ruins an
- * IP's reputation fastest, so they stop it the same hour, not the next day.
- */
-static void job_watch(struct warmup_job *job)
-{
-    const struct policy_runtime *rt = job->rt;
-    long long now_hour = warmup_hour(job_now(job));
-    for (size_t p = 0; p < rt->model.npools; p++) {
-        const struct wm_pool *pool = &rt->model.pools[p];
-        for (size_t i = 0; i < pool->nips; i++) {
-            struct job_call *c = call_for_ip(job, p, i, 0);
-            push_health_keys(c, now_hour - (HEALTH_HOURS - 1), 1);
-            if (call_send(c, &job->watch, on_watched) < 0)
+            if (warmup_call_send(c, &job->fetch, on_fetched) < 0)
                 return; /* Redis unavailable: next tick */
         }
     }
@@ -455,7 +263,7 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
      * persistence, FLUSHALL, failover to an empty replica) without waiting for a reload. */
     job_register(job);
     job_evaluate(job);
-    job_watch(job);
+    warmup_watch_run(job);
 }
 
 static void job_reset_done(struct warmup_job *job)
