@@ -176,3 +176,15 @@ char *log_printable(char *out, size_t outsize, const char *in, size_t inlen)
         outsize = log_untrusted_cap;
     return text_safe(out, outsize, in, inlen);
 }
+
+void log_startup_error(const char *prog, const char *fmt, ...)
+{
+    char msg[LOG_LINE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s: %s\n", prog, msg);
+    if (!log_to_stderr)
+        log_msg(LOG_LVL_ERROR, "%s", msg);
+}

@@ -37,6 +37,12 @@ enum log_level log_get_level(void);
 int log_enabled(enum log_level level);
 
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * A start-up error, said once: "prog: message" on stderr, and the same as an
+ * error in the log only when the log is not stderr (syslog), so a person at a
+ * terminal reads it once and syslog still has it.
+ */
+void log_startup_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Same, with "QUEUEID: " first; qid may be NULL ("NOQUEUE"). */
 void log_qid(enum log_level level, const char *qid, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -32,8 +32,7 @@ int startup_load_config(const char *prog, const char *path, const struct cfg_sec
 
     err.text[0] = '\0';
     if (cfg_load_defaults_and_file(path, path != NULL, sections, n, &err) < 0) {
-        fprintf(stderr, "%s: %s\n", prog, err.text);
-        log_error("configuration error: %s", err.text);
+        log_startup_error(prog, "%s", err.text);
         return PF_EXIT_CONFIG;
     }
     return apply_log_section(prog, path != NULL ? path : cfg_default_path(), sections, n);

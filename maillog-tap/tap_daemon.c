@@ -139,8 +139,7 @@ static int run(const struct tap_daemon_opts *o, struct tap_daemon_conf *c, struc
     d.store = tp ? tap_store_new(rconf, node, err, sizeof err) : NULL;
     int rc = PF_EXIT_OK;
     if (d.store == NULL) {
-        fprintf(stderr, "%s: %s\n", PROG, err);
-        log_error("%s", err);
+        log_startup_error(PROG, "%s", err);
         rc = PF_EXIT_CONFIG;
     } else {
         tap_fxq_init(&d.q, (size_t)c->max_pending);

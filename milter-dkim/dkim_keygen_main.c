@@ -123,6 +123,12 @@ int main(int argc, char **argv)
         goto out_key;
     }
     fputs(record.data, stdout);
+    fflush(stdout);
+    /* stdout is the record alone (for scripts); where things went is said on stderr */
+    fprintf(stderr,
+            "%s: wrote the private key %s/%s.private (mode 0600) and the DNS record %s; publish the record "
+            "(above) as TXT %s._domainkey.%s\n",
+            prog, dir, selector, path.data, selector, domain);
     rc = PF_EXIT_OK;
 out_key:
     dkim_key_free(&key);

@@ -163,8 +163,7 @@ static int build_snapshot(const struct loaded *l, unsigned flags, struct mdkim_s
 {
     char err[512];
     if (mdkim_snap_build(&l->conf, &l->trace, flags, snap, err, sizeof err) != 0) {
-        fprintf(stderr, "%s: %s\n", prog, err);
-        log_error("configuration error: %s", err);
+        log_startup_error(prog, "%s", err);
         return PF_EXIT_CONFIG;
     }
     return PF_EXIT_OK;
@@ -223,8 +222,7 @@ static int open_listener(const struct options *o, const struct loaded *l, char *
         return PF_EXIT_FAILURE;
     }
     if (smfi_opensocket(1) != MI_SUCCESS) {
-        fprintf(stderr, "%s: cannot listen on %s\n", prog, spec);
-        log_error("cannot listen on %s", spec);
+        log_startup_error(prog, "cannot listen on %s", spec);
         return PF_EXIT_FAILURE;
     }
     if (strncmp(spec, "unix:", 5) == 0)

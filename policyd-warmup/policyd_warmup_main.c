@@ -103,8 +103,7 @@ static int open_sockets(const struct policy_runtime *rt, const struct options *o
         const char *spec = o->nsockets ? o->sockets[i] : l->items[i];
         int fd = daemon_listen_open(spec, 1024, (int)rt->files.policy.socket_mode, err, sizeof err);
         if (fd < 0) {
-            fprintf(stderr, PROG ": %s: %s\n", spec, err);
-            log_error("cannot listen on %s: %s", spec, err);
+            log_startup_error(PROG, "cannot listen on %s: %s", spec, err);
             return -1;
         }
         fds[(*nfds)++] = fd;
@@ -132,8 +131,7 @@ int main(int argc, char **argv)
     log_open(PROG, o.foreground || o.check || o.print);
     struct policy_runtime *rt = policy_runtime_load(o.config, o.config != NULL, err, sizeof err);
     if (rt == NULL) {
-        fprintf(stderr, PROG ": %s\n", err);
-        log_error("configuration error: %s", err);
+        log_startup_error(PROG, "%s", err);
         return PF_EXIT_CONFIG;
     }
     if (log_configure(&rt->files.log) < 0) {
@@ -163,8 +161,7 @@ int main(int argc, char **argv)
         return PF_EXIT_FAILURE;
     }
     if (daemon_drop_privileges(rt->files.policy.user, rt->files.policy.group, err, sizeof err) < 0) {
-        fprintf(stderr, PROG ": %s\n", err);
-        log_error("%s", err);
+        log_startup_error(PROG, "%s", err);
         close_all(fds, nfds);
         policy_runtime_unref(rt);
         return PF_EXIT_FAILURE;
