@@ -60,7 +60,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(OBJDIR)/tests/%)
 
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps check lint unit integration asan bench demo install clean fuzz print-binaries
+.PHONY: all deps deps-build check lint unit integration asan bench demo install clean fuzz print-binaries
 all: $(BINARIES)
 
 # ---- libraries -------------------------------------------------------------
@@ -131,7 +131,11 @@ asan: deps
 	@$(MAKE) --no-print-directory VARIANT=asan integration
 
 deps:
-	sh scripts/install-deps.sh
+	sh scripts/install-deps.sh build test
+
+# only what building needs (no test services, verifiers or benchmark peers)
+deps-build:
+	sh scripts/install-deps.sh build
 
 # ---- fuzzing (clang + libFuzzer) -------------------------------------------
 FUZZ_DIR := build/fuzz
@@ -164,6 +168,7 @@ fuzz: $(FUZZ_BINS)
 
 # ---- benchmarks, demo ------------------------------------------------------
 bench: deps
+	sh scripts/install-deps.sh bench
 	@$(MAKE) --no-print-directory all
 	@POSTFLOW_BIN=$(abspath $(BINDIR)) sh bench/run.sh
 

@@ -3,16 +3,23 @@
 #     install-deps.sh - install the Debian 12 packages postflow needs
 #
 # SYNOPSIS
-#     sh scripts/install-deps.sh          (what `make deps` runs)
-#     sh scripts/install-deps.sh --list   (print the package list and exit)
+#     sh scripts/install-deps.sh [GROUP...]         (`make deps`: build test)
+#     sh scripts/install-deps.sh --list [GROUP...]  (print the packages and exit)
 #
 # DESCRIPTION
-#     Installs everything needed to build, test, fuzz, benchmark and demo
-#     postflow: compilers, the C libraries, redis-server, Postfix, the Python
-#     test tools, the independent DKIM verifiers and Chromium (the browser
-#     test of `warmupctl report`), and unpacks Exim 4.96 for the Exim tests
-#     (below).  Idempotent and non-interactive (root, no tty, no stdin: fine
-#     for CI):
+#     Installs the Debian 12 packages of the groups asked for (default:
+#     build and test), from the package network (apt):
+#       build  compilers and the C libraries: enough for `make` and
+#              `make install` (`make deps-build`);
+#       test   what `make check`, `make demo` and `make fuzz` run against:
+#              cmocka, clang-format, shellcheck, redis-server, Postfix, the
+#              Python test tools, the independent DKIM verifiers (dkimpy,
+#              Mail::DKIM, OpenDKIM's tools), Chromium (the browser test of
+#              `warmupctl report`), strace, and Exim 4.96 unpacked for the
+#              Exim tests (below);
+#       bench  the peers `make bench` measures against that no test needs:
+#              postfwd, Sisimai, pflogsumm (`make bench` asks for it).
+#     Idempotent and non-interactive (root, no tty, no stdin: fine for CI):
 #
 #     * fast path: if dpkg-query reports every package installed, it does
 #       nothing (no apt-get update) and exits 0;
@@ -37,36 +44,60 @@
 
 set -eu
 
-PACKAGES="
-build-essential pkg-config clang libclang-rt-dev clang-format
-libmilter-dev libhiredis-dev libconfig-dev libcmocka-dev libev-dev libssl-dev libpcre2-dev
+BUILD_PACKAGES="
+build-essential pkg-config clang libclang-rt-dev
+libmilter-dev libhiredis-dev libconfig-dev libev-dev libssl-dev libpcre2-dev
+"
+TEST_PACKAGES="
+libcmocka-dev clang-format shellcheck
 redis-server postfix
 python3 python3-pytest python3-redis python3-dkim python3-nacl python3-dnspython
-libmail-dkim-perl opendkim opendkim-tools miltertest swaks postfwd libsisimai-perl pflogsumm
-procps iproute2 strace shellcheck chromium
+libmail-dkim-perl opendkim opendkim-tools miltertest swaks
+procps iproute2 strace chromium
 libidn12 libgnutls-dane0 libnsl2 libdb5.3 libpcre2-8-0
 "
 # The last line: libraries of exim4-daemon-light, which this script
 # unpacks with `apt-get download` + `dpkg-deb -x` (Exim conflicts with
 # Postfix as a package; see docs/testing.md).
+BENCH_PACKAGES="
+postfwd libsisimai-perl pflogsumm
+"
+
+list=no
+if [ "${1:-}" = "--list" ]; then
+    list=yes
+    shift
+fi
+[ $# -gt 0 ] || set -- build test
+PACKAGES=""
+WANT_EXIM=no
+for group in "$@"; do
+    case $group in
+    build) PACKAGES="$PACKAGES $BUILD_PACKAGES" ;;
+    test)  PACKAGES="$PACKAGES $TEST_PACKAGES"; WANT_EXIM=yes ;;
+    bench) PACKAGES="$PACKAGES $BENCH_PACKAGES" ;;
+    *) echo "usage: install-deps.sh [--list] [build|test|bench]..." >&2; exit 64 ;;
+    esac
+done
 # The directory the Exim tests take the binary from (test_policy_exim.py: CACHE).
 EXIM_CACHE=/tmp/postflow-exim-cache
 EXIM_BIN=$EXIM_CACHE/root/usr/sbin/exim4
 
 # Unquoted $PACKAGES on purpose: the list is split into words.
 # shellcheck disable=SC2086
-if [ "${1:-}" = "--list" ]; then
+if [ "$list" = yes ]; then
     echo $PACKAGES
     exit 0
 fi
 
 exim_ready() {
-    [ -x "$EXIM_BIN" ] && getent passwd Debian-exim >/dev/null 2>&1
+    [ "$WANT_EXIM" = no ] || { [ -x "$EXIM_BIN" ] && getent passwd Debian-exim >/dev/null 2>&1; }
 }
 
 # Fetches and unpacks exim4-daemon-light into $EXIM_CACHE/root, creates
 # Debian-exim.  Returns 1, with the reason on stderr, when it cannot.
 exim_unpack() {
+    [ "$WANT_EXIM" = yes ] || return 0
     if [ ! -x "$EXIM_BIN" ]; then
         $SUDO mkdir -p "$EXIM_CACHE"
         $SUDO chmod 755 "$EXIM_CACHE"
@@ -105,7 +136,11 @@ done
 # shellcheck disable=SC2086
 count=$(echo $PACKAGES | wc -w)
 if [ -z "$missing" ] && exim_ready; then
-    echo "deps: all $count packages already installed, Exim unpacked in $EXIM_CACHE"
+    if [ "$WANT_EXIM" = yes ]; then
+        echo "deps: all $count packages already installed ($*), Exim unpacked in $EXIM_CACHE"
+    else
+        echo "deps: all $count packages already installed ($*)"
+    fi
     exit 0
 fi
 
