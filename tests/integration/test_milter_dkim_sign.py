@@ -199,7 +199,7 @@ def test_keygen_record_matches_key_and_refuses_overwrite(bin_path, keys, keydir)
     assert oct(os.stat(keys["rsa"].path).st_mode & 0o777) == "0o600"
     p = subprocess.run([bin_path("dkim-keygen"), "-d", "example.com", "-s", "rsa1", "-o", keydir],
                        capture_output=True)
-    assert p.returncode != 0 and b"exists" in p.stderr
+    assert p.returncode == 1 and b"exists" in p.stderr
     p = subprocess.run([bin_path("dkim-keygen"), "-d", "example.com", "-s", "tiny", "-b", "512", "-o", keydir],
                        capture_output=True)
     assert p.returncode == 64
