@@ -11,10 +11,12 @@
  *   script calling it retries on status 75 if it wants to.
  */
 #include <stdarg.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "exitcodes.h"
 #include "warmup_decide.h"
@@ -166,4 +168,30 @@ long long wctl_hash_ll(const redisReply *r, const char *name, long long def)
 long wctl_day(long long t)
 {
     return warmup_day(t); /* the daemon's own definition of a day */
+}
+
+int wctl_write_file(const char *path, const struct buf *b)
+{
+    char tmp[4096];
+    FILE *fp;
+
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp) {
+        wctl_err("file name too long");
+        return -1;
+    }
+    if ((fp = fopen(tmp, "w")) == NULL) {
+        wctl_err("cannot create %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    if (fwrite(b->data, 1, b->len, fp) != b->len || fclose(fp) != 0) {
+        wctl_err("cannot write %s: %s", tmp, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    if (rename(tmp, path) != 0) {
+        wctl_err("cannot rename %s to %s: %s", tmp, path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
 }

@@ -103,6 +103,9 @@ int wctl_connect(struct wctl *w);
 
 /* Prints "warmupctl: " + message to stderr. */
 void wctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Writes b to path through path.tmp.PID and a rename (a reader never sees half a file:
+ * node_exporter's textfile collector, a web server serving the report); -1 reported. */
+int wctl_write_file(const char *path, const struct buf *b);
 
 /*
  * SCAN MATCH pattern over the whole keyspace, calling fn once per SCAN page

@@ -31,12 +31,10 @@
  *   node_exporter textfile collector requires (it must never read half a
  *   file).
  */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "exitcodes.h"
 #include "wctl_cmds.h"
@@ -323,32 +321,6 @@ void wctl_metrics_render_json(const struct wip_list *l, const struct wnode_list 
     buf_append_str(b, "}\n");
 }
 
-static int write_atomically(const char *path, const struct buf *b)
-{
-    char tmp[4096];
-    FILE *fp;
-
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp) {
-        wctl_err("file name too long");
-        return -1;
-    }
-    if ((fp = fopen(tmp, "w")) == NULL) {
-        wctl_err("cannot create %s: %s", tmp, strerror(errno));
-        return -1;
-    }
-    if (fwrite(b->data, 1, b->len, fp) != b->len || fclose(fp) != 0) {
-        wctl_err("cannot write %s: %s", tmp, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    if (rename(tmp, path) != 0) {
-        wctl_err("cannot rename %s to %s: %s", tmp, path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
-}
-
 int wctl_metrics_cmd(struct wctl *w, const struct wctl_args *a)
 {
     struct wip_list l;
@@ -396,7 +368,7 @@ int wctl_metrics_cmd(struct wctl *w, const struct wctl_args *a)
     if (wctl_shaping_metrics(w, &text) < 0)
         rc = w->status ? w->status : PF_EXIT_FAILURE;
     else if (a->npos > 1) {
-        if (write_atomically(a->pos[1], &text) < 0)
+        if (wctl_write_file(a->pos[1], &text) < 0)
             rc = PF_EXIT_FAILURE;
     } else {
         buf_append(&w->out, text.data, text.len);

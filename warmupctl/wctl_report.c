@@ -9,40 +9,12 @@
  *   job picking the page up never reads half of it.  --html is required:
  *   it names the only format today and leaves room for others.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "exitcodes.h"
 #include "wctl_cmds.h"
 #include "wctl_report.h"
-
-static int write_file(const char *path, const struct buf *b)
-{
-    char tmp[4096];
-    FILE *fp;
-
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp) {
-        wctl_err("file name too long");
-        return -1;
-    }
-    if ((fp = fopen(tmp, "w")) == NULL) {
-        wctl_err("cannot create %s: %s", tmp, strerror(errno));
-        return -1;
-    }
-    if (fwrite(b->data, 1, b->len, fp) != b->len || fclose(fp) != 0) {
-        wctl_err("cannot write %s: %s", tmp, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    if (rename(tmp, path) != 0) {
-        wctl_err("cannot rename %s to %s: %s", tmp, path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
-}
 
 int wctl_report_cmd(struct wctl *w, const struct wctl_args *a)
 {
@@ -60,7 +32,7 @@ int wctl_report_cmd(struct wctl *w, const struct wctl_args *a)
     wctl_report_render_html(&rep, &page);
     if (strcmp(a->html, "-") == 0)
         buf_append(&w->out, page.data, page.len);
-    else if (write_file(a->html, &page) < 0)
+    else if (wctl_write_file(a->html, &page) < 0)
         rc = PF_EXIT_FAILURE;
     buf_free(&page);
     wctl_report_free(&rep);
