@@ -292,15 +292,22 @@ redisReply *redis_command(struct redis_conn *rc, const char *arg0, ...)
 redisReply *redis_eval(struct redis_conn *rc, struct redis_script *script, int nkeys, const char **keys,
                        const size_t *keylens, int nargs, const char **args, const size_t *arglens)
 {
-    const char *argv[REDIS_ARGV_MAX + 3];
-    size_t lens[REDIS_ARGV_MAX + 3];
+    const char *argv_stack[REDIS_ARGV_MAX + 3];
+    size_t lens_stack[REDIS_ARGV_MAX + 3];
+    const char **argv = argv_stack;
+    size_t *lens = lens_stack;
     char nkeys_text[16];
     redisReply *r;
     int i, argc = 0;
 
-    if (nkeys < 0 || nargs < 0 || nkeys + nargs > REDIS_ARGV_MAX) {
-        redis_seterr(rc, "script %s: too many keys/arguments", script->name);
+    if (nkeys < 0 || nargs < 0 || nkeys > REDIS_EVAL_ARGS_MAX || nargs > REDIS_EVAL_ARGS_MAX - nkeys) {
+        redis_seterr(rc, "script %s: %d keys and %d arguments (at most %d together)", script->name, nkeys, nargs,
+                     REDIS_EVAL_ARGS_MAX);
         return NULL;
+    }
+    if (nkeys + nargs > REDIS_ARGV_MAX) { /* a large batch: the vectors on the heap, freed below */
+        argv = xmalloc((size_t)(nkeys + nargs + 3) * sizeof *argv);
+        lens = xmalloc((size_t)(nkeys + nargs + 3) * sizeof *lens);
     }
     if (script->sha[0] == '\0')
         redis_script_init(script);
@@ -320,23 +327,25 @@ redisReply *redis_eval(struct redis_conn *rc, struct redis_script *script, int n
         lens[argc] = arglens != NULL ? arglens[i] : strlen(args[i]);
     }
     r = redis_command_argv(rc, argc, argv, lens);
-    if (r == NULL || !redis_script_is_noscript(r))
-        return r;
-    /* The server lost its script cache (restart, SCRIPT FLUSH, failover): load and retry once. */
-    freeReplyObject(r);
-    {
+    if (r != NULL && redis_script_is_noscript(r)) {
+        /* The server lost its script cache (restart, SCRIPT FLUSH, failover): load and retry once. */
+        freeReplyObject(r);
         const char *load[] = { "SCRIPT", "LOAD", script->body };
         redisReply *lr = redis_command_argv(rc, 3, load, NULL);
-
-        if (lr == NULL)
-            return NULL;
-        if (lr->type == REDIS_REPLY_ERROR) {
-            redis_seterr(rc, "SCRIPT LOAD %s: %.*s", script->name, (int)lr->len, lr->str);
-            return lr; /* an answer: the script does not compile */
+        if (lr == NULL || lr->type == REDIS_REPLY_ERROR) {
+            if (lr != NULL) /* an answer: the script does not compile */
+                redis_seterr(rc, "SCRIPT LOAD %s: %.*s", script->name, (int)lr->len, lr->str);
+            r = lr;
+        } else {
+            freeReplyObject(lr);
+            r = redis_command_argv(rc, argc, argv, lens);
         }
-        freeReplyObject(lr);
     }
-    return redis_command_argv(rc, argc, argv, lens);
+    if (argv != argv_stack) {
+        free(argv);
+        free(lens);
+    }
+    return r;
 }
 
 void redis_reply_free(redisReply *reply)

@@ -69,10 +69,12 @@ redisReply *redis_command_argv(struct redis_conn *rc, int argc, const char **arg
 redisReply *redis_command(struct redis_conn *rc, const char *arg0, ...) __attribute__((sentinel));
 
 /*
- * EVALSHA with NOSCRIPT fallback (SCRIPT LOAD then retry once). keys/args as argv.
- * struct redis_script and redis_script_init() are in redis_script.h (shared with the async layer);
+ * EVALSHA with NOSCRIPT fallback (SCRIPT LOAD then retry once). keys/args as argv,
+ * any number of them up to REDIS_EVAL_ARGS_MAX together (a batch past 64 costs one
+ * allocation).  struct redis_script and redis_script_init() are in redis_script.h (shared with the async layer);
  * a script whose sha is still "" gets it computed here.
  */
+#define REDIS_EVAL_ARGS_MAX 100000
 redisReply *redis_eval(struct redis_conn *rc, struct redis_script *script, int nkeys, const char **keys,
                        const size_t *keylens, int nargs, const char **args, const size_t *arglens);
 

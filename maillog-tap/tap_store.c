@@ -19,13 +19,14 @@
 #define MISS_GRACE_MS 2000    /* an unknown IP is settled by a read this long after its first miss */
 #define ALERTS_MAXLEN "10000" /* the same cap bounce-proc uses */
 
-/* Base counters per effect: 2 hours x 22 IPs of one netblock.  redis_eval
- * takes at most 64 keys + arguments: 2 keys + 44 base keys + 17 arguments. */
-#define BASE_KEYS_MAX 44
+/* Base counters per effect: 2 hours x 32 pool IPs of one netblock (the base of a larger
+ * netblock is read from its first 32 IPs). */
+#define BASE_KEYS_MAX 64
 
-/* Keys per counter call: redis_eval takes at most 64 keys + arguments, and
- * each key brings 3 arguments; a row may need a key in each of a few pools. */
-#define COUNT_KEYS_MAX 16
+/* Keys per counter call (each brings 3 arguments; redis_eval takes any number):
+ * one atomic script per 256 IP x provider x hour rows; a row may need a key in
+ * each of a few pools. */
+#define COUNT_KEYS_MAX 256
 #define COUNT_ROW_KEYS 4
 #define HEALTH_TTL     "691200" /* 8 days, as policyd-warmup keeps pf:hl: */
 

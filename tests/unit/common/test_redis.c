@@ -174,6 +174,41 @@ static void eval_reloads_script_after_flush(void **state)
     server_kill();
 }
 
+/* A batch far past the 64 arguments kept on the stack (maillog-tap's counter calls): all arrive. */
+static void eval_takes_a_large_batch(void **state)
+{
+    struct redis_conf c = test_conf();
+    struct redis_script script = { "sum",
+                                   "local n = 0 for i = 1, #ARGV do n = n + tonumber(ARGV[i]) end "
+                                   "return {#KEYS, n}",
+                                   "" };
+    enum { NK = 300, NA = 900 };
+    static char kbuf[NK][16], abuf[NA][16];
+    const char *keys[NK], *args[NA];
+    long long want = 0;
+    (void)state;
+    for (int i = 0; i < NK; i++) {
+        snprintf(kbuf[i], sizeof kbuf[i], "k%d", i);
+        keys[i] = kbuf[i];
+    }
+    for (int i = 0; i < NA; i++) {
+        snprintf(abuf[i], sizeof abuf[i], "%d", i);
+        args[i] = abuf[i];
+        want += i;
+    }
+    server_start(NULL);
+    struct redis_conn *rc = redis_new(&c);
+    redisReply *r = redis_eval(rc, &script, NK, keys, NULL, NA, args, NULL);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->element[0]->integer, NK);
+    assert_int_equal(r->element[1]->integer, want);
+    redis_reply_free(r);
+    assert_null(redis_eval(rc, &script, REDIS_EVAL_ARGS_MAX, keys, NULL, 1, args, NULL)); /* refused, not sent */
+    redis_free(rc);
+    server_kill();
+}
+
 static void outage_gives_clear_error_then_backoff_then_reconnect(void **state)
 {
     struct redis_conf c = test_conf();
@@ -261,6 +296,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(commands_round_trip_binary_safe_values),
         cmocka_unit_test(eval_reloads_script_after_flush),
+        cmocka_unit_test(eval_takes_a_large_batch),
         cmocka_unit_test(outage_gives_clear_error_then_backoff_then_reconnect),
         cmocka_unit_test(auth_and_select_are_applied),
         cmocka_unit_test(bad_address_is_reported),
