@@ -87,3 +87,15 @@ void json_key(struct buf *b, const char *key, int first)
     json_cstr(b, key);
     buf_append_char(b, ':');
 }
+
+void json_kstr(struct buf *b, const char *key, const char *s)
+{
+    json_key(b, key, 0);
+    json_cstr(b, s);
+}
+
+void json_kll(struct buf *b, const char *key, long long v)
+{
+    json_key(b, key, 0);
+    buf_printf(b, "%lld", v);
+}

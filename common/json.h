@@ -24,5 +24,8 @@ void json_str(struct buf *b, const char *s, size_t n);
 void json_cstr(struct buf *b, const char *s);
 /* "key": prefix (with a leading comma unless first). */
 void json_key(struct buf *b, const char *key, int first);
+/* ,"key":"value" and ,"key":number: the members after the first one of an object. */
+void json_kstr(struct buf *b, const char *key, const char *s);
+void json_kll(struct buf *b, const char *key, long long v);
 
 #endif

@@ -272,12 +272,6 @@ void wctl_shaping_until_text(const struct wfx *e, long long now, char *out, size
         snprintf(out, outsize, "%s", t);
 }
 
-static void json_ll(struct buf *b, const char *key, long long v)
-{
-    json_key(b, key, 0);
-    buf_printf(b, "%lld", v);
-}
-
 void wctl_shaping_json(const struct wfx *e, long long now, struct buf *b)
 {
     long long lim = wctl_shaping_limit(e, now);
@@ -286,21 +280,15 @@ void wctl_shaping_json(const struct wfx *e, long long now, struct buf *b)
     buf_append_char(b, '{');
     json_key(b, "name", 1);
     json_cstr(b, e->name);
-    json_key(b, e->domain ? "domain" : "pool", 0);
-    json_cstr(b, e->scope);
-    json_key(b, "subject", 0);
-    json_cstr(b, e->subject);
-    json_key(b, "kind", 0);
-    json_cstr(b, e->kind);
-    json_key(b, "provider", 0);
-    json_cstr(b, e->provider);
-    json_key(b, "action", 0);
-    json_cstr(b, e->action);
-    json_key(b, "rule", 0);
-    json_cstr(b, e->rule);
-    json_ll(b, "since", e->since);
-    json_ll(b, "until", e->until);
-    json_ll(b, "ends", e->ends);
+    json_kstr(b, e->domain ? "domain" : "pool", e->scope);
+    json_kstr(b, "subject", e->subject);
+    json_kstr(b, "kind", e->kind);
+    json_kstr(b, "provider", e->provider);
+    json_kstr(b, "action", e->action);
+    json_kstr(b, "rule", e->rule);
+    json_kll(b, "since", e->since);
+    json_kll(b, "until", e->until);
+    json_kll(b, "ends", e->ends);
     json_key(b, "ramping", 0);
     buf_append_str(b, now >= e->until && lim >= 0 ? "true" : "false");
     json_key(b, "limit_per_hour", 0);
@@ -313,21 +301,15 @@ void wctl_shaping_json(const struct wfx *e, long long now, struct buf *b)
         buf_printf(b, "%.6g", f);
     else
         buf_append_str(b, "null");
-    json_ll(b, "step", e->step);
-    json_ll(b, "floor", e->floor);
-    json_ll(b, "clean", e->clean);
-    json_ll(b, "base", e->base);
-    json_key(b, "origin", 0);
-    json_cstr(b, e->origin);
-    json_key(b, "evidence", 0);
-    json_cstr(b, e->evidence);
-    json_key(b, "queue_id", 0);
-    json_cstr(b, e->queue_id);
-    json_key(b, "extended_by", 0);
-    json_cstr(b, e->extended_by);
-    json_key(b, "reason", 0);
-    json_cstr(b, e->reason);
-    json_key(b, "key", 0);
-    json_cstr(b, e->key);
+    json_kll(b, "step", e->step);
+    json_kll(b, "floor", e->floor);
+    json_kll(b, "clean", e->clean);
+    json_kll(b, "base", e->base);
+    json_kstr(b, "origin", e->origin);
+    json_kstr(b, "evidence", e->evidence);
+    json_kstr(b, "queue_id", e->queue_id);
+    json_kstr(b, "extended_by", e->extended_by);
+    json_kstr(b, "reason", e->reason);
+    json_kstr(b, "key", e->key);
     buf_append_char(b, '}');
 }
