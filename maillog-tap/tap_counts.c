@@ -44,21 +44,22 @@ static uint32_t mix(uint32_t h, const char *s)
     return h;
 }
 
-static size_t bucket_of(const char *domain, const char *ip, const char *transport, const char *provider, long long hour)
+static size_t bucket_of(const char *domain, const char *qid, const char *ip, const char *transport,
+                        const char *provider, long long hour)
 {
-    uint32_t h = mix(mix(mix(mix(2166136261u, domain), ip), transport), provider);
+    uint32_t h = mix(mix(mix(mix(mix(2166136261u, domain), qid), ip), transport), provider);
     h = (h ^ (uint32_t)hour) * 16777619u;
     return h % TAP_COUNTS_BUCKETS;
 }
 
-static struct tap_count_row *row_for(struct tap_counts *c, const char *domain, const char *ip, const char *transport,
-                                     const char *provider, long long hour)
+static struct tap_count_row *row_for(struct tap_counts *c, const char *domain, const char *qid, const char *ip,
+                                     const char *transport, const char *provider, long long hour)
 {
-    size_t b = bucket_of(domain, ip, transport, provider, hour);
+    size_t b = bucket_of(domain, qid, ip, transport, provider, hour);
     for (size_t i = c->heads[b]; i != 0; i = c->rows[i - 1].next) {
         struct tap_count_row *r = &c->rows[i - 1];
         if (r->hour == hour && strcmp(r->ip, ip) == 0 && strcmp(r->transport, transport) == 0 &&
-            strcmp(r->provider, provider) == 0 && strcmp(r->domain, domain) == 0)
+            strcmp(r->provider, provider) == 0 && strcmp(r->domain, domain) == 0 && strcmp(r->qid, qid) == 0)
             return r;
     }
     if (c->n == c->cap) {
@@ -68,6 +69,7 @@ static struct tap_count_row *row_for(struct tap_counts *c, const char *domain, c
     struct tap_count_row *r = &c->rows[c->n++];
     memset(r, 0, sizeof *r);
     memcpy(r->domain, domain, strlen(domain) + 1);
+    memcpy(r->qid, qid, strlen(qid) + 1);
     memcpy(r->ip, ip, strlen(ip) + 1);
     memcpy(r->transport, transport, strlen(transport) + 1);
     memcpy(r->provider, provider, strlen(provider) + 1);
@@ -95,7 +97,19 @@ void tap_counts_add_domain(struct tap_counts *c, const struct tap_event *ev, con
         return;
     text_safe(dom, sizeof dom, domain, strlen(domain));
     text_safe(prov, sizeof prov, provider ? provider : "other", strlen(provider ? provider : "other"));
-    row_for(c, dom, "", "", prov, ev->time / 3600)->n[f]++;
+    row_for(c, dom, "", "", "", prov, ev->time / 3600)->n[f]++;
+}
+
+void tap_counts_add_qid(struct tap_counts *c, const struct tap_event *ev, const char *provider)
+{
+    enum tap_count_field f;
+    char qid[64], prov[32];
+    if (ev->queue_id.p == NULL || ev->queue_id.n == 0 || ev->queue_id.n >= sizeof qid || ev->time < 0 ||
+        field_of(ev, &f) < 0)
+        return;
+    text_safe(qid, sizeof qid, ev->queue_id.p, ev->queue_id.n);
+    text_safe(prov, sizeof prov, provider ? provider : "other", strlen(provider ? provider : "other"));
+    row_for(c, "", qid, "", "", prov, ev->time / 3600)->n[f]++;
 }
 
 void tap_counts_add(struct tap_counts *c, const struct tap_event *ev, const char *provider)
@@ -108,7 +122,7 @@ void tap_counts_add(struct tap_counts *c, const struct tap_event *ev, const char
     text_safe(transport, sizeof transport, ev->transport.p ? ev->transport.p : "",
               ev->transport.p ? ev->transport.n : 0);
     text_safe(prov, sizeof prov, provider ? provider : "other", strlen(provider ? provider : "other"));
-    row_for(c, "", ip, transport, prov, ev->time / 3600)->n[f]++;
+    row_for(c, "", "", ip, transport, prov, ev->time / 3600)->n[f]++;
     c->outcomes++;
 }
 
@@ -121,7 +135,7 @@ void tap_counts_drop_first(struct tap_counts *c, size_t k)
     tap_counts_clear(c);
     for (size_t i = 0; i < left; i++) {
         struct tap_count_row *r = &c->rows[i];
-        size_t b = bucket_of(r->domain, r->ip, r->transport, r->provider, r->hour);
+        size_t b = bucket_of(r->domain, r->qid, r->ip, r->transport, r->provider, r->hour);
         r->next = c->heads[b];
         c->heads[b] = i + 1;
     }

@@ -35,6 +35,7 @@ enum tap_count_field { TAP_COUNT_DELIVERED, TAP_COUNT_DEFERRED, TAP_COUNT_REJECT
 
 struct tap_count_row {
     char domain[256]; /* a sender-domain row (pf:dh:): the domain; "" for an IP row */
+    char qid[64];     /* a sender-domain row whose domain is still to be looked up (pf:q:) */
     char ip[64];      /* "" when the log names no IP */
     char transport[64];
     char provider[32];
@@ -62,6 +63,9 @@ void tap_counts_add(struct tap_counts *c, const struct tap_event *ev, const char
 
 /* The same outcome once more, for the envelope sender's domain of its message (pf:dh:). */
 void tap_counts_add_domain(struct tap_counts *c, const struct tap_event *ev, const char *provider, const char *domain);
+/* The same, the domain not known yet: a row for the message's queue id, which the store
+ * turns into a domain row (one batched lookup of the attribution records per poll). */
+void tap_counts_add_qid(struct tap_counts *c, const struct tap_event *ev, const char *provider);
 
 /* The field name of f in the health key: "delivered" | "deferred" | "rejected". */
 const char *tap_counts_field_name(enum tap_count_field f);

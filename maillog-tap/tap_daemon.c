@@ -64,9 +64,9 @@ static void on_outcome(void *ctx, const struct tap_event *ev, const struct tap_v
     if (ev->status != TAP_STATUS_SENT && !ev->remote_reply)
         return;
     tap_counts_add(&d->counts, ev, v->provider);
-    if (ev->queue_id.p != NULL) /* per sender domain x provider too, from the attribution record */
-        tap_counts_add_domain(&d->counts, ev, v->provider,
-                              tap_store_attributed_domain(d->store, ev->queue_id.p, ev->queue_id.n));
+    /* per sender domain x provider too: the domain comes from the attribution record, looked up in
+     * one batch per poll by the store (tap_store_counts), not per line here */
+    tap_counts_add_qid(&d->counts, ev, v->provider);
 }
 
 static bool resolve_ip(void *ctx, const struct tap_event *ev, char *ip, size_t ipsize)

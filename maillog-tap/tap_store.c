@@ -41,6 +41,16 @@ static const char counts_lua[] = "local names = {'delivered', 'deferred', 'rejec
                                  "end\n"
                                  "return #KEYS\n";
 
+/* KEYS attribution records (pf:q:); returns ip, sender_domain of each ("" when absent). */
+static const char attr_lua[] = "local out = {}\n"
+                               "for i = 1, #KEYS do\n"
+                               "  local v = redis.call('HMGET', KEYS[i], 'ip', 'sender_domain')\n"
+                               "  out[#out + 1] = v[1] or ''\n"
+                               "  out[#out + 1] = v[2] or ''\n"
+                               "end\n"
+                               "return out\n";
+#define ATTR_BATCH 256
+
 struct pool_ip {
     char ip[64];
     char pool[64];
@@ -79,6 +89,7 @@ struct tap_store {
     struct rkeys keys;
     struct redis_script script;
     struct redis_script counts;
+    struct redis_script attr;
     char node[128];
     struct pool_ip *ips;
     size_t nips;
@@ -101,6 +112,8 @@ struct tap_store *tap_store_new(const struct redis_conf *conf, const char *node,
     redis_script_init(&s->script);
     s->counts = (struct redis_script){ "maillog_tap_counts", counts_lua, "" };
     redis_script_init(&s->counts);
+    s->attr = (struct redis_script){ "maillog_tap_attribution", attr_lua, "" };
+    redis_script_init(&s->attr);
     snprintf(s->node, sizeof s->node, "%s", node ? node : "unknown");
     s->ips = xcalloc(POOL_IPS_MAX, sizeof *s->ips);
     s->qcache = xcalloc(QID_CACHE, sizeof *s->qcache);
@@ -523,11 +536,13 @@ static int send_counts(struct tap_store *s, const struct count_call *call)
     return rc;
 }
 
+static int resolve_qids(struct tap_store *s, struct tap_counts *c);
+
 int tap_store_counts(struct tap_store *s, struct tap_counts *c, long long now)
 {
     if (c->n == 0)
         return 0;
-    if (refresh_if_old(s, now) < 0) {
+    if (refresh_if_old(s, now) < 0 || resolve_qids(s, c) < 0) {
         s->st.failures++;
         return -1;
     }
@@ -541,6 +556,8 @@ int tap_store_counts(struct tap_store *s, struct tap_counts *c, long long now)
         for (; upto < c->n && call.n + COUNT_ROW_KEYS <= COUNT_KEYS_MAX; upto++) {
             const struct tap_count_row *row = &c->rows[upto];
             long long total = row->n[0] + row->n[1] + row->n[2];
+            if (row->qid[0] != '\0')
+                continue; /* its message names no sender domain */
             if (row_keys(s, row, &call) > 0)
                 outcomes += row->domain[0] ? 0 : total;
             else if (row->domain[0] != '\0')
@@ -569,33 +586,116 @@ int tap_store_counts(struct tap_store *s, struct tap_counts *c, long long now)
 
 /* ---- attribution ----------------------------------------------------------- */
 
+static struct qid_ip *qcache_slot(struct tap_store *s, const char *qid, size_t n)
+{
+    unsigned h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)qid[i]) * 16777619u;
+    return &s->qcache[h % QID_CACHE];
+}
+
+static bool qcache_holds(const struct qid_ip *e, const char *qid, size_t n)
+{
+    return strlen(e->qid) == n && memcmp(e->qid, qid, n) == 0;
+}
+
+/* Fills a cache slot from the record's two fields (replies of HMGET or of attr_lua). */
+static void qcache_fill(struct qid_ip *e, const char *qid, size_t n, const redisReply *ip, const redisReply *dom)
+{
+    memcpy(e->qid, qid, n);
+    e->qid[n] = '\0';
+    e->ip[0] = e->domain[0] = '\0';
+    if (ip->type == REDIS_REPLY_STRING)
+        copy_str(e->ip, sizeof e->ip, ip->str, ip->len);
+    if (dom->type == REDIS_REPLY_STRING)
+        copy_str(e->domain, sizeof e->domain, dom->str, dom->len);
+}
+
 /* The cached attribution record of queue id qid[0..n), read when not cached; NULL: Redis down or no key. */
 static const struct qid_ip *attribution(struct tap_store *s, const char *qid, size_t n)
 {
     char key[RKEY_MAX];
     if (n == 0 || n >= sizeof s->qcache[0].qid || rkey_attribution(&s->keys, key, qid, n) <= 0)
         return NULL;
-    unsigned h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)qid[i]) * 16777619u;
-    struct qid_ip *e = &s->qcache[h % QID_CACHE];
-    if (strlen(e->qid) != n || memcmp(e->qid, qid, n) != 0) {
+    struct qid_ip *e = qcache_slot(s, qid, n);
+    if (!qcache_holds(e, qid, n)) {
         redisReply *r = redis_command(s->redis, "HMGET", key, "ip", "sender_domain", (char *)NULL);
         if (r == NULL)
             return NULL; /* Redis down: unknown, not cached */
-        memcpy(e->qid, qid, n);
-        e->qid[n] = '\0';
-        e->ip[0] = e->domain[0] = '\0';
-        if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
-            const redisReply *ip = r->element[0], *dom = r->element[1];
-            if (ip->type == REDIS_REPLY_STRING)
-                copy_str(e->ip, sizeof e->ip, ip->str, ip->len);
-            if (dom->type == REDIS_REPLY_STRING)
-                copy_str(e->domain, sizeof e->domain, dom->str, dom->len);
-        }
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 2)
+            qcache_fill(e, qid, n, r->element[0], r->element[1]);
         redis_reply_free(r);
+        if (!qcache_holds(e, qid, n))
+            return NULL;
     }
     return e;
+}
+
+/* A row waiting for its message's domain gets it (domain set, qid cleared), or none (it stays a qid row:
+ * not counted). */
+static void row_resolved(struct tap_count_row *r, const char *domain)
+{
+    if (domain[0] == '\0') {
+        memset(r->n, 0, sizeof r->n);
+        return;
+    }
+    copy_str(r->domain, sizeof r->domain, domain, strlen(domain));
+    r->qid[0] = '\0';
+}
+
+static int resolve_batch(struct tap_store *s, struct tap_counts *c, const char **kv, const size_t *rows, size_t n)
+{
+    redisReply *r = redis_eval(s->redis, &s->attr, (int)n, kv, NULL, 0, NULL, NULL);
+    bool ok = r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2 * n;
+    for (size_t j = 0; ok && j < n; j++) {
+        struct tap_count_row *row = &c->rows[rows[j]];
+        size_t qn = strlen(row->qid);
+        struct qid_ip *e = qcache_slot(s, row->qid, qn);
+        qcache_fill(e, row->qid, qn, r->element[2 * j], r->element[2 * j + 1]);
+        row_resolved(row, e->domain);
+    }
+    if (!ok) {
+        if (r != NULL && r->type == REDIS_REPLY_ERROR)
+            log_error("redis: reading attribution records failed: %s", r->str);
+        s->st.failures++;
+    }
+    redis_reply_free(r);
+    return ok ? 0 : -1;
+}
+
+/*
+ * The sender-domain rows still keyed by queue id become domain rows: from the
+ * cache, else from one script call per ATTR_BATCH records (not one round trip
+ * per message on the read path).  -1 when Redis failed (those rows wait).
+ */
+static int resolve_qids(struct tap_store *s, struct tap_counts *c)
+{
+    static char keys[ATTR_BATCH][RKEY_MAX];
+    const char *kv[ATTR_BATCH];
+    size_t rows[ATTR_BATCH], n = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        struct tap_count_row *row = &c->rows[i];
+        size_t qn = strlen(row->qid);
+        if (qn == 0 || row->domain[0] != '\0')
+            continue;
+        const struct qid_ip *e = qcache_slot(s, row->qid, qn);
+        if (qcache_holds(e, row->qid, qn)) {
+            row_resolved(row, e->domain);
+            continue;
+        }
+        if (rkey_attribution(&s->keys, keys[n], row->qid, qn) <= 0) {
+            row_resolved(row, "");
+            continue;
+        }
+        kv[n] = keys[n];
+        rows[n++] = i;
+        if (n == ATTR_BATCH) {
+            if (resolve_batch(s, c, kv, rows, n) < 0)
+                return -1;
+            n = 0;
+        }
+    }
+    return n > 0 ? resolve_batch(s, c, kv, rows, n) : 0;
 }
 
 bool tap_store_attributed_ip(struct tap_store *s, const char *qid, size_t n, char *ip, size_t ipsize)
@@ -606,10 +706,4 @@ bool tap_store_attributed_ip(struct tap_store *s, const char *qid, size_t n, cha
     memcpy(ip, e->ip, strlen(e->ip) + 1);
     s->st.attributed++;
     return true;
-}
-
-const char *tap_store_attributed_domain(struct tap_store *s, const char *qid, size_t n)
-{
-    const struct qid_ip *e = attribution(s, qid, n);
-    return e != NULL && e->domain[0] != '\0' ? e->domain : NULL;
 }

@@ -80,10 +80,6 @@ int tap_store_counts(struct tap_store *s, struct tap_counts *c, long long now);
  */
 bool tap_store_attributed_ip(struct tap_store *s, const char *qid, size_t n, char *ip, size_t ipsize);
 
-/* The envelope sender's domain of that message (pf:q:, sender_domain), or NULL;
- * the string lives until the next lookup. */
-const char *tap_store_attributed_domain(struct tap_store *s, const char *qid, size_t n);
-
 const struct tap_store_stats *tap_store_stats(const struct tap_store *s);
 
 #endif

@@ -95,6 +95,28 @@ static void rows_split_by_ip_provider_and_hour(void **state)
     tap_counts_free(&c);
 }
 
+static void rows_by_queue_id_wait_for_their_domain(void **state)
+{
+    (void)state;
+    struct tap_counts c;
+    tap_counts_init(&c);
+    struct tap_event ev = event("192.0.2.10", "", 7200, TAP_STATUS_DEFERRED);
+    ev.queue_id = view("4F2A1C");
+    tap_counts_add_qid(&c, &ev, "gmail");
+    tap_counts_add_qid(&c, &ev, "gmail"); /* a retry of the same message: the same row */
+    ev.status = TAP_STATUS_SENT;
+    tap_counts_add_qid(&c, &ev, "gmail");
+    ev.queue_id = view(NULL); /* no queue id: nothing to look up */
+    tap_counts_add_qid(&c, &ev, "gmail");
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.rows[0].qid, "4F2A1C");
+    assert_string_equal(c.rows[0].domain, "");
+    assert_int_equal(c.rows[0].n[TAP_COUNT_DEFERRED], 2);
+    assert_int_equal(c.rows[0].n[TAP_COUNT_DELIVERED], 1);
+    assert_int_equal(c.outcomes, 0); /* outcomes are the IP rows' */
+    tap_counts_free(&c);
+}
+
 static void many_rows_stay_apart(void **state)
 {
     (void)state;
@@ -118,6 +140,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rows_split_by_ip_provider_and_hour),
+        cmocka_unit_test(rows_by_queue_id_wait_for_their_domain),
         cmocka_unit_test(many_rows_stay_apart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
