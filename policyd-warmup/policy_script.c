@@ -97,8 +97,9 @@
 
 /*
  * The shaping indexes (KEYS[k..], nfx of them) into fx: "action|subject|provider"
- * -> effect, the ended ones left out.  shaped_by(subject, j, used) is the effect
- * that shuts subject out of provider j's recipients at `used` sent this hour.
+ * -> effect, the ended ones left out.  shaped_by(subject, j, sentkey) is the effect
+ * that shuts subject out of provider j's recipients, this hour's `sent` read from
+ * sentkey (a health key, or nil: 0) only when a slow-down needs it.
  * The sender domain's effects shut every IP out (domain_shaped); the domain's
  * hourly `sent` is its health key (KEYS[dhk + j - 1]) when the plan has them.
  */
@@ -128,14 +129,16 @@
     "  if lim < e.fl then lim = e.fl end\n" \
     "  return lim\n" \
     "end\n" \
-    "local function shaped_by(subject, j, used)\n" \
-    "  for _, p in ipairs({provs[j][1], 'all'}) do\n" \
+    "local function shaped_by(subject, j, sentkey)\n" \
+    "  for n = 1, 2 do\n" \
+    "    local p = n == 1 and provs[j][1] or 'all'\n" \
     "    local e = fx['suspend|' .. subject .. '|' .. p]\n" \
     "    if e and now < e.u then return e end\n" \
     "    e = fx['slow|' .. subject .. '|' .. p]\n" \
-    "    if e then\n" \
-    "      local lim = slow_limit(e)\n" \
-    "      if lim and used + provs[j][2] > lim then return e end\n" \
+    "    local lim = e and slow_limit(e)\n" \
+    "    if lim then\n" \
+    "      local used = sentkey and tonumber(redis.call('HGET', sentkey, 'sent')) or 0\n" \
+    "      if used + provs[j][2] > lim then return e end\n" \
     "    end\n" \
     "  end\n" \
     "  return nil\n" \
@@ -143,9 +146,8 @@
     "if has_fx then\n" \
     "  local dhk = k + nips * (2 + nprov)\n" \
     "  for j = 1, nprov do\n" \
-    "    local used = 0\n" \
-    "    if ndh > 0 then used = tonumber(redis.call('HGET', KEYS[dhk + j - 1], 'sent')) or 0 end\n" \
-    "    local e = shaped_by('dkim', j, used) or shaped_by('spf', j, used)\n" \
+    "    local sentkey = ndh > 0 and KEYS[dhk + j - 1] or nil\n" \
+    "    local e = shaped_by('dkim', j, sentkey) or shaped_by('spf', j, sentkey)\n" \
     "    if e then shaped, domain_shaped = shaped or e, true end\n" \
     "  end\n" \
     "end\n"
@@ -196,8 +198,7 @@ const char policy_script_lua[] =
     "    end\n"
     "    if ok and has_fx then\n"
     "      for j = 1, nprov do\n"
-    "        local used = tonumber(redis.call('HGET', ip.hl[j], 'sent')) or 0\n"
-    "        local e = shaped_by(ip.addr, j, used) or shaped_by(ip.netblock, j, used)\n"
+    "        local e = shaped_by(ip.addr, j, ip.hl[j]) or shaped_by(ip.netblock, j, ip.hl[j])\n"
     "        if e then ok = false; shaped = shaped or e end\n"
     "      end\n"
     "    end\n"
