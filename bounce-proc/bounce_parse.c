@@ -316,7 +316,9 @@ static void notice_as_diagnostic(const char *text, size_t n, struct inbound_repo
 
 /* The SMTP command an answer was given to, from the words MTAs use
  * ("in reply to end of DATA command", "after RCPT TO:", Sendmail's
- * ">>> DATA" transcript): "DATA", "RCPT" or NULL.  Looks in the answer
+ * ">>> DATA" transcript, "after MAIL FROM:", Exim's "after initial
+ * connection", Postfix's "refused to talk to me"): "DATA", "RCPT", "MAIL",
+ * "CONNECT", "EHLO" or NULL (maillog-tap's names).  Looks in the answer
  * itself first, then around the recipient's last mention in the notice,
  * taking the marker nearest to it (a transcript's ">>> COMMAND" line only
  * when it comes before).  A DATA answered "need RCPT" or "bad sequence of
@@ -327,8 +329,24 @@ static const char *command_of(const struct inbound_rcpt *rc, const char *text, s
         const char *marker;
         const char *cmd;
     } M[] = {
-        { "end of data", "DATA" }, { "after data", "DATA" }, { ">>> data", "DATA" },     { "rcpt to", "RCPT" },
-        { ">>> rcpt", "RCPT" },    { "after rcpt", "RCPT" }, { "rcpt command", "RCPT" },
+        { "end of data", "DATA" },
+        { "after data", "DATA" },
+        { ">>> data", "DATA" },
+        { "rcpt to", "RCPT" },
+        { ">>> rcpt", "RCPT" },
+        { "after rcpt", "RCPT" },
+        { "rcpt command", "RCPT" },
+        /* before any recipient was named: about the sender or the host */
+        { "after mail from", "MAIL" },
+        { "mail from command", "MAIL" },
+        { ">>> mail from", "MAIL" },
+        { "after initial connection", "CONNECT" },
+        { "refused to talk to me", "CONNECT" },
+        { "initial greeting", "CONNECT" },
+        { "helo handshake", "EHLO" },
+        { "helo command", "EHLO" },
+        { "after helo", "EHLO" },
+        { "after ehlo", "EHLO" },
     };
     static const char *const PIPELINED[] = { "need rcpt", "no valid recipients", "bad sequence of commands" };
     if (rc->diagnostic != NULL) {
@@ -396,11 +414,27 @@ static void auto_reply(const struct walk *w, struct inbound_report *r)
     rc->classified = true;
 }
 
+/* Did the network error say that nothing answered (a time-out, 4.4.1 "no
+ * answer from host")?  A lost connection, a DNS failure or a loop is a named
+ * failure instead. */
+static bool timed_out(const struct inbound_rcpt *rc)
+{
+    static const char *const WORDS[] = { "timed out", "time out", "timeout", "not responding", "no answer" };
+    if (rc->status != NULL && (strcmp(rc->status, "4.4.1") == 0 || strcmp(rc->status, "4.4.7") == 0))
+        return true;
+    size_t n = rc->diagnostic ? strlen(rc->diagnostic) : 0;
+    for (size_t i = 0; i < sizeof(WORDS) / sizeof(WORDS[0]); i++)
+        if (n > 0 && bounce_scan_find(rc->diagnostic, n, WORDS[i]) >= 0)
+            return true;
+    return false;
+}
+
 /* A DSN that says "failed" over a temporary (4.x.x) status, or SendGrid's
  * "expired" action: the MTA retried and gave up.  When the words say no
- * more than that (nothing specific, or a network timeout), what happened is
- * that the message expired in the queue: soft, like Sisimai's "expired".
- * A specific reason (mailbox full, rate limited, blocked) stays. */
+ * more than that (nothing specific, or that nothing answered), what happened
+ * is that the message expired in the queue: soft, like Sisimai's "expired".
+ * A specific reason (mailbox full, rate limited, blocked, a lost connection,
+ * a DNS failure) stays. */
 static void gave_up(struct inbound_rcpt *rc)
 {
     bool expired_action = rc->action != NULL && strcasecmp(rc->action, "expired") == 0;
@@ -408,7 +442,7 @@ static void gave_up(struct inbound_rcpt *rc)
         rc->action != NULL && strcasecmp(rc->action, "failed") == 0 && rc->status != NULL && rc->status[0] == '4';
     const char *cat = rc->verdict.category;
     if (!(expired_action || failed_temporary) || rc->verdict.our_fault ||
-        (strcmp(cat, "undefined") != 0 && strcmp(cat, "networkerror") != 0))
+        (strcmp(cat, "undefined") != 0 && !(strcmp(cat, "networkerror") == 0 && timed_out(rc))))
         return;
     char was[REPLY_WHY_MAX];
     snprintf(was, sizeof(was), "%s", rc->verdict.why);

@@ -11,11 +11,17 @@
  *	     status code is missing or vague (X.Y.0, 5.7.1, unregistered);
  *	  4. the enhanced status code (reply_status.c);
  *	  5. the basic reply code; then "undefined";
- *	  6. "userunknown" in answer to DATA becomes "filtered" (the RCPT was
- *	     accepted, so the address exists).
+ *	  6. the command answered narrows it (command_scope): "userunknown"
+ *	     after DATA is "filtered" (the RCPT was accepted, so the address
+ *	     exists); an answer to MAIL FROM about a recipient is "rejected"
+ *	     (no recipient was named yet); one at the connection or to EHLO
+ *	     is "blocked".
  *	The class comes from the rule (or, with "auto", from the category and
  *	the code's class), then: a 4xx code or Action: delayed is never hard,
  *	and our_fault verdicts are soft (they page operators, never suppress).
+ *
+ *	The rules read the answer with white space squeezed (one space per
+ *	run: folded and unfolded replies read alike).
  *
  *	Speed: patterns are JIT-compiled; the status scope is checked before
  *	any matching; the text is bounded (REPLY_CLASS_TEXT_MAX).  Thread
@@ -109,13 +115,32 @@ static void verdict_set(struct reply_verdict *out, const char *category, bool ou
     out->rule = rule;
 }
 
+/* The answer as the rules read it: each run of white space (a folded line,
+ * an unfolded multi-line reply's indentation) one space, so that "Recipient
+ * address    rejected" reads as the phrase it is.  Returns the length. */
+static size_t text_squeeze(const char *in, size_t n, char out[REPLY_CLASS_TEXT_MAX])
+{
+    size_t o = 0;
+    bool space = false;
+    for (size_t i = 0; i < n && o < REPLY_CLASS_TEXT_MAX; i++) {
+        unsigned char ch = (unsigned char)in[i];
+        if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n') {
+            space = o > 0;
+            continue;
+        }
+        if (space && o < REPLY_CLASS_TEXT_MAX - 1)
+            out[o++] = ' ';
+        space = false;
+        out[o++] = (char)ch;
+    }
+    return o;
+}
+
 static const struct reply_rule *text_match(const struct reply_rules *rules, const struct reply_input *in,
                                            const struct class_codes *c)
 {
-    const char *text = in->text ? in->text : "";
-    size_t len = in->text ? in->text_len : 0;
-    if (len > REPLY_CLASS_TEXT_MAX)
-        len = REPLY_CLASS_TEXT_MAX;
+    char text[REPLY_CLASS_TEXT_MAX];
+    size_t len = in->text ? text_squeeze(in->text, in->text_len, text) : 0;
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
     if (md == NULL)
         return NULL;
@@ -149,7 +174,7 @@ static void why_text(struct reply_verdict *out, const struct reply_rule *r, cons
         snprintf(out->why, sizeof(out->why), "status:%s (rule %s)", c->status[0] ? c->status : "-", r->name);
         return;
     }
-    int room = REPLY_WHY_MAX - 20 - (int)strlen(over); /* 12 left for " after DATA" */
+    int room = REPLY_WHY_MAX - 24 - (int)strlen(over); /* 16 left for " after MAIL FROM" */
     int plen = (int)strlen(r->pattern);
     if (plen > room)
         snprintf(out->why, sizeof(out->why), "text:/%.*s.../%s", room - 3, r->pattern, over);
@@ -196,17 +221,61 @@ static void decide_codes(const struct class_codes *c, struct reply_verdict *out)
     }
 }
 
-/* A "no such user" answered to DATA (or end of DATA) comes from a content or
- * sender filter: the receiver accepted the recipient at RCPT, so the address
- * exists.  Sisimai calls this "filtered" too. */
-static void after_data(const struct reply_input *in, struct reply_verdict *out, int *cls)
+static bool command_is(const struct reply_input *in, const char *name)
 {
-    if (in->command == NULL || strncasecmp(in->command, "DATA", 4) != 0 || strcmp(out->category, "userunknown") != 0)
+    return in->command != NULL && strcasecmp(in->command, name) == 0;
+}
+
+/* Categories that say something about one recipient's mailbox or domain,
+ * or nothing at all. */
+static bool about_recipient(const char *category)
+{
+    static const char *const R[] = { "userunknown", "hostunknown", "filtered",  "mailboxfull",
+                                     "suspend",     "hasmoved",    "undefined", "onhold" };
+    for (size_t i = 0; i < sizeof(R) / sizeof(R[0]); i++)
+        if (strcmp(category, R[i]) == 0)
+            return true;
+    return false;
+}
+
+/* When the answer came tells what it can be about:
+ *  - a "no such user" answered to DATA (or end of DATA) comes from a
+ *    content or sender filter: the receiver accepted the recipient at RCPT,
+ *    so the address exists ("filtered", as Sisimai says);
+ *  - an answer to MAIL FROM came before any recipient was named: whatever
+ *    its words, it refuses our sender ("rejected");
+ *  - an answer to the connection or to EHLO/HELO came before the sender
+ *    too: it refuses our host ("blocked");
+ *  - and a domain "not found" under a temporary (4xx) code is a DNS
+ *    failure ("networkerror").
+ * Verdicts about us (block lists, authentication, rates, content) stand. */
+static void command_scope(const struct reply_input *in, const struct class_codes *c, struct reply_verdict *out,
+                          int *cls)
+{
+    const char *to = NULL, *why = NULL;
+    if (command_is(in, "DATA") && strcmp(out->category, "userunknown") == 0) {
+        to = "filtered";
+        why = " after DATA";
+    } else if (command_is(in, "MAIL") && about_recipient(out->category)) {
+        to = "rejected";
+        why = " after MAIL FROM";
+    } else if ((command_is(in, "CONNECT") || command_is(in, "EHLO")) &&
+               (about_recipient(out->category) || strcmp(out->category, "rejected") == 0)) {
+        to = "blocked";
+        why = command_is(in, "EHLO") ? " after EHLO" : " at connection";
+    }
+    if (to == NULL && strcmp(out->category, "hostunknown") == 0 && c->cls == '4') {
+        /* the MTA itself calls the name failure temporary: DNS trouble, not
+         * (yet) a domain that does not exist */
+        to = "networkerror";
+        why = " (temporary: DNS)";
+    }
+    if (to == NULL)
         return;
-    out->category = "filtered";
+    out->category = to;
     *cls = REPLY_CLASS_SOFT;
     size_t n = strlen(out->why);
-    snprintf(out->why + n, sizeof(out->why) - n, " after DATA");
+    snprintf(out->why + n, sizeof(out->why) - n, "%s", why);
 }
 
 /* Settles the class: see the precedence note at the top. */
@@ -240,7 +309,7 @@ void reply_classify(const struct reply_rules *rules, const struct reply_input *i
     } else {
         decide_codes(&c, out);
     }
-    after_data(in, out, &cls);
+    command_scope(in, &c, out, &cls);
     out->cls = settle_class(cls, in, &c, out);
 }
 
