@@ -69,6 +69,7 @@ static void read_recipient(const struct mail_headers *h, struct inbound_rcpt *rc
     if (field_text(h, "Diagnostic-Code", b) || field_text(h, "X-Diagnostic-Code", b)) {
         size_t n = b->len;
         const char *text = after_type(b->data, &n);
+        rc->local_mailer = b->len >= 7 && strncasecmp(b->data, "x-unix;", 7) == 0;
         inbound_set(&rc->diagnostic, text, n, INBOUND_TEXT_MAX);
         rc->smtp_code = bounce_scan_smtp_code(text, n);
         char diag_st[BOUNCE_STATUS_MAX];

@@ -53,6 +53,7 @@ struct walk {
     size_t top_body_len;
     size_t parts;                        /* parts visited */
     unsigned char kinds[WALK_KINDS_MAX]; /* enum mime_kind of each part visited, by index */
+    bool in_original[WALK_KINDS_MAX];    /* the part is (inside) a returned message, by index */
 };
 
 static void header_copy(const struct mail_headers *h, const char *name, char *out, size_t size);
@@ -169,16 +170,23 @@ static void visit(const struct mime_part *p, struct inbound_report *r, const str
         buf_free(&body);
         return;
     }
-    if (p->index < WALK_KINDS_MAX)
+    bool inside = p->depth > 0 && p->parent < WALK_KINDS_MAX &&
+                  (w->in_original[p->parent] || w->kinds[p->parent] == MIME_KIND_MESSAGE ||
+                   w->kinds[p->parent] == MIME_KIND_HEADERS);
+    if (p->index < WALK_KINDS_MAX) {
         w->kinds[p->index] = (unsigned char)p->kind;
+        w->in_original[p->index] = inside;
+    }
     /* the returned original: the child of message/rfc822 or text/rfc822-headers */
     if (p->depth > 0 && p->parent < WALK_KINDS_MAX && !w->original_seen &&
         (w->kinds[p->parent] == MIME_KIND_MESSAGE || w->kinds[p->parent] == MIME_KIND_HEADERS)) {
         w->original_seen = true;
         bounce_original_read(&p->headers, r, w->original_to);
     }
+    /* the notice's own text, however deep its multipart/related and
+     * alternative nest it, never the returned message's */
     if (p->kind == MIME_KIND_LEAF && strcmp(p->type, "text") == 0 &&
-        (strcmp(p->subtype, "plain") == 0 || strcmp(p->subtype, "html") == 0) && p->depth <= 2)
+        (strcmp(p->subtype, "plain") == 0 || strcmp(p->subtype, "html") == 0) && !inside && p->index < WALK_KINDS_MAX)
         take_text(p, w);
 }
 
@@ -304,6 +312,7 @@ static void notice_as_diagnostic(const char *text, size_t n, struct inbound_repo
     for (size_t i = 0; i < r->nrcpts; i++)
         if (r->rcpts[i].diagnostic == NULL && n > 0) {
             inbound_set(&r->rcpts[i].diagnostic, text, n, INBOUND_TEXT_MAX);
+            r->rcpts[i].diagnostic_is_notice = true;
             if (r->rcpts[i].status == NULL) {
                 char st[BOUNCE_STATUS_MAX];
                 if (bounce_scan_status(text, n, st) >= 0)
@@ -414,14 +423,12 @@ static void auto_reply(const struct walk *w, struct inbound_report *r)
     rc->classified = true;
 }
 
-/* Did the network error say that nothing answered (a time-out, 4.4.1 "no
- * answer from host")?  A lost connection, a DNS failure or a loop is a named
- * failure instead. */
+/* Did the network error say that nothing answered (a time-out)?  A lost
+ * connection, a refused one, a DNS failure or a loop is a named failure
+ * instead. */
 static bool timed_out(const struct inbound_rcpt *rc)
 {
     static const char *const WORDS[] = { "timed out", "time out", "timeout", "not responding", "no answer" };
-    if (rc->status != NULL && (strcmp(rc->status, "4.4.1") == 0 || strcmp(rc->status, "4.4.7") == 0))
-        return true;
     size_t n = rc->diagnostic ? strlen(rc->diagnostic) : 0;
     for (size_t i = 0; i < sizeof(WORDS) / sizeof(WORDS[0]); i++)
         if (n > 0 && bounce_scan_find(rc->diagnostic, n, WORDS[i]) >= 0)
@@ -429,8 +436,9 @@ static bool timed_out(const struct inbound_rcpt *rc)
     return false;
 }
 
-/* A DSN that says "failed" over a temporary (4.x.x) status, or SendGrid's
- * "expired" action: the MTA retried and gave up.  When the words say no
+/* A DSN that says "failed" over a temporary (4.x.x) status, SendGrid's
+ * "expired" action, or qmail's "in the queue too long": the MTA retried and
+ * gave up.  When the words say no
  * more than that (nothing specific, or that nothing answered), what happened
  * is that the message expired in the queue: soft, like Sisimai's "expired".
  * A specific reason (mailbox full, rate limited, blocked, a lost connection,
@@ -440,9 +448,14 @@ static void gave_up(struct inbound_rcpt *rc)
     bool expired_action = rc->action != NULL && strcasecmp(rc->action, "expired") == 0;
     bool failed_temporary =
         rc->action != NULL && strcasecmp(rc->action, "failed") == 0 && rc->status != NULL && rc->status[0] == '4';
+    /* qmail ends the last answer with the queue lifetime: "I'm not going to
+     * try again; this message has been in the queue too long." */
+    if (rc->diagnostic != NULL &&
+        bounce_scan_find(rc->diagnostic, strlen(rc->diagnostic), "in the queue too long") >= 0)
+        failed_temporary = true;
     const char *cat = rc->verdict.category;
     if (!(expired_action || failed_temporary) || rc->verdict.our_fault ||
-        (strcmp(cat, "undefined") != 0 && !(strcmp(cat, "networkerror") == 0 && timed_out(rc))))
+        (!reply_undecided(&rc->verdict) && !(strcmp(cat, "networkerror") == 0 && timed_out(rc))))
         return;
     char was[REPLY_WHY_MAX];
     snprintf(was, sizeof(was), "%s", rc->verdict.why);
@@ -452,11 +465,62 @@ static void gave_up(struct inbound_rcpt *rc)
     rc->verdict.cls = REPLY_CLASS_SOFT;
 }
 
+static bool domain_is(const char *addr, const char *domain)
+{
+    const char *at = addr ? strrchr(addr, '@') : NULL;
+    return at != NULL && strcasecmp(at + 1, domain) == 0;
+}
+
+/* Notices whose sender and failed recipient say what happened when their
+ * words (written in the reader's language) name no reason: a service's own
+ * refusal, not a receiver's SMTP answer. */
+static void service_notice(const struct walk *w, struct inbound_rcpt *rc)
+{
+    static const struct {
+        const char *notice_from; /* the notice's From domain */
+        const char *rcpt_domain; /* the failed recipient's domain */
+        const char *category;
+        const char *why;
+    } S[] = {
+        /* Google Groups: the group does not exist or does not take posts from us */
+        { "googlemail.com", "googlegroups.com", "rejected", "notice:Google Groups refused the post" },
+        { "google.com", "googlegroups.com", "rejected", "notice:Google Groups refused the post" },
+    };
+    if (!reply_undecided(&rc->verdict) || rc->status != NULL || rc->smtp_code != 0)
+        return;
+    for (size_t i = 0; i < sizeof(S) / sizeof(S[0]); i++)
+        if (domain_is(w->top_from, S[i].notice_from) && domain_is(rc->recipient, S[i].rcpt_domain)) {
+            rc->verdict.category = S[i].category;
+            rc->verdict.cls = REPLY_CLASS_SOFT;
+            rc->verdict.rule = "notice";
+            snprintf(rc->verdict.why, sizeof(rc->verdict.why), "%s", S[i].why);
+            return;
+        }
+}
+
+/* A Diagnostic-Code of type X-Unix is a local delivery program's answer
+ * (Sendmail's mailers, a pipe, procmail).  When no text rule read a reason
+ * from it (it is often just an exit status: "X-Unix; 127"), the program
+ * failed: "mailererror". */
+static void local_mailer(struct inbound_rcpt *rc)
+{
+    const char *rule = rc->verdict.rule;
+    if (!rc->local_mailer || rc->verdict.our_fault ||
+        (strcmp(rule, "status") != 0 && strcmp(rule, "basic") != 0 && strcmp(rule, "none") != 0))
+        return;
+    char was[REPLY_WHY_MAX];
+    snprintf(was, sizeof(was), "%s", rc->verdict.why);
+    snprintf(rc->verdict.why, sizeof(rc->verdict.why), "diagnostic:X-Unix, a local mailer failed (%.100s)", was);
+    rc->verdict.category = "mailererror";
+    rc->verdict.cls = REPLY_CLASS_SOFT;
+    rc->verdict.rule = "x-unix";
+}
+
 /* notice_len: the human-readable notice's length in text (cut at the
  * returned original), or 0 when the verdict must come from each recipient's
  * own answer (a DSN). */
-static void classify(struct inbound_report *r, const struct inbound_parse_ctx *ctx, const char *text, size_t n,
-                     size_t notice_len)
+static void classify(struct inbound_report *r, const struct inbound_parse_ctx *ctx, const struct walk *w,
+                     const char *text, size_t n, size_t notice_len)
 {
     for (size_t i = 0; i < r->nrcpts; i++) {
         struct inbound_rcpt *rc = &r->rcpts[i];
@@ -467,25 +531,29 @@ static void classify(struct inbound_report *r, const struct inbound_parse_ctx *c
             .text_len = rc->diagnostic ? strlen(rc->diagnostic) : 0,
             .provider = NULL,
             .action = rc->action,
+            .text_is_notice = rc->diagnostic_is_notice,
             .command = command_of(rc, text, n),
         };
         rc->command = in.command;
         reply_classify(ctx->rules, &in, &rc->verdict);
         rc->classified = true;
+        local_mailer(rc);
         gave_up(rc);
         /* a human-readable bounce whose words after the address decide
          * nothing: the notice as a whole is the explanation */
-        if (notice_len > 0 && strcmp(rc->verdict.category, "undefined") == 0) {
+        if (notice_len > 0 && reply_undecided(&rc->verdict)) {
             struct reply_verdict whole;
             in.text = text;
             in.text_len = notice_len;
+            in.text_is_notice = true;
             reply_classify(ctx->rules, &in, &whole);
-            if (strcmp(whole.category, "undefined") != 0) {
+            if (!reply_undecided(&whole)) {
                 rc->verdict = whole;
                 size_t k = strlen(rc->verdict.why);
                 snprintf(rc->verdict.why + k, sizeof(rc->verdict.why) - k, " (in the notice)");
             }
         }
+        service_notice(w, rc);
     }
 }
 
@@ -559,7 +627,7 @@ int bounce_parse(const char *msg, size_t len, const struct inbound_parse_ctx *ct
     if (out->kind == INBOUND_UNRECOGNIZED && w.auto_reply)
         auto_reply(&w, out);
     if (out->kind == INBOUND_BOUNCE)
-        classify(out, ctx, w.have_text ? w.text.data : NULL, w.text.len, notice_len);
+        classify(out, ctx, &w, w.have_text ? w.text.data : NULL, w.text.len, notice_len);
     buf_free(&w.text);
     mime_walker_free(mw);
     return 0;

@@ -49,16 +49,18 @@ enum inbound_kind {
 };
 
 struct inbound_rcpt {
-    char *recipient;          /* final recipient, bare addr-spec, lowercased domain; may be NULL (redacted) */
-    char *original_recipient; /* Original-Recipient, or NULL */
-    char *action;             /* failed|delayed|delivered|relayed|expanded, or NULL */
-    char *status;             /* enhanced status "X.Y.Z", or NULL */
-    int smtp_code;            /* basic code from the diagnostic, or 0 */
-    char *diagnostic;         /* Diagnostic-Code text or the MTA's words, or NULL */
-    char *remote_mta;         /* Remote-MTA host, or NULL */
-    char *feedback_type;      /* complaints: abuse|fraud|not-spam|virus|other|unsubscribe|auth-failure */
-    const char *command;      /* static: the SMTP command the answer was to ("DATA", "RCPT"), or NULL */
-    bool classified;          /* verdict below is set */
+    char *recipient;           /* final recipient, bare addr-spec, lowercased domain; may be NULL (redacted) */
+    char *original_recipient;  /* Original-Recipient, or NULL */
+    char *action;              /* failed|delayed|delivered|relayed|expanded, or NULL */
+    char *status;              /* enhanced status "X.Y.Z", or NULL */
+    int smtp_code;             /* basic code from the diagnostic, or 0 */
+    char *diagnostic;          /* Diagnostic-Code text or the MTA's words, or NULL */
+    bool diagnostic_is_notice; /* diagnostic is the notice's own words, no answer of the receiver's */
+    bool local_mailer;         /* Diagnostic-Code type X-Unix: a local delivery program answered */
+    char *remote_mta;          /* Remote-MTA host, or NULL */
+    char *feedback_type;       /* complaints: abuse|fraud|not-spam|virus|other|unsubscribe|auth-failure */
+    const char *command;       /* static: the SMTP command the answer was to ("DATA", "RCPT"), or NULL */
+    bool classified;           /* verdict below is set */
     struct reply_verdict verdict;
 };
 

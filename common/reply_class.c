@@ -10,7 +10,8 @@
  *	     status scope fits the answer's code and, if "weak", only when the
  *	     status code is missing or vague (X.Y.0, 5.7.1, unregistered);
  *	  4. the enhanced status code (reply_status.c);
- *	  5. the basic reply code; then "undefined";
+ *	  5. the basic reply code; then "undefined" (or "onhold" when there
+ *	     are words none of which decide);
  *	  6. the command answered narrows it (command_scope): "userunknown"
  *	     after DATA is "filtered" (the RCPT was accepted, so the address
  *	     exists); an answer to MAIL FROM about a recipient is "rejected"
@@ -278,6 +279,22 @@ static void command_scope(const struct reply_input *in, const struct class_codes
     snprintf(out->why + n, sizeof(out->why) - n, "%s", why);
 }
 
+/* Nothing decided: "onhold" when the receiver said something we cannot
+ * read a reason from (Sisimai's word for it), "undefined" when there are no
+ * words at all.  Both are failures: soft, never suppressing. */
+static void undecided_scope(const struct reply_input *in, struct reply_verdict *out)
+{
+    if (strcmp(out->category, "undefined") != 0 || in->text_is_notice)
+        return;
+    for (size_t i = 0; in->text != NULL && i < in->text_len; i++)
+        if (!isspace((unsigned char)in->text[i])) {
+            out->category = "onhold";
+            size_t n = strlen(out->why);
+            snprintf(out->why + n, sizeof(out->why) - n, " (words, none decide)");
+            return;
+        }
+}
+
 /* Settles the class: see the precedence note at the top. */
 static enum reply_class settle_class(int cls, const struct reply_input *in, const struct class_codes *c,
                                      const struct reply_verdict *out)
@@ -310,7 +327,13 @@ void reply_classify(const struct reply_rules *rules, const struct reply_input *i
         decide_codes(&c, out);
     }
     command_scope(in, &c, out, &cls);
+    undecided_scope(in, out);
     out->cls = settle_class(cls, in, &c, out);
+}
+
+bool reply_undecided(const struct reply_verdict *v)
+{
+    return strcmp(v->category, "undefined") == 0 || strcmp(v->category, "onhold") == 0;
 }
 
 const char *reply_class_name(enum reply_class cls)

@@ -64,6 +64,8 @@ struct reply_input {
     size_t text_len;
     const char *provider; /* "gmail", "microsoft", ... or NULL */
     const char *action;   /* DSN Action (failed|delayed|delivered|relayed|expanded) or NULL */
+    bool text_is_notice;  /* text is a notice's own words, not the receiver's answer: an
+                           * undecided verdict stays "undefined", never "onhold" */
     const char *command;  /* SMTP command answered ("RCPT", "DATA", ...) or NULL (added for
                                 * "user unknown" after DATA = a filter: the RCPT was accepted) */
 };
@@ -84,6 +86,8 @@ void reply_rules_jit(struct reply_rules *rules);
  * category "undefined", class unknown, why "none". */
 void reply_classify(const struct reply_rules *rules, const struct reply_input *in, struct reply_verdict *out);
 
-const char *reply_class_name(enum reply_class cls); /* "hard" | "soft" | "unknown" */
+const char *reply_class_name(enum reply_class cls);
+/* True when nothing decided the verdict ("undefined" or "onhold"). */
+bool reply_undecided(const struct reply_verdict *v); /* "hard" | "soft" | "unknown" */
 
 #endif

@@ -22,7 +22,7 @@ enum vocab_kind {
     VOCAB_SOFT,      /* soft whatever the code */
     VOCAB_DEAD,      /* hard with a 5xx code (the address is dead), soft with 4xx */
     VOCAB_NONFAIL,   /* not a failure: unknown */
-    VOCAB_UNDEFINED, /* soft with a code, unknown without */
+    VOCAB_UNDEFINED, /* a failure nothing explains: soft (counted, never suppressing) */
 };
 
 struct vocab_entry {
@@ -37,7 +37,7 @@ static const struct vocab_entry VOCAB[] = {
     { "feedback", VOCAB_NONFAIL },     { "filtered", VOCAB_SOFT },        { "hasmoved", VOCAB_DEAD },
     { "hostunknown", VOCAB_DEAD },     { "mailboxfull", VOCAB_SOFT },     { "mailererror", VOCAB_SOFT },
     { "mesgtoobig", VOCAB_SOFT },      { "networkerror", VOCAB_SOFT },    { "norelaying", VOCAB_SOFT },
-    { "notaccept", VOCAB_DEAD },       { "notcompliantrfc", VOCAB_SOFT }, { "onhold", VOCAB_SOFT },
+    { "notaccept", VOCAB_DEAD },       { "notcompliantrfc", VOCAB_SOFT }, { "onhold", VOCAB_UNDEFINED },
     { "policyviolation", VOCAB_SOFT }, { "ratelimited", VOCAB_SOFT },     { "rejected", VOCAB_SOFT },
     { "requireptr", VOCAB_SOFT },      { "securityerror", VOCAB_SOFT },   { "spamdetected", VOCAB_SOFT },
     { "speeding", VOCAB_SOFT },        { "suppressed", VOCAB_DEAD },      { "suspend", VOCAB_SOFT },
@@ -69,7 +69,7 @@ enum reply_class reply_vocab_class(const char *category, char code_class)
     switch (e->kind) {
     case VOCAB_SOFT: return REPLY_CLASS_SOFT;
     case VOCAB_DEAD: return code_class == '4' ? REPLY_CLASS_SOFT : REPLY_CLASS_HARD;
-    case VOCAB_UNDEFINED: return code_class == '4' || code_class == '5' ? REPLY_CLASS_SOFT : REPLY_CLASS_UNKNOWN;
+    case VOCAB_UNDEFINED: return REPLY_CLASS_SOFT;
     case VOCAB_NONFAIL: break;
     }
     return REPLY_CLASS_UNKNOWN;

@@ -208,7 +208,8 @@ static const struct sample samples[] = {
       NONE,
       1,
       {
-          { "kijitora@example.ed.jp", NONE, "5.7.0", SOFT, "securityerror", false, NONE },
+          { "kijitora@example.ed.jp", NONE, "5.7.0", SOFT, "blocked", false,
+            NONE }, /* "use the smtp server of your ISP" */
       } },
     { "lhost-exim-02.eml",
       INBOUND_BOUNCE,
@@ -429,8 +430,8 @@ static const struct sample samples[] = {
       "neko.example.jp",
       1,
       {
-          { "this-local-part-does-not-exist-on-the-system@y-mobile.ne.jp", "delayed", "4.5.0", SOFT, "syntaxerror",
-            false, NONE },
+          { "this-local-part-does-not-exist-on-the-system@y-mobile.ne.jp", "delayed", "4.5.0", SOFT, "expired", false,
+            NONE },
       } },
     { "lhost-sendmail-57.eml",
       INBOUND_BOUNCE,

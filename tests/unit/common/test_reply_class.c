@@ -289,9 +289,72 @@ static void basic_code_decides_without_enhanced_code_or_text_rule(void **state)
     assert_int_equal(v.cls, REPLY_CLASS_HARD);
     v = classify(NULL, 0, NULL, NULL, NULL);
     assert_string_equal(v.category, "undefined");
-    assert_int_equal(v.cls, REPLY_CLASS_UNKNOWN);
+    assert_int_equal(v.cls, REPLY_CLASS_SOFT); /* a failure nothing explains: counted, never suppressing */
     assert_string_equal(v.why, "none");
     assert_string_equal(v.rule, "none");
+}
+
+static void undecided_answers_are_onhold_when_they_have_words(void **state)
+{
+    /* words none of the rules read a reason from: Sisimai's "onhold" */
+    struct reply_verdict v = classify(NULL, 0, "zzz qqq", NULL, NULL);
+    assert_string_equal(v.category, "onhold");
+    assert_int_equal(v.cls, REPLY_CLASS_SOFT);
+    assert_non_null(strstr(v.why, "none decide"));
+    assert_true(reply_undecided(&v));
+    /* a notice's own boilerplate is no answer: still "undefined" */
+    struct reply_input in = { .text = "zzz qqq", .text_len = 7, .action = "failed", .text_is_notice = true };
+    reply_classify(rules, &in, &v);
+    assert_string_equal(v.category, "undefined");
+    assert_true(reply_undecided(&v));
+    /* white space only is no words */
+    v = classify(NULL, 0, " \t\r\n", NULL, NULL);
+    assert_string_equal(v.category, "undefined");
+}
+
+static void the_command_answered_narrows_the_verdict(void **state)
+{
+    struct reply_input in = { .smtp_code = 550, .text = "550 No such domain example.net", .text_len = 30 };
+    struct reply_verdict v;
+    in.command = "MAIL"; /* no recipient named yet: about our sender */
+    reply_classify(rules, &in, &v);
+    assert_string_equal(v.category, "rejected");
+    assert_int_equal(v.cls, REPLY_CLASS_SOFT);
+    assert_non_null(strstr(v.why, " after MAIL FROM"));
+    in.command = "CONNECT"; /* before the sender: about our host */
+    in.text = "550 Access denied";
+    in.text_len = 17;
+    reply_classify(rules, &in, &v);
+    assert_string_equal(v.category, "blocked");
+    assert_non_null(strstr(v.why, " at connection"));
+    in.command = "RCPT";
+    in.text = "550 User unknown";
+    in.text_len = 16;
+    reply_classify(rules, &in, &v);
+    assert_string_equal(v.category, "userunknown");
+    /* verdicts about us stand whenever they came */
+    in.command = "MAIL";
+    in.text = "550 5.7.1 Client host rejected: reverse DNS missing";
+    in.text_len = strlen(in.text);
+    reply_classify(rules, &in, &v);
+    assert_string_equal(v.category, "requireptr");
+}
+
+static void white_space_runs_read_as_one_space(void **state)
+{
+    struct reply_verdict v =
+        classify("5.0.0", 550, "550 <a@example.org>: Recipient address\n    rejected.", NULL, NULL);
+    assert_string_equal(v.category, "userunknown");
+}
+
+static void a_domain_not_found_under_a_4xx_code_is_a_dns_failure(void **state)
+{
+    struct reply_verdict v = classify("4.0.0", 0, "DNS Error: lookup responded with code NXDOMAIN", NULL, NULL);
+    assert_string_equal(v.category, "networkerror");
+    assert_int_equal(v.cls, REPLY_CLASS_SOFT);
+    v = classify("5.1.2", 550, "550 5.1.2 Host unknown", NULL, NULL);
+    assert_string_equal(v.category, "hostunknown");
+    assert_int_equal(v.cls, REPLY_CLASS_HARD);
 }
 
 static void weak_rules_do_not_override_a_specific_status(void **state)
@@ -342,10 +405,10 @@ static void hostile_input_is_handled(void **state)
     static const char *const BAD[] = { "5", "5.", "5.1", "5.1.", "x.1.1", "5.1111.1", "5.1.1 ", "" };
     for (size_t i = 0; i < sizeof(BAD) / sizeof(BAD[0]); i++) {
         v = classify(BAD[i], 0, "\xff\xfe\x00zz", NULL, NULL);
-        assert_string_equal(v.category, "undefined");
+        assert_string_equal(v.category, "onhold"); /* bytes, none of which decide */
     }
     reply_classify(NULL, &in, &v); /* no rules: codes only */
-    assert_string_equal(v.category, "undefined");
+    assert_string_equal(v.category, "onhold");
 }
 
 int main(void)
@@ -366,6 +429,10 @@ int main(void)
         cmocka_unit_test(user_unknown_after_data_is_a_filter),
         cmocka_unit_test(why_is_bounded_and_printable_for_long_patterns),
         cmocka_unit_test(hostile_input_is_handled),
+        cmocka_unit_test(undecided_answers_are_onhold_when_they_have_words),
+        cmocka_unit_test(the_command_answered_narrows_the_verdict),
+        cmocka_unit_test(white_space_runs_read_as_one_space),
+        cmocka_unit_test(a_domain_not_found_under_a_4xx_code_is_a_dns_failure),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
