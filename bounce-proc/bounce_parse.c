@@ -330,8 +330,9 @@ static void notice_as_diagnostic(const char *text, size_t n, struct inbound_repo
  * "CONNECT", "EHLO" or NULL (maillog-tap's names).  Looks in the answer
  * itself first, then around the recipient's last mention in the notice,
  * taking the marker nearest to it (a transcript's ">>> COMMAND" line only
- * when it comes before).  A DATA answered "need RCPT" or "bad sequence of
- * commands" means the rejection came at RCPT (pipelined). */
+ * when it comes before).  A DATA answered "need RCPT", "no recipients" or
+ * "bad sequence of commands" means the rejection came at RCPT (pipelined),
+ * as does Postfix's "Recipient address rejected". */
 static const char *command_of(const struct inbound_rcpt *rc, const char *text, size_t n)
 {
     static const struct {
@@ -352,12 +353,20 @@ static const char *command_of(const struct inbound_rcpt *rc, const char *text, s
         { "after initial connection", "CONNECT" },
         { "refused to talk to me", "CONNECT" },
         { "initial greeting", "CONNECT" },
+        /* qmail-remote's own words for where the session failed */
+        { "but sender was rejected", "MAIL" },
+        { "does not like recipient", "RCPT" },
+        { "failed after i sent the message", "DATA" },
+        { "but my name was rejected", "EHLO" },
         { "helo handshake", "EHLO" },
         { "helo command", "EHLO" },
         { "after helo", "EHLO" },
         { "after ehlo", "EHLO" },
     };
-    static const char *const PIPELINED[] = { "need rcpt", "no valid recipients", "bad sequence of commands" };
+    static const char *const PIPELINED[] = { "need rcpt", "no valid recipients", "no recipients",
+                                             "bad sequence of commands",
+                                             /* Postfix smtpd's words for a refusal at RCPT TO */
+                                             "recipient address rejected" };
     if (rc->diagnostic != NULL) {
         size_t dn = strlen(rc->diagnostic);
         for (size_t i = 0; i < sizeof(PIPELINED) / sizeof(PIPELINED[0]); i++)
@@ -446,16 +455,20 @@ static bool timed_out(const struct inbound_rcpt *rc)
 static void gave_up(struct inbound_rcpt *rc)
 {
     bool expired_action = rc->action != NULL && strcasecmp(rc->action, "expired") == 0;
-    bool failed_temporary =
-        rc->action != NULL && strcasecmp(rc->action, "failed") == 0 && rc->status != NULL && rc->status[0] == '4';
+    bool failed = rc->action == NULL || strcasecmp(rc->action, "failed") == 0; /* a DSN's, or a failure notice */
+    bool failed_temporary = failed && rc->status != NULL && rc->status[0] == '4';
     /* qmail ends the last answer with the queue lifetime: "I'm not going to
      * try again; this message has been in the queue too long." */
     if (rc->diagnostic != NULL &&
         bounce_scan_find(rc->diagnostic, strlen(rc->diagnostic), "in the queue too long") >= 0)
         failed_temporary = true;
     const char *cat = rc->verdict.category;
-    if (!(expired_action || failed_temporary) || rc->verdict.our_fault ||
-        (!reply_undecided(&rc->verdict) && !(strcmp(cat, "networkerror") == 0 && timed_out(rc))))
+    bool nothing_answered = strcmp(cat, "networkerror") == 0 && timed_out(rc);
+    if (rc->verdict.our_fault)
+        return;
+    /* a time-out is never final: a failure that reports one was given up on */
+    if (!((expired_action || failed_temporary) && reply_undecided(&rc->verdict)) &&
+        !((expired_action || failed) && nothing_answered))
         return;
     char was[REPLY_WHY_MAX];
     snprintf(was, sizeof(was), "%s", rc->verdict.why);
@@ -500,13 +513,11 @@ static void service_notice(const struct walk *w, struct inbound_rcpt *rc)
 
 /* A Diagnostic-Code of type X-Unix is a local delivery program's answer
  * (Sendmail's mailers, a pipe, procmail).  When no text rule read a reason
- * from it (it is often just an exit status: "X-Unix; 127"), the program
- * failed: "mailererror". */
+ * from it (it is often just an exit status: "X-Unix; 127"), or only a weak
+ * one, the program failed: "mailererror". */
 static void local_mailer(struct inbound_rcpt *rc)
 {
-    const char *rule = rc->verdict.rule;
-    if (!rc->local_mailer || rc->verdict.our_fault ||
-        (strcmp(rule, "status") != 0 && strcmp(rule, "basic") != 0 && strcmp(rule, "none") != 0))
+    if (!rc->local_mailer || rc->verdict.our_fault || !(rc->verdict.weak || reply_undecided(&rc->verdict)))
         return;
     char was[REPLY_WHY_MAX];
     snprintf(was, sizeof(was), "%s", rc->verdict.why);

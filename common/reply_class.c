@@ -114,6 +114,7 @@ static void verdict_set(struct reply_verdict *out, const char *category, bool ou
     out->our_fault = our_fault;
     out->limited = limited;
     out->rule = rule;
+    out->weak = false;
 }
 
 /* The answer as the rules read it: each run of white space (a folded line,
@@ -154,7 +155,9 @@ static const struct reply_rule *text_match(const struct reply_rules *rules, cons
             if (pass == 0 ? (r->provider[0] == '\0' || strcasecmp(r->provider, in->provider) != 0)
                           : r->provider[0] != '\0')
                 continue;
-            if (!scope_fits(r, c) || (r->weak && !vague) || (r->not_rcpt && at_rcpt))
+            /* a notice's own words hold product names and boilerplate: a lone
+             * word there ("security", "rejected") is no evidence */
+            if (!scope_fits(r, c) || (r->weak && (!vague || in->text_is_notice)) || (r->not_rcpt && at_rcpt))
                 continue;
             if (pcre2_match(r->re, (PCRE2_SPTR)text, len, 0, 0, md, NULL) >= 0)
                 hit = r;
@@ -243,10 +246,11 @@ static bool about_recipient(const char *category)
  *  - a "no such user" answered to DATA (or end of DATA) comes from a
  *    content or sender filter: the receiver accepted the recipient at RCPT,
  *    so the address exists ("filtered", as Sisimai says);
- *  - an answer to MAIL FROM came before any recipient was named: whatever
- *    its words, it refuses our sender ("rejected");
+ *  - an answer to MAIL FROM came before any recipient was named: words
+ *    about a recipient, a lone word or a bare permanent code there refuse
+ *    our sender ("rejected");
  *  - an answer to the connection or to EHLO/HELO came before the sender
- *    too: it refuses our host ("blocked");
+ *    too: the same refuse our host ("blocked");
  *  - and a domain "not found" under a temporary (4xx) code is a DNS
  *    failure ("networkerror").
  * Verdicts about us (block lists, authentication, rates, content) stand. */
@@ -257,11 +261,14 @@ static void command_scope(const struct reply_input *in, const struct class_codes
     if (command_is(in, "DATA") && strcmp(out->category, "userunknown") == 0) {
         to = "filtered";
         why = " after DATA";
-    } else if (command_is(in, "MAIL") && about_recipient(out->category)) {
+    } else if (command_is(in, "MAIL") && (about_recipient(out->category) || (out->weak && c->cls == '5')) &&
+               !out->our_fault && strcmp(out->category, "rejected") != 0) {
         to = "rejected";
         why = " after MAIL FROM";
     } else if ((command_is(in, "CONNECT") || command_is(in, "EHLO")) &&
-               (about_recipient(out->category) || strcmp(out->category, "rejected") == 0)) {
+               (about_recipient(out->category) || strcmp(out->category, "rejected") == 0 ||
+                (out->weak && c->cls == '5')) &&
+               !out->our_fault && strcmp(out->category, "blocked") != 0) {
         to = "blocked";
         why = command_is(in, "EHLO") ? " after EHLO" : " at connection";
     }
@@ -321,10 +328,12 @@ void reply_classify(const struct reply_rules *rules, const struct reply_input *i
     int cls = REPLY_RULE_CLASS_AUTO;
     if (r != NULL) {
         verdict_set(out, r->category, r->our_fault, r->limited, r->name);
+        out->weak = r->weak;
         cls = r->cls;
         why_text(out, r, &c);
     } else {
         decide_codes(&c, out);
+        out->weak = true;
     }
     command_scope(in, &c, out, &cls);
     undecided_scope(in, out);

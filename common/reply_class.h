@@ -54,6 +54,8 @@ struct reply_verdict {
     bool our_fault;
     const char *limited;     /* NULL, or ip|netblock|dkim_domain|spf_domain|url_domain */
     const char *rule;        /* the deciding rule's name (for maillog-tap's "rule"), never NULL */
+    bool weak;               /* decided by a weak rule or by the codes alone: a structural fact
+                              * (the command answered, the diagnostic's type) may outrank it */
     char why[REPLY_WHY_MAX]; /* NUL-terminated, printable */
 };
 

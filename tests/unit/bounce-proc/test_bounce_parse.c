@@ -383,7 +383,8 @@ static const struct sample samples[] = {
       2,
       {
           { "userunknown@example.jp", NONE, "5.1.1", HARD, "userunknown", false, NONE },
-          { "filtered@example.jp", NONE, "5.2.1", SOFT, "filtered", false, NONE },
+          { "filtered@example.jp", NONE, "5.2.1", HARD, "userunknown", false,
+            NONE }, /* qmail: "does not like recipient" = at RCPT */
       } },
     { "lhost-qmail-14.eml",
       INBOUND_BOUNCE,
