@@ -195,8 +195,15 @@ static bool says_bounce(const struct walk *w)
 {
     static const char *const senders[] = { "mailer-daemon", "postmaster", "mail-daemon", "mdaemon",
                                            "mailerdaemon",  "bounce",     NULL };
+    /* "post_master", "Mailer_Daemon": the names with their separators dropped */
+    char from[sizeof(w->top_from_raw)];
+    size_t n = 0;
+    for (const char *p = w->top_from_raw; *p != '\0' && n < sizeof(from) - 1; p++)
+        if (*p != '_' && *p != '.')
+            from[n++] = *p;
+    from[n] = '\0';
     for (const char *const *s = senders; *s != NULL; s++)
-        if (bounce_scan_find(w->top_from_raw, strlen(w->top_from_raw), *s) >= 0)
+        if (bounce_scan_find(w->top_from_raw, strlen(w->top_from_raw), *s) >= 0 || bounce_scan_find(from, n, *s) >= 0)
             return true;
     static const char *const subjects[] = { "undeliver",
                                             "undelivered",
@@ -223,6 +230,16 @@ static bool says_bounce(const struct walk *w)
                                             NULL };
     for (const char *const *s = subjects; *s != NULL; s++)
         if (bounce_scan_find(w->subject, strlen(w->subject), *s) >= 0)
+            return true;
+    /* a notice from a sender of its own name ("no-reply@"), its subject in
+     * the reader's language: it returns the message and says, near the top,
+     * in the words MTAs use, that delivery failed */
+    static const char *const body[] = { "could not be delivered", "couldn't be delivered", "was not delivered",
+                                        "undeliverable",          "delivery has failed",   "delivery to the following",
+                                        "unable to deliver",      "failed permanently",    NULL };
+    size_t head = w->text.len < 2048 ? w->text.len : 2048;
+    for (const char *const *s = body; w->original_seen && w->have_text && *s != NULL; s++)
+        if (bounce_scan_find(w->text.data, head, *s) >= 0)
             return true;
     return false;
 }
@@ -568,6 +585,33 @@ static void classify(struct inbound_report *r, const struct inbound_parse_ctx *c
     }
 }
 
+/* A notice that names no failed recipient in its words may still show the
+ * envelope it tried: a line "RCPT TO: <addr>" (in a transcript or in a
+ * "message details" block).  RCPT TO is no header field, so such a line is
+ * never the returned message's own header. */
+static void envelope_recipients(const char *t, size_t n, const struct bounce_text_lists *lists,
+                                struct inbound_report *r)
+{
+    long at;
+    size_t from = 0;
+    while (from < n && (at = bounce_scan_find(t + from, n - from, "rcpt to:")) >= 0) {
+        size_t p = from + (size_t)at + 8, eol = p;
+        while (eol < n && t[eol] != '\n')
+            eol++;
+        char addr[BOUNCE_ADDR_MAX];
+        size_t pos = 0;
+        if (bounce_scan_address(t + p, eol - p, &pos, addr) > 0 && inbound_rcpt_find(r, addr) == NULL) {
+            bool skipped = false;
+            for (const char *const *s = lists->skip; s != NULL && *s != NULL; s++)
+                skipped = skipped || strcasecmp(*s, addr) == 0;
+            struct inbound_rcpt *rc = skipped ? NULL : inbound_rcpt_add(r);
+            if (rc != NULL)
+                inbound_set(&rc->recipient, addr, strlen(addr), 0);
+        }
+        from = eol;
+    }
+}
+
 int bounce_parse(const char *msg, size_t len, const struct inbound_parse_ctx *ctx, struct inbound_report *out)
 {
     size_t skip = mail_skip_mbox_from(msg, len);
@@ -582,9 +626,10 @@ int bounce_parse(const char *msg, size_t len, const struct inbound_parse_ctx *ct
     while (mime_next(mw, &p) == MIME_PART)
         visit(p, out, ctx, &w);
     out->kind = INBOUND_UNRECOGNIZED;
-    /* a multipart whose boundary never appears, or a top-level body that
+    /* a multipart whose boundary never appears (or whose nested boundary
+     * parameter was written on an unfolded line), or a top-level body that
      * is not text/plain: its raw body is the text to read */
-    if (!w.have_text && w.parts <= 1 && w.top_body_len > 0) {
+    if (!w.have_text && w.top_body_len > 0) {
         buf_append(&w.text, w.top_body, w.top_body_len);
         w.have_text = w.text.len > 0;
     }
@@ -623,7 +668,9 @@ int bounce_parse(const char *msg, size_t len, const struct inbound_parse_ctx *ct
             only_list[i] = w.failed[i];
         only_list[w.nfailed] = NULL;
         struct bounce_text_lists lists = { .skip = skip_list, .only = only_list };
-        if (bounce_text_read(w.text.data, cut, &lists, out) == 0 && w.original_to[0] != '\0') {
+        if (bounce_text_read(w.text.data, cut, &lists, out) == 0)
+            envelope_recipients(w.text.data, w.text.len, &lists, out);
+        if (out->nrcpts == 0 && w.original_to[0] != '\0') {
             struct inbound_rcpt *rc = inbound_rcpt_add(out);
             if (rc != NULL)
                 inbound_set(&rc->recipient, w.original_to, strlen(w.original_to), 0);

@@ -168,6 +168,35 @@ static void read_answer(const char *t, size_t n, struct inbound_rcpt *rc)
     if (bounce_scan_status(t, n, st) >= 0)
         inbound_set(&rc->status, st, strlen(st), 0);
     rc->smtp_code = bounce_scan_smtp_code(t, n);
+    /* a notice of failure: a 2xx number in its words is a size, a count or
+     * an earlier step of the session, never the answer */
+    if (rc->smtp_code >= 200 && rc->smtp_code < 300)
+        rc->smtp_code = 0;
+}
+
+/* True when the address at `start` echoes the envelope ("RCPT TO: <a@b>" in
+ * a "message details" block) with no reply after it: what follows is more of
+ * the block, not the receiver's answer.  A transcript's reply ("<<< 550 ..."
+ * or a reply code opening the next line) is an answer. */
+static bool envelope_echo(const char *t, size_t n, size_t start, size_t end)
+{
+    size_t line = start;
+    while (line > 0 && t[line - 1] != '\n' && start - line < 200)
+        line--;
+    if (bounce_scan_find(t + line, start - line, "rcpt to") < 0)
+        return false;
+    size_t p = end;
+    while (p < n && t[p] != '\n')
+        if (!isspace((unsigned char)t[p]) && t[p] != '>' && t[p] != ':')
+            return false; /* words after it on its line: an answer */
+        else
+            p++;
+    while (p < n && isspace((unsigned char)t[p]))
+        p++;
+    bool reply = (p + 3 <= n && t[p] == '<' && t[p + 1] == '<' && t[p + 2] == '<') ||
+                 (p + 4 <= n && (t[p] == '4' || t[p] == '5') && isdigit((unsigned char)t[p + 1]) &&
+                  isdigit((unsigned char)t[p + 2]) && (t[p + 3] == ' ' || t[p + 3] == '-'));
+    return !reply;
 }
 
 /* Start of the line holding `at` when that line begins with an SMTP reply
@@ -251,7 +280,9 @@ size_t bounce_text_read(const char *text, size_t n, const struct bounce_text_lis
         }
         if (rc == NULL)
             continue;
-        if (rc->diagnostic == NULL) {
+        if (rc->diagnostic == NULL && envelope_echo(text, n, hits[i].start, hits[i].end)) {
+            /* no answer of its own: the notice will explain it */
+        } else if (rc->diagnostic == NULL) {
             read_answer(text + hits[i].end, answer_end(text, n, hits[i].end, next) - hits[i].end, rc);
         } else if (rc->status == NULL && rc->smtp_code == 0) {
             /* named again inside the receiver's reply line ("550 5.1.1
