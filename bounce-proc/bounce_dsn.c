@@ -77,6 +77,14 @@ static void read_recipient(const struct mail_headers *h, struct inbound_rcpt *rc
             (rc->status == NULL || rc->status[0] == diag_st[0]))
             inbound_set(&rc->status, diag_st, strlen(diag_st), 0);
     }
+    /* Sendmail's X-Actual-Recipient names the local program or file the
+     * address expanded to ("|exec procmail ...", "/var/mail/x") */
+    if (field_text(h, "X-Actual-Recipient", b)) {
+        size_t n = b->len;
+        const char *actual = after_type(b->data, &n);
+        if (n > 0 && (actual[0] == '|' || actual[0] == '/'))
+            rc->local_mailer = true;
+    }
     if (field_text(h, "Remote-MTA", b)) {
         size_t n = b->len;
         const char *host = after_type(b->data, &n);

@@ -138,11 +138,51 @@ static size_t text_squeeze(const char *in, size_t n, char out[REPLY_CLASS_TEXT_M
     return o;
 }
 
+/* Length of a reply-code prefix at t[0..n): "550-", "550 5.7.1 ", "550-5.7.1 "
+ * (the code, '-' or ' ', an optional enhanced code, one space), or 0. */
+static size_t code_prefix(const char *t, size_t n)
+{
+    if (n < 4 || !(t[0] == '4' || t[0] == '5') || !isdigit((unsigned char)t[1]) || !isdigit((unsigned char)t[2]) ||
+        (t[3] != '-' && t[3] != ' '))
+        return 0;
+    size_t p = 4;
+    if (p + 5 <= n && t[p] == t[0] && t[p + 1] == '.') {
+        size_t q = p + 2, dots = 0;
+        while (q < n && (isdigit((unsigned char)t[q]) || t[q] == '.') && q - p < 12)
+            dots += t[q++] == '.';
+        if (dots == 1 && q < n && t[q] == ' ')
+            return q + 1;
+    }
+    return t[3] == '-' ? 4 : 0; /* a bare "550 " might be words; "550-" never is */
+}
+
+/* Drops the repeats of a multi-line reply's code prefix that unfolding left
+ * inside the text ("... is not accepted due to 550-5.7.26 domain's DMARC
+ * policy"), keeping the first.  Works in place on squeezed text. */
+static size_t text_drop_continuations(char *t, size_t n)
+{
+    size_t first = code_prefix(t, n);
+    if (first == 0)
+        return n;
+    size_t o = first;
+    for (size_t i = first; i < n;) {
+        size_t k = (t[i - 1] == ' ') ? code_prefix(t + i, n - i) : 0;
+        if (k > 0 && k <= first + 1 && memcmp(t + i, t, 3) == 0) {
+            i += k;
+            continue;
+        }
+        t[o++] = t[i++];
+    }
+    return o;
+}
+
 static const struct reply_rule *text_match(const struct reply_rules *rules, const struct reply_input *in,
                                            const struct class_codes *c)
 {
     char text[REPLY_CLASS_TEXT_MAX];
     size_t len = in->text ? text_squeeze(in->text, in->text_len, text) : 0;
+    if (len > 0)
+        len = text_drop_continuations(text, len);
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
     if (md == NULL)
         return NULL;

@@ -347,6 +347,18 @@ static void white_space_runs_read_as_one_space(void **state)
     assert_string_equal(v.category, "userunknown");
 }
 
+static void a_multi_line_replys_repeated_codes_do_not_split_its_words(void **state)
+{
+    struct reply_verdict v = classify("5.7.1", 550,
+                                      "550-5.7.1 [192.0.2.1 13] Messages with multiple 550-5.7.1 addresses in From: "
+                                      "header are not accepted.",
+                                      NULL, NULL);
+    assert_string_equal(v.category, "notcompliantrfc");
+    /* a lone number inside the words stays */
+    v = classify(NULL, 552, "552 message of 550 kB exceeds the maximum message size", NULL, NULL);
+    assert_string_equal(v.category, "emailtoolarge");
+}
+
 static void a_domain_not_found_under_a_4xx_code_is_a_dns_failure(void **state)
 {
     struct reply_verdict v = classify("4.0.0", 0, "DNS Error: lookup responded with code NXDOMAIN", NULL, NULL);
@@ -433,6 +445,7 @@ int main(void)
         cmocka_unit_test(the_command_answered_narrows_the_verdict),
         cmocka_unit_test(white_space_runs_read_as_one_space),
         cmocka_unit_test(a_domain_not_found_under_a_4xx_code_is_a_dns_failure),
+        cmocka_unit_test(a_multi_line_replys_repeated_codes_do_not_split_its_words),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
