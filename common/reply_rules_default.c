@@ -14,6 +14,8 @@
  */
 #include "reply_rules.h"
 
+/* generated data: clang-format leaves it as written (make lint) */
+/* clang-format off */
 const char reply_rules_default_text[] =
     "# bounce-rules.conf - the reply classifier's text rules (postflow).\n"
     "#\n"
@@ -144,3 +146,4 @@ const char reply_rules_default_text[] =
     "security                *  *  securityerror soft weak  /authenticat|security|certificate|not authori[sz]ed/\n"
     "blocked-weak            *  *  blocked      soft  weak  /blocked|banned|refused|rejected/\n"
     "vacation                *  *  vacation     unknown weak /out of (the )?office|on vacation|auto-?reply|automatic reply/\n";
+/* clang-format on */

@@ -29,7 +29,9 @@ cat <<'HEAD'
  */
 #include "reply_rules.h"
 
+/* generated data: clang-format leaves it as written (make lint) */
+/* clang-format off */
 const char reply_rules_default_text[] =
 HEAD
-# the last line ends the statement, as clang-format writes it (make lint checks the result)
 sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$/\\n"/' -e '$s/$/;/' "$conf"
+echo '/* clang-format on */'
