@@ -128,8 +128,22 @@ def pipe_latency(binary, work, runs, prog="bounce-proc", section="bounce", templ
                 return
         times.sort()
         q = lambda f: times[min(len(times) - 1, int(f * len(times)))]
-        print("inboundpipe prog=%s runs=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f"
+        print("inboundpipe prog=%s harness=python runs=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f"
               % (prog, runs, q(0.5), q(0.99), times[-1]))
+        # the same runs as Postfix's pipe(8) makes them: fork and exec from a
+        # small C process, the message on a pipe (bench/spawn_latency.c)
+        spawner = os.environ.get("POSTFLOW_SPAWN_LATENCY", "")
+        if spawner and os.access(spawner, os.X_OK):
+            tpl = os.path.join(work, prog + "-pipe.eml")
+            with open(tpl, "wb") as f:
+                f.write(msg.replace(b"%d", b"@@N@@") if b"%d" in msg else msg)
+            p = subprocess.run([spawner, "-n", str(runs), "-m", tpl, "--", binary, "-c", conf, "",
+                                "bounces@bounce.example.org"], capture_output=True, text=True)
+            out = p.stdout.strip()
+            if p.returncode != 0 or not out.startswith("spawn "):
+                print("fail %s spawn harness: exit %d %s %s" % (prog, p.returncode, out, p.stderr[:200]))
+            else:
+                print("inboundpipe prog=%s harness=spawn %s" % (prog, out[len("spawn "):]))
     finally:
         srv.stop()
 

@@ -312,8 +312,10 @@ def main():
             w(f"\nbounce-proc / Sisimai: **{rate['bounce-proc'] / rate['sisimai']:.1f}×** on the same bounce messages.")
         for k, kv in recs:
             if k == "inboundpipe":
+                how = ("forked from a small C process with the message on a pipe, as Postfix's pipe(8) runs it"
+                       if kv.get("harness") == "spawn" else "spawn from Python included")
                 w(f"\nOne {kv.get('prog')} pipe invocation (process start, parse, one Redis script call, exit; "
-                  f"spawn from Python included), {kv.get('runs')} runs: p50 {kv.get('p50_ms')} ms, "
+                  f"{how}), {kv.get('runs')} runs: p50 {kv.get('p50_ms')} ms, "
                   f"p99 {kv.get('p99_ms')} ms, max {kv.get('max_ms')} ms.")
         mem = [kv for k, kv in recs if k == "inboundmem"]
         if mem:

@@ -28,7 +28,9 @@
 #	  5. bounce-proc and fbl-proc (bench/inbound_bench.py) against Sisimai
 #	     (bench/sisimai_batch.pl, Debian's libsisimai-perl) on the corpora in
 #	     tests/corpus: batch messages/s on one core, one pipe invocation
-#	     with a real Redis (p50/p99), peak RSS on hostile sizes;
+#	     with a real Redis (p50/p99, spawned from Python and, as Postfix's
+#	     pipe(8) does, forked from bench/spawn_latency), peak RSS on hostile
+#	     sizes;
 #	  6. maillog-tap (bench/tap_bench.py) against pflogsumm on a synthetic
 #	     Postfix log of a busy relay (per-IP transports, providers' real
 #	     replies): replay lines/s on one core, peak RSS at 1M and 10M lines,
@@ -150,7 +152,7 @@ chmod 700 "$W/keys" "$W/od" "$W/sock" "$W/run" "$W/log" "$W/policy"
 } >> "$RESULTS"
 
 log "building load generators into $OUT"
-for g in milter_load policy_load; do
+for g in milter_load policy_load spawn_latency; do
 	cc -O2 -Wall -Wextra -Werror -o "$OUT/$g" "$ROOT/bench/$g.c" -lpthread || exit 2
 done
 cc -O2 -Wall -Wextra -Werror -o "$OUT/null_milter" "$ROOT/bench/null_milter.c" -lmilter -lpthread || exit 2
@@ -406,7 +408,7 @@ fi
 
 # ---- 5. bounce-proc and fbl-proc against Sisimai ------------------------------
 log "bounce-proc, fbl-proc and Sisimai: batch on one core, pipe invocations, memory"
-$PY "$ROOT/bench/inbound_bench.py" "$BIN" "$W/inbound" "$QUICK" >> "$RESULTS" || fail "inbound_bench.py failed"
+POSTFLOW_SPAWN_LATENCY="$OUT/spawn_latency" $PY "$ROOT/bench/inbound_bench.py" "$BIN" "$W/inbound" "$QUICK" >> "$RESULTS" || fail "inbound_bench.py failed"
 
 # ---- 6. maillog-tap against pflogsumm ---------------------------------------------
 log "maillog-tap and pflogsumm: replay on one core, memory at 1x and 10x, daemon effect latency"

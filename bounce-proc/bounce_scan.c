@@ -154,11 +154,13 @@ long bounce_scan_find(const char *s, size_t n, const char *needle)
     unsigned char lo = (unsigned char)tolower((unsigned char)needle[0]);
     unsigned char up = (unsigned char)toupper((unsigned char)needle[0]);
     const char *end = s + n - m + 1; /* one past the last possible start */
+    int n1 = m > 1 ? tolower((unsigned char)needle[1]) : 0;
     const char *pl = memchr(s, lo, (size_t)(end - s));
     const char *pu = lo == up ? NULL : memchr(s, up, (size_t)(end - s));
     while (pl != NULL || pu != NULL) {
         const char *p = pl == NULL ? pu : pu == NULL ? pl : pl < pu ? pl : pu;
-        if (strncasecmp(p + 1, needle + 1, m - 1) == 0)
+        /* the second byte first: most candidates end there, without a call */
+        if ((m == 1 || tolower((unsigned char)p[1]) == n1) && strncasecmp(p + 1, needle + 1, m - 1) == 0)
             return (long)(p - s);
         if (p == pl)
             pl = p + 1 < end ? memchr(p + 1, lo, (size_t)(end - p - 1)) : NULL;
