@@ -349,8 +349,11 @@ static int handle(struct driver *d, char *msg, size_t len, const char *envelope_
     struct inbound_report report;
     inbound_report_init(&report);
     int rc = 0;
-    char digest[INBOUND_DIGEST_HEX];
-    inbound_digest(msg, len, digest);
+    /* the message's SHA-256 keys the stored event and names a quarantined
+     * file; a dry run does neither */
+    char digest[INBOUND_DIGEST_HEX] = "";
+    if (!d->opt.dry_run)
+        inbound_digest(msg, len, digest);
     if (d->prog->parse(msg, len, &pctx, &report) != 0) {
         log_msg(LOG_LVL_ERROR, "%s%sout of memory while parsing: exit 75", name ? name : "", name ? ": " : "");
         rc = PF_EXIT_TEMPFAIL;
